@@ -1,0 +1,60 @@
+export type AuditOutcome = 'SUCCESS' | 'FAILURE' | 'DENIED';
+
+/**
+ * One audited call. Never contains plaintext, key material or ciphertext; at most sizes and a
+ * ciphertext's key/version, which are not secret.
+ */
+export interface AuditRecord {
+  /** UUID of the record. */
+  id: string;
+  time: Date;
+  /** Caller-supplied x-request-id, or one the service generated. */
+  requestId: string;
+  /** RPC name, e.g. "Encrypt". */
+  operation: string;
+  keyId?: string;
+  keyVersion?: number;
+  actor: string;
+  /** Role or kind of caller, when known. */
+  actorRole?: string;
+  outcome: AuditOutcome;
+  /** KmsError code (or UNAUTHENTICATED / PERMISSION_DENIED) when outcome is not SUCCESS. */
+  errorCode?: string;
+  sourceAddress?: string;
+  /** Non-secret facts: sizes, item counts, batch index. */
+  details?: Record<string, string | number | boolean>;
+}
+
+/**
+ * Durable audit log. `append` resolves only once the record is durable; it rejects when it cannot be
+ * made durable, and the caller must then refuse the operation (fail closed).
+ */
+export interface AuditLog {
+  append(record: AuditRecord): Promise<void>;
+  /** Several records made durable together (one commit). */
+  appendMany(records: AuditRecord[]): Promise<void>;
+}
+
+export const AUDIT_LOG = Symbol('AUDIT_LOG');
+
+/** Time source. Injected everywhere so tests can move time. */
+export interface Clock {
+  now(): Date;
+}
+export const CLOCK = Symbol('CLOCK');
+
+export const systemClock: Clock = { now: () => new Date() };
+
+/** A clock tests move by hand. */
+export class ManualClock implements Clock {
+  constructor(private current: Date) {}
+  now(): Date {
+    return new Date(this.current.getTime());
+  }
+  set(d: Date): void {
+    this.current = new Date(d.getTime());
+  }
+  advance(ms: number): void {
+    this.current = new Date(this.current.getTime() + ms);
+  }
+}

@@ -1,0 +1,3 @@
+export * from './key-backend.port';
+export * from './key-material-store.port';
+export * from './audit-log.port';

@@ -1,0 +1,49 @@
+import type { Algorithm, ProtectionLevel } from '@kms/domain';
+
+/** Identifies one key version's material inside a backend. */
+export interface VersionHandle {
+  keyId: string;
+  version: number;
+  algorithm: Algorithm;
+  /** Opaque reference the backend returned when it created the version. */
+  materialRef: string;
+}
+
+/** What a backend returns after creating material for a new version. Never the material itself. */
+export interface CreatedVersionMaterial {
+  materialRef: string;
+  /** Hex SHA-256 of the DER SubjectPublicKeyInfo, for asymmetric algorithms. */
+  publicKeyFingerprint?: string;
+}
+
+/** What to sign: the message itself, or a SHA-256 digest computed by the caller. */
+export type SignInput = { message: Buffer } | { digest: Buffer };
+
+/**
+ * A key backend holds key material and performs raw cryptography with it. Framing, policy and
+ * auditing happen above it. Software and PKCS#11 adapters pass the same contract suite.
+ */
+export interface KeyBackend {
+  readonly protectionLevel: ProtectionLevel;
+  supports(algorithm: Algorithm): boolean;
+  createVersion(req: { keyId: string; version: number; algorithm: Algorithm }): Promise<CreatedVersionMaterial>;
+  /** AES-256-GCM with a fresh 96-bit IV. Returns IV | ciphertext | tag. */
+  encrypt(h: VersionHandle, plaintext: Buffer, aad: Buffer): Promise<Buffer>;
+  /** Inverse of encrypt. Throws KmsError INVALID_CIPHERTEXT when authentication fails. */
+  decrypt(h: VersionHandle, body: Buffer, aad: Buffer): Promise<Buffer>;
+  sign(h: VersionHandle, input: SignInput): Promise<Buffer>;
+  verify(h: VersionHandle, input: SignInput, signature: Buffer): Promise<boolean>;
+  mac(h: VersionHandle, data: Buffer): Promise<Buffer>;
+  /** Constant-time comparison of the expected MAC with `mac`. */
+  verifyMac(h: VersionHandle, data: Buffer, mac: Buffer): Promise<boolean>;
+  /** DER SubjectPublicKeyInfo of an asymmetric version. */
+  getPublicKey(h: VersionHandle): Promise<Buffer>;
+  /** Irreversibly destroy the version's material. Idempotent. */
+  destroyVersion(h: VersionHandle): Promise<void>;
+  /** Forget material that never made it into an event (a lost race). Idempotent. */
+  discardVersion(h: VersionHandle): Promise<void>;
+}
+
+/** Injection token: backends by protection level. */
+export const KEY_BACKENDS = Symbol('KEY_BACKENDS');
+export type KeyBackends = Partial<Record<ProtectionLevel, KeyBackend>>;

@@ -1,0 +1,43 @@
+/** Every code a domain or application error may carry. Transports map these to their own statuses. */
+export type KmsErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_CIPHERTEXT'
+  | 'KEY_NOT_FOUND'
+  | 'KEY_VERSION_NOT_FOUND'
+  | 'KEY_ALREADY_EXISTS'
+  | 'KEY_DISABLED'
+  | 'KEY_VERSION_DISABLED'
+  | 'KEY_VERSION_DESTROY_SCHEDULED'
+  | 'KEY_VERSION_DESTROYED'
+  | 'KEY_VERSION_BELOW_MIN_DECRYPTION'
+  | 'PRIMARY_VERSION_PROTECTED'
+  | 'USAGE_MISMATCH'
+  | 'UNSUPPORTED_ALGORITHM'
+  | 'ROTATION_PERIOD_TOO_LONG'
+  | 'ILLEGAL_TRANSITION'
+  | 'DESTRUCTION_NOT_DUE'
+  | 'CONCURRENCY_CONFLICT'
+  | 'AUDIT_UNAVAILABLE'
+  | 'BACKEND_UNAVAILABLE'
+  | 'STORE_UNAVAILABLE';
+
+/** A domain error: a stable code, a message safe to show a client, and the offending field when there is one. */
+export class KmsError<C extends KmsErrorCode = KmsErrorCode> extends Error {
+  override readonly name = 'KmsError';
+  constructor(
+    readonly code: C,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Shorthand for an INVALID_ARGUMENT error naming the field. */
+export function invalidArgument(field: string, problem: string): KmsError<'INVALID_ARGUMENT'> {
+  return new KmsError('INVALID_ARGUMENT', `${field}: ${problem}`, field);
+}
+
+export function isKmsError(e: unknown): e is KmsError {
+  return e instanceof KmsError;
+}

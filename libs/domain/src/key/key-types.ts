@@ -1,0 +1,52 @@
+/** Key purposes named by the KMS policy (shared/seeds/002). */
+export const KEY_PURPOSES = ['ROOT_TENANT', 'SERVICE_ENVELOPE', 'DATA_PROTECTION', 'BREAK_GLASS'] as const;
+export type KeyPurpose = (typeof KEY_PURPOSES)[number];
+
+/** Longest rotation period each purpose allows, in days (policy "Rotation Cadence"). */
+export const PURPOSE_MAX_ROTATION_DAYS: Readonly<Record<KeyPurpose, number>> = {
+  ROOT_TENANT: 90,
+  SERVICE_ENVELOPE: 60,
+  DATA_PROTECTION: 180,
+  BREAK_GLASS: 30,
+};
+
+export const ALGORITHMS = ['AES_256_GCM', 'HMAC_SHA256', 'ECDSA_P256_SHA256', 'ED25519', 'RSA_PSS_3072_SHA256'] as const;
+export type Algorithm = (typeof ALGORITHMS)[number];
+
+export type KeyUsage = 'ENCRYPT_DECRYPT' | 'MAC' | 'SIGN_VERIFY';
+
+export const ALGORITHM_USAGE: Readonly<Record<Algorithm, KeyUsage>> = {
+  AES_256_GCM: 'ENCRYPT_DECRYPT',
+  HMAC_SHA256: 'MAC',
+  ECDSA_P256_SHA256: 'SIGN_VERIFY',
+  ED25519: 'SIGN_VERIFY',
+  RSA_PSS_3072_SHA256: 'SIGN_VERIFY',
+};
+
+export const PROTECTION_LEVELS = ['SOFTWARE', 'HSM'] as const;
+export type ProtectionLevel = (typeof PROTECTION_LEVELS)[number];
+
+export type KeyVersionState = 'ENABLED' | 'DISABLED' | 'DESTROY_SCHEDULED' | 'DESTROYED';
+
+export const ROTATION_REASONS = ['SCHEDULED', 'MANUAL', 'COMPROMISE', 'TENANT_ROTATION', 'SECRET_EXPOSURE'] as const;
+export type RotationReason = (typeof ROTATION_REASONS)[number];
+
+/** Operations a caller performs with a key version. */
+export type KeyOperation = 'ENCRYPT' | 'DECRYPT' | 'SIGN' | 'VERIFY' | 'MAC' | 'VERIFY_MAC' | 'GENERATE_DATA_KEY' | 'GET_PUBLIC_KEY';
+
+export const OPERATION_USAGE: Readonly<Record<KeyOperation, KeyUsage>> = {
+  ENCRYPT: 'ENCRYPT_DECRYPT',
+  DECRYPT: 'ENCRYPT_DECRYPT',
+  GENERATE_DATA_KEY: 'ENCRYPT_DECRYPT',
+  SIGN: 'SIGN_VERIFY',
+  VERIFY: 'SIGN_VERIFY',
+  GET_PUBLIC_KEY: 'SIGN_VERIFY',
+  MAC: 'MAC',
+  VERIFY_MAC: 'MAC',
+};
+
+/** Destruction waiting period (policy default 30 days, never less than 1). */
+export const DEFAULT_DESTRUCTION_DELAY_DAYS = 30;
+export const MIN_DESTRUCTION_DELAY_DAYS = 1;
+
+export const DAY_MS = 24 * 60 * 60 * 1000;

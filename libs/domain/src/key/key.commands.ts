@@ -1,0 +1,55 @@
+import type { Algorithm, KeyPurpose, ProtectionLevel, RotationReason } from './key-types';
+
+/** Who asks, why, and when. Time and ids come in here so the decider stays pure. */
+export interface CommandMetadata {
+  now: Date;
+  actor: string;
+  correlationId: string;
+  reason?: string;
+  changeTicket?: string;
+}
+
+type Command<T extends string, D> = { type: T; data: D; metadata: CommandMetadata };
+
+/** Material already created in a backend for the version a command introduces. */
+export interface NewVersionMaterial {
+  version: number;
+  materialRef: string;
+  publicKeyFingerprint?: string;
+}
+
+export type CreateKey = Command<
+  'CreateKey',
+  {
+    keyId: string;
+    tenant: string;
+    name: string;
+    purpose: KeyPurpose;
+    algorithm: Algorithm;
+    protectionLevel: ProtectionLevel;
+    labels: Record<string, string>;
+    owner: string;
+    rotationPeriodDays?: number;
+    material: NewVersionMaterial;
+  }
+>;
+export type RotateKey = Command<'RotateKey', { rotationReason: RotationReason; material: NewVersionMaterial }>;
+export type UpdateRotationPolicy = Command<'UpdateRotationPolicy', { rotationPeriodDays: number }>;
+export type DisableKeyVersion = Command<'DisableKeyVersion', { version: number }>;
+export type EnableKeyVersion = Command<'EnableKeyVersion', { version: number }>;
+export type ScheduleKeyVersionDestruction = Command<'ScheduleKeyVersionDestruction', { version: number; delayDays?: number }>;
+export type CancelKeyVersionDestruction = Command<'CancelKeyVersionDestruction', { version: number }>;
+/** Issued by the destruction sweep after the material has been shredded. */
+export type DestroyKeyVersion = Command<'DestroyKeyVersion', { version: number }>;
+export type SetMinDecryptionVersion = Command<'SetMinDecryptionVersion', { minDecryptionVersion: number }>;
+
+export type KeyCommand =
+  | CreateKey
+  | RotateKey
+  | UpdateRotationPolicy
+  | DisableKeyVersion
+  | EnableKeyVersion
+  | ScheduleKeyVersionDestruction
+  | CancelKeyVersionDestruction
+  | DestroyKeyVersion
+  | SetMinDecryptionVersion;

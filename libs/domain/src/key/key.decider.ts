@@ -1,0 +1,368 @@
+import { KmsError, invalidArgument } from '../errors/kms-error';
+import type { CommandMetadata, KeyCommand } from './key.commands';
+import type { EventMetadata, KeyEvent } from './key.events';
+import { type ExistingKeyState, initialState, type KeyRecord, type KeyState, type KeyVersion } from './key.state';
+import {
+  ALGORITHM_USAGE,
+  DAY_MS,
+  DEFAULT_DESTRUCTION_DELAY_DAYS,
+  MIN_DESTRUCTION_DELAY_DAYS,
+  OPERATION_USAGE,
+  PURPOSE_MAX_ROTATION_DAYS,
+  type KeyOperation,
+} from './key-types';
+import {
+  validateAlgorithm,
+  validateKeyName,
+  validateLabels,
+  validateOwner,
+  validateProtectionLevel,
+  validatePurpose,
+  validateRotationPeriod,
+  validateTenant,
+  validateVersionNumber,
+} from './key.validation';
+
+function eventMetadata(m: CommandMetadata): EventMetadata {
+  return {
+    actor: m.actor,
+    correlationId: m.correlationId,
+    occurredAt: m.now.toISOString(),
+    ...(m.reason ? { reason: m.reason } : {}),
+    ...(m.changeTicket ? { changeTicket: m.changeTicket } : {}),
+  };
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unhandled case: ${JSON.stringify(x)}`);
+}
+
+function existing(state: KeyState): ExistingKeyState {
+  if (state.status === 'NotCreated') throw new KmsError('KEY_NOT_FOUND', 'key not found', 'key_id');
+  return state;
+}
+
+/** The version record, or KEY_VERSION_NOT_FOUND naming the field. */
+export function findVersion(key: KeyRecord, version: number, field = 'key_version'): KeyVersion {
+  const v = key.versions[version - 1];
+  if (!v) throw new KmsError('KEY_VERSION_NOT_FOUND', `${field}: version ${version} does not exist`, field);
+  return v;
+}
+
+function versionStateError(v: KeyVersion): KmsError {
+  switch (v.state) {
+    case 'DESTROYED':
+      return new KmsError('KEY_VERSION_DESTROYED', `key version ${v.version} was destroyed`, 'key_version');
+    case 'DESTROY_SCHEDULED':
+      return new KmsError('KEY_VERSION_DESTROY_SCHEDULED', `key version ${v.version} is scheduled for destruction`, 'key_version');
+    case 'DISABLED':
+      return new KmsError('KEY_VERSION_DISABLED', `key version ${v.version} is disabled`, 'key_version');
+    case 'ENABLED':
+      return new KmsError('ILLEGAL_TRANSITION', `key version ${v.version} is enabled`, 'key_version');
+    default:
+      return assertNever(v.state);
+  }
+}
+
+/** Decide which events a command produces from the current state. Throws KmsError when illegal. */
+export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
+  const metadata = eventMetadata(command.metadata);
+  switch (command.type) {
+    case 'CreateKey': {
+      if (state.status !== 'NotCreated') throw new KmsError('KEY_ALREADY_EXISTS', 'key already exists', 'key_id');
+      const d = command.data;
+      const purpose = validatePurpose(d.purpose);
+      const algorithm = validateAlgorithm(d.algorithm);
+      const rotationPeriodDays =
+        d.rotationPeriodDays === undefined || d.rotationPeriodDays === 0
+          ? PURPOSE_MAX_ROTATION_DAYS[purpose]
+          : validateRotationPeriod(purpose, d.rotationPeriodDays);
+      const keyId = d.keyId;
+      return [
+        {
+          type: 'KeyCreated',
+          data: {
+            keyId,
+            tenant: validateTenant(d.tenant),
+            name: validateKeyName(d.name),
+            purpose,
+            algorithm,
+            protectionLevel: validateProtectionLevel(d.protectionLevel),
+            labels: validateLabels(d.labels),
+            owner: validateOwner(d.owner),
+            rotationPeriodDays,
+          },
+          metadata,
+        },
+        {
+          type: 'KeyVersionCreated',
+          data: {
+            keyId,
+            version: 1,
+            algorithm,
+            protectionLevel: d.protectionLevel,
+            materialRef: d.material.materialRef,
+            ...(d.material.publicKeyFingerprint ? { publicKeyFingerprint: d.material.publicKeyFingerprint } : {}),
+            reason: 'INITIAL',
+          },
+          metadata,
+        },
+        { type: 'PrimaryVersionChanged', data: { keyId, version: 1, previousVersion: null, reason: 'INITIAL' }, metadata },
+      ];
+    }
+    case 'RotateKey': {
+      const s = existing(state);
+      if (s.status === 'Disabled') {
+        throw new KmsError('KEY_DISABLED', `key is disabled: its primary version ${s.key.primaryVersion} is not enabled`, 'key_id');
+      }
+      const expected = s.key.versions.length + 1;
+      if (command.data.material.version !== expected) {
+        throw new KmsError('CONCURRENCY_CONFLICT', `next version is ${expected}`, 'key_version');
+      }
+      const keyId = s.key.keyId;
+      const reason = command.data.rotationReason;
+      return [
+        {
+          type: 'KeyVersionCreated',
+          data: {
+            keyId,
+            version: expected,
+            algorithm: s.key.algorithm,
+            protectionLevel: s.key.protectionLevel,
+            materialRef: command.data.material.materialRef,
+            ...(command.data.material.publicKeyFingerprint
+              ? { publicKeyFingerprint: command.data.material.publicKeyFingerprint }
+              : {}),
+            reason,
+          },
+          metadata,
+        },
+        { type: 'PrimaryVersionChanged', data: { keyId, version: expected, previousVersion: s.key.primaryVersion, reason }, metadata },
+      ];
+    }
+    case 'UpdateRotationPolicy': {
+      const s = existing(state);
+      const days = validateRotationPeriod(s.key.purpose, command.data.rotationPeriodDays);
+      if (days === s.key.rotationPeriodDays) return [];
+      return [
+        {
+          type: 'RotationPolicyChanged',
+          data: { keyId: s.key.keyId, rotationPeriodDays: days, previousRotationPeriodDays: s.key.rotationPeriodDays },
+          metadata,
+        },
+      ];
+    }
+    case 'DisableKeyVersion': {
+      const s = existing(state);
+      const v = findVersion(s.key, validateVersionNumber(command.data.version));
+      if (v.state === 'DISABLED') return [];
+      if (v.state !== 'ENABLED') throw versionStateError(v);
+      return [{ type: 'KeyVersionDisabled', data: { keyId: s.key.keyId, version: v.version }, metadata }];
+    }
+    case 'EnableKeyVersion': {
+      const s = existing(state);
+      const v = findVersion(s.key, validateVersionNumber(command.data.version));
+      if (v.state === 'ENABLED') return [];
+      if (v.state !== 'DISABLED') throw versionStateError(v);
+      return [{ type: 'KeyVersionEnabled', data: { keyId: s.key.keyId, version: v.version }, metadata }];
+    }
+    case 'ScheduleKeyVersionDestruction': {
+      const s = existing(state);
+      const v = findVersion(s.key, validateVersionNumber(command.data.version));
+      if (v.version === s.key.primaryVersion) {
+        throw new KmsError('PRIMARY_VERSION_PROTECTED', `key version ${v.version} is the primary version; rotate first`, 'key_version');
+      }
+      if (v.state !== 'ENABLED' && v.state !== 'DISABLED') throw versionStateError(v);
+      const delayDays = command.data.delayDays ?? DEFAULT_DESTRUCTION_DELAY_DAYS;
+      if (!Number.isInteger(delayDays) || delayDays < MIN_DESTRUCTION_DELAY_DAYS) {
+        throw invalidArgument('destroy_after_days', `must be a whole number of days, at least ${MIN_DESTRUCTION_DELAY_DAYS}`);
+      }
+      const destroyAt = new Date(command.metadata.now.getTime() + delayDays * DAY_MS).toISOString();
+      return [
+        {
+          type: 'KeyVersionDestructionScheduled',
+          data: { keyId: s.key.keyId, version: v.version, destroyAt, previousState: v.state },
+          metadata,
+        },
+      ];
+    }
+    case 'CancelKeyVersionDestruction': {
+      const s = existing(state);
+      const v = findVersion(s.key, validateVersionNumber(command.data.version));
+      if (v.state !== 'DESTROY_SCHEDULED') {
+        throw new KmsError('ILLEGAL_TRANSITION', `key version ${v.version} is ${v.state}, not scheduled for destruction`, 'key_version');
+      }
+      return [{ type: 'KeyVersionDestructionCancelled', data: { keyId: s.key.keyId, version: v.version }, metadata }];
+    }
+    case 'DestroyKeyVersion': {
+      const s = existing(state);
+      const v = findVersion(s.key, validateVersionNumber(command.data.version));
+      if (v.state === 'DESTROYED') return [];
+      if (v.state !== 'DESTROY_SCHEDULED' || !v.destroyAt) {
+        throw new KmsError('ILLEGAL_TRANSITION', `key version ${v.version} is ${v.state}; schedule its destruction first`, 'key_version');
+      }
+      if (Date.parse(v.destroyAt) > command.metadata.now.getTime()) {
+        throw new KmsError('DESTRUCTION_NOT_DUE', `key version ${v.version} is due for destruction at ${v.destroyAt}`, 'key_version');
+      }
+      return [
+        {
+          type: 'KeyVersionDestroyed',
+          data: { keyId: s.key.keyId, version: v.version, materialRef: v.materialRef, materialDestroyed: true },
+          metadata,
+        },
+      ];
+    }
+    case 'SetMinDecryptionVersion': {
+      const s = existing(state);
+      const min = validateVersionNumber(command.data.minDecryptionVersion, 'min_decryption_version');
+      if (min > s.key.primaryVersion) {
+        throw invalidArgument('min_decryption_version', `must not exceed the primary version ${s.key.primaryVersion}`);
+      }
+      if (min === s.key.minDecryptionVersion) return [];
+      return [
+        {
+          type: 'MinDecryptionVersionChanged',
+          data: { keyId: s.key.keyId, minDecryptionVersion: min, previousMinDecryptionVersion: s.key.minDecryptionVersion },
+          metadata,
+        },
+      ];
+    }
+    default:
+      return assertNever(command);
+  }
+}
+
+function withKey(state: KeyState, f: (key: KeyRecord) => KeyRecord): KeyState {
+  if (state.status === 'NotCreated') return state;
+  const key = f(state.key);
+  const primary = key.versions[key.primaryVersion - 1];
+  return { status: primary && primary.state === 'ENABLED' ? 'Enabled' : 'Disabled', key };
+}
+
+function withVersion(state: KeyState, version: number, f: (v: KeyVersion) => KeyVersion): KeyState {
+  return withKey(state, (key) => ({
+    ...key,
+    versions: key.versions.map((v) => (v.version === version ? f(v) : v)),
+  }));
+}
+
+/** Apply one event to the state. Total: unknown situations leave the state as it was. */
+export function evolve(state: KeyState, event: KeyEvent): KeyState {
+  switch (event.type) {
+    case 'KeyCreated': {
+      const d = event.data;
+      return {
+        status: 'Disabled', // until the first version becomes primary
+        key: {
+          keyId: d.keyId,
+          tenant: d.tenant,
+          name: d.name,
+          purpose: d.purpose,
+          algorithm: d.algorithm,
+          protectionLevel: d.protectionLevel,
+          labels: d.labels,
+          owner: d.owner,
+          createdAt: event.metadata.occurredAt,
+          rotationPeriodDays: d.rotationPeriodDays,
+          versions: [],
+          primaryVersion: 0,
+          minDecryptionVersion: 1,
+          primarySince: event.metadata.occurredAt,
+        },
+      };
+    }
+    case 'KeyVersionCreated':
+      return withKey(state, (key) => ({
+        ...key,
+        versions: [
+          ...key.versions,
+          {
+            version: event.data.version,
+            algorithm: event.data.algorithm,
+            protectionLevel: event.data.protectionLevel,
+            state: 'ENABLED',
+            createdAt: event.metadata.occurredAt,
+            materialRef: event.data.materialRef,
+            ...(event.data.publicKeyFingerprint ? { publicKeyFingerprint: event.data.publicKeyFingerprint } : {}),
+          },
+        ],
+      }));
+    case 'PrimaryVersionChanged':
+      return withKey(state, (key) => ({ ...key, primaryVersion: event.data.version, primarySince: event.metadata.occurredAt }));
+    case 'KeyVersionDisabled':
+      return withVersion(state, event.data.version, (v) => ({ ...v, state: 'DISABLED' }));
+    case 'KeyVersionEnabled':
+      return withVersion(state, event.data.version, (v) => ({ ...v, state: 'ENABLED' }));
+    case 'KeyVersionDestructionScheduled':
+      return withVersion(state, event.data.version, (v) => ({
+        ...v,
+        state: 'DESTROY_SCHEDULED',
+        destroyAt: event.data.destroyAt,
+        stateBeforeDestroySchedule: event.data.previousState,
+      }));
+    case 'KeyVersionDestructionCancelled':
+      // Like Cloud KMS: a cancelled destruction leaves the version disabled, so it is re-enabled deliberately.
+      return withVersion(state, event.data.version, ({ destroyAt: _d, stateBeforeDestroySchedule: _s, ...v }) => ({
+        ...v,
+        state: 'DISABLED',
+      }));
+    case 'KeyVersionDestroyed':
+      return withVersion(state, event.data.version, ({ destroyAt: _d, stateBeforeDestroySchedule: _s, ...v }) => ({
+        ...v,
+        state: 'DESTROYED',
+        destroyedAt: event.metadata.occurredAt,
+      }));
+    case 'RotationPolicyChanged':
+      return withKey(state, (key) => ({ ...key, rotationPeriodDays: event.data.rotationPeriodDays }));
+    case 'MinDecryptionVersionChanged':
+      return withKey(state, (key) => ({ ...key, minDecryptionVersion: event.data.minDecryptionVersion }));
+    default:
+      return assertNever(event);
+  }
+}
+
+/** Fold a stream of events into state. */
+export function foldKey(events: Iterable<KeyEvent>, from: KeyState = initialState()): KeyState {
+  let s = from;
+  for (const e of events) s = evolve(s, e);
+  return s;
+}
+
+/**
+ * Pick the version an operation uses and check it may: new operations use the primary version,
+ * operations on existing data name theirs. Throws USAGE_MISMATCH, KEY_DISABLED, or a version state error.
+ */
+export function versionForOperation(state: KeyState, operation: KeyOperation, requestedVersion?: number): KeyVersion {
+  const s = existing(state);
+  const usage = ALGORITHM_USAGE[s.key.algorithm];
+  if (OPERATION_USAGE[operation] !== usage) {
+    throw new KmsError(
+      'USAGE_MISMATCH',
+      `key ${s.key.keyId} is a ${usage} key (${s.key.algorithm}) and cannot be used to ${operation.toLowerCase().replace(/_/g, ' ')}`,
+      'key_id',
+    );
+  }
+  const usesPrimary = operation === 'ENCRYPT' || operation === 'SIGN' || operation === 'MAC' || operation === 'GENERATE_DATA_KEY';
+  if (usesPrimary && requestedVersion === undefined) {
+    const primary = findVersion(s.key, s.key.primaryVersion);
+    if (primary.state !== 'ENABLED') {
+      throw new KmsError('KEY_DISABLED', `key is disabled: its primary version ${primary.version} is ${primary.state}`, 'key_id');
+    }
+    return primary;
+  }
+  const v = findVersion(s.key, requestedVersion ?? s.key.primaryVersion);
+  if (v.state !== 'ENABLED') throw versionStateError(v);
+  if (operation === 'DECRYPT' && v.version < s.key.minDecryptionVersion) {
+    throw new KmsError(
+      'KEY_VERSION_BELOW_MIN_DECRYPTION',
+      `key version ${v.version} is below the minimum decryption version ${s.key.minDecryptionVersion}`,
+      'key_version',
+    );
+  }
+  return v;
+}
+
+/** When the primary version is due for rotation. */
+export function nextRotationAt(key: KeyRecord): Date {
+  return new Date(Date.parse(key.primarySince) + key.rotationPeriodDays * DAY_MS);
+}

@@ -1,0 +1,107 @@
+import type { Algorithm, KeyPurpose, ProtectionLevel, RotationReason } from './key-types';
+
+/** Who did what, why and when. Attached to every event. */
+export interface EventMetadata {
+  actor: string;
+  reason?: string;
+  changeTicket?: string;
+  correlationId: string;
+  /** ISO-8601 time the command was decided. */
+  occurredAt: string;
+}
+
+type Event<T extends string, D> = { type: T; data: D; metadata: EventMetadata };
+
+export type KeyCreated = Event<
+  'KeyCreated',
+  {
+    keyId: string;
+    tenant: string;
+    name: string;
+    purpose: KeyPurpose;
+    algorithm: Algorithm;
+    protectionLevel: ProtectionLevel;
+    labels: Record<string, string>;
+    owner: string;
+    rotationPeriodDays: number;
+  }
+>;
+
+/** A new version's material exists in a backend. Carries a reference to it, never the material. */
+export type KeyVersionCreated = Event<
+  'KeyVersionCreated',
+  {
+    keyId: string;
+    version: number;
+    algorithm: Algorithm;
+    protectionLevel: ProtectionLevel;
+    /** Opaque backend reference (software: material row id; HSM: object label). */
+    materialRef: string;
+    /** SHA-256 of the SubjectPublicKeyInfo for asymmetric keys. */
+    publicKeyFingerprint?: string;
+    reason: RotationReason | 'INITIAL';
+  }
+>;
+
+export type PrimaryVersionChanged = Event<
+  'PrimaryVersionChanged',
+  { keyId: string; version: number; previousVersion: number | null; reason: RotationReason | 'INITIAL' }
+>;
+export type KeyVersionDisabled = Event<'KeyVersionDisabled', { keyId: string; version: number }>;
+export type KeyVersionEnabled = Event<'KeyVersionEnabled', { keyId: string; version: number }>;
+export type KeyVersionDestructionScheduled = Event<
+  'KeyVersionDestructionScheduled',
+  { keyId: string; version: number; destroyAt: string; previousState: 'ENABLED' | 'DISABLED' }
+>;
+export type KeyVersionDestructionCancelled = Event<'KeyVersionDestructionCancelled', { keyId: string; version: number }>;
+export type KeyVersionDestroyed = Event<
+  'KeyVersionDestroyed',
+  { keyId: string; version: number; materialRef: string; materialDestroyed: true }
+>;
+export type RotationPolicyChanged = Event<
+  'RotationPolicyChanged',
+  { keyId: string; rotationPeriodDays: number; previousRotationPeriodDays: number }
+>;
+export type MinDecryptionVersionChanged = Event<
+  'MinDecryptionVersionChanged',
+  { keyId: string; minDecryptionVersion: number; previousMinDecryptionVersion: number }
+>;
+
+export type KeyEvent =
+  | KeyCreated
+  | KeyVersionCreated
+  | PrimaryVersionChanged
+  | KeyVersionDisabled
+  | KeyVersionEnabled
+  | KeyVersionDestructionScheduled
+  | KeyVersionDestructionCancelled
+  | KeyVersionDestroyed
+  | RotationPolicyChanged
+  | MinDecryptionVersionChanged;
+
+export type KeyEventType = KeyEvent['type'];
+
+export const KEY_EVENT_TYPES: readonly KeyEventType[] = [
+  'KeyCreated',
+  'KeyVersionCreated',
+  'PrimaryVersionChanged',
+  'KeyVersionDisabled',
+  'KeyVersionEnabled',
+  'KeyVersionDestructionScheduled',
+  'KeyVersionDestructionCancelled',
+  'KeyVersionDestroyed',
+  'RotationPolicyChanged',
+  'MinDecryptionVersionChanged',
+];
+
+/** Stream holding one key's events. */
+export function keyStreamId(keyId: string): string {
+  return `key-${keyId}`;
+}
+
+/** Stream that reserves a key name within a tenant, so names stay unique without a read model. */
+export function keyNameStreamId(tenant: string, name: string): string {
+  return `keyname-${tenant}/${name}`;
+}
+
+export type KeyNameReserved = Event<'KeyNameReserved', { tenant: string; name: string; keyId: string }>;

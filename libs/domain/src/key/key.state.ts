@@ -1,0 +1,52 @@
+import type { Algorithm, KeyPurpose, KeyVersionState, ProtectionLevel } from './key-types';
+
+/** One version of a key as the lifecycle sees it. Never holds material. */
+export interface KeyVersion {
+  version: number;
+  algorithm: Algorithm;
+  protectionLevel: ProtectionLevel;
+  state: KeyVersionState;
+  createdAt: string;
+  materialRef: string;
+  publicKeyFingerprint?: string;
+  /** Set while DESTROY_SCHEDULED. */
+  destroyAt?: string;
+  /** State the version returns to if destruction is cancelled. */
+  stateBeforeDestroySchedule?: 'ENABLED' | 'DISABLED';
+  destroyedAt?: string;
+}
+
+export interface KeyRecord {
+  keyId: string;
+  tenant: string;
+  name: string;
+  purpose: KeyPurpose;
+  algorithm: Algorithm;
+  protectionLevel: ProtectionLevel;
+  labels: Record<string, string>;
+  owner: string;
+  createdAt: string;
+  rotationPeriodDays: number;
+  /** Ordered by version number, starting at 1. */
+  versions: KeyVersion[];
+  primaryVersion: number;
+  minDecryptionVersion: number;
+  /** When the current primary became primary: the start of its rotation period. */
+  primarySince: string;
+}
+
+/**
+ * A key is `Enabled` while its primary version can serve new operations and `Disabled` when the
+ * primary version has been disabled (no new encryption until it is enabled or the key rotated by a
+ * person after enabling).
+ */
+export type KeyState =
+  | { status: 'NotCreated' }
+  | { status: 'Enabled'; key: KeyRecord }
+  | { status: 'Disabled'; key: KeyRecord };
+
+export type ExistingKeyState = Exclude<KeyState, { status: 'NotCreated' }>;
+
+export function initialState(): KeyState {
+  return { status: 'NotCreated' };
+}

@@ -1,0 +1,85 @@
+/** An event as the caller hands it to the store. `id` is a UUID chosen by the caller (idempotency, CloudEvents id). */
+export interface NewEvent {
+  id: string;
+  type: string;
+  data: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+}
+
+/** An event as the store returns it. */
+export interface StoredEvent extends NewEvent {
+  streamId: string;
+  /** 0-based position of the event within its stream (EventStoreDB "revision"). */
+  streamVersion: number;
+  /** Position in the store's single global order. Strictly increasing in commit order. */
+  globalPosition: bigint;
+  recordedAt: Date;
+}
+
+/**
+ * Optimistic concurrency for appends:
+ * - a number: the stream's current version must be exactly this (last event's streamVersion);
+ * - 'no_stream': the stream must not exist;
+ * - 'stream_exists': it must exist;
+ * - 'any': no check.
+ */
+export type ExpectedVersion = number | 'no_stream' | 'stream_exists' | 'any';
+
+export interface ReadStreamResult {
+  events: StoredEvent[];
+  /** Version of the last event, or -1 when the stream does not exist. */
+  currentVersion: number;
+}
+
+export interface AppendResult {
+  /** Version of the last appended event: pass it as expectedVersion for the next append. */
+  nextExpectedVersion: number;
+  /** Global position of the last appended event. */
+  lastGlobalPosition: bigint;
+}
+
+export interface SubscriptionHandler {
+  /** Called once per event in global order; awaited before the next one (back-pressure). */
+  onEvent(event: StoredEvent): Promise<void> | void;
+  /** Called when the subscription stops because of an error it cannot recover from. */
+  onError?(error: Error): void;
+  /** Called once when the subscription has delivered everything that existed when it started. */
+  onCaughtUp?(): void;
+}
+
+export interface EventSubscription {
+  /** Stops delivery; resolves once no handler call is running. */
+  stop(): Promise<void>;
+}
+
+/** Raised by appendToStream when the expected version does not match. */
+export class WrongExpectedVersionError extends Error {
+  override readonly name = 'WrongExpectedVersionError';
+  constructor(
+    readonly streamId: string,
+    readonly expected: ExpectedVersion,
+    readonly actual: number,
+  ) {
+    super(`stream ${streamId}: expected version ${String(expected)}, actual ${actual}`);
+  }
+}
+
+/** Raised when the store cannot be reached or fails; callers answer UNAVAILABLE. */
+export class EventStoreUnavailableError extends Error {
+  override readonly name = 'EventStoreUnavailableError';
+  constructor(message: string, override readonly cause?: unknown) {
+    super(message);
+  }
+}
+
+/** The event store port. PostgreSQL, EventStoreDB and in-memory adapters implement it. */
+export interface EventStore {
+  readStream(streamId: string): Promise<ReadStreamResult>;
+  appendToStream(streamId: string, events: NewEvent[], options: { expectedVersion: ExpectedVersion }): Promise<AppendResult>;
+  /** Catch-up subscription to every stream from after `fromPosition` (exclusive), or from the start. */
+  subscribeToAll(options: { fromPosition?: bigint }, handler: SubscriptionHandler): EventSubscription;
+  close(): Promise<void>;
+}
+
+/** Injection token for the event store port. */
+export const EVENT_STORE = Symbol('EVENT_STORE');
