@@ -1,0 +1,252 @@
+import { createHash, createPublicKey, randomBytes } from 'node:crypto';
+import { API_LIMITS } from '@kms/contracts';
+import {
+  type Algorithm,
+  decodeCiphertext,
+  encodeCiphertextHeader,
+  type ExistingKeyState,
+  gcmAad,
+  invalidArgument,
+  type KeyOperation,
+  type KeyVersion,
+  KmsError,
+  versionForOperation,
+} from '@kms/domain';
+import type { KeyBackend, KeyBackends, SignInput, VersionHandle } from '../ports/key-backend.port';
+import type { KeyCatalog } from '../keys/key-catalog';
+import {
+  optionalVersion,
+  validateAad,
+  validateBytes,
+  validateCiphertextBytes,
+  validateKeyId,
+  validatePlaintext,
+} from './request-validation';
+
+/** Facts about a call the audit record may carry (never secrets). */
+export interface OperationFacts {
+  keyId?: string;
+  keyVersion?: number;
+  details?: Record<string, string | number | boolean>;
+}
+
+export interface EncryptResult {
+  ciphertext: Buffer;
+  keyId: string;
+  keyVersion: number;
+}
+
+export interface DecryptResult {
+  plaintext: Buffer;
+  keyId: string;
+  keyVersion: number;
+}
+
+export interface ReEncryptResult extends EncryptResult {
+  sourceKeyId: string;
+  sourceKeyVersion: number;
+}
+
+export interface PublicKeyResult {
+  keyId: string;
+  keyVersion: number;
+  algorithm: Algorithm;
+  pem: string;
+  jwk: string;
+  fingerprint: string;
+}
+
+/**
+ * The cryptographic operations of the API. Checks key state and usage through the domain, frames
+ * ciphertexts, and calls the backend that holds the version's material. `facts` is filled as soon as
+ * the key and version are known so a failed call is still audited with them.
+ */
+export class CryptoService {
+  constructor(
+    private readonly catalog: KeyCatalog,
+    private readonly backends: KeyBackends,
+  ) {}
+
+  private backend(v: KeyVersion): KeyBackend {
+    const b = this.backends[v.protectionLevel];
+    if (!b) throw new KmsError('BACKEND_UNAVAILABLE', `no ${v.protectionLevel} backend is configured on this server`);
+    return b;
+  }
+
+  private handle(state: ExistingKeyState, v: KeyVersion): VersionHandle {
+    return { keyId: state.key.keyId, version: v.version, algorithm: v.algorithm, materialRef: v.materialRef };
+  }
+
+  private async use(keyIdRaw: unknown, op: KeyOperation, facts: OperationFacts, version?: number, field = 'key_id') {
+    const keyId = validateKeyId(keyIdRaw, field);
+    facts.keyId = keyId;
+    const state = await this.catalog.get(keyId);
+    const v = versionForOperation(state, op, version);
+    facts.keyVersion = v.version;
+    return { state, v, h: this.handle(state, v), backend: this.backend(v) };
+  }
+
+  async encrypt(keyId: unknown, plaintextRaw: unknown, aadRaw: unknown, facts: OperationFacts = {}): Promise<EncryptResult> {
+    const plaintext = validatePlaintext(plaintextRaw);
+    const aad = validateAad(aadRaw);
+    const { state, v, h, backend } = await this.use(keyId, 'ENCRYPT', facts);
+    facts.details = { plaintextBytes: plaintext.length, aadBytes: aad.length };
+    return this.seal(state, v, h, backend, plaintext, aad);
+  }
+
+  private async seal(state: ExistingKeyState, v: KeyVersion, h: VersionHandle, backend: KeyBackend, plaintext: Buffer, aad: Buffer) {
+    const header = encodeCiphertextHeader({ keyId: state.key.keyId, version: v.version });
+    const body = await backend.encrypt(h, plaintext, gcmAad(header, aad));
+    return { ciphertext: Buffer.concat([header, body]), keyId: state.key.keyId, keyVersion: v.version };
+  }
+
+  async decrypt(ciphertextRaw: unknown, aadRaw: unknown, facts: OperationFacts = {}, field = 'ciphertext', aadField = 'aad'): Promise<DecryptResult> {
+    const ciphertext = validateCiphertextBytes(ciphertextRaw, field);
+    const aad = validateAad(aadRaw, aadField);
+    const { header, headerBytes, body } = decodeCiphertext(ciphertext, field);
+    facts.keyId = header.keyId;
+    facts.keyVersion = header.version;
+    let state: ExistingKeyState;
+    try {
+      state = await this.catalog.get(header.keyId);
+    } catch (e) {
+      // A ciphertext naming an unknown key was not made here (or was altered).
+      if (e instanceof KmsError && e.code === 'KEY_NOT_FOUND') {
+        throw new KmsError('INVALID_CIPHERTEXT', `${field}: names a key that does not exist; it was altered or not made by this KMS`, field);
+      }
+      throw e;
+    }
+    const v = versionForOperation(state, 'DECRYPT', header.version);
+    const plaintext = await this.backend(v).decrypt(this.handle(state, v), body, gcmAad(headerBytes, aad));
+    facts.details = { plaintextBytes: plaintext.length, aadBytes: aad.length };
+    return { plaintext, keyId: header.keyId, keyVersion: header.version };
+  }
+
+  /** Decrypt and encrypt under the destination key's primary version without the plaintext leaving the service. */
+  async reEncrypt(
+    ciphertext: unknown,
+    sourceAad: unknown,
+    destinationKeyId: unknown,
+    destinationAad: unknown,
+    facts: OperationFacts = {},
+  ): Promise<ReEncryptResult> {
+    const source = await this.decrypt(ciphertext, sourceAad, facts, 'ciphertext', 'source_aad');
+    try {
+      const destFacts: OperationFacts = {};
+      const dest =
+        destinationKeyId === undefined || destinationKeyId === null || destinationKeyId === ''
+          ? source.keyId
+          : destinationKeyId;
+      const aad = validateAad(destinationAad, 'destination_aad');
+      const { state, v, h, backend } = await this.use(dest, 'ENCRYPT', destFacts, undefined, 'destination_key_id');
+      const out = await this.seal(state, v, h, backend, source.plaintext, aad);
+      facts.details = {
+        sourceKeyId: source.keyId,
+        sourceKeyVersion: source.keyVersion,
+        destinationKeyId: out.keyId,
+        destinationKeyVersion: out.keyVersion,
+      };
+      return { ...out, sourceKeyId: source.keyId, sourceKeyVersion: source.keyVersion };
+    } finally {
+      source.plaintext.fill(0);
+    }
+  }
+
+  async generateDataKey(
+    keyId: unknown,
+    aadRaw: unknown,
+    lengthRaw: unknown,
+    withoutPlaintext: boolean,
+    facts: OperationFacts = {},
+  ): Promise<EncryptResult & { plaintext?: Buffer }> {
+    const aad = validateAad(aadRaw);
+    const length = lengthRaw === undefined || lengthRaw === 0 ? 32 : lengthRaw;
+    if (typeof length !== 'number' || !Number.isInteger(length) || length < API_LIMITS.minDataKeyBytes || length > API_LIMITS.maxDataKeyBytes) {
+      throw invalidArgument('length_bytes', `must be from ${API_LIMITS.minDataKeyBytes} to ${API_LIMITS.maxDataKeyBytes}`);
+    }
+    const { state, v, h, backend } = await this.use(keyId, 'GENERATE_DATA_KEY', facts);
+    const dataKey = randomBytes(length);
+    const sealed = await this.seal(state, v, h, backend, dataKey, aad);
+    facts.details = { dataKeyBytes: length, withoutPlaintext };
+    if (withoutPlaintext) {
+      dataKey.fill(0);
+      return sealed;
+    }
+    return { ...sealed, plaintext: dataKey };
+  }
+
+  private signInput(message: unknown, digest: unknown): SignInput {
+    const hasMessage = message !== undefined && message !== null;
+    const hasDigest = digest !== undefined && digest !== null;
+    if (hasMessage === hasDigest) throw invalidArgument('message', 'give exactly one of message or digest');
+    if (hasDigest) return { digest: validateBytes(digest, 'digest', 32, 32) };
+    return { message: validateBytes(message, 'message', API_LIMITS.maxMessageBytes) };
+  }
+
+  async sign(keyId: unknown, message: unknown, digest: unknown, facts: OperationFacts = {}) {
+    const input = this.signInput(message, digest);
+    const { state, v, h, backend } = await this.use(keyId, 'SIGN', facts);
+    const signature = await backend.sign(h, input);
+    return { signature, keyId: state.key.keyId, keyVersion: v.version, algorithm: v.algorithm };
+  }
+
+  async verify(keyId: unknown, version: unknown, message: unknown, digest: unknown, signatureRaw: unknown, facts: OperationFacts = {}) {
+    const input = this.signInput(message, digest);
+    const signature = validateBytes(signatureRaw, 'signature', 1024, 1);
+    const { state, v, h, backend } = await this.use(keyId, 'VERIFY', facts, optionalVersion(version) ?? undefined);
+    const valid = await backend.verify(h, input, signature);
+    facts.details = { valid };
+    return { valid, keyId: state.key.keyId, keyVersion: v.version };
+  }
+
+  async getPublicKey(keyId: unknown, version: unknown, facts: OperationFacts = {}): Promise<PublicKeyResult> {
+    const { state, v, h, backend } = await this.use(keyId, 'GET_PUBLIC_KEY', facts, optionalVersion(version));
+    const der = await backend.getPublicKey(h);
+    const key = createPublicKey({ key: der, format: 'der', type: 'spki' });
+    const jwk = { ...key.export({ format: 'jwk' }), kid: `${state.key.keyId}:${v.version}`, use: 'sig', alg: jwsAlg(v.algorithm) };
+    return {
+      keyId: state.key.keyId,
+      keyVersion: v.version,
+      algorithm: v.algorithm,
+      pem: key.export({ format: 'pem', type: 'spki' }).toString(),
+      jwk: JSON.stringify(jwk),
+      fingerprint: createHash('sha256').update(der).digest('hex'),
+    };
+  }
+
+  async generateMac(keyId: unknown, dataRaw: unknown, facts: OperationFacts = {}) {
+    const data = validateBytes(dataRaw, 'data', API_LIMITS.maxMessageBytes);
+    const { state, v, h, backend } = await this.use(keyId, 'MAC', facts);
+    return { mac: await backend.mac(h, data), keyId: state.key.keyId, keyVersion: v.version };
+  }
+
+  async verifyMac(keyId: unknown, version: unknown, dataRaw: unknown, macRaw: unknown, facts: OperationFacts = {}) {
+    const data = validateBytes(dataRaw, 'data', API_LIMITS.maxMessageBytes);
+    const mac = validateBytes(macRaw, 'mac', 64, 1);
+    const { state, v, h, backend } = await this.use(keyId, 'VERIFY_MAC', facts, optionalVersion(version));
+    const valid = await backend.verifyMac(h, data, mac);
+    facts.details = { valid };
+    return { valid, keyId: state.key.keyId, keyVersion: v.version };
+  }
+
+  generateRandom(lengthRaw: unknown, facts: OperationFacts = {}): Buffer {
+    if (typeof lengthRaw !== 'number' || !Number.isInteger(lengthRaw) || lengthRaw < 1 || lengthRaw > API_LIMITS.maxRandomBytes) {
+      throw invalidArgument('length_bytes', `must be from 1 to ${API_LIMITS.maxRandomBytes}`);
+    }
+    facts.details = { lengthBytes: lengthRaw };
+    return randomBytes(lengthRaw);
+  }
+}
+
+function jwsAlg(a: Algorithm): string {
+  switch (a) {
+    case 'ECDSA_P256_SHA256':
+      return 'ES256';
+    case 'ED25519':
+      return 'EdDSA';
+    case 'RSA_PSS_3072_SHA256':
+      return 'PS256';
+    default:
+      return 'none';
+  }
+}

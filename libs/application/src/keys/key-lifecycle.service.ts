@@ -1,0 +1,246 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type Algorithm,
+  type CommandMetadata,
+  decide,
+  evolve,
+  type ExistingKeyState,
+  type KeyCommand,
+  type KeyEvent,
+  keyNameStreamId,
+  type KeyPurpose,
+  type KeyRecord,
+  type KeyState,
+  KmsError,
+  type NewVersionMaterial,
+  type ProtectionLevel,
+  type RotationReason,
+  validateAlgorithm,
+  validateKeyName,
+  validateProtectionLevel,
+  validatePurpose,
+  validateTenant,
+} from '@kms/domain';
+import { type EventStore, WrongExpectedVersionError } from '@kms/event-store';
+import type { Clock } from '../ports/audit-log.port';
+import type { KeyBackend, KeyBackends } from '../ports/key-backend.port';
+import type { KeyCatalog } from './key-catalog';
+import { type KeyRepository, storeError } from './key-repository';
+
+/** Who asks for a change and why. */
+export interface ChangeContext {
+  actor: string;
+  correlationId: string;
+  reason?: string;
+  changeTicket?: string;
+}
+
+export interface CreateKeyInput {
+  tenant: string;
+  name: string;
+  purpose: KeyPurpose;
+  algorithm: Algorithm;
+  protectionLevel: ProtectionLevel;
+  labels: Record<string, string>;
+  owner: string;
+  rotationPeriodDays?: number;
+}
+
+/** How many times a command is retried after a concurrent write to the same key. */
+export const MAX_CONFLICT_RETRIES = 3;
+
+function fold(state: KeyState, events: KeyEvent[]): KeyState {
+  return events.reduce(evolve, state);
+}
+
+function existingOrThrow(state: KeyState): ExistingKeyState {
+  if (state.status === 'NotCreated') throw new KmsError('KEY_NOT_FOUND', 'key not found', 'key_id');
+  return state;
+}
+
+/**
+ * Lifecycle command handling: load the stream, decide, append with the expected version, retry a
+ * bounded number of times on a concurrent write (STYLE.md 3). The only writer of key streams.
+ */
+export class KeyLifecycleService {
+  constructor(
+    private readonly store: EventStore,
+    private readonly repository: KeyRepository,
+    private readonly catalog: KeyCatalog,
+    private readonly backends: KeyBackends,
+    private readonly clock: Clock,
+  ) {}
+
+  private backendFor(level: ProtectionLevel, algorithm: Algorithm): KeyBackend {
+    const backend = this.backends[level];
+    if (!backend) {
+      throw new KmsError('UNSUPPORTED_ALGORITHM', `protection_level: ${level} keys are not available on this server`, 'protection_level');
+    }
+    if (!backend.supports(algorithm)) {
+      throw new KmsError('UNSUPPORTED_ALGORITHM', `algorithm: ${algorithm} is not supported at protection level ${level}`, 'algorithm');
+    }
+    return backend;
+  }
+
+  private metadata(ctx: ChangeContext): CommandMetadata {
+    return {
+      now: this.clock.now(),
+      actor: ctx.actor,
+      correlationId: ctx.correlationId,
+      ...(ctx.reason ? { reason: ctx.reason } : {}),
+      ...(ctx.changeTicket ? { changeTicket: ctx.changeTicket } : {}),
+    };
+  }
+
+  async createKey(input: CreateKeyInput, ctx: ChangeContext): Promise<KeyRecord> {
+    // Cheap checks before any material is generated or any name reserved.
+    const tenant = validateTenant(input.tenant);
+    const name = validateKeyName(input.name);
+    const purpose = validatePurpose(input.purpose);
+    const algorithm = validateAlgorithm(input.algorithm);
+    const protectionLevel = validateProtectionLevel(input.protectionLevel);
+    const backend = this.backendFor(protectionLevel, algorithm);
+    const keyId = randomUUID();
+    const metadata = this.metadata(ctx);
+    // Dry run of the decision so invalid labels/periods fail before the name is taken.
+    const probe: KeyCommand = {
+      type: 'CreateKey',
+      data: { ...input, tenant, name, purpose, algorithm, protectionLevel, keyId, material: { version: 1, materialRef: 'probe' } },
+      metadata,
+    };
+    decide(probe, { status: 'NotCreated' });
+
+    try {
+      await this.store.appendToStream(
+        keyNameStreamId(tenant, name),
+        [{ id: randomUUID(), type: 'KeyNameReserved', data: { tenant, name, keyId }, metadata: { actor: ctx.actor, correlationId: ctx.correlationId, occurredAt: metadata.now.toISOString() } }],
+        { expectedVersion: 'no_stream' },
+      );
+    } catch (e) {
+      if (e instanceof WrongExpectedVersionError) {
+        throw new KmsError('KEY_ALREADY_EXISTS', `name: a key named "${name}" already exists in tenant "${tenant}"`, 'name');
+      }
+      throw storeError(e);
+    }
+
+    const created = await backend.createVersion({ keyId, version: 1, algorithm });
+    const handle = { keyId, version: 1, algorithm, materialRef: created.materialRef };
+    try {
+      const events = decide({ ...probe, data: { ...probe.data, material: { version: 1, ...created } } }, { status: 'NotCreated' });
+      const appended = await this.repository.append(keyId, events, 'no_stream');
+      const state = existingOrThrow(fold({ status: 'NotCreated' }, events));
+      this.catalog.put(keyId, state, appended.nextExpectedVersion);
+      return state.key;
+    } catch (e) {
+      await backend.discardVersion(handle).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** Run a command that needs no new material. */
+  private async execute(keyId: string, build: (state: ExistingKeyState) => KeyCommand): Promise<KeyRecord> {
+    for (let attempt = 0; ; attempt++) {
+      const loaded = await this.repository.load(keyId);
+      const state = existingOrThrow(loaded.state);
+      const events = decide(build(state), state);
+      if (events.length === 0) return state.key;
+      try {
+        const appended = await this.repository.append(keyId, events, loaded.version);
+        const next = existingOrThrow(fold(state, events));
+        this.catalog.put(keyId, next, appended.nextExpectedVersion);
+        return next.key;
+      } catch (e) {
+        if (e instanceof WrongExpectedVersionError && attempt < MAX_CONFLICT_RETRIES) continue;
+        if (e instanceof WrongExpectedVersionError) {
+          throw new KmsError('CONCURRENCY_CONFLICT', 'key_id: the key changed concurrently too many times; retry', 'key_id');
+        }
+        throw e;
+      }
+    }
+  }
+
+  async rotateKey(keyId: string, rotationReason: RotationReason, ctx: ChangeContext): Promise<KeyRecord> {
+    for (let attempt = 0; ; attempt++) {
+      const loaded = await this.repository.load(keyId);
+      const state = existingOrThrow(loaded.state);
+      const metadata = this.metadata(ctx);
+      const version = state.key.versions.length + 1;
+      // Validate before generating material (e.g. a disabled key).
+      decide({ type: 'RotateKey', data: { rotationReason, material: { version, materialRef: 'probe' } }, metadata }, state);
+      const backend = this.backendFor(state.key.protectionLevel, state.key.algorithm);
+      const created = await backend.createVersion({ keyId, version, algorithm: state.key.algorithm });
+      const material: NewVersionMaterial = { version, ...created };
+      const handle = { keyId, version, algorithm: state.key.algorithm, materialRef: created.materialRef };
+      try {
+        const events = decide({ type: 'RotateKey', data: { rotationReason, material }, metadata }, state);
+        const appended = await this.repository.append(keyId, events, loaded.version);
+        const next = existingOrThrow(fold(state, events));
+        this.catalog.put(keyId, next, appended.nextExpectedVersion);
+        return next.key;
+      } catch (e) {
+        await backend.discardVersion(handle).catch(() => undefined);
+        if (e instanceof WrongExpectedVersionError && attempt < MAX_CONFLICT_RETRIES) continue;
+        if (e instanceof WrongExpectedVersionError) {
+          throw new KmsError('CONCURRENCY_CONFLICT', 'key_id: the key changed concurrently too many times; retry', 'key_id');
+        }
+        throw e;
+      }
+    }
+  }
+
+  updateRotationPolicy(keyId: string, rotationPeriodDays: number, ctx: ChangeContext): Promise<KeyRecord> {
+    return this.execute(keyId, () => ({ type: 'UpdateRotationPolicy', data: { rotationPeriodDays }, metadata: this.metadata(ctx) }));
+  }
+
+  disableKeyVersion(keyId: string, version: number, ctx: ChangeContext): Promise<KeyRecord> {
+    return this.execute(keyId, () => ({ type: 'DisableKeyVersion', data: { version }, metadata: this.metadata(ctx) }));
+  }
+
+  enableKeyVersion(keyId: string, version: number, ctx: ChangeContext): Promise<KeyRecord> {
+    return this.execute(keyId, () => ({ type: 'EnableKeyVersion', data: { version }, metadata: this.metadata(ctx) }));
+  }
+
+  scheduleKeyVersionDestruction(keyId: string, version: number, delayDays: number | undefined, ctx: ChangeContext): Promise<KeyRecord> {
+    return this.execute(keyId, () => ({
+      type: 'ScheduleKeyVersionDestruction',
+      data: { version, ...(delayDays !== undefined ? { delayDays } : {}) },
+      metadata: this.metadata(ctx),
+    }));
+  }
+
+  cancelKeyVersionDestruction(keyId: string, version: number, ctx: ChangeContext): Promise<KeyRecord> {
+    return this.execute(keyId, () => ({ type: 'CancelKeyVersionDestruction', data: { version }, metadata: this.metadata(ctx) }));
+  }
+
+  setMinDecryptionVersion(keyId: string, minDecryptionVersion: number, ctx: ChangeContext): Promise<KeyRecord> {
+    return this.execute(keyId, () => ({ type: 'SetMinDecryptionVersion', data: { minDecryptionVersion }, metadata: this.metadata(ctx) }));
+  }
+
+  /**
+   * Destroy a version whose scheduled time has passed: shred the material first, then record the
+   * event. If recording fails the version stays DESTROY_SCHEDULED with no material, and the next
+   * sweep records it (material deletion is idempotent).
+   */
+  async destroyKeyVersion(keyId: string, version: number, ctx: ChangeContext): Promise<KeyRecord> {
+    const loaded = await this.repository.load(keyId);
+    const state = existingOrThrow(loaded.state);
+    const command: KeyCommand = { type: 'DestroyKeyVersion', data: { version }, metadata: this.metadata(ctx) };
+    if (decide(command, state).length === 0) return state.key;
+    const v = state.key.versions[version - 1];
+    const backend = this.backendFor(v.protectionLevel, v.algorithm);
+    await backend.destroyVersion({ keyId, version, algorithm: v.algorithm, materialRef: v.materialRef });
+    return this.execute(keyId, () => command);
+  }
+
+  /** Versions whose destruction is due at the clock's now. */
+  dueDestructions(): Array<{ keyId: string; version: number }> {
+    const now = this.clock.now().getTime();
+    return this.catalog
+      .all()
+      .flatMap((s) =>
+        s.key.versions
+          .filter((v) => v.state === 'DESTROY_SCHEDULED' && v.destroyAt !== undefined && Date.parse(v.destroyAt) <= now)
+          .map((v) => ({ keyId: s.key.keyId, version: v.version })),
+      );
+  }
+}

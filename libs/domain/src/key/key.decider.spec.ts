@@ -1,0 +1,179 @@
+import { decide, evolve, foldKey, nextRotationAt, versionForOperation } from './key.decider';
+import type { CommandMetadata, KeyCommand } from './key.commands';
+import type { KeyEvent } from './key.events';
+import { initialState, type KeyState } from './key.state';
+import { KmsError } from '../errors/kms-error';
+
+const KEY_ID = '11111111-2222-4333-8444-555555555555';
+const t0 = new Date('2026-01-01T00:00:00.000Z');
+const meta = (now = t0): CommandMetadata => ({ now, actor: 'alice', correlationId: 'c-1', reason: 'test' });
+
+const create = (over: Partial<Extract<KeyCommand, { type: 'CreateKey' }>['data']> = {}): KeyCommand => ({
+  type: 'CreateKey',
+  data: {
+    keyId: KEY_ID,
+    tenant: 'acme',
+    name: 'payments',
+    purpose: 'SERVICE_ENVELOPE',
+    algorithm: 'AES_256_GCM',
+    protectionLevel: 'SOFTWARE',
+    labels: { team: 'payments' },
+    owner: 'team-payments',
+    material: { version: 1, materialRef: 'm-1' },
+    ...over,
+  },
+  metadata: meta(),
+});
+
+/** given events, when command, then events (or error code). */
+function given(...commands: KeyCommand[]): KeyState {
+  let state = initialState();
+  for (const c of commands) state = decide(c, state).reduce(evolve, state);
+  return state;
+}
+
+function errorCode(f: () => unknown): string | undefined {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof KmsError) return e.code;
+    throw e;
+  }
+  return undefined;
+}
+
+const rotate = (version: number, now = t0): KeyCommand => ({
+  type: 'RotateKey',
+  data: { rotationReason: 'MANUAL', material: { version, materialRef: `m-${version}` } },
+  metadata: meta(now),
+});
+
+describe('key decider', () => {
+  it('creating a key records the key, version 1 and its promotion to primary, with metadata', () => {
+    const events = decide(create(), initialState());
+    expect(events.map((e) => e.type)).toEqual(['KeyCreated', 'KeyVersionCreated', 'PrimaryVersionChanged']);
+    expect(events[0].metadata).toEqual({ actor: 'alice', correlationId: 'c-1', reason: 'test', occurredAt: t0.toISOString() });
+    const state = foldKey(events);
+    expect(state.status).toBe('Enabled');
+    if (state.status === 'NotCreated') throw new Error('unreachable');
+    expect(state.key.primaryVersion).toBe(1);
+    expect(state.key.rotationPeriodDays).toBe(60); // purpose default
+    expect(JSON.stringify(events)).not.toContain('material":'); // only a reference, never material
+  });
+
+  it.each([
+    ['ROOT_TENANT', 90],
+    ['SERVICE_ENVELOPE', 60],
+    ['DATA_PROTECTION', 180],
+    ['BREAK_GLASS', 30],
+  ] as const)('%s keys default to and may not exceed %i days', (purpose, days) => {
+    const state = given(create({ purpose }));
+    if (state.status === 'NotCreated') throw new Error('unreachable');
+    expect(state.key.rotationPeriodDays).toBe(days);
+    expect(errorCode(() => decide(create({ purpose, rotationPeriodDays: days + 1 }), initialState()))).toBe('ROTATION_PERIOD_TOO_LONG');
+    expect(errorCode(() => decide(create({ purpose, rotationPeriodDays: days - 1 }), initialState()))).toBeUndefined();
+  });
+
+  it('refuses bad input naming the field', () => {
+    const err = (() => {
+      try {
+        decide(create({ name: 'bad name!' }), initialState());
+      } catch (e) {
+        return e as KmsError;
+      }
+      return undefined;
+    })();
+    expect(err?.code).toBe('INVALID_ARGUMENT');
+    expect(err?.field).toBe('name');
+    expect(errorCode(() => decide(create({ labels: { 'Bad Key': 'x' } }), initialState()))).toBe('INVALID_ARGUMENT');
+  });
+
+  it('rotation makes a new primary; the old version still decrypts', () => {
+    const state = given(create(), rotate(2));
+    if (state.status === 'NotCreated') throw new Error('unreachable');
+    expect(state.key.primaryVersion).toBe(2);
+    expect(versionForOperation(state, 'ENCRYPT').version).toBe(2);
+    expect(versionForOperation(state, 'DECRYPT', 1).version).toBe(1);
+  });
+
+  it('rotating a disabled key is refused', () => {
+    const state = given(create(), { type: 'DisableKeyVersion', data: { version: 1 }, metadata: meta() });
+    expect(state.status).toBe('Disabled');
+    expect(errorCode(() => decide(rotate(2), state))).toBe('KEY_DISABLED');
+    expect(errorCode(() => versionForOperation(state, 'ENCRYPT'))).toBe('KEY_DISABLED');
+  });
+
+  it('the primary version cannot be scheduled for destruction', () => {
+    const state = given(create());
+    expect(errorCode(() => decide({ type: 'ScheduleKeyVersionDestruction', data: { version: 1 }, metadata: meta() }, state))).toBe(
+      'PRIMARY_VERSION_PROTECTED',
+    );
+  });
+
+  it('destruction waits at least a day, defaults to 30, can be cancelled, and happens only when due', () => {
+    const state = given(create(), rotate(2));
+    expect(
+      errorCode(() => decide({ type: 'ScheduleKeyVersionDestruction', data: { version: 1, delayDays: 0 }, metadata: meta() }, state)),
+    ).toBe('INVALID_ARGUMENT');
+    const [scheduled] = decide({ type: 'ScheduleKeyVersionDestruction', data: { version: 1 }, metadata: meta() }, state);
+    expect(scheduled).toMatchObject({ type: 'KeyVersionDestructionScheduled', data: { destroyAt: '2026-01-31T00:00:00.000Z' } });
+    const pending = evolve(state, scheduled);
+    expect(errorCode(() => versionForOperation(pending, 'DECRYPT', 1))).toBe('KEY_VERSION_DESTROY_SCHEDULED');
+
+    const early = new Date('2026-01-30T23:59:59.000Z');
+    expect(errorCode(() => decide({ type: 'DestroyKeyVersion', data: { version: 1 }, metadata: meta(early) }, pending))).toBe(
+      'DESTRUCTION_NOT_DUE',
+    );
+    const cancelled = decide({ type: 'CancelKeyVersionDestruction', data: { version: 1 }, metadata: meta() }, pending).reduce(evolve, pending);
+    if (cancelled.status === 'NotCreated') throw new Error('unreachable');
+    expect(cancelled.key.versions[0].state).toBe('DISABLED');
+
+    const due = new Date('2026-01-31T00:00:00.000Z');
+    const destroyed = decide({ type: 'DestroyKeyVersion', data: { version: 1 }, metadata: meta(due) }, pending).reduce(evolve, pending);
+    expect(errorCode(() => versionForOperation(destroyed, 'DECRYPT', 1))).toBe('KEY_VERSION_DESTROYED');
+    // Destroying again is a no-op, not an error (sweeps retry).
+    expect(decide({ type: 'DestroyKeyVersion', data: { version: 1 }, metadata: meta(due) }, destroyed)).toEqual([]);
+    // A destroyed version cannot come back.
+    expect(errorCode(() => decide({ type: 'EnableKeyVersion', data: { version: 1 }, metadata: meta() }, destroyed))).toBe(
+      'KEY_VERSION_DESTROYED',
+    );
+  });
+
+  it('versions below the minimum decryption version refuse to decrypt', () => {
+    const state = given(create(), rotate(2), rotate(3), { type: 'SetMinDecryptionVersion', data: { minDecryptionVersion: 2 }, metadata: meta() });
+    expect(errorCode(() => versionForOperation(state, 'DECRYPT', 1))).toBe('KEY_VERSION_BELOW_MIN_DECRYPTION');
+    expect(versionForOperation(state, 'DECRYPT', 2).version).toBe(2);
+    expect(
+      errorCode(() => decide({ type: 'SetMinDecryptionVersion', data: { minDecryptionVersion: 4 }, metadata: meta() }, state)),
+    ).toBe('INVALID_ARGUMENT');
+  });
+
+  it('operations must fit the key usage', () => {
+    const aes = given(create());
+    expect(errorCode(() => versionForOperation(aes, 'SIGN'))).toBe('USAGE_MISMATCH');
+    const ec = given(create({ algorithm: 'ECDSA_P256_SHA256', material: { version: 1, materialRef: 'm', publicKeyFingerprint: 'ab' } }));
+    expect(errorCode(() => versionForOperation(ec, 'ENCRYPT'))).toBe('USAGE_MISMATCH');
+    expect(versionForOperation(ec, 'SIGN').version).toBe(1);
+  });
+
+  it('commands on a key that does not exist fail with KEY_NOT_FOUND, and a second create with KEY_ALREADY_EXISTS', () => {
+    expect(errorCode(() => decide(rotate(1), initialState()))).toBe('KEY_NOT_FOUND');
+    expect(errorCode(() => decide(create(), given(create())))).toBe('KEY_ALREADY_EXISTS');
+  });
+
+  it('a rotation racing another is detected by the version number', () => {
+    expect(errorCode(() => decide(rotate(3), given(create())))).toBe('CONCURRENCY_CONFLICT');
+  });
+
+  it('the rotation period restarts when the primary changes', () => {
+    const later = new Date('2026-02-15T00:00:00.000Z');
+    const state = given(create(), rotate(2, later));
+    if (state.status === 'NotCreated') throw new Error('unreachable');
+    expect(nextRotationAt(state.key).toISOString()).toBe('2026-04-16T00:00:00.000Z');
+  });
+
+  it('evolve is total over every event type', () => {
+    const events: KeyEvent[] = decide(create(), initialState());
+    expect(() => foldKey(events)).not.toThrow();
+  });
+});
