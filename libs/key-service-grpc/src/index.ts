@@ -1,1 +1,5 @@
-export {};
+export * from './grpc-error.mapper';
+export * from './grpc-server.options';
+export * from './key-service.module';
+export * from './destruction-sweeper';
+export * from './key-management.controller';

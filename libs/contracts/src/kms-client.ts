@@ -1,0 +1,74 @@
+import { join } from 'node:path';
+import { type CallOptions, type Client, credentials, loadPackageDefinition, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { KMS_PROTO_FILE, PROTO_LOADER_OPTIONS, PROTO_ROOT } from './proto-paths';
+
+/** Every unary method of kms.v1.KeyManagementService. */
+export const KMS_METHODS = [
+  'CreateKey', 'GetKey', 'ListKeys', 'RotateKey', 'UpdateRotationPolicy', 'DisableKeyVersion', 'EnableKeyVersion',
+  'ScheduleKeyVersionDestruction', 'CancelKeyVersionDestruction', 'DestroyKeyVersion', 'SetMinDecryptionVersion',
+  'Encrypt', 'Decrypt', 'ReEncrypt', 'GenerateDataKey', 'Sign', 'Verify', 'GetPublicKey', 'GenerateMac', 'VerifyMac',
+  'GenerateRandom', 'BatchEncrypt', 'BatchDecrypt', 'BatchReEncrypt',
+] as const;
+export type KmsMethod = (typeof KMS_METHODS)[number];
+
+/** Messages are plain objects with the proto's snake_case field names. */
+export type KmsMessage = Record<string, unknown>;
+
+export interface KmsCallOptions {
+  /** Sent as x-kms-actor until token authentication replaces it. */
+  actor?: string;
+  requestId?: string;
+  /** Extra metadata, e.g. authorization. */
+  metadata?: Record<string, string>;
+  deadlineMs?: number;
+}
+
+/** A gRPC failure with the KMS error code and field read from the trailers. */
+export class KmsCallError extends Error {
+  override readonly name = 'KmsCallError';
+  constructor(
+    readonly code: number,
+    readonly details: string,
+    readonly errorCode: string | undefined,
+    readonly field: string | undefined,
+  ) {
+    super(`${code} ${errorCode ?? ''}: ${details}`);
+  }
+}
+
+type UnaryFn = (req: KmsMessage, md: Metadata, opts: CallOptions, cb: (err: ServiceError | null, res: KmsMessage) => void) => void;
+
+export interface KmsClient {
+  call<T extends KmsMessage = KmsMessage>(method: KmsMethod, request: KmsMessage, options?: KmsCallOptions): Promise<T>;
+  close(): void;
+  raw: Client;
+}
+
+/** A promise-based client for the key service (tests, benchmarks, other services). */
+export function createKmsClient(address: string): KmsClient {
+  const def = loadSync(join(PROTO_ROOT, KMS_PROTO_FILE), { ...PROTO_LOADER_OPTIONS, includeDirs: [PROTO_ROOT] });
+  const pkg = loadPackageDefinition(def) as unknown as { kms: { v1: { KeyManagementService: new (a: string, c: ReturnType<typeof credentials.createInsecure>) => Client } } };
+  const client = new pkg.kms.v1.KeyManagementService(address, credentials.createInsecure());
+  const methods = client as unknown as Record<KmsMethod, UnaryFn>;
+  return {
+    raw: client,
+    close: () => client.close(),
+    call<T extends KmsMessage>(method: KmsMethod, request: KmsMessage, options: KmsCallOptions = {}): Promise<T> {
+      const md = new Metadata();
+      if (options.actor) md.set('x-kms-actor', options.actor);
+      if (options.requestId) md.set('x-request-id', options.requestId);
+      for (const [k, v] of Object.entries(options.metadata ?? {})) md.set(k, v);
+      const callOpts: CallOptions = options.deadlineMs ? { deadline: Date.now() + options.deadlineMs } : {};
+      return new Promise<T>((resolve, reject) => {
+        methods[method].call(client, request, md, callOpts, (err, res) => {
+          if (err) {
+            const code = err.metadata?.get('kms-error-code')[0];
+            const field = err.metadata?.get('kms-error-field')[0];
+            reject(new KmsCallError(err.code, err.details, code?.toString(), field?.toString()));
+          } else resolve(res as T);
+        });
+      });
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import { type KeyRecord, nextRotationAt } from '@kms/domain';
+
+/** A key as the API shows it. Never material; material references stay inside the service. */
+export function toProtoKey(k: KeyRecord) {
+  const primary = k.versions[k.primaryVersion - 1];
+  return {
+    key_id: k.keyId,
+    tenant: k.tenant,
+    name: k.name,
+    purpose: k.purpose,
+    algorithm: k.algorithm,
+    protection_level: k.protectionLevel,
+    labels: k.labels,
+    owner: k.owner,
+    create_time: k.createdAt,
+    rotation_period_days: k.rotationPeriodDays,
+    next_rotation_time: nextRotationAt(k).toISOString(),
+    primary_version: k.primaryVersion,
+    min_decryption_version: k.minDecryptionVersion,
+    enabled: primary?.state === 'ENABLED',
+    versions: k.versions.map((v) => ({
+      version: v.version,
+      state: v.state,
+      algorithm: v.algorithm,
+      protection_level: v.protectionLevel,
+      create_time: v.createdAt,
+      destroy_time: v.destroyAt ?? '',
+      destroyed_time: v.destroyedAt ?? '',
+      public_key_fingerprint: v.publicKeyFingerprint ?? '',
+    })),
+  };
+}
