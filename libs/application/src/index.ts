@@ -5,3 +5,4 @@ export * from './keys/key-lifecycle.service';
 export * from './crypto/crypto.service';
 export * from './crypto/request-validation';
 export * from './audit/audited-operation';
+export * from './audit/in-memory-audit-log';

@@ -61,7 +61,7 @@ export function decodeCiphertext(ciphertext: Buffer, field = 'ciphertext'): { he
     throw new KmsError('INVALID_CIPHERTEXT', `${field}: not a KMS ciphertext (unknown format)`, field);
   }
   const version = ciphertext.readUInt32BE(19);
-  if (version === 0) throw new KmsError('INVALID_CIPHERTEXT', `${field}: invalid key version in header`, field);
+  if (version === 0 || version > 0x7fffffff) throw new KmsError('INVALID_CIPHERTEXT', `${field}: invalid key version in header`, field);
   return {
     header: { keyId: bytesToUuid(ciphertext.subarray(3, 19)), version },
     headerBytes: ciphertext.subarray(0, CIPHERTEXT_HEADER_LENGTH),

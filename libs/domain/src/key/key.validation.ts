@@ -89,7 +89,7 @@ export function validateRotationPeriod(purpose: KeyPurpose, days: unknown, field
 }
 
 export function validateVersionNumber(v: unknown, field = 'key_version'): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 0xffffffff) throw invalidArgument(field, 'must be a positive version number');
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 0x7fffffff) throw invalidArgument(field, 'must be a positive version number');
   return v;
 }
 

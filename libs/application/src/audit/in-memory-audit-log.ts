@@ -1,0 +1,63 @@
+import { KmsError } from '@kms/domain';
+import type { AuditLog, AuditRecord } from '../ports/audit-log.port';
+
+function copyOf(record: AuditRecord): AuditRecord {
+  return { ...record, time: new Date(record.time.getTime()), ...(record.details ? { details: { ...record.details } } : {}) };
+}
+
+/**
+ * AuditLog for unit tests: keeps records in memory and can be told to fail, so tests can check that
+ * callers refuse the operation when the audit log is unavailable (fail closed).
+ */
+export class InMemoryAuditLog implements AuditLog {
+  private readonly stored: AuditRecord[] = [];
+  private failuresLeft = 0;
+  private available = true;
+
+  /** Records made "durable", oldest first; copies, so later changes by the caller do not show. */
+  get records(): readonly AuditRecord[] {
+    return this.stored.map(copyOf);
+  }
+
+  async append(record: AuditRecord): Promise<void> {
+    this.admit();
+    this.stored.push(copyOf(record));
+  }
+
+  /** All records or none, like one commit. */
+  async appendMany(records: AuditRecord[]): Promise<void> {
+    this.admit();
+    this.stored.push(...records.map(copyOf));
+  }
+
+  /** The next `calls` append/appendMany calls reject with AUDIT_UNAVAILABLE and store nothing. */
+  failNext(calls = 1): void {
+    if (!Number.isInteger(calls) || calls < 0) throw new RangeError('calls must be a whole number, at least 0');
+    this.failuresLeft = calls;
+  }
+
+  /** While unavailable every call rejects with AUDIT_UNAVAILABLE and stores nothing. */
+  setAvailable(available: boolean): void {
+    this.available = available;
+  }
+
+  /** Forget stored records and pending failures. */
+  clear(): void {
+    this.stored.length = 0;
+    this.failuresLeft = 0;
+    this.available = true;
+  }
+
+  private admit(): void {
+    if (this.failuresLeft > 0) {
+      this.failuresLeft--;
+      throw unavailable();
+    }
+    if (!this.available) throw unavailable();
+  }
+}
+
+// Same code and message as the PostgreSQL adapter, so upstream tests see what production would.
+function unavailable(): KmsError<'AUDIT_UNAVAILABLE'> {
+  return new KmsError('AUDIT_UNAVAILABLE', 'audit log unavailable: the operation was refused');
+}

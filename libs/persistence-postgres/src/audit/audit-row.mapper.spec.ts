@@ -1,0 +1,88 @@
+import type { AuditRecord } from '@kms/application';
+import { KmsError } from '@kms/domain';
+import { AUDIT_COLUMNS, insertAuditRowsSql, MAX_ROWS_PER_INSERT, toAuditRow } from './audit-row.mapper';
+
+const base: AuditRecord = {
+  id: '0a6c2f6e-9d1b-4c53-9a51-1f0f4a1b2c3d',
+  time: new Date('2026-03-04T05:06:07.089Z'),
+  requestId: 'req-1',
+  operation: 'Decrypt',
+  actor: 'svc-payments',
+  outcome: 'FAILURE',
+};
+
+function fieldRefused(overrides: Partial<AuditRecord> | Record<string, unknown>): string | undefined {
+  try {
+    toAuditRow({ ...base, ...overrides } as AuditRecord);
+    return undefined;
+  } catch (e) {
+    if (e instanceof KmsError && e.code === 'INVALID_ARGUMENT') return e.field;
+    throw e;
+  }
+}
+
+describe('toAuditRow', () => {
+  it('given a full record, then every column is filled in column order, time in UTC and details as JSON', () => {
+    const row = toAuditRow({
+      ...base,
+      keyId: 'b3c1a7e2-5f04-4d3e-8c2a-7e9f0d1c2b3a',
+      keyVersion: 7,
+      actorRole: 'service',
+      errorCode: 'KEY_DISABLED',
+      sourceAddress: '10.0.0.8',
+      details: { plaintextBytes: 4096, batch: false, note: 'x' },
+    });
+    expect(row).toEqual([
+      base.id,
+      '2026-03-04T05:06:07.089Z',
+      'req-1',
+      'Decrypt',
+      'b3c1a7e2-5f04-4d3e-8c2a-7e9f0d1c2b3a',
+      7,
+      'svc-payments',
+      'service',
+      'FAILURE',
+      'KEY_DISABLED',
+      '10.0.0.8',
+      '{"plaintextBytes":4096,"batch":false,"note":"x"}',
+    ]);
+    expect(row).toHaveLength(AUDIT_COLUMNS.length);
+  });
+
+  it('given no optional fields, then their columns are null', () => {
+    expect(toAuditRow(base)).toEqual([base.id, '2026-03-04T05:06:07.089Z', 'req-1', 'Decrypt', null, null, 'svc-payments', null, 'FAILURE', null, null, null]);
+  });
+
+  it.each([
+    ['id', { id: 'not-a-uuid' }],
+    ['time', { time: new Date(Number.NaN) }],
+    ['keyId', { keyId: 'my-key' }],
+    ['keyVersion', { keyVersion: 2 ** 31 }],
+    ['keyVersion', { keyVersion: 1.5 }],
+    ['outcome', { outcome: 'MAYBE' }],
+    ['requestId', { requestId: 'abc\u0000def' }],
+    ['actor', { actor: undefined }],
+    ['sourceAddress', { sourceAddress: '\ud800' }],
+    ['details.ratio', { details: { ratio: Number.POSITIVE_INFINITY } }],
+    ['details.note', { details: { note: 'a\u0000' } }],
+  ])('refuses a record PostgreSQL would refuse: %s', (field, overrides) => {
+    expect(fieldRefused(overrides)).toBe(field);
+  });
+
+  it('accepts a properly paired surrogate (an emoji) in text', () => {
+    expect(fieldRefused({ actor: 'ops \u{1F510}' })).toBeUndefined();
+  });
+});
+
+describe('insertAuditRowsSql', () => {
+  it('numbers parameters row by row and casts details to jsonb', () => {
+    const sql = insertAuditRowsSql(2);
+    expect(sql).toContain('($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb), ($13,');
+    expect(sql).toContain('$24::jsonb)');
+    expect(sql).not.toContain('$25');
+  });
+
+  it('keeps the widest INSERT within the bind parameter limit', () => {
+    expect(MAX_ROWS_PER_INSERT * AUDIT_COLUMNS.length).toBeLessThanOrEqual(65_535);
+  });
+});

@@ -1,0 +1,106 @@
+import type { AuditRecord } from '@kms/application';
+import { KmsError } from '@kms/domain';
+
+/** One audit_records row as INSERT parameters, in AUDIT_COLUMNS order. */
+export type AuditRow = Array<string | number | null>;
+
+/** Columns the writer fills; position and recorded_at come from the database. */
+export const AUDIT_COLUMNS = [
+  'id',
+  'time',
+  'request_id',
+  'operation',
+  'key_id',
+  'key_version',
+  'actor',
+  'actor_role',
+  'outcome',
+  'error_code',
+  'source_address',
+  'details',
+] as const;
+
+/** PostgreSQL accepts at most 65,535 bind parameters per statement. */
+export const MAX_ROWS_PER_INSERT = Math.floor(65_535 / AUDIT_COLUMNS.length);
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const OUTCOMES: ReadonlySet<string> = new Set(['SUCCESS', 'FAILURE', 'DENIED']);
+const INT4_MAX = 2_147_483_647;
+// PostgreSQL text and jsonb refuse NUL; jsonb also refuses lone UTF-16 surrogates.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+function refuse(field: string, problem: string): KmsError<'INVALID_ARGUMENT'> {
+  return new KmsError('INVALID_ARGUMENT', `audit record ${field} ${problem}`, field);
+}
+
+function requiredText(value: unknown, field: string): string {
+  if (typeof value !== 'string') throw refuse(field, 'must be a string');
+  if (value.includes('\u0000') || LONE_SURROGATE.test(value)) throw refuse(field, 'contains a NUL or an unpaired surrogate');
+  return value;
+}
+
+function optionalText(value: unknown, field: string): string | null {
+  return value === undefined || value === null ? null : requiredText(value, field);
+}
+
+function detailsJson(details: AuditRecord['details']): string | null {
+  if (details === undefined || details === null) return null;
+  if (typeof details !== 'object' || Array.isArray(details)) throw refuse('details', 'must be an object');
+  for (const [k, v] of Object.entries(details)) {
+    requiredText(k, 'details');
+    if (typeof v === 'string') requiredText(v, `details.${k}`);
+    // JSON.stringify would silently turn NaN and Infinity into null.
+    else if (typeof v === 'number' && !Number.isFinite(v)) throw refuse(`details.${k}`, 'must be a finite number');
+    else if (typeof v !== 'number' && typeof v !== 'boolean') throw refuse(`details.${k}`, 'must be a string, number or boolean');
+  }
+  return JSON.stringify(details);
+}
+
+/**
+ * Validate a record and snapshot it as INSERT parameters. Everything PostgreSQL would refuse is
+ * caught here, so one malformed record is refused alone instead of failing the flush it would share.
+ */
+export function toAuditRow(record: AuditRecord): AuditRow {
+  if (typeof record.id !== 'string' || !UUID.test(record.id)) throw refuse('id', 'must be a UUID');
+  if (!(record.time instanceof Date) || Number.isNaN(record.time.getTime())) throw refuse('time', 'must be a valid Date');
+  if (record.keyId !== undefined && record.keyId !== null && (typeof record.keyId !== 'string' || !UUID.test(record.keyId))) {
+    throw refuse('keyId', 'must be a UUID');
+  }
+  const keyVersion = record.keyVersion ?? null;
+  if (keyVersion !== null && (!Number.isInteger(keyVersion) || keyVersion < 0 || keyVersion > INT4_MAX)) {
+    throw refuse('keyVersion', `must be a whole number from 0 to ${INT4_MAX}`);
+  }
+  if (!OUTCOMES.has(record.outcome)) throw refuse('outcome', 'must be SUCCESS, FAILURE or DENIED');
+  return [
+    record.id,
+    // ISO in UTC: exact to the millisecond, independent of the session time zone.
+    record.time.toISOString(),
+    requiredText(record.requestId, 'requestId'),
+    requiredText(record.operation, 'operation'),
+    record.keyId ?? null,
+    keyVersion,
+    requiredText(record.actor, 'actor'),
+    optionalText(record.actorRole, 'actorRole'),
+    record.outcome,
+    optionalText(record.errorCode, 'errorCode'),
+    optionalText(record.sourceAddress, 'sourceAddress'),
+    detailsJson(record.details),
+  ];
+}
+
+const INSERT_HEAD = `INSERT INTO audit_records (${AUDIT_COLUMNS.map((c) => `"${c}"`).join(', ')}) VALUES `;
+const DETAILS_INDEX = AUDIT_COLUMNS.indexOf('details');
+
+/** A parameterised multi-row INSERT for `rowCount` rows. */
+export function insertAuditRowsSql(rowCount: number): string {
+  const width = AUDIT_COLUMNS.length;
+  let sql = INSERT_HEAD;
+  for (let r = 0; r < rowCount; r++) {
+    sql += r === 0 ? '(' : ', (';
+    for (let c = 0; c < width; c++) {
+      sql += `${c === 0 ? '' : ', '}$${r * width + c + 1}${c === DETAILS_INDEX ? '::jsonb' : ''}`;
+    }
+    sql += ')';
+  }
+  return sql;
+}
