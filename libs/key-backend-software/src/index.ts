@@ -1,1 +1,4 @@
-export {};
+export * from './master-key';
+export * from './software-key-backend';
+export * from './in-memory-key-material-store';
+export { materialAad, publicKeyFingerprint, type MaterialBinding } from './key-material';

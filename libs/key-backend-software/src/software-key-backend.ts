@@ -1,0 +1,350 @@
+import type { CreatedVersionMaterial, KeyBackend, KeyMaterialStore, SignInput, VersionHandle, WrappedMaterialRecord } from '@kms/application';
+import {
+  ALGORITHMS,
+  ALGORITHM_USAGE,
+  GCM_IV_LENGTH,
+  GCM_TAG_LENGTH,
+  KmsError,
+  invalidArgument,
+  isUuid,
+  type Algorithm,
+  type KeyUsage,
+} from '@kms/domain';
+import {
+  constants,
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  randomBytes,
+  randomUUID,
+  sign,
+  timingSafeEqual,
+  verify,
+  type KeyObject,
+  type SignKeyObjectInput,
+  type VerifyKeyObjectInput,
+} from 'node:crypto';
+import { generateMaterial, importMaterial, materialAad, publicKeyFingerprint, type LoadedMaterial, type MaterialBinding } from './key-material';
+import { LruCache } from './lru-cache';
+import type { MasterKey } from './master-key';
+import { signEcdsaP256Digest, signRsaPssDigest, verifyEcdsaP256Digest, verifyRsaPssDigest } from './prehash-signer';
+
+/** Unwrapped versions kept in memory by default. */
+export const DEFAULT_MATERIAL_CACHE_SIZE = 1_000;
+
+const SHA256_LENGTH = 32;
+const PSS_SALT_LENGTH = 32;
+const SUPPORTED: ReadonlySet<string> = new Set<string>(ALGORITHMS);
+
+export interface SoftwareKeyBackendOptions {
+  store: KeyMaterialStore;
+  masterKey: MasterKey;
+  /** Most unwrapped versions kept in memory (LRU). Default 1,000. */
+  cacheSize?: number;
+  /** Clock for the records' created_at. */
+  now?: () => Date;
+}
+
+interface CacheEntry {
+  /** The handle fields the material was unwrapped for; a handle that differs must not reuse it. */
+  binding: string;
+  material: LoadedMaterial;
+}
+
+type SecretMaterial = Extract<LoadedMaterial, { kind: 'secret' }>;
+type AsymmetricMaterial = Extract<LoadedMaterial, { kind: 'asymmetric' }>;
+
+function bindingOf(h: VersionHandle): string {
+  return `${h.keyId}\0${h.version}\0${h.algorithm}`;
+}
+
+function storeUnavailable(cause: unknown): KmsError<'BACKEND_UNAVAILABLE'> {
+  const err = new KmsError('BACKEND_UNAVAILABLE', 'key material store unavailable');
+  err.cause = cause;
+  return err;
+}
+
+function unusable(h: VersionHandle, problem: string): KmsError<'BACKEND_UNAVAILABLE'> {
+  return new KmsError('BACKEND_UNAVAILABLE', `key material for version ${h.version} ${problem}`);
+}
+
+function authenticationFailed(): KmsError<'INVALID_CIPHERTEXT'> {
+  return new KmsError(
+    'INVALID_CIPHERTEXT',
+    'ciphertext: authentication failed: the ciphertext was altered or the aad does not match',
+    'ciphertext',
+  );
+}
+
+const OPERATION_WORDS: Record<KeyUsage, string> = {
+  ENCRYPT_DECRYPT: 'encryption',
+  MAC: 'MACs',
+  SIGN_VERIFY: 'signatures',
+};
+
+function requireUsage(h: VersionHandle, usage: KeyUsage, operation: string): void {
+  const actual = ALGORITHM_USAGE[h.algorithm] as KeyUsage | undefined;
+  if (actual !== usage) {
+    const purpose = actual ? `is for ${OPERATION_WORDS[actual]}` : 'has an unknown algorithm';
+    throw new KmsError('USAGE_MISMATCH', `key version ${h.version} (${String(h.algorithm)}) ${purpose}; it cannot ${operation}`);
+  }
+}
+
+/** Validate a digest input before any material is touched; returns the algorithm that can sign it. */
+function digestAlgorithm(algorithm: Algorithm, digest: Buffer): 'ECDSA_P256_SHA256' | 'RSA_PSS_3072_SHA256' {
+  if (algorithm !== 'ECDSA_P256_SHA256' && algorithm !== 'RSA_PSS_3072_SHA256') {
+    throw invalidArgument('digest', 'Ed25519 signs messages, not digests; send the message itself');
+  }
+  if (digest.length !== SHA256_LENGTH) {
+    throw invalidArgument('digest', `must be a SHA-256 digest of exactly ${SHA256_LENGTH} bytes, got ${digest.length}`);
+  }
+  return algorithm;
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unexpected algorithm ${String(value)}`);
+}
+
+function signAsync(algorithm: string | null, data: Buffer, key: KeyObject | SignKeyObjectInput): Promise<Buffer> {
+  // The callback form runs on the libuv pool, so an RSA-3072 signature does not block other requests.
+  return new Promise((resolve, reject) => sign(algorithm, data, key, (err, signature) => (err ? reject(err) : resolve(signature))));
+}
+
+function verifyAsync(algorithm: string | null, data: Buffer, key: KeyObject | VerifyKeyObjectInput, signature: Buffer): Promise<boolean> {
+  // A signature OpenSSL cannot even parse does not verify; that is an answer, not an error.
+  return new Promise((resolve) => {
+    try {
+      verify(algorithm, data, key, signature, (err, ok) => resolve(!err && ok));
+    } catch {
+      resolve(false);
+    }
+  });
+}
+
+function pssKey(key: KeyObject): SignKeyObjectInput {
+  return { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: PSS_SALT_LENGTH };
+}
+
+/**
+ * Key backend that keeps material in software: generated with node:crypto, wrapped under the master
+ * key (AES-256-GCM, bound to material id, key id, version and algorithm), stored through a
+ * KeyMaterialStore, and cached unwrapped (as KeyObjects) in a bounded LRU so hot paths do no I/O.
+ */
+export class SoftwareKeyBackend implements KeyBackend {
+  readonly protectionLevel = 'SOFTWARE' as const;
+  private readonly store: KeyMaterialStore;
+  private readonly masterKey: MasterKey;
+  private readonly now: () => Date;
+  private readonly cache: LruCache<string, CacheEntry>;
+  /** One store read per material however many callers miss the cache at once. */
+  private readonly loading = new Map<string, Promise<CacheEntry>>();
+
+  constructor(options: SoftwareKeyBackendOptions) {
+    this.store = options.store;
+    this.masterKey = options.masterKey;
+    this.now = options.now ?? (() => new Date());
+    this.cache = new LruCache(options.cacheSize ?? DEFAULT_MATERIAL_CACHE_SIZE);
+  }
+
+  supports(algorithm: Algorithm): boolean {
+    return SUPPORTED.has(algorithm);
+  }
+
+  async createVersion(req: { keyId: string; version: number; algorithm: Algorithm }): Promise<CreatedVersionMaterial> {
+    if (!this.supports(req.algorithm)) {
+      throw new KmsError('UNSUPPORTED_ALGORITHM', `algorithm: ${String(req.algorithm)} is not supported by the software backend`, 'algorithm');
+    }
+    if (!isUuid(req.keyId)) throw invalidArgument('key_id', 'must be a UUID');
+    if (!Number.isInteger(req.version) || req.version < 1 || req.version > 0xffff_ffff) {
+      throw invalidArgument('version', 'must be a whole number from 1 to 4294967295');
+    }
+    const generated = await generateMaterial(req.algorithm);
+    const binding: MaterialBinding = { materialId: randomUUID(), keyId: req.keyId, version: req.version, algorithm: req.algorithm };
+    let wrapped: Buffer;
+    try {
+      wrapped = this.masterKey.wrap(generated.plaintext, materialAad(binding));
+    } finally {
+      generated.plaintext.fill(0);
+    }
+    try {
+      await this.store.put({ ...binding, kekId: this.masterKey.kekId, wrapped, createdAt: this.now() });
+    } catch (e) {
+      throw storeUnavailable(e);
+    }
+    return generated.spki
+      ? { materialRef: binding.materialId, publicKeyFingerprint: publicKeyFingerprint(generated.spki) }
+      : { materialRef: binding.materialId };
+  }
+
+  async encrypt(h: VersionHandle, plaintext: Buffer, aad: Buffer): Promise<Buffer> {
+    requireUsage(h, 'ENCRYPT_DECRYPT', 'encrypt');
+    const { key } = await this.secret(h);
+    const iv = randomBytes(GCM_IV_LENGTH);
+    const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: GCM_TAG_LENGTH });
+    cipher.setAAD(aad);
+    return Buffer.concat([iv, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+  }
+
+  async decrypt(h: VersionHandle, body: Buffer, aad: Buffer): Promise<Buffer> {
+    requireUsage(h, 'ENCRYPT_DECRYPT', 'decrypt');
+    if (body.length < GCM_IV_LENGTH + GCM_TAG_LENGTH) {
+      throw new KmsError('INVALID_CIPHERTEXT', 'ciphertext: too short to hold an IV and an authentication tag', 'ciphertext');
+    }
+    const { key } = await this.secret(h);
+    const decipher = createDecipheriv('aes-256-gcm', key, body.subarray(0, GCM_IV_LENGTH), { authTagLength: GCM_TAG_LENGTH });
+    decipher.setAAD(aad);
+    decipher.setAuthTag(body.subarray(body.length - GCM_TAG_LENGTH));
+    const head = decipher.update(body.subarray(GCM_IV_LENGTH, body.length - GCM_TAG_LENGTH));
+    let tail: Buffer;
+    try {
+      tail = decipher.final();
+    } catch {
+      // GCM hands out plaintext before checking the tag; do not leave unauthenticated bytes around.
+      head.fill(0);
+      throw authenticationFailed();
+    }
+    return tail.length === 0 ? head : Buffer.concat([head, tail]);
+  }
+
+  async sign(h: VersionHandle, input: SignInput): Promise<Buffer> {
+    requireUsage(h, 'SIGN_VERIFY', 'sign');
+    const prehashed = 'digest' in input ? digestAlgorithm(h.algorithm, input.digest) : undefined;
+    const m = await this.asymmetric(h);
+    if ('digest' in input) {
+      return prehashed === 'ECDSA_P256_SHA256' ? signEcdsaP256Digest(m.privateKey, input.digest) : signRsaPssDigest(m.privateKey, input.digest);
+    }
+    switch (m.algorithm) {
+      case 'ECDSA_P256_SHA256':
+        return signAsync('sha256', input.message, m.privateKey);
+      case 'RSA_PSS_3072_SHA256':
+        return signAsync('sha256', input.message, pssKey(m.privateKey));
+      case 'ED25519':
+        return signAsync(null, input.message, m.privateKey);
+      default:
+        return assertNever(m.algorithm);
+    }
+  }
+
+  async verify(h: VersionHandle, input: SignInput, signature: Buffer): Promise<boolean> {
+    requireUsage(h, 'SIGN_VERIFY', 'verify signatures');
+    const prehashed = 'digest' in input ? digestAlgorithm(h.algorithm, input.digest) : undefined;
+    const m = await this.asymmetric(h);
+    if ('digest' in input) {
+      return prehashed === 'ECDSA_P256_SHA256'
+        ? verifyEcdsaP256Digest(m.publicKey, input.digest, signature)
+        : verifyRsaPssDigest(m.publicKey, input.digest, signature);
+    }
+    switch (m.algorithm) {
+      case 'ECDSA_P256_SHA256':
+        return verifyAsync('sha256', input.message, m.publicKey, signature);
+      case 'RSA_PSS_3072_SHA256':
+        return verifyAsync('sha256', input.message, pssKey(m.publicKey), signature);
+      case 'ED25519':
+        return verifyAsync(null, input.message, m.publicKey, signature);
+      default:
+        return assertNever(m.algorithm);
+    }
+  }
+
+  async mac(h: VersionHandle, data: Buffer): Promise<Buffer> {
+    requireUsage(h, 'MAC', 'compute MACs');
+    const { key } = await this.secret(h);
+    return createHmac('sha256', key).update(data).digest();
+  }
+
+  async verifyMac(h: VersionHandle, data: Buffer, mac: Buffer): Promise<boolean> {
+    requireUsage(h, 'MAC', 'verify MACs');
+    const { key } = await this.secret(h);
+    const expected = createHmac('sha256', key).update(data).digest();
+    // The length of an HMAC-SHA256 is public; only the comparison of equal lengths must be constant-time.
+    return mac.length === expected.length && timingSafeEqual(expected, mac);
+  }
+
+  async getPublicKey(h: VersionHandle): Promise<Buffer> {
+    requireUsage(h, 'SIGN_VERIFY', 'have a public key');
+    const { spki } = await this.asymmetric(h);
+    return Buffer.from(spki);
+  }
+
+  async destroyVersion(h: VersionHandle): Promise<void> {
+    await this.forget(h);
+  }
+
+  async discardVersion(h: VersionHandle): Promise<void> {
+    await this.forget(h);
+  }
+
+  private async forget(h: VersionHandle): Promise<void> {
+    this.evict(h.materialRef);
+    try {
+      await this.store.delete(h.materialRef);
+    } catch (e) {
+      throw storeUnavailable(e);
+    }
+    // A load that read the row before the delete must not repopulate the cache.
+    this.evict(h.materialRef);
+  }
+
+  private evict(materialRef: string): void {
+    this.cache.delete(materialRef);
+    this.loading.delete(materialRef);
+  }
+
+  private async secret(h: VersionHandle): Promise<SecretMaterial> {
+    const m = await this.material(h);
+    if (m.kind !== 'secret') throw unusable(h, 'is not a secret key');
+    return m;
+  }
+
+  private async asymmetric(h: VersionHandle): Promise<AsymmetricMaterial> {
+    const m = await this.material(h);
+    if (m.kind !== 'asymmetric') throw unusable(h, 'is not a key pair');
+    return m;
+  }
+
+  private async material(h: VersionHandle): Promise<LoadedMaterial> {
+    const binding = bindingOf(h);
+    const entry = this.cache.get(h.materialRef) ?? (await this.loadOnce(h, binding));
+    // Same material id, different key/version/algorithm: the wrapped row would not unwrap for it either.
+    if (entry.binding !== binding) throw unusable(h, 'failed its integrity check');
+    return entry.material;
+  }
+
+  private async loadOnce(h: VersionHandle, binding: string): Promise<CacheEntry> {
+    const pending = this.loading.get(h.materialRef);
+    if (pending) return pending;
+    const load = this.load(h, binding);
+    this.loading.set(h.materialRef, load);
+    try {
+      const entry = await load;
+      // Skipped when destroyVersion ran meanwhile (it removes the pending load).
+      if (this.loading.get(h.materialRef) === load) this.cache.set(h.materialRef, entry);
+      return entry;
+    } finally {
+      if (this.loading.get(h.materialRef) === load) this.loading.delete(h.materialRef);
+    }
+  }
+
+  private async load(h: VersionHandle, binding: string): Promise<CacheEntry> {
+    let record: WrappedMaterialRecord | undefined;
+    try {
+      record = await this.store.get(h.materialRef);
+    } catch (e) {
+      throw storeUnavailable(e);
+    }
+    if (!record) throw unusable(h, 'is missing');
+    if (record.kekId !== this.masterKey.kekId) throw unusable(h, 'is wrapped under a different master key than the configured one');
+    const plaintext = this.masterKey.unwrap(
+      record.wrapped,
+      materialAad({ materialId: h.materialRef, keyId: h.keyId, version: h.version, algorithm: h.algorithm }),
+    );
+    if (!plaintext) throw unusable(h, 'failed its integrity check');
+    try {
+      return { binding, material: importMaterial(h.algorithm, plaintext) };
+    } catch {
+      throw unusable(h, 'is corrupt');
+    } finally {
+      plaintext.fill(0);
+    }
+  }
+}
