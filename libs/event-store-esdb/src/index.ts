@@ -1,1 +1,1 @@
-export {};
+export * from './esdb-event-store';

@@ -1,2 +1,2 @@
 export * from './event-store.port';
-
+export * from './in-memory-event-store';

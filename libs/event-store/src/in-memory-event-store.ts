@@ -1,0 +1,144 @@
+import {
+  WrongExpectedVersionError,
+  type AppendResult,
+  type EventStore,
+  type EventSubscription,
+  type ExpectedVersion,
+  type NewEvent,
+  type ReadStreamResult,
+  type StoredEvent,
+  type SubscriptionHandler,
+} from './event-store.port';
+
+/** Event store held in process memory: for tests and the single-process standalone mode. */
+export class InMemoryEventStore implements EventStore {
+  private readonly log: StoredEvent[] = [];
+  private readonly streams = new Map<string, StoredEvent[]>();
+  private readonly subscriptions = new Set<InMemorySubscription>();
+
+  async readStream(streamId: string): Promise<ReadStreamResult> {
+    const events = this.streams.get(streamId) ?? [];
+    return { events: events.map(copyEvent), currentVersion: events.length - 1 };
+  }
+
+  async appendToStream(streamId: string, events: NewEvent[], options: { expectedVersion: ExpectedVersion }): Promise<AppendResult> {
+    if (events.length === 0) throw new RangeError('appendToStream needs at least one event');
+    const stream = this.streams.get(streamId) ?? [];
+    const actual = stream.length - 1;
+    if (!versionMatches(options.expectedVersion, actual)) throw new WrongExpectedVersionError(streamId, options.expectedVersion, actual);
+
+    // No await between the check and the write: this is what makes the append atomic here.
+    const recordedAt = new Date();
+    const stored = events.map(
+      (event, i): StoredEvent => ({
+        ...copyEvent(event),
+        streamId,
+        streamVersion: actual + 1 + i,
+        globalPosition: BigInt(this.log.length + 1 + i),
+        recordedAt,
+      }),
+    );
+    this.log.push(...stored);
+    this.streams.set(streamId, [...stream, ...stored]);
+    for (const subscription of this.subscriptions) subscription.wake();
+
+    const last = stored[stored.length - 1] as StoredEvent;
+    return { nextExpectedVersion: last.streamVersion, lastGlobalPosition: last.globalPosition };
+  }
+
+  subscribeToAll(options: { fromPosition?: bigint }, handler: SubscriptionHandler): EventSubscription {
+    const subscription = new InMemorySubscription(this.log, clampPosition(options.fromPosition), handler, (s) => this.subscriptions.delete(s));
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.subscriptions].map((s) => s.stop()));
+  }
+}
+
+function clampPosition(fromPosition: bigint | undefined): bigint {
+  return fromPosition === undefined || fromPosition < 0n ? 0n : fromPosition;
+}
+
+function versionMatches(expected: ExpectedVersion, actual: number): boolean {
+  switch (expected) {
+    case 'any':
+      return true;
+    case 'no_stream':
+      return actual === -1;
+    case 'stream_exists':
+      return actual >= 0;
+    default:
+      return expected === actual;
+  }
+}
+
+/** A JSON round trip, so callers see the same copying and value rules as with a real store. */
+function copyEvent<E extends NewEvent>(event: E): E {
+  return { ...event, data: JSON.parse(JSON.stringify(event.data)), metadata: JSON.parse(JSON.stringify(event.metadata)) };
+}
+
+class InMemorySubscription implements EventSubscription {
+  private stopped = false;
+  private pendingWake = false;
+  private waiter: (() => void) | undefined;
+  private readonly done: Promise<void>;
+
+  constructor(
+    private readonly log: readonly StoredEvent[],
+    private position: bigint,
+    private readonly handler: SubscriptionHandler,
+    private readonly onStopped: (s: InMemorySubscription) => void,
+  ) {
+    // Start on a later tick so the caller holds the subscription before the first delivery.
+    this.done = Promise.resolve().then(() => this.run());
+  }
+
+  wake(): void {
+    this.pendingWake = true;
+    this.waiter?.();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake();
+    await this.done;
+  }
+
+  private async run(): Promise<void> {
+    let caughtUp = false;
+    try {
+      while (!this.stopped) {
+        this.pendingWake = false;
+        // Positions are 1-based indexes into the log.
+        const next = this.log[Number(this.position)];
+        if (next) {
+          await this.handler.onEvent(copyEvent(next));
+          this.position = next.globalPosition;
+          continue;
+        }
+        if (!caughtUp) {
+          caughtUp = true;
+          this.handler.onCaughtUp?.();
+        }
+        await this.nextWake();
+      }
+    } catch (error) {
+      this.stopped = true;
+      this.handler.onError?.(error instanceof Error ? error : new Error(String(error)));
+    } finally {
+      this.onStopped(this);
+    }
+  }
+
+  private nextWake(): Promise<void> {
+    if (this.pendingWake || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.waiter = () => {
+        this.waiter = undefined;
+        resolve();
+      };
+    });
+  }
+}
