@@ -1,1 +1,9 @@
-export {};
+export * from './health/health-check';
+export * from './health/health-registry';
+export * from './health/health.controller';
+export * from './health/health.module';
+export * from './health/postgres.health-check';
+export * from './health/redis.health-check';
+export * from './redis/redis-connection';
+export * from './http/http-app';
+export * from './postgres/postgres-pool';

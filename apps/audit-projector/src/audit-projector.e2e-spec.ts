@@ -1,0 +1,156 @@
+import { AuditProjectorModule } from '@kms/audit-projector';
+import { loadConfig } from '@kms/config';
+import { ensureDatabase, testDatabaseUrl } from '@kms/persistence-postgres';
+import { createHttpApp, type HttpApp } from '@kms/platform';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { Client } from 'pg';
+
+const DATABASE_URL = testDatabaseUrl();
+const MAIN = resolve(__dirname, 'main.ts');
+
+function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    KMS_HTTP_ADDRESS: '127.0.0.1:0',
+    KMS_DATABASE_URL: DATABASE_URL,
+    KMS_MASTER_KEY: randomBytes(32).toString('base64'),
+    ...overrides,
+  };
+}
+
+async function boot(overrides: Record<string, string> = {}): Promise<HttpApp> {
+  const config = loadConfig(testEnv(overrides));
+  return createHttpApp(AuditProjectorModule.forRoot(config), config.http, { logger: false });
+}
+
+/** The module's pooled connections, as PostgreSQL itself sees them. */
+async function projectorConnections(): Promise<number> {
+  const probe = new Client({ connectionString: DATABASE_URL });
+  await probe.connect();
+  try {
+    const { rows } = await probe.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'kms-audit-projector'",
+    );
+    return rows[0].n;
+  } finally {
+    await probe.end();
+  }
+}
+
+async function eventually<T>(read: () => Promise<T>, expected: T, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (value !== expected && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    value = await read();
+  }
+  return value;
+}
+
+/** Run main.ts the way production does (tsx: no decorator metadata) and wait for its address. */
+function startMain(env: Record<string, string>): { child: ChildProcessWithoutNullStreams; output: () => string; url: Promise<string> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+    cwd: resolve(__dirname, '../../..'),
+    env: { ...process.env, ...env, NO_COLOR: '1' },
+  });
+  let output = '';
+  const url = new Promise<string>((resolveUrl, reject) => {
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(output);
+      if (m) resolveUrl(m[1]);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`exited with ${code} before listening:\n${output}`)));
+  });
+  return { child, output: () => output, url };
+}
+
+function exitOf(child: ChildProcessWithoutNullStreams): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
+}
+
+describe('audit-projector over HTTP', () => {
+  beforeAll(() => ensureDatabase(DATABASE_URL));
+
+  it('is live, ready on its PostgreSQL check, and exposes Prometheus metrics', async () => {
+    const { app, url } = await boot();
+    try {
+      const healthz = await fetch(`${url}/healthz`);
+      expect(healthz.status).toBe(200);
+      expect(await healthz.json()).toEqual({ status: 'ok' });
+
+      const readyz = await fetch(`${url}/readyz`);
+      expect(readyz.status).toBe(200);
+      expect(await readyz.json()).toEqual({
+        status: 'ok',
+        checks: [expect.objectContaining({ name: 'audit-projector.postgres', status: 'ok' })],
+      });
+
+      const metrics = await fetch(`${url}/metrics`);
+      expect(metrics.status).toBe(200);
+      expect(metrics.headers.get('content-type')).toContain('text/plain');
+      const text = await metrics.text();
+      expect(text).toContain('# TYPE process_cpu_seconds_total counter');
+      expect(text).toContain('kms_health_check_up{check="audit-projector.postgres"} 1');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('is not ready, naming the PostgreSQL check, when the database is unreachable — without echoing the URL', async () => {
+    const { app, url } = await boot({ KMS_DATABASE_URL: 'postgres://kms:hunter2@127.0.0.1:1/kms' });
+    try {
+      const readyz = await fetch(`${url}/readyz`);
+      const body = await readyz.text();
+      expect(readyz.status).toBe(503);
+      expect(JSON.parse(body)).toEqual({
+        status: 'unavailable',
+        checks: [
+          expect.objectContaining({ name: 'audit-projector.postgres', status: 'failed', error: expect.stringContaining('ECONNREFUSED') }),
+        ],
+      });
+      expect(body).not.toContain('hunter2');
+      expect(body).not.toContain('postgres://');
+
+      // Liveness must not depend on the database, or an orchestrator would restart a healthy process.
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      expect(await (await fetch(`${url}/metrics`)).text()).toContain('kms_health_check_up{check="audit-projector.postgres"} 0');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('closes its PostgreSQL connections when the app closes', async () => {
+    const before = await projectorConnections();
+    const { app, url } = await boot();
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    expect(await projectorConnections()).toBe(before + 1);
+
+    await app.close();
+
+    expect(await eventually(projectorConnections, before)).toBe(before);
+  });
+
+  it('runs as a process under tsx, serves /readyz and stops cleanly on SIGTERM', async () => {
+    const main = startMain(testEnv());
+    const exited = exitOf(main.child);
+    try {
+      const url = await main.url;
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    } finally {
+      main.child.kill('SIGTERM');
+    }
+    expect(await exited).toEqual({ code: 0, signal: null });
+    expect(main.output()).toContain('stopped');
+  });
+
+  it('exits 1 naming the bad variable when the configuration is invalid', async () => {
+    const main = startMain(testEnv({ KMS_DATABASE_URL: 'mysql://127.0.0.1/kms' }));
+    main.url.catch(() => undefined);
+    expect(await exitOf(main.child)).toEqual({ code: 1, signal: null });
+    expect(main.output()).toContain('audit-projector: invalid configuration: KMS_DATABASE_URL: must use postgres: or postgresql:');
+  });
+});

@@ -1,0 +1,1 @@
+export * from './anomaly-detector.module';
