@@ -1,4 +1,4 @@
-import { type DynamicModule, Inject, Injectable, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { type DynamicModule, Inject, Injectable, Module, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { HealthImplementation } from 'grpc-health-check';
 import {
   AuditedExecutor,
@@ -11,6 +11,7 @@ import {
   KeyRepository,
 } from '@kms/application';
 import type { EventStore } from '@kms/event-store';
+import { type HealthCheck, HealthModule, HealthRegistry } from '@kms/platform';
 import { DestructionSweeper } from './destruction-sweeper';
 import { KMS_SERVICE_NAME } from './grpc-server.options';
 import { KeyManagementController } from './key-management.controller';
@@ -24,18 +25,25 @@ export interface KeyServiceDependencies {
   health: HealthImplementation;
   /** Seconds between in-process destruction sweeps; 0 disables the timer. */
   destructionSweepSeconds: number;
+  /** Readiness checks to show on /readyz (e.g. the database). */
+  readiness?: HealthCheck[];
 }
 
 export const KEY_SERVICE_DEPENDENCIES = Symbol('KEY_SERVICE_DEPENDENCIES');
 
 /** Starts the catalog before the service reports SERVING; stops timers on shutdown. */
 @Injectable()
-export class KeyServiceLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+export class KeyServiceLifecycle implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
   constructor(
     @Inject(KEY_SERVICE_DEPENDENCIES) private readonly deps: KeyServiceDependencies,
     @Inject(KeyCatalog) private readonly catalog: KeyCatalog,
     @Inject(DestructionSweeper) private readonly sweeper: DestructionSweeper,
+    @Inject(HealthRegistry) private readonly registry: HealthRegistry,
   ) {}
+
+  onModuleInit(): void {
+    for (const check of this.deps.readiness ?? []) this.registry.register(check);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     await this.catalog.start(this.deps.store);
@@ -58,6 +66,7 @@ export class KeyServiceModule {
   static register(deps: KeyServiceDependencies): DynamicModule {
     return {
       module: KeyServiceModule,
+      imports: [HealthModule],
       controllers: [KeyManagementController],
       providers: [
         { provide: KEY_SERVICE_DEPENDENCIES, useValue: deps },

@@ -1,0 +1,53 @@
+import type { Logger } from '@nestjs/common';
+import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
+import type { Clock } from '@kms/application';
+import type { KmsConfig } from '@kms/config';
+import { createHttpApp } from '@kms/platform';
+import { keyServiceGrpcOptions } from './grpc-server.options';
+import { buildKeyServiceRuntime, type KeyServiceRuntime } from './key-service.composition';
+import { KeyServiceModule } from './key-service.module';
+
+export interface RunningKeyService {
+  app: INestApplication;
+  runtime: KeyServiceRuntime;
+  httpUrl: string;
+  grpcAddress: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Boot the key service: gRPC on config.grpc and HTTP (health, metrics) on config.http, plus any
+ * other feature modules sharing the same HTTP server (standalone mode).
+ */
+export async function startKeyService(
+  config: KmsConfig,
+  options: { clock?: Clock; extraModules?: Array<Type<unknown> | DynamicModule>; logger?: Logger | false } = {},
+): Promise<RunningKeyService> {
+  const runtime = await buildKeyServiceRuntime(config, options.clock ? { clock: options.clock } : {});
+  try {
+    const grpcOptions = keyServiceGrpcOptions(config.grpc, runtime.deps.health);
+    const { app, url } = await createHttpApp([KeyServiceModule.register(runtime.deps), ...(options.extraModules ?? [])], config.http, {
+      ...(options.logger === false ? { logger: false as const } : {}),
+      configure: async (a) => {
+        a.connectMicroservice(grpcOptions, { inheritAppConfig: true });
+        a.enableShutdownHooks();
+        await a.startAllMicroservices();
+      },
+    });
+    for (const notice of runtime.notices) if (options.logger) options.logger.warn(notice);
+    const grpcAddress = grpcOptions.options.url ?? '';
+    return {
+      app,
+      runtime,
+      httpUrl: url,
+      grpcAddress,
+      async close() {
+        await app.close();
+        await runtime.close();
+      },
+    };
+  } catch (e) {
+    await runtime.close();
+    throw e;
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Minimal command-line client: `npx tsx scripts/kms.ts <Method> '<json request>'`.
+ * Requests and responses use the proto's field names; bytes are base64, as in grpcurl.
+ * KMS_ADDRESS (default 127.0.0.1:50051) and KMS_ACTOR (default "cli") select server and caller.
+ */
+import { createKmsClient, KMS_METHODS, KmsCallError, type KmsMethod } from '@kms/contracts';
+
+async function main(): Promise<number> {
+  const [method, body = '{}'] = process.argv.slice(2);
+  if (!method || !(KMS_METHODS as readonly string[]).includes(method)) {
+    console.error(`usage: kms.ts <${KMS_METHODS.join('|')}> '<json>'`);
+    return 2;
+  }
+  let request: Record<string, unknown>;
+  try {
+    request = JSON.parse(body) as Record<string, unknown>;
+  } catch {
+    console.error('the request is not valid JSON');
+    return 2;
+  }
+  const client = createKmsClient(process.env['KMS_ADDRESS'] ?? '127.0.0.1:50051');
+  try {
+    const response = await client.call(method as KmsMethod, request, { actor: process.env['KMS_ACTOR'] ?? 'cli' });
+    console.log(
+      JSON.stringify(response, (_k, v: unknown) => {
+        if (v && typeof v === 'object' && (v as { type?: string }).type === 'Buffer') {
+          return Buffer.from((v as { data: number[] }).data).toString('base64');
+        }
+        return v;
+      }, 2),
+    );
+    return 0;
+  } catch (e) {
+    if (e instanceof KmsCallError) {
+      console.error(`error: ${e.errorCode ?? e.code}${e.field ? ` (field ${e.field})` : ''}: ${e.details}`);
+      return 1;
+    }
+    throw e;
+  } finally {
+    client.close();
+  }
+}
+
+main().then((code) => process.exit(code));
