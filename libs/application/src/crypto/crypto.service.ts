@@ -116,7 +116,15 @@ export class CryptoService {
       }
       throw e;
     }
-    const v = versionForOperation(state, 'DECRYPT', header.version);
+    let v: KeyVersion;
+    try {
+      v = versionForOperation(state, 'DECRYPT', header.version);
+    } catch (e) {
+      if (e instanceof KmsError && e.code === 'KEY_VERSION_NOT_FOUND') {
+        throw new KmsError('INVALID_CIPHERTEXT', `${field}: names a key version that does not exist; it was altered or not made by this KMS`, field);
+      }
+      throw e;
+    }
     const plaintext = await this.backend(v).decrypt(this.handle(state, v), body, gcmAad(headerBytes, aad));
     facts.details = { plaintextBytes: plaintext.length, aadBytes: aad.length };
     return { plaintext, keyId: header.keyId, keyVersion: header.version };

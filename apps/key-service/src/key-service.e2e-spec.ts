@@ -1,0 +1,275 @@
+import { randomUUID } from 'node:crypto';
+import { status } from '@grpc/grpc-js';
+import { DestructionSweeper } from '@kms/key-service-grpc';
+import { KmsCallError, type KmsMessage } from '@kms/contracts';
+import { type KeyServiceUnderTest, startKeyServiceUnderTest } from './key-service.e2e-harness';
+
+const DAY = 24 * 60 * 60 * 1000;
+
+async function expectError(p: Promise<unknown>, code: status, errorCode: string, field?: string): Promise<KmsCallError> {
+  const e = await p.then(
+    () => {
+      throw new Error(`expected ${errorCode}, the call succeeded`);
+    },
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(KmsCallError);
+  const k = e as KmsCallError;
+  expect({ code: status[k.code], errorCode: k.errorCode }).toEqual({ code: status[code], errorCode });
+  if (field) expect(k.field).toBe(field);
+  return k;
+}
+
+describe('key service over gRPC (end to end)', () => {
+  let kms: KeyServiceUnderTest;
+  const call = <T extends KmsMessage = KmsMessage>(method: Parameters<KeyServiceUnderTest['client']['call']>[0], req: KmsMessage, requestId = randomUUID()) =>
+    kms.client.call<T>(method, req, { actor: 'alice', requestId });
+
+  beforeAll(async () => {
+    kms = await startKeyServiceUnderTest('e2e_key_service');
+  });
+  afterAll(async () => {
+    await kms?.stop();
+  });
+
+  it('runs a key through its life: rotate twice, re-encrypt, minimum version, scheduled destruction', async () => {
+    const requestIds: string[] = [];
+    const step = <T extends KmsMessage = KmsMessage>(method: Parameters<typeof call>[0], req: KmsMessage) => {
+      const id = randomUUID();
+      requestIds.push(id);
+      return call<T>(method, req, id);
+    };
+    const aad = Buffer.from('tenant=acme;order=42');
+    const key = await step<{ key_id: string; primary_version: number }>('CreateKey', {
+      tenant: 'acme',
+      name: 'orders',
+      purpose: 'DATA_PROTECTION',
+      algorithm: 'AES_256_GCM',
+      owner: 'team-orders',
+      context: { reason: 'new orders service', change_ticket: 'CHG-1' },
+    });
+    expect(key.primary_version).toBe(1);
+    const keyId = key.key_id;
+
+    const plaintexts = ['first', 'second', 'third'].map((s) => Buffer.from(`${s} secret`));
+    const ciphertexts: Buffer[] = [];
+    for (let i = 0; i < 3; i++) {
+      const enc = await step<{ ciphertext: Buffer; key_version: number }>('Encrypt', { key_id: keyId, plaintext: plaintexts[i], aad });
+      expect(enc.key_version).toBe(i + 1);
+      ciphertexts.push(enc.ciphertext);
+      if (i < 2) {
+        const rotated = await step<{ primary_version: number }>('RotateKey', { key_id: keyId, reason: 'MANUAL' });
+        expect(rotated.primary_version).toBe(i + 2);
+      }
+    }
+
+    for (let i = 0; i < 3; i++) {
+      const dec = await step<{ plaintext: Buffer; key_version: number }>('Decrypt', { ciphertext: ciphertexts[i], aad });
+      expect(dec.plaintext.equals(plaintexts[i])).toBe(true);
+      expect(dec.key_version).toBe(i + 1);
+    }
+
+    const re = await step<{ ciphertext: Buffer; key_version: number; source_key_version: number }>('ReEncrypt', {
+      ciphertext: ciphertexts[0],
+      source_aad: aad,
+      destination_aad: aad,
+    });
+    expect({ to: re.key_version, from: re.source_key_version }).toEqual({ to: 3, from: 1 });
+    expect((await step<{ plaintext: Buffer }>('Decrypt', { ciphertext: re.ciphertext, aad })).plaintext.equals(plaintexts[0])).toBe(true);
+
+    await step('SetMinDecryptionVersion', { key_id: keyId, min_decryption_version: 2 });
+    requestIds.push('below-min');
+    await expectError(call('Decrypt', { ciphertext: ciphertexts[0], aad }, 'below-min'), status.FAILED_PRECONDITION, 'KEY_VERSION_BELOW_MIN_DECRYPTION');
+
+    const scheduled = await step<{ versions: Array<{ state: string; destroy_time: string }> }>('ScheduleKeyVersionDestruction', {
+      key_id: keyId,
+      key_version: 1,
+    });
+    expect(scheduled.versions[0].state).toBe('DESTROY_SCHEDULED');
+    expect(scheduled.versions[0].destroy_time).toBe(new Date(kms.clock.now().getTime() + 30 * DAY).toISOString());
+    requestIds.push('not-due');
+    await expectError(call('DestroyKeyVersion', { key_id: keyId, key_version: 1 }, 'not-due'), status.FAILED_PRECONDITION, 'DESTRUCTION_NOT_DUE');
+
+    const materialRows = async (version: number) =>
+      (await kms.db.query('SELECT 1 FROM key_material WHERE key_id = $1 AND version = $2', [keyId, version])).rowCount;
+    expect(await materialRows(1)).toBe(1);
+
+    kms.clock.advance(30 * DAY);
+    const destroyed = await kms.service.app.get(DestructionSweeper).sweep();
+    expect(destroyed).toBe(1);
+    expect(await materialRows(1)).toBe(0);
+    expect(await materialRows(2)).toBe(1);
+
+    requestIds.push('destroyed');
+    const err = await expectError(call('Decrypt', { ciphertext: ciphertexts[0], aad }, 'destroyed'), status.FAILED_PRECONDITION, 'KEY_VERSION_DESTROYED');
+    expect(err.details).toMatch(/destroyed/);
+    const after = await step<{ versions: Array<{ state: string; destroyed_time: string }> }>('GetKey', { key_id: keyId });
+    expect(after.versions.map((v) => v.state)).toEqual(['DESTROYED', 'ENABLED', 'ENABLED']);
+
+    // Every lifecycle step left an event, in order, with who and why.
+    const events = await kms.db.query<{ type: string; metadata: { actor: string; changeTicket?: string } }>(
+      'SELECT type, metadata FROM events WHERE stream_id = $1 ORDER BY stream_version',
+      [`key-${keyId}`],
+    );
+    expect(events.rows.map((r) => r.type)).toEqual([
+      'KeyCreated',
+      'KeyVersionCreated',
+      'PrimaryVersionChanged',
+      'KeyVersionCreated',
+      'PrimaryVersionChanged',
+      'KeyVersionCreated',
+      'PrimaryVersionChanged',
+      'MinDecryptionVersionChanged',
+      'KeyVersionDestructionScheduled',
+      'KeyVersionDestroyed',
+    ]);
+    expect(events.rows[0].metadata).toMatchObject({ actor: 'alice', changeTicket: 'CHG-1' });
+    expect(events.rows.at(-1)?.metadata.actor).toBe('system:destruction-sweep');
+
+    // Every call, successful or refused, left an audit record; none holds plaintext.
+    const audit = await kms.db.query<{ request_id: string; operation: string; outcome: string; error_code: string | null; details: unknown }>(
+      'SELECT request_id, operation, outcome, error_code, details FROM audit_records WHERE key_id = $1 ORDER BY position',
+      [keyId],
+    );
+    const byRequest = new Map(audit.rows.map((r) => [r.request_id, r]));
+    for (const id of requestIds) expect(byRequest.has(id)).toBe(true);
+    expect(byRequest.get('destroyed')).toMatchObject({ operation: 'Decrypt', outcome: 'FAILURE', error_code: 'KEY_VERSION_DESTROYED' });
+    expect(audit.rows.some((r) => r.operation === 'DestroyKeyVersion' && r.outcome === 'SUCCESS')).toBe(true);
+    const auditText = JSON.stringify(audit.rows);
+    for (const p of plaintexts) expect(auditText).not.toContain(p.toString());
+  });
+
+  describe('with an AES key', () => {
+    let keyId: string;
+    beforeAll(async () => {
+      keyId = (await call<{ key_id: string }>('CreateKey', { name: 'aes-misc', purpose: 'SERVICE_ENVELOPE', algorithm: 'AES_256_GCM' })).key_id;
+    });
+
+    it('refuses a tampered ciphertext and a different aad without returning plaintext', async () => {
+      const { ciphertext } = await call<{ ciphertext: Buffer }>('Encrypt', { key_id: keyId, plaintext: Buffer.from('x'.repeat(100)), aad: Buffer.from('a') });
+      for (const position of [0, 5, 20, 30, ciphertext.length - 1]) {
+        const tampered = Buffer.from(ciphertext);
+        tampered[position] ^= 0x01;
+        await expectError(call('Decrypt', { ciphertext: tampered, aad: Buffer.from('a') }), status.INVALID_ARGUMENT, 'INVALID_CIPHERTEXT', 'ciphertext');
+      }
+      await expectError(call('Decrypt', { ciphertext, aad: Buffer.from('b') }), status.INVALID_ARGUMENT, 'INVALID_CIPHERTEXT');
+    });
+
+    it('answers bad input with INVALID_ARGUMENT naming the field, unknown keys with NOT_FOUND, wrong usage with FAILED_PRECONDITION', async () => {
+      await expectError(call('Encrypt', { key_id: keyId, plaintext: Buffer.alloc(64 * 1024 + 1) }), status.INVALID_ARGUMENT, 'INVALID_ARGUMENT', 'plaintext');
+      await expectError(call('Encrypt', { key_id: keyId, plaintext: Buffer.from('x'), aad: Buffer.alloc(8 * 1024 + 1) }), status.INVALID_ARGUMENT, 'INVALID_ARGUMENT', 'aad');
+      await expectError(call('Encrypt', { key_id: 'not-a-uuid', plaintext: Buffer.from('x') }), status.INVALID_ARGUMENT, 'INVALID_ARGUMENT', 'key_id');
+      await expectError(call('Encrypt', { key_id: randomUUID(), plaintext: Buffer.from('x') }), status.NOT_FOUND, 'KEY_NOT_FOUND');
+      await expectError(call('Sign', { key_id: keyId, message: Buffer.from('m') }), status.FAILED_PRECONDITION, 'USAGE_MISMATCH');
+      await expectError(call('CreateKey', { name: 'x'.repeat(129), purpose: 'ROOT_TENANT', algorithm: 'AES_256_GCM' }), status.INVALID_ARGUMENT, 'INVALID_ARGUMENT', 'name');
+      await expectError(
+        call('CreateKey', { name: 'too-slow', purpose: 'ROOT_TENANT', algorithm: 'AES_256_GCM', rotation_period_days: 91 }),
+        status.INVALID_ARGUMENT,
+        'ROTATION_PERIOD_TOO_LONG',
+        'rotation_period_days',
+      );
+      await expectError(call('CreateKey', { name: 'aes-misc', purpose: 'SERVICE_ENVELOPE', algorithm: 'AES_256_GCM' }), status.ALREADY_EXISTS, 'KEY_ALREADY_EXISTS', 'name');
+      await expectError(call('CreateKey', { name: 'no-purpose', algorithm: 'AES_256_GCM' }), status.INVALID_ARGUMENT, 'INVALID_ARGUMENT', 'purpose');
+      await expectError(call('GenerateRandom', { length_bytes: 1025 }), status.INVALID_ARGUMENT, 'INVALID_ARGUMENT', 'length_bytes');
+      await expectError(call('ScheduleKeyVersionDestruction', { key_id: keyId, key_version: 1 }), status.FAILED_PRECONDITION, 'PRIMARY_VERSION_PROTECTED');
+    });
+
+    it('disabling the primary version stops encryption; enabling it restores it', async () => {
+      const k = (await call<{ key_id: string }>('CreateKey', { name: 'toggle', purpose: 'BREAK_GLASS', algorithm: 'AES_256_GCM' })).key_id;
+      await call('DisableKeyVersion', { key_id: k, key_version: 1 });
+      await expectError(call('Encrypt', { key_id: k, plaintext: Buffer.from('x') }), status.FAILED_PRECONDITION, 'KEY_DISABLED');
+      await expectError(call('RotateKey', { key_id: k }), status.FAILED_PRECONDITION, 'KEY_DISABLED');
+      await call('EnableKeyVersion', { key_id: k, key_version: 1 });
+      expect((await call<{ key_version: number }>('Encrypt', { key_id: k, plaintext: Buffer.from('x') })).key_version).toBe(1);
+    });
+
+    it('batches give one result per item and one bad item does not fail the rest', async () => {
+      const items = [
+        { key_id: keyId, plaintext: Buffer.from('one'), aad: Buffer.from('1') },
+        { key_id: randomUUID(), plaintext: Buffer.from('two') },
+        { key_id: keyId, plaintext: Buffer.from('three'), aad: Buffer.from('3') },
+      ];
+      const enc = await call<{ results: Array<{ response?: { ciphertext: Buffer }; error?: { code: string; error_code: string } }> }>('BatchEncrypt', {
+        items,
+      });
+      expect(enc.results).toHaveLength(3);
+      expect(enc.results[1].error).toMatchObject({ code: 'NOT_FOUND', error_code: 'KEY_NOT_FOUND' });
+      const dec = await call<{ results: Array<{ response?: { plaintext: Buffer } }> }>('BatchDecrypt', {
+        items: [
+          { ciphertext: enc.results[0].response?.ciphertext, aad: Buffer.from('1') },
+          { ciphertext: enc.results[2].response?.ciphertext, aad: Buffer.from('3') },
+        ],
+      });
+      expect(dec.results.map((r) => r.response?.plaintext.toString())).toEqual(['one', 'three']);
+      await expectError(call('BatchEncrypt', { items: [] }), status.INVALID_ARGUMENT, 'INVALID_ARGUMENT', 'items');
+    });
+
+    it('generates data keys, with and without plaintext', async () => {
+      const aad = Buffer.from('dk');
+      const dk = await call<{ plaintext: Buffer; ciphertext: Buffer }>('GenerateDataKey', { key_id: keyId, aad });
+      expect(dk.plaintext).toHaveLength(32);
+      expect((await call<{ plaintext: Buffer }>('Decrypt', { ciphertext: dk.ciphertext, aad })).plaintext.equals(dk.plaintext)).toBe(true);
+      const wrappedOnly = await call<{ plaintext: Buffer; ciphertext: Buffer }>('GenerateDataKey', { key_id: keyId, without_plaintext: true, length_bytes: 16 });
+      expect(wrappedOnly.plaintext).toHaveLength(0);
+      expect((await call<{ plaintext: Buffer }>('Decrypt', { ciphertext: wrappedOnly.ciphertext })).plaintext).toHaveLength(16);
+    });
+
+    it('fails closed: when the audit log cannot be written, nothing is returned', async () => {
+      await kms.db.query('ALTER TABLE audit_records RENAME TO audit_records_away');
+      try {
+        await expectError(call('Encrypt', { key_id: keyId, plaintext: Buffer.from('must not leak') }), status.UNAVAILABLE, 'AUDIT_UNAVAILABLE');
+      } finally {
+        await kms.db.query('ALTER TABLE audit_records_away RENAME TO audit_records');
+      }
+      expect((await call<{ key_version: number }>('Encrypt', { key_id: keyId, plaintext: Buffer.from('works again') })).key_version).toBe(1);
+    });
+  });
+
+  it('signs and verifies, and publishes the public key as PEM and JWK', async () => {
+    const { createVerify, createPublicKey, verify } = await import('node:crypto');
+    const k = (await call<{ key_id: string }>('CreateKey', { name: 'signer', purpose: 'ROOT_TENANT', algorithm: 'ECDSA_P256_SHA256' })).key_id;
+    const message = Buffer.from('regulatory proof token');
+    const sig = await call<{ signature: Buffer; key_version: number }>('Sign', { key_id: k, message });
+    expect((await call<{ valid: boolean }>('Verify', { key_id: k, message, signature: sig.signature })).valid).toBe(true);
+    expect((await call<{ valid: boolean }>('Verify', { key_id: k, message: Buffer.from('other'), signature: sig.signature })).valid).toBe(false);
+    const pub = await call<{ pem: string; jwk: string }>('GetPublicKey', { key_id: k });
+    expect(createVerify('sha256').update(message).verify(pub.pem, sig.signature)).toBe(true);
+    const jwk = JSON.parse(pub.jwk) as { kid: string; crv: string };
+    expect(jwk).toMatchObject({ kid: `${k}:1`, crv: 'P-256' });
+    expect(verify('sha256', message, createPublicKey({ key: jwk, format: 'jwk' }), sig.signature)).toBe(true);
+  });
+
+  it('computes and checks MACs in constant time', async () => {
+    const k = (await call<{ key_id: string }>('CreateKey', { name: 'mac', purpose: 'SERVICE_ENVELOPE', algorithm: 'HMAC_SHA256' })).key_id;
+    const data = Buffer.from('webhook body');
+    const { mac } = await call<{ mac: Buffer }>('GenerateMac', { key_id: k, data });
+    expect((await call<{ valid: boolean }>('VerifyMac', { key_id: k, data, mac })).valid).toBe(true);
+    const bad = Buffer.from(mac);
+    bad[0] ^= 1;
+    expect((await call<{ valid: boolean }>('VerifyMac', { key_id: k, data, mac: bad })).valid).toBe(false);
+    await expectError(call('Encrypt', { key_id: k, plaintext: data }), status.FAILED_PRECONDITION, 'USAGE_MISMATCH');
+  });
+
+  it('lists keys by tenant, purpose and label, page by page', async () => {
+    for (let i = 0; i < 5; i++) {
+      await call('CreateKey', { tenant: 'listing', name: `k${i}`, purpose: i % 2 ? 'ROOT_TENANT' : 'DATA_PROTECTION', algorithm: 'AES_256_GCM', labels: { env: i < 3 ? 'prod' : 'dev' } });
+    }
+    const seen: string[] = [];
+    let token = '';
+    do {
+      const page = await call<{ keys: Array<{ name: string }>; next_page_token: string }>('ListKeys', { tenant: 'listing', page_size: 2, page_token: token });
+      expect(page.keys.length).toBeLessThanOrEqual(2);
+      seen.push(...page.keys.map((k) => k.name));
+      token = page.next_page_token;
+    } while (token);
+    expect(seen.sort()).toEqual(['k0', 'k1', 'k2', 'k3', 'k4']);
+    const prodData = await call<{ keys: Array<{ name: string }> }>('ListKeys', { tenant: 'listing', purpose: 'DATA_PROTECTION', labels: { env: 'prod' } });
+    expect(prodData.keys.map((k) => k.name).sort()).toEqual(['k0', 'k2']);
+    await expectError(call('ListKeys', { page_size: 501 }), status.INVALID_ARGUMENT, 'INVALID_ARGUMENT', 'page_size');
+  });
+
+  it('echoes the request id and serves random bytes', async () => {
+    const r = await call<{ data: Buffer }>('GenerateRandom', { length_bytes: 48 });
+    expect(r.data).toHaveLength(48);
+  });
+});
