@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export KMS_STANDALONE=1
-exec npx --no-install tsx apps/standalone/src/main.ts
+exec node --import tsx apps/standalone/src/main.ts

@@ -22,7 +22,7 @@ async function expectError(p: Promise<unknown>, code: status, errorCode: string,
 
 describe('key service over gRPC (end to end)', () => {
   let kms: KeyServiceUnderTest;
-  const call = <T extends KmsMessage = KmsMessage>(method: Parameters<KeyServiceUnderTest['client']['call']>[0], req: KmsMessage, requestId = randomUUID()) =>
+  const call = <T extends KmsMessage = KmsMessage>(method: Parameters<KeyServiceUnderTest['client']['call']>[0], req: KmsMessage, requestId: string = randomUUID()) =>
     kms.client.call<T>(method, req, { actor: 'alice', requestId });
 
   beforeAll(async () => {
