@@ -40,6 +40,8 @@ const config: Config = {
   },
   moduleNameMapper,
   testTimeout: 60_000,
+  // The summary reporter writes counts for scripts/test.sh when KMS_JEST_SUMMARY is set.
+  reporters: ['default', '<rootDir>/scripts/jest-summary.reporter.js'],
   // Integration tests share one PostgreSQL; each test file uses its own schema.
   maxWorkers: 2,
 };

@@ -20,7 +20,7 @@ step "lint" npx --no-install nx run-many -t lint --outputStyle=static --skipNxCa
 
 summary=$(mktemp --suffix=.json)
 echo "=== jest"
-KMS_JEST_SUMMARY="$summary" npx --no-install jest --ci --reporters=default --reporters="$PWD/scripts/jest-summary.reporter.js" "$@"
+KMS_JEST_SUMMARY="$summary" npx --no-install jest --ci "$@"
 jest_rc=$?
 if [ -s "$summary" ]; then
   read -r jp jf js < <(node -e "const r=JSON.parse(require('fs').readFileSync('$summary','utf8'));console.log(r.passed, r.failed, r.skipped)")
