@@ -228,8 +228,9 @@ export class KeyLifecycleService {
     if (decide(command, state).length === 0) return state.key;
     const v = state.key.versions[version - 1];
     const backend = this.backendFor(v.protectionLevel, v.algorithm);
-    await backend.destroyVersion({ keyId, version, algorithm: v.algorithm, materialRef: v.materialRef });
-    return this.execute(keyId, () => command);
+    const destroyed = await backend.destroyVersion({ keyId, version, algorithm: v.algorithm, materialRef: v.materialRef });
+    const hsmObjectDestroyed = destroyed?.hsmObjectDestroyed === true;
+    return this.execute(keyId, () => ({ ...command, data: { ...command.data, ...(hsmObjectDestroyed ? { hsmObjectDestroyed } : {}) } }));
   }
 
   /** Versions whose destruction is due at the clock's now. */

@@ -1,4 +1,4 @@
-import type { Algorithm, ProtectionLevel } from '@kms/domain';
+import type { Algorithm, HsmKeyOrigin, ProtectionLevel } from '@kms/domain';
 
 /** Identifies one key version's material inside a backend. */
 export interface VersionHandle {
@@ -14,6 +14,8 @@ export interface CreatedVersionMaterial {
   materialRef: string;
   /** Hex SHA-256 of the DER SubjectPublicKeyInfo, for asymmetric algorithms. */
   publicKeyFingerprint?: string;
+  /** HSM backends: attributes and module identity read back after generation. */
+  origin?: HsmKeyOrigin;
 }
 
 /** What to sign: the message itself, or a SHA-256 digest computed by the caller. */
@@ -38,8 +40,11 @@ export interface KeyBackend {
   verifyMac(h: VersionHandle, data: Buffer, mac: Buffer): Promise<boolean>;
   /** DER SubjectPublicKeyInfo of an asymmetric version. */
   getPublicKey(h: VersionHandle): Promise<Buffer>;
-  /** Irreversibly destroy the version's material. Idempotent. */
-  destroyVersion(h: VersionHandle): Promise<void>;
+  /**
+   * Irreversibly destroy the version's material. Idempotent. Returns whether an HSM object was
+   * destroyed (C_DestroyObject) — always false for software material.
+   */
+  destroyVersion(h: VersionHandle): Promise<{ hsmObjectDestroyed: boolean } | void>;
   /** Forget material that never made it into an event (a lost race). Idempotent. */
   discardVersion(h: VersionHandle): Promise<void>;
 }
@@ -47,3 +52,16 @@ export interface KeyBackend {
 /** Injection token: backends by protection level. */
 export const KEY_BACKENDS = Symbol('KEY_BACKENDS');
 export type KeyBackends = Partial<Record<ProtectionLevel, KeyBackend>>;
+
+/**
+ * Signs evidence (key-origin statements, ledger checkpoints) with the KMS attestation key, which lives
+ * in the HSM. ECDSA P-256 over SHA-256, DER signatures.
+ */
+export interface AttestationSigner {
+  /** PEM SubjectPublicKeyInfo of the attestation key: all a verifier needs. */
+  publicKeyPem(): Promise<string>;
+  /** Hex SHA-256 of the DER SubjectPublicKeyInfo. */
+  keyFingerprint(): Promise<string>;
+  sign(data: Buffer): Promise<Buffer>;
+}
+export const ATTESTATION_SIGNER = Symbol('ATTESTATION_SIGNER');

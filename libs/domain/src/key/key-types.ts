@@ -50,3 +50,25 @@ export const DEFAULT_DESTRUCTION_DELAY_DAYS = 30;
 export const MIN_DESTRUCTION_DELAY_DAYS = 1;
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Where an HSM key version came from, read back from the module right after generation
+ * (PKCS#11 object attributes and token identity). Evidence for auditors; never material.
+ */
+export interface HsmKeyOrigin {
+  attributes: { local: boolean; neverExtractable: boolean; sensitive: boolean; extractable: boolean };
+  module: {
+    manufacturer: string;
+    model: string;
+    serialNumber: string;
+    firmwareVersion: string;
+    hardwareVersion: string;
+    tokenLabel: string;
+    libraryDescription: string;
+  };
+  /** CKA_LABEL and hex CKA_ID of the token object(s) holding the version. */
+  objectLabel: string;
+  objectId: string;
+  /** Hex key check value (symmetric keys), when the module provides one. */
+  checkValue?: string;
+}

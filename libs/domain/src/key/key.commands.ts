@@ -1,4 +1,4 @@
-import type { Algorithm, KeyPurpose, ProtectionLevel, RotationReason } from './key-types';
+import type { Algorithm, HsmKeyOrigin, KeyPurpose, ProtectionLevel, RotationReason } from './key-types';
 
 /** Who asks, why, and when. Time and ids come in here so the decider stays pure. */
 export interface CommandMetadata {
@@ -16,6 +16,7 @@ export interface NewVersionMaterial {
   version: number;
   materialRef: string;
   publicKeyFingerprint?: string;
+  origin?: HsmKeyOrigin;
 }
 
 export type CreateKey = Command<
@@ -40,7 +41,7 @@ export type EnableKeyVersion = Command<'EnableKeyVersion', { version: number }>;
 export type ScheduleKeyVersionDestruction = Command<'ScheduleKeyVersionDestruction', { version: number; delayDays?: number }>;
 export type CancelKeyVersionDestruction = Command<'CancelKeyVersionDestruction', { version: number }>;
 /** Issued by the destruction sweep after the material has been shredded. */
-export type DestroyKeyVersion = Command<'DestroyKeyVersion', { version: number }>;
+export type DestroyKeyVersion = Command<'DestroyKeyVersion', { version: number; hsmObjectDestroyed?: boolean }>;
 export type SetMinDecryptionVersion = Command<'SetMinDecryptionVersion', { minDecryptionVersion: number }>;
 
 export type KeyCommand =

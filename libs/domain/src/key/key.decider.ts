@@ -103,6 +103,7 @@ export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
             protectionLevel: d.protectionLevel,
             materialRef: d.material.materialRef,
             ...(d.material.publicKeyFingerprint ? { publicKeyFingerprint: d.material.publicKeyFingerprint } : {}),
+            ...(d.material.origin ? { origin: d.material.origin } : {}),
             reason: 'INITIAL',
           },
           metadata,
@@ -133,6 +134,7 @@ export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
             ...(command.data.material.publicKeyFingerprint
               ? { publicKeyFingerprint: command.data.material.publicKeyFingerprint }
               : {}),
+            ...(command.data.material.origin ? { origin: command.data.material.origin } : {}),
             reason,
           },
           metadata,
@@ -207,7 +209,13 @@ export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
       return [
         {
           type: 'KeyVersionDestroyed',
-          data: { keyId: s.key.keyId, version: v.version, materialRef: v.materialRef, materialDestroyed: true },
+          data: {
+            keyId: s.key.keyId,
+            version: v.version,
+            materialRef: v.materialRef,
+            materialDestroyed: true,
+            ...(command.data.hsmObjectDestroyed ? { hsmObjectDestroyed: true } : {}),
+          },
           metadata,
         },
       ];
@@ -284,6 +292,7 @@ export function evolve(state: KeyState, event: KeyEvent): KeyState {
             createdAt: event.metadata.occurredAt,
             materialRef: event.data.materialRef,
             ...(event.data.publicKeyFingerprint ? { publicKeyFingerprint: event.data.publicKeyFingerprint } : {}),
+            ...(event.data.origin ? { origin: event.data.origin } : {}),
           },
         ],
       }));

@@ -1,4 +1,4 @@
-import type { Algorithm, KeyPurpose, ProtectionLevel, RotationReason } from './key-types';
+import type { Algorithm, HsmKeyOrigin, KeyPurpose, ProtectionLevel, RotationReason } from './key-types';
 
 /** Who did what, why and when. Attached to every event. */
 export interface EventMetadata {
@@ -39,6 +39,8 @@ export type KeyVersionCreated = Event<
     materialRef: string;
     /** SHA-256 of the SubjectPublicKeyInfo for asymmetric keys. */
     publicKeyFingerprint?: string;
+    /** HSM versions: attributes and module identity read back after generation. */
+    origin?: HsmKeyOrigin;
     reason: RotationReason | 'INITIAL';
   }
 >;
@@ -56,7 +58,14 @@ export type KeyVersionDestructionScheduled = Event<
 export type KeyVersionDestructionCancelled = Event<'KeyVersionDestructionCancelled', { keyId: string; version: number }>;
 export type KeyVersionDestroyed = Event<
   'KeyVersionDestroyed',
-  { keyId: string; version: number; materialRef: string; materialDestroyed: true }
+  {
+    keyId: string;
+    version: number;
+    materialRef: string;
+    materialDestroyed: true;
+    /** HSM versions: the token object was destroyed with C_DestroyObject. */
+    hsmObjectDestroyed?: boolean;
+  }
 >;
 export type RotationPolicyChanged = Event<
   'RotationPolicyChanged',

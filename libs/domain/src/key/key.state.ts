@@ -1,4 +1,4 @@
-import type { Algorithm, KeyPurpose, KeyVersionState, ProtectionLevel } from './key-types';
+import type { Algorithm, HsmKeyOrigin, KeyPurpose, KeyVersionState, ProtectionLevel } from './key-types';
 
 /** One version of a key as the lifecycle sees it. Never holds material. */
 export interface KeyVersion {
@@ -9,6 +9,8 @@ export interface KeyVersion {
   createdAt: string;
   materialRef: string;
   publicKeyFingerprint?: string;
+  /** HSM versions: where the key was generated. */
+  origin?: HsmKeyOrigin;
   /** Set while DESTROY_SCHEDULED. */
   destroyAt?: string;
   /** State the version returns to if destruction is cancelled. */
