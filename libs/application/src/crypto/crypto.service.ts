@@ -80,8 +80,17 @@ export class CryptoService {
   private async use(keyIdRaw: unknown, op: KeyOperation, facts: OperationFacts, version?: number, field = 'key_id') {
     const keyId = validateKeyId(keyIdRaw, field);
     facts.keyId = keyId;
-    const state = await this.catalog.get(keyId);
-    const v = versionForOperation(state, op, version);
+    let state: ExistingKeyState;
+    let v: KeyVersion;
+    try {
+      state = await this.catalog.get(keyId);
+      facts.keyVersion = version ?? state.key.primaryVersion;
+      v = versionForOperation(state, op, version);
+    } catch (e) {
+      // Errors about the key name the field the caller used for it (e.g. destination_key_id).
+      if (e instanceof KmsError && e.field === 'key_id' && field !== 'key_id') throw new KmsError(e.code, e.message, field);
+      throw e;
+    }
     facts.keyVersion = v.version;
     return { state, v, h: this.handle(state, v), backend: this.backend(v) };
   }

@@ -23,7 +23,7 @@ import {
 } from '@kms/domain';
 import { type EventStore, WrongExpectedVersionError } from '@kms/event-store';
 import type { Clock } from '../ports/audit-log.port';
-import type { KeyBackend, KeyBackends } from '../ports/key-backend.port';
+import type { KeyBackend, KeyBackends, VersionHandle } from '../ports/key-backend.port';
 import type { KeyCatalog } from './key-catalog';
 import { type KeyRepository, storeError } from './key-repository';
 
@@ -33,6 +33,9 @@ export interface ChangeContext {
   correlationId: string;
   reason?: string;
   changeTicket?: string;
+  /** Set when the change runs after dual authorization. */
+  approvers?: string[];
+  approvalId?: string;
 }
 
 export interface CreateKeyInput {
@@ -49,6 +52,12 @@ export interface CreateKeyInput {
 /** How many times a command is retried after a concurrent write to the same key. */
 export const MAX_CONFLICT_RETRIES = 3;
 
+/** Another instance wrote the key meanwhile: wait a little, with jitter, before reloading. */
+function conflictBackoff(attempt: number): Promise<void> {
+  const ms = 5 * 2 ** attempt + Math.random() * 10;
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 function fold(state: KeyState, events: KeyEvent[]): KeyState {
   return events.reduce(evolve, state);
 }
@@ -63,6 +72,9 @@ function existingOrThrow(state: KeyState): ExistingKeyState {
  * bounded number of times on a concurrent write (STYLE.md 3). The only writer of key streams.
  */
 export class KeyLifecycleService {
+  /** Commands on one key run one after another in this process, so local callers do not race. */
+  private readonly keyLocks = new Map<string, Promise<unknown>>();
+
   constructor(
     private readonly store: EventStore,
     private readonly repository: KeyRepository,
@@ -89,6 +101,8 @@ export class KeyLifecycleService {
       correlationId: ctx.correlationId,
       ...(ctx.reason ? { reason: ctx.reason } : {}),
       ...(ctx.changeTicket ? { changeTicket: ctx.changeTicket } : {}),
+      ...(ctx.approvers ? { approvers: ctx.approvers } : {}),
+      ...(ctx.approvalId ? { approvalId: ctx.approvalId } : {}),
     };
   }
 
@@ -110,35 +124,70 @@ export class KeyLifecycleService {
     };
     decide(probe, { status: 'NotCreated' });
 
-    try {
-      await this.store.appendToStream(
-        keyNameStreamId(tenant, name),
-        [{ id: randomUUID(), type: 'KeyNameReserved', data: { tenant, name, keyId }, metadata: { actor: ctx.actor, correlationId: ctx.correlationId, occurredAt: metadata.now.toISOString() } }],
-        { expectedVersion: 'no_stream' },
-      );
-    } catch (e) {
-      if (e instanceof WrongExpectedVersionError) {
-        throw new KmsError('KEY_ALREADY_EXISTS', `name: a key named "${name}" already exists in tenant "${tenant}"`, 'name');
-      }
-      throw storeError(e);
-    }
+    const nameStream = keyNameStreamId(tenant, name);
+    const reservation = await this.reserveName(nameStream, tenant, name, keyId, ctx, metadata.now);
 
-    const created = await backend.createVersion({ keyId, version: 1, algorithm });
-    const handle = { keyId, version: 1, algorithm, materialRef: created.materialRef };
+    let handle: VersionHandle | undefined;
     try {
+      const created = await backend.createVersion({ keyId, version: 1, algorithm });
+      handle = { keyId, version: 1, algorithm, materialRef: created.materialRef };
       const events = decide({ ...probe, data: { ...probe.data, material: { version: 1, ...created } } }, { status: 'NotCreated' });
       const appended = await this.repository.append(keyId, events, 'no_stream');
       const state = existingOrThrow(fold({ status: 'NotCreated' }, events));
       this.catalog.put(keyId, state, appended.nextExpectedVersion);
       return state.key;
     } catch (e) {
-      await backend.discardVersion(handle).catch(() => undefined);
+      if (handle) await backend.discardVersion(handle).catch(() => undefined);
+      // Give the name back so a retry can use it; if this fails too the name stays taken (safe side).
+      await this.store
+        .appendToStream(
+          nameStream,
+          [{ id: randomUUID(), type: 'KeyNameReleased', data: { tenant, name, keyId }, metadata: { actor: ctx.actor, correlationId: ctx.correlationId, occurredAt: this.clock.now().toISOString() } }],
+          { expectedVersion: reservation },
+        )
+        .catch(() => undefined);
       throw e;
     }
   }
 
+  /**
+   * Reserve a key name in its tenant: the name stream's last event says whether it is taken. Returns
+   * the stream version of the reservation.
+   */
+  private async reserveName(stream: string, tenant: string, name: string, keyId: string, ctx: ChangeContext, now: Date): Promise<number> {
+    const taken = () => new KmsError('KEY_ALREADY_EXISTS', `name: a key named "${name}" already exists in tenant "${tenant}"`, 'name');
+    try {
+      const { events, currentVersion } = await this.store.readStream(stream);
+      if (events.at(-1)?.type === 'KeyNameReserved') throw taken();
+      const appended = await this.store.appendToStream(
+        stream,
+        [{ id: randomUUID(), type: 'KeyNameReserved', data: { tenant, name, keyId }, metadata: { actor: ctx.actor, correlationId: ctx.correlationId, occurredAt: now.toISOString() } }],
+        { expectedVersion: currentVersion < 0 ? 'no_stream' : currentVersion },
+      );
+      return appended.nextExpectedVersion;
+    } catch (e) {
+      if (e instanceof WrongExpectedVersionError) throw taken();
+      throw storeError(e);
+    }
+  }
+
+  private withKeyLock<T>(keyId: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.keyLocks.get(keyId) ?? Promise.resolve();
+    const run = previous.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.keyLocks.set(keyId, tail);
+    void tail.then(() => {
+      if (this.keyLocks.get(keyId) === tail) this.keyLocks.delete(keyId);
+    });
+    return run;
+  }
+
   /** Run a command that needs no new material. */
-  private async execute(keyId: string, build: (state: ExistingKeyState) => KeyCommand): Promise<KeyRecord> {
+  private execute(keyId: string, build: (state: ExistingKeyState) => KeyCommand): Promise<KeyRecord> {
+    return this.withKeyLock(keyId, () => this.executeUnlocked(keyId, build));
+  }
+
+  private async executeUnlocked(keyId: string, build: (state: ExistingKeyState) => KeyCommand): Promise<KeyRecord> {
     for (let attempt = 0; ; attempt++) {
       const loaded = await this.repository.load(keyId);
       const state = existingOrThrow(loaded.state);
@@ -150,7 +199,10 @@ export class KeyLifecycleService {
         this.catalog.put(keyId, next, appended.nextExpectedVersion);
         return next.key;
       } catch (e) {
-        if (e instanceof WrongExpectedVersionError && attempt < MAX_CONFLICT_RETRIES) continue;
+        if (e instanceof WrongExpectedVersionError && attempt < MAX_CONFLICT_RETRIES) {
+          await conflictBackoff(attempt);
+          continue;
+        }
         if (e instanceof WrongExpectedVersionError) {
           throw new KmsError('CONCURRENCY_CONFLICT', 'key_id: the key changed concurrently too many times; retry', 'key_id');
         }
@@ -159,7 +211,11 @@ export class KeyLifecycleService {
     }
   }
 
-  async rotateKey(keyId: string, rotationReason: RotationReason, ctx: ChangeContext): Promise<KeyRecord> {
+  rotateKey(keyId: string, rotationReason: RotationReason, ctx: ChangeContext): Promise<KeyRecord> {
+    return this.withKeyLock(keyId, () => this.rotateKeyUnlocked(keyId, rotationReason, ctx));
+  }
+
+  private async rotateKeyUnlocked(keyId: string, rotationReason: RotationReason, ctx: ChangeContext): Promise<KeyRecord> {
     for (let attempt = 0; ; attempt++) {
       const loaded = await this.repository.load(keyId);
       const state = existingOrThrow(loaded.state);
@@ -179,7 +235,10 @@ export class KeyLifecycleService {
         return next.key;
       } catch (e) {
         await backend.discardVersion(handle).catch(() => undefined);
-        if (e instanceof WrongExpectedVersionError && attempt < MAX_CONFLICT_RETRIES) continue;
+        if (e instanceof WrongExpectedVersionError && attempt < MAX_CONFLICT_RETRIES) {
+          await conflictBackoff(attempt);
+          continue;
+        }
         if (e instanceof WrongExpectedVersionError) {
           throw new KmsError('CONCURRENCY_CONFLICT', 'key_id: the key changed concurrently too many times; retry', 'key_id');
         }
@@ -221,7 +280,11 @@ export class KeyLifecycleService {
    * event. If recording fails the version stays DESTROY_SCHEDULED with no material, and the next
    * sweep records it (material deletion is idempotent).
    */
-  async destroyKeyVersion(keyId: string, version: number, ctx: ChangeContext): Promise<KeyRecord> {
+  destroyKeyVersion(keyId: string, version: number, ctx: ChangeContext): Promise<KeyRecord> {
+    return this.withKeyLock(keyId, () => this.destroyKeyVersionUnlocked(keyId, version, ctx));
+  }
+
+  private async destroyKeyVersionUnlocked(keyId: string, version: number, ctx: ChangeContext): Promise<KeyRecord> {
     const loaded = await this.repository.load(keyId);
     const state = existingOrThrow(loaded.state);
     const command: KeyCommand = { type: 'DestroyKeyVersion', data: { version }, metadata: this.metadata(ctx) };
@@ -230,7 +293,7 @@ export class KeyLifecycleService {
     const backend = this.backendFor(v.protectionLevel, v.algorithm);
     const destroyed = await backend.destroyVersion({ keyId, version, algorithm: v.algorithm, materialRef: v.materialRef });
     const hsmObjectDestroyed = destroyed?.hsmObjectDestroyed === true;
-    return this.execute(keyId, () => ({ ...command, data: { ...command.data, ...(hsmObjectDestroyed ? { hsmObjectDestroyed } : {}) } }));
+    return this.executeUnlocked(keyId, () => ({ ...command, data: { ...command.data, ...(hsmObjectDestroyed ? { hsmObjectDestroyed } : {}) } }));
   }
 
   /** Versions whose destruction is due at the clock's now. */

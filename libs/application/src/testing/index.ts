@@ -1,1 +1,2 @@
 export * from './key-backend.contract';
+export * from './application-fixture';
