@@ -6,3 +6,8 @@ export * from './crypto/crypto.service';
 export * from './crypto/request-validation';
 export * from './audit/audited-operation';
 export * from './audit/in-memory-audit-log';
+export * from './access/aggregate-cache';
+export * from './access/notification-sink.port';
+export * from './access/identity.service';
+export * from './access/authorizer';
+export * from './access/approval.service';

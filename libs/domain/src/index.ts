@@ -6,3 +6,8 @@ export * from './key/key.state';
 export * from './key/key.validation';
 export * from './key/key.decider';
 export * from './ciphertext/ciphertext-format';
+export * from './access/access-types';
+export * from './access/role-matrix';
+export * from './access/key-policy';
+export * from './access/identity.decider';
+export * from './access/approval.decider';

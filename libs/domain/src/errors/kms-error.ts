@@ -19,7 +19,16 @@ export type KmsErrorCode =
   | 'CONCURRENCY_CONFLICT'
   | 'AUDIT_UNAVAILABLE'
   | 'BACKEND_UNAVAILABLE'
-  | 'STORE_UNAVAILABLE';
+  | 'STORE_UNAVAILABLE'
+  | 'UNAUTHENTICATED'
+  | 'PERMISSION_DENIED'
+  | 'IDENTITY_NOT_FOUND'
+  | 'IDENTITY_ALREADY_EXISTS'
+  | 'APPROVAL_REQUIRED'
+  | 'APPROVAL_NOT_FOUND'
+  | 'APPROVAL_NOT_PENDING'
+  | 'APPROVAL_EXPIRED'
+  | 'SELF_APPROVAL';
 
 /** A domain error: a stable code, a message safe to show a client, and the offending field when there is one. */
 export class KmsError<C extends KmsErrorCode = KmsErrorCode> extends Error {

@@ -1,3 +1,4 @@
+import type { KeyPolicy } from '../access/access-types';
 import type { Algorithm, HsmKeyOrigin, KeyPurpose, ProtectionLevel, RotationReason } from './key-types';
 
 /** Who asks, why, and when. Time and ids come in here so the decider stays pure. */
@@ -7,6 +8,9 @@ export interface CommandMetadata {
   correlationId: string;
   reason?: string;
   changeTicket?: string;
+  /** Second persons who approved this change (dual authorization). */
+  approvers?: string[];
+  approvalId?: string;
 }
 
 type Command<T extends string, D> = { type: T; data: D; metadata: CommandMetadata };
@@ -31,6 +35,7 @@ export type CreateKey = Command<
     labels: Record<string, string>;
     owner: string;
     rotationPeriodDays?: number;
+    policy?: KeyPolicy;
     material: NewVersionMaterial;
   }
 >;
@@ -44,6 +49,8 @@ export type CancelKeyVersionDestruction = Command<'CancelKeyVersionDestruction',
 export type DestroyKeyVersion = Command<'DestroyKeyVersion', { version: number; hsmObjectDestroyed?: boolean }>;
 export type SetMinDecryptionVersion = Command<'SetMinDecryptionVersion', { minDecryptionVersion: number }>;
 
+export type SetKeyPolicy = Command<'SetKeyPolicy', { policy: KeyPolicy }>;
+
 export type KeyCommand =
   | CreateKey
   | RotateKey
@@ -53,4 +60,5 @@ export type KeyCommand =
   | ScheduleKeyVersionDestruction
   | CancelKeyVersionDestruction
   | DestroyKeyVersion
-  | SetMinDecryptionVersion;
+  | SetMinDecryptionVersion
+  | SetKeyPolicy;

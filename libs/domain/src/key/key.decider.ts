@@ -1,4 +1,5 @@
 import { KmsError, invalidArgument } from '../errors/kms-error';
+import { samePolicy, validateKeyPolicy } from '../access/key-policy';
 import type { CommandMetadata, KeyCommand } from './key.commands';
 import type { EventMetadata, KeyEvent } from './key.events';
 import { type ExistingKeyState, initialState, type KeyRecord, type KeyState, type KeyVersion } from './key.state';
@@ -30,6 +31,8 @@ function eventMetadata(m: CommandMetadata): EventMetadata {
     occurredAt: m.now.toISOString(),
     ...(m.reason ? { reason: m.reason } : {}),
     ...(m.changeTicket ? { changeTicket: m.changeTicket } : {}),
+    ...(m.approvers ? { approvers: m.approvers } : {}),
+    ...(m.approvalId ? { approvalId: m.approvalId } : {}),
   };
 }
 
@@ -91,6 +94,7 @@ export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
             labels: validateLabels(d.labels),
             owner: validateOwner(d.owner),
             rotationPeriodDays,
+            policy: validateKeyPolicy(d.policy),
           },
           metadata,
         },
@@ -235,6 +239,12 @@ export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
         },
       ];
     }
+    case 'SetKeyPolicy': {
+      const s = existing(state);
+      const policy = validateKeyPolicy(command.data.policy);
+      if (samePolicy(policy, s.key.policy)) return [];
+      return [{ type: 'KeyPolicyChanged', data: { keyId: s.key.keyId, policy, previousPolicy: s.key.policy }, metadata }];
+    }
     default:
       return assertNever(command);
   }
@@ -276,6 +286,7 @@ export function evolve(state: KeyState, event: KeyEvent): KeyState {
           primaryVersion: 0,
           minDecryptionVersion: 1,
           primarySince: event.metadata.occurredAt,
+          policy: d.policy ?? { grants: {} },
         },
       };
     }
@@ -325,6 +336,8 @@ export function evolve(state: KeyState, event: KeyEvent): KeyState {
       return withKey(state, (key) => ({ ...key, rotationPeriodDays: event.data.rotationPeriodDays }));
     case 'MinDecryptionVersionChanged':
       return withKey(state, (key) => ({ ...key, minDecryptionVersion: event.data.minDecryptionVersion }));
+    case 'KeyPolicyChanged':
+      return withKey(state, (key) => ({ ...key, policy: event.data.policy }));
     default:
       return assertNever(event);
   }

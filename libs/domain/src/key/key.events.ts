@@ -1,3 +1,4 @@
+import type { KeyPolicy } from '../access/access-types';
 import type { Algorithm, HsmKeyOrigin, KeyPurpose, ProtectionLevel, RotationReason } from './key-types';
 
 /** Who did what, why and when. Attached to every event. */
@@ -5,6 +6,9 @@ export interface EventMetadata {
   actor: string;
   reason?: string;
   changeTicket?: string;
+  /** Identities that approved the change (dual authorization), and the approval request. */
+  approvers?: string[];
+  approvalId?: string;
   correlationId: string;
   /** ISO-8601 time the command was decided. */
   occurredAt: string;
@@ -24,6 +28,8 @@ export type KeyCreated = Event<
     labels: Record<string, string>;
     owner: string;
     rotationPeriodDays: number;
+    /** Who may use and administer the key. */
+    policy: KeyPolicy;
   }
 >;
 
@@ -76,6 +82,8 @@ export type MinDecryptionVersionChanged = Event<
   { keyId: string; minDecryptionVersion: number; previousMinDecryptionVersion: number }
 >;
 
+export type KeyPolicyChanged = Event<'KeyPolicyChanged', { keyId: string; policy: KeyPolicy; previousPolicy: KeyPolicy }>;
+
 export type KeyEvent =
   | KeyCreated
   | KeyVersionCreated
@@ -86,7 +94,8 @@ export type KeyEvent =
   | KeyVersionDestructionCancelled
   | KeyVersionDestroyed
   | RotationPolicyChanged
-  | MinDecryptionVersionChanged;
+  | MinDecryptionVersionChanged
+  | KeyPolicyChanged;
 
 export type KeyEventType = KeyEvent['type'];
 
@@ -101,6 +110,7 @@ export const KEY_EVENT_TYPES: readonly KeyEventType[] = [
   'KeyVersionDestroyed',
   'RotationPolicyChanged',
   'MinDecryptionVersionChanged',
+  'KeyPolicyChanged',
 ];
 
 /** Stream holding one key's events. */

@@ -1,3 +1,4 @@
+import type { KeyPolicy } from '../access/access-types';
 import type { Algorithm, HsmKeyOrigin, KeyPurpose, KeyVersionState, ProtectionLevel } from './key-types';
 
 /** One version of a key as the lifecycle sees it. Never holds material. */
@@ -35,6 +36,7 @@ export interface KeyRecord {
   minDecryptionVersion: number;
   /** When the current primary became primary: the start of its rotation period. */
   primarySince: string;
+  policy: KeyPolicy;
 }
 
 /**

@@ -1,0 +1,54 @@
+/** Human roles named by the KMS policy ("Access Controls"), plus key-admin. */
+export const HUMAN_ROLES = ['sre-oncall', 'security-engineering', 'compliance-officer', 'key-admin'] as const;
+export type HumanRole = (typeof HUMAN_ROLES)[number];
+
+export const IDENTITY_KINDS = ['WORKLOAD', 'HUMAN'] as const;
+export type IdentityKind = (typeof IDENTITY_KINDS)[number];
+
+/** What a key policy can grant an identity on one key. */
+export const KEY_PERMISSIONS = ['ENCRYPT', 'DECRYPT', 'SIGN', 'VERIFY', 'MAC', 'GENERATE_DATA_KEY', 'ADMINISTER'] as const;
+export type KeyPermission = (typeof KEY_PERMISSIONS)[number];
+
+/** Per-key grants: identity id → permissions. */
+export interface KeyPolicy {
+  grants: Record<string, KeyPermission[]>;
+}
+
+export const EMPTY_KEY_POLICY: KeyPolicy = { grants: {} };
+
+/**
+ * Authentication methods a token may carry (RFC 8176 values). The console performs FIDO2 ("hwk") and
+ * TOTP ("otp") outside the service and asserts them when it asks for a human's token.
+ */
+export const AUTH_METHODS = ['pwd', 'hwk', 'otp', 'mfa'] as const;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
+
+/** The longest token lifetime the policy allows for programmatic access (<= 15 minutes). */
+export const MAX_TOKEN_TTL_SECONDS = 15 * 60;
+/** Clock skew tolerated when checking token times. */
+export const TOKEN_CLOCK_SKEW_SECONDS = 30;
+
+/** The caller as established from a verified token. */
+export interface Principal {
+  identityId: string;
+  name: string;
+  kind: IdentityKind;
+  roles: HumanRole[];
+  authMethods: AuthMethod[];
+}
+
+/** Manual operations that need a second person when a human asks for them. */
+export const DUAL_AUTHORIZED_OPERATIONS = [
+  'RotateRootTenantKey',
+  'UpdateRotationPolicy',
+  'LowerMinDecryptionVersion',
+  'ScheduleKeyVersionDestruction',
+  'SetKeyPolicy',
+  'EnableKeyVersion',
+  'ReEnableIdentity',
+] as const;
+export type DualAuthorizedOperation = (typeof DUAL_AUTHORIZED_OPERATIONS)[number];
+
+/** Default time a second person has to approve. */
+export const DEFAULT_APPROVAL_TTL_HOURS = 24;
+export const MAX_APPROVAL_TTL_HOURS = 7 * 24;

@@ -1,0 +1,89 @@
+import type { HumanRole, IdentityKind, KeyPermission, Principal } from './access-types';
+
+/** Who may call what. `keyPermission` operations also need the key policy's grant (see below). */
+export interface OperationRule {
+  /** Human roles allowed to call it at all. */
+  humanRoles: readonly HumanRole[];
+  /** Whether workloads may call it (subject to the key policy when keyPermission is set). */
+  workloads: boolean;
+  /** The key-policy permission the caller needs on the key. Humans need it too for crypto operations. */
+  keyPermission?: KeyPermission;
+  /** Humans with one of these roles may act without a key-policy grant (administration, reading). */
+  humanRolesWithoutGrant?: readonly HumanRole[];
+}
+
+const ADMINS: readonly HumanRole[] = ['security-engineering', 'key-admin'];
+const OPERATORS: readonly HumanRole[] = ['sre-oncall', 'security-engineering', 'key-admin'];
+const READERS: readonly HumanRole[] = ['sre-oncall', 'security-engineering', 'key-admin', 'compliance-officer'];
+/** Crypto operations: humans only with an explicit grant, and never the compliance officer. */
+const KEY_USERS: readonly HumanRole[] = ['sre-oncall', 'security-engineering', 'key-admin'];
+
+/**
+ * The access matrix (documented in README "Access control"). Key-scoped operations additionally
+ * consult the key policy: workloads always, humans unless their role is in humanRolesWithoutGrant.
+ */
+export const OPERATION_RULES: Readonly<Record<string, OperationRule>> = {
+  CreateKey: { humanRoles: ADMINS, workloads: false },
+  GetKey: { humanRoles: READERS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: READERS },
+  ListKeys: { humanRoles: READERS, workloads: false },
+  RotateKey: { humanRoles: OPERATORS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: OPERATORS },
+  UpdateRotationPolicy: { humanRoles: ADMINS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
+  DisableKeyVersion: { humanRoles: OPERATORS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: OPERATORS },
+  EnableKeyVersion: { humanRoles: ADMINS, workloads: false, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
+  ScheduleKeyVersionDestruction: { humanRoles: ADMINS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
+  CancelKeyVersionDestruction: { humanRoles: OPERATORS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: OPERATORS },
+  DestroyKeyVersion: { humanRoles: ADMINS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
+  SetMinDecryptionVersion: { humanRoles: ADMINS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
+  SetKeyPolicy: { humanRoles: ADMINS, workloads: false, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
+  Encrypt: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'ENCRYPT' },
+  Decrypt: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'DECRYPT' },
+  ReEncrypt: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'DECRYPT' },
+  GenerateDataKey: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'GENERATE_DATA_KEY' },
+  Sign: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'SIGN' },
+  Verify: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'VERIFY' },
+  GetPublicKey: { humanRoles: READERS, workloads: true, keyPermission: 'VERIFY', humanRolesWithoutGrant: READERS },
+  GenerateMac: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'MAC' },
+  VerifyMac: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'MAC' },
+  GenerateRandom: { humanRoles: KEY_USERS, workloads: true },
+  BatchEncrypt: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'ENCRYPT' },
+  BatchDecrypt: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'DECRYPT' },
+  BatchReEncrypt: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'DECRYPT' },
+  // Identities and approvals.
+  RegisterIdentity: { humanRoles: ['security-engineering'], workloads: false },
+  RotateCredential: { humanRoles: ['security-engineering'], workloads: false },
+  SuspendIdentity: { humanRoles: ['security-engineering', 'sre-oncall'], workloads: false },
+  ReEnableIdentity: { humanRoles: ['security-engineering'], workloads: false },
+  GetIdentity: { humanRoles: READERS, workloads: false },
+  ListIdentities: { humanRoles: READERS, workloads: false },
+  GetApprovalRequest: { humanRoles: READERS, workloads: false },
+  ListApprovalRequests: { humanRoles: READERS, workloads: false },
+  ApproveRequest: { humanRoles: ADMINS, workloads: false },
+  RejectRequest: { humanRoles: ADMINS, workloads: false },
+  // Compliance (HTTP): reading audit and exporting evidence. Never key use.
+  ReadAudit: { humanRoles: ['compliance-officer', 'security-engineering'], workloads: false },
+  ExportEvidence: { humanRoles: ['compliance-officer', 'security-engineering'], workloads: false },
+};
+
+export type RoleCheck = { allowed: true; needsKeyGrant: boolean } | { allowed: false; reason: string };
+
+/** First gate: may this principal call this operation at all, and must the key policy also allow it? */
+export function checkRole(principal: Pick<Principal, 'kind' | 'roles'>, operation: string): RoleCheck {
+  const rule = OPERATION_RULES[operation];
+  if (!rule) return { allowed: false, reason: `operation ${operation} is not callable` };
+  if (principal.kind === 'WORKLOAD') {
+    if (!rule.workloads) return { allowed: false, reason: `workload identities may not call ${operation}` };
+    return { allowed: true, needsKeyGrant: rule.keyPermission !== undefined };
+  }
+  const roles = principal.roles.filter((r) => rule.humanRoles.includes(r));
+  if (roles.length === 0) return { allowed: false, reason: `${operation} needs one of the roles ${rule.humanRoles.join(', ')}` };
+  const withoutGrant = principal.roles.some((r) => rule.humanRolesWithoutGrant?.includes(r) ?? false);
+  return { allowed: true, needsKeyGrant: rule.keyPermission !== undefined && !withoutGrant };
+}
+
+/** Whether a key policy grants the identity a permission. */
+export function policyAllows(policy: { grants: Record<string, readonly KeyPermission[]> }, identityId: string, permission: KeyPermission): boolean {
+  return policy.grants[identityId]?.includes(permission) ?? false;
+}
+
+/** Which identity kinds exist — re-exported for validation messages. */
+export type { IdentityKind };
