@@ -1,14 +1,14 @@
 /**
  * Minimal command-line client: `npx tsx scripts/kms.ts <Method> '<json request>'`.
  * Requests and responses use the proto's field names; bytes are base64, as in grpcurl.
- * KMS_ADDRESS (default 127.0.0.1:50051) and KMS_ACTOR (default "cli") select server and caller.
+ * KMS_ADDRESS (default 127.0.0.1:50051) selects the server; KMS_TOKEN is sent as the bearer token.
  */
-import { createKmsClient, KMS_METHODS, KmsCallError, type KmsMethod } from '@kms/contracts';
+import { ALL_METHODS, createKmsClient, KmsCallError, type KmsMethod } from '@kms/contracts';
 
 async function main(): Promise<number> {
   const [method, body = '{}'] = process.argv.slice(2);
-  if (!method || !(KMS_METHODS as readonly string[]).includes(method)) {
-    console.error(`usage: kms.ts <${KMS_METHODS.join('|')}> '<json>'`);
+  if (!method || !(ALL_METHODS as readonly string[]).includes(method)) {
+    console.error(`usage: kms.ts <${ALL_METHODS.join('|')}> '<json>'`);
     return 2;
   }
   let request: Record<string, unknown>;
@@ -20,7 +20,7 @@ async function main(): Promise<number> {
   }
   const client = createKmsClient(process.env['KMS_ADDRESS'] ?? '127.0.0.1:50051');
   try {
-    const response = await client.call(method as KmsMethod, request, { actor: process.env['KMS_ACTOR'] ?? 'cli' });
+    const response = await client.call(method as KmsMethod, request, process.env['KMS_TOKEN'] ? { token: process.env['KMS_TOKEN'] } : {});
     console.log(
       JSON.stringify(response, (_k, v: unknown) => {
         if (v && typeof v === 'object' && (v as { type?: string }).type === 'Buffer') {

@@ -1,3 +1,6 @@
+import { readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import { Client } from 'pg';
@@ -59,7 +62,7 @@ function describeError(e: unknown): string {
  * commit almost never loses an acknowledged record at the moment of the kill, and the test could not
  * tell it apart. With it, every such answer during the stall is a record the crash throws away.
  */
-async function crashMidBurst(svc: KeyServiceProcess, keyId: string, auditLock: Client): Promise<BurstResult> {
+async function crashMidBurst(svc: KeyServiceProcess, keyId: string, token: string, auditLock: Client): Promise<BurstResult> {
   const client = createKmsClient(svc.grpcAddress);
   const acknowledged = new Map<string, Acknowledged>();
   const failures: Failure[] = [];
@@ -97,7 +100,7 @@ async function crashMidBurst(svc: KeyServiceProcess, keyId: string, auditLock: C
         const res = await client.call<EncryptResponse>(
           'Encrypt',
           { key_id: keyId, plaintext },
-          { actor: 'durability-test', requestId, deadlineMs: CALL_DEADLINE_MS },
+          { token, requestId, deadlineMs: CALL_DEADLINE_MS },
         );
         // A response that reached us was sent by the service, so its audit record must be durable.
         acknowledged.set(requestId, { plaintext, ciphertext: res.ciphertext });
@@ -140,6 +143,8 @@ describe('audit durability when the key service crashes mid-burst', () => {
     KMS_DATABASE_SCHEMA: schema,
     KMS_MASTER_KEY: randomBytes(32).toString('base64'),
     KMS_DESTRUCTION_SWEEP_SECONDS: '0',
+    // The first administrator's credential, written on first start (instead of printed).
+    KMS_BOOTSTRAP_CREDENTIAL_FILE: join(tmpdir(), `kms-bootstrap-${schema}.json`),
   };
   let svc: KeyServiceProcess | undefined;
   let db: Client | undefined;
@@ -165,6 +170,7 @@ describe('audit durability when the key service crashes mid-burst', () => {
     await db?.end();
     await auditLock?.end();
     await dropSchema({ url, schema });
+    await rm(env.KMS_BOOTSTRAP_CREDENTIAL_FILE, { force: true });
   }, 30_000);
 
   it('has a durable audit row for every acknowledged Encrypt, none with plaintext, and serves again after a restart', async () => {
@@ -175,19 +181,34 @@ describe('audit durability when the key service crashes mid-burst', () => {
     const first = await start();
     const setup = createKmsClient(first.grpcAddress);
     let keyId: string;
+    let token: string;
     try {
+      // A person (the bootstrap administrator) registers the workload and creates its key.
+      const bootstrap = JSON.parse(await readFile(env.KMS_BOOTSTRAP_CREDENTIAL_FILE, 'utf8')) as { client_id: string; client_secret: string };
+      const opts = (t: string) => ({ token: t, requestId: randomUUID(), deadlineMs: CALL_DEADLINE_MS });
+      const admin = (
+        await setup.call<{ access_token: string }>('IssueToken', { ...bootstrap, auth_methods: ['hwk', 'otp'] }, { deadlineMs: CALL_DEADLINE_MS })
+      ).access_token;
+      const workload = await setup.call<{ client_id: string; client_secret: string }>('RegisterIdentity', { name: `durability-${randomUUID()}`, kind: 'WORKLOAD' }, opts(admin));
       const key = await setup.call<{ key_id: string }>(
         'CreateKey',
-        { tenant: 'acme', name: `durability-${randomUUID()}`, purpose: 'SERVICE_ENVELOPE', algorithm: 'AES_256_GCM' },
-        { actor: 'durability-test', requestId: randomUUID(), deadlineMs: CALL_DEADLINE_MS },
+        {
+          tenant: 'acme',
+          name: `durability-${randomUUID()}`,
+          purpose: 'SERVICE_ENVELOPE',
+          algorithm: 'AES_256_GCM',
+          policy: { grants: { [workload.client_id]: { permissions: ['ENCRYPT', 'DECRYPT'] } } },
+        },
+        opts(admin),
       );
       keyId = key.key_id;
+      token = (await setup.call<{ access_token: string }>('IssueToken', { client_id: workload.client_id, client_secret: workload.client_secret }, { deadlineMs: CALL_DEADLINE_MS })).access_token;
     } finally {
       setup.close();
     }
 
     // When it is SIGKILLed in the middle of a burst of Encrypt calls, while audit commits are stalled.
-    const burst = await crashMidBurst(first, keyId, auditLock as Client);
+    const burst = await crashMidBurst(first, keyId, token, auditLock as Client);
     const exit = await first.exited;
     const acked = [...burst.acknowledged.keys()];
     const beforeKill = burst.failures.filter((f) => !f.afterKill);
@@ -232,11 +253,11 @@ describe('audit durability when the key service crashes mid-burst', () => {
     try {
       for (const id of [acked[0], acked[acked.length - 1]]) {
         const sent = burst.acknowledged.get(id) as Acknowledged;
-        const res = await client.call<DecryptResponse>('Decrypt', { ciphertext: sent.ciphertext }, { requestId: randomUUID(), deadlineMs: CALL_DEADLINE_MS });
+        const res = await client.call<DecryptResponse>('Decrypt', { ciphertext: sent.ciphertext }, { token, requestId: randomUUID(), deadlineMs: CALL_DEADLINE_MS });
         expect({ keyId: res.key_id, plaintext: Buffer.from(res.plaintext).toString() }).toEqual({ keyId, plaintext: sent.plaintext.toString() });
       }
       const requestId = randomUUID();
-      await client.call<EncryptResponse>('Encrypt', { key_id: keyId, plaintext: Buffer.from(MARKER) }, { requestId, deadlineMs: CALL_DEADLINE_MS });
+      await client.call<EncryptResponse>('Encrypt', { key_id: keyId, plaintext: Buffer.from(MARKER) }, { token, requestId, deadlineMs: CALL_DEADLINE_MS });
       const after = await pg.query<{ outcome: string }>(`SELECT outcome FROM audit_records WHERE request_id = $1 AND operation = 'Encrypt'`, [requestId]);
       expect(after.rows).toEqual([{ outcome: 'SUCCESS' }]);
     } finally {

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Pool } from 'pg';
 import { ManualClock } from '@kms/application';
 import { loadConfig } from '@kms/config';
-import { createKmsClient, type KmsClient } from '@kms/contracts';
-import { type RunningKeyService, startKeyService } from '@kms/key-service-grpc';
+import { createKmsClient, type KmsClient, type KmsMessage, type KmsMethod } from '@kms/contracts';
+import { type BootstrapCredential, type RunningKeyService, startKeyService } from '@kms/key-service-grpc';
 import { dropSchema, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
 
 /** A free TCP port on 127.0.0.1 (bound and released). */
@@ -19,10 +19,26 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Someone calling the KMS with real tokens: a person or a workload. */
+export interface Actor {
+  identityId: string;
+  name: string;
+  clientSecret: string;
+  /** A fresh token (re-issued when the test clock has moved). */
+  token(): Promise<string>;
+  call<T extends KmsMessage = KmsMessage>(method: KmsMethod, request: KmsMessage, requestId?: string): Promise<T>;
+}
+
 export interface KeyServiceUnderTest {
   service: RunningKeyService;
   client: KmsClient;
   clock: ManualClock;
+  /** The bootstrap administrator (security-engineering + key-admin). */
+  admin: Actor;
+  /** Register an identity as the bootstrap admin and return it as an actor. */
+  register(name: string, kind: 'WORKLOAD' | 'HUMAN', roles?: string[]): Promise<Actor>;
+  /** An actor for an existing credential. */
+  actor(identityId: string, name: string, clientSecret: string, human: boolean): Actor;
   /** A pool on the service's schema, for checking rows the way an auditor would. */
   db: Pool;
   schema: string;
@@ -43,13 +59,46 @@ export async function startKeyServiceUnderTest(name: string): Promise<KeyService
     KMS_DESTRUCTION_SWEEP_SECONDS: '0',
   });
   const clock = new ManualClock(new Date('2026-03-01T09:00:00.000Z'));
-  const service = await startKeyService(config, { clock, logger: false });
+  let bootstrap: BootstrapCredential | undefined;
+  const service = await startKeyService(config, { clock, logger: false, onBootstrapCredential: (c) => void (bootstrap = c) });
+  if (!bootstrap) throw new Error('the service did not create a bootstrap administrator on an empty store');
   const client = createKmsClient(`127.0.0.1:${grpcPort}`);
   const db = new Pool({ connectionString: url, options: `-c search_path=${schema}`, max: 2 });
+
+  const actor = (identityId: string, name: string, clientSecret: string, human: boolean): Actor => {
+    let cached: { token: string; at: number } | undefined;
+    const token = async () => {
+      const now = clock.now().getTime();
+      if (!cached || now - cached.at > 5 * 60_000 || now < cached.at) {
+        const r = await client.call<{ access_token: string }>('IssueToken', {
+          client_id: identityId,
+          client_secret: clientSecret,
+          ...(human ? { auth_methods: ['hwk', 'otp'] } : {}),
+        });
+        cached = { token: r.access_token, at: now };
+      }
+      return cached.token;
+    };
+    return {
+      identityId,
+      name,
+      clientSecret,
+      token,
+      call: async (method, request, requestId) => client.call(method, request, { token: await token(), requestId: requestId ?? randomUUID() }),
+    };
+  };
+  const admin = actor(bootstrap.identityId, bootstrap.name, bootstrap.clientSecret, true);
+  const register = async (name: string, kind: 'WORKLOAD' | 'HUMAN', roles: string[] = []): Promise<Actor> => {
+    const r = await admin.call<{ client_id: string; client_secret: string }>('RegisterIdentity', { name, kind, roles });
+    return actor(r.client_id, name, r.client_secret, kind === 'HUMAN');
+  };
   return {
     service,
     client,
     clock,
+    admin,
+    register,
+    actor,
     db,
     schema,
     async stop() {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import { DestructionSweeper } from '@kms/key-service-grpc';
-import { KmsCallError, type KmsMessage } from '@kms/contracts';
-import { type KeyServiceUnderTest, startKeyServiceUnderTest } from './key-service.e2e-harness';
+import { KmsCallError, type KmsMessage, type KmsMethod } from '@kms/contracts';
+import { type Actor, type KeyServiceUnderTest, startKeyServiceUnderTest } from './key-service.e2e-harness';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -20,13 +20,25 @@ async function expectError(p: Promise<unknown>, code: status, errorCode: string,
   return k;
 }
 
+const ALL_PERMISSIONS = ['ENCRYPT', 'DECRYPT', 'SIGN', 'VERIFY', 'MAC', 'GENERATE_DATA_KEY', 'ADMINISTER'];
+
 describe('key service over gRPC (end to end)', () => {
   let kms: KeyServiceUnderTest;
-  const call = <T extends KmsMessage = KmsMessage>(method: Parameters<KeyServiceUnderTest['client']['call']>[0], req: KmsMessage, requestId: string = randomUUID()) =>
-    kms.client.call<T>(method, req, { actor: 'alice', requestId });
+  /** The workload that uses and administers the keys; people create them. */
+  let app: Actor;
+  /** Keys are created by the bootstrap administrator with a policy granting the workload everything. */
+  const call = <T extends KmsMessage = KmsMessage>(method: KmsMethod, req: KmsMessage, requestId: string = randomUUID()) => {
+    if (method === 'CreateKey') {
+      const withPolicy = req['policy'] ? req : { ...req, policy: { grants: { [app.identityId]: { permissions: ALL_PERMISSIONS } } } };
+      return kms.admin.call<T>(method, withPolicy, requestId);
+    }
+    if (method === 'ListKeys') return kms.admin.call<T>(method, req, requestId);
+    return app.call<T>(method, req, requestId);
+  };
 
   beforeAll(async () => {
     kms = await startKeyServiceUnderTest('e2e_key_service');
+    app = await kms.register('orders-service', 'WORKLOAD');
   });
   afterAll(async () => {
     await kms?.stop();
@@ -34,7 +46,7 @@ describe('key service over gRPC (end to end)', () => {
 
   it('runs a key through its life: rotate twice, re-encrypt, minimum version, scheduled destruction', async () => {
     const requestIds: string[] = [];
-    const step = <T extends KmsMessage = KmsMessage>(method: Parameters<typeof call>[0], req: KmsMessage) => {
+    const step = <T extends KmsMessage = KmsMessage>(method: KmsMethod, req: KmsMessage) => {
       const id = randomUUID();
       requestIds.push(id);
       return call<T>(method, req, id);
@@ -123,7 +135,8 @@ describe('key service over gRPC (end to end)', () => {
       'KeyVersionDestructionScheduled',
       'KeyVersionDestroyed',
     ]);
-    expect(events.rows[0].metadata).toMatchObject({ actor: 'alice', changeTicket: 'CHG-1' });
+    expect(events.rows[0].metadata).toMatchObject({ actor: kms.admin.identityId, changeTicket: 'CHG-1' });
+    expect(events.rows[3].metadata.actor).toBe(app.identityId);
     expect(events.rows.at(-1)?.metadata.actor).toBe('system:destruction-sweep');
 
     // Every call, successful or refused, left an audit record; none holds plaintext.
@@ -147,11 +160,19 @@ describe('key service over gRPC (end to end)', () => {
 
     it('refuses a tampered ciphertext and a different aad without returning plaintext', async () => {
       const { ciphertext } = await call<{ ciphertext: Buffer }>('Encrypt', { key_id: keyId, plaintext: Buffer.from('x'.repeat(100)), aad: Buffer.from('a') });
-      for (const position of [0, 5, 20, 30, ciphertext.length - 1]) {
+      for (const position of [0, 20, 30, ciphertext.length - 1]) {
         const tampered = Buffer.from(ciphertext);
         tampered[position] ^= 0x01;
         await expectError(call('Decrypt', { ciphertext: tampered, aad: Buffer.from('a') }), status.INVALID_ARGUMENT, 'INVALID_CIPHERTEXT', 'ciphertext');
       }
+      // An altered key id names a key this workload cannot see: refused like any key it may not use,
+      // so probing with crafted ciphertexts reveals nothing about which keys exist.
+      const otherKey = Buffer.from(ciphertext);
+      otherKey[5] ^= 0x01;
+      await expectError(call('Decrypt', { ciphertext: otherKey, aad: Buffer.from('a') }), status.PERMISSION_DENIED, 'PERMISSION_DENIED');
+      // A person without a grant on the key is refused the same way.
+      const auditor = await kms.register('tamper-checker', 'HUMAN', ['sre-oncall']);
+      await expectError(auditor.call('Decrypt', { ciphertext: otherKey, aad: Buffer.from('a') }), status.PERMISSION_DENIED, 'PERMISSION_DENIED');
       await expectError(call('Decrypt', { ciphertext, aad: Buffer.from('b') }), status.INVALID_ARGUMENT, 'INVALID_CIPHERTEXT');
     });
 
@@ -159,7 +180,9 @@ describe('key service over gRPC (end to end)', () => {
       await expectError(call('Encrypt', { key_id: keyId, plaintext: Buffer.alloc(64 * 1024 + 1) }), status.INVALID_ARGUMENT, 'INVALID_ARGUMENT', 'plaintext');
       await expectError(call('Encrypt', { key_id: keyId, plaintext: Buffer.from('x'), aad: Buffer.alloc(8 * 1024 + 1) }), status.INVALID_ARGUMENT, 'INVALID_ARGUMENT', 'aad');
       await expectError(call('Encrypt', { key_id: 'not-a-uuid', plaintext: Buffer.from('x') }), status.INVALID_ARGUMENT, 'INVALID_ARGUMENT', 'key_id');
-      await expectError(call('Encrypt', { key_id: randomUUID(), plaintext: Buffer.from('x') }), status.NOT_FOUND, 'KEY_NOT_FOUND');
+      // Workloads cannot tell a missing key from one they may not use; people who may read keys can.
+      await expectError(call('Encrypt', { key_id: randomUUID(), plaintext: Buffer.from('x') }), status.PERMISSION_DENIED, 'PERMISSION_DENIED');
+      await expectError(kms.admin.call('GetKey', { key_id: randomUUID() }), status.NOT_FOUND, 'KEY_NOT_FOUND');
       await expectError(call('Sign', { key_id: keyId, message: Buffer.from('m') }), status.FAILED_PRECONDITION, 'USAGE_MISMATCH');
       await expectError(call('CreateKey', { name: 'x'.repeat(129), purpose: 'ROOT_TENANT', algorithm: 'AES_256_GCM' }), status.INVALID_ARGUMENT, 'INVALID_ARGUMENT', 'name');
       await expectError(
@@ -174,12 +197,24 @@ describe('key service over gRPC (end to end)', () => {
       await expectError(call('ScheduleKeyVersionDestruction', { key_id: keyId, key_version: 1 }), status.FAILED_PRECONDITION, 'PRIMARY_VERSION_PROTECTED');
     });
 
-    it('disabling the primary version stops encryption; enabling it restores it', async () => {
+    it('disabling the primary version stops encryption; enabling it again needs a second person', async () => {
       const k = (await call<{ key_id: string }>('CreateKey', { name: 'toggle', purpose: 'BREAK_GLASS', algorithm: 'AES_256_GCM' })).key_id;
       await call('DisableKeyVersion', { key_id: k, key_version: 1 });
       await expectError(call('Encrypt', { key_id: k, plaintext: Buffer.from('x') }), status.FAILED_PRECONDITION, 'KEY_DISABLED');
       await expectError(call('RotateKey', { key_id: k }), status.FAILED_PRECONDITION, 'KEY_DISABLED');
-      await call('EnableKeyVersion', { key_id: k, key_version: 1 });
+      // Workloads may not re-enable; a person asks, a second person approves.
+      await expectError(call('EnableKeyVersion', { key_id: k, key_version: 1 }), status.PERMISSION_DENIED, 'PERMISSION_DENIED');
+      const asked = await expectError(
+        kms.admin.call('EnableKeyVersion', { key_id: k, key_version: 1, context: { change_ticket: 'CHG-7', reason: 'incident over' } }),
+        status.FAILED_PRECONDITION,
+        'APPROVAL_REQUIRED',
+      );
+      const approvalId = /request ([0-9a-f-]{36})/.exec(asked.details)?.[1];
+      expect(approvalId).toBeDefined();
+      await expectError(call('Encrypt', { key_id: k, plaintext: Buffer.from('x') }), status.FAILED_PRECONDITION, 'KEY_DISABLED');
+      const second = await kms.register('second-admin', 'HUMAN', ['key-admin']);
+      const done = await second.call<{ status: string }>('ApproveRequest', { approval_id: approvalId });
+      expect(done.status).toBe('EXECUTED');
       expect((await call<{ key_version: number }>('Encrypt', { key_id: k, plaintext: Buffer.from('x') })).key_version).toBe(1);
     });
 
@@ -193,7 +228,7 @@ describe('key service over gRPC (end to end)', () => {
         items,
       });
       expect(enc.results).toHaveLength(3);
-      expect(enc.results[1].error).toMatchObject({ code: 'NOT_FOUND', error_code: 'KEY_NOT_FOUND' });
+      expect(enc.results[1].error).toMatchObject({ code: 'PERMISSION_DENIED', error_code: 'PERMISSION_DENIED' });
       const dec = await call<{ results: Array<{ response?: { plaintext: Buffer } }> }>('BatchDecrypt', {
         items: [
           { ciphertext: enc.results[0].response?.ciphertext, aad: Buffer.from('1') },

@@ -11,3 +11,4 @@ export * from './access/notification-sink.port';
 export * from './access/identity.service';
 export * from './access/authorizer';
 export * from './access/approval.service';
+export * from './keys/follow-store';

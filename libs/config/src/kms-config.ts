@@ -57,6 +57,11 @@ export interface KmsConfig {
   auditMaxBatch: number;
   /** KMS_DESTRUCTION_SWEEP_SECONDS: how often due version destructions run in-process (0 disables). Default 60. */
   destructionSweepSeconds: number;
+  /**
+   * KMS_BOOTSTRAP_CREDENTIAL_FILE: where the first administrator's credential is written (mode 0600) on
+   * first start. Unset: it is printed once to standard output.
+   */
+  bootstrapCredentialFile?: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -124,6 +129,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     standalone,
     auditMaxBatch: parseInteger(env, 'KMS_AUDIT_MAX_BATCH', 512, 1, 10_000),
     destructionSweepSeconds: parseInteger(env, 'KMS_DESTRUCTION_SWEEP_SECONDS', 60, 0, 86_400),
+    ...(env['KMS_BOOTSTRAP_CREDENTIAL_FILE'] ? { bootstrapCredentialFile: resolve(cwd, env['KMS_BOOTSTRAP_CREDENTIAL_FILE']) } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { type CallOptions, type Client, credentials, loadPackageDefinition, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { type CallOptions, type ChannelCredentials, type Client, type ClientOptions, credentials, loadPackageDefinition, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { KMS_PROTO_FILE, PROTO_LOADER_OPTIONS, PROTO_ROOT } from './proto-paths';
 
@@ -8,16 +8,21 @@ export const KMS_METHODS = [
   'CreateKey', 'GetKey', 'ListKeys', 'RotateKey', 'UpdateRotationPolicy', 'DisableKeyVersion', 'EnableKeyVersion',
   'ScheduleKeyVersionDestruction', 'CancelKeyVersionDestruction', 'DestroyKeyVersion', 'SetMinDecryptionVersion',
   'Encrypt', 'Decrypt', 'ReEncrypt', 'GenerateDataKey', 'Sign', 'Verify', 'GetPublicKey', 'GenerateMac', 'VerifyMac',
-  'GenerateRandom', 'BatchEncrypt', 'BatchDecrypt', 'BatchReEncrypt',
+  'GenerateRandom', 'BatchEncrypt', 'BatchDecrypt', 'BatchReEncrypt', 'SetKeyPolicy',
 ] as const;
-export type KmsMethod = (typeof KMS_METHODS)[number];
+export const IDENTITY_METHODS = [
+  'IssueToken', 'RegisterIdentity', 'RotateCredential', 'SuspendIdentity', 'ReEnableIdentity', 'GetIdentity', 'ListIdentities',
+] as const;
+export const APPROVAL_METHODS = ['GetApprovalRequest', 'ListApprovalRequests', 'ApproveRequest', 'RejectRequest'] as const;
+export const ALL_METHODS = [...KMS_METHODS, ...IDENTITY_METHODS, ...APPROVAL_METHODS] as const;
+export type KmsMethod = (typeof ALL_METHODS)[number];
 
 /** Messages are plain objects with the proto's snake_case field names. */
 export type KmsMessage = Record<string, unknown>;
 
 export interface KmsCallOptions {
-  /** Sent as x-kms-actor until token authentication replaces it. */
-  actor?: string;
+  /** Bearer token from IdentityService/IssueToken. */
+  token?: string;
   requestId?: string;
   /** Extra metadata, e.g. authorization. */
   metadata?: Record<string, string>;
@@ -48,20 +53,31 @@ export interface KmsClient {
 /** A promise-based client for the key service (tests, benchmarks, other services). */
 export function createKmsClient(address: string): KmsClient {
   const def = loadSync(join(PROTO_ROOT, KMS_PROTO_FILE), { ...PROTO_LOADER_OPTIONS, includeDirs: [PROTO_ROOT] });
-  const pkg = loadPackageDefinition(def) as unknown as { kms: { v1: { KeyManagementService: new (a: string, c: ReturnType<typeof credentials.createInsecure>) => Client } } };
-  const client = new pkg.kms.v1.KeyManagementService(address, credentials.createInsecure());
-  const methods = client as unknown as Record<KmsMethod, UnaryFn>;
+  type Ctor = new (address: string, creds: ChannelCredentials, options?: ClientOptions) => Client;
+  const pkg = loadPackageDefinition(def) as unknown as { kms: { v1: Record<'KeyManagementService' | 'IdentityService' | 'ApprovalService', Ctor> } };
+  const creds = credentials.createInsecure();
+  const client = new pkg.kms.v1.KeyManagementService(address, creds);
+  // The three services share one channel.
+  const identity = new pkg.kms.v1.IdentityService(address, creds, { channelOverride: client.getChannel() });
+  const approvals = new pkg.kms.v1.ApprovalService(address, creds, { channelOverride: client.getChannel() });
+  const target = (method: KmsMethod): Client =>
+    (IDENTITY_METHODS as readonly string[]).includes(method) ? identity : (APPROVAL_METHODS as readonly string[]).includes(method) ? approvals : client;
   return {
     raw: client,
-    close: () => client.close(),
+    close: () => {
+      identity.close();
+      approvals.close();
+      client.close();
+    },
     call<T extends KmsMessage>(method: KmsMethod, request: KmsMessage, options: KmsCallOptions = {}): Promise<T> {
       const md = new Metadata();
-      if (options.actor) md.set('x-kms-actor', options.actor);
+      if (options.token) md.set('authorization', `Bearer ${options.token}`);
       if (options.requestId) md.set('x-request-id', options.requestId);
       for (const [k, v] of Object.entries(options.metadata ?? {})) md.set(k, v);
       const callOpts: CallOptions = options.deadlineMs ? { deadline: Date.now() + options.deadlineMs } : {};
       return new Promise<T>((resolve, reject) => {
-        methods[method].call(client, request, md, callOpts, (err, res) => {
+        const c = target(method);
+        (c as unknown as Record<KmsMethod, UnaryFn>)[method].call(c, request, md, callOpts, (err, res) => {
           if (err) {
             const code = err.metadata?.get('kms-error-code')[0];
             const field = err.metadata?.get('kms-error-field')[0];

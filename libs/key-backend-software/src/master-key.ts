@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
 import { constants } from 'node:fs';
 import { link, lstat, mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -39,6 +39,14 @@ export class MasterKey {
     /** First 16 hex chars of SHA-256 over a domain-separation prefix and the key. */
     readonly kekId: string,
   ) {}
+
+  /**
+   * A key for another purpose (token signing, credential verifiers), derived with HKDF-SHA256 so the
+   * master key itself is used only for wrapping. Different `purpose` strings give independent keys.
+   */
+  derive(purpose: string, length = 32): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), `open-kms:${purpose}`, length));
+  }
 
   /** Build from exactly 32 raw bytes. The caller keeps ownership of (and should zero) `bytes`. */
   static fromBytes(bytes: Buffer): MasterKey {

@@ -23,6 +23,15 @@ export const GRPC_STATUS_BY_CODE: Readonly<Record<KmsErrorCode, status>> = {
   AUDIT_UNAVAILABLE: status.UNAVAILABLE,
   BACKEND_UNAVAILABLE: status.UNAVAILABLE,
   STORE_UNAVAILABLE: status.UNAVAILABLE,
+  UNAUTHENTICATED: status.UNAUTHENTICATED,
+  PERMISSION_DENIED: status.PERMISSION_DENIED,
+  SELF_APPROVAL: status.PERMISSION_DENIED,
+  IDENTITY_NOT_FOUND: status.NOT_FOUND,
+  IDENTITY_ALREADY_EXISTS: status.ALREADY_EXISTS,
+  APPROVAL_REQUIRED: status.FAILED_PRECONDITION,
+  APPROVAL_NOT_FOUND: status.NOT_FOUND,
+  APPROVAL_NOT_PENDING: status.FAILED_PRECONDITION,
+  APPROVAL_EXPIRED: status.FAILED_PRECONDITION,
 };
 
 export interface GrpcErrorShape {
@@ -31,12 +40,19 @@ export interface GrpcErrorShape {
   /** KMS error code, e.g. KEY_VERSION_DISABLED, or INTERNAL. */
   errorCode: string;
   field?: string;
+  facts?: Readonly<Record<string, string>>;
 }
 
 /** Translate any thrown value into what the client sees. Unknown errors never leak their message. */
 export function toGrpcError(e: unknown): GrpcErrorShape {
   if (e instanceof KmsError) {
-    return { code: GRPC_STATUS_BY_CODE[e.code as KmsErrorCode], message: e.message, errorCode: e.code, ...(e.field ? { field: e.field } : {}) };
+    return {
+      code: GRPC_STATUS_BY_CODE[e.code as KmsErrorCode],
+      message: e.message,
+      errorCode: e.code,
+      ...(e.field ? { field: e.field } : {}),
+      ...(e.facts ? { facts: e.facts } : {}),
+    };
   }
   return { code: status.INTERNAL, message: 'internal error', errorCode: 'INTERNAL' };
 }
@@ -47,6 +63,7 @@ export function toServiceError(e: unknown): { code: status; message: string; det
   const metadata = new Metadata();
   metadata.set('kms-error-code', g.errorCode);
   if (g.field) metadata.set('kms-error-field', g.field);
+  for (const [name, value] of Object.entries(g.facts ?? {})) metadata.set(`kms-${name}`, value);
   return { code: g.code, message: g.message, details: g.message, metadata };
 }
 

@@ -1,31 +1,34 @@
-import { Metadata, type ServerUnaryCall } from '@grpc/grpc-js';
+import type { Metadata, ServerUnaryCall } from '@grpc/grpc-js';
 import { Controller, Inject } from '@nestjs/common';
-import { GrpcMethod, RpcException } from '@nestjs/microservices';
+import { GrpcMethod } from '@nestjs/microservices';
 import {
-  AuditedExecutor,
-  type CallContext,
+  ApprovalService,
   type ChangeContext,
   CryptoService,
   KeyCatalog,
   KeyLifecycleService,
-  type OperationFacts,
   validateBatchSize,
   validateKeyId,
 } from '@kms/application';
 import { API_LIMITS, KMS_SERVICE } from '@kms/contracts';
 import {
+  type DualAuthorizedOperation,
+  type ExistingKeyState,
   invalidArgument,
   type KeyPurpose,
+  KmsError,
+  LIMITS,
+  type PendingOperation,
+  validateKeyPolicy,
   validateLabels,
   validateOptionalText,
   validatePurpose,
   validateRotationReason,
   validateTenant,
-  LIMITS,
 } from '@kms/domain';
-import { callContext } from './call-context';
-import { statusName, toGrpcError, toServiceError } from './grpc-error.mapper';
-import { toProtoKey } from './key.mapper';
+import { CallGate, type CallScope } from './call-gate';
+import { statusName, toGrpcError } from './grpc-error.mapper';
+import { fromProtoPolicy, toProtoKey } from './key.mapper';
 
 type Call = ServerUnaryCall<unknown, unknown>;
 type Req = Record<string, unknown>;
@@ -34,11 +37,12 @@ function unspecified(v: unknown): boolean {
   return v === undefined || v === null || v === '' || (typeof v === 'string' && v.endsWith('_UNSPECIFIED'));
 }
 
-function changeContext(ctx: CallContext, req: Req): ChangeContext {
+/** Who asks for a lifecycle change and why: the verified identity, never a header. */
+export function changeContext(scope: CallScope, req: Req): ChangeContext {
   const c = (req['context'] ?? {}) as Req;
   const reason = validateOptionalText(c['reason'], 'context.reason', LIMITS.reasonMaxLength);
   const changeTicket = validateOptionalText(c['change_ticket'], 'context.change_ticket', LIMITS.changeTicketMaxLength);
-  return { actor: ctx.actor, correlationId: ctx.requestId, ...(reason ? { reason } : {}), ...(changeTicket ? { changeTicket } : {}) };
+  return { actor: scope.principal.identityId, correlationId: scope.ctx.requestId, ...(reason ? { reason } : {}), ...(changeTicket ? { changeTicket } : {}) };
 }
 
 function signInputs(req: Req): { message?: unknown; digest?: unknown } {
@@ -52,32 +56,63 @@ function itemError(e: unknown) {
   return { error: { code: statusName(g.code), error_code: g.errorCode, message: g.message, field: g.field ?? '' } };
 }
 
-/** kms.v1.KeyManagementService over gRPC. Thin: validate shape, call the application, map errors. */
+function requiredVersion(req: Req, field = 'key_version'): number {
+  const v = req[field];
+  if (typeof v !== 'number' || v < 1) throw invalidArgument(field, 'is required');
+  return v;
+}
+
+/** kms.v1.KeyManagementService over gRPC. Thin: admit the caller, check the key, call the application. */
 @Controller()
 export class KeyManagementController {
   constructor(
+    @Inject(CallGate) private readonly gate: CallGate,
     @Inject(KeyLifecycleService) private readonly lifecycle: KeyLifecycleService,
     @Inject(CryptoService) private readonly crypto: CryptoService,
     @Inject(KeyCatalog) private readonly catalog: KeyCatalog,
-    @Inject(AuditedExecutor) private readonly executor: AuditedExecutor,
+    @Inject(ApprovalService) private readonly approvals: ApprovalService,
   ) {}
 
-  /** Audit the call whatever happens, answer with the request id, map errors to gRPC statuses. */
-  private async handle<T>(operation: string, metadata: Metadata, call: Call, fn: (ctx: CallContext, facts: OperationFacts) => Promise<T> | T): Promise<T> {
-    const ctx = callContext(metadata, call);
-    const headers = new Metadata();
-    headers.set('x-request-id', ctx.requestId);
-    call.sendMetadata(headers);
+  /** Load a key the caller administers (or may read); missing keys look refused to callers who must not see them. */
+  private async keyFor(scope: CallScope, keyIdRaw: unknown): Promise<ExistingKeyState> {
+    const keyId = validateKeyId(keyIdRaw);
+    scope.facts.keyId = keyId;
+    let state: ExistingKeyState;
     try {
-      return await this.executor.run(ctx, operation, (facts) => fn(ctx, facts));
+      state = await this.catalog.get(keyId);
     } catch (e) {
-      throw new RpcException(toServiceError(e));
+      if (e instanceof KmsError && e.code === 'KEY_NOT_FOUND' && scope.access.hidesMissingKeys) scope.access.check(undefined, 'ADMINISTER');
+      throw e;
     }
+    scope.access.check(state, 'ADMINISTER');
+    return state;
+  }
+
+  /**
+   * Manual operations asked by a person need a second person: check the change would succeed now,
+   * record an approval request, and answer APPROVAL_REQUIRED with its id. Workloads act directly.
+   */
+  private async requireApproval(scope: CallScope, change: ChangeContext, op: PendingOperation, preview: () => Promise<unknown>): Promise<void> {
+    if (scope.principal.kind !== 'HUMAN') return;
+    if (!change.changeTicket) throw invalidArgument('context.change_ticket', `${op.operation} by a person needs a change ticket and a second person's approval`);
+    await preview();
+    const a = await this.approvals.request(op, change);
+    scope.facts.details = { approvalId: a.approvalId, pendingOperation: op.operation };
+    throw new KmsError(
+      'APPROVAL_REQUIRED',
+      `approval required: request ${a.approvalId} was created; a second, different person must approve it with ApprovalService/ApproveRequest before ${a.expiresAt}`,
+      undefined,
+      { 'approval-id': a.approvalId },
+    );
+  }
+
+  private dual(op: DualAuthorizedOperation, targetId: string, params: PendingOperation['params']): PendingOperation {
+    return { operation: op, targetId, params };
   }
 
   @GrpcMethod(KMS_SERVICE, 'CreateKey')
   createKey(req: Req, metadata: Metadata, call: Call) {
-    return this.handle('CreateKey', metadata, call, async (ctx, facts) => {
+    return this.gate.run('CreateKey', metadata, call, async (scope) => {
       const key = await this.lifecycle.createKey(
         {
           tenant: unspecified(req['tenant']) ? 'default' : (req['tenant'] as string),
@@ -86,29 +121,27 @@ export class KeyManagementController {
           algorithm: (unspecified(req['algorithm']) ? undefined : req['algorithm']) as never,
           protectionLevel: (unspecified(req['protection_level']) ? 'SOFTWARE' : req['protection_level']) as never,
           labels: (req['labels'] ?? {}) as Record<string, string>,
-          owner: unspecified(req['owner']) ? ctx.actor : (req['owner'] as string),
+          owner: unspecified(req['owner']) ? scope.principal.name : (req['owner'] as string),
           ...(req['rotation_period_days'] ? { rotationPeriodDays: req['rotation_period_days'] as number } : {}),
+          policy: validateKeyPolicy(fromProtoPolicy(req['policy'])),
         },
-        changeContext(ctx, req),
+        changeContext(scope, req),
       );
-      facts.keyId = key.keyId;
-      facts.keyVersion = key.primaryVersion;
-      facts.details = { purpose: key.purpose, algorithm: key.algorithm, protectionLevel: key.protectionLevel };
+      scope.facts.keyId = key.keyId;
+      scope.facts.keyVersion = key.primaryVersion;
+      scope.facts.details = { purpose: key.purpose, algorithm: key.algorithm, protectionLevel: key.protectionLevel };
       return toProtoKey(key);
     });
   }
 
   @GrpcMethod(KMS_SERVICE, 'GetKey')
   getKey(req: Req, metadata: Metadata, call: Call) {
-    return this.handle('GetKey', metadata, call, async (_ctx, facts) => {
-      facts.keyId = validateKeyId(req['key_id']);
-      return toProtoKey((await this.catalog.get(facts.keyId)).key);
-    });
+    return this.gate.run('GetKey', metadata, call, async (scope) => toProtoKey((await this.keyFor(scope, req['key_id'])).key));
   }
 
   @GrpcMethod(KMS_SERVICE, 'ListKeys')
   listKeys(req: Req, metadata: Metadata, call: Call) {
-    return this.handle('ListKeys', metadata, call, (_ctx, facts) => {
+    return this.gate.run('ListKeys', metadata, call, (scope) => {
       const pageSize = (req['page_size'] as number) || API_LIMITS.defaultPageSize;
       if (pageSize > API_LIMITS.maxPageSize) throw invalidArgument('page_size', `must be at most ${API_LIMITS.maxPageSize}`);
       const token = (req['page_token'] as string) || '';
@@ -121,228 +154,251 @@ export class KeyManagementController {
       });
       const page = keys.slice(offset, offset + pageSize);
       const next = offset + pageSize < keys.length ? Buffer.from(String(offset + pageSize)).toString('base64url') : '';
-      facts.details = { returned: page.length };
+      scope.facts.details = { returned: page.length };
       return { keys: page.map((s) => toProtoKey(s.key)), next_page_token: next };
     });
   }
 
   @GrpcMethod(KMS_SERVICE, 'RotateKey')
   rotateKey(req: Req, metadata: Metadata, call: Call) {
-    return this.handle('RotateKey', metadata, call, async (ctx, facts) => {
-      facts.keyId = validateKeyId(req['key_id']);
+    return this.gate.run('RotateKey', metadata, call, async (scope) => {
+      const state = await this.keyFor(scope, req['key_id']);
+      const keyId = state.key.keyId;
       const reason = unspecified(req['reason']) ? 'MANUAL' : validateRotationReason(req['reason']);
-      const key = await this.lifecycle.rotateKey(facts.keyId, reason, changeContext(ctx, req));
-      facts.keyVersion = key.primaryVersion;
-      facts.details = { rotationReason: reason };
+      const change = changeContext(scope, req);
+      scope.facts.details = { rotationReason: reason };
+      if (state.key.purpose === 'ROOT_TENANT') {
+        await this.requireApproval(scope, change, this.dual('RotateRootTenantKey', keyId, { reason }), () =>
+          this.lifecycle.preview(keyId, { type: 'RotateKey', data: { rotationReason: reason, material: { version: state.key.versions.length + 1, materialRef: 'preview' } } }, change),
+        );
+      }
+      const key = await this.lifecycle.rotateKey(keyId, reason, change);
+      scope.facts.keyVersion = key.primaryVersion;
       return toProtoKey(key);
     });
   }
 
   @GrpcMethod(KMS_SERVICE, 'UpdateRotationPolicy')
   updateRotationPolicy(req: Req, metadata: Metadata, call: Call) {
-    return this.handle('UpdateRotationPolicy', metadata, call, async (ctx, facts) => {
-      facts.keyId = validateKeyId(req['key_id']);
-      const key = await this.lifecycle.updateRotationPolicy(facts.keyId, req['rotation_period_days'] as number, changeContext(ctx, req));
-      facts.details = { rotationPeriodDays: key.rotationPeriodDays };
+    return this.gate.run('UpdateRotationPolicy', metadata, call, async (scope) => {
+      const keyId = (await this.keyFor(scope, req['key_id'])).key.keyId;
+      const days = req['rotation_period_days'] as number;
+      const change = changeContext(scope, req);
+      await this.requireApproval(scope, change, this.dual('UpdateRotationPolicy', keyId, { rotationPeriodDays: days }), () =>
+        this.lifecycle.preview(keyId, { type: 'UpdateRotationPolicy', data: { rotationPeriodDays: days } }, change),
+      );
+      const key = await this.lifecycle.updateRotationPolicy(keyId, days, change);
+      scope.facts.details = { rotationPeriodDays: key.rotationPeriodDays };
       return toProtoKey(key);
     });
   }
 
-  private versionCommand(
-    operation: string,
-    run: (keyId: string, version: number, change: ChangeContext, req: Req) => Promise<import('@kms/domain').KeyRecord>,
-  ) {
-    return (req: Req, metadata: Metadata, call: Call) =>
-      this.handle(operation, metadata, call, async (ctx, facts) => {
-        facts.keyId = validateKeyId(req['key_id']);
-        const version = req['key_version'] as number;
-        if (!version) throw invalidArgument('key_version', 'is required');
-        facts.keyVersion = version;
-        return toProtoKey(await run(facts.keyId, version, changeContext(ctx, req), req));
-      });
-  }
-
   @GrpcMethod(KMS_SERVICE, 'DisableKeyVersion')
   disableKeyVersion(req: Req, metadata: Metadata, call: Call) {
-    return this.versionCommand('DisableKeyVersion', (id, v, c) => this.lifecycle.disableKeyVersion(id, v, c))(req, metadata, call);
+    return this.gate.run('DisableKeyVersion', metadata, call, async (scope) => {
+      const keyId = (await this.keyFor(scope, req['key_id'])).key.keyId;
+      scope.facts.keyVersion = requiredVersion(req);
+      return toProtoKey(await this.lifecycle.disableKeyVersion(keyId, scope.facts.keyVersion, changeContext(scope, req)));
+    });
   }
 
   @GrpcMethod(KMS_SERVICE, 'EnableKeyVersion')
   enableKeyVersion(req: Req, metadata: Metadata, call: Call) {
-    return this.versionCommand('EnableKeyVersion', (id, v, c) => this.lifecycle.enableKeyVersion(id, v, c))(req, metadata, call);
+    return this.gate.run('EnableKeyVersion', metadata, call, async (scope) => {
+      const keyId = (await this.keyFor(scope, req['key_id'])).key.keyId;
+      const version = requiredVersion(req);
+      scope.facts.keyVersion = version;
+      const change = changeContext(scope, req);
+      await this.requireApproval(scope, change, this.dual('EnableKeyVersion', keyId, { version }), () =>
+        this.lifecycle.preview(keyId, { type: 'EnableKeyVersion', data: { version } }, change),
+      );
+      return toProtoKey(await this.lifecycle.enableKeyVersion(keyId, version, change));
+    });
   }
 
   @GrpcMethod(KMS_SERVICE, 'ScheduleKeyVersionDestruction')
   scheduleKeyVersionDestruction(req: Req, metadata: Metadata, call: Call) {
-    return this.versionCommand('ScheduleKeyVersionDestruction', (id, v, c, r) =>
-      this.lifecycle.scheduleKeyVersionDestruction(id, v, (r['destroy_after_days'] as number) || undefined, c),
-    )(req, metadata, call);
+    return this.gate.run('ScheduleKeyVersionDestruction', metadata, call, async (scope) => {
+      const keyId = (await this.keyFor(scope, req['key_id'])).key.keyId;
+      const version = requiredVersion(req);
+      scope.facts.keyVersion = version;
+      const delayDays = (req['destroy_after_days'] as number) || undefined;
+      const change = changeContext(scope, req);
+      await this.requireApproval(scope, change, this.dual('ScheduleKeyVersionDestruction', keyId, { version, delayDays: delayDays ?? null }), () =>
+        this.lifecycle.preview(keyId, { type: 'ScheduleKeyVersionDestruction', data: { version, ...(delayDays ? { delayDays } : {}) } }, change),
+      );
+      return toProtoKey(await this.lifecycle.scheduleKeyVersionDestruction(keyId, version, delayDays, change));
+    });
   }
 
   @GrpcMethod(KMS_SERVICE, 'CancelKeyVersionDestruction')
   cancelKeyVersionDestruction(req: Req, metadata: Metadata, call: Call) {
-    return this.versionCommand('CancelKeyVersionDestruction', (id, v, c) => this.lifecycle.cancelKeyVersionDestruction(id, v, c))(
-      req,
-      metadata,
-      call,
-    );
+    return this.gate.run('CancelKeyVersionDestruction', metadata, call, async (scope) => {
+      const keyId = (await this.keyFor(scope, req['key_id'])).key.keyId;
+      scope.facts.keyVersion = requiredVersion(req);
+      return toProtoKey(await this.lifecycle.cancelKeyVersionDestruction(keyId, scope.facts.keyVersion, changeContext(scope, req)));
+    });
   }
 
   @GrpcMethod(KMS_SERVICE, 'DestroyKeyVersion')
   destroyKeyVersion(req: Req, metadata: Metadata, call: Call) {
-    return this.versionCommand('DestroyKeyVersion', (id, v, c) => this.lifecycle.destroyKeyVersion(id, v, c))(req, metadata, call);
+    return this.gate.run('DestroyKeyVersion', metadata, call, async (scope) => {
+      const keyId = (await this.keyFor(scope, req['key_id'])).key.keyId;
+      scope.facts.keyVersion = requiredVersion(req);
+      return toProtoKey(await this.lifecycle.destroyKeyVersion(keyId, scope.facts.keyVersion, changeContext(scope, req)));
+    });
   }
 
   @GrpcMethod(KMS_SERVICE, 'SetMinDecryptionVersion')
   setMinDecryptionVersion(req: Req, metadata: Metadata, call: Call) {
-    return this.handle('SetMinDecryptionVersion', metadata, call, async (ctx, facts) => {
-      facts.keyId = validateKeyId(req['key_id']);
-      const min = req['min_decryption_version'] as number;
-      if (!min) throw invalidArgument('min_decryption_version', 'is required');
-      const key = await this.lifecycle.setMinDecryptionVersion(facts.keyId, min, changeContext(ctx, req));
-      facts.details = { minDecryptionVersion: key.minDecryptionVersion };
+    return this.gate.run('SetMinDecryptionVersion', metadata, call, async (scope) => {
+      const state = await this.keyFor(scope, req['key_id']);
+      const keyId = state.key.keyId;
+      const min = requiredVersion(req, 'min_decryption_version');
+      const change = changeContext(scope, req);
+      // Raising the minimum tightens protection; lowering it re-opens old versions and needs approval.
+      if (min < state.key.minDecryptionVersion) {
+        await this.requireApproval(scope, change, this.dual('LowerMinDecryptionVersion', keyId, { minDecryptionVersion: min }), () =>
+          this.lifecycle.preview(keyId, { type: 'SetMinDecryptionVersion', data: { minDecryptionVersion: min } }, change),
+        );
+      }
+      const key = await this.lifecycle.setMinDecryptionVersion(keyId, min, change);
+      scope.facts.details = { minDecryptionVersion: key.minDecryptionVersion };
       return toProtoKey(key);
+    });
+  }
+
+  @GrpcMethod(KMS_SERVICE, 'SetKeyPolicy')
+  setKeyPolicy(req: Req, metadata: Metadata, call: Call) {
+    return this.gate.run('SetKeyPolicy', metadata, call, async (scope) => {
+      const keyId = (await this.keyFor(scope, req['key_id'])).key.keyId;
+      const policy = validateKeyPolicy(fromProtoPolicy(req['policy']));
+      const change = changeContext(scope, req);
+      await this.requireApproval(scope, change, this.dual('SetKeyPolicy', keyId, { grants: policy.grants }), () =>
+        this.lifecycle.preview(keyId, { type: 'SetKeyPolicy', data: { policy } }, change),
+      );
+      return toProtoKey(await this.lifecycle.setKeyPolicy(keyId, policy, change));
     });
   }
 
   @GrpcMethod(KMS_SERVICE, 'Encrypt')
   encrypt(req: Req, metadata: Metadata, call: Call) {
-    return this.handle('Encrypt', metadata, call, async (_ctx, facts) => {
-      const r = await this.crypto.encrypt(req['key_id'], req['plaintext'], req['aad'], facts);
+    return this.gate.run('Encrypt', metadata, call, async ({ access, facts }) => {
+      const r = await this.crypto.encrypt(access, req['key_id'], req['plaintext'], req['aad'], facts);
       return { ciphertext: r.ciphertext, key_id: r.keyId, key_version: r.keyVersion };
     });
   }
 
   @GrpcMethod(KMS_SERVICE, 'Decrypt')
   decrypt(req: Req, metadata: Metadata, call: Call) {
-    return this.handle('Decrypt', metadata, call, async (_ctx, facts) => {
-      const r = await this.crypto.decrypt(req['ciphertext'], req['aad'], facts);
+    return this.gate.run('Decrypt', metadata, call, async ({ access, facts }) => {
+      const r = await this.crypto.decrypt(access, req['ciphertext'], req['aad'], facts);
       return { plaintext: r.plaintext, key_id: r.keyId, key_version: r.keyVersion };
     });
   }
 
   @GrpcMethod(KMS_SERVICE, 'ReEncrypt')
   reEncrypt(req: Req, metadata: Metadata, call: Call) {
-    return this.handle('ReEncrypt', metadata, call, async (_ctx, facts) => {
-      const r = await this.crypto.reEncrypt(req['ciphertext'], req['source_aad'], req['destination_key_id'], req['destination_aad'], facts);
-      return {
-        ciphertext: r.ciphertext,
-        key_id: r.keyId,
-        key_version: r.keyVersion,
-        source_key_id: r.sourceKeyId,
-        source_key_version: r.sourceKeyVersion,
-      };
+    return this.gate.run('ReEncrypt', metadata, call, async ({ access, facts }) => {
+      const r = await this.crypto.reEncrypt(access, req['ciphertext'], req['source_aad'], req['destination_key_id'], req['destination_aad'], facts);
+      return { ciphertext: r.ciphertext, key_id: r.keyId, key_version: r.keyVersion, source_key_id: r.sourceKeyId, source_key_version: r.sourceKeyVersion };
     });
   }
 
   @GrpcMethod(KMS_SERVICE, 'GenerateDataKey')
   generateDataKey(req: Req, metadata: Metadata, call: Call) {
-    return this.handle('GenerateDataKey', metadata, call, async (_ctx, facts) => {
-      const r = await this.crypto.generateDataKey(req['key_id'], req['aad'], req['length_bytes'], req['without_plaintext'] === true, facts);
+    return this.gate.run('GenerateDataKey', metadata, call, async ({ access, facts }) => {
+      const r = await this.crypto.generateDataKey(access, req['key_id'], req['aad'], req['length_bytes'], req['without_plaintext'] === true, facts);
       return { plaintext: r.plaintext ?? Buffer.alloc(0), ciphertext: r.ciphertext, key_id: r.keyId, key_version: r.keyVersion };
     });
   }
 
   @GrpcMethod(KMS_SERVICE, 'Sign')
   sign(req: Req, metadata: Metadata, call: Call) {
-    return this.handle('Sign', metadata, call, async (_ctx, facts) => {
+    return this.gate.run('Sign', metadata, call, async ({ access, facts }) => {
       const { message, digest } = signInputs(req);
-      const r = await this.crypto.sign(req['key_id'], message, digest, facts);
+      const r = await this.crypto.sign(access, req['key_id'], message, digest, facts);
       return { signature: r.signature, key_id: r.keyId, key_version: r.keyVersion, algorithm: r.algorithm };
     });
   }
 
   @GrpcMethod(KMS_SERVICE, 'Verify')
   verify(req: Req, metadata: Metadata, call: Call) {
-    return this.handle('Verify', metadata, call, async (_ctx, facts) => {
+    return this.gate.run('Verify', metadata, call, async ({ access, facts }) => {
       const { message, digest } = signInputs(req);
-      const r = await this.crypto.verify(req['key_id'], req['key_version'], message, digest, req['signature'], facts);
+      const r = await this.crypto.verify(access, req['key_id'], req['key_version'], message, digest, req['signature'], facts);
       return { valid: r.valid, key_id: r.keyId, key_version: r.keyVersion };
     });
   }
 
   @GrpcMethod(KMS_SERVICE, 'GetPublicKey')
   getPublicKey(req: Req, metadata: Metadata, call: Call) {
-    return this.handle('GetPublicKey', metadata, call, async (_ctx, facts) => {
-      const r = await this.crypto.getPublicKey(req['key_id'], req['key_version'], facts);
+    return this.gate.run('GetPublicKey', metadata, call, async ({ access, facts }) => {
+      const r = await this.crypto.getPublicKey(access, req['key_id'], req['key_version'], facts);
       return { key_id: r.keyId, key_version: r.keyVersion, algorithm: r.algorithm, pem: r.pem, jwk: r.jwk, fingerprint: r.fingerprint };
     });
   }
 
   @GrpcMethod(KMS_SERVICE, 'GenerateMac')
   generateMac(req: Req, metadata: Metadata, call: Call) {
-    return this.handle('GenerateMac', metadata, call, async (_ctx, facts) => {
-      const r = await this.crypto.generateMac(req['key_id'], req['data'], facts);
+    return this.gate.run('GenerateMac', metadata, call, async ({ access, facts }) => {
+      const r = await this.crypto.generateMac(access, req['key_id'], req['data'], facts);
       return { mac: r.mac, key_id: r.keyId, key_version: r.keyVersion };
     });
   }
 
   @GrpcMethod(KMS_SERVICE, 'VerifyMac')
   verifyMac(req: Req, metadata: Metadata, call: Call) {
-    return this.handle('VerifyMac', metadata, call, async (_ctx, facts) => {
-      const r = await this.crypto.verifyMac(req['key_id'], req['key_version'], req['data'], req['mac'], facts);
+    return this.gate.run('VerifyMac', metadata, call, async ({ access, facts }) => {
+      const r = await this.crypto.verifyMac(access, req['key_id'], req['key_version'], req['data'], req['mac'], facts);
       return { valid: r.valid, key_id: r.keyId, key_version: r.keyVersion };
     });
   }
 
   @GrpcMethod(KMS_SERVICE, 'GenerateRandom')
   generateRandom(req: Req, metadata: Metadata, call: Call) {
-    return this.handle('GenerateRandom', metadata, call, (_ctx, facts) => ({ data: this.crypto.generateRandom(req['length_bytes'], facts) }));
+    return this.gate.run('GenerateRandom', metadata, call, ({ facts }) => ({ data: this.crypto.generateRandom(req['length_bytes'], facts) }));
   }
 
-  /** Batch handler: every item audited (one commit for all), one failure does not fail the batch. */
-  private async batch<T>(
-    operation: string,
-    req: Req,
-    metadata: Metadata,
-    call: Call,
-    item: (r: Req, facts: OperationFacts) => Promise<T>,
-  ) {
-    const ctx = callContext(metadata, call);
-    const headers = new Metadata();
-    headers.set('x-request-id', ctx.requestId);
-    call.sendMetadata(headers);
-    try {
-      let items: Req[];
-      try {
-        items = validateBatchSize(req['items']) as Req[];
-      } catch (e) {
-        return await this.executor.refuse(ctx, operation, e, { details: { batchSize: Array.isArray(req['items']) ? req['items'].length : 0 } });
-      }
-      const results = await this.executor.runBatch(ctx, operation, items, (r, facts) => item(r, facts));
-      return { results: results.map((r) => (r.ok ? { response: r.value } : itemError(r.error))) };
-    } catch (e) {
-      throw new RpcException(toServiceError(e));
-    }
+  /** Batch handler: admitted once, every item audited (one commit for all), one failure does not fail the batch. */
+  private async batch<T>(operation: string, req: Req, metadata: Metadata, call: Call, item: (r: Req, scope: CallScope) => Promise<T>) {
+    const results = await this.gate.runBatch(
+      operation,
+      metadata,
+      call,
+      (scope) => {
+        try {
+          return validateBatchSize(req['items']) as Req[];
+        } catch (e) {
+          return this.gate.refuse(scope.ctx, operation, e, { details: { batchSize: Array.isArray(req['items']) ? req['items'].length : 0 } });
+        }
+      },
+      item,
+    );
+    return { results: results.map((r) => (r.ok ? { response: r.value } : itemError(r.error))) };
   }
 
   @GrpcMethod(KMS_SERVICE, 'BatchEncrypt')
   batchEncrypt(req: Req, metadata: Metadata, call: Call) {
-    return this.batch('BatchEncrypt', req, metadata, call, async (r, facts) => {
-      const out = await this.crypto.encrypt(r['key_id'], r['plaintext'], r['aad'], facts);
+    return this.batch('BatchEncrypt', req, metadata, call, async (r, { access, facts }) => {
+      const out = await this.crypto.encrypt(access, r['key_id'], r['plaintext'], r['aad'], facts);
       return { ciphertext: out.ciphertext, key_id: out.keyId, key_version: out.keyVersion };
     });
   }
 
   @GrpcMethod(KMS_SERVICE, 'BatchDecrypt')
   batchDecrypt(req: Req, metadata: Metadata, call: Call) {
-    return this.batch('BatchDecrypt', req, metadata, call, async (r, facts) => {
-      const out = await this.crypto.decrypt(r['ciphertext'], r['aad'], facts);
+    return this.batch('BatchDecrypt', req, metadata, call, async (r, { access, facts }) => {
+      const out = await this.crypto.decrypt(access, r['ciphertext'], r['aad'], facts);
       return { plaintext: out.plaintext, key_id: out.keyId, key_version: out.keyVersion };
     });
   }
 
   @GrpcMethod(KMS_SERVICE, 'BatchReEncrypt')
   batchReEncrypt(req: Req, metadata: Metadata, call: Call) {
-    return this.batch('BatchReEncrypt', req, metadata, call, async (r, facts) => {
-      const out = await this.crypto.reEncrypt(r['ciphertext'], r['source_aad'], r['destination_key_id'], r['destination_aad'], facts);
-      return {
-        ciphertext: out.ciphertext,
-        key_id: out.keyId,
-        key_version: out.keyVersion,
-        source_key_id: out.sourceKeyId,
-        source_key_version: out.sourceKeyVersion,
-      };
+    return this.batch('BatchReEncrypt', req, metadata, call, async (r, { access, facts }) => {
+      const out = await this.crypto.reEncrypt(access, r['ciphertext'], r['source_aad'], r['destination_key_id'], r['destination_aad'], facts);
+      return { ciphertext: out.ciphertext, key_id: out.keyId, key_version: out.keyVersion, source_key_id: out.sourceKeyId, source_key_version: out.sourceKeyVersion };
     });
   }
 }

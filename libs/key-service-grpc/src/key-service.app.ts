@@ -1,11 +1,11 @@
 import type { Logger } from '@nestjs/common';
 import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
-import type { Clock } from '@kms/application';
+import type { Clock, NotificationSink } from '@kms/application';
 import type { KmsConfig } from '@kms/config';
 import { createHttpApp } from '@kms/platform';
 import { keyServiceGrpcOptions } from './grpc-server.options';
 import { buildKeyServiceRuntime, type KeyServiceRuntime } from './key-service.composition';
-import { KeyServiceModule } from './key-service.module';
+import { type BootstrapCredential, KeyServiceModule } from './key-service.module';
 
 export interface RunningKeyService {
   app: INestApplication;
@@ -21,9 +21,19 @@ export interface RunningKeyService {
  */
 export async function startKeyService(
   config: KmsConfig,
-  options: { clock?: Clock; extraModules?: Array<Type<unknown> | DynamicModule>; logger?: Logger | false } = {},
+  options: {
+    clock?: Clock;
+    extraModules?: Array<Type<unknown> | DynamicModule>;
+    logger?: Logger | false;
+    onBootstrapCredential?: (c: BootstrapCredential) => void | Promise<void>;
+    notifications?: NotificationSink;
+  } = {},
 ): Promise<RunningKeyService> {
-  const runtime = await buildKeyServiceRuntime(config, options.clock ? { clock: options.clock } : {});
+  const runtime = await buildKeyServiceRuntime(config, {
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.onBootstrapCredential ? { onBootstrapCredential: options.onBootstrapCredential } : {}),
+    ...(options.notifications ? { notifications: options.notifications } : {}),
+  });
   try {
     const grpcOptions = keyServiceGrpcOptions(config.grpc, runtime.deps.health);
     const { app, url } = await createHttpApp([KeyServiceModule.register(runtime.deps), ...(options.extraModules ?? [])], config.http, {

@@ -1,6 +1,8 @@
 import { EventStoreDBClient } from '@eventstore/db-client';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Pool } from 'pg';
-import { type Clock, systemClock } from '@kms/application';
+import { type Clock, type NotificationSink, systemClock } from '@kms/application';
 import type { KmsConfig } from '@kms/config';
 import type { EventStore } from '@kms/event-store';
 import { EsdbEventStore } from '@kms/event-store-esdb';
@@ -15,7 +17,7 @@ import {
   runMigrations,
 } from '@kms/persistence-postgres';
 import { createGrpcHealth } from './grpc-server.options';
-import type { KeyServiceDependencies } from './key-service.module';
+import type { BootstrapCredential, KeyServiceDependencies } from './key-service.module';
 import { postgresCheck } from '@kms/platform';
 
 /** Every migration the key service's PostgreSQL tables need. */
@@ -31,6 +33,32 @@ export interface KeyServiceRuntime {
   close(): Promise<void>;
 }
 
+/**
+ * Hand the first administrator's credential over once: to a 0600 file when configured, else to
+ * standard output (not the logger, so it does not end up in log pipelines).
+ */
+async function deliverBootstrapCredential(c: BootstrapCredential, file: string | undefined): Promise<void> {
+  const body = JSON.stringify({ client_id: c.clientId, client_secret: c.clientSecret, name: c.name }, null, 2);
+  if (file) {
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+    await writeFile(file, `${body}\n`, { mode: 0o600, flag: 'wx' });
+    process.stdout.write(`\nA first administrator "${c.name}" was created; its credential is in ${file} (mode 0600).\n\n`);
+    return;
+  }
+  process.stdout.write(
+    [
+      '',
+      '================ first start: bootstrap administrator (shown once) ================',
+      body,
+      'Get a token (valid 15 minutes; the console asserts FIDO2 + TOTP for people):',
+      `  npx tsx scripts/kms.ts IssueToken '{"client_id":"${c.clientId}","client_secret":"<client_secret>","auth_methods":["hwk","otp"]}'`,
+      'Then register people and workloads (README "Access control"). This secret is not stored anywhere.',
+      '====================================================================================',
+      '',
+    ].join('\n'),
+  );
+}
+
 /** NOTIFY channels are per database, so schemas sharing a database get their own. */
 function notifyChannel(schema: string): string {
   return schema === 'public' ? 'kms_events' : `kms_events_${schema}`.slice(0, 63);
@@ -40,7 +68,10 @@ function notifyChannel(schema: string): string {
  * Composition root of the key service: migrations, pools, event store, key material, master key,
  * backends and audit log, all from the validated configuration.
  */
-export async function buildKeyServiceRuntime(config: KmsConfig, options: { clock?: Clock } = {}): Promise<KeyServiceRuntime> {
+export async function buildKeyServiceRuntime(
+  config: KmsConfig,
+  options: { clock?: Clock; onBootstrapCredential?: (c: BootstrapCredential) => void | Promise<void>; notifications?: NotificationSink } = {},
+): Promise<KeyServiceRuntime> {
   const notices: string[] = [];
   if (config.standalone && config.masterKey.kind === 'file') {
     if (await ensureMasterKeyFile(config.masterKey.path)) {
@@ -74,6 +105,9 @@ export async function buildKeyServiceRuntime(config: KmsConfig, options: { clock
       health: createGrpcHealth(),
       destructionSweepSeconds: config.destructionSweepSeconds,
       readiness: [postgresCheck(pool, { name: 'key-service.postgres' })],
+      secrets: { tokenSigningKey: masterKey.derive('token-signing-v1'), credentialPepper: masterKey.derive('credential-verifier-v1') },
+      onBootstrapCredential: options.onBootstrapCredential ?? ((c) => deliverBootstrapCredential(c, config.bootstrapCredentialFile)),
+      ...(options.notifications ? { notifications: options.notifications } : {}),
     },
     pool,
     audit,

@@ -1,4 +1,4 @@
-import { type KeyRecord, nextRotationAt } from '@kms/domain';
+import { type KeyPolicy, type KeyRecord, nextRotationAt } from '@kms/domain';
 
 /** A key as the API shows it. Never material; material references stay inside the service. */
 export function toProtoKey(k: KeyRecord) {
@@ -18,6 +18,7 @@ export function toProtoKey(k: KeyRecord) {
     primary_version: k.primaryVersion,
     min_decryption_version: k.minDecryptionVersion,
     enabled: primary?.state === 'ENABLED',
+    policy: toProtoPolicy(k.policy),
     versions: k.versions.map((v) => ({
       version: v.version,
       state: v.state,
@@ -29,4 +30,16 @@ export function toProtoKey(k: KeyRecord) {
       public_key_fingerprint: v.publicKeyFingerprint ?? '',
     })),
   };
+}
+
+/** KeyPolicy → proto: identity id → { permissions }. */
+export function toProtoPolicy(p: KeyPolicy) {
+  return { grants: Object.fromEntries(Object.entries(p.grants).map(([id, permissions]) => [id, { permissions }])) };
+}
+
+/** Proto KeyPolicy → the shape validateKeyPolicy reads. */
+export function fromProtoPolicy(raw: unknown): unknown {
+  if (raw === undefined || raw === null) return undefined;
+  const grants = (raw as { grants?: Record<string, { permissions?: unknown }> }).grants ?? {};
+  return { grants: Object.fromEntries(Object.entries(grants).map(([id, g]) => [id, g?.permissions ?? []])) };
 }

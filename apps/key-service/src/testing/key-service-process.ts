@@ -1,7 +1,8 @@
+import { status } from '@grpc/grpc-js';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
-import { createKmsClient } from '@kms/contracts';
+import { KmsCallError, createKmsClient } from '@kms/contracts';
 
 const MAIN = resolve(__dirname, '..', 'main.ts');
 const REPO_ROOT = resolve(__dirname, '../../../..');
@@ -73,7 +74,8 @@ export function spawnKeyService(env: Record<string, string>, ports: { grpc: numb
 }
 
 /**
- * Wait until the service answers GenerateRandom over gRPC. Each probe uses a fresh client, so the
+ * Wait until the service answers GenerateRandom over gRPC (UNAUTHENTICATED counts: the service is up
+ * and checked the call). Each probe uses a fresh client, so the
  * channel's reconnect back-off (which grows to minutes) cannot delay noticing a service that is up.
  */
 export async function waitForGrpc(svc: KeyServiceProcess, timeoutMs: number): Promise<void> {
@@ -86,6 +88,7 @@ export async function waitForGrpc(svc: KeyServiceProcess, timeoutMs: number): Pr
       await client.call('GenerateRandom', { length_bytes: 16 }, { deadlineMs: 2_000 });
       return;
     } catch (e) {
+      if (e instanceof KmsCallError && e.code === status.UNAUTHENTICATED) return;
       lastError = e instanceof Error ? e.message : String(e);
     } finally {
       client.close();

@@ -1,14 +1,13 @@
-import type { EventStore, EventSubscription, StoredEvent } from '@kms/event-store';
+import type { EventStore, StoredEvent } from '@kms/event-store';
 import { storeError } from '../keys/key-repository';
 
 /**
  * Current state of every stream with a given prefix, folded in memory from a catch-up subscription
- * and from this process's own writes. Used for identities and approvals, which are few and read on
+ * (see followStore) and from this process's own writes. Used for identities and approvals, which are few and read on
  * every call (authentication) or listed (pending approvals).
  */
 export class AggregateCache<S, E> {
   private readonly entries = new Map<string, { state: S; version: number }>();
-  private subscription?: EventSubscription;
 
   constructor(
     private readonly store: EventStore,
@@ -19,29 +18,6 @@ export class AggregateCache<S, E> {
 
   private toEvent(e: StoredEvent): E {
     return { type: e.type, data: e.data, metadata: e.metadata } as unknown as E;
-  }
-
-  start(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      let caughtUp = false;
-      this.subscription = this.store.subscribeToAll(
-        {},
-        {
-          onEvent: (e) => this.apply(e),
-          onCaughtUp: () => {
-            caughtUp = true;
-            resolve();
-          },
-          onError: (err) => {
-            if (!caughtUp) reject(err);
-          },
-        },
-      );
-    });
-  }
-
-  async stop(): Promise<void> {
-    await this.subscription?.stop();
   }
 
   apply(e: StoredEvent): void {

@@ -9,8 +9,11 @@ import {
 
 /** Per-call key access: decides on a key once its state is known. */
 export interface KeyAccessCheck {
-  /** Throws PERMISSION_DENIED unless the caller may use the key for the permission. */
-  check(state: ExistingKeyState, permission: KeyPermission): void;
+  /**
+   * Throws PERMISSION_DENIED unless the caller may use the key for the permission. `undefined` means
+   * the key does not exist: callers who hide missing keys get the same refusal as for a key they may not use.
+   */
+  check(state: ExistingKeyState | undefined, permission: KeyPermission): void;
   /** When true a missing key is answered like a refused one, so callers learn nothing about keys they may not see. */
   readonly hidesMissingKeys: boolean;
 }
@@ -43,7 +46,7 @@ export class Authorizer {
     return {
       hidesMissingKeys: true,
       check: (state, permission) => {
-        if (!policyAllows(state.key.policy, principal.identityId, permission)) {
+        if (!state || !policyAllows(state.key.policy, principal.identityId, permission)) {
           throw denied(`no ${permission} grant on this key for ${principal.name}`);
         }
       },

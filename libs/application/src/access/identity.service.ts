@@ -34,6 +34,8 @@ export interface AccessSecrets {
   credentialPepper: Buffer;
 }
 
+export type RegisteredIdentity = Exclude<IdentityState, { status: 'Unregistered' }>;
+
 export const TOKEN_ISSUER = 'kms';
 export const TOKEN_AUDIENCE = 'kms';
 
@@ -143,15 +145,15 @@ export class IdentityService {
     return this.execute(identityId, () => ({ type: 'ReEnableIdentity', data: {}, metadata: withMetadata(ctx, this.clock.now()) }));
   }
 
-  async get(identityId: string): Promise<IdentityState> {
-    if (!isUuid(identityId)) throw invalidArgument('identity_id', 'must be an identity id (UUID)');
+  async get(identityId: unknown): Promise<RegisteredIdentity> {
+    if (typeof identityId !== 'string' || !isUuid(identityId)) throw invalidArgument('identity_id', 'must be an identity id (UUID)');
     const { state } = await this.cache.load(identityId);
     if (state.status === 'Unregistered') throw new KmsError('IDENTITY_NOT_FOUND', 'identity not found', 'identity_id');
     return state;
   }
 
-  list(): Exclude<IdentityState, { status: 'Unregistered' }>[] {
-    return this.cache.all().filter((s): s is Exclude<IdentityState, { status: 'Unregistered' }> => s.status !== 'Unregistered');
+  list(): RegisteredIdentity[] {
+    return this.cache.all().filter((s): s is RegisteredIdentity => s.status !== 'Unregistered');
   }
 
   /**

@@ -1,3 +1,4 @@
+import { UNRESTRICTED_ACCESS } from '../access/authorizer';
 import { KmsError, type KeyRecord } from '@kms/domain';
 import { randomBytes } from 'node:crypto';
 import type { OperationFacts } from '../crypto/crypto.service';
@@ -57,7 +58,7 @@ describe('AuditedExecutor', () => {
 
     it('records an unexpected error as FAILURE / INTERNAL and an authorization failure as DENIED', async () => {
       await expect(app.executor.run(TEST_CALL, 'Decrypt', () => Promise.reject(new TypeError('boom')))).rejects.toThrow('boom');
-      const denied = Object.assign(new Error('no'), { auditCode: 'PERMISSION_DENIED' });
+      const denied = new KmsError('PERMISSION_DENIED', 'permission denied: no');
       await expect(app.executor.run(TEST_CALL, 'Decrypt', () => Promise.reject(denied))).rejects.toBe(denied);
 
       expect(app.audit.records.map((r) => [r.outcome, r.errorCode])).toEqual([
@@ -68,8 +69,8 @@ describe('AuditedExecutor', () => {
 
     it('audits real crypto calls with the key and version, also when they fail', async () => {
       const key = await app.lifecycle.createKey(keyInput(), TEST_CHANGE);
-      const { ciphertext } = await app.executor.run(TEST_CALL, 'Encrypt', (f) => app.crypto.encrypt(key.keyId, Buffer.from('abc'), Buffer.from('a'), f));
-      await kmsErrorOf(app.executor.run(TEST_CALL, 'Decrypt', (f) => app.crypto.decrypt(ciphertext, Buffer.from('b'), f)));
+      const { ciphertext } = await app.executor.run(TEST_CALL, 'Encrypt', (f) => app.crypto.encrypt(UNRESTRICTED_ACCESS, key.keyId, Buffer.from('abc'), Buffer.from('a'), f));
+      await kmsErrorOf(app.executor.run(TEST_CALL, 'Decrypt', (f) => app.crypto.decrypt(UNRESTRICTED_ACCESS, ciphertext, Buffer.from('b'), f)));
 
       expect(app.audit.records.map((r) => [r.operation, r.outcome, r.errorCode, r.keyId, r.keyVersion])).toEqual([
         ['Encrypt', 'SUCCESS', undefined, key.keyId, 1],
@@ -87,13 +88,13 @@ describe('AuditedExecutor', () => {
     });
 
     it('a successful operation throws AUDIT_UNAVAILABLE and its result is not returned', async () => {
-      const { ciphertext } = await app.crypto.encrypt(key.keyId, Buffer.from('top secret'), Buffer.alloc(0));
+      const { ciphertext } = await app.crypto.encrypt(UNRESTRICTED_ACCESS, key.keyId, Buffer.from('top secret'), Buffer.alloc(0));
       app.audit.setAvailable(false);
       let ran = false;
 
       const outcome = await app.executor
         .run(TEST_CALL, 'Decrypt', async (f) => {
-          const r = await app.crypto.decrypt(ciphertext, Buffer.alloc(0), f);
+          const r = await app.crypto.decrypt(UNRESTRICTED_ACCESS, ciphertext, Buffer.alloc(0), f);
           ran = true;
           return r;
         })
@@ -111,7 +112,7 @@ describe('AuditedExecutor', () => {
 
     it('a failed operation has its error replaced by AUDIT_UNAVAILABLE', async () => {
       // Signing with an AES key fails with USAGE_MISMATCH while the audit log is up.
-      const signWithAes = () => app.executor.run(TEST_CALL, 'Sign', (f) => app.crypto.sign(key.keyId, Buffer.from('m'), undefined, f));
+      const signWithAes = () => app.executor.run(TEST_CALL, 'Sign', (f) => app.crypto.sign(UNRESTRICTED_ACCESS, key.keyId, Buffer.from('m'), undefined, f));
       app.audit.setAvailable(false);
       expect((await kmsErrorOf(signWithAes())).code).toBe('AUDIT_UNAVAILABLE');
       app.audit.setAvailable(true);
@@ -120,8 +121,8 @@ describe('AuditedExecutor', () => {
 
     it('failNext refuses only the next call; the one after is served and audited', async () => {
       app.audit.failNext(1);
-      const first = await kmsErrorOf(app.executor.run(TEST_CALL, 'Encrypt', (f) => app.crypto.encrypt(key.keyId, Buffer.from('1'), undefined, f)));
-      const second = await app.executor.run(TEST_CALL, 'Encrypt', (f) => app.crypto.encrypt(key.keyId, Buffer.from('2'), undefined, f));
+      const first = await kmsErrorOf(app.executor.run(TEST_CALL, 'Encrypt', (f) => app.crypto.encrypt(UNRESTRICTED_ACCESS, key.keyId, Buffer.from('1'), undefined, f)));
+      const second = await app.executor.run(TEST_CALL, 'Encrypt', (f) => app.crypto.encrypt(UNRESTRICTED_ACCESS, key.keyId, Buffer.from('2'), undefined, f));
 
       expect(first.code).toBe('AUDIT_UNAVAILABLE');
       expect(second.keyId).toBe(key.keyId);
@@ -131,7 +132,7 @@ describe('AuditedExecutor', () => {
     it('a batch throws AUDIT_UNAVAILABLE and returns none of its results', async () => {
       app.audit.setAvailable(false);
       const err = await kmsErrorOf(
-        app.executor.runBatch(TEST_CALL, 'BatchEncrypt', ['a', 'b'], (item, f) => app.crypto.encrypt(key.keyId, Buffer.from(item), undefined, f)),
+        app.executor.runBatch(TEST_CALL, 'BatchEncrypt', ['a', 'b'], (item, f) => app.crypto.encrypt(UNRESTRICTED_ACCESS, key.keyId, Buffer.from(item), undefined, f)),
       );
       expect(err.code).toBe('AUDIT_UNAVAILABLE');
       expect(app.audit.records).toHaveLength(0);
@@ -151,13 +152,13 @@ describe('AuditedExecutor', () => {
       const appendMany = jest.spyOn(app.audit, 'appendMany');
       const items = [Buffer.from('one'), Buffer.alloc(64 * 1024 + 1), Buffer.from('three')];
 
-      const results = await app.executor.runBatch(TEST_CALL, 'BatchEncrypt', items, (item, f) => app.crypto.encrypt(key.keyId, item, undefined, f));
+      const results = await app.executor.runBatch(TEST_CALL, 'BatchEncrypt', items, (item, f) => app.crypto.encrypt(UNRESTRICTED_ACCESS, key.keyId, item, undefined, f));
 
       expect(results.map((r) => r.ok)).toEqual([true, false, true]);
       const failed = results[1];
       expect(!failed.ok && (failed.error as KmsError).code).toBe('INVALID_ARGUMENT');
       const third = results[2];
-      expect(third.ok && (await app.crypto.decrypt(third.value.ciphertext, undefined)).plaintext.toString()).toBe('three');
+      expect(third.ok && (await app.crypto.decrypt(UNRESTRICTED_ACCESS, third.value.ciphertext, undefined)).plaintext.toString()).toBe('three');
 
       expect(append).not.toHaveBeenCalled();
       expect(appendMany).toHaveBeenCalledTimes(1);
@@ -173,7 +174,7 @@ describe('AuditedExecutor', () => {
 
   describe('refuse', () => {
     it('records a DENIED or FAILURE record and rethrows the refusal', async () => {
-      const denied = Object.assign(new Error('bad token'), { auditCode: 'UNAUTHENTICATED' });
+      const denied = new KmsError('UNAUTHENTICATED', 'unauthenticated: bad token');
       await expect(app.executor.refuse(TEST_CALL, 'Encrypt', denied)).rejects.toBe(denied);
       expect(app.audit.records.map((r) => [r.outcome, r.errorCode])).toEqual([['DENIED', 'UNAUTHENTICATED']]);
     });
@@ -189,15 +190,15 @@ describe('AuditedExecutor', () => {
       const ec = await app.lifecycle.createKey(keyInput({ algorithm: 'ECDSA_P256_SHA256' }), TEST_CHANGE);
       const run = <T>(op: string, fn: (facts: OperationFacts) => Promise<T> | T) => app.executor.run(TEST_CALL, op, fn);
 
-      const { ciphertext } = await run('Encrypt', (f) => app.crypto.encrypt(aes.keyId, marker, aad, f));
-      const opened = await run('Decrypt', (f) => app.crypto.decrypt(ciphertext, aad, f));
-      await kmsErrorOf(run('Decrypt', (f) => app.crypto.decrypt(ciphertext, Buffer.from('wrong'), f)));
-      await run('ReEncrypt', (f) => app.crypto.reEncrypt(ciphertext, aad, other.keyId, aad, f));
-      const dataKey = await run('GenerateDataKey', (f) => app.crypto.generateDataKey(aes.keyId, aad, 32, false, f));
-      await run('GenerateMac', (f) => app.crypto.generateMac(hmac.keyId, marker, f));
-      await run('Sign', (f) => app.crypto.sign(ec.keyId, marker, undefined, f));
-      await kmsErrorOf(run('Sign', (f) => app.crypto.sign(aes.keyId, marker, undefined, f)));
-      await app.executor.runBatch(TEST_CALL, 'BatchEncrypt', [marker, marker], (item, f) => app.crypto.encrypt(aes.keyId, item, aad, f));
+      const { ciphertext } = await run('Encrypt', (f) => app.crypto.encrypt(UNRESTRICTED_ACCESS, aes.keyId, marker, aad, f));
+      const opened = await run('Decrypt', (f) => app.crypto.decrypt(UNRESTRICTED_ACCESS, ciphertext, aad, f));
+      await kmsErrorOf(run('Decrypt', (f) => app.crypto.decrypt(UNRESTRICTED_ACCESS, ciphertext, Buffer.from('wrong'), f)));
+      await run('ReEncrypt', (f) => app.crypto.reEncrypt(UNRESTRICTED_ACCESS, ciphertext, aad, other.keyId, aad, f));
+      const dataKey = await run('GenerateDataKey', (f) => app.crypto.generateDataKey(UNRESTRICTED_ACCESS, aes.keyId, aad, 32, false, f));
+      await run('GenerateMac', (f) => app.crypto.generateMac(UNRESTRICTED_ACCESS, hmac.keyId, marker, f));
+      await run('Sign', (f) => app.crypto.sign(UNRESTRICTED_ACCESS, ec.keyId, marker, undefined, f));
+      await kmsErrorOf(run('Sign', (f) => app.crypto.sign(UNRESTRICTED_ACCESS, aes.keyId, marker, undefined, f)));
+      await app.executor.runBatch(TEST_CALL, 'BatchEncrypt', [marker, marker], (item, f) => app.crypto.encrypt(UNRESTRICTED_ACCESS, aes.keyId, item, aad, f));
       const random = await run('GenerateRandom', (f) => app.crypto.generateRandom(32, f));
 
       expect(opened.plaintext).toEqual(marker);

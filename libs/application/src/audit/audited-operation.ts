@@ -16,9 +16,10 @@ const INTERNAL_ERROR_CODE = 'INTERNAL';
 
 function outcomeOf(error: unknown): { outcome: AuditOutcome; errorCode?: string } {
   if (error === undefined) return { outcome: 'SUCCESS' };
-  if (error instanceof KmsError) return { outcome: 'FAILURE', errorCode: error.code };
-  const code = (error as { auditCode?: string }).auditCode;
-  if (code === 'UNAUTHENTICATED' || code === 'PERMISSION_DENIED') return { outcome: 'DENIED', errorCode: code };
+  if (error instanceof KmsError) {
+    const refused = error.code === 'UNAUTHENTICATED' || error.code === 'PERMISSION_DENIED' || error.code === 'SELF_APPROVAL';
+    return { outcome: refused ? 'DENIED' : 'FAILURE', errorCode: error.code };
+  }
   return { outcome: 'FAILURE', errorCode: INTERNAL_ERROR_CODE };
 }
 

@@ -1,3 +1,4 @@
+import { UNRESTRICTED_ACCESS } from '../access/authorizer';
 import { type Algorithm, CIPHERTEXT_HEADER_LENGTH, GCM_IV_LENGTH, GCM_TAG_LENGTH, type KeyRecord } from '@kms/domain';
 import { constants, createHash, createPublicKey, type JsonWebKey, type KeyObject, verify as nodeVerify } from 'node:crypto';
 import type { OperationFacts } from './crypto.service';
@@ -57,7 +58,7 @@ describe('CryptoService', () => {
       const plaintext = Buffer.from('4111 1111 1111 1111');
       const facts: OperationFacts = {};
 
-      const sealed = await app.crypto.encrypt(key.keyId, plaintext, aad, facts);
+      const sealed = await app.crypto.encrypt(UNRESTRICTED_ACCESS, key.keyId, plaintext, aad, facts);
 
       expect(sealed).toMatchObject({ keyId: key.keyId, keyVersion: 1 });
       expect(sealed.ciphertext.length).toBe(CIPHERTEXT_HEADER_LENGTH + GCM_IV_LENGTH + plaintext.length + GCM_TAG_LENGTH);
@@ -65,26 +66,26 @@ describe('CryptoService', () => {
       expect(sealed.ciphertext.includes(plaintext)).toBe(false);
       expect(facts).toEqual({ keyId: key.keyId, keyVersion: 1, details: { plaintextBytes: plaintext.length, aadBytes: aad.length } });
 
-      const opened = await app.crypto.decrypt(sealed.ciphertext, aad);
+      const opened = await app.crypto.decrypt(UNRESTRICTED_ACCESS, sealed.ciphertext, aad);
       expect(opened).toEqual({ plaintext, keyId: key.keyId, keyVersion: 1 });
     });
 
     it('round-trips empty plaintext without aad, and exactly 64 KiB', async () => {
-      const none = await app.crypto.encrypt(key.keyId, EMPTY, undefined);
-      expect((await app.crypto.decrypt(none.ciphertext, undefined)).plaintext).toEqual(EMPTY);
+      const none = await app.crypto.encrypt(UNRESTRICTED_ACCESS, key.keyId, EMPTY, undefined);
+      expect((await app.crypto.decrypt(UNRESTRICTED_ACCESS, none.ciphertext, undefined)).plaintext).toEqual(EMPTY);
       const max = Buffer.alloc(64 * KiB, 7);
-      const big = await app.crypto.encrypt(key.keyId, max, aad);
-      expect((await app.crypto.decrypt(big.ciphertext, aad)).plaintext.equals(max)).toBe(true);
+      const big = await app.crypto.encrypt(UNRESTRICTED_ACCESS, key.keyId, max, aad);
+      expect((await app.crypto.decrypt(UNRESTRICTED_ACCESS, big.ciphertext, aad)).plaintext.equals(max)).toBe(true);
     });
 
     it('given a ciphertext with any single byte altered (header, iv, body or tag), then INVALID_CIPHERTEXT and never plaintext', async () => {
-      const { ciphertext } = await app.crypto.encrypt(key.keyId, Buffer.from('hi'), aad);
-      expect((await app.crypto.decrypt(ciphertext, aad)).plaintext.toString()).toBe('hi');
+      const { ciphertext } = await app.crypto.encrypt(UNRESTRICTED_ACCESS, key.keyId, Buffer.from('hi'), aad);
+      expect((await app.crypto.decrypt(UNRESTRICTED_ACCESS, ciphertext, aad)).plaintext.toString()).toBe('hi');
 
       const wrong: string[] = [];
       for (let at = 0; at < ciphertext.length; at++) {
         for (const mask of [0x01, 0x80]) {
-          const outcome = await app.crypto.decrypt(flipped(ciphertext, at, mask), aad).then(
+          const outcome = await app.crypto.decrypt(UNRESTRICTED_ACCESS, flipped(ciphertext, at, mask), aad).then(
             (r) => `returned plaintext "${r.plaintext.toString()}"`,
             (e: { code?: string; field?: string }) => `${e.code}/${e.field}`,
           );
@@ -95,44 +96,44 @@ describe('CryptoService', () => {
     });
 
     it('given a ciphertext cut short, then INVALID_CIPHERTEXT; given none, INVALID_ARGUMENT on ciphertext', async () => {
-      const { ciphertext } = await app.crypto.encrypt(key.keyId, Buffer.from('hello'), aad);
+      const { ciphertext } = await app.crypto.encrypt(UNRESTRICTED_ACCESS, key.keyId, Buffer.from('hello'), aad);
       for (const cut of [ciphertext.subarray(0, ciphertext.length - 1), ciphertext.subarray(0, 40), ciphertext.subarray(0, 10)]) {
-        const err = await kmsErrorOf(app.crypto.decrypt(cut, aad));
+        const err = await kmsErrorOf(app.crypto.decrypt(UNRESTRICTED_ACCESS, cut, aad));
         expect([err.code, err.field]).toEqual(['INVALID_CIPHERTEXT', 'ciphertext']);
       }
-      const none = await kmsErrorOf(app.crypto.decrypt(EMPTY, aad));
+      const none = await kmsErrorOf(app.crypto.decrypt(UNRESTRICTED_ACCESS, EMPTY, aad));
       expect([none.code, none.field]).toEqual(['INVALID_ARGUMENT', 'ciphertext']);
     });
 
     it('given the body of one key moved under the header of another, then INVALID_CIPHERTEXT', async () => {
       const other = await createKey();
-      const { ciphertext } = await app.crypto.encrypt(key.keyId, Buffer.from('hello'), aad);
-      const { ciphertext: foreign } = await app.crypto.encrypt(other.keyId, Buffer.from('x'), aad);
+      const { ciphertext } = await app.crypto.encrypt(UNRESTRICTED_ACCESS, key.keyId, Buffer.from('hello'), aad);
+      const { ciphertext: foreign } = await app.crypto.encrypt(UNRESTRICTED_ACCESS, other.keyId, Buffer.from('x'), aad);
       const spliced = Buffer.concat([foreign.subarray(0, CIPHERTEXT_HEADER_LENGTH), ciphertext.subarray(CIPHERTEXT_HEADER_LENGTH)]);
-      expect((await kmsErrorOf(app.crypto.decrypt(spliced, aad))).code).toBe('INVALID_CIPHERTEXT');
+      expect((await kmsErrorOf(app.crypto.decrypt(UNRESTRICTED_ACCESS, spliced, aad))).code).toBe('INVALID_CIPHERTEXT');
     });
 
     it('given a different, missing or extra aad, then INVALID_CIPHERTEXT', async () => {
-      const { ciphertext } = await app.crypto.encrypt(key.keyId, Buffer.from('hello'), aad);
-      const bare = await app.crypto.encrypt(key.keyId, Buffer.from('hello'), EMPTY);
+      const { ciphertext } = await app.crypto.encrypt(UNRESTRICTED_ACCESS, key.keyId, Buffer.from('hello'), aad);
+      const bare = await app.crypto.encrypt(UNRESTRICTED_ACCESS, key.keyId, Buffer.from('hello'), EMPTY);
       for (const [ct, wrongAad] of [
         [ciphertext, Buffer.from('tenant=acme;table=carts')],
         [ciphertext, EMPTY],
         [bare.ciphertext, aad],
       ] as const) {
-        expect((await kmsErrorOf(app.crypto.decrypt(ct, wrongAad))).code).toBe('INVALID_CIPHERTEXT');
+        expect((await kmsErrorOf(app.crypto.decrypt(UNRESTRICTED_ACCESS, ct, wrongAad))).code).toBe('INVALID_CIPHERTEXT');
       }
     });
 
     it('given plaintext over 64 KiB, then INVALID_ARGUMENT on plaintext', async () => {
-      const err = await kmsErrorOf(app.crypto.encrypt(key.keyId, Buffer.alloc(64 * KiB + 1), aad));
+      const err = await kmsErrorOf(app.crypto.encrypt(UNRESTRICTED_ACCESS, key.keyId, Buffer.alloc(64 * KiB + 1), aad));
       expect([err.code, err.field]).toEqual(['INVALID_ARGUMENT', 'plaintext']);
     });
 
     it('given aad over 8 KiB or plaintext that is not bytes, then INVALID_ARGUMENT naming the field', async () => {
-      const bigAad = await kmsErrorOf(app.crypto.encrypt(key.keyId, Buffer.from('x'), Buffer.alloc(8 * KiB + 1)));
+      const bigAad = await kmsErrorOf(app.crypto.encrypt(UNRESTRICTED_ACCESS, key.keyId, Buffer.from('x'), Buffer.alloc(8 * KiB + 1)));
       expect([bigAad.code, bigAad.field]).toEqual(['INVALID_ARGUMENT', 'aad']);
-      const text = await kmsErrorOf(app.crypto.encrypt(key.keyId, 'not bytes', aad));
+      const text = await kmsErrorOf(app.crypto.encrypt(UNRESTRICTED_ACCESS, key.keyId, 'not bytes', aad));
       expect([text.code, text.field]).toEqual(['INVALID_ARGUMENT', 'plaintext']);
     });
 
@@ -140,14 +141,14 @@ describe('CryptoService', () => {
       'given key id %p, which is not a UUID, then INVALID_ARGUMENT on key_id',
       async (keyId) => {
         const facts: OperationFacts = {};
-        const err = await kmsErrorOf(app.crypto.encrypt(keyId, Buffer.from('x'), aad, facts));
+        const err = await kmsErrorOf(app.crypto.encrypt(UNRESTRICTED_ACCESS, keyId, Buffer.from('x'), aad, facts));
         expect([err.code, err.field]).toEqual(['INVALID_ARGUMENT', 'key_id']);
         expect(facts.keyId).toBeUndefined();
       },
     );
 
     it('given a UUID that names no key, then KEY_NOT_FOUND on key_id', async () => {
-      const err = await kmsErrorOf(app.crypto.encrypt('00000000-0000-4000-8000-000000000000', Buffer.from('x'), aad));
+      const err = await kmsErrorOf(app.crypto.encrypt(UNRESTRICTED_ACCESS, '00000000-0000-4000-8000-000000000000', Buffer.from('x'), aad));
       expect([err.code, err.field]).toEqual(['KEY_NOT_FOUND', 'key_id']);
     });
   });
@@ -160,16 +161,16 @@ describe('CryptoService', () => {
     it('to another key: the result is under the destination key and opens only with the destination aad', async () => {
       const source = await createKey();
       const destination = await createKey();
-      const { ciphertext } = await app.crypto.encrypt(source.keyId, secret, sourceAad);
+      const { ciphertext } = await app.crypto.encrypt(UNRESTRICTED_ACCESS, source.keyId, secret, sourceAad);
       const facts: OperationFacts = {};
 
-      const out = await app.crypto.reEncrypt(ciphertext, sourceAad, destination.keyId, destinationAad, facts);
+      const out = await app.crypto.reEncrypt(UNRESTRICTED_ACCESS, ciphertext, sourceAad, destination.keyId, destinationAad, facts);
 
       expect(out).toMatchObject({ keyId: destination.keyId, keyVersion: 1, sourceKeyId: source.keyId, sourceKeyVersion: 1 });
       expect(out.ciphertext.includes(secret)).toBe(false);
-      expect((await app.crypto.decrypt(out.ciphertext, destinationAad)).plaintext).toEqual(secret);
-      expect((await kmsErrorOf(app.crypto.decrypt(out.ciphertext, sourceAad))).code).toBe('INVALID_CIPHERTEXT');
-      expect((await kmsErrorOf(app.crypto.decrypt(out.ciphertext, EMPTY))).code).toBe('INVALID_CIPHERTEXT');
+      expect((await app.crypto.decrypt(UNRESTRICTED_ACCESS, out.ciphertext, destinationAad)).plaintext).toEqual(secret);
+      expect((await kmsErrorOf(app.crypto.decrypt(UNRESTRICTED_ACCESS, out.ciphertext, sourceAad))).code).toBe('INVALID_CIPHERTEXT');
+      expect((await kmsErrorOf(app.crypto.decrypt(UNRESTRICTED_ACCESS, out.ciphertext, EMPTY))).code).toBe('INVALID_CIPHERTEXT');
       expect(facts).toEqual({
         keyId: source.keyId,
         keyVersion: 1,
@@ -179,38 +180,38 @@ describe('CryptoService', () => {
 
     it("without a destination: moves data to the same key's new primary, which survives raising the minimum decryption version", async () => {
       const key = await createKey();
-      const { ciphertext } = await app.crypto.encrypt(key.keyId, secret, sourceAad);
+      const { ciphertext } = await app.crypto.encrypt(UNRESTRICTED_ACCESS, key.keyId, secret, sourceAad);
       await app.lifecycle.rotateKey(key.keyId, 'SCHEDULED', TEST_CHANGE);
 
-      const out = await app.crypto.reEncrypt(ciphertext, sourceAad, undefined, destinationAad);
+      const out = await app.crypto.reEncrypt(UNRESTRICTED_ACCESS, ciphertext, sourceAad, undefined, destinationAad);
 
       expect(out).toMatchObject({ keyId: key.keyId, keyVersion: 2, sourceKeyId: key.keyId, sourceKeyVersion: 1 });
-      expect((await kmsErrorOf(app.crypto.decrypt(out.ciphertext, sourceAad))).code).toBe('INVALID_CIPHERTEXT');
+      expect((await kmsErrorOf(app.crypto.decrypt(UNRESTRICTED_ACCESS, out.ciphertext, sourceAad))).code).toBe('INVALID_CIPHERTEXT');
       await app.lifecycle.setMinDecryptionVersion(key.keyId, 2, TEST_CHANGE);
-      expect((await app.crypto.decrypt(out.ciphertext, destinationAad)).plaintext).toEqual(secret);
-      expect((await kmsErrorOf(app.crypto.decrypt(ciphertext, sourceAad))).code).toBe('KEY_VERSION_BELOW_MIN_DECRYPTION');
+      expect((await app.crypto.decrypt(UNRESTRICTED_ACCESS, out.ciphertext, destinationAad)).plaintext).toEqual(secret);
+      expect((await kmsErrorOf(app.crypto.decrypt(UNRESTRICTED_ACCESS, ciphertext, sourceAad))).code).toBe('KEY_VERSION_BELOW_MIN_DECRYPTION');
     });
 
     it('given the wrong source aad, then INVALID_CIPHERTEXT on ciphertext', async () => {
       const key = await createKey();
-      const { ciphertext } = await app.crypto.encrypt(key.keyId, secret, sourceAad);
-      const err = await kmsErrorOf(app.crypto.reEncrypt(ciphertext, destinationAad, undefined, destinationAad));
+      const { ciphertext } = await app.crypto.encrypt(UNRESTRICTED_ACCESS, key.keyId, secret, sourceAad);
+      const err = await kmsErrorOf(app.crypto.reEncrypt(UNRESTRICTED_ACCESS, ciphertext, destinationAad, undefined, destinationAad));
       expect([err.code, err.field]).toEqual(['INVALID_CIPHERTEXT', 'ciphertext']);
     });
 
     it('given a destination that is not a UUID, then INVALID_ARGUMENT on destination_key_id', async () => {
       const key = await createKey();
-      const { ciphertext } = await app.crypto.encrypt(key.keyId, secret, sourceAad);
-      const err = await kmsErrorOf(app.crypto.reEncrypt(ciphertext, sourceAad, 'elsewhere', destinationAad));
+      const { ciphertext } = await app.crypto.encrypt(UNRESTRICTED_ACCESS, key.keyId, secret, sourceAad);
+      const err = await kmsErrorOf(app.crypto.reEncrypt(UNRESTRICTED_ACCESS, ciphertext, sourceAad, 'elsewhere', destinationAad));
       expect([err.code, err.field]).toEqual(['INVALID_ARGUMENT', 'destination_key_id']);
     });
 
     it('given a destination that cannot encrypt or does not exist, then the error names destination_key_id', async () => {
       const key = await createKey();
       const macKey = await createKey({ algorithm: 'HMAC_SHA256' });
-      const { ciphertext } = await app.crypto.encrypt(key.keyId, secret, sourceAad);
-      const mismatch = await kmsErrorOf(app.crypto.reEncrypt(ciphertext, sourceAad, macKey.keyId, destinationAad));
-      const missing = await kmsErrorOf(app.crypto.reEncrypt(ciphertext, sourceAad, '00000000-0000-4000-8000-000000000000', destinationAad));
+      const { ciphertext } = await app.crypto.encrypt(UNRESTRICTED_ACCESS, key.keyId, secret, sourceAad);
+      const mismatch = await kmsErrorOf(app.crypto.reEncrypt(UNRESTRICTED_ACCESS, ciphertext, sourceAad, macKey.keyId, destinationAad));
+      const missing = await kmsErrorOf(app.crypto.reEncrypt(UNRESTRICTED_ACCESS, ciphertext, sourceAad, '00000000-0000-4000-8000-000000000000', destinationAad));
       expect([mismatch.code, mismatch.field, missing.code, missing.field]).toEqual([
         'USAGE_MISMATCH',
         'destination_key_id',
@@ -226,33 +227,33 @@ describe('CryptoService', () => {
     it('with plaintext: returns a 32-byte key and its wrapped form, which decrypts to the same bytes', async () => {
       const key = await createKey();
       const facts: OperationFacts = {};
-      const out = await app.crypto.generateDataKey(key.keyId, aad, undefined, false, facts);
+      const out = await app.crypto.generateDataKey(UNRESTRICTED_ACCESS, key.keyId, aad, undefined, false, facts);
       expect(out.plaintext?.length).toBe(32);
       expect(out.keyVersion).toBe(1);
-      expect((await app.crypto.decrypt(out.ciphertext, aad)).plaintext).toEqual(out.plaintext);
-      expect((await kmsErrorOf(app.crypto.decrypt(out.ciphertext, EMPTY))).code).toBe('INVALID_CIPHERTEXT');
+      expect((await app.crypto.decrypt(UNRESTRICTED_ACCESS, out.ciphertext, aad)).plaintext).toEqual(out.plaintext);
+      expect((await kmsErrorOf(app.crypto.decrypt(UNRESTRICTED_ACCESS, out.ciphertext, EMPTY))).code).toBe('INVALID_CIPHERTEXT');
       expect(facts.details).toEqual({ dataKeyBytes: 32, withoutPlaintext: false });
     });
 
     it('without plaintext: returns only the wrapped form, which decrypts to a key of the requested length', async () => {
       const key = await createKey();
       for (const length of [16, 64]) {
-        const out = await app.crypto.generateDataKey(key.keyId, aad, length, true);
+        const out = await app.crypto.generateDataKey(UNRESTRICTED_ACCESS, key.keyId, aad, length, true);
         expect(out).not.toHaveProperty('plaintext');
-        expect((await app.crypto.decrypt(out.ciphertext, aad)).plaintext.length).toBe(length);
+        expect((await app.crypto.decrypt(UNRESTRICTED_ACCESS, out.ciphertext, aad)).plaintext.length).toBe(length);
       }
     });
 
     it('each call makes a different key', async () => {
       const key = await createKey();
-      const a = await app.crypto.generateDataKey(key.keyId, aad, 32, false);
-      const b = await app.crypto.generateDataKey(key.keyId, aad, 32, false);
+      const a = await app.crypto.generateDataKey(UNRESTRICTED_ACCESS, key.keyId, aad, 32, false);
+      const b = await app.crypto.generateDataKey(UNRESTRICTED_ACCESS, key.keyId, aad, 32, false);
       expect(a.plaintext?.equals(b.plaintext ?? EMPTY)).toBe(false);
     });
 
     it.each([[15], [65], [1.5], ['32']])('given length %p, then INVALID_ARGUMENT on length_bytes', async (length) => {
       const key = await createKey();
-      const err = await kmsErrorOf(app.crypto.generateDataKey(key.keyId, aad, length, false));
+      const err = await kmsErrorOf(app.crypto.generateDataKey(UNRESTRICTED_ACCESS, key.keyId, aad, length, false));
       expect([err.code, err.field]).toEqual(['INVALID_ARGUMENT', 'length_bytes']);
     });
   });
@@ -275,21 +276,21 @@ describe('CryptoService', () => {
     afterAll(() => signing.store.close());
 
     it('a message signature verifies in the service and with node:crypto using the PEM and the JWK', async () => {
-      const signed = await signing.crypto.sign(key.keyId, message, undefined);
+      const signed = await signing.crypto.sign(UNRESTRICTED_ACCESS, key.keyId, message, undefined);
       expect(signed).toMatchObject({ keyId: key.keyId, keyVersion: 1, algorithm });
 
-      expect((await signing.crypto.verify(key.keyId, undefined, message, undefined, signed.signature)).valid).toBe(true);
-      expect((await signing.crypto.verify(key.keyId, undefined, Buffer.from('transfer 900 EUR to alice'), undefined, signed.signature)).valid).toBe(false);
-      expect((await signing.crypto.verify(key.keyId, undefined, message, undefined, flipped(signed.signature, 10, 0x01))).valid).toBe(false);
+      expect((await signing.crypto.verify(UNRESTRICTED_ACCESS, key.keyId, undefined, message, undefined, signed.signature)).valid).toBe(true);
+      expect((await signing.crypto.verify(UNRESTRICTED_ACCESS, key.keyId, undefined, Buffer.from('transfer 900 EUR to alice'), undefined, signed.signature)).valid).toBe(false);
+      expect((await signing.crypto.verify(UNRESTRICTED_ACCESS, key.keyId, undefined, message, undefined, flipped(signed.signature, 10, 0x01))).valid).toBe(false);
 
-      const pub = await signing.crypto.getPublicKey(key.keyId, undefined);
+      const pub = await signing.crypto.getPublicKey(UNRESTRICTED_ACCESS, key.keyId, undefined);
       const jwk = JSON.parse(pub.jwk) as JsonWebKey & { kid: string };
       expect(verifiesIndependently(algorithm, createPublicKey(pub.pem), message, signed.signature)).toBe(true);
       expect(verifiesIndependently(algorithm, createPublicKey({ key: jwk, format: 'jwk' }), message, signed.signature)).toBe(true);
     });
 
     it('getPublicKey returns PEM and a JWK with kid <keyId>:<version>, and the fingerprint recorded at creation', async () => {
-      const pub = await signing.crypto.getPublicKey(key.keyId, undefined);
+      const pub = await signing.crypto.getPublicKey(UNRESTRICTED_ACCESS, key.keyId, undefined);
 
       expect(pub).toMatchObject({ keyId: key.keyId, keyVersion: 1, algorithm });
       expect(pub.pem).toMatch(/^-----BEGIN PUBLIC KEY-----\n[\s\S]+\n-----END PUBLIC KEY-----\n$/);
@@ -301,12 +302,12 @@ describe('CryptoService', () => {
 
     if (digestSigning) {
       it('a signature over a SHA-256 digest is a signature over the message', async () => {
-        const signed = await signing.crypto.sign(key.keyId, undefined, sha256(message));
-        const pub = await signing.crypto.getPublicKey(key.keyId, undefined);
+        const signed = await signing.crypto.sign(UNRESTRICTED_ACCESS, key.keyId, undefined, sha256(message));
+        const pub = await signing.crypto.getPublicKey(UNRESTRICTED_ACCESS, key.keyId, undefined);
         expect(verifiesIndependently(algorithm, createPublicKey(pub.pem), message, signed.signature)).toBe(true);
-        expect((await signing.crypto.verify(key.keyId, undefined, message, undefined, signed.signature)).valid).toBe(true);
-        expect((await signing.crypto.verify(key.keyId, undefined, undefined, sha256(message), signed.signature)).valid).toBe(true);
-        expect((await signing.crypto.verify(key.keyId, undefined, undefined, sha256(Buffer.from('other')), signed.signature)).valid).toBe(false);
+        expect((await signing.crypto.verify(UNRESTRICTED_ACCESS, key.keyId, undefined, message, undefined, signed.signature)).valid).toBe(true);
+        expect((await signing.crypto.verify(UNRESTRICTED_ACCESS, key.keyId, undefined, undefined, sha256(message), signed.signature)).valid).toBe(true);
+        expect((await signing.crypto.verify(UNRESTRICTED_ACCESS, key.keyId, undefined, undefined, sha256(Buffer.from('other')), signed.signature)).valid).toBe(false);
       });
     }
   });
@@ -315,25 +316,25 @@ describe('CryptoService', () => {
     it('after rotation, a version 1 signature verifies with key_version 1, not with the new primary; getPublicKey serves both', async () => {
       const key = await createKey({ algorithm: 'ECDSA_P256_SHA256' });
       const message = Buffer.from('m');
-      const old = await app.crypto.sign(key.keyId, message, undefined);
+      const old = await app.crypto.sign(UNRESTRICTED_ACCESS, key.keyId, message, undefined);
       await app.lifecycle.rotateKey(key.keyId, 'MANUAL', TEST_CHANGE);
 
-      expect((await app.crypto.sign(key.keyId, message, undefined)).keyVersion).toBe(2);
-      expect(await app.crypto.verify(key.keyId, 1, message, undefined, old.signature)).toMatchObject({ valid: true, keyVersion: 1 });
-      expect(await app.crypto.verify(key.keyId, undefined, message, undefined, old.signature)).toMatchObject({ valid: false, keyVersion: 2 });
-      expect(JSON.parse((await app.crypto.getPublicKey(key.keyId, undefined)).jwk).kid).toBe(`${key.keyId}:2`);
-      expect(JSON.parse((await app.crypto.getPublicKey(key.keyId, 1)).jwk).kid).toBe(`${key.keyId}:1`);
+      expect((await app.crypto.sign(UNRESTRICTED_ACCESS, key.keyId, message, undefined)).keyVersion).toBe(2);
+      expect(await app.crypto.verify(UNRESTRICTED_ACCESS, key.keyId, 1, message, undefined, old.signature)).toMatchObject({ valid: true, keyVersion: 1 });
+      expect(await app.crypto.verify(UNRESTRICTED_ACCESS, key.keyId, undefined, message, undefined, old.signature)).toMatchObject({ valid: false, keyVersion: 2 });
+      expect(JSON.parse((await app.crypto.getPublicKey(UNRESTRICTED_ACCESS, key.keyId, undefined)).jwk).kid).toBe(`${key.keyId}:2`);
+      expect(JSON.parse((await app.crypto.getPublicKey(UNRESTRICTED_ACCESS, key.keyId, 1)).jwk).kid).toBe(`${key.keyId}:1`);
     });
 
     it('refuses both or neither of message and digest, a digest that is not 32 bytes, and an empty signature, naming the field', async () => {
       const key = await createKey({ algorithm: 'ECDSA_P256_SHA256' });
       const cases: Array<[Promise<unknown>, string]> = [
-        [app.crypto.sign(key.keyId, Buffer.from('m'), sha256(Buffer.from('m'))), 'message'],
-        [app.crypto.sign(key.keyId, undefined, undefined), 'message'],
-        [app.crypto.sign(key.keyId, undefined, Buffer.alloc(31)), 'digest'],
-        [app.crypto.sign(key.keyId, Buffer.alloc(64 * KiB + 1), undefined), 'message'],
-        [app.crypto.verify(key.keyId, undefined, Buffer.from('m'), undefined, EMPTY), 'signature'],
-        [app.crypto.verify(key.keyId, -1, Buffer.from('m'), undefined, Buffer.alloc(64)), 'key_version'],
+        [app.crypto.sign(UNRESTRICTED_ACCESS, key.keyId, Buffer.from('m'), sha256(Buffer.from('m'))), 'message'],
+        [app.crypto.sign(UNRESTRICTED_ACCESS, key.keyId, undefined, undefined), 'message'],
+        [app.crypto.sign(UNRESTRICTED_ACCESS, key.keyId, undefined, Buffer.alloc(31)), 'digest'],
+        [app.crypto.sign(UNRESTRICTED_ACCESS, key.keyId, Buffer.alloc(64 * KiB + 1), undefined), 'message'],
+        [app.crypto.verify(UNRESTRICTED_ACCESS, key.keyId, undefined, Buffer.from('m'), undefined, EMPTY), 'signature'],
+        [app.crypto.verify(UNRESTRICTED_ACCESS, key.keyId, -1, Buffer.from('m'), undefined, Buffer.alloc(64)), 'key_version'],
       ];
       for (const [call, field] of cases) {
         const err = await kmsErrorOf(call);
@@ -347,30 +348,30 @@ describe('CryptoService', () => {
       const key = await createKey({ algorithm: 'HMAC_SHA256' });
       const data = Buffer.from('GET /accounts/42');
 
-      const { mac, keyVersion } = await app.crypto.generateMac(key.keyId, data);
+      const { mac, keyVersion } = await app.crypto.generateMac(UNRESTRICTED_ACCESS, key.keyId, data);
 
       expect(mac.length).toBe(32);
       expect(keyVersion).toBe(1);
-      expect((await app.crypto.generateMac(key.keyId, data)).mac).toEqual(mac);
-      expect((await app.crypto.verifyMac(key.keyId, undefined, data, mac)).valid).toBe(true);
-      expect((await app.crypto.verifyMac(key.keyId, undefined, Buffer.from('GET /accounts/43'), mac)).valid).toBe(false);
-      expect((await app.crypto.verifyMac(key.keyId, undefined, data, flipped(mac, 31, 0x01))).valid).toBe(false);
+      expect((await app.crypto.generateMac(UNRESTRICTED_ACCESS, key.keyId, data)).mac).toEqual(mac);
+      expect((await app.crypto.verifyMac(UNRESTRICTED_ACCESS, key.keyId, undefined, data, mac)).valid).toBe(true);
+      expect((await app.crypto.verifyMac(UNRESTRICTED_ACCESS, key.keyId, undefined, Buffer.from('GET /accounts/43'), mac)).valid).toBe(false);
+      expect((await app.crypto.verifyMac(UNRESTRICTED_ACCESS, key.keyId, undefined, data, flipped(mac, 31, 0x01))).valid).toBe(false);
 
       await app.lifecycle.rotateKey(key.keyId, 'MANUAL', TEST_CHANGE);
-      expect((await app.crypto.generateMac(key.keyId, data)).keyVersion).toBe(2);
-      expect((await app.crypto.verifyMac(key.keyId, 1, data, mac)).valid).toBe(true);
-      expect((await app.crypto.verifyMac(key.keyId, undefined, data, mac)).valid).toBe(false);
+      expect((await app.crypto.generateMac(UNRESTRICTED_ACCESS, key.keyId, data)).keyVersion).toBe(2);
+      expect((await app.crypto.verifyMac(UNRESTRICTED_ACCESS, key.keyId, 1, data, mac)).valid).toBe(true);
+      expect((await app.crypto.verifyMac(UNRESTRICTED_ACCESS, key.keyId, undefined, data, mac)).valid).toBe(false);
     });
   });
 
   describe('usage', () => {
     it.each([
-      ['sign with an AES key', 'AES_256_GCM', (id: string, app: ApplicationFixture) => app.crypto.sign(id, Buffer.from('m'), undefined)],
-      ['get the public key of an AES key', 'AES_256_GCM', (id: string, app: ApplicationFixture) => app.crypto.getPublicKey(id, undefined)],
-      ['mac with an AES key', 'AES_256_GCM', (id: string, app: ApplicationFixture) => app.crypto.generateMac(id, Buffer.from('m'))],
-      ['encrypt with an HMAC key', 'HMAC_SHA256', (id: string, app: ApplicationFixture) => app.crypto.encrypt(id, Buffer.from('m'), EMPTY)],
-      ['generate a data key with an Ed25519 key', 'ED25519', (id: string, app: ApplicationFixture) => app.crypto.generateDataKey(id, EMPTY, 32, false)],
-      ['mac with an ECDSA key', 'ECDSA_P256_SHA256', (id: string, app: ApplicationFixture) => app.crypto.generateMac(id, Buffer.from('m'))],
+      ['sign with an AES key', 'AES_256_GCM', (id: string, app: ApplicationFixture) => app.crypto.sign(UNRESTRICTED_ACCESS, id, Buffer.from('m'), undefined)],
+      ['get the public key of an AES key', 'AES_256_GCM', (id: string, app: ApplicationFixture) => app.crypto.getPublicKey(UNRESTRICTED_ACCESS, id, undefined)],
+      ['mac with an AES key', 'AES_256_GCM', (id: string, app: ApplicationFixture) => app.crypto.generateMac(UNRESTRICTED_ACCESS, id, Buffer.from('m'))],
+      ['encrypt with an HMAC key', 'HMAC_SHA256', (id: string, app: ApplicationFixture) => app.crypto.encrypt(UNRESTRICTED_ACCESS, id, Buffer.from('m'), EMPTY)],
+      ['generate a data key with an Ed25519 key', 'ED25519', (id: string, app: ApplicationFixture) => app.crypto.generateDataKey(UNRESTRICTED_ACCESS, id, EMPTY, 32, false)],
+      ['mac with an ECDSA key', 'ECDSA_P256_SHA256', (id: string, app: ApplicationFixture) => app.crypto.generateMac(UNRESTRICTED_ACCESS, id, Buffer.from('m'))],
     ] as const)('trying to %s is USAGE_MISMATCH on key_id', async (_case, algorithm, call) => {
       const key = await createKey({ algorithm });
       const err = await kmsErrorOf(call(key.keyId, app));
@@ -384,34 +385,34 @@ describe('CryptoService', () => {
       // The version's material is gone: the backend fails after the service resolved key and version.
       await app.backend.destroyVersion({ keyId: key.keyId, version: 1, algorithm: 'ECDSA_P256_SHA256', materialRef: key.versions[0].materialRef });
       const facts: OperationFacts = {};
-      expect((await kmsErrorOf(app.crypto.sign(key.keyId, Buffer.from('m'), undefined, facts))).code).toBe('BACKEND_UNAVAILABLE');
+      expect((await kmsErrorOf(app.crypto.sign(UNRESTRICTED_ACCESS, key.keyId, Buffer.from('m'), undefined, facts))).code).toBe('BACKEND_UNAVAILABLE');
       expect(facts).toMatchObject({ keyId: key.keyId, keyVersion: 1 });
     });
 
     it('carry the key and version from the ciphertext header when decryption fails', async () => {
       const key = await createKey();
-      const { ciphertext } = await app.crypto.encrypt(key.keyId, Buffer.from('x'), Buffer.from('a'));
+      const { ciphertext } = await app.crypto.encrypt(UNRESTRICTED_ACCESS, key.keyId, Buffer.from('x'), Buffer.from('a'));
       const facts: OperationFacts = {};
-      expect((await kmsErrorOf(app.crypto.decrypt(ciphertext, Buffer.from('b'), facts))).code).toBe('INVALID_CIPHERTEXT');
+      expect((await kmsErrorOf(app.crypto.decrypt(UNRESTRICTED_ACCESS, ciphertext, Buffer.from('b'), facts))).code).toBe('INVALID_CIPHERTEXT');
       expect(facts).toEqual({ keyId: key.keyId, keyVersion: 1 });
     });
 
     it('carry the key id when the key is known but refuses the operation', async () => {
       const aes = await createKey();
       const usage: OperationFacts = {};
-      await kmsErrorOf(app.crypto.sign(aes.keyId, Buffer.from('m'), undefined, usage));
+      await kmsErrorOf(app.crypto.sign(UNRESTRICTED_ACCESS, aes.keyId, Buffer.from('m'), undefined, usage));
       expect(usage.keyId).toBe(aes.keyId);
 
       await app.lifecycle.disableKeyVersion(aes.keyId, 1, TEST_CHANGE);
       const disabled: OperationFacts = {};
-      expect((await kmsErrorOf(app.crypto.encrypt(aes.keyId, Buffer.from('m'), EMPTY, disabled))).code).toBe('KEY_DISABLED');
+      expect((await kmsErrorOf(app.crypto.encrypt(UNRESTRICTED_ACCESS, aes.keyId, Buffer.from('m'), EMPTY, disabled))).code).toBe('KEY_DISABLED');
       expect(disabled.keyId).toBe(aes.keyId);
     });
 
     it('carry the verification result', async () => {
       const key = await createKey({ algorithm: 'HMAC_SHA256' });
       const facts: OperationFacts = {};
-      await app.crypto.verifyMac(key.keyId, undefined, Buffer.from('d'), Buffer.alloc(32), facts);
+      await app.crypto.verifyMac(UNRESTRICTED_ACCESS, key.keyId, undefined, Buffer.from('d'), Buffer.alloc(32), facts);
       expect(facts).toEqual({ keyId: key.keyId, keyVersion: 1, details: { valid: false } });
     });
   });

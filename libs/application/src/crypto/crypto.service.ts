@@ -8,12 +8,14 @@ import {
   gcmAad,
   invalidArgument,
   type KeyOperation,
+  type KeyPermission,
   type KeyVersion,
   KmsError,
   versionForOperation,
 } from '@kms/domain';
 import type { KeyBackend, KeyBackends, SignInput, VersionHandle } from '../ports/key-backend.port';
 import type { KeyCatalog } from '../keys/key-catalog';
+import type { KeyAccessCheck } from '../access/authorizer';
 import {
   optionalVersion,
   validateAad,
@@ -22,6 +24,18 @@ import {
   validateKeyId,
   validatePlaintext,
 } from './request-validation';
+
+/** The key-policy permission each operation needs. */
+const PERMISSION_FOR: Readonly<Record<KeyOperation, KeyPermission>> = {
+  ENCRYPT: 'ENCRYPT',
+  DECRYPT: 'DECRYPT',
+  GENERATE_DATA_KEY: 'GENERATE_DATA_KEY',
+  SIGN: 'SIGN',
+  VERIFY: 'VERIFY',
+  GET_PUBLIC_KEY: 'VERIFY',
+  MAC: 'MAC',
+  VERIFY_MAC: 'MAC',
+};
 
 /** Facts about a call the audit record may carry (never secrets). */
 export interface OperationFacts {
@@ -77,13 +91,26 @@ export class CryptoService {
     return { keyId: state.key.keyId, version: v.version, algorithm: v.algorithm, materialRef: v.materialRef };
   }
 
-  private async use(keyIdRaw: unknown, op: KeyOperation, facts: OperationFacts, version?: number, field = 'key_id') {
+  /** The key's state if the caller may use it for the operation; hides missing keys from callers who must not see them. */
+  private async authorizedState(access: KeyAccessCheck, keyId: string, op: KeyOperation): Promise<ExistingKeyState> {
+    let state: ExistingKeyState;
+    try {
+      state = await this.catalog.get(keyId);
+    } catch (e) {
+      if (e instanceof KmsError && e.code === 'KEY_NOT_FOUND' && access.hidesMissingKeys) access.check(undefined, PERMISSION_FOR[op]);
+      throw e;
+    }
+    access.check(state, PERMISSION_FOR[op]);
+    return state;
+  }
+
+  private async use(access: KeyAccessCheck, keyIdRaw: unknown, op: KeyOperation, facts: OperationFacts, version?: number, field = 'key_id') {
     const keyId = validateKeyId(keyIdRaw, field);
     facts.keyId = keyId;
     let state: ExistingKeyState;
     let v: KeyVersion;
     try {
-      state = await this.catalog.get(keyId);
+      state = await this.authorizedState(access, keyId, op);
       facts.keyVersion = version ?? state.key.primaryVersion;
       v = versionForOperation(state, op, version);
     } catch (e) {
@@ -95,10 +122,10 @@ export class CryptoService {
     return { state, v, h: this.handle(state, v), backend: this.backend(v) };
   }
 
-  async encrypt(keyId: unknown, plaintextRaw: unknown, aadRaw: unknown, facts: OperationFacts = {}): Promise<EncryptResult> {
+  async encrypt(access: KeyAccessCheck, keyId: unknown, plaintextRaw: unknown, aadRaw: unknown, facts: OperationFacts = {}): Promise<EncryptResult> {
     const plaintext = validatePlaintext(plaintextRaw);
     const aad = validateAad(aadRaw);
-    const { state, v, h, backend } = await this.use(keyId, 'ENCRYPT', facts);
+    const { state, v, h, backend } = await this.use(access, keyId, 'ENCRYPT', facts);
     facts.details = { plaintextBytes: plaintext.length, aadBytes: aad.length };
     return this.seal(state, v, h, backend, plaintext, aad);
   }
@@ -109,7 +136,7 @@ export class CryptoService {
     return { ciphertext: Buffer.concat([header, body]), keyId: state.key.keyId, keyVersion: v.version };
   }
 
-  async decrypt(ciphertextRaw: unknown, aadRaw: unknown, facts: OperationFacts = {}, field = 'ciphertext', aadField = 'aad'): Promise<DecryptResult> {
+  async decrypt(access: KeyAccessCheck, ciphertextRaw: unknown, aadRaw: unknown, facts: OperationFacts = {}, field = 'ciphertext', aadField = 'aad'): Promise<DecryptResult> {
     const ciphertext = validateCiphertextBytes(ciphertextRaw, field);
     const aad = validateAad(aadRaw, aadField);
     const { header, headerBytes, body } = decodeCiphertext(ciphertext, field);
@@ -117,7 +144,7 @@ export class CryptoService {
     facts.keyVersion = header.version;
     let state: ExistingKeyState;
     try {
-      state = await this.catalog.get(header.keyId);
+      state = await this.authorizedState(access, header.keyId, 'DECRYPT');
     } catch (e) {
       // A ciphertext naming an unknown key was not made here (or was altered).
       if (e instanceof KmsError && e.code === 'KEY_NOT_FOUND') {
@@ -141,13 +168,14 @@ export class CryptoService {
 
   /** Decrypt and encrypt under the destination key's primary version without the plaintext leaving the service. */
   async reEncrypt(
+    access: KeyAccessCheck,
     ciphertext: unknown,
     sourceAad: unknown,
     destinationKeyId: unknown,
     destinationAad: unknown,
     facts: OperationFacts = {},
   ): Promise<ReEncryptResult> {
-    const source = await this.decrypt(ciphertext, sourceAad, facts, 'ciphertext', 'source_aad');
+    const source = await this.decrypt(access, ciphertext, sourceAad, facts, 'ciphertext', 'source_aad');
     try {
       const destFacts: OperationFacts = {};
       const dest =
@@ -155,7 +183,7 @@ export class CryptoService {
           ? source.keyId
           : destinationKeyId;
       const aad = validateAad(destinationAad, 'destination_aad');
-      const { state, v, h, backend } = await this.use(dest, 'ENCRYPT', destFacts, undefined, 'destination_key_id');
+      const { state, v, h, backend } = await this.use(access, dest, 'ENCRYPT', destFacts, undefined, 'destination_key_id');
       const out = await this.seal(state, v, h, backend, source.plaintext, aad);
       facts.details = {
         sourceKeyId: source.keyId,
@@ -170,6 +198,7 @@ export class CryptoService {
   }
 
   async generateDataKey(
+    access: KeyAccessCheck,
     keyId: unknown,
     aadRaw: unknown,
     lengthRaw: unknown,
@@ -181,7 +210,7 @@ export class CryptoService {
     if (typeof length !== 'number' || !Number.isInteger(length) || length < API_LIMITS.minDataKeyBytes || length > API_LIMITS.maxDataKeyBytes) {
       throw invalidArgument('length_bytes', `must be from ${API_LIMITS.minDataKeyBytes} to ${API_LIMITS.maxDataKeyBytes}`);
     }
-    const { state, v, h, backend } = await this.use(keyId, 'GENERATE_DATA_KEY', facts);
+    const { state, v, h, backend } = await this.use(access, keyId, 'GENERATE_DATA_KEY', facts);
     const dataKey = randomBytes(length);
     const sealed = await this.seal(state, v, h, backend, dataKey, aad);
     facts.details = { dataKeyBytes: length, withoutPlaintext };
@@ -200,24 +229,24 @@ export class CryptoService {
     return { message: validateBytes(message, 'message', API_LIMITS.maxMessageBytes) };
   }
 
-  async sign(keyId: unknown, message: unknown, digest: unknown, facts: OperationFacts = {}) {
+  async sign(access: KeyAccessCheck, keyId: unknown, message: unknown, digest: unknown, facts: OperationFacts = {}) {
     const input = this.signInput(message, digest);
-    const { state, v, h, backend } = await this.use(keyId, 'SIGN', facts);
+    const { state, v, h, backend } = await this.use(access, keyId, 'SIGN', facts);
     const signature = await backend.sign(h, input);
     return { signature, keyId: state.key.keyId, keyVersion: v.version, algorithm: v.algorithm };
   }
 
-  async verify(keyId: unknown, version: unknown, message: unknown, digest: unknown, signatureRaw: unknown, facts: OperationFacts = {}) {
+  async verify(access: KeyAccessCheck, keyId: unknown, version: unknown, message: unknown, digest: unknown, signatureRaw: unknown, facts: OperationFacts = {}) {
     const input = this.signInput(message, digest);
     const signature = validateBytes(signatureRaw, 'signature', 1024, 1);
-    const { state, v, h, backend } = await this.use(keyId, 'VERIFY', facts, optionalVersion(version) ?? undefined);
+    const { state, v, h, backend } = await this.use(access, keyId, 'VERIFY', facts, optionalVersion(version));
     const valid = await backend.verify(h, input, signature);
     facts.details = { valid };
     return { valid, keyId: state.key.keyId, keyVersion: v.version };
   }
 
-  async getPublicKey(keyId: unknown, version: unknown, facts: OperationFacts = {}): Promise<PublicKeyResult> {
-    const { state, v, h, backend } = await this.use(keyId, 'GET_PUBLIC_KEY', facts, optionalVersion(version));
+  async getPublicKey(access: KeyAccessCheck, keyId: unknown, version: unknown, facts: OperationFacts = {}): Promise<PublicKeyResult> {
+    const { state, v, h, backend } = await this.use(access, keyId, 'GET_PUBLIC_KEY', facts, optionalVersion(version));
     const der = await backend.getPublicKey(h);
     const key = createPublicKey({ key: der, format: 'der', type: 'spki' });
     const jwk = { ...key.export({ format: 'jwk' }), kid: `${state.key.keyId}:${v.version}`, use: 'sig', alg: jwsAlg(v.algorithm) };
@@ -231,16 +260,16 @@ export class CryptoService {
     };
   }
 
-  async generateMac(keyId: unknown, dataRaw: unknown, facts: OperationFacts = {}) {
+  async generateMac(access: KeyAccessCheck, keyId: unknown, dataRaw: unknown, facts: OperationFacts = {}) {
     const data = validateBytes(dataRaw, 'data', API_LIMITS.maxMessageBytes);
-    const { state, v, h, backend } = await this.use(keyId, 'MAC', facts);
+    const { state, v, h, backend } = await this.use(access, keyId, 'MAC', facts);
     return { mac: await backend.mac(h, data), keyId: state.key.keyId, keyVersion: v.version };
   }
 
-  async verifyMac(keyId: unknown, version: unknown, dataRaw: unknown, macRaw: unknown, facts: OperationFacts = {}) {
+  async verifyMac(access: KeyAccessCheck, keyId: unknown, version: unknown, dataRaw: unknown, macRaw: unknown, facts: OperationFacts = {}) {
     const data = validateBytes(dataRaw, 'data', API_LIMITS.maxMessageBytes);
     const mac = validateBytes(macRaw, 'mac', 64, 1);
-    const { state, v, h, backend } = await this.use(keyId, 'VERIFY_MAC', facts, optionalVersion(version));
+    const { state, v, h, backend } = await this.use(access, keyId, 'VERIFY_MAC', facts, optionalVersion(version));
     const valid = await backend.verifyMac(h, data, mac);
     facts.details = { valid };
     return { valid, keyId: state.key.keyId, keyVersion: v.version };

@@ -1,3 +1,4 @@
+import { UNRESTRICTED_ACCESS } from '../access/authorizer';
 import { DAY_MS, keyStreamId } from '@kms/domain';
 import type { StoredEvent } from '@kms/event-store';
 import { type ApplicationFixture, applicationFixture, eventually, keyInput, kmsErrorOf, TEST_CHANGE } from '../testing/application-fixture';
@@ -63,9 +64,9 @@ describe('KeyCatalog', () => {
       });
 
       // The other instance encrypts under the new primary, and this one decrypts it.
-      const sealed = await other.crypto.encrypt(before.keyId, Buffer.from('cross-instance'), Buffer.alloc(0));
+      const sealed = await other.crypto.encrypt(UNRESTRICTED_ACCESS, before.keyId, Buffer.from('cross-instance'), Buffer.alloc(0));
       expect(sealed.keyVersion).toBe(2);
-      expect((await app.crypto.decrypt(sealed.ciphertext, Buffer.alloc(0))).plaintext.toString()).toBe('cross-instance');
+      expect((await app.crypto.decrypt(UNRESTRICTED_ACCESS, sealed.ciphertext, Buffer.alloc(0))).plaintext.toString()).toBe('cross-instance');
       expect(other.catalog.all().map((s) => s.key.keyId).sort()).toEqual([before.keyId, after.keyId].sort());
       await other.catalog.stop();
     });
@@ -74,12 +75,12 @@ describe('KeyCatalog', () => {
       const key = await app.lifecycle.createKey(keyInput(), TEST_CHANGE);
       const other = applicationFixture({ store: app.store, backend: app.backend, clock: app.clock });
       await other.catalog.start(app.store);
-      await other.crypto.encrypt(key.keyId, Buffer.from('ok'), Buffer.alloc(0));
+      await other.crypto.encrypt(UNRESTRICTED_ACCESS, key.keyId, Buffer.from('ok'), Buffer.alloc(0));
 
       await app.lifecycle.disableKeyVersion(key.keyId, 1, TEST_CHANGE);
 
       await eventually(async () => {
-        expect((await kmsErrorOf(other.crypto.encrypt(key.keyId, Buffer.from('no'), Buffer.alloc(0)))).code).toBe('KEY_DISABLED');
+        expect((await kmsErrorOf(other.crypto.encrypt(UNRESTRICTED_ACCESS, key.keyId, Buffer.from('no'), Buffer.alloc(0)))).code).toBe('KEY_DISABLED');
       });
       await other.catalog.stop();
     });

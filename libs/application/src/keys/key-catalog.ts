@@ -1,5 +1,6 @@
 import { type ExistingKeyState, evolve, type KeyPurpose, KmsError, type KeyState } from '@kms/domain';
 import type { EventStore, EventSubscription, StoredEvent } from '@kms/event-store';
+import { followStore } from './follow-store';
 import { type KeyRepository, toKeyEvent } from './key-repository';
 
 interface Entry {
@@ -29,23 +30,8 @@ export class KeyCatalog {
   constructor(private readonly repository: KeyRepository) {}
 
   /** Subscribe from the start; resolves once the catalog has caught up with the store. */
-  start(store: EventStore): Promise<void> {
-    return new Promise((resolve, reject) => {
-      let caughtUp = false;
-      this.subscription = store.subscribeToAll(
-        {},
-        {
-          onEvent: (e) => this.apply(e),
-          onCaughtUp: () => {
-            caughtUp = true;
-            resolve();
-          },
-          onError: (err) => {
-            if (!caughtUp) reject(err);
-          },
-        },
-      );
-    });
+  async start(store: EventStore): Promise<void> {
+    this.subscription = await followStore(store, [this]);
   }
 
   async stop(): Promise<void> {

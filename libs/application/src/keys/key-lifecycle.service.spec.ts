@@ -1,3 +1,4 @@
+import { UNRESTRICTED_ACCESS } from '../access/authorizer';
 import { DAY_MS, keyNameStreamId, keyStreamId, type KeyRecord } from '@kms/domain';
 import type { CreateKeyInput } from './key-lifecycle.service';
 import {
@@ -23,11 +24,11 @@ describe('KeyLifecycleService', () => {
   }
 
   async function encryptNow(keyId: string, text: string): Promise<Buffer> {
-    return (await app.crypto.encrypt(keyId, Buffer.from(text), Buffer.alloc(0))).ciphertext;
+    return (await app.crypto.encrypt(UNRESTRICTED_ACCESS, keyId, Buffer.from(text), Buffer.alloc(0))).ciphertext;
   }
 
   async function decryptText(ciphertext: Buffer): Promise<string> {
-    return (await app.crypto.decrypt(ciphertext, Buffer.alloc(0))).plaintext.toString();
+    return (await app.crypto.decrypt(UNRESTRICTED_ACCESS, ciphertext, Buffer.alloc(0))).plaintext.toString();
   }
 
   describe('createKey', () => {
@@ -138,7 +139,7 @@ describe('KeyLifecycleService', () => {
       ]);
       expect(rotated.versions[1].materialRef).not.toBe(rotated.versions[0].materialRef);
       expect(await decryptText(old)).toBe('written under v1');
-      const fresh = await app.crypto.encrypt(key.keyId, Buffer.from('new'), Buffer.alloc(0));
+      const fresh = await app.crypto.encrypt(UNRESTRICTED_ACCESS, key.keyId, Buffer.from('new'), Buffer.alloc(0));
       expect(fresh.keyVersion).toBe(2);
 
       const { events } = await app.store.readStream(keyStreamId(key.keyId));

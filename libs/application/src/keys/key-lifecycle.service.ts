@@ -7,6 +7,7 @@ import {
   type ExistingKeyState,
   type KeyCommand,
   type KeyEvent,
+  type KeyPolicy,
   keyNameStreamId,
   type KeyPurpose,
   type KeyRecord,
@@ -47,7 +48,10 @@ export interface CreateKeyInput {
   labels: Record<string, string>;
   owner: string;
   rotationPeriodDays?: number;
+  policy?: KeyPolicy;
 }
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** How many times a command is retried after a concurrent write to the same key. */
 export const MAX_CONFLICT_RETRIES = 3;
@@ -273,6 +277,21 @@ export class KeyLifecycleService {
 
   setMinDecryptionVersion(keyId: string, minDecryptionVersion: number, ctx: ChangeContext): Promise<KeyRecord> {
     return this.execute(keyId, () => ({ type: 'SetMinDecryptionVersion', data: { minDecryptionVersion }, metadata: this.metadata(ctx) }));
+  }
+
+  setKeyPolicy(keyId: string, policy: KeyPolicy, ctx: ChangeContext): Promise<KeyRecord> {
+    return this.execute(keyId, () => ({ type: 'SetKeyPolicy', data: { policy }, metadata: this.metadata(ctx) }));
+  }
+
+  /**
+   * Decide a command against the current state without writing anything: the check an approval
+   * request runs first, so a request that could never succeed is refused at once.
+   */
+  async preview(keyId: string, command: DistributiveOmit<KeyCommand, 'metadata'>, ctx: ChangeContext): Promise<ExistingKeyState> {
+    const loaded = await this.repository.load(keyId);
+    const state = existingOrThrow(loaded.state);
+    decide({ ...command, metadata: this.metadata(ctx) } as KeyCommand, state);
+    return state;
   }
 
   /**

@@ -37,6 +37,8 @@ export class KmsError<C extends KmsErrorCode = KmsErrorCode> extends Error {
     readonly code: C,
     message: string,
     readonly field?: string,
+    /** Extra non-secret facts for the client (e.g. an approval request id), sent as kms-<name> trailers. */
+    readonly facts?: Readonly<Record<string, string>>,
   ) {
     super(message);
   }
