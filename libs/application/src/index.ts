@@ -12,3 +12,4 @@ export * from './access/identity.service';
 export * from './access/authorizer';
 export * from './access/approval.service';
 export * from './keys/follow-store';
+export * from './crypto/key-origin.service';

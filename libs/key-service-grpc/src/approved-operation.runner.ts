@@ -4,6 +4,10 @@ import { KmsError, type KeyPolicy, type RotationReason } from '@kms/domain';
 /** How each approved operation runs once the second person has said yes. */
 export function approvedOperationRunner(lifecycle: KeyLifecycleService, identities: IdentityService): ApprovedOperationRunner {
   return async (op, ctx) => {
+    // The change runs as its requester: one suspended since asking does not get it done by proxy.
+    if ((await identities.get(ctx.actor)).status === 'Suspended') {
+      throw new KmsError('PERMISSION_DENIED', 'permission denied: the requester has been suspended since asking');
+    }
     const p = op.params;
     switch (op.operation) {
       case 'RotateRootTenantKey':

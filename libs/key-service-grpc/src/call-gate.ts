@@ -8,6 +8,7 @@ import {
   IdentityService,
   type KeyAccessCheck,
   type OperationFacts,
+  SuspendedIdentityError,
 } from '@kms/application';
 import type { Principal } from '@kms/domain';
 import { callContext } from './call-context';
@@ -63,7 +64,11 @@ export class CallGate {
       const access = this.authorizer.forOperation(principal, operation);
       return { ctx: { ...anonymous, actor: principal.identityId, actorRole: actorRole(principal) }, principal, access };
     } catch (e) {
-      const ctx = principal ? { ...anonymous, actor: principal.identityId, actorRole: actorRole(principal) } : anonymous;
+      const ctx = principal
+        ? { ...anonymous, actor: principal.identityId, actorRole: actorRole(principal) }
+        : e instanceof SuspendedIdentityError
+          ? { ...anonymous, actor: e.identityId }
+          : anonymous;
       try {
         await this.executor.refuse(ctx, operation, e);
       } catch (refusal) {

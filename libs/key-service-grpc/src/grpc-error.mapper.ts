@@ -32,6 +32,7 @@ export const GRPC_STATUS_BY_CODE: Readonly<Record<KmsErrorCode, status>> = {
   APPROVAL_NOT_FOUND: status.NOT_FOUND,
   APPROVAL_NOT_PENDING: status.FAILED_PRECONDITION,
   APPROVAL_EXPIRED: status.FAILED_PRECONDITION,
+  NO_ORIGIN_EVIDENCE: status.FAILED_PRECONDITION,
 };
 
 export interface GrpcErrorShape {

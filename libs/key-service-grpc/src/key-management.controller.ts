@@ -7,6 +7,7 @@ import {
   CryptoService,
   KeyCatalog,
   KeyLifecycleService,
+  KeyOriginService,
   validateBatchSize,
   validateKeyId,
 } from '@kms/application';
@@ -71,6 +72,7 @@ export class KeyManagementController {
     @Inject(CryptoService) private readonly crypto: CryptoService,
     @Inject(KeyCatalog) private readonly catalog: KeyCatalog,
     @Inject(ApprovalService) private readonly approvals: ApprovalService,
+    @Inject(KeyOriginService) private readonly origins: KeyOriginService,
   ) {}
 
   /** Load a key the caller administers (or may read); missing keys look refused to callers who must not see them. */
@@ -336,6 +338,19 @@ export class KeyManagementController {
     return this.gate.run('GetPublicKey', metadata, call, async ({ access, facts }) => {
       const r = await this.crypto.getPublicKey(access, req['key_id'], req['key_version'], facts);
       return { key_id: r.keyId, key_version: r.keyVersion, algorithm: r.algorithm, pem: r.pem, jwk: r.jwk, fingerprint: r.fingerprint };
+    });
+  }
+
+  @GrpcMethod(KMS_SERVICE, 'GetKeyOriginStatement')
+  getKeyOriginStatement(req: Req, metadata: Metadata, call: Call) {
+    return this.gate.run('GetKeyOriginStatement', metadata, call, async ({ access, facts }) => {
+      const r = await this.origins.statement(access, req['key_id'], req['key_version'], facts);
+      return {
+        statement_json: r.statementJson,
+        signature: r.signature,
+        attestation_public_key_pem: r.attestationPublicKeyPem,
+        attestation_key_fingerprint: r.attestationKeyFingerprint,
+      };
     });
   }
 

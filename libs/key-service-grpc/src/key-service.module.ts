@@ -5,6 +5,7 @@ import {
   type AccessSecrets,
   ApprovalService,
   AuditedExecutor,
+  type AttestationSigner,
   type AuditLog,
   Authorizer,
   type Clock,
@@ -14,6 +15,7 @@ import {
   KeyCatalog,
   type KeyBackends,
   KeyLifecycleService,
+  KeyOriginService,
   KeyRepository,
   type NotificationSink,
 } from '@kms/application';
@@ -48,6 +50,8 @@ export interface KeyServiceDependencies {
   onBootstrapCredential?: (credential: BootstrapCredential) => void | Promise<void>;
   /** Seconds between expiry sweeps of approval requests; 0 disables. Default 30. */
   approvalSweepSeconds?: number;
+  /** The KMS attestation key (an HSM key) that signs key-origin statements; absent without an HSM. */
+  attestation?: AttestationSigner;
 }
 
 /** The first administrator: a person with security-engineering and key-admin roles. */
@@ -146,6 +150,7 @@ export class KeyServiceModule {
         { provide: CryptoService, useFactory: (c: KeyCatalog) => new CryptoService(c, deps.backends), inject: [KeyCatalog] },
         { provide: AuditedExecutor, useFactory: () => new AuditedExecutor(deps.audit, deps.clock) },
         { provide: Authorizer, useFactory: () => new Authorizer() },
+        { provide: KeyOriginService, useFactory: (c: KeyCatalog) => new KeyOriginService(c, deps.backends, deps.attestation, deps.clock), inject: [KeyCatalog] },
         { provide: IdentityService, useFactory: () => new IdentityService(deps.store, deps.secrets, deps.clock) },
         { provide: ApprovalService, useFactory: () => new ApprovalService(deps.store, deps.clock, deps.notifications ?? new LogNotificationSink()) },
         CallGate,

@@ -134,6 +134,9 @@ export class ApprovalService {
    */
   async approve(approvalId: string, ctx: ChangeContext): Promise<ExistingApproval> {
     const current = await this.get(approvalId);
+    if (current.status === 'Expired') {
+      throw new KmsError('APPROVAL_EXPIRED', `approval request expired at ${current.approval.expiresAt}; nothing was done`, 'approval_id');
+    }
     if (current.status === 'Pending' && Date.parse(current.approval.expiresAt) <= this.clock.now().getTime()) {
       await this.execute(approvalId, { type: 'ExpireApproval', data: {}, metadata: this.metadata(ctx) });
       throw new KmsError('APPROVAL_EXPIRED', `approval request expired at ${current.approval.expiresAt}; nothing was done`, 'approval_id');

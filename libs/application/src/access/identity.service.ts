@@ -47,6 +47,13 @@ export interface IssuedToken {
 
 const unauthenticated = (why: string) => new KmsError('UNAUTHENTICATED', `unauthenticated: ${why}`);
 
+/** A verified caller refused because its identity is suspended: the audit still names who it was. */
+export class SuspendedIdentityError extends KmsError<'PERMISSION_DENIED'> {
+  constructor(readonly identityId: string) {
+    super('PERMISSION_DENIED', 'permission denied: this identity is suspended until a person re-enables it');
+  }
+}
+
 function withMetadata(ctx: ChangeContext, now: Date): CommandMetadata {
   return {
     now,
@@ -177,7 +184,7 @@ export class IdentityService {
     const expected = state.status === 'Unregistered' ? Buffer.alloc(32) : Buffer.from(state.identity.credentialVerifier, 'hex');
     const matches = timingSafeEqual(this.verifier(input.clientSecret), expected);
     if (state.status === 'Unregistered' || !matches) throw unauthenticated('unknown client or wrong secret');
-    if (state.status === 'Suspended') throw new KmsError('PERMISSION_DENIED', 'permission denied: this identity is suspended until a person re-enables it');
+    if (state.status === 'Suspended') throw new SuspendedIdentityError(state.identity.identityId);
     const identity = state.identity;
     if (identity.kind === 'HUMAN' && !(authMethods.includes('hwk') && authMethods.includes('otp'))) {
       throw new KmsError('PERMISSION_DENIED', 'permission denied: people need FIDO2 ("hwk") and TOTP ("otp") asserted by the console', 'auth_methods');
@@ -185,7 +192,9 @@ export class IdentityService {
     const now = this.clock.now();
     const iat = Math.floor(now.getTime() / 1000);
     const principal: Principal = { identityId: identity.identityId, name: identity.name, kind: identity.kind, roles: identity.roles, authMethods };
-    const token = await new SignJWT({ name: identity.name, kind: identity.kind, roles: identity.roles, amr: authMethods })
+    // `vf` pins the token to the credential generation it was issued under (ms precision), so a
+    // rotation or re-enable invalidates every earlier token, even one minted in the same second.
+    const token = await new SignJWT({ name: identity.name, kind: identity.kind, roles: identity.roles, amr: authMethods, vf: identity.validFrom })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setIssuer(TOKEN_ISSUER)
       .setAudience(TOKEN_AUDIENCE)
@@ -208,7 +217,7 @@ export class IdentityService {
         algorithms: ['HS256'],
         clockTolerance: TOKEN_CLOCK_SKEW_SECONDS,
         currentDate: this.clock.now(),
-        requiredClaims: ['sub', 'iat', 'exp', 'jti'],
+        requiredClaims: ['sub', 'iat', 'exp', 'jti', 'vf'],
       }));
     } catch (e) {
       if (e instanceof joseErrors.JWTExpired) throw unauthenticated('the token has expired');
@@ -221,8 +230,8 @@ export class IdentityService {
     const sub = payload['sub'] as string;
     const { state } = await this.cache.load(sub);
     if (state.status === 'Unregistered') throw unauthenticated('the token is invalid');
-    if (state.status === 'Suspended') throw new KmsError('PERMISSION_DENIED', 'permission denied: this identity is suspended until a person re-enables it');
-    if (iat < Math.floor(Date.parse(state.identity.validFrom) / 1000)) throw unauthenticated('the token was issued before the credential changed; get a new one');
+    if (state.status === 'Suspended') throw new SuspendedIdentityError(sub);
+    if (payload['vf'] !== state.identity.validFrom) throw unauthenticated('the token was issued before the credential changed; get a new one');
     const amr = Array.isArray(payload['amr']) ? (payload['amr'] as AuthMethod[]) : [];
     return { identityId: sub, name: state.identity.name, kind: state.identity.kind, roles: state.identity.roles, authMethods: amr };
   }

@@ -68,7 +68,12 @@ export function validateRoles(kind: IdentityKind, roles: unknown): HumanRole[] {
   }
   if (list.length === 0) throw invalidArgument('roles', `a human identity needs at least one of ${HUMAN_ROLES.join(', ')}`);
   for (const r of list) if (!(HUMAN_ROLES as readonly unknown[]).includes(r)) throw invalidArgument('roles', `roles are ${HUMAN_ROLES.join(', ')}`);
-  return [...new Set(list as HumanRole[])].sort();
+  const unique = [...new Set(list as HumanRole[])].sort();
+  // Separation of duties: whoever audits must not also operate or use keys.
+  if (unique.includes('compliance-officer') && unique.length > 1) {
+    throw invalidArgument('roles', 'compliance-officer cannot be combined with another role (separation of duties)');
+  }
+  return unique;
 }
 
 export function decideIdentity(command: IdentityCommand, state: IdentityState): IdentityEvent[] {

@@ -42,6 +42,7 @@ export const OPERATION_RULES: Readonly<Record<string, OperationRule>> = {
   Sign: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'SIGN' },
   Verify: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'VERIFY' },
   GetPublicKey: { humanRoles: READERS, workloads: true, keyPermission: 'VERIFY', humanRolesWithoutGrant: READERS },
+  GetKeyOriginStatement: { humanRoles: READERS, workloads: true, keyPermission: 'VERIFY', humanRolesWithoutGrant: READERS },
   GenerateMac: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'MAC' },
   VerifyMac: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'MAC' },
   GenerateRandom: { humanRoles: KEY_USERS, workloads: true },
@@ -68,7 +69,7 @@ export type RoleCheck = { allowed: true; needsKeyGrant: boolean } | { allowed: f
 
 /** First gate: may this principal call this operation at all, and must the key policy also allow it? */
 export function checkRole(principal: Pick<Principal, 'kind' | 'roles'>, operation: string): RoleCheck {
-  const rule = OPERATION_RULES[operation];
+  const rule = Object.hasOwn(OPERATION_RULES, operation) ? OPERATION_RULES[operation] : undefined;
   if (!rule) return { allowed: false, reason: `operation ${operation} is not callable` };
   if (principal.kind === 'WORKLOAD') {
     if (!rule.workloads) return { allowed: false, reason: `workload identities may not call ${operation}` };
@@ -82,7 +83,7 @@ export function checkRole(principal: Pick<Principal, 'kind' | 'roles'>, operatio
 
 /** Whether a key policy grants the identity a permission. */
 export function policyAllows(policy: { grants: Record<string, readonly KeyPermission[]> }, identityId: string, permission: KeyPermission): boolean {
-  return policy.grants[identityId]?.includes(permission) ?? false;
+  return Object.hasOwn(policy.grants, identityId) && (policy.grants[identityId]?.includes(permission) ?? false);
 }
 
 /** Which identity kinds exist — re-exported for validation messages. */

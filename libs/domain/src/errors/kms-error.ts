@@ -28,7 +28,8 @@ export type KmsErrorCode =
   | 'APPROVAL_NOT_FOUND'
   | 'APPROVAL_NOT_PENDING'
   | 'APPROVAL_EXPIRED'
-  | 'SELF_APPROVAL';
+  | 'SELF_APPROVAL'
+  | 'NO_ORIGIN_EVIDENCE';
 
 /** A domain error: a stable code, a message safe to show a client, and the offending field when there is one. */
 export class KmsError<C extends KmsErrorCode = KmsErrorCode> extends Error {
