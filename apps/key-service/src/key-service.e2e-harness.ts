@@ -46,7 +46,7 @@ export interface KeyServiceUnderTest {
 }
 
 /** Start the real key service in-process on a fresh schema, with a clock the test moves. */
-export async function startKeyServiceUnderTest(name: string): Promise<KeyServiceUnderTest> {
+export async function startKeyServiceUnderTest(name: string, extraEnv: Record<string, string> = {}): Promise<KeyServiceUnderTest> {
   const schema = uniqueTestSchema(name);
   const url = testDatabaseUrl();
   const [grpcPort, httpPort] = [await freePort(), await freePort()];
@@ -57,6 +57,7 @@ export async function startKeyServiceUnderTest(name: string): Promise<KeyService
     KMS_GRPC_ADDRESS: `127.0.0.1:${grpcPort}`,
     KMS_HTTP_ADDRESS: `127.0.0.1:${httpPort}`,
     KMS_DESTRUCTION_SWEEP_SECONDS: '0',
+    ...extraEnv,
   });
   const clock = new ManualClock(new Date('2026-03-01T09:00:00.000Z'));
   let bootstrap: BootstrapCredential | undefined;

@@ -1,8 +1,10 @@
 import { EventStoreDBClient } from '@eventstore/db-client';
+import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Pool } from 'pg';
-import { type Clock, type NotificationSink, systemClock } from '@kms/application';
+import { type AttestationSigner, type AuditLog, type Clock, type KeyBackends, type NotificationSink, systemClock } from '@kms/application';
+import { createPkcs11Hsm, ensureSoftHsmToken, type HsmFailure, type Pkcs11Hsm } from '@kms/key-backend-pkcs11';
 import type { KmsConfig } from '@kms/config';
 import type { EventStore } from '@kms/event-store';
 import { EsdbEventStore } from '@kms/event-store-esdb';
@@ -18,7 +20,7 @@ import {
 } from '@kms/persistence-postgres';
 import { createGrpcHealth } from './grpc-server.options';
 import type { BootstrapCredential, KeyServiceDependencies } from './key-service.module';
-import { postgresCheck } from '@kms/platform';
+import { type HealthCheck, postgresCheck } from '@kms/platform';
 
 /** Every migration the key service's PostgreSQL tables need. */
 export const keyServiceMigrations = [...eventStoreMigrations, ...keyMaterialMigrations, ...auditMigrations];
@@ -59,6 +61,22 @@ async function deliverBootstrapCredential(c: BootstrapCredential, file: string |
   );
 }
 
+/** A module or token failure is an audited event like any refused call (fail-closed evidence). */
+async function auditHsmFailure(audit: AuditLog, clock: Clock, f: HsmFailure): Promise<void> {
+  await audit
+    .append({
+      id: randomUUID(),
+      time: clock.now(),
+      requestId: randomUUID(),
+      operation: 'HsmModuleFailure',
+      actor: 'system:hsm',
+      outcome: 'FAILURE',
+      errorCode: f.returnCode ?? 'HSM_FAILURE',
+      details: { operation: f.operation, reconnecting: f.reconnecting, message: f.message.slice(0, 200) },
+    })
+    .catch(() => undefined); // the request itself is already answered UNAVAILABLE
+}
+
 /** NOTIFY channels are per database, so schemas sharing a database get their own. */
 function notifyChannel(schema: string): string {
   return schema === 'public' ? 'kms_events' : `kms_events_${schema}`.slice(0, 63);
@@ -95,16 +113,47 @@ export async function buildKeyServiceRuntime(
   const clock = options.clock ?? systemClock;
   const audit = new PostgresAuditLog(pool, { maxBatch: config.auditMaxBatch });
   const software = new SoftwareKeyBackend({ store: new PostgresKeyMaterialStore(pool), masterKey, now: () => clock.now() });
+  const backends: KeyBackends = { SOFTWARE: software };
+  const readiness: HealthCheck[] = [postgresCheck(pool, { name: 'key-service.postgres' })];
+  let hsm: Pkcs11Hsm | undefined;
+  let attestation: AttestationSigner | undefined;
+  try {
+    if (config.hsm.enabled) {
+      if (config.hsm.provisionSoftHsmToken) {
+        const token = await ensureSoftHsmToken(config.stateDir);
+        if (token.created) notices.push(`initialised a SoftHSM2 token "kms" in ${token.tokenDir} (PINs in 0600 files beside it)`);
+      }
+      hsm = createPkcs11Hsm({ ...config.hsm, onFailure: (f) => void auditHsmFailure(audit, clock, f) });
+      // Fail the boot with a clear message rather than serve HSM keys that cannot work.
+      await hsm.pool.connect();
+      backends.HSM = hsm.keyBackend;
+      attestation = hsm.attestationSigner;
+      const pool11 = hsm.pool;
+      readiness.push({
+        name: 'key-service.hsm',
+        check: async () => {
+          const state = pool11.stats().state;
+          if (state === 'unavailable' || state === 'closed') throw new Error(`HSM session pool is ${state}`);
+        },
+      });
+    }
+  } catch (e) {
+    await hsm?.close().catch(() => undefined);
+    await audit.close();
+    await pool.end();
+    throw e;
+  }
 
   return {
     deps: {
       store,
-      backends: { SOFTWARE: software },
+      backends,
       audit,
       clock,
       health: createGrpcHealth(),
       destructionSweepSeconds: config.destructionSweepSeconds,
-      readiness: [postgresCheck(pool, { name: 'key-service.postgres' })],
+      readiness,
+      ...(attestation ? { attestation } : {}),
       secrets: { tokenSigningKey: masterKey.derive('token-signing-v1'), credentialPepper: masterKey.derive('credential-verifier-v1') },
       onBootstrapCredential: options.onBootstrapCredential ?? ((c) => deliverBootstrapCredential(c, config.bootstrapCredentialFile)),
       ...(options.notifications ? { notifications: options.notifications } : {}),
@@ -114,6 +163,7 @@ export async function buildKeyServiceRuntime(
     notices,
     async close() {
       await store.close();
+      await hsm?.close();
       await audit.close();
       await esdb?.dispose();
       await pool.end();
