@@ -303,6 +303,14 @@ describe('key service over gRPC (end to end)', () => {
     await expectError(call('ListKeys', { page_size: 501 }), status.INVALID_ARGUMENT, 'INVALID_ARGUMENT', 'page_size');
   });
 
+  it('the rotation scheduler workload rotates any key without a grant, and may not use keys', async () => {
+    const scheduler = await kms.register('kms-rotation-scheduler', 'WORKLOAD', ['rotation-scheduler']);
+    const k = (await call<{ key_id: string }>('CreateKey', { name: 'sched-target', purpose: 'SERVICE_ENVELOPE', algorithm: 'AES_256_GCM' })).key_id;
+    expect((await scheduler.call<{ primary_version: number }>('RotateKey', { key_id: k, reason: 'SCHEDULED' })).primary_version).toBe(2);
+    await expectError(scheduler.call('Encrypt', { key_id: k, plaintext: Buffer.from('x') }), status.PERMISSION_DENIED, 'PERMISSION_DENIED');
+    await expectError(scheduler.call('EnableKeyVersion', { key_id: k, key_version: 1 }), status.PERMISSION_DENIED, 'PERMISSION_DENIED');
+  });
+
   it('echoes the request id and serves random bytes', async () => {
     const r = await call<{ data: Buffer }>('GenerateRandom', { length_bytes: 48 });
     expect(r.data).toHaveLength(48);

@@ -6,7 +6,7 @@ import {
   type CommandMetadata,
   decideIdentity,
   evolveIdentity,
-  type HumanRole,
+  type Role,
   type IdentityCommand,
   type IdentityEvent,
   type IdentityKind,
@@ -108,7 +108,7 @@ export class IdentityService {
   }
 
   /** Register an identity; the returned secret is shown once and never stored. */
-  async register(input: { name: string; kind: IdentityKind; roles: HumanRole[] }, ctx: ChangeContext): Promise<{ identity: IdentityRecord; clientSecret: string }> {
+  async register(input: { name: string; kind: IdentityKind; roles: Role[] }, ctx: ChangeContext): Promise<{ identity: IdentityRecord; clientSecret: string }> {
     const identityId = randomUUID();
     const clientSecret = randomBytes(32).toString('base64url');
     const now = this.clock.now();

@@ -2,6 +2,17 @@
 export const HUMAN_ROLES = ['sre-oncall', 'security-engineering', 'compliance-officer', 'key-admin'] as const;
 export type HumanRole = (typeof HUMAN_ROLES)[number];
 
+/**
+ * Roles of the KMS's own workloads, which act on every key without per-key grants but only for their
+ * job: the rotation scheduler rotates, schedules and performs destruction; the anomaly detector
+ * suspends identities and reads keys and identities.
+ */
+export const SERVICE_ROLES = ['rotation-scheduler', 'anomaly-detector'] as const;
+export type ServiceRole = (typeof SERVICE_ROLES)[number];
+
+/** Any role an identity can hold: people's roles, or a service role for a KMS workload. */
+export type Role = HumanRole | ServiceRole;
+
 export const IDENTITY_KINDS = ['WORKLOAD', 'HUMAN'] as const;
 export type IdentityKind = (typeof IDENTITY_KINDS)[number];
 
@@ -33,7 +44,7 @@ export interface Principal {
   identityId: string;
   name: string;
   kind: IdentityKind;
-  roles: HumanRole[];
+  roles: Role[];
   authMethods: AuthMethod[];
 }
 

@@ -1,7 +1,7 @@
 import { KmsError, invalidArgument } from '../errors/kms-error';
 import type { CommandMetadata } from '../key/key.commands';
 import type { EventMetadata } from '../key/key.events';
-import { HUMAN_ROLES, type HumanRole, IDENTITY_KINDS, type IdentityKind } from './access-types';
+import { HUMAN_ROLES, type HumanRole, IDENTITY_KINDS, type IdentityKind, type Role, SERVICE_ROLES } from './access-types';
 
 type Event<T extends string, D> = { type: T; data: D; metadata: EventMetadata };
 type Command<T extends string, D> = { type: T; data: D; metadata: CommandMetadata };
@@ -9,7 +9,7 @@ type Command<T extends string, D> = { type: T; data: D; metadata: CommandMetadat
 /** Credential verifiers are HMAC-SHA256 of the secret under a server key: never the secret. */
 export type IdentityRegistered = Event<
   'IdentityRegistered',
-  { identityId: string; name: string; kind: IdentityKind; roles: HumanRole[]; credentialVerifier: string }
+  { identityId: string; name: string; kind: IdentityKind; roles: Role[]; credentialVerifier: string }
 >;
 export type IdentityCredentialRotated = Event<'IdentityCredentialRotated', { identityId: string; credentialVerifier: string }>;
 export type IdentitySuspended = Event<'IdentitySuspended', { identityId: string }>;
@@ -18,7 +18,7 @@ export type IdentityEvent = IdentityRegistered | IdentityCredentialRotated | Ide
 
 export type RegisterIdentity = Command<
   'RegisterIdentity',
-  { identityId: string; name: string; kind: IdentityKind; roles: HumanRole[]; credentialVerifier: string }
+  { identityId: string; name: string; kind: IdentityKind; roles: Role[]; credentialVerifier: string }
 >;
 export type RotateCredential = Command<'RotateCredential', { credentialVerifier: string }>;
 export type SuspendIdentity = Command<'SuspendIdentity', Record<string, never>>;
@@ -29,7 +29,7 @@ export interface IdentityRecord {
   identityId: string;
   name: string;
   kind: IdentityKind;
-  roles: HumanRole[];
+  roles: Role[];
   credentialVerifier: string;
   /** Tokens issued before this time are refused (credential rotation, re-enable). */
   validFrom: string;
@@ -59,12 +59,16 @@ function meta(m: CommandMetadata): EventMetadata {
   };
 }
 
-/** Roles for an identity: humans need at least one known role; workloads carry none. */
-export function validateRoles(kind: IdentityKind, roles: unknown): HumanRole[] {
+/** Roles for an identity: people need at least one human role; workloads may hold service roles only. */
+export function validateRoles(kind: IdentityKind, roles: unknown): Role[] {
   const list = Array.isArray(roles) ? roles : [];
   if (kind === 'WORKLOAD') {
-    if (list.length > 0) throw invalidArgument('roles', 'workload identities have no roles; grant them keys through key policies');
-    return [];
+    for (const r of list) {
+      if (!(SERVICE_ROLES as readonly unknown[]).includes(r)) {
+        throw invalidArgument('roles', `workloads hold no people's roles; their keys come from key policies (service roles: ${SERVICE_ROLES.join(', ')})`);
+      }
+    }
+    return [...new Set(list as Role[])].sort();
   }
   if (list.length === 0) throw invalidArgument('roles', `a human identity needs at least one of ${HUMAN_ROLES.join(', ')}`);
   for (const r of list) if (!(HUMAN_ROLES as readonly unknown[]).includes(r)) throw invalidArgument('roles', `roles are ${HUMAN_ROLES.join(', ')}`);

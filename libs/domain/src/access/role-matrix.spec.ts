@@ -1,5 +1,6 @@
 import { HUMAN_ROLES, type HumanRole, type KeyPermission, type KeyPolicy } from './access-types';
 import { checkRole, OPERATION_RULES, policyAllows } from './role-matrix';
+import { validateRoles } from './identity.decider';
 
 /**
  * The access matrix, written out by hand so that any change to OPERATION_RULES must be made here too,
@@ -189,5 +190,40 @@ describe('policyAllows', () => {
   it('is not fooled by names inherited from Object.prototype', () => {
     expect(policyAllows(policy, 'constructor', 'ENCRYPT')).toBe(false);
     expect(policyAllows(policy, '__proto__', 'ENCRYPT')).toBe(false);
+  });
+});
+
+describe('service roles of the KMS workloads', () => {
+  const scheduler = { kind: 'WORKLOAD' as const, roles: ['rotation-scheduler' as const] };
+  const detector = { kind: 'WORKLOAD' as const, roles: ['anomaly-detector' as const] };
+
+  it.each(['GetKey', 'ListKeys', 'RotateKey', 'DisableKeyVersion', 'ScheduleKeyVersionDestruction', 'DestroyKeyVersion'])(
+    'the rotation scheduler may %s on any key without a grant',
+    (op) => {
+      expect(checkRole(scheduler, op)).toEqual({ allowed: true, needsKeyGrant: false });
+    },
+  );
+
+  it.each(['Encrypt', 'Decrypt', 'Sign', 'GenerateDataKey', 'SetKeyPolicy', 'EnableKeyVersion', 'UpdateRotationPolicy', 'SuspendIdentity', 'ApproveRequest'])(
+    'the rotation scheduler gets nothing special for %s',
+    (op) => {
+      const r = checkRole(scheduler, op);
+      expect(r.allowed === false || (r.allowed && r.needsKeyGrant)).toBe(true);
+    },
+  );
+
+  it.each(['SuspendIdentity', 'GetIdentity', 'ListIdentities', 'GetKey', 'ListKeys'])('the anomaly detector may %s', (op) => {
+    expect(checkRole(detector, op)).toEqual({ allowed: true, needsKeyGrant: false });
+  });
+
+  it.each(['RotateKey', 'ReEnableIdentity', 'Decrypt', 'ApproveRequest', 'RegisterIdentity'])('the anomaly detector gets nothing special for %s', (op) => {
+    const r = checkRole(detector, op);
+    expect(r.allowed === false || (r.allowed && r.needsKeyGrant)).toBe(true);
+  });
+
+  it('people cannot hold service roles, and workloads cannot hold people roles', () => {
+    expect(() => validateRoles('HUMAN', ['rotation-scheduler'])).toThrow(/roles/);
+    expect(() => validateRoles('WORKLOAD', ['key-admin'])).toThrow(/roles/);
+    expect(validateRoles('WORKLOAD', ['rotation-scheduler'])).toEqual(['rotation-scheduler']);
   });
 });

@@ -1,4 +1,4 @@
-import type { HumanRole, IdentityKind, KeyPermission, Principal } from './access-types';
+import type { HumanRole, IdentityKind, KeyPermission, Principal, ServiceRole } from './access-types';
 
 /** Who may call what. `keyPermission` operations also need the key policy's grant (see below). */
 export interface OperationRule {
@@ -10,6 +10,8 @@ export interface OperationRule {
   keyPermission?: KeyPermission;
   /** Humans with one of these roles may act without a key-policy grant (administration, reading). */
   humanRolesWithoutGrant?: readonly HumanRole[];
+  /** KMS workloads holding one of these service roles may call it on any key, without grants. */
+  serviceRoles?: readonly ServiceRole[];
 }
 
 const ADMINS: readonly HumanRole[] = ['security-engineering', 'key-admin'];
@@ -24,15 +26,15 @@ const KEY_USERS: readonly HumanRole[] = ['sre-oncall', 'security-engineering', '
  */
 export const OPERATION_RULES: Readonly<Record<string, OperationRule>> = {
   CreateKey: { humanRoles: ADMINS, workloads: false },
-  GetKey: { humanRoles: READERS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: READERS },
-  ListKeys: { humanRoles: READERS, workloads: false },
-  RotateKey: { humanRoles: OPERATORS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: OPERATORS },
+  GetKey: { humanRoles: READERS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: READERS, serviceRoles: ['rotation-scheduler', 'anomaly-detector'] },
+  ListKeys: { humanRoles: READERS, workloads: false, serviceRoles: ['rotation-scheduler', 'anomaly-detector'] },
+  RotateKey: { humanRoles: OPERATORS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: OPERATORS, serviceRoles: ['rotation-scheduler'] },
   UpdateRotationPolicy: { humanRoles: ADMINS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
-  DisableKeyVersion: { humanRoles: OPERATORS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: OPERATORS },
+  DisableKeyVersion: { humanRoles: OPERATORS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: OPERATORS, serviceRoles: ['rotation-scheduler'] },
   EnableKeyVersion: { humanRoles: ADMINS, workloads: false, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
-  ScheduleKeyVersionDestruction: { humanRoles: ADMINS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
+  ScheduleKeyVersionDestruction: { humanRoles: ADMINS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS, serviceRoles: ['rotation-scheduler'] },
   CancelKeyVersionDestruction: { humanRoles: OPERATORS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: OPERATORS },
-  DestroyKeyVersion: { humanRoles: ADMINS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
+  DestroyKeyVersion: { humanRoles: ADMINS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS, serviceRoles: ['rotation-scheduler'] },
   SetMinDecryptionVersion: { humanRoles: ADMINS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
   SetKeyPolicy: { humanRoles: ADMINS, workloads: false, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
   Encrypt: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'ENCRYPT' },
@@ -52,10 +54,10 @@ export const OPERATION_RULES: Readonly<Record<string, OperationRule>> = {
   // Identities and approvals.
   RegisterIdentity: { humanRoles: ['security-engineering'], workloads: false },
   RotateCredential: { humanRoles: ['security-engineering'], workloads: false },
-  SuspendIdentity: { humanRoles: ['security-engineering', 'sre-oncall'], workloads: false },
+  SuspendIdentity: { humanRoles: ['security-engineering', 'sre-oncall'], workloads: false, serviceRoles: ['anomaly-detector'] },
   ReEnableIdentity: { humanRoles: ['security-engineering'], workloads: false },
-  GetIdentity: { humanRoles: READERS, workloads: false },
-  ListIdentities: { humanRoles: READERS, workloads: false },
+  GetIdentity: { humanRoles: READERS, workloads: false, serviceRoles: ['anomaly-detector'] },
+  ListIdentities: { humanRoles: READERS, workloads: false, serviceRoles: ['anomaly-detector'] },
   GetApprovalRequest: { humanRoles: READERS, workloads: false },
   ListApprovalRequests: { humanRoles: READERS, workloads: false },
   ApproveRequest: { humanRoles: ADMINS, workloads: false },
@@ -72,12 +74,15 @@ export function checkRole(principal: Pick<Principal, 'kind' | 'roles'>, operatio
   const rule = Object.hasOwn(OPERATION_RULES, operation) ? OPERATION_RULES[operation] : undefined;
   if (!rule) return { allowed: false, reason: `operation ${operation} is not callable` };
   if (principal.kind === 'WORKLOAD') {
+    if (principal.roles.some((r) => (rule.serviceRoles as readonly string[] | undefined)?.includes(r) ?? false)) {
+      return { allowed: true, needsKeyGrant: false };
+    }
     if (!rule.workloads) return { allowed: false, reason: `workload identities may not call ${operation}` };
     return { allowed: true, needsKeyGrant: rule.keyPermission !== undefined };
   }
-  const roles = principal.roles.filter((r) => rule.humanRoles.includes(r));
+  const roles = principal.roles.filter((r) => (rule.humanRoles as readonly string[]).includes(r));
   if (roles.length === 0) return { allowed: false, reason: `${operation} needs one of the roles ${rule.humanRoles.join(', ')}` };
-  const withoutGrant = principal.roles.some((r) => rule.humanRolesWithoutGrant?.includes(r) ?? false);
+  const withoutGrant = principal.roles.some((r) => (rule.humanRolesWithoutGrant as readonly string[] | undefined)?.includes(r) ?? false);
   return { allowed: true, needsKeyGrant: rule.keyPermission !== undefined && !withoutGrant };
 }
 
