@@ -311,6 +311,28 @@ describe('key service over gRPC (end to end)', () => {
     await expectError(scheduler.call('EnableKeyVersion', { key_id: k, key_version: 1 }), status.PERMISSION_DENIED, 'PERMISSION_DENIED');
   });
 
+  it('a reported compromise rotates at once with reason COMPROMISE; people need a second person for it', async () => {
+    const detector = await kms.register('kms-anomaly-detector', 'WORKLOAD', ['anomaly-detector']);
+    const k = (await call<{ key_id: string }>('CreateKey', { name: 'leaky', purpose: 'DATA_PROTECTION', algorithm: 'AES_256_GCM' })).key_id;
+    const { ciphertext } = await call<{ ciphertext: Buffer }>('Encrypt', { key_id: k, plaintext: Buffer.from('before the leak') });
+    const after = await detector.call<{ primary_version: number; versions: Array<{ compromised_time: string }> }>('ReportKeyCompromise', { key_id: k });
+    expect(after.primary_version).toBe(2);
+    expect(after.versions[0].compromised_time).not.toBe('');
+    // Old data stays readable so it can be re-encrypted away from the exposed version.
+    const moved = await call<{ key_version: number }>('ReEncrypt', { ciphertext });
+    expect(moved.key_version).toBe(2);
+    const events = await kms.db.query<{ type: string; data: { reason?: string } }>('SELECT type, data FROM events WHERE stream_id = $1 ORDER BY stream_version', [`key-${k}`]);
+    expect(events.rows.slice(-3).map((r) => r.type)).toEqual(['KeyVersionCompromised', 'KeyVersionCreated', 'PrimaryVersionChanged']);
+    expect(events.rows.at(-1)?.data.reason).toBe('COMPROMISE');
+    // The detector may not use keys; a person's report waits for a second person.
+    await expectError(detector.call('Encrypt', { key_id: k, plaintext: Buffer.from('x') }), status.PERMISSION_DENIED, 'PERMISSION_DENIED');
+    await expectError(
+      kms.admin.call('ReportKeyCompromise', { key_id: k, context: { change_ticket: 'INC-9' } }),
+      status.FAILED_PRECONDITION,
+      'APPROVAL_REQUIRED',
+    );
+  });
+
   it('echoes the request id and serves random bytes', async () => {
     const r = await call<{ data: Buffer }>('GenerateRandom', { length_bytes: 48 });
     expect(r.data).toHaveLength(48);

@@ -28,6 +28,9 @@ export function approvedOperationRunner(lifecycle: KeyLifecycleService, identiti
       case 'EnableKeyVersion':
         await lifecycle.enableKeyVersion(op.targetId, p['version'] as number, ctx);
         return;
+      case 'ReportKeyCompromise':
+        await lifecycle.reportKeyCompromise(op.targetId, (p['version'] as number | null) ?? undefined, ctx);
+        return;
       case 'ReEnableIdentity':
         await identities.reEnable(op.targetId, ctx);
         return;

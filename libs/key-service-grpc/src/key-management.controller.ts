@@ -270,6 +270,27 @@ export class KeyManagementController {
     });
   }
 
+  @GrpcMethod(KMS_SERVICE, 'ReportKeyCompromise')
+  reportKeyCompromise(req: Req, metadata: Metadata, call: Call) {
+    return this.gate.run('ReportKeyCompromise', metadata, call, async (scope) => {
+      const state = await this.keyFor(scope, req['key_id']);
+      const keyId = state.key.keyId;
+      const version = (req['key_version'] as number) || state.key.primaryVersion;
+      scope.facts.keyVersion = version;
+      const change = changeContext(scope, req);
+      await this.requireApproval(scope, change, this.dual('ReportKeyCompromise', keyId, { version }), () =>
+        this.lifecycle.preview(
+          keyId,
+          { type: 'ReportKeyCompromise', data: { version, material: { version: state.key.versions.length + 1, materialRef: 'preview' } } },
+          change,
+        ),
+      );
+      const key = await this.lifecycle.reportKeyCompromise(keyId, version, change);
+      scope.facts.details = { compromisedVersion: version, newPrimaryVersion: key.primaryVersion };
+      return toProtoKey(key);
+    });
+  }
+
   @GrpcMethod(KMS_SERVICE, 'SetKeyPolicy')
   setKeyPolicy(req: Req, metadata: Metadata, call: Call) {
     return this.gate.run('SetKeyPolicy', metadata, call, async (scope) => {

@@ -28,6 +28,7 @@ export function toProtoKey(k: KeyRecord) {
       destroy_time: v.destroyAt ?? '',
       destroyed_time: v.destroyedAt ?? '',
       public_key_fingerprint: v.publicKeyFingerprint ?? '',
+      compromised_time: v.compromisedAt ?? '',
     })),
   };
 }

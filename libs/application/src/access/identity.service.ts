@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { jwtVerify, SignJWT, errors as joseErrors } from 'jose';
 import {
   AUTH_METHODS,
@@ -70,8 +70,16 @@ function withMetadata(ctx: ChangeContext, now: Date): CommandMetadata {
  * Registered identities (workloads and people), their client credentials and the short-lived tokens
  * they exchange them for. A credential secret is shown once and stored only as an HMAC verifier.
  */
+/** Verified token payloads kept for the hot path; bounded, and each entry dies with its token. */
+const VERIFIED_TOKEN_CACHE_SIZE = 10_000;
+
+type VerifiedPayload = Record<string, unknown> & { sub: string; iat: number; exp: number };
+
 export class IdentityService {
   readonly cache: AggregateCache<IdentityState, IdentityEvent>;
+  /** Imported once: jose would otherwise import the raw key on every verification. */
+  private readonly signingKey: KeyObject;
+  private readonly verified = new Map<string, VerifiedPayload>();
 
   constructor(
     private readonly store: EventStore,
@@ -79,6 +87,7 @@ export class IdentityService {
     private readonly clock: Clock,
   ) {
     this.cache = new AggregateCache<IdentityState, IdentityEvent>(store, 'identity-', () => ({ status: 'Unregistered' }), evolveIdentity);
+    this.signingKey = createSecretKey(secrets.tokenSigningKey);
   }
 
   private verifier(secret: string): Buffer {
@@ -202,16 +211,29 @@ export class IdentityService {
       .setJti(randomUUID())
       .setIssuedAt(iat)
       .setExpirationTime(iat + ttl)
-      .sign(this.secrets.tokenSigningKey);
+      .sign(this.signingKey);
     return { token, expiresAt: new Date((iat + ttl) * 1000), principal };
   }
 
-  /** Verify a bearer token and return who it is. UNAUTHENTICATED or PERMISSION_DENIED otherwise. */
-  async authenticate(token: string | undefined): Promise<Principal> {
-    if (!token) throw unauthenticated('send "authorization: Bearer <token>" (get a token with IdentityService/IssueToken)');
+  /**
+   * Signature, issuer, audience and times of a token. A token verified once is remembered until it
+   * expires (the signature cannot change); its times are checked again on every use, and the identity
+   * checks (suspension, credential generation) always run in authenticate.
+   */
+  private async verifyToken(token: string): Promise<VerifiedPayload> {
+    const nowSeconds = this.clock.now().getTime() / 1000;
+    const hit = this.verified.get(token);
+    if (hit) {
+      if (hit.exp + TOKEN_CLOCK_SKEW_SECONDS < nowSeconds) {
+        this.verified.delete(token);
+        throw unauthenticated('the token has expired');
+      }
+      if (hit.iat > nowSeconds + TOKEN_CLOCK_SKEW_SECONDS) throw unauthenticated('the token is issued in the future');
+      return hit;
+    }
     let payload: Record<string, unknown>;
     try {
-      ({ payload } = await jwtVerify(token, this.secrets.tokenSigningKey, {
+      ({ payload } = await jwtVerify(token, this.signingKey, {
         issuer: TOKEN_ISSUER,
         audience: TOKEN_AUDIENCE,
         algorithms: ['HS256'],
@@ -223,11 +245,19 @@ export class IdentityService {
       if (e instanceof joseErrors.JWTExpired) throw unauthenticated('the token has expired');
       throw unauthenticated('the token is invalid');
     }
-    const iat = payload['iat'] as number;
-    const exp = payload['exp'] as number;
-    if (exp - iat > MAX_TOKEN_TTL_SECONDS) throw unauthenticated('the token lives longer than 15 minutes');
-    if (iat * 1000 > this.clock.now().getTime() + TOKEN_CLOCK_SKEW_SECONDS * 1000) throw unauthenticated('the token is issued in the future');
-    const sub = payload['sub'] as string;
+    const verified = payload as VerifiedPayload;
+    if (verified.exp - verified.iat > MAX_TOKEN_TTL_SECONDS) throw unauthenticated('the token lives longer than 15 minutes');
+    if (verified.iat > nowSeconds + TOKEN_CLOCK_SKEW_SECONDS) throw unauthenticated('the token is issued in the future');
+    if (this.verified.size >= VERIFIED_TOKEN_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string);
+    this.verified.set(token, verified);
+    return verified;
+  }
+
+  /** Verify a bearer token and return who it is. UNAUTHENTICATED or PERMISSION_DENIED otherwise. */
+  async authenticate(token: string | undefined): Promise<Principal> {
+    if (!token) throw unauthenticated('send "authorization: Bearer <token>" (get a token with IdentityService/IssueToken)');
+    const payload = await this.verifyToken(token);
+    const sub = payload.sub;
     const { state } = await this.cache.load(sub);
     if (state.status === 'Unregistered') throw unauthenticated('the token is invalid');
     if (state.status === 'Suspended') throw new SuspendedIdentityError(sub);

@@ -219,26 +219,60 @@ export class KeyLifecycleService {
     return this.withKeyLock(keyId, () => this.rotateKeyUnlocked(keyId, rotationReason, ctx));
   }
 
-  private async rotateKeyUnlocked(keyId: string, rotationReason: RotationReason, ctx: ChangeContext): Promise<KeyRecord> {
+  private rotateKeyUnlocked(keyId: string, rotationReason: RotationReason, ctx: ChangeContext): Promise<KeyRecord> {
+    return this.withNewVersion(keyId, ctx, (_state, material, metadata) => ({ type: 'RotateKey', data: { rotationReason, material }, metadata }));
+  }
+
+  /**
+   * Report a version compromised (the primary when `version` is omitted): it is marked compromised
+   * and, when it is the primary, replaced at once by a new version with reason COMPROMISE.
+   */
+  reportKeyCompromise(keyId: string, version: number | undefined, ctx: ChangeContext): Promise<KeyRecord> {
+    return this.withKeyLock(keyId, () =>
+      this.withNewVersion(keyId, ctx, (state, material, metadata) => ({
+        type: 'ReportKeyCompromise',
+        data: { version: version ?? state.key.primaryVersion, material },
+        metadata,
+      })),
+    );
+  }
+
+  /**
+   * Commands that may introduce a version: decide once with a probe to validate (and to learn whether
+   * a version is needed at all), create the material, decide for real, append; discard the material
+   * if anything fails.
+   */
+  private async withNewVersion(
+    keyId: string,
+    ctx: ChangeContext,
+    build: (state: ExistingKeyState, material: NewVersionMaterial, metadata: CommandMetadata) => KeyCommand,
+  ): Promise<KeyRecord> {
     for (let attempt = 0; ; attempt++) {
       const loaded = await this.repository.load(keyId);
       const state = existingOrThrow(loaded.state);
       const metadata = this.metadata(ctx);
       const version = state.key.versions.length + 1;
-      // Validate before generating material (e.g. a disabled key).
-      decide({ type: 'RotateKey', data: { rotationReason, material: { version, materialRef: 'probe' } }, metadata }, state);
-      const backend = this.backendFor(state.key.protectionLevel, state.key.algorithm);
-      const created = await backend.createVersion({ keyId, version, algorithm: state.key.algorithm });
-      const material: NewVersionMaterial = { version, ...created };
-      const handle = { keyId, version, algorithm: state.key.algorithm, materialRef: created.materialRef };
+      // Validate before generating material (e.g. a disabled key), and see whether a version is needed.
+      const probe = decide(build(state, { version, materialRef: 'probe' }, metadata), state);
+      if (probe.length === 0) return state.key;
+      const needsVersion = probe.some((e) => e.type === 'KeyVersionCreated');
+      let handle: VersionHandle | undefined;
+      let backend: KeyBackend | undefined;
       try {
-        const events = decide({ type: 'RotateKey', data: { rotationReason, material }, metadata }, state);
+        let material: NewVersionMaterial = { version, materialRef: 'none' };
+        if (needsVersion) {
+          backend = this.backendFor(state.key.protectionLevel, state.key.algorithm);
+          const created = await backend.createVersion({ keyId, version, algorithm: state.key.algorithm });
+          material = { version, ...created };
+          handle = { keyId, version, algorithm: state.key.algorithm, materialRef: created.materialRef };
+        }
+        const events = decide(build(state, material, metadata), state);
         const appended = await this.repository.append(keyId, events, loaded.version);
         const next = existingOrThrow(fold(state, events));
         this.catalog.put(keyId, next, appended.nextExpectedVersion);
         return next.key;
       } catch (e) {
-        await backend.discardVersion(handle).catch(() => undefined);
+        if (handle && backend) await backend.discardVersion(handle).catch(() => undefined);
         if (e instanceof WrongExpectedVersionError && attempt < MAX_CONFLICT_RETRIES) {
           await conflictBackoff(attempt);
           continue;

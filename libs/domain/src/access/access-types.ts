@@ -57,6 +57,7 @@ export const DUAL_AUTHORIZED_OPERATIONS = [
   'SetKeyPolicy',
   'EnableKeyVersion',
   'ReEnableIdentity',
+  'ReportKeyCompromise',
 ] as const;
 export type DualAuthorizedOperation = (typeof DUAL_AUTHORIZED_OPERATIONS)[number];
 

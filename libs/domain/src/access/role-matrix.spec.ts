@@ -31,6 +31,7 @@ const EXPECTED: Record<string, Row> = {
   CancelKeyVersionDestruction:   { sre: 'ok',   sec: 'ok',    co: '-',     ka: 'ok',    workload: 'grant', permission: 'ADMINISTER' },
   DestroyKeyVersion:             { sre: '-',    sec: 'ok',    co: '-',     ka: 'ok',    workload: 'grant', permission: 'ADMINISTER' },
   SetMinDecryptionVersion:       { sre: '-',    sec: 'ok',    co: '-',     ka: 'ok',    workload: 'grant', permission: 'ADMINISTER' },
+  ReportKeyCompromise:           { sre: 'ok',   sec: 'ok',    co: '-',     ka: 'ok',    workload: 'grant', permission: 'ADMINISTER' },
   SetKeyPolicy:                  { sre: '-',    sec: 'ok',    co: '-',     ka: 'ok',    workload: '-',     permission: 'ADMINISTER' },
   Encrypt:                       { sre: 'grant', sec: 'grant', co: '-',    ka: 'grant', workload: 'grant', permission: 'ENCRYPT' },
   Decrypt:                       { sre: 'grant', sec: 'grant', co: '-',    ka: 'grant', workload: 'grant', permission: 'DECRYPT' },
@@ -212,7 +213,7 @@ describe('service roles of the KMS workloads', () => {
     },
   );
 
-  it.each(['SuspendIdentity', 'GetIdentity', 'ListIdentities', 'GetKey', 'ListKeys'])('the anomaly detector may %s', (op) => {
+  it.each(['SuspendIdentity', 'GetIdentity', 'ListIdentities', 'GetKey', 'ListKeys', 'ReportKeyCompromise'])('the anomaly detector may %s', (op) => {
     expect(checkRole(detector, op)).toEqual({ allowed: true, needsKeyGrant: false });
   });
 

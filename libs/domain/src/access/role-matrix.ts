@@ -36,6 +36,7 @@ export const OPERATION_RULES: Readonly<Record<string, OperationRule>> = {
   CancelKeyVersionDestruction: { humanRoles: OPERATORS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: OPERATORS },
   DestroyKeyVersion: { humanRoles: ADMINS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS, serviceRoles: ['rotation-scheduler'] },
   SetMinDecryptionVersion: { humanRoles: ADMINS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
+  ReportKeyCompromise: { humanRoles: OPERATORS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: OPERATORS, serviceRoles: ['anomaly-detector'] },
   SetKeyPolicy: { humanRoles: ADMINS, workloads: false, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
   Encrypt: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'ENCRYPT' },
   Decrypt: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'DECRYPT' },

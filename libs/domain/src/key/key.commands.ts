@@ -49,6 +49,9 @@ export type CancelKeyVersionDestruction = Command<'CancelKeyVersionDestruction',
 export type DestroyKeyVersion = Command<'DestroyKeyVersion', { version: number; hsmObjectDestroyed?: boolean }>;
 export type SetMinDecryptionVersion = Command<'SetMinDecryptionVersion', { minDecryptionVersion: number }>;
 
+/** Report the primary (or a named) version compromised: rotate at once with reason COMPROMISE. */
+export type ReportKeyCompromise = Command<'ReportKeyCompromise', { version: number; material: NewVersionMaterial }>;
+
 export type SetKeyPolicy = Command<'SetKeyPolicy', { policy: KeyPolicy }>;
 
 export type KeyCommand =
@@ -61,4 +64,5 @@ export type KeyCommand =
   | CancelKeyVersionDestruction
   | DestroyKeyVersion
   | SetMinDecryptionVersion
-  | SetKeyPolicy;
+  | SetKeyPolicy
+  | ReportKeyCompromise;

@@ -177,3 +177,34 @@ describe('key decider', () => {
     expect(() => foldKey(events)).not.toThrow();
   });
 });
+
+describe('reporting a compromise', () => {
+  const report = (version: number, newVersion: number): KeyCommand => ({
+    type: 'ReportKeyCompromise',
+    data: { version, material: { version: newVersion, materialRef: `m-${newVersion}` } },
+    metadata: meta(),
+  });
+
+  it('given a key, when its primary is reported compromised, then it is marked and replaced with reason COMPROMISE', () => {
+    const state = given(create());
+    const events = decide(report(1, 2), state);
+    expect(events.map((e) => e.type)).toEqual(['KeyVersionCompromised', 'KeyVersionCreated', 'PrimaryVersionChanged']);
+    expect(events[2]).toMatchObject({ data: { version: 2, previousVersion: 1, reason: 'COMPROMISE' } });
+    const after = foldKey(events, state);
+    if (after.status === 'NotCreated') throw new Error('unreachable');
+    expect(after.key.versions[0].compromisedAt).toBe(t0.toISOString());
+    expect(versionForOperation(after, 'DECRYPT', 1).version).toBe(1); // still readable for re-encryption
+  });
+
+  it('given a disabled key, when its primary is reported compromised, then it is still replaced (containment first)', () => {
+    const state = given(create(), { type: 'DisableKeyVersion', data: { version: 1 }, metadata: meta() });
+    expect(decide(report(1, 2), state).map((e) => e.type)).toContain('PrimaryVersionChanged');
+  });
+
+  it('given an older version, when it is reported compromised, then it is only marked, once', () => {
+    const state = given(create(), rotate(2));
+    const events = decide(report(1, 3), state);
+    expect(events.map((e) => e.type)).toEqual(['KeyVersionCompromised']);
+    expect(decide(report(1, 3), foldKey(events, state))).toEqual([]);
+  });
+});

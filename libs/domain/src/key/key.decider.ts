@@ -239,6 +239,38 @@ export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
         },
       ];
     }
+    case 'ReportKeyCompromise': {
+      const s = existing(state);
+      const v = findVersion(s.key, validateVersionNumber(command.data.version));
+      if (v.state === 'DESTROYED') throw versionStateError(v);
+      const keyId = s.key.keyId;
+      const compromised: KeyEvent = { type: 'KeyVersionCompromised', data: { keyId, version: v.version }, metadata };
+      // A compromised non-primary version needs no rotation; a compromised primary is replaced at once,
+      // even when the key is disabled (containment comes before the usual rules).
+      if (v.version !== s.key.primaryVersion) return v.compromisedAt ? [] : [compromised];
+      const expected = s.key.versions.length + 1;
+      if (command.data.material.version !== expected) {
+        throw new KmsError('CONCURRENCY_CONFLICT', `next version is ${expected}`, 'key_version');
+      }
+      return [
+        ...(v.compromisedAt ? [] : [compromised]),
+        {
+          type: 'KeyVersionCreated',
+          data: {
+            keyId,
+            version: expected,
+            algorithm: s.key.algorithm,
+            protectionLevel: s.key.protectionLevel,
+            materialRef: command.data.material.materialRef,
+            ...(command.data.material.publicKeyFingerprint ? { publicKeyFingerprint: command.data.material.publicKeyFingerprint } : {}),
+            ...(command.data.material.origin ? { origin: command.data.material.origin } : {}),
+            reason: 'COMPROMISE',
+          },
+          metadata,
+        },
+        { type: 'PrimaryVersionChanged', data: { keyId, version: expected, previousVersion: s.key.primaryVersion, reason: 'COMPROMISE' }, metadata },
+      ];
+    }
     case 'SetKeyPolicy': {
       const s = existing(state);
       const policy = validateKeyPolicy(command.data.policy);
@@ -338,6 +370,8 @@ export function evolve(state: KeyState, event: KeyEvent): KeyState {
       return withKey(state, (key) => ({ ...key, minDecryptionVersion: event.data.minDecryptionVersion }));
     case 'KeyPolicyChanged':
       return withKey(state, (key) => ({ ...key, policy: event.data.policy }));
+    case 'KeyVersionCompromised':
+      return withVersion(state, event.data.version, (v) => ({ ...v, compromisedAt: event.metadata.occurredAt }));
     default:
       return assertNever(event);
   }

@@ -82,6 +82,9 @@ export type MinDecryptionVersionChanged = Event<
   { keyId: string; minDecryptionVersion: number; previousMinDecryptionVersion: number }
 >;
 
+/** A version's material is believed exposed. It stays readable for re-encryption but is never primary again. */
+export type KeyVersionCompromised = Event<'KeyVersionCompromised', { keyId: string; version: number }>;
+
 export type KeyPolicyChanged = Event<'KeyPolicyChanged', { keyId: string; policy: KeyPolicy; previousPolicy: KeyPolicy }>;
 
 export type KeyEvent =
@@ -95,7 +98,8 @@ export type KeyEvent =
   | KeyVersionDestroyed
   | RotationPolicyChanged
   | MinDecryptionVersionChanged
-  | KeyPolicyChanged;
+  | KeyPolicyChanged
+  | KeyVersionCompromised;
 
 export type KeyEventType = KeyEvent['type'];
 
@@ -111,6 +115,7 @@ export const KEY_EVENT_TYPES: readonly KeyEventType[] = [
   'RotationPolicyChanged',
   'MinDecryptionVersionChanged',
   'KeyPolicyChanged',
+  'KeyVersionCompromised',
 ];
 
 /** Stream holding one key's events. */

@@ -12,6 +12,8 @@ export interface KeyVersion {
   publicKeyFingerprint?: string;
   /** HSM versions: where the key was generated. */
   origin?: HsmKeyOrigin;
+  /** Set when the version was reported compromised. */
+  compromisedAt?: string;
   /** Set while DESTROY_SCHEDULED. */
   destroyAt?: string;
   /** State the version returns to if destruction is cancelled. */
