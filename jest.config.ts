@@ -22,7 +22,7 @@ const tier = process.env.KMS_TEST_TIER;
 
 const config: Config = {
   rootDir: __dirname,
-  roots: ['<rootDir>/libs', '<rootDir>/apps'],
+  roots: ['<rootDir>/libs', '<rootDir>/apps', '<rootDir>/infra'],
   testEnvironment: 'node',
   testMatch: tier ? tiers[tier] : [...tiers.unit, ...tiers.int, ...tiers.e2e],
   transform: {

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(softhsm2 opensc librdkafka-dev kcat python3 make g++)
+APT_PACKAGES=(softhsm2 opensc librdkafka-dev kcat python3 make g++ docker-compose)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
