@@ -333,6 +333,42 @@ describe('key service over gRPC (end to end)', () => {
     );
   });
 
+  it('previous versions are retired only after every registered dependent confirmed the new one, or with two people', async () => {
+    const partner = await kms.register('partner-bank', 'WORKLOAD');
+    const stranger = await kms.register('stranger', 'WORKLOAD');
+    const k = (await call<{ key_id: string }>('CreateKey', { name: 'shared-signing', purpose: 'SERVICE_ENVELOPE', algorithm: 'AES_256_GCM' })).key_id;
+    const registered = await call<{ dependents: Array<{ dependent_id: string; confirmed_version: number }> }>('RegisterDependent', {
+      key_id: k,
+      dependent_id: partner.identityId,
+      name: 'partner-bank',
+    });
+    expect(registered.dependents).toEqual([expect.objectContaining({ dependent_id: partner.identityId, confirmed_version: 1 })]);
+    await call('RotateKey', { key_id: k });
+
+    await expectError(call('DisableKeyVersion', { key_id: k, key_version: 1 }), status.FAILED_PRECONDITION, 'DEPENDENTS_NOT_CONFIRMED', 'key_version');
+    await expectError(call('ScheduleKeyVersionDestruction', { key_id: k, key_version: 1 }), status.FAILED_PRECONDITION, 'DEPENDENTS_NOT_CONFIRMED');
+    await expectError(call('DisableKeyVersion', { key_id: k, key_version: 1, override_dependents: true }), status.PERMISSION_DENIED, 'PERMISSION_DENIED');
+    await expectError(stranger.call('ConfirmKeyVersion', { key_id: k, key_version: 2 }), status.PERMISSION_DENIED, 'NOT_A_DEPENDENT');
+
+    const confirmed = await partner.call<{ dependents: Array<{ confirmed_version: number }> }>('ConfirmKeyVersion', { key_id: k, key_version: 2 });
+    expect(confirmed.dependents[0].confirmed_version).toBe(2);
+    const disabled = await call<{ versions: Array<{ state: string }> }>('DisableKeyVersion', { key_id: k, key_version: 1 });
+    expect(disabled.versions[0].state).toBe('DISABLED');
+
+    // A new primary the partner has not picked up yet: a person may override, with a second person.
+    await call('RotateKey', { key_id: k });
+    const asked = await expectError(
+      kms.admin.call('DisableKeyVersion', { key_id: k, key_version: 2, override_dependents: true, context: { change_ticket: 'CHG-42' } }),
+      status.FAILED_PRECONDITION,
+      'APPROVAL_REQUIRED',
+    );
+    const approvalId = /request ([0-9a-f-]{36})/.exec(asked.details)?.[1];
+    const second = await kms.register('override-approver', 'HUMAN', ['security-engineering']);
+    expect((await second.call<{ status: string }>('ApproveRequest', { approval_id: approvalId })).status).toBe('EXECUTED');
+    const after = await kms.admin.call<{ versions: Array<{ state: string }> }>('GetKey', { key_id: k });
+    expect(after.versions.map((v) => v.state)).toEqual(['DISABLED', 'DISABLED', 'ENABLED']);
+  });
+
   it('echoes the request id and serves random bytes', async () => {
     const r = await call<{ data: Buffer }>('GenerateRandom', { length_bytes: 48 });
     expect(r.data).toHaveLength(48);

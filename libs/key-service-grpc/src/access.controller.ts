@@ -14,6 +14,7 @@ type Req = Record<string, unknown>;
 const BASE_OPERATION: Record<string, string> = {
   RotateRootTenantKey: 'RotateKey',
   LowerMinDecryptionVersion: 'SetMinDecryptionVersion',
+  RetireBeforeDependentsConfirmed: 'DisableKeyVersion',
 };
 
 /** kms.v1.IdentityService: credentials, tokens, registration, suspension. */

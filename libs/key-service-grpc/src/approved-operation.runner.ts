@@ -20,7 +20,10 @@ export function approvedOperationRunner(lifecycle: KeyLifecycleService, identiti
         await lifecycle.setMinDecryptionVersion(op.targetId, p['minDecryptionVersion'] as number, ctx);
         return;
       case 'ScheduleKeyVersionDestruction':
-        await lifecycle.scheduleKeyVersionDestruction(op.targetId, p['version'] as number, (p['delayDays'] as number | null) ?? undefined, ctx);
+        await lifecycle.scheduleKeyVersionDestruction(op.targetId, p['version'] as number, (p['delayDays'] as number | null) ?? undefined, ctx, p['overrideDependents'] === true);
+        return;
+      case 'RetireBeforeDependentsConfirmed':
+        await lifecycle.disableKeyVersion(op.targetId, p['version'] as number, ctx, true);
         return;
       case 'SetKeyPolicy':
         await lifecycle.setKeyPolicy(op.targetId, { grants: p['grants'] } as KeyPolicy, ctx);

@@ -195,12 +195,68 @@ export class KeyManagementController {
     });
   }
 
+  /** Only people can ask to retire a version before its dependents confirmed, and only with a second person. */
+  private overrideRequested(scope: CallScope, req: Req): boolean {
+    if (req['override_dependents'] !== true) return false;
+    if (scope.principal.kind !== 'HUMAN') {
+      throw new KmsError('PERMISSION_DENIED', 'permission denied: overriding dependent confirmation needs two people, not a workload', 'override_dependents');
+    }
+    return true;
+  }
+
   @GrpcMethod(KMS_SERVICE, 'DisableKeyVersion')
   disableKeyVersion(req: Req, metadata: Metadata, call: Call) {
     return this.gate.run('DisableKeyVersion', metadata, call, async (scope) => {
       const keyId = (await this.keyFor(scope, req['key_id'])).key.keyId;
-      scope.facts.keyVersion = requiredVersion(req);
-      return toProtoKey(await this.lifecycle.disableKeyVersion(keyId, scope.facts.keyVersion, changeContext(scope, req)));
+      const version = requiredVersion(req);
+      scope.facts.keyVersion = version;
+      const change = changeContext(scope, req);
+      if (this.overrideRequested(scope, req)) {
+        await this.requireApproval(scope, change, this.dual('RetireBeforeDependentsConfirmed', keyId, { version }), () =>
+          this.lifecycle.preview(keyId, { type: 'DisableKeyVersion', data: { version, overrideDependents: true } }, change),
+        );
+      }
+      return toProtoKey(await this.lifecycle.disableKeyVersion(keyId, version, change));
+    });
+  }
+
+  @GrpcMethod(KMS_SERVICE, 'RegisterDependent')
+  registerDependent(req: Req, metadata: Metadata, call: Call) {
+    return this.gate.run('RegisterDependent', metadata, call, async (scope) => {
+      const keyId = (await this.keyFor(scope, req['key_id'])).key.keyId;
+      const dependentId = req['dependent_id'] as string;
+      scope.facts.details = { dependentId: String(dependentId).slice(0, 64) };
+      return toProtoKey(await this.lifecycle.registerDependent(keyId, dependentId, (req['name'] as string) || dependentId, changeContext(scope, req)));
+    });
+  }
+
+  @GrpcMethod(KMS_SERVICE, 'RemoveDependent')
+  removeDependent(req: Req, metadata: Metadata, call: Call) {
+    return this.gate.run('RemoveDependent', metadata, call, async (scope) => {
+      const keyId = (await this.keyFor(scope, req['key_id'])).key.keyId;
+      scope.facts.details = { dependentId: String(req['dependent_id']).slice(0, 64) };
+      return toProtoKey(await this.lifecycle.removeDependent(keyId, req['dependent_id'] as string, changeContext(scope, req)));
+    });
+  }
+
+  @GrpcMethod(KMS_SERVICE, 'ConfirmKeyVersion')
+  confirmKeyVersion(req: Req, metadata: Metadata, call: Call) {
+    return this.gate.run('ConfirmKeyVersion', metadata, call, async (scope) => {
+      // The dependent list is the authority: anyone else gets the same refusal as for an unknown key.
+      const keyId = validateKeyId(req['key_id']);
+      scope.facts.keyId = keyId;
+      const notDependent = new KmsError('NOT_A_DEPENDENT', 'permission denied: the caller is not a registered dependent of this key', 'key_id');
+      let state: ExistingKeyState;
+      try {
+        state = await this.catalog.get(keyId);
+      } catch (e) {
+        if (e instanceof KmsError && e.code === 'KEY_NOT_FOUND') throw notDependent;
+        throw e;
+      }
+      if (!state.key.dependents[scope.principal.identityId]) throw notDependent;
+      const version = requiredVersion(req);
+      scope.facts.keyVersion = version;
+      return toProtoKey(await this.lifecycle.confirmKeyVersion(keyId, scope.principal.identityId, version, changeContext(scope, req)));
     });
   }
 
@@ -226,8 +282,17 @@ export class KeyManagementController {
       scope.facts.keyVersion = version;
       const delayDays = (req['destroy_after_days'] as number) || undefined;
       const change = changeContext(scope, req);
-      await this.requireApproval(scope, change, this.dual('ScheduleKeyVersionDestruction', keyId, { version, delayDays: delayDays ?? null }), () =>
-        this.lifecycle.preview(keyId, { type: 'ScheduleKeyVersionDestruction', data: { version, ...(delayDays ? { delayDays } : {}) } }, change),
+      const overrideDependents = this.overrideRequested(scope, req);
+      await this.requireApproval(
+        scope,
+        change,
+        this.dual('ScheduleKeyVersionDestruction', keyId, { version, delayDays: delayDays ?? null, overrideDependents }),
+        () =>
+          this.lifecycle.preview(
+            keyId,
+            { type: 'ScheduleKeyVersionDestruction', data: { version, ...(delayDays ? { delayDays } : {}), overrideDependents } },
+            change,
+          ),
       );
       return toProtoKey(await this.lifecycle.scheduleKeyVersionDestruction(keyId, version, delayDays, change));
     });

@@ -19,6 +19,13 @@ export function toProtoKey(k: KeyRecord) {
     min_decryption_version: k.minDecryptionVersion,
     enabled: primary?.state === 'ENABLED',
     policy: toProtoPolicy(k.policy),
+    dependents: Object.values(k.dependents ?? {}).map((d) => ({
+      dependent_id: d.dependentId,
+      name: d.name,
+      confirmed_version: d.confirmedVersion,
+      confirmed_time: d.confirmedAt ?? '',
+      registered_time: d.registeredAt,
+    })),
     versions: k.versions.map((v) => ({
       version: v.version,
       state: v.state,

@@ -289,18 +289,41 @@ export class KeyLifecycleService {
     return this.execute(keyId, () => ({ type: 'UpdateRotationPolicy', data: { rotationPeriodDays }, metadata: this.metadata(ctx) }));
   }
 
-  disableKeyVersion(keyId: string, version: number, ctx: ChangeContext): Promise<KeyRecord> {
-    return this.execute(keyId, () => ({ type: 'DisableKeyVersion', data: { version }, metadata: this.metadata(ctx) }));
+  disableKeyVersion(keyId: string, version: number, ctx: ChangeContext, overrideDependents = false): Promise<KeyRecord> {
+    return this.execute(keyId, () => ({
+      type: 'DisableKeyVersion',
+      data: { version, ...(overrideDependents ? { overrideDependents } : {}) },
+      metadata: this.metadata(ctx),
+    }));
+  }
+
+  registerDependent(keyId: string, dependentId: string, name: string, ctx: ChangeContext): Promise<KeyRecord> {
+    return this.execute(keyId, () => ({ type: 'RegisterDependent', data: { dependentId, name }, metadata: this.metadata(ctx) }));
+  }
+
+  removeDependent(keyId: string, dependentId: string, ctx: ChangeContext): Promise<KeyRecord> {
+    return this.execute(keyId, () => ({ type: 'RemoveDependent', data: { dependentId }, metadata: this.metadata(ctx) }));
+  }
+
+  /** The calling dependent has picked up `version`. */
+  confirmKeyVersion(keyId: string, dependentId: string, version: number, ctx: ChangeContext): Promise<KeyRecord> {
+    return this.execute(keyId, () => ({ type: 'ConfirmKeyVersion', data: { dependentId, version }, metadata: this.metadata(ctx) }));
   }
 
   enableKeyVersion(keyId: string, version: number, ctx: ChangeContext): Promise<KeyRecord> {
     return this.execute(keyId, () => ({ type: 'EnableKeyVersion', data: { version }, metadata: this.metadata(ctx) }));
   }
 
-  scheduleKeyVersionDestruction(keyId: string, version: number, delayDays: number | undefined, ctx: ChangeContext): Promise<KeyRecord> {
+  scheduleKeyVersionDestruction(
+    keyId: string,
+    version: number,
+    delayDays: number | undefined,
+    ctx: ChangeContext,
+    overrideDependents = false,
+  ): Promise<KeyRecord> {
     return this.execute(keyId, () => ({
       type: 'ScheduleKeyVersionDestruction',
-      data: { version, ...(delayDays !== undefined ? { delayDays } : {}) },
+      data: { version, ...(delayDays !== undefined ? { delayDays } : {}), ...(overrideDependents ? { overrideDependents } : {}) },
       metadata: this.metadata(ctx),
     }));
   }

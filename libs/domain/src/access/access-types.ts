@@ -58,6 +58,7 @@ export const DUAL_AUTHORIZED_OPERATIONS = [
   'EnableKeyVersion',
   'ReEnableIdentity',
   'ReportKeyCompromise',
+  'RetireBeforeDependentsConfirmed',
 ] as const;
 export type DualAuthorizedOperation = (typeof DUAL_AUTHORIZED_OPERATIONS)[number];
 

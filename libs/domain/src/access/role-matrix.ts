@@ -37,6 +37,10 @@ export const OPERATION_RULES: Readonly<Record<string, OperationRule>> = {
   DestroyKeyVersion: { humanRoles: ADMINS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS, serviceRoles: ['rotation-scheduler'] },
   SetMinDecryptionVersion: { humanRoles: ADMINS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
   ReportKeyCompromise: { humanRoles: OPERATORS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: OPERATORS, serviceRoles: ['anomaly-detector'] },
+  RegisterDependent: { humanRoles: ADMINS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
+  RemoveDependent: { humanRoles: ADMINS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
+  // A dependent confirms for itself; the key's dependent list is the authority, not a grant.
+  ConfirmKeyVersion: { humanRoles: [], workloads: true },
   SetKeyPolicy: { humanRoles: ADMINS, workloads: false, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
   Encrypt: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'ENCRYPT' },
   Decrypt: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'DECRYPT' },

@@ -29,7 +29,9 @@ export type KmsErrorCode =
   | 'APPROVAL_NOT_PENDING'
   | 'APPROVAL_EXPIRED'
   | 'SELF_APPROVAL'
-  | 'NO_ORIGIN_EVIDENCE';
+  | 'NO_ORIGIN_EVIDENCE'
+  | 'DEPENDENTS_NOT_CONFIRMED'
+  | 'NOT_A_DEPENDENT';
 
 /** A domain error: a stable code, a message safe to show a client, and the offending field when there is one. */
 export class KmsError<C extends KmsErrorCode = KmsErrorCode> extends Error {

@@ -41,9 +41,13 @@ export type CreateKey = Command<
 >;
 export type RotateKey = Command<'RotateKey', { rotationReason: RotationReason; material: NewVersionMaterial }>;
 export type UpdateRotationPolicy = Command<'UpdateRotationPolicy', { rotationPeriodDays: number }>;
-export type DisableKeyVersion = Command<'DisableKeyVersion', { version: number }>;
+/** overrideDependents: set only when two people approved retiring before every dependent confirmed. */
+export type DisableKeyVersion = Command<'DisableKeyVersion', { version: number; overrideDependents?: boolean }>;
 export type EnableKeyVersion = Command<'EnableKeyVersion', { version: number }>;
-export type ScheduleKeyVersionDestruction = Command<'ScheduleKeyVersionDestruction', { version: number; delayDays?: number }>;
+export type ScheduleKeyVersionDestruction = Command<
+  'ScheduleKeyVersionDestruction',
+  { version: number; delayDays?: number; overrideDependents?: boolean }
+>;
 export type CancelKeyVersionDestruction = Command<'CancelKeyVersionDestruction', { version: number }>;
 /** Issued by the destruction sweep after the material has been shredded. */
 export type DestroyKeyVersion = Command<'DestroyKeyVersion', { version: number; hsmObjectDestroyed?: boolean }>;
@@ -51,6 +55,10 @@ export type SetMinDecryptionVersion = Command<'SetMinDecryptionVersion', { minDe
 
 /** Report the primary (or a named) version compromised: rotate at once with reason COMPROMISE. */
 export type ReportKeyCompromise = Command<'ReportKeyCompromise', { version: number; material: NewVersionMaterial }>;
+
+export type RegisterDependent = Command<'RegisterDependent', { dependentId: string; name: string }>;
+export type RemoveDependent = Command<'RemoveDependent', { dependentId: string }>;
+export type ConfirmKeyVersion = Command<'ConfirmKeyVersion', { dependentId: string; version: number }>;
 
 export type SetKeyPolicy = Command<'SetKeyPolicy', { policy: KeyPolicy }>;
 
@@ -65,4 +73,7 @@ export type KeyCommand =
   | DestroyKeyVersion
   | SetMinDecryptionVersion
   | SetKeyPolicy
-  | ReportKeyCompromise;
+  | ReportKeyCompromise
+  | RegisterDependent
+  | RemoveDependent
+  | ConfirmKeyVersion;

@@ -208,3 +208,44 @@ describe('reporting a compromise', () => {
     expect(decide(report(1, 3), foldKey(events, state))).toEqual([]);
   });
 });
+
+describe('dependent confirmation before retirement', () => {
+  const partner = '99999999-8888-4777-8666-555555555555';
+  const register: KeyCommand = { type: 'RegisterDependent', data: { dependentId: partner, name: 'partner' }, metadata: meta() };
+  const confirm = (version: number): KeyCommand => ({ type: 'ConfirmKeyVersion', data: { dependentId: partner, version }, metadata: meta() });
+  const disable = (version: number, overrideDependents?: boolean): KeyCommand => ({
+    type: 'DisableKeyVersion',
+    data: { version, ...(overrideDependents ? { overrideDependents } : {}) },
+    metadata: meta(),
+  });
+
+  it('given a dependent that has not confirmed the new primary, when the old version is retired, then DEPENDENTS_NOT_CONFIRMED', () => {
+    const state = given(create(), register, rotate(2));
+    expect(errorCode(() => decide(disable(1), state))).toBe('DEPENDENTS_NOT_CONFIRMED');
+    expect(errorCode(() => decide({ type: 'ScheduleKeyVersionDestruction', data: { version: 1 }, metadata: meta() }, state))).toBe(
+      'DEPENDENTS_NOT_CONFIRMED',
+    );
+    // The override (approved by two people upstream) lets it through.
+    expect(decide(disable(1, true), state).map((e) => e.type)).toEqual(['KeyVersionDisabled']);
+  });
+
+  it('given the dependent confirmed the new primary, when the old version is retired, then it is', () => {
+    const state = given(create(), register, rotate(2), confirm(2));
+    expect(decide(disable(1), state).map((e) => e.type)).toEqual(['KeyVersionDisabled']);
+    // Confirming an older version again changes nothing.
+    expect(decide(confirm(1), state)).toEqual([]);
+  });
+
+  it('a dependent registered after the rotation starts at the current primary; strangers cannot confirm', () => {
+    const state = given(create(), rotate(2), register);
+    expect(decide(disable(1), state).map((e) => e.type)).toEqual(['KeyVersionDisabled']);
+    expect(
+      errorCode(() => decide({ type: 'ConfirmKeyVersion', data: { dependentId: '11111111-1111-4111-8111-111111111111', version: 2 }, metadata: meta() }, state)),
+    ).toBe('NOT_A_DEPENDENT');
+  });
+
+  it('the primary itself is not retirement: disabling it is not blocked by dependents', () => {
+    const state = given(create(), register, rotate(2));
+    expect(decide(disable(2), state).map((e) => e.type)).toEqual(['KeyVersionDisabled']);
+  });
+});

@@ -1,8 +1,9 @@
 import { KmsError, invalidArgument } from '../errors/kms-error';
 import { samePolicy, validateKeyPolicy } from '../access/key-policy';
+import { isUuid } from '../ciphertext/ciphertext-format';
 import type { CommandMetadata, KeyCommand } from './key.commands';
 import type { EventMetadata, KeyEvent } from './key.events';
-import { type ExistingKeyState, initialState, type KeyRecord, type KeyState, type KeyVersion } from './key.state';
+import { type ExistingKeyState, initialState, type KeyDependent, type KeyRecord, type KeyState, type KeyVersion } from './key.state';
 import {
   ALGORITHM_USAGE,
   DAY_MS,
@@ -64,6 +65,30 @@ function versionStateError(v: KeyVersion): KmsError {
       return new KmsError('ILLEGAL_TRANSITION', `key version ${v.version} is enabled`, 'key_version');
     default:
       return assertNever(v.state);
+  }
+}
+
+/** Dependents that have not yet confirmed the current primary version. */
+export function pendingDependents(key: KeyRecord): KeyDependent[] {
+  return Object.values(key.dependents ?? {}).filter((d) => d.confirmedVersion < key.primaryVersion);
+}
+
+/**
+ * Retiring a previous version (disabling it or scheduling its destruction) waits until every
+ * registered dependent confirmed the current primary, unless two people approved an override.
+ */
+function assertDependentsConfirmed(key: KeyRecord, version: number, override: boolean | undefined): void {
+  if (version >= key.primaryVersion || override) return;
+  const pending = pendingDependents(key);
+  if (pending.length > 0) {
+    throw new KmsError(
+      'DEPENDENTS_NOT_CONFIRMED',
+      `key_version: ${pending.length} registered dependent(s) have not confirmed version ${key.primaryVersion} yet (${pending
+        .map((d) => d.name)
+        .slice(0, 5)
+        .join(', ')}); retiring version ${version} needs their confirmation or an override approved by two people`,
+      'key_version',
+    );
   }
 }
 
@@ -163,6 +188,7 @@ export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
       const v = findVersion(s.key, validateVersionNumber(command.data.version));
       if (v.state === 'DISABLED') return [];
       if (v.state !== 'ENABLED') throw versionStateError(v);
+      assertDependentsConfirmed(s.key, v.version, command.data.overrideDependents);
       return [{ type: 'KeyVersionDisabled', data: { keyId: s.key.keyId, version: v.version }, metadata }];
     }
     case 'EnableKeyVersion': {
@@ -179,6 +205,7 @@ export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
         throw new KmsError('PRIMARY_VERSION_PROTECTED', `key version ${v.version} is the primary version; rotate first`, 'key_version');
       }
       if (v.state !== 'ENABLED' && v.state !== 'DISABLED') throw versionStateError(v);
+      assertDependentsConfirmed(s.key, v.version, command.data.overrideDependents);
       const delayDays = command.data.delayDays ?? DEFAULT_DESTRUCTION_DELAY_DAYS;
       if (!Number.isInteger(delayDays) || delayDays < MIN_DESTRUCTION_DELAY_DAYS) {
         throw invalidArgument('destroy_after_days', `must be a whole number of days, at least ${MIN_DESTRUCTION_DELAY_DAYS}`);
@@ -271,6 +298,28 @@ export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
         { type: 'PrimaryVersionChanged', data: { keyId, version: expected, previousVersion: s.key.primaryVersion, reason: 'COMPROMISE' }, metadata },
       ];
     }
+    case 'RegisterDependent': {
+      const s = existing(state);
+      const { dependentId, name } = command.data;
+      if (!isUuid(dependentId)) throw invalidArgument('dependent_id', 'must be an identity id (UUID)');
+      if (s.key.dependents?.[dependentId]) return [];
+      if (typeof name !== 'string' || name.length === 0 || name.length > 128) throw invalidArgument('name', 'must be 1 to 128 characters');
+      return [{ type: 'DependentRegistered', data: { keyId: s.key.keyId, dependentId, name, confirmedVersion: s.key.primaryVersion }, metadata }];
+    }
+    case 'RemoveDependent': {
+      const s = existing(state);
+      if (!s.key.dependents?.[command.data.dependentId]) return [];
+      return [{ type: 'DependentRemoved', data: { keyId: s.key.keyId, dependentId: command.data.dependentId }, metadata }];
+    }
+    case 'ConfirmKeyVersion': {
+      const s = existing(state);
+      const d = s.key.dependents?.[command.data.dependentId];
+      if (!d) throw new KmsError('NOT_A_DEPENDENT', 'permission denied: the caller is not a registered dependent of this key', 'key_id');
+      const v = findVersion(s.key, validateVersionNumber(command.data.version));
+      if (v.state === 'DESTROYED') throw versionStateError(v);
+      if (v.version <= d.confirmedVersion) return [];
+      return [{ type: 'KeyVersionConfirmed', data: { keyId: s.key.keyId, dependentId: d.dependentId, version: v.version }, metadata }];
+    }
     case 'SetKeyPolicy': {
       const s = existing(state);
       const policy = validateKeyPolicy(command.data.policy);
@@ -319,6 +368,7 @@ export function evolve(state: KeyState, event: KeyEvent): KeyState {
           minDecryptionVersion: 1,
           primarySince: event.metadata.occurredAt,
           policy: d.policy ?? { grants: {} },
+          dependents: {},
         },
       };
     }
@@ -370,6 +420,33 @@ export function evolve(state: KeyState, event: KeyEvent): KeyState {
       return withKey(state, (key) => ({ ...key, minDecryptionVersion: event.data.minDecryptionVersion }));
     case 'KeyPolicyChanged':
       return withKey(state, (key) => ({ ...key, policy: event.data.policy }));
+    case 'DependentRegistered':
+      return withKey(state, (key) => ({
+        ...key,
+        dependents: {
+          ...key.dependents,
+          [event.data.dependentId]: {
+            dependentId: event.data.dependentId,
+            name: event.data.name,
+            registeredAt: event.metadata.occurredAt,
+            confirmedVersion: event.data.confirmedVersion,
+          },
+        },
+      }));
+    case 'DependentRemoved':
+      return withKey(state, (key) => {
+        const { [event.data.dependentId]: _removed, ...rest } = key.dependents ?? {};
+        return { ...key, dependents: rest };
+      });
+    case 'KeyVersionConfirmed':
+      return withKey(state, (key) => {
+        const d = key.dependents?.[event.data.dependentId];
+        if (!d) return key;
+        return {
+          ...key,
+          dependents: { ...key.dependents, [d.dependentId]: { ...d, confirmedVersion: Math.max(d.confirmedVersion, event.data.version), confirmedAt: event.metadata.occurredAt } },
+        };
+      });
     case 'KeyVersionCompromised':
       return withVersion(state, event.data.version, (v) => ({ ...v, compromisedAt: event.metadata.occurredAt }));
     default:

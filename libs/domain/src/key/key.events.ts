@@ -85,6 +85,12 @@ export type MinDecryptionVersionChanged = Event<
 /** A version's material is believed exposed. It stays readable for re-encryption but is never primary again. */
 export type KeyVersionCompromised = Event<'KeyVersionCompromised', { keyId: string; version: number }>;
 
+/** A service or partner that must pick up new versions before old ones are retired. */
+export type DependentRegistered = Event<'DependentRegistered', { keyId: string; dependentId: string; name: string; confirmedVersion: number }>;
+export type DependentRemoved = Event<'DependentRemoved', { keyId: string; dependentId: string }>;
+/** The dependent has picked up this version (and every earlier one). */
+export type KeyVersionConfirmed = Event<'KeyVersionConfirmed', { keyId: string; dependentId: string; version: number }>;
+
 export type KeyPolicyChanged = Event<'KeyPolicyChanged', { keyId: string; policy: KeyPolicy; previousPolicy: KeyPolicy }>;
 
 export type KeyEvent =
@@ -99,7 +105,10 @@ export type KeyEvent =
   | RotationPolicyChanged
   | MinDecryptionVersionChanged
   | KeyPolicyChanged
-  | KeyVersionCompromised;
+  | KeyVersionCompromised
+  | DependentRegistered
+  | DependentRemoved
+  | KeyVersionConfirmed;
 
 export type KeyEventType = KeyEvent['type'];
 
@@ -116,6 +125,9 @@ export const KEY_EVENT_TYPES: readonly KeyEventType[] = [
   'MinDecryptionVersionChanged',
   'KeyPolicyChanged',
   'KeyVersionCompromised',
+  'DependentRegistered',
+  'DependentRemoved',
+  'KeyVersionConfirmed',
 ];
 
 /** Stream holding one key's events. */

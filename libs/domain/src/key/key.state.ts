@@ -21,6 +21,15 @@ export interface KeyVersion {
   destroyedAt?: string;
 }
 
+/** A registered dependent and the newest version it confirmed. */
+export interface KeyDependent {
+  dependentId: string;
+  name: string;
+  registeredAt: string;
+  confirmedVersion: number;
+  confirmedAt?: string;
+}
+
 export interface KeyRecord {
   keyId: string;
   tenant: string;
@@ -39,6 +48,8 @@ export interface KeyRecord {
   /** When the current primary became primary: the start of its rotation period. */
   primarySince: string;
   policy: KeyPolicy;
+  /** Services and partners that must confirm a new primary before older versions are retired. */
+  dependents: Record<string, KeyDependent>;
 }
 
 /**
