@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
-import { DestructionSweeper } from '@kms/key-service-grpc';
+import { DestructionSweeper, ensureSystemCredential } from '@kms/key-service-grpc';
+import { IdentityService } from '@kms/application';
 import { KmsCallError, type KmsMessage, type KmsMethod } from '@kms/contracts';
 import { type Actor, type KeyServiceUnderTest, startKeyServiceUnderTest } from './key-service.e2e-harness';
 
@@ -367,6 +368,31 @@ describe('key service over gRPC (end to end)', () => {
     expect((await second.call<{ status: string }>('ApproveRequest', { approval_id: approvalId })).status).toBe('EXECUTED');
     const after = await kms.admin.call<{ versions: Array<{ state: string }> }>('GetKey', { key_id: k });
     expect(after.versions.map((v) => v.state)).toEqual(['DISABLED', 'DISABLED', 'ENABLED']);
+  });
+
+  it("keeps the KMS workloads' credentials in 0600 files, re-issuing one whose file was lost", async () => {
+    const { mkdtemp, rm, stat } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'kms-system-'));
+    try {
+      const identities = kms.service.app.get(IdentityService);
+      const spec = { name: 'kms-scheduler-test', role: 'rotation-scheduler' as const, file: join(dir, 'credentials', 'scheduler.json') };
+      const first = await ensureSystemCredential(identities, spec);
+      expect((await stat(spec.file)).mode & 0o777).toBe(0o600);
+      expect(await ensureSystemCredential(identities, spec)).toEqual(first);
+      const token = await kms.client.call<{ access_token: string }>('IssueToken', { client_id: first.clientId, client_secret: first.clientSecret });
+      expect(token.access_token).toBeTruthy();
+      await rm(spec.file);
+      const second = await ensureSystemCredential(identities, spec);
+      expect(second.clientId).toBe(first.clientId);
+      expect(second.clientSecret).not.toBe(first.clientSecret);
+      await expectError(kms.client.call('IssueToken', { client_id: first.clientId, client_secret: first.clientSecret }), status.UNAUTHENTICATED, 'UNAUTHENTICATED');
+      const scheduler = kms.actor(second.clientId, second.name, second.clientSecret, false);
+      expect((await scheduler.call<{ keys: unknown[] }>('ListKeys', {})).keys.length).toBeGreaterThan(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('echoes the request id and serves random bytes', async () => {

@@ -5,3 +5,4 @@ export * from './destruction-sweeper';
 export * from './key-management.controller';
 export * from './key-service.composition';
 export * from './key-service.app';
+export * from './system-credentials';
