@@ -42,6 +42,8 @@ const DEFAULT_MAX_BATCH = 512;
 const DEFAULT_MAX_QUEUED = 50_000;
 const DEFAULT_FLUSH_TIMEOUT_MS = 10_000;
 const SQL_CACHE_SIZE = 64;
+/** Advisory lock key every audit flush takes; any constant all writers agree on. */
+export const AUDIT_APPEND_LOCK_KEY = 7_301_954_417;
 
 /** The error every refused or failed append rejects with; callers refuse the operation (fail closed). */
 export function auditUnavailable(cause?: unknown): KmsError<'AUDIT_UNAVAILABLE'> {
@@ -207,6 +209,9 @@ export class PostgresAuditLog implements AuditLog {
     try {
       // Forced on for this transaction so a role or database default of "off" cannot weaken durability.
       await client.query('BEGIN; SET LOCAL synchronous_commit TO on');
+      // One lock for all writers (several key-service instances) so positions become visible in commit
+      // order: a reader that has seen position 6 can never later find a 5 committed behind it.
+      await client.query(`SELECT pg_advisory_xact_lock(${AUDIT_APPEND_LOCK_KEY})`);
       for (let i = 0; i < rows.length; i += this.maxBatch) {
         const chunk = rows.slice(i, i + this.maxBatch);
         const inserted = await client.query(this.sqlFor(chunk.length), chunk.flat());

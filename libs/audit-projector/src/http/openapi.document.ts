@@ -1,0 +1,75 @@
+const problem = { $ref: '#/components/schemas/Problem' };
+const errors = {
+  '400': { description: 'Bad query parameter (RFC 7807, names the field)', content: { 'application/problem+json': { schema: problem } } },
+  '401': { description: 'No or invalid bearer token', content: { 'application/problem+json': { schema: problem } } },
+  '403': { description: 'The role may not call this (ReadAudit / ExportEvidence)', content: { 'application/problem+json': { schema: problem } } },
+  '503': { description: 'Audit log unavailable (fail closed) or projections not ready', content: { 'application/problem+json': { schema: problem } } },
+};
+const q = (name: string, description: string, schema: Record<string, unknown> = { type: 'string' }) => ({ name, in: 'query', required: false, description, schema });
+const json = (description: string) => ({ description, content: { 'application/json': { schema: { type: 'object' } } } });
+const log = { name: 'log', in: 'path', required: true, schema: { type: 'string', enum: ['events', 'audit'] } };
+
+/** OpenAPI 3.1 description of the compliance API, served at GET /v1/openapi.json. */
+export const COMPLIANCE_OPENAPI = {
+  openapi: '3.1.0',
+  info: {
+    title: 'Open KMS compliance API',
+    version: '1.0.0',
+    description: 'Read models, tamper-evident ledger and evidence bundles for auditors. Every call needs `authorization: Bearer <token>` of a compliance-officer or security-engineering identity and is audited.',
+  },
+  security: [{ bearer: [] }],
+  paths: {
+    '/v1/keys': {
+      get: {
+        summary: 'Query keys',
+        parameters: [
+          q('purpose', 'ROOT_TENANT, SERVICE_ENVELOPE, DATA_PROTECTION or BREAK_GLASS'),
+          q('state', 'Enabled or Disabled'),
+          q('owner', 'owner identity'),
+          q('label', 'key=value'),
+          q('jurisdiction', 'value of the jurisdiction label'),
+          q('overdue', 'true: rotation is overdue', { type: 'boolean' }),
+          q('cursor', 'nextCursor of the previous page'),
+          q('limit', '1..500, default 50', { type: 'integer' }),
+        ],
+        responses: { '200': json('{ items, nextCursor }'), ...errors },
+      },
+    },
+    '/v1/keys/{keyId}/history': {
+      get: { summary: "A key's versions and full state ledger", parameters: [{ name: 'keyId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }], responses: { '200': json('{ key, versions, stateLedger }'), '404': errors['400'], ...errors } },
+    },
+    '/v1/audit-records': {
+      get: {
+        summary: 'Audit records, normalised, with filters and cursor paging',
+        parameters: [q('from', 'ISO-8601, inclusive'), q('to', 'ISO-8601, exclusive'), q('actor', 'identity id'), q('keyId', 'UUID'), q('operation', 'e.g. Encrypt'), q('outcome', 'SUCCESS, FAILURE or DENIED'), q('cursor', 'nextCursor'), q('limit', '1..500')],
+        responses: { '200': json('{ items, nextCursor }'), ...errors },
+      },
+    },
+    '/v1/approvals': { get: { summary: 'Approval requests (dual authorization)', parameters: [q('targetId', 'key or identity id'), q('status', 'Pending, Approved, Executed, ...'), q('limit', '1..500')], responses: { '200': json('{ items }'), ...errors } } },
+    '/v1/controls': { get: { summary: 'Control matrix: each policy control with a computed status and evidence links', responses: { '200': json('{ generatedAt, controls }'), ...errors } } },
+    '/v1/ledger/{log}/checkpoint': { get: { summary: 'Latest signed checkpoint (C2SP signed note)', parameters: [log], responses: { '200': { description: 'text/plain signed note' }, ...errors } } },
+    '/v1/ledger/{log}/inclusion': {
+      get: { summary: 'Inclusion proof of a record', parameters: [log, { ...q('recordId', 'event id or audit record id'), required: true }, q('treeSize', 'a checkpointed size; default latest', { type: 'integer' })], responses: { '200': json('{ leafIndex, treeSize, leafHash, path, checkpoint }'), ...errors } },
+    },
+    '/v1/ledger/{log}/consistency': {
+      get: { summary: 'Consistency proof between two checkpoints', parameters: [log, { ...q('from', 'tree size', { type: 'integer' }), required: true }, { ...q('to', 'tree size', { type: 'integer' }), required: true }], responses: { '200': json('{ from, to, path }'), ...errors } },
+    },
+    '/v1/evidence/keys/{keyId}': {
+      get: {
+        summary: 'Evidence bundle of a key (ustar archive, docs/audit-and-evidence.md)',
+        parameters: [{ name: 'keyId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }, q('from', 'audit window start'), q('to', 'audit window end')],
+        responses: { '200': { description: 'application/x-tar' }, ...errors },
+      },
+    },
+    '/v1/projections': { get: { summary: 'Projection positions and lag', responses: { '200': json('{ projections }'), ...errors } } },
+  },
+  components: {
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+    schemas: {
+      Problem: {
+        type: 'object',
+        properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, code: { type: 'string' }, field: { type: 'string' }, requestId: { type: 'string' } },
+      },
+    },
+  },
+} as const;

@@ -1,0 +1,1 @@
+export { SoftwareAttestationSigner } from '../attestation/software-attestation-signer';
