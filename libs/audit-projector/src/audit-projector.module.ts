@@ -1,3 +1,5 @@
+import { followStore } from '@kms/application';
+import type { EventSubscription } from '@kms/event-store';
 import { type AttestationSigner, type AuditLog, type Clock, IdentityService, systemClock } from '@kms/application';
 import type { KmsConfig } from '@kms/config';
 import type { EventStore } from '@kms/event-store';
@@ -95,6 +97,9 @@ export class AuditProjectorModule implements OnModuleInit, OnModuleDestroy {
     return { module: AuditProjectorModule, imports: [HealthModule], providers, controllers: [ComplianceController] };
   }
 
+  /** Keeps the identity view current (suspensions, credential rotations) for token checks. */
+  private identityFeed?: EventSubscription;
+
   constructor(
     @Inject(HealthRegistry) private readonly health: HealthRegistry,
     @Inject(AUDIT_PROJECTOR_PG_POOL) private readonly pool: Pool,
@@ -121,10 +126,12 @@ export class AuditProjectorModule implements OnModuleInit, OnModuleDestroy {
         if (problems.length > 0) throw new Error(problems.join('; '));
       },
     });
+    this.identityFeed = await followStore(deps.eventStore, [deps.identity.cache]);
     runner.start();
   }
 
   async onModuleDestroy(): Promise<void> {
+    await this.identityFeed?.stop();
     await this.runner?.stop();
     await this.pool.end();
   }

@@ -23,7 +23,8 @@ export async function startKeyService(
   config: KmsConfig,
   options: {
     clock?: Clock;
-    extraModules?: Array<Type<unknown> | DynamicModule>;
+    /** Other feature modules on the same HTTP server; a function gets the key service's runtime (standalone wiring). */
+    extraModules?: Array<Type<unknown> | DynamicModule> | ((runtime: KeyServiceRuntime) => Array<Type<unknown> | DynamicModule>);
     logger?: Logger | false;
     onBootstrapCredential?: (c: BootstrapCredential) => void | Promise<void>;
     notifications?: NotificationSink;
@@ -36,7 +37,8 @@ export async function startKeyService(
   });
   try {
     const grpcOptions = keyServiceGrpcOptions(config.grpc, runtime.deps.health);
-    const { app, url } = await createHttpApp([KeyServiceModule.register(runtime.deps), ...(options.extraModules ?? [])], config.http, {
+    const extra = typeof options.extraModules === 'function' ? options.extraModules(runtime) : (options.extraModules ?? []);
+    const { app, url } = await createHttpApp([KeyServiceModule.register(runtime.deps), ...extra], config.http, {
       ...(options.logger === false ? { logger: false as const } : {}),
       configure: async (a) => {
         a.connectMicroservice(grpcOptions, { inheritAppConfig: true });

@@ -32,6 +32,8 @@ export interface KeyServiceRuntime {
   audit: PostgresAuditLog;
   /** Things worth telling the operator once (e.g. a master key was created). */
   notices: string[];
+  /** A key for another purpose derived from the master key (co-located services in standalone mode). */
+  deriveKey(purpose: string): Buffer;
   close(): Promise<void>;
 }
 
@@ -161,6 +163,7 @@ export async function buildKeyServiceRuntime(
     pool,
     audit,
     notices,
+    deriveKey: (purpose) => masterKey.derive(purpose),
     async close() {
       await store.close();
       await hsm?.close();
