@@ -1,5 +1,6 @@
 import { loadConfig } from '@kms/config';
 import { createHttpApp, type HttpApp } from '@kms/platform';
+import { dropSchema, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
 import { RotationSchedulerModule } from '@kms/rotation-scheduler';
 import { Redis } from 'ioredis';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -8,12 +9,21 @@ import { resolve } from 'node:path';
 
 const REDIS_URL = process.env['KMS_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const MAIN = resolve(__dirname, 'main.ts');
+const SCHEMA = uniqueTestSchema('rotsched_main');
+const PREFIX = `kms-test-main-${process.pid}-${randomBytes(4).toString('hex')}`;
 
 function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
   return {
     KMS_HTTP_ADDRESS: '127.0.0.1:0',
     KMS_REDIS_URL: REDIS_URL,
     KMS_MASTER_KEY: randomBytes(32).toString('base64'),
+    KMS_DATABASE_URL: testDatabaseUrl(),
+    KMS_DATABASE_SCHEMA: SCHEMA,
+    // An empty store: the scheduler never calls the key service, so the credential is not checked.
+    KMS_SCHEDULER_CLIENT_ID: 'c0ffee00-0000-4000-8000-000000000000',
+    KMS_SCHEDULER_CLIENT_SECRET: 'not-used',
+    KMS_SCHEDULER_QUEUE_PREFIX: PREFIX,
+    KMS_GRPC_ADDRESS: '127.0.0.1:1',
     ...overrides,
   };
 }
@@ -69,6 +79,17 @@ function exitOf(child: ChildProcessWithoutNullStreams): Promise<{ code: number |
 }
 
 describe('rotation-scheduler over HTTP', () => {
+  afterAll(async () => {
+    await dropSchema({ url: testDatabaseUrl(), schema: SCHEMA });
+    const redis = new Redis(REDIS_URL);
+    try {
+      const keys = await redis.keys(`${PREFIX}:*`);
+      if (keys.length > 0) await redis.del(...keys);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
   it('is live, ready on its Redis check, and exposes Prometheus metrics', async () => {
     const { app, url } = await boot();
     try {
@@ -131,12 +152,22 @@ describe('rotation-scheduler over HTTP', () => {
     const exited = exitOf(main.child);
     try {
       const url = await main.url;
-      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      // Ready once the schedule caught up with the (empty) store.
+      expect(await eventually(async () => (await fetch(`${url}/readyz`)).status, 200, 15_000)).toBe(200);
+      const status = (await (await fetch(`${url}/v1/rotation-scheduler/status`)).json()) as Record<string, unknown>;
+      expect(status).toMatchObject({ caughtUp: true, lag: 0, deadlines: 0 });
     } finally {
       main.child.kill('SIGTERM');
     }
     expect(await exited).toEqual({ code: 0, signal: null });
     expect(main.output()).toContain('stopped');
+  });
+
+  it('exits 1 naming the scheduler credential when it is missing', async () => {
+    const main = startMain(testEnv({ KMS_SCHEDULER_CLIENT_ID: '', KMS_SCHEDULER_CLIENT_SECRET: '' }));
+    main.url.catch(() => undefined);
+    expect(await exitOf(main.child)).toEqual({ code: 1, signal: null });
+    expect(main.output()).toContain('rotation-scheduler: invalid configuration: KMS_SCHEDULER_CLIENT_ID: the scheduler workload credential is required');
   });
 
   it('exits 1 naming the bad variable when the configuration is invalid', async () => {

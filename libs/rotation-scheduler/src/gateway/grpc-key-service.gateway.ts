@@ -1,0 +1,71 @@
+import { randomUUID } from 'node:crypto';
+import { status as grpcStatus } from '@grpc/grpc-js';
+import { KmsCallError, type KmsClient, type KmsMessage, type KmsMethod } from '@kms/contracts';
+import { type KeyServicePort, KeyServiceRefusal, type KeySnapshot, type KeyVersionSnapshot } from './key-service.port';
+import type { WorkloadTokenSource } from './workload-token.source';
+
+interface KeyMessage {
+  key_id: string;
+  primary_version: number;
+  enabled: boolean;
+  next_rotation_time: string;
+  versions: Array<{ version: number; state: string; destroy_time: string }>;
+}
+
+const VERSION_STATES: ReadonlySet<string> = new Set(['ENABLED', 'DISABLED', 'DESTROY_SCHEDULED', 'DESTROYED']);
+
+function toSnapshot(m: KeyMessage): KeySnapshot {
+  return {
+    keyId: m.key_id,
+    primaryVersion: Number(m.primary_version),
+    enabled: m.enabled,
+    nextRotationAt: m.next_rotation_time,
+    versions: m.versions.map((v): KeyVersionSnapshot => {
+      if (!VERSION_STATES.has(v.state)) throw new Error(`unknown key version state ${v.state}`);
+      return { version: Number(v.version), state: v.state as KeyVersionSnapshot['state'], ...(v.destroy_time ? { destroyAt: v.destroy_time } : {}) };
+    }),
+  };
+}
+
+const STATUS_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(grpcStatus).map(([name, code]) => [code, name]));
+
+/** The key service over gRPC, called as the scheduler's workload identity. */
+export class GrpcKeyServiceGateway implements KeyServicePort {
+  constructor(
+    private readonly client: KmsClient,
+    private readonly tokens: WorkloadTokenSource,
+    private readonly deadlineMs = 10_000,
+  ) {}
+
+  getKey(keyId: string): Promise<KeySnapshot> {
+    return this.call('GetKey', { key_id: keyId });
+  }
+
+  rotateKey(keyId: string, note: string): Promise<KeySnapshot> {
+    return this.call('RotateKey', { key_id: keyId, reason: 'SCHEDULED', context: { reason: note } });
+  }
+
+  scheduleDestruction(keyId: string, version: number, afterDays: number, note: string): Promise<KeySnapshot> {
+    return this.call('ScheduleKeyVersionDestruction', { key_id: keyId, key_version: version, destroy_after_days: afterDays, context: { reason: note } });
+  }
+
+  destroyVersion(keyId: string, version: number, note: string): Promise<KeySnapshot> {
+    return this.call('DestroyKeyVersion', { key_id: keyId, key_version: version, context: { reason: note } });
+  }
+
+  private async call(method: KmsMethod, request: KmsMessage, retried = false): Promise<KeySnapshot> {
+    try {
+      const token = await this.tokens.token();
+      const key = await this.client.call<KmsMessage>(method, request, { token, requestId: randomUUID(), deadlineMs: this.deadlineMs });
+      return toSnapshot(key as unknown as KeyMessage);
+    } catch (e) {
+      if (!(e instanceof KmsCallError)) throw e;
+      // A token revoked meanwhile (credential rotated): get a new one, once.
+      if (e.code === grpcStatus.UNAUTHENTICATED && !retried) {
+        this.tokens.invalidate();
+        return this.call(method, request, true);
+      }
+      throw new KeyServiceRefusal(STATUS_NAMES[e.code] ?? String(e.code), e.errorCode, `${method}: ${e.details}`);
+    }
+  }
+}

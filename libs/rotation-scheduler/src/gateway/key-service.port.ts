@@ -1,0 +1,37 @@
+/** A key version as the scheduler re-reads it before acting. */
+export interface KeyVersionSnapshot {
+  version: number;
+  state: 'ENABLED' | 'DISABLED' | 'DESTROY_SCHEDULED' | 'DESTROYED';
+  /** Set while DESTROY_SCHEDULED. */
+  destroyAt?: string;
+}
+
+/** A key as the key service answers GetKey: the authority the scheduler re-checks against. */
+export interface KeySnapshot {
+  keyId: string;
+  primaryVersion: number;
+  /** False when the primary version is not enabled. */
+  enabled: boolean;
+  nextRotationAt: string;
+  versions: KeyVersionSnapshot[];
+}
+
+/** A refusal from the key service, with its gRPC status name and the KMS error code (trailer). */
+export class KeyServiceRefusal extends Error {
+  override readonly name = 'KeyServiceRefusal';
+  constructor(
+    readonly status: string,
+    readonly errorCode: string | undefined,
+    message: string,
+  ) {
+    super(`${status}${errorCode ? ` ${errorCode}` : ''}: ${message}`);
+  }
+}
+
+/** What the scheduler asks of the key service, the only writer of keys. `note` goes to the event's reason. */
+export interface KeyServicePort {
+  getKey(keyId: string): Promise<KeySnapshot>;
+  rotateKey(keyId: string, note: string): Promise<KeySnapshot>;
+  scheduleDestruction(keyId: string, version: number, afterDays: number, note: string): Promise<KeySnapshot>;
+  destroyVersion(keyId: string, version: number, note: string): Promise<KeySnapshot>;
+}

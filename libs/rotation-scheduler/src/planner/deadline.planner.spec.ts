@@ -1,0 +1,95 @@
+import { DAY_MS } from '@kms/domain';
+import { day, History } from '../testing/key-history.fixture';
+import { delayUntil, planDeadlines } from './deadline.planner';
+import { foldScheduledKeys } from './scheduled-key.projection';
+
+describe('deadline planner', () => {
+  it('given a service envelope key created at day 0, then its rotation is due at day 60', () => {
+    expect(new History().created('k1', 'SERVICE_ENVELOPE', 0).plan()).toEqual([['rotate:k1:v1', 60]]);
+  });
+
+  it('given a key rotated by hand at day 50, then the rotation moves to day 110 and v1 is retired 365 days after day 50', () => {
+    const plan = new History().created('k1', 'SERVICE_ENVELOPE', 0).rotated('k1', 50).plan();
+    expect(plan).toEqual([
+      ['rotate:k1:v2', 110],
+      ['retire:k1:v1', 415],
+    ]);
+  });
+
+  it('given a shorter rotation period, then the rotation follows the key, not the purpose maximum', () => {
+    expect(new History().created('k1', 'ROOT_TENANT', 0, 30).plan()).toEqual([['rotate:k1:v1', 30]]);
+  });
+
+  it('given a root tenant key rotated at day 0, then v1 retention ends at day 365', () => {
+    expect(new History().created('r', 'ROOT_TENANT', 0).rotated('r', 0).plan()).toEqual([
+      ['rotate:r:v2', 90],
+      ['retire:r:v1', 365],
+    ]);
+  });
+
+  it('given a retired version scheduled for destruction, then only its destruction is planned, at destroyAt', () => {
+    const plan = new History().created('r', 'ROOT_TENANT', 0).rotated('r', 0).destructionScheduled('r', 1, 365, 30).plan();
+    expect(plan).toEqual([
+      ['rotate:r:v2', 90],
+      ['destroy:r:v1', 395],
+    ]);
+  });
+
+  it('given a destroyed version, then nothing is planned for it', () => {
+    const plan = new History().created('r', 'ROOT_TENANT', 0).rotated('r', 0).destructionScheduled('r', 1, 365, 30).destroyed('r', 1, 395).plan();
+    expect(plan).toEqual([['rotate:r:v2', 90]]);
+  });
+
+  it('given a disabled retired version, then its retention still ends 365 days after it stopped being primary', () => {
+    const plan = new History().created('s', 'SERVICE_ENVELOPE', 0).rotated('s', 10).disabled('s', 1, 20).plan();
+    expect(plan).toEqual([
+      ['rotate:s:v2', 70],
+      ['retire:s:v1', 375],
+    ]);
+  });
+
+  it('given a break-glass key never used, then it is re-sealed every 30 days and the old package retired at once', () => {
+    const h = new History().created('bg', 'BREAK_GLASS', 0);
+    expect(h.plan()).toEqual([['rotate:bg:v1', 30]]);
+    expect(h.rotated('bg', 30, 'SCHEDULED').plan()).toEqual([
+      ['retire:bg:v1', 30],
+      ['rotate:bg:v2', 60],
+    ]);
+  });
+
+  it('given a rotated data protection key, then v1 is not retired until the dependents extension says nothing depends on it', () => {
+    const h = new History().created('dp', 'DATA_PROTECTION', 0).rotated('dp', 100);
+    expect(h.plan()).toEqual([['rotate:dp:v2', 280]]);
+    const releasedAt = (keyId: string, version: number): string | undefined => (keyId === 'dp' && version === 1 ? day(150) : undefined);
+    expect(h.plan({ dependentsReleasedAt: releasedAt })).toEqual([
+      ['retire:dp:v1', 150],
+      ['rotate:dp:v2', 280],
+    ]);
+  });
+
+  it('given a disabled primary version, then no rotation is planned (the key service would refuse it)', () => {
+    expect(new History().created('k', 'SERVICE_ENVELOPE', 0).disabled('k', 1, 5).plan()).toEqual([]);
+  });
+
+  it('given several keys, then deadlines come in due order and the same events always give the same job ids', () => {
+    const h = new History().created('a', 'DATA_PROTECTION', 0).created('b', 'BREAK_GLASS', 1).created('c', 'SERVICE_ENVELOPE', 2);
+    expect(h.plan()).toEqual([
+      ['rotate:b:v1', 31],
+      ['rotate:c:v1', 62],
+      ['rotate:a:v1', 180],
+    ]);
+    expect(h.plan()).toEqual(h.plan());
+  });
+
+  it('given the same event delivered twice (a re-read), then the view does not change', () => {
+    const h = new History().created('k', 'SERVICE_ENVELOPE', 0).rotated('k', 50);
+    const events = h.stored();
+    const twice = foldScheduledKeys([...events, ...events]);
+    expect(planDeadlines(twice.values())).toEqual(planDeadlines(foldScheduledKeys(events).values()));
+  });
+
+  it('computes the delay from the clock it is given, never negative', () => {
+    expect(delayUntil({ dueAt: day(60) }, new Date(day(59)))).toBe(DAY_MS);
+    expect(delayUntil({ dueAt: day(60) }, new Date(day(61)))).toBe(0);
+  });
+});

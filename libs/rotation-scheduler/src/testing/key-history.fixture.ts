@@ -1,0 +1,110 @@
+import { DAY_MS, type KeyEvent, type KeyPurpose } from '@kms/domain';
+import type { StoredEvent } from '@kms/event-store';
+import { deadlineJobId, planDeadlines, type PlannerOptions } from '../planner/deadline.planner';
+import { foldScheduledKeys } from '../planner/scheduled-key.projection';
+
+/** Day 0 of the fixtures. */
+export const T0 = Date.parse('2026-03-01T09:00:00.000Z');
+/** ISO time of day n after T0. */
+export const day = (n: number): string => new Date(T0 + n * DAY_MS).toISOString();
+
+/** A key's history written as the key service would, with the stream bookkeeping the store adds. */
+export class History {
+  private readonly events: StoredEvent[] = [];
+  private position = 0n;
+
+  private push(keyId: string, e: KeyEvent): void {
+    const streamId = `key-${keyId}`;
+    const streamVersion = this.events.filter((x) => x.streamId === streamId).length;
+    this.position += 1n;
+    this.events.push({
+      id: `${keyId}-${streamVersion}`,
+      streamId,
+      streamVersion,
+      globalPosition: this.position,
+      recordedAt: new Date(e.metadata.occurredAt),
+      type: e.type,
+      data: e.data as unknown as Record<string, unknown>,
+      metadata: e.metadata as unknown as Record<string, unknown>,
+    });
+  }
+
+  private versions = new Map<string, number>();
+
+  created(keyId: string, purpose: KeyPurpose, at: number, rotationPeriodDays?: number): this {
+    const metadata = { actor: 'admin', correlationId: 'c', occurredAt: day(at) };
+    const periods: Record<KeyPurpose, number> = { ROOT_TENANT: 90, SERVICE_ENVELOPE: 60, DATA_PROTECTION: 180, BREAK_GLASS: 30 };
+    this.push(keyId, {
+      type: 'KeyCreated',
+      data: {
+        keyId,
+        tenant: 'acme',
+        name: keyId,
+        purpose,
+        algorithm: 'AES_256_GCM',
+        protectionLevel: 'SOFTWARE',
+        labels: {},
+        owner: 'team',
+        rotationPeriodDays: rotationPeriodDays ?? periods[purpose],
+        policy: { grants: {} },
+      },
+      metadata,
+    });
+    this.versions.set(keyId, 1);
+    this.push(keyId, {
+      type: 'KeyVersionCreated',
+      data: { keyId, version: 1, algorithm: 'AES_256_GCM', protectionLevel: 'SOFTWARE', materialRef: 'm1', reason: 'INITIAL' },
+      metadata,
+    });
+    this.push(keyId, { type: 'PrimaryVersionChanged', data: { keyId, version: 1, previousVersion: null, reason: 'INITIAL' }, metadata });
+    return this;
+  }
+
+  rotated(keyId: string, at: number, reason: 'SCHEDULED' | 'MANUAL' = 'MANUAL'): this {
+    const metadata = { actor: 'admin', correlationId: 'c', occurredAt: day(at) };
+    const previous = this.versions.get(keyId) ?? 0;
+    const version = previous + 1;
+    this.versions.set(keyId, version);
+    this.push(keyId, {
+      type: 'KeyVersionCreated',
+      data: { keyId, version, algorithm: 'AES_256_GCM', protectionLevel: 'SOFTWARE', materialRef: `m${version}`, reason },
+      metadata,
+    });
+    this.push(keyId, { type: 'PrimaryVersionChanged', data: { keyId, version, previousVersion: previous, reason }, metadata });
+    return this;
+  }
+
+  destructionScheduled(keyId: string, version: number, at: number, afterDays: number): this {
+    this.push(keyId, {
+      type: 'KeyVersionDestructionScheduled',
+      data: { keyId, version, destroyAt: day(at + afterDays), previousState: 'ENABLED' },
+      metadata: { actor: 'admin', correlationId: 'c', occurredAt: day(at) },
+    });
+    return this;
+  }
+
+  destroyed(keyId: string, version: number, at: number): this {
+    this.push(keyId, {
+      type: 'KeyVersionDestroyed',
+      data: { keyId, version, materialRef: `m${version}`, materialDestroyed: true },
+      metadata: { actor: 'admin', correlationId: 'c', occurredAt: day(at) },
+    });
+    return this;
+  }
+
+  disabled(keyId: string, version: number, at: number): this {
+    this.push(keyId, { type: 'KeyVersionDisabled', data: { keyId, version }, metadata: { actor: 'admin', correlationId: 'c', occurredAt: day(at) } });
+    return this;
+  }
+
+  /** Plan from these events, as job ids with their due day. */
+  plan(options?: PlannerOptions): Array<[string, number]> {
+    const keys = foldScheduledKeys(this.events).values();
+    return planDeadlines(keys, options).map((d) => [deadlineJobId(d), (Date.parse(d.dueAt) - T0) / DAY_MS]);
+  }
+
+  stored(): StoredEvent[] {
+    return [...this.events];
+  }
+}
+
