@@ -24,7 +24,9 @@ export async function startKeyService(
   options: {
     clock?: Clock;
     /** Other feature modules on the same HTTP server; a function gets the key service's runtime (standalone wiring). */
-    extraModules?: Array<Type<unknown> | DynamicModule> | ((runtime: KeyServiceRuntime) => Array<Type<unknown> | DynamicModule>);
+    extraModules?:
+      | Array<Type<unknown> | DynamicModule>
+      | ((runtime: KeyServiceRuntime) => Array<Type<unknown> | DynamicModule> | Promise<Array<Type<unknown> | DynamicModule>>);
     logger?: Logger | false;
     onBootstrapCredential?: (c: BootstrapCredential) => void | Promise<void>;
     notifications?: NotificationSink;
@@ -37,7 +39,7 @@ export async function startKeyService(
   });
   try {
     const grpcOptions = keyServiceGrpcOptions(config.grpc, runtime.deps.health);
-    const extra = typeof options.extraModules === 'function' ? options.extraModules(runtime) : (options.extraModules ?? []);
+    const extra = typeof options.extraModules === 'function' ? await options.extraModules(runtime) : (options.extraModules ?? []);
     const { app, url } = await createHttpApp([KeyServiceModule.register(runtime.deps), ...extra], config.http, {
       ...(options.logger === false ? { logger: false as const } : {}),
       configure: async (a) => {

@@ -106,9 +106,10 @@ export class KeyServiceLifecycle implements OnModuleInit, OnApplicationBootstrap
     this.deps.health.setStatus(KMS_SERVICE_NAME, 'SERVING');
   }
 
-  /** On an empty store, create the first administrator and hand its credential over once. */
+  /** On first start, create the first administrator and hand its credential over once. */
   private async bootstrapAdministrator(): Promise<void> {
-    if (this.identities.list().length > 0) return;
+    // By name, so the KMS's own workloads registered earlier do not count as "an administrator exists".
+    if (this.identities.list().some((s) => s.identity.name === BOOTSTRAP_ADMIN_NAME)) return;
     try {
       const { identity, clientSecret } = await this.identities.register(
         { name: BOOTSTRAP_ADMIN_NAME, kind: 'HUMAN', roles: ['security-engineering', 'key-admin'] },

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { IdentityService } from '@kms/application';
+import { type AccessSecrets, type Clock, followStore, IdentityService } from '@kms/application';
+import type { EventStore } from '@kms/event-store';
 import { KmsError, type ServiceRole } from '@kms/domain';
 
 /** A client credential of one of the KMS's own workloads. */
@@ -44,4 +45,23 @@ export async function ensureSystemCredential(
     mode: 0o600,
   });
   return credential;
+}
+
+/**
+ * Credentials for the KMS's own workloads before the service boots (standalone mode): a short-lived
+ * identity view is brought up to date from the store, then each credential is ensured.
+ */
+export async function ensureSystemCredentials(
+  runtime: { deps: { store: EventStore; secrets: AccessSecrets; clock: Clock } },
+  specs: Array<{ name: string; role: ServiceRole; file: string }>,
+): Promise<SystemCredential[]> {
+  const identities = new IdentityService(runtime.deps.store, runtime.deps.secrets, runtime.deps.clock);
+  const feed = await followStore(runtime.deps.store, [identities.cache]);
+  try {
+    const out: SystemCredential[] = [];
+    for (const spec of specs) out.push(await ensureSystemCredential(identities, spec));
+    return out;
+  } finally {
+    await feed.stop();
+  }
 }
