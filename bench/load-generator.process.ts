@@ -1,9 +1,10 @@
 /*
  * Load generator, run as a child process of kms.bench.ts (never on its own). It drives every
- * scenario, baseline and KMS alike, with the same code (unary-caller.ts) and the same loop.
+ * scenario, baseline and KMS alike, with the same code (unary-caller.ts) and the same loop
+ * (closed-loop.ts, which the bench also runs in-process for the raw PKCS#11 and backend figures).
  */
-import { performance } from 'node:perf_hooks';
-import { type FromLoadGenerator, type LoadJob, type LoadResult, percentile, type ToLoadGenerator } from './load-job';
+import { closedLoop } from './closed-loop';
+import type { FromLoadGenerator, LoadJob, LoadResult, ToLoadGenerator } from './load-job';
 import { type Message, unaryCaller } from './unary-caller';
 
 function failedItems(response: Message): number {
@@ -17,73 +18,10 @@ async function run(job: LoadJob): Promise<LoadResult> {
   const caller = unaryCaller(job);
   try {
     await caller.waitForReady(job.deadlineMs);
-    // Sized for tens of thousands of calls per second; grows if needed.
-    let latencies = new Float64Array(1 << 16);
-    let calls = 0;
-    let totalCalls = 0;
-    let failedCalls = 0;
-    let failed = 0;
-    let firstError: string | undefined;
-    const cpuBefore = process.cpuUsage();
-    const start = performance.now();
-    const measureFrom = start + job.warmupSeconds * 1000;
-    const stopAt = measureFrom + job.seconds * 1000;
-
-    // Closed loop: each lane keeps exactly one call in flight until the window ends. Only calls that
-    // complete inside the window count, so the pipeline is full for the whole of it.
-    const lane = async (index: number): Promise<void> => {
-      let next = index;
-      while (performance.now() < stopAt) {
-        const request = job.requests[next++ % job.requests.length];
-        const sent = performance.now();
-        let itemErrors = 0;
-        let error: unknown;
-        try {
-          const response = await caller.call(request, job.metadata, job.deadlineMs);
-          if (job.batchResults) itemErrors = failedItems(response);
-        } catch (e) {
-          error = e;
-        }
-        const done = performance.now();
-        if (error === undefined) totalCalls++;
-        if (done < measureFrom || done > stopAt) continue;
-        if (error !== undefined) {
-          failedCalls++;
-          firstError ??= error instanceof Error ? error.message : String(error);
-          continue;
-        }
-        if (itemErrors > 0) {
-          failed += itemErrors;
-          firstError ??= `${itemErrors} batch items failed`;
-        }
-        if (calls === latencies.length) {
-          const grown = new Float64Array(latencies.length * 2);
-          grown.set(latencies);
-          latencies = grown;
-        }
-        latencies[calls++] = done - sent;
-      }
-    };
-    await Promise.all(Array.from({ length: job.concurrency }, (_, i) => lane(i)));
-    const cpu = process.cpuUsage(cpuBefore);
-
-    const sorted = latencies.slice(0, calls).sort();
-    const items = calls * job.itemsPerCall - failed;
-    return {
-      name: job.name,
-      totalCalls,
-      calls,
-      items,
-      seconds: job.seconds,
-      callsPerSecond: calls / job.seconds,
-      itemsPerSecond: items / job.seconds,
-      p50Ms: percentile(sorted, 50),
-      p99Ms: percentile(sorted, 99),
-      failedCalls,
-      failedItems: failed,
-      clientCpuUsPerCall: (cpu.user + cpu.system) / Math.max(1, totalCalls),
-      ...(firstError !== undefined ? { firstError } : {}),
-    };
+    return await closedLoop(job, async (n) => {
+      const response = await caller.call(job.requests[n % job.requests.length], job.metadata, job.deadlineMs);
+      return job.batchResults ? failedItems(response) : 0;
+    });
   } finally {
     caller.close();
   }

@@ -1,0 +1,89 @@
+import { performance } from 'node:perf_hooks';
+import { type LoadResult, percentile } from './load-job';
+
+/** The shape of one closed-loop run: the same for calls over gRPC (load generator) and in-process calls. */
+export interface ClosedLoopShape {
+  name: string;
+  concurrency: number;
+  warmupSeconds: number;
+  seconds: number;
+  /** Items one call carries: 1, or the batch size. */
+  itemsPerCall: number;
+}
+
+/**
+ * One call: `n` counts the lane's calls (starting at the lane's index, so lanes spread over a list of
+ * requests). Resolves to the number of items that failed inside a successful call (batches), else 0.
+ */
+export type LoopCall = (n: number) => Promise<number>;
+
+/**
+ * Closed loop: `concurrency` lanes, each keeping exactly one call in flight until the window ends.
+ * Only calls that complete inside the measured window (after the warm-up) count, so the pipeline is
+ * full for the whole of it. `clientCpuUsPerCall` is this process's CPU per successful call, warm-up included.
+ */
+export async function closedLoop(shape: ClosedLoopShape, call: LoopCall): Promise<LoadResult> {
+  // Sized for tens of thousands of calls per second; grows if needed.
+  let latencies = new Float64Array(1 << 16);
+  let calls = 0;
+  let totalCalls = 0;
+  let failedCalls = 0;
+  let failed = 0;
+  let firstError: string | undefined;
+  const cpuBefore = process.cpuUsage();
+  const start = performance.now();
+  const measureFrom = start + shape.warmupSeconds * 1000;
+  const stopAt = measureFrom + shape.seconds * 1000;
+
+  const lane = async (index: number): Promise<void> => {
+    let next = index;
+    while (performance.now() < stopAt) {
+      const sent = performance.now();
+      let itemErrors = 0;
+      let error: unknown;
+      try {
+        itemErrors = await call(next++);
+      } catch (e) {
+        error = e;
+      }
+      const done = performance.now();
+      if (error === undefined) totalCalls++;
+      if (done < measureFrom || done > stopAt) continue;
+      if (error !== undefined) {
+        failedCalls++;
+        firstError ??= error instanceof Error ? error.message : String(error);
+        continue;
+      }
+      if (itemErrors > 0) {
+        failed += itemErrors;
+        firstError ??= `${itemErrors} batch items failed`;
+      }
+      if (calls === latencies.length) {
+        const grown = new Float64Array(latencies.length * 2);
+        grown.set(latencies);
+        latencies = grown;
+      }
+      latencies[calls++] = done - sent;
+    }
+  };
+  await Promise.all(Array.from({ length: shape.concurrency }, (_, i) => lane(i)));
+  const cpu = process.cpuUsage(cpuBefore);
+
+  const sorted = latencies.slice(0, calls).sort();
+  const items = calls * shape.itemsPerCall - failed;
+  return {
+    name: shape.name,
+    totalCalls,
+    calls,
+    items,
+    seconds: shape.seconds,
+    callsPerSecond: calls / shape.seconds,
+    itemsPerSecond: items / shape.seconds,
+    p50Ms: percentile(sorted, 50),
+    p99Ms: percentile(sorted, 99),
+    failedCalls,
+    failedItems: failed,
+    clientCpuUsPerCall: (cpu.user + cpu.system) / Math.max(1, totalCalls),
+    ...(firstError !== undefined ? { firstError } : {}),
+  };
+}
