@@ -1,165 +1,148 @@
-import { AnomalyDetectorModule } from '@kms/anomaly-detector';
-import { loadConfig } from '@kms/config';
-import { ensureDatabase, testDatabaseUrl } from '@kms/persistence-postgres';
-import { createHttpApp, type HttpApp } from '@kms/platform';
-import { Redis } from 'ioredis';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
-import { Client } from 'pg';
+import { AnomalyDetectorService, GrpcContainmentGateway, InMemoryAnomalyPublisher, PostgresDetectorStateStore, ANOMALY_NOTICE_TYPE } from '@kms/anomaly-detector';
+import { testConfig } from '@kms/anomaly-rules/testing';
+import { KmsCallError } from '@kms/contracts';
+import { PostgresEventStore } from '@kms/event-store-postgres';
+import { PostgresAuditFeed } from '@kms/persistence-postgres';
+import { startKmsUnderTest, type Caller, type KmsUnderTest } from './anomaly-detector.e2e-harness';
 
-const DATABASE_URL = testDatabaseUrl();
-const REDIS_URL = process.env['KMS_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-const MAIN = resolve(__dirname, 'main.ts');
-const CONNECTION_NAME = 'kms-anomaly-detector';
+const rules = testConfig((c) => {
+  c.spike.bucketSeconds = 10;
+  c.spike.warmupBuckets = 5;
+  c.spike.thresholds.encrypt = { sigma: 6, minRatio: 4, minCount: 10 };
+});
 
-function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
-  return {
-    KMS_HTTP_ADDRESS: '127.0.0.1:0',
-    KMS_DATABASE_URL: DATABASE_URL,
-    KMS_REDIS_URL: REDIS_URL,
-    KMS_MASTER_KEY: randomBytes(32).toString('base64'),
-    ...overrides,
-  };
-}
-
-async function boot(overrides: Record<string, string> = {}): Promise<HttpApp> {
-  const config = loadConfig(testEnv(overrides));
-  return createHttpApp(AnomalyDetectorModule.forRoot(config), config.http, { logger: false });
-}
-
-/** The module's connections as Redis and PostgreSQL themselves see them. */
-async function detectorConnections(): Promise<{ redis: number; postgres: number }> {
-  const redis = new Redis(REDIS_URL);
-  const pg = new Client({ connectionString: DATABASE_URL });
-  await pg.connect();
-  try {
-    const list = (await redis.call('CLIENT', 'LIST')) as string;
-    const { rows } = await pg.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1', [
-      CONNECTION_NAME,
-    ]);
-    return { redis: list.split('\n').filter((line) => line.includes(` name=${CONNECTION_NAME} `)).length, postgres: rows[0].n };
-  } finally {
-    redis.disconnect();
-    await pg.end();
-  }
-}
-
-async function eventually<T>(read: () => Promise<T>, expected: T, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (JSON.stringify(value) !== JSON.stringify(expected) && Date.now() < deadline) {
+async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
-    value = await read();
   }
-  return value;
 }
 
-/** Run main.ts the way production does (tsx: no decorator metadata) and wait for its address. */
-function startMain(env: Record<string, string>): { child: ChildProcessWithoutNullStreams; output: () => string; url: Promise<string> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
-    cwd: resolve(__dirname, '../../..'),
-    env: { ...process.env, ...env, NO_COLOR: '1' },
-  });
-  let output = '';
-  const url = new Promise<string>((resolveUrl, reject) => {
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(output);
-      if (m) resolveUrl(m[1]);
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`exited with ${code} before listening:\n${output}`)));
-  });
-  return { child, output: () => output, url };
-}
+describe('anomaly detector against the real key service (e2e)', () => {
+  let kms: KmsUnderTest;
+  let detectorId: Caller;
+  let approver: Caller;
+  const publisher = new InMemoryAnomalyPublisher();
+  const started: AnomalyDetectorService[] = [];
 
-function exitOf(child: ChildProcessWithoutNullStreams): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  return new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
-}
+  const startDetector = async (): Promise<AnomalyDetectorService> => {
+    const state = new PostgresDetectorStateStore(kms.db);
+    await state.ensureSchema();
+    const d = new AnomalyDetectorService(rules, {
+      feed: new PostgresAuditFeed(kms.db),
+      events: new PostgresEventStore(kms.db, { pollIntervalMs: 100 }),
+      state,
+      publisher,
+      containment: new GrpcContainmentGateway(kms.address, detectorId.identityId, detectorId.clientSecret, () => kms.clock.now().getTime()),
+      selfIdentityId: detectorId.identityId,
+      source: 'urn:kms:test',
+      batchSize: 200,
+      pollMs: 50,
+      now: () => kms.clock.now(),
+      log: (level, m) => void (level === 'error' && console.error(m)),
+    });
+    await d.start();
+    started.push(d);
+    return d;
+  };
+  const caughtUp = (d: AnomalyDetectorService) => until('the detector to catch up', async () => (d.stats.position >= (await new PostgresAuditFeed(kms.db).headPosition()) ? true : undefined));
+  const anomalies = async (identityId: string) =>
+    (await kms.db.query<{ stream_id: string; data: { rule: string; identityId: string | null; evidence: { auditRecordIds: string[] } } }>(`SELECT stream_id, data FROM events WHERE type = 'AnomalyDetected' AND data->>'identityId' = $1 ORDER BY global_position`, [identityId])).rows;
+  const keyAnomalies = async (keyId: string) => (await kms.db.query(`SELECT 1 FROM events WHERE type = 'AnomalyDetected' AND data->>'keyId' = $1 AND data->>'identityId' IS NULL`, [keyId])).rowCount ?? 0;
 
-describe('anomaly-detector over HTTP', () => {
-  beforeAll(() => ensureDatabase(DATABASE_URL));
-
-  it('is live, ready on its Redis and PostgreSQL checks, and exposes Prometheus metrics', async () => {
-    const { app, url } = await boot();
-    try {
-      const healthz = await fetch(`${url}/healthz`);
-      expect(healthz.status).toBe(200);
-      expect(await healthz.json()).toEqual({ status: 'ok' });
-
-      const readyz = await fetch(`${url}/readyz`);
-      expect(readyz.status).toBe(200);
-      expect(await readyz.json()).toEqual({
-        status: 'ok',
-        checks: [
-          expect.objectContaining({ name: 'anomaly-detector.redis', status: 'ok' }),
-          expect.objectContaining({ name: 'anomaly-detector.postgres', status: 'ok' }),
-        ],
-      });
-
-      const metrics = await fetch(`${url}/metrics`);
-      expect(metrics.status).toBe(200);
-      expect(metrics.headers.get('content-type')).toContain('text/plain');
-      const text = await metrics.text();
-      expect(text).toContain('# TYPE process_cpu_seconds_total counter');
-      expect(text).toContain('kms_health_check_up{check="anomaly-detector.redis"} 1');
-      expect(text).toContain('kms_health_check_up{check="anomaly-detector.postgres"} 1');
-    } finally {
-      await app.close();
+  /** `perBucket` Encrypt calls in each of `buckets` 10-second buckets, the clock moving evenly. */
+  const steady = async (w: Caller, keyId: string, buckets: number, perBucket: number) => {
+    for (let b = 0; b < buckets; b++) {
+      for (let i = 0; i < perBucket; i++) {
+        await w.call('Encrypt', { key_id: keyId, plaintext: Buffer.from('hi').toString('base64') });
+        kms.clock.advance(10_000 / perBucket);
+      }
     }
-  });
-
-  it('is not ready, naming only the Redis check, when Redis is unreachable — without echoing the URL', async () => {
-    const { app, url } = await boot({ KMS_REDIS_URL: 'redis://:hunter2@127.0.0.1:1' });
-    try {
-      const readyz = await fetch(`${url}/readyz`);
-      const body = await readyz.text();
-      expect(readyz.status).toBe(503);
-      expect(JSON.parse(body)).toEqual({
-        status: 'unavailable',
-        checks: [
-          expect.objectContaining({ name: 'anomaly-detector.redis', status: 'failed', error: expect.any(String) }),
-          expect.objectContaining({ name: 'anomaly-detector.postgres', status: 'ok' }),
-        ],
-      });
-      expect(body).not.toContain('hunter2');
-      expect(body).not.toContain('redis://');
-      expect((await fetch(`${url}/healthz`)).status).toBe(200);
-    } finally {
-      await app.close();
+  };
+  const burst = async (w: Caller, keyId: string, n: number) => {
+    let refused = 0;
+    for (let i = 0; i < n; i++) {
+      await w.call('Encrypt', { key_id: keyId, plaintext: 'aGk=' }).catch(() => void refused++);
+      kms.clock.advance(10);
     }
+    return refused;
+  };
+  const workloadWithKey = async (name: string) => {
+    const w = await kms.register(name, 'WORKLOAD');
+    const key = await kms.admin.call<{ key_id: string }>('CreateKey', { tenant: 'acme', name, purpose: 'SERVICE_ENVELOPE', algorithm: 'AES_256_GCM', policy: { grants: { [w.identityId]: { permissions: ['ENCRYPT', 'DECRYPT'] } } } });
+    return { w, keyId: key.key_id };
+  };
+
+  beforeAll(async () => {
+    kms = await startKmsUnderTest('anomaly_e2e');
+    detectorId = await kms.register('anomaly-detector', 'WORKLOAD', ['anomaly-detector']);
+    approver = await kms.register('second-admin', 'HUMAN', ['security-engineering']);
+  });
+  afterAll(async () => {
+    for (const d of started) await d.stop();
+    await kms?.stop();
   });
 
-  it('closes its Redis connection and PostgreSQL pool when the app closes', async () => {
-    const before = await detectorConnections();
-    const { app, url } = await boot();
-    expect((await fetch(`${url}/readyz`)).status).toBe(200);
-    expect(await detectorConnections()).toEqual({ redis: before.redis + 1, postgres: before.postgres + 1 });
+  it('given steady calls, when a 20x burst comes, then AnomalyDetected is recorded and published, the identity is suspended and refused, and a dual-authorized re-enable restores it', async () => {
+    const { w, keyId } = await workloadWithKey('orders');
+    const detector = await startDetector();
+    await steady(w, keyId, 8, 5);
+    await caughtUp(detector);
+    expect(await anomalies(w.identityId)).toEqual([]);
 
-    await app.close();
+    const t0 = Date.now();
+    await burst(w, keyId, 100);
+    const found = await until('an AnomalyDetected event', async () => (await anomalies(w.identityId)).find((a) => a.data.rule === 'spike'));
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(found.stream_id).toMatch(/^anomaly-/);
+    expect(found.data.evidence.auditRecordIds.length).toBeGreaterThan(0);
+    const notice = publisher.messages.find((m) => m.key === w.identityId);
+    expect(notice && JSON.parse(notice.value)).toMatchObject({ type: ANOMALY_NOTICE_TYPE, specversion: '1.0', data: { rule: 'spike', identityId: w.identityId } });
 
-    expect(await eventually(detectorConnections, before)).toEqual(before);
+    // Suspended: a fresh token is refused, and so is the call.
+    await until('the suspension', async () => ((await kms.admin.call<{ suspended: boolean }>('GetIdentity', { identity_id: w.identityId })).suspended ? true : undefined));
+    w.forgetToken();
+    await expect(w.call('Encrypt', { key_id: keyId, plaintext: 'aGk=' })).rejects.toBeInstanceOf(KmsCallError);
+    await caughtUp(detector);
+
+    // Two people: the admin asks with a change ticket, a second admin approves.
+    await expect(kms.admin.call('ReEnableIdentity', { identity_id: w.identityId, context: { change_ticket: 'CHG-42', reason: 'false positive: load test' } })).rejects.toMatchObject({ errorCode: 'APPROVAL_REQUIRED' });
+    const pending = await approver.call<{ requests: Array<{ approval_id: string; target_id: string }> }>('ListApprovalRequests', { status: 'PENDING' });
+    const request = pending.requests.find((r) => r.target_id === w.identityId);
+    expect(request).toBeDefined();
+    await approver.call('ApproveRequest', { approval_id: request?.approval_id ?? '' });
+    kms.clock.advance(60_000);
+    w.forgetToken();
+    await expect(w.call('Encrypt', { key_id: keyId, plaintext: 'aGk=' })).resolves.toHaveProperty('ciphertext');
+    await detector.stop();
   });
 
-  it('runs as a process under tsx, serves /readyz and stops cleanly on SIGTERM', async () => {
-    const main = startMain(testEnv());
-    const exited = exitOf(main.child);
-    try {
-      const url = await main.url;
-      expect((await fetch(`${url}/readyz`)).status).toBe(200);
-    } finally {
-      main.child.kill('SIGTERM');
-    }
-    expect(await exited).toEqual({ code: 0, signal: null });
-    expect(main.output()).toContain('stopped');
-  });
+  it('given a detector stopped in the middle of a stream, when a new one resumes from the checkpoint, then the burst made while it was down is found once and nothing earlier repeats', async () => {
+    const { w, keyId } = await workloadWithKey('billing');
+    const first = await startDetector();
+    await steady(w, keyId, 8, 5);
+    await caughtUp(first);
+    await first.stop();
+    const recordedBefore = (await kms.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM events WHERE type = 'AnomalyDetected'`)).rows[0]?.n;
 
-  it('exits 1 naming the bad variable when the configuration is invalid', async () => {
-    const main = startMain(testEnv({ KMS_REDIS_URL: 'http://127.0.0.1:6379' }));
-    main.url.catch(() => undefined);
-    expect(await exitOf(main.child)).toEqual({ code: 1, signal: null });
-    expect(main.output()).toContain('anomaly-detector: invalid configuration: KMS_REDIS_URL: must use redis: or rediss:');
+    await burst(w, keyId, 100);
+    const second = await startDetector();
+    await caughtUp(second);
+    const found = await anomalies(w.identityId);
+    expect(found.filter((a) => a.data.rule === 'spike')).toHaveLength(1);
+    expect(second.stats.findingsReplayed).toBe(0);
+    const after = (await kms.db.query<{ n: string; streams: string }>(`SELECT count(*)::text AS n, count(DISTINCT stream_id)::text AS streams FROM events WHERE type = 'AnomalyDetected'`)).rows[0];
+    expect(after?.n).toBe(after?.streams);
+    expect(await keyAnomalies(keyId)).toBe(1);
+    expect(Number(after?.n)).toBe(Number(recordedBefore) + found.length + 1);
+
+    // A third start over the same checkpoint evaluates nothing again.
+    await second.stop();
+    const third = await startDetector();
+    await caughtUp(third);
+    expect(third.stats.recordsEvaluated).toBe(0);
   });
 });

@@ -1,16 +1,50 @@
-// Entry point: `npx tsx apps/anomaly-detector/src/main.ts`. Configuration comes from the environment (libs/config).
+// Entry point: `npx tsx apps/anomaly-detector/src/main.ts`. Configuration comes from the environment
+// (libs/config, plus KMS_ANOMALY_* — see docs/anomaly-detector.md) and the rules file.
 import { ConfigError, loadConfig } from '@kms/config';
-import { closeOnSignals, createHttpApp } from '@kms/platform';
-import { AnomalyDetectorModule } from '@kms/anomaly-detector';
+import { closeOnSignals, createHttpApp, createPostgresPool } from '@kms/platform';
+import {
+  AnomalyDetectorModule,
+  AnomalyDetectorService,
+  GrpcContainmentGateway,
+  KafkaAnomalyPublisher,
+  loadAnomalyDetectorSettings,
+  loadRulesFile,
+  PostgresDetectorStateStore,
+  watchRules,
+} from '@kms/anomaly-detector';
+import { PostgresEventStore } from '@kms/event-store-postgres';
+import { PostgresAuditFeed } from '@kms/persistence-postgres';
 import { Logger } from '@nestjs/common';
 
 const logger = new Logger('anomaly-detector');
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  const settings = loadAnomalyDetectorSettings(process.env, `${config.grpc.host}:${config.grpc.port}`);
+  const rules = loadRulesFile(settings.rulesFile);
   const { app, url } = await createHttpApp(AnomalyDetectorModule.forRoot(config), config.http);
   closeOnSignals(app, logger);
-  logger.log(`listening on ${url}`);
+  const pool = createPostgresPool(config.postgres, 'kms-anomaly-detector-follower');
+  const state = new PostgresDetectorStateStore(pool);
+  await state.ensureSchema();
+  const containment = settings.clientId && settings.clientSecret ? new GrpcContainmentGateway(settings.kmsAddress, settings.clientId, settings.clientSecret) : null;
+  if (!containment) logger.warn('KMS_ANOMALY_CLIENT_ID/SECRET not set: findings are recorded but nothing is contained');
+  const detector = new AnomalyDetectorService(rules, {
+    feed: new PostgresAuditFeed(pool),
+    events: new PostgresEventStore(pool),
+    state,
+    publisher: settings.kafkaBrokers.length > 0 ? new KafkaAnomalyPublisher(settings.kafkaBrokers) : null,
+    containment,
+    selfIdentityId: settings.clientId,
+    source: `urn:kms:anomaly-detector:${config.http.host}:${config.http.port}`,
+    batchSize: settings.batchSize,
+    pollMs: settings.pollMs,
+    now: () => new Date(),
+    log: (level, m) => logger[level](m),
+  });
+  watchRules(settings.rulesFile, (c) => detector.reconfigure(c), (level, m) => logger[level](m));
+  await detector.start();
+  logger.log(`listening on ${url}; following the audit log from position ${detector.stats.position}`);
 }
 
 main().catch((e: unknown) => {
