@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   });
   watchRules(settings.rulesFile, (c) => detector.reconfigure(c), (level, m) => logger[level](m));
   await detector.start();
-  logger.log(`listening on ${url}; following the audit log from position ${detector.stats.position}`);
+  logger.log(`listening on ${url} (following the audit log from position ${detector.stats.position})`);
 }
 
 main().catch((e: unknown) => {

@@ -1,0 +1,165 @@
+import { AnomalyDetectorModule } from '@kms/anomaly-detector';
+import { loadConfig } from '@kms/config';
+import { ensureDatabase, testDatabaseUrl } from '@kms/persistence-postgres';
+import { createHttpApp, type HttpApp } from '@kms/platform';
+import { Redis } from 'ioredis';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { Client } from 'pg';
+
+const DATABASE_URL = testDatabaseUrl();
+const REDIS_URL = process.env['KMS_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const MAIN = resolve(__dirname, 'main.ts');
+const CONNECTION_NAME = 'kms-anomaly-detector';
+
+function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    KMS_HTTP_ADDRESS: '127.0.0.1:0',
+    KMS_DATABASE_URL: DATABASE_URL,
+    KMS_REDIS_URL: REDIS_URL,
+    KMS_MASTER_KEY: randomBytes(32).toString('base64'),
+    ...overrides,
+  };
+}
+
+async function boot(overrides: Record<string, string> = {}): Promise<HttpApp> {
+  const config = loadConfig(testEnv(overrides));
+  return createHttpApp(AnomalyDetectorModule.forRoot(config), config.http, { logger: false });
+}
+
+/** The module's connections as Redis and PostgreSQL themselves see them. */
+async function detectorConnections(): Promise<{ redis: number; postgres: number }> {
+  const redis = new Redis(REDIS_URL);
+  const pg = new Client({ connectionString: DATABASE_URL });
+  await pg.connect();
+  try {
+    const list = (await redis.call('CLIENT', 'LIST')) as string;
+    const { rows } = await pg.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1', [
+      CONNECTION_NAME,
+    ]);
+    return { redis: list.split('\n').filter((line) => line.includes(` name=${CONNECTION_NAME} `)).length, postgres: rows[0].n };
+  } finally {
+    redis.disconnect();
+    await pg.end();
+  }
+}
+
+async function eventually<T>(read: () => Promise<T>, expected: T, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (JSON.stringify(value) !== JSON.stringify(expected) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    value = await read();
+  }
+  return value;
+}
+
+/** Run main.ts the way production does (tsx: no decorator metadata) and wait for its address. */
+function startMain(env: Record<string, string>): { child: ChildProcessWithoutNullStreams; output: () => string; url: Promise<string> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+    cwd: resolve(__dirname, '../../..'),
+    env: { ...process.env, ...env, NO_COLOR: '1' },
+  });
+  let output = '';
+  const url = new Promise<string>((resolveUrl, reject) => {
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(output);
+      if (m) resolveUrl(m[1]);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`exited with ${code} before listening:\n${output}`)));
+  });
+  return { child, output: () => output, url };
+}
+
+function exitOf(child: ChildProcessWithoutNullStreams): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
+}
+
+describe('anomaly-detector over HTTP', () => {
+  beforeAll(() => ensureDatabase(DATABASE_URL));
+
+  it('is live, ready on its Redis and PostgreSQL checks, and exposes Prometheus metrics', async () => {
+    const { app, url } = await boot();
+    try {
+      const healthz = await fetch(`${url}/healthz`);
+      expect(healthz.status).toBe(200);
+      expect(await healthz.json()).toEqual({ status: 'ok' });
+
+      const readyz = await fetch(`${url}/readyz`);
+      expect(readyz.status).toBe(200);
+      expect(await readyz.json()).toEqual({
+        status: 'ok',
+        checks: [
+          expect.objectContaining({ name: 'anomaly-detector.redis', status: 'ok' }),
+          expect.objectContaining({ name: 'anomaly-detector.postgres', status: 'ok' }),
+        ],
+      });
+
+      const metrics = await fetch(`${url}/metrics`);
+      expect(metrics.status).toBe(200);
+      expect(metrics.headers.get('content-type')).toContain('text/plain');
+      const text = await metrics.text();
+      expect(text).toContain('# TYPE process_cpu_seconds_total counter');
+      expect(text).toContain('kms_health_check_up{check="anomaly-detector.redis"} 1');
+      expect(text).toContain('kms_health_check_up{check="anomaly-detector.postgres"} 1');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('is not ready, naming only the Redis check, when Redis is unreachable — without echoing the URL', async () => {
+    const { app, url } = await boot({ KMS_REDIS_URL: 'redis://:hunter2@127.0.0.1:1' });
+    try {
+      const readyz = await fetch(`${url}/readyz`);
+      const body = await readyz.text();
+      expect(readyz.status).toBe(503);
+      expect(JSON.parse(body)).toEqual({
+        status: 'unavailable',
+        checks: [
+          expect.objectContaining({ name: 'anomaly-detector.redis', status: 'failed', error: expect.any(String) }),
+          expect.objectContaining({ name: 'anomaly-detector.postgres', status: 'ok' }),
+        ],
+      });
+      expect(body).not.toContain('hunter2');
+      expect(body).not.toContain('redis://');
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('closes its Redis connection and PostgreSQL pool when the app closes', async () => {
+    const before = await detectorConnections();
+    const { app, url } = await boot();
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    expect(await detectorConnections()).toEqual({ redis: before.redis + 1, postgres: before.postgres + 1 });
+
+    await app.close();
+
+    expect(await eventually(detectorConnections, before)).toEqual(before);
+  });
+
+  it('runs as a process under tsx, serves /readyz and stops cleanly on SIGTERM', async () => {
+    const main = startMain(testEnv());
+    const exited = exitOf(main.child);
+    try {
+      const url = await main.url;
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    } finally {
+      main.child.kill('SIGTERM');
+    }
+    expect(await exited).toEqual({ code: 0, signal: null });
+    expect(main.output()).toContain('stopped');
+  });
+
+  it('exits 1 naming the bad variable when the configuration is invalid', async () => {
+    const main = startMain(testEnv({ KMS_REDIS_URL: 'http://127.0.0.1:6379' }));
+    main.url.catch(() => undefined);
+    expect(await exitOf(main.child)).toEqual({ code: 1, signal: null });
+    expect(main.output()).toContain('anomaly-detector: invalid configuration: KMS_REDIS_URL: must use redis: or rediss:');
+  });
+});
