@@ -1,13 +1,22 @@
 // Standalone mode: every KMS service in one process on the local PostgreSQL and Redis.
 // Started by `npm start` (scripts/standalone.sh), which sets KMS_STANDALONE=1.
 import { Logger } from '@nestjs/common';
-import { AnomalyDetectorModule } from '@kms/anomaly-detector';
+import {
+  AnomalyDetectorModule,
+  AnomalyDetectorService,
+  GrpcContainmentGateway,
+  KafkaAnomalyPublisher,
+  loadAnomalyDetectorSettings,
+  loadRulesFile,
+  PostgresDetectorStateStore,
+  watchRules,
+} from '@kms/anomaly-detector';
 import { AuditProjectorModule, complianceIdentity, SoftwareAttestationSigner } from '@kms/audit-projector';
 import { PostgresAuditFeed } from '@kms/persistence-postgres';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, Secret } from '@kms/config';
-import { ensureSystemCredentials, startKeyService } from '@kms/key-service-grpc';
-import { closeOnSignals } from '@kms/platform';
+import { ensureSystemCredential, ensureSystemCredentials, startKeyService } from '@kms/key-service-grpc';
+import { IdentityService } from '@kms/application';
 import { connectKeyService, RotationSchedulerModule } from '@kms/rotation-scheduler';
 
 const logger = new Logger('kms-standalone');
@@ -49,9 +58,50 @@ async function main(): Promise<void> {
       ];
     },
   });
-  svc.app.enableShutdownHooks();
-  process.once('exit', () => closers.forEach((close) => close()));
-  closeOnSignals(svc.app, logger);
+
+  // The anomaly detector follows the audit log and contains findings over gRPC, as its own workload.
+  const grpcAddress = `${config.grpc.host === '0.0.0.0' ? '127.0.0.1' : config.grpc.host}:${config.grpc.port}`;
+  const detectorCredential = await ensureSystemCredential(svc.app.get(IdentityService), {
+    name: 'kms-anomaly-detector',
+    role: 'anomaly-detector',
+    file: join(config.stateDir, 'credentials', 'anomaly-detector.json'),
+  });
+  const detectorSettings = loadAnomalyDetectorSettings(process.env, grpcAddress);
+  const detectorState = new PostgresDetectorStateStore(svc.runtime.pool);
+  await detectorState.ensureSchema();
+  const detector = new AnomalyDetectorService(loadRulesFile(detectorSettings.rulesFile), {
+    feed: new PostgresAuditFeed(svc.runtime.pool),
+    events: svc.runtime.deps.store,
+    state: detectorState,
+    publisher: detectorSettings.kafkaBrokers.length > 0 ? new KafkaAnomalyPublisher(detectorSettings.kafkaBrokers) : null,
+    containment: new GrpcContainmentGateway(detectorSettings.kmsAddress, detectorCredential.clientId, detectorCredential.clientSecret),
+    selfIdentityId: detectorCredential.clientId,
+    source: `urn:kms:anomaly-detector:${config.http.host}:${config.http.port}`,
+    batchSize: detectorSettings.batchSize,
+    pollMs: detectorSettings.pollMs,
+    now: () => svc.runtime.deps.clock.now(),
+    log: (level, m) => logger[level](m),
+  });
+  const stopWatchingRules = watchRules(detectorSettings.rulesFile, (c) => detector.reconfigure(c), (level, m) => logger[level](m));
+  await detector.start();
+  // Ordered shutdown: stop following the audit log, then the service (gRPC, HTTP, pools, HSM, audit flush).
+  const stop = (signal: NodeJS.Signals): void => {
+    logger.log(`${signal} received, shutting down`);
+    stopWatchingRules();
+    detector
+      .stop()
+      .then(() => svc.close())
+      .then(() => closers.forEach((close) => close()))
+      .then(
+        () => process.exit(0),
+        (e: unknown) => {
+          logger.error(`shutdown failed: ${e instanceof Error ? e.message : String(e)}`);
+          process.exit(1);
+        },
+      );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   logger.log(`state folder: ${config.stateDir}`);
   logger.log(`gRPC kms.v1.KeyManagementService on ${svc.grpcAddress} (health, reflection)`);
   logger.log(`HTTP on ${svc.httpUrl}: /healthz /readyz /metrics, compliance API /v1/... (OpenAPI at /v1/openapi.json)`);

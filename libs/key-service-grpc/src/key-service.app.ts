@@ -44,7 +44,6 @@ export async function startKeyService(
       ...(options.logger === false ? { logger: false as const } : {}),
       configure: async (a) => {
         a.connectMicroservice(grpcOptions, { inheritAppConfig: true });
-        a.enableShutdownHooks();
         await a.startAllMicroservices();
       },
     });
