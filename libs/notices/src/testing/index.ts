@@ -1,0 +1,3 @@
+export * from './notice-publisher.contract';
+export * from './notice.fixtures';
+export * from './key-events.fixtures';
