@@ -13,6 +13,8 @@ import {
 } from '@kms/anomaly-detector';
 import { AuditProjectorModule, complianceIdentity, SoftwareAttestationSigner } from '@kms/audit-projector';
 import { PostgresAuditFeed } from '@kms/persistence-postgres';
+import { loadNoticeSettings, NoticesModule } from '@kms/notices-kafka';
+import { HealthModule, HealthRegistry, METRICS_REGISTRY } from '@kms/platform';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, Secret } from '@kms/config';
 import { ensureSystemCredential, ensureSystemCredentials, startKeyService } from '@kms/key-service-grpc';
@@ -24,6 +26,8 @@ const logger = new Logger('kms-standalone');
 async function main(): Promise<void> {
   const config = loadConfig({ KMS_STANDALONE: '1', ...process.env });
   const closers: Array<() => void> = [];
+  // Read before the service starts, so a bad Kafka setting stops the boot with the variable named.
+  const noticeSettings = loadNoticeSettings(process.env);
   const svc = await startKeyService(config, {
     logger,
     extraModules: async (rt) => {
@@ -55,6 +59,36 @@ async function main(): Promise<void> {
         identity: complianceIdentity(rt.deps.store, rt.deps.secrets, rt.deps.clock),
       }),
       AnomalyDetectorModule.forRoot(config),
+      NoticesModule.forRoot(
+        {
+          settings: noticeSettings,
+          postgres: config.postgres,
+          eventStore: rt.deps.store,
+          ...(config.eventStore.kind === 'postgres'
+            ? { eventsHead: async () => BigInt((await rt.pool.query<{ h: string | null }>('SELECT max(global_position)::text AS h FROM events')).rows[0]?.h ?? '0') }
+            : {}),
+          publicKeySource: {
+            spki: async (ref) => {
+              const backend = rt.deps.backends[ref.protectionLevel];
+              if (!backend) throw new Error(`no ${ref.protectionLevel} backend`);
+              return backend.getPublicKey(ref);
+            },
+          },
+          // Notices name keys and tenants: readers authenticate like every other caller (the key
+          // service's identity view, so a suspension applies at once).
+          authorizeRead: async (authorization) => {
+            const token = /^Bearer\s+(\S+)$/.exec(authorization ?? '')?.[1];
+            return svc.app
+              .get(IdentityService)
+              .authenticate(token)
+              .then(
+                () => true,
+                () => false,
+              );
+          },
+        },
+        { imports: [HealthModule], metricsRegistry: METRICS_REGISTRY, healthRegistry: HealthRegistry },
+      ),
       ];
     },
   });
