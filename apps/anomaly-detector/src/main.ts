@@ -22,8 +22,6 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const settings = loadAnomalyDetectorSettings(process.env, `${config.grpc.host}:${config.grpc.port}`);
   const rules = loadRulesFile(settings.rulesFile);
-  const { app, url } = await createHttpApp(AnomalyDetectorModule.forRoot(config), config.http);
-  closeOnSignals(app, logger);
   const pool = createPostgresPool(config.postgres, 'kms-anomaly-detector-follower');
   const state = new PostgresDetectorStateStore(pool);
   await state.ensureSchema();
@@ -42,6 +40,9 @@ async function main(): Promise<void> {
     now: () => new Date(),
     log: (level, m) => logger[level](m),
   });
+  // The module reports the follower on /readyz ("anomaly-detector.follower") and /metrics, and stops it on close.
+  const { app, url } = await createHttpApp(AnomalyDetectorModule.forRoot(config, { detector }), config.http);
+  closeOnSignals(app, logger);
   watchRules(settings.rulesFile, (c) => detector.reconfigure(c), (level, m) => logger[level](m));
   await detector.start();
   logger.log(`listening on ${url} (following the audit log from position ${detector.stats.position})`);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createRuleContext, evaluateRecord, evolveKeyFact, type AnomalyFinding, type AnomalyRulesConfig, type KeyFact, type RuleContext, type SubjectState } from '@kms/anomaly-rules';
 import { WrongExpectedVersionError, type EventStore, type EventSubscription } from '@kms/event-store';
 import type { AuditRecordFeed } from '@kms/persistence-postgres';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { AnomalyPublisher } from '../publishing/anomaly-publisher.port';
 import type { ContainmentGateway } from '../containment/containment.port';
 import type { DetectorStateStore } from '../state/detector-state.store';
@@ -31,6 +32,18 @@ export interface DetectorStats {
   findingsReplayed: number;
   containments: number;
   position: bigint;
+  /** Findings recorded (first time, not replays), by `rule|severity`. */
+  findingsByRule: Map<string, number>;
+  /** Audit head seen by the last batch or health check: lag = head - position. */
+  head: bigint;
+  /** Message of the last failed batch; null once a batch succeeds again. */
+  lastError: string | null;
+}
+
+/** What the readiness check tolerates. */
+export interface DetectorHealthOptions {
+  /** Not ready when more than this many audit positions behind (default 10,000). */
+  maxLagPositions?: number;
 }
 
 /**
@@ -47,7 +60,16 @@ export class AnomalyDetectorService {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = true;
-  readonly stats: DetectorStats = { recordsEvaluated: 0, findingsRecorded: 0, findingsReplayed: 0, containments: 0, position: 0n };
+  readonly stats: DetectorStats = {
+    recordsEvaluated: 0,
+    findingsRecorded: 0,
+    findingsReplayed: 0,
+    containments: 0,
+    position: 0n,
+    findingsByRule: new Map(),
+    head: 0n,
+    lastError: null,
+  };
 
   constructor(
     private config: AnomalyRulesConfig,
@@ -89,8 +111,12 @@ export class AnomalyDetectorService {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       this.running = this.tick().then(
-        (more) => this.schedule(more ? 0 : this.deps.pollMs),
+        (more) => {
+          this.stats.lastError = null;
+          this.schedule(more ? 0 : this.deps.pollMs);
+        },
         async (e: unknown) => {
+          this.stats.lastError = e instanceof Error ? e.message : String(e);
           this.deps.log('error', `evaluation failed, resuming from the checkpoint: ${e instanceof Error ? e.message : String(e)}`);
           await this.reload().catch(() => undefined);
           this.schedule(this.deps.pollMs);
@@ -108,7 +134,10 @@ export class AnomalyDetectorService {
   /** One batch; true when more records are waiting. Public for tests and the benchmark. */
   async tick(): Promise<boolean> {
     const records = await this.deps.feed.readAfter(this.position, this.deps.batchSize);
-    if (records.length === 0) return false;
+    if (records.length === 0) {
+      if (this.stats.head < this.position) this.stats.head = this.position;
+      return false;
+    }
     const updates = new Map<string, SubjectState>();
     const lookup = (k: string) => updates.get(k) ?? this.subjects.get(k);
     const findings: AnomalyFinding[] = [];
@@ -125,7 +154,10 @@ export class AnomalyDetectorService {
     this.position = last;
     this.stats.position = last;
     this.stats.recordsEvaluated += records.length;
-    return records.length === this.deps.batchSize;
+    const more = records.length === this.deps.batchSize;
+    // Catching up: one head query per full batch keeps the lag metric current.
+    this.stats.head = more ? await this.deps.feed.headPosition() : this.stats.head > last ? this.stats.head : last;
+    return more;
   }
 
   private async handle(f: AnomalyFinding): Promise<void> {
@@ -135,6 +167,8 @@ export class AnomalyDetectorService {
     try {
       await this.deps.events.appendToStream(stream, [{ id: f.id, type: 'AnomalyDetected', data: { ...f }, metadata: meta }], { expectedVersion: 'no_stream' });
       this.stats.findingsRecorded++;
+      const k = `${f.rule}|${f.severity}`;
+      this.stats.findingsByRule.set(k, (this.stats.findingsByRule.get(k) ?? 0) + 1);
       this.deps.log('warn', `AnomalyDetected ${f.rule} ${f.severity}: ${f.summary}`);
     } catch (e) {
       if (!(e instanceof WrongExpectedVersionError)) throw e;
@@ -165,6 +199,85 @@ export class AnomalyDetectorService {
       }
     }
     return done;
+  }
+
+  /** Whether the follower is running (started and not stopped). */
+  get isRunning(): boolean {
+    return !this.stopped;
+  }
+
+  /**
+   * Readiness of the follower: rejects when stopped, when the last batch failed, or when more than
+   * `maxLagPositions` audit records are waiting. Refreshes `stats.head` from the feed.
+   */
+  async health(options: DetectorHealthOptions = {}): Promise<void> {
+    if (this.stopped) throw new Error('follower is stopped');
+    if (this.stats.lastError !== null) throw new Error(`last batch failed: ${this.stats.lastError}`);
+    const head = await this.deps.feed.headPosition();
+    this.stats.head = head;
+    const lag = head - this.stats.position;
+    const max = BigInt(options.maxLagPositions ?? 10_000);
+    if (lag > max) throw new Error(`${lag} audit records behind (more than ${max})`);
+  }
+
+  /**
+   * Register the follower's Prometheus metrics in `registry`: records evaluated, findings by rule
+   * and severity, replays, containments, checkpoint position and lag (head - position).
+   */
+  metrics(registry: Registry): void {
+    const stats = this.stats;
+    const counter = (name: string, help: string, value: () => number) =>
+      new Counter({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.reset();
+          this.inc(value());
+        },
+      });
+    counter('kms_anomaly_detector_records_evaluated_total', 'Audit records evaluated by the anomaly detector.', () => stats.recordsEvaluated);
+    counter('kms_anomaly_detector_findings_replayed_total', 'Findings met again after a restart (already recorded).', () => stats.findingsReplayed);
+    counter('kms_anomaly_detector_containments_total', 'Containment actions applied.', () => stats.containments);
+    new Counter({
+      name: 'kms_anomaly_detector_findings_total',
+      help: 'Findings recorded as AnomalyDetected, by rule and severity.',
+      labelNames: ['rule', 'severity'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [k, n] of stats.findingsByRule) {
+          const [rule = '', severity = ''] = k.split('|');
+          this.inc({ rule, severity }, n);
+        }
+      },
+    });
+    new Gauge({
+      name: 'kms_anomaly_detector_position',
+      help: 'Audit position of the committed checkpoint.',
+      registers: [registry],
+      collect() {
+        this.set(Number(stats.position));
+      },
+    });
+    new Gauge({
+      name: 'kms_anomaly_detector_lag_positions',
+      help: 'Audit records stored but not yet evaluated (head - checkpoint), as of the last batch or health check.',
+      registers: [registry],
+      collect() {
+        const lag = stats.head - stats.position;
+        this.set(Number(lag > 0n ? lag : 0n));
+      },
+    });
+    const running = () => this.isRunning;
+    new Gauge({
+      name: 'kms_anomaly_detector_up',
+      help: '1 when the follower is running and its last batch succeeded.',
+      registers: [registry],
+      collect() {
+        this.set(running() && stats.lastError === null ? 1 : 0);
+      },
+    });
   }
 
   /** Stop polling; resolves after the running batch. */

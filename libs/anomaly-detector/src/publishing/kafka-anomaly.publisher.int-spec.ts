@@ -1,0 +1,63 @@
+import { type AnomalyFinding } from '@kms/anomaly-rules';
+import { KafkaMockProcess, readTopicWithKcat } from '@kms/notices-kafka/testing';
+import { ANOMALY_NOTICE_TYPE, ANOMALY_TOPIC } from './anomaly-publisher.port';
+import { KafkaAnomalyPublisher } from './kafka-anomaly.publisher';
+
+const finding: AnomalyFinding = {
+  id: 'f3b1c2d4-0000-4000-8000-00000000abcd',
+  rule: 'refused-burst',
+  severity: 'high',
+  identityId: 'wl-orders',
+  keyId: 'key-payments',
+  keyVersion: 1,
+  source: '10.1.2.3',
+  window: { start: '2026-03-02T09:00:00.000Z', end: '2026-03-02T09:01:00.000Z' },
+  summary: '25 refused calls in 60 s',
+  evidence: { count: 25, auditRecordIds: ['rec-1', 'rec-2'], facts: { threshold: 20 } },
+};
+
+describe('KafkaAnomalyPublisher over the Kafka wire protocol (librdkafka mock cluster, read back with kcat)', () => {
+  let mock: KafkaMockProcess;
+
+  beforeAll(async () => {
+    // The topic is created by the helper: the mock cannot serve kafkajs' admin client.
+    mock = await KafkaMockProcess.start({ topics: [`${ANOMALY_TOPIC}:3`], brokers: 3 });
+  }, 150_000);
+  afterAll(async () => {
+    await mock?.stop();
+  });
+
+  it('is idempotent unless told otherwise (production default)', async () => {
+    const p = new KafkaAnomalyPublisher(['127.0.0.1:1']);
+    expect(p.idempotent).toBe(true);
+    expect(p.description).toBe(`kafka ${ANOMALY_TOPIC}`);
+    await p.close();
+  });
+
+  it('publishes an AnomalyDetected CloudEvent to kms.anomalies.v1 that a partner reads with kcat', async () => {
+    const publisher = new KafkaAnomalyPublisher(mock.bootstrap.split(','), { idempotent: false });
+    try {
+      await publisher.publish(finding, 'urn:kms:anomaly-detector:test');
+    } finally {
+      await publisher.close();
+    }
+    const messages = await readTopicWithKcat(mock.bootstrap, ANOMALY_TOPIC);
+    expect(messages).toHaveLength(1);
+    const [m] = messages;
+    expect(m?.topic).toBe(ANOMALY_TOPIC);
+    expect(m?.key).toBe('wl-orders');
+    const ce = JSON.parse(m?.payload ?? 'null') as Record<string, unknown>;
+    expect(ce).toMatchObject({
+      specversion: '1.0',
+      id: finding.id,
+      type: ANOMALY_NOTICE_TYPE,
+      source: 'urn:kms:anomaly-detector:test',
+      subject: 'wl-orders',
+      time: finding.window.start,
+      datacontenttype: 'application/json',
+      kmsseverity: 'high',
+      kmsurgent: true,
+      data: { id: finding.id, rule: 'refused-burst', severity: 'high', identityId: 'wl-orders', keyId: 'key-payments', evidence: { count: 25, auditRecordIds: ['rec-1', 'rec-2'] } },
+    });
+  }, 60_000);
+});
