@@ -1,6 +1,9 @@
-import { AuditProjectorModule } from '@kms/audit-projector';
+import { AuditProjectorModule, SoftwareAttestationSigner } from '@kms/audit-projector';
+import { MasterKey } from '@kms/key-backend-software';
 import { loadConfig } from '@kms/config';
-import { ensureDatabase, testDatabaseUrl } from '@kms/persistence-postgres';
+import { verifyCheckpointNote } from '@kms/ledger';
+import { KafkaMockProcess, type KcatMessage, readTopicWithKcat } from '@kms/notices-kafka/testing';
+import { dropSchema, ensureDatabase, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
 import { createHttpApp, type HttpApp } from '@kms/platform';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -153,4 +156,40 @@ describe('audit-projector over HTTP', () => {
     expect(await exitOf(main.child)).toEqual({ code: 1, signal: null });
     expect(main.output()).toContain('audit-projector: invalid configuration: KMS_DATABASE_URL: must use postgres: or postgresql:');
   });
+
+  it('with KAFKA_BROKERS set, sends each signed checkpoint to the checkpoints topic, verifiable with the attestation key', async () => {
+    const mock = await KafkaMockProcess.start({ topics: [], brokers: 1 });
+    const schema = uniqueTestSchema('ap_main_kafka');
+    const topic = `checkpoints-${randomBytes(6).toString('hex')}`;
+    const masterKey = randomBytes(32);
+    // main.ts signs with the software attestation key derived from the master key when no HSM is configured.
+    const pem = await SoftwareAttestationSigner.fromSeed(MasterKey.fromBytes(masterKey).derive('audit-attestation-v1')).publicKeyPem();
+    const main = startMain(
+      testEnv({ KMS_MASTER_KEY: masterKey.toString('base64'), KMS_DATABASE_SCHEMA: schema, KAFKA_BROKERS: mock.bootstrap, KMS_KAFKA_IDEMPOTENT: 'false', KMS_CHECKPOINTS_TOPIC: topic, KMS_LEDGER_ORIGIN: 'kms.main.test/ledger' }),
+    );
+    const exited = exitOf(main.child);
+    try {
+      await main.url;
+      expect(main.output()).toContain(`signed checkpoints also go to Kafka topic ${topic}`);
+      // The first round (10 s) signs both logs (no checkpoint exists yet) and sends them.
+      let messages: KcatMessage[] = [];
+      const deadline = Date.now() + 30_000;
+      while (messages.length < 2 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 1000));
+        messages = await readTopicWithKcat(mock.bootstrap, topic).catch(() => []);
+      }
+      expect(messages.map((m) => m.key).sort()).toEqual(['kms.main.test/ledger/audit', 'kms.main.test/ledger/events']);
+      for (const m of messages) {
+        const value = JSON.parse(m.payload ?? '{}') as { note: string; origin: string; treeSize: number };
+        expect(value.origin).toBe(m.key);
+        expect(value.note.startsWith(`${m.key}\n${value.treeSize}\n`)).toBe(true);
+        expect(verifyCheckpointNote(value.note, pem, m.key ?? '')).toMatchObject({ valid: true });
+      }
+    } finally {
+      main.child.kill('SIGTERM');
+      await mock.stop();
+    }
+    expect(await exited).toEqual({ code: 0, signal: null });
+    await dropSchema({ url: DATABASE_URL, schema });
+  }, 60_000);
 });

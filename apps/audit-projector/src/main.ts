@@ -1,8 +1,9 @@
 // Entry point: `npx tsx apps/audit-projector/src/main.ts`. Configuration comes from the environment (libs/config),
-// plus KMS_LEDGER_ORIGIN (ledger origin prefix, default "open-kms/audit-ledger").
+// plus KMS_LEDGER_ORIGIN (ledger origin prefix, default "open-kms/audit-ledger"), and, to send a copy of every signed
+// checkpoint to Kafka, KAFKA_BROKERS (+ KMS_CHECKPOINTS_TOPIC, default kms.ledger-checkpoints.v1; KMS_KAFKA_IDEMPOTENT; KAFKA_CLIENT_ID).
 import type { AttestationSigner } from '@kms/application';
 import { systemClock } from '@kms/application';
-import { AuditProjectorModule, complianceIdentity, DEFAULT_LEDGER_ORIGIN, SoftwareAttestationSigner } from '@kms/audit-projector';
+import { AuditProjectorModule, checkpointPublisherFromEnv, complianceIdentity, DEFAULT_LEDGER_ORIGIN, SoftwareAttestationSigner } from '@kms/audit-projector';
 import { ConfigError, type KmsConfig, loadConfig } from '@kms/config';
 import { eventStoreMigrations, PostgresEventStore } from '@kms/event-store-postgres';
 import { loadMasterKey } from '@kms/key-backend-software';
@@ -41,6 +42,8 @@ async function attestationSigner(config: KmsConfig, seed: () => Buffer): Promise
 async function main(): Promise<void> {
   const config = loadConfig();
   const origin = ledgerOrigin(process.env);
+  const checkpointPublisher = checkpointPublisherFromEnv(process.env);
+  if (checkpointPublisher) logger.log(`signed checkpoints also go to Kafka topic ${checkpointPublisher.topic}`);
   const masterKey = await loadMasterKey(config.masterKey);
   // The source tables may not exist yet if the projector starts before the key service.
   await runMigrations(config.postgres, config.eventStore.kind === 'postgres' ? [...eventStoreMigrations, ...auditMigrations] : auditMigrations);
@@ -61,6 +64,7 @@ async function main(): Promise<void> {
       signer,
       identity,
       eventsHead: async () => BigInt((await pool.query<{ h: string | null }>('SELECT max(global_position)::text AS h FROM events')).rows[0]?.h ?? '0'),
+      checkpointPublisher,
       settings: { origin },
     }),
     config.http,
@@ -72,6 +76,7 @@ async function main(): Promise<void> {
     await eventStore.close();
     await auditLog.close();
     await close();
+    await checkpointPublisher?.close();
     await pool.end();
   };
   closeOnSignals(app, logger);

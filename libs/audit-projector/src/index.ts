@@ -9,3 +9,5 @@ export * from './evidence/evidence-bundle.builder';
 export * from './attestation/software-attestation-signer';
 export * from './http/compliance-gateway';
 export * from './http/openapi.document';
+export * from './kafka/kafka-checkpoint-publisher';
+export * from './kafka/checkpoint-kafka-settings';

@@ -61,6 +61,8 @@ export class LedgerError extends Error {
  */
 export class LedgerStore {
   private readonly cache = new Map<LedgerLog, Buffer[]>();
+  /** Tree size of the last checkpoint the publisher accepted, per log (in memory: after a restart the latest is sent again). */
+  private readonly published = new Map<LedgerLog, number>();
 
   constructor(
     private readonly pool: Pool,
@@ -108,7 +110,11 @@ export class LedgerStore {
   async checkpointIfGrown(log: LedgerLog): Promise<StoredCheckpoint> {
     const hashes = await this.leafHashes(log);
     const latest = await this.latestCheckpoint(log);
-    if (latest && latest.treeSize >= hashes.length) return latest;
+    if (latest && latest.treeSize >= hashes.length) {
+      // A checkpoint whose publication failed (Kafka down) is sent again on the next round, so no signed tree size is skipped.
+      if (this.publisher && (this.published.get(log) ?? -1) < latest.treeSize) await this.publish(latest);
+      return latest;
+    }
     const checkpoint: Checkpoint = { origin: `${this.origin}/${log}`, treeSize: hashes.length, rootHash: rootHash(hashes), time: this.clock.now().toISOString() };
     const note = await signCheckpoint(checkpoint, this.signer);
     await this.pool.query(
@@ -116,8 +122,13 @@ export class LedgerStore {
       [log, checkpoint.treeSize, checkpoint.rootHash, checkpoint.time, note],
     );
     const stored = await this.checkpointAt(log, checkpoint.treeSize);
-    await this.publisher?.publish(stored);
+    if (this.publisher) await this.publish(stored);
     return stored;
+  }
+
+  private async publish(checkpoint: StoredCheckpoint): Promise<void> {
+    await this.publisher?.publish(checkpoint);
+    this.published.set(checkpoint.log, Math.max(this.published.get(checkpoint.log) ?? -1, checkpoint.treeSize));
   }
 
   /** Inclusion proof of a record (event id or audit record id) against a checkpointed tree size (default: latest). */
