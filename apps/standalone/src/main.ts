@@ -11,13 +11,13 @@ import {
   PostgresDetectorStateStore,
   watchRules,
 } from '@kms/anomaly-detector';
-import { AuditProjectorModule, complianceIdentity, SoftwareAttestationSigner } from '@kms/audit-projector';
+import { AuditProjectorModule, checkpointPublisherFromEnv, complianceIdentity, SoftwareAttestationSigner } from '@kms/audit-projector';
 import { PostgresAuditFeed } from '@kms/persistence-postgres';
 import { loadNoticeSettings, NoticesModule } from '@kms/notices-kafka';
 import { HealthModule, HealthRegistry, METRICS_REGISTRY } from '@kms/platform';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, Secret } from '@kms/config';
-import { ensureSystemCredential, ensureSystemCredentials, startKeyService } from '@kms/key-service-grpc';
+import { ensureSystemCredentials, startKeyService } from '@kms/key-service-grpc';
 import { IdentityService } from '@kms/application';
 import { connectKeyService, RotationSchedulerModule } from '@kms/rotation-scheduler';
 
@@ -26,14 +26,19 @@ const logger = new Logger('kms-standalone');
 async function main(): Promise<void> {
   const config = loadConfig({ KMS_STANDALONE: '1', ...process.env });
   const closers: Array<() => void> = [];
+  let detector: AnomalyDetectorService | undefined;
+  let stopWatchingRules = (): void => undefined;
+  // Ledger checkpoints also go to Kafka when KAFKA_BROKERS is set, so copies exist outside the database.
+  const checkpointPublisher = checkpointPublisherFromEnv();
   // Read before the service starts, so a bad Kafka setting stops the boot with the variable named.
   const noticeSettings = loadNoticeSettings(process.env);
   const svc = await startKeyService(config, {
     logger,
     extraModules: async (rt) => {
       // The scheduler is a client of the key service like any workload: its own identity and token.
-      const [schedulerCredential] = await ensureSystemCredentials(rt, [
+      const [schedulerCredential, detectorCredential] = await ensureSystemCredentials(rt, [
         { name: 'kms-rotation-scheduler', role: 'rotation-scheduler', file: join(config.stateDir, 'credentials', 'rotation-scheduler.json') },
+        { name: 'kms-anomaly-detector', role: 'anomaly-detector', file: join(config.stateDir, 'credentials', 'anomaly-detector.json') },
       ]);
       const grpcHost = config.grpc.host === '0.0.0.0' ? '127.0.0.1' : config.grpc.host;
       const scheduler = connectKeyService(
@@ -42,6 +47,25 @@ async function main(): Promise<void> {
         rt.deps.clock,
       );
       closers.push(scheduler.close);
+      // The anomaly detector follows the audit log and contains findings over gRPC, as its own workload.
+      const detectorSettings = loadAnomalyDetectorSettings(process.env, `${grpcHost}:${config.grpc.port}`);
+      const detectorState = new PostgresDetectorStateStore(rt.pool);
+      await detectorState.ensureSchema();
+      detector = new AnomalyDetectorService(loadRulesFile(detectorSettings.rulesFile), {
+        feed: new PostgresAuditFeed(rt.pool),
+        events: rt.deps.store,
+        state: detectorState,
+        publisher: detectorSettings.kafkaBrokers.length > 0 ? new KafkaAnomalyPublisher(detectorSettings.kafkaBrokers) : null,
+        containment: new GrpcContainmentGateway(detectorSettings.kmsAddress, detectorCredential.clientId, detectorCredential.clientSecret),
+        selfIdentityId: detectorCredential.clientId,
+        source: `urn:kms:anomaly-detector:${config.http.host}:${config.http.port}`,
+        batchSize: detectorSettings.batchSize,
+        pollMs: detectorSettings.pollMs,
+        now: () => rt.deps.clock.now(),
+        log: (level, m) => logger[level](m),
+      });
+      const watched = detector;
+      stopWatchingRules = watchRules(detectorSettings.rulesFile, (c) => watched.reconfigure(c), (level, m) => logger[level](m));
       return [
       RotationSchedulerModule.forRoot(config, {
         eventStore: rt.deps.store,
@@ -57,8 +81,9 @@ async function main(): Promise<void> {
         // The HSM attestation key when there is an HSM; otherwise a key derived from the master key.
         signer: rt.deps.attestation ?? SoftwareAttestationSigner.fromSeed(rt.deriveKey('audit-attestation-v1')),
         identity: complianceIdentity(rt.deps.store, rt.deps.secrets, rt.deps.clock),
+        ...(checkpointPublisher ? { checkpointPublisher } : {}),
       }),
-      AnomalyDetectorModule.forRoot(config),
+      AnomalyDetectorModule.forRoot(config, { detector }),
       NoticesModule.forRoot(
         {
           settings: noticeSettings,
@@ -93,38 +118,14 @@ async function main(): Promise<void> {
     },
   });
 
-  // The anomaly detector follows the audit log and contains findings over gRPC, as its own workload.
-  const grpcAddress = `${config.grpc.host === '0.0.0.0' ? '127.0.0.1' : config.grpc.host}:${config.grpc.port}`;
-  const detectorCredential = await ensureSystemCredential(svc.app.get(IdentityService), {
-    name: 'kms-anomaly-detector',
-    role: 'anomaly-detector',
-    file: join(config.stateDir, 'credentials', 'anomaly-detector.json'),
-  });
-  const detectorSettings = loadAnomalyDetectorSettings(process.env, grpcAddress);
-  const detectorState = new PostgresDetectorStateStore(svc.runtime.pool);
-  await detectorState.ensureSchema();
-  const detector = new AnomalyDetectorService(loadRulesFile(detectorSettings.rulesFile), {
-    feed: new PostgresAuditFeed(svc.runtime.pool),
-    events: svc.runtime.deps.store,
-    state: detectorState,
-    publisher: detectorSettings.kafkaBrokers.length > 0 ? new KafkaAnomalyPublisher(detectorSettings.kafkaBrokers) : null,
-    containment: new GrpcContainmentGateway(detectorSettings.kmsAddress, detectorCredential.clientId, detectorCredential.clientSecret),
-    selfIdentityId: detectorCredential.clientId,
-    source: `urn:kms:anomaly-detector:${config.http.host}:${config.http.port}`,
-    batchSize: detectorSettings.batchSize,
-    pollMs: detectorSettings.pollMs,
-    now: () => svc.runtime.deps.clock.now(),
-    log: (level, m) => logger[level](m),
-  });
-  const stopWatchingRules = watchRules(detectorSettings.rulesFile, (c) => detector.reconfigure(c), (level, m) => logger[level](m));
-  await detector.start();
+  await detector?.start();
   // Ordered shutdown: stop following the audit log, then the service (gRPC, HTTP, pools, HSM, audit flush).
   const stop = (signal: NodeJS.Signals): void => {
     logger.log(`${signal} received, shutting down`);
     stopWatchingRules();
-    detector
-      .stop()
-      .then(() => svc.close())
+    svc
+      .close()
+      .then(() => checkpointPublisher?.close())
       .then(() => closers.forEach((close) => close()))
       .then(
         () => process.exit(0),
