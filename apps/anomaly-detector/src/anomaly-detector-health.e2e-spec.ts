@@ -3,8 +3,8 @@ import { loadConfig } from '@kms/config';
 import { ensureDatabase, testDatabaseUrl } from '@kms/persistence-postgres';
 import { createHttpApp, type HttpApp } from '@kms/platform';
 import { Redis } from 'ioredis';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { eventually, exitOf, startMainProcess } from '@kms/testing';
 import { resolve } from 'node:path';
 import { Client } from 'pg';
 
@@ -43,40 +43,6 @@ async function detectorConnections(): Promise<{ redis: number; postgres: number 
     redis.disconnect();
     await pg.end();
   }
-}
-
-async function eventually<T>(read: () => Promise<T>, expected: T, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (JSON.stringify(value) !== JSON.stringify(expected) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-    value = await read();
-  }
-  return value;
-}
-
-/** Run main.ts the way production does (tsx: no decorator metadata) and wait for its address. */
-function startMain(env: Record<string, string>): { child: ChildProcessWithoutNullStreams; output: () => string; url: Promise<string> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
-    cwd: resolve(__dirname, '../../..'),
-    env: { ...process.env, ...env, NO_COLOR: '1' },
-  });
-  let output = '';
-  const url = new Promise<string>((resolveUrl, reject) => {
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(output);
-      if (m) resolveUrl(m[1]);
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`exited with ${code} before listening:\n${output}`)));
-  });
-  return { child, output: () => output, url };
-}
-
-function exitOf(child: ChildProcessWithoutNullStreams): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  return new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
 }
 
 describe('anomaly-detector over HTTP', () => {
@@ -144,7 +110,7 @@ describe('anomaly-detector over HTTP', () => {
   });
 
   it('runs as a process under tsx, serves /readyz and stops cleanly on SIGTERM', async () => {
-    const main = startMain(testEnv());
+    const main = startMainProcess(MAIN, testEnv());
     const exited = exitOf(main.child);
     try {
       const url = await main.url;
@@ -157,7 +123,7 @@ describe('anomaly-detector over HTTP', () => {
   });
 
   it('exits 1 naming the bad variable when the configuration is invalid', async () => {
-    const main = startMain(testEnv({ KMS_REDIS_URL: 'http://127.0.0.1:6379' }));
+    const main = startMainProcess(MAIN, testEnv({ KMS_REDIS_URL: 'http://127.0.0.1:6379' }));
     main.url.catch(() => undefined);
     expect(await exitOf(main.child)).toEqual({ code: 1, signal: null });
     expect(main.output()).toContain('anomaly-detector: invalid configuration: KMS_REDIS_URL: must use redis: or rediss:');

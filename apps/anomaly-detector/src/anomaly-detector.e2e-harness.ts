@@ -1,23 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { Pool } from 'pg';
 import { ManualClock } from '@kms/application';
 import { loadConfig } from '@kms/config';
 import { createKmsClient, type KmsClient, type KmsMessage, type KmsMethod } from '@kms/contracts';
 import { type BootstrapCredential, type RunningKeyService, startKeyService } from '@kms/key-service-grpc';
 import { dropSchema, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
-
-/** A free TCP port on 127.0.0.1. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '@kms/testing';
 
 /** A caller with a real credential; its token is re-issued when the test clock moved 5 minutes. */
 export interface Caller {

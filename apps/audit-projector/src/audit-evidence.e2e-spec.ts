@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { systemClock } from '@kms/application';
@@ -13,20 +12,10 @@ import { type BootstrapCredential, type RunningKeyService, startKeyService } fro
 import { readTar } from '@kms/ledger';
 import { dropSchema, PostgresAuditFeed, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
 import { createHttpApp, type HttpApp } from '@kms/platform';
+import { freePort } from '@kms/testing';
 
 const ROOT = resolve(__dirname, '../../..');
 const VERIFIER = resolve(ROOT, 'scripts/verify-evidence-bundle.ts');
-
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => ok(port));
-    });
-  });
-}
 
 function verifier(...args: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((ok) => {

@@ -5,8 +5,8 @@ import { verifyCheckpointNote } from '@kms/ledger';
 import { KafkaMockProcess, type KcatMessage, readTopicWithKcat } from '@kms/notices-kafka/testing';
 import { dropSchema, ensureDatabase, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
 import { createHttpApp, type HttpApp } from '@kms/platform';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { eventually, exitOf, startMainProcess } from '@kms/testing';
 import { resolve } from 'node:path';
 import { Client } from 'pg';
 
@@ -39,40 +39,6 @@ async function projectorConnections(): Promise<number> {
   } finally {
     await probe.end();
   }
-}
-
-async function eventually<T>(read: () => Promise<T>, expected: T, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (value !== expected && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-    value = await read();
-  }
-  return value;
-}
-
-/** Run main.ts the way production does (tsx: no decorator metadata) and wait for its address. */
-function startMain(env: Record<string, string>): { child: ChildProcessWithoutNullStreams; output: () => string; url: Promise<string> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
-    cwd: resolve(__dirname, '../../..'),
-    env: { ...process.env, ...env, NO_COLOR: '1' },
-  });
-  let output = '';
-  const url = new Promise<string>((resolveUrl, reject) => {
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(output);
-      if (m) resolveUrl(m[1]);
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`exited with ${code} before listening:\n${output}`)));
-  });
-  return { child, output: () => output, url };
-}
-
-function exitOf(child: ChildProcessWithoutNullStreams): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  return new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
 }
 
 describe('audit-projector over HTTP', () => {
@@ -138,7 +104,7 @@ describe('audit-projector over HTTP', () => {
   });
 
   it('runs as a process under tsx, serves /readyz and stops cleanly on SIGTERM', async () => {
-    const main = startMain(testEnv());
+    const main = startMainProcess(MAIN, testEnv());
     const exited = exitOf(main.child);
     try {
       const url = await main.url;
@@ -151,7 +117,7 @@ describe('audit-projector over HTTP', () => {
   });
 
   it('exits 1 naming the bad variable when the configuration is invalid', async () => {
-    const main = startMain(testEnv({ KMS_DATABASE_URL: 'mysql://127.0.0.1/kms' }));
+    const main = startMainProcess(MAIN, testEnv({ KMS_DATABASE_URL: 'mysql://127.0.0.1/kms' }));
     main.url.catch(() => undefined);
     expect(await exitOf(main.child)).toEqual({ code: 1, signal: null });
     expect(main.output()).toContain('audit-projector: invalid configuration: KMS_DATABASE_URL: must use postgres: or postgresql:');
@@ -164,7 +130,7 @@ describe('audit-projector over HTTP', () => {
     const masterKey = randomBytes(32);
     // main.ts signs with the software attestation key derived from the master key when no HSM is configured.
     const pem = await SoftwareAttestationSigner.fromSeed(MasterKey.fromBytes(masterKey).derive('audit-attestation-v1')).publicKeyPem();
-    const main = startMain(
+    const main = startMainProcess(MAIN, 
       testEnv({ KMS_MASTER_KEY: masterKey.toString('base64'), KMS_DATABASE_SCHEMA: schema, KAFKA_BROKERS: mock.bootstrap, KMS_KAFKA_IDEMPOTENT: 'false', KMS_CHECKPOINTS_TOPIC: topic, KMS_LEDGER_ORIGIN: 'kms.main.test/ledger' }),
     );
     const exited = exitOf(main.child);

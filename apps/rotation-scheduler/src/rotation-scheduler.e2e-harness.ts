@@ -1,7 +1,6 @@
 // Test harness: the real key service in-process (ManualClock, real tokens) and the rotation scheduler
 // against it over gRPC, on a BullMQ prefix of its own. Parts copied from apps/key-service's harness.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { ManualClock } from '@kms/application';
 import { loadConfig, Secret } from '@kms/config';
 import { createKmsClient, type KmsClient, type KmsMessage, type KmsMethod } from '@kms/contracts';
@@ -12,20 +11,10 @@ import { createHttpApp, type HttpApp } from '@kms/platform';
 import { connectKeyService, RotationScheduler, RotationSchedulerModule } from '@kms/rotation-scheduler';
 import { Redis } from 'ioredis';
 import type { Pool } from 'pg';
+import { freePort } from '@kms/testing';
 
 export const REDIS_URL = process.env['KMS_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 export const DAY = 24 * 60 * 60 * 1000;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export interface Actor {
   identityId: string;

@@ -1,25 +1,14 @@
 import { status } from '@grpc/grpc-js';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { KmsCallError, createKmsClient } from '@kms/contracts';
+import { freePort } from '@kms/testing';
+export { freePort };
 
 const MAIN = resolve(__dirname, '..', 'main.ts');
 const REPO_ROOT = resolve(__dirname, '../../../..');
 /** Enough of the child's output to explain a failed start, without growing without bound. */
 const OUTPUT_TAIL_CHARS = 20_000;
-
-/** A free TCP port on 127.0.0.1 (bound to port 0, read, released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
 
 export interface ProcessExit {
   code: number | null;

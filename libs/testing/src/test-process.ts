@@ -1,0 +1,64 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+
+/** The repository root (where package.json and tsconfig.base.json are). */
+export const REPO_ROOT = resolve(__dirname, '../../..');
+
+/** A free TCP port on 127.0.0.1 (bound and released). */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Read until the value is `expected` or the time is up; returns the last value read. */
+export async function eventually<T>(read: () => Promise<T>, expected: T, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (value !== expected && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    value = await read();
+  }
+  return value;
+}
+
+export interface MainProcess {
+  child: ChildProcessWithoutNullStreams;
+  output: () => string;
+  /** The HTTP address the process logs as "listening on http://…". */
+  url: Promise<string>;
+}
+
+/**
+ * Run an app's main.ts the way production does (node --import tsx: no decorator metadata, signals
+ * reach the app) and wait for the address it logs.
+ */
+export function startMainProcess(mainPath: string, env: Record<string, string>): MainProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', mainPath], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env, NO_COLOR: '1' },
+  });
+  let output = '';
+  const url = new Promise<string>((resolveUrl, reject) => {
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(output);
+      if (m) resolveUrl(m[1]);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`exited with ${code} before listening:\n${output}`)));
+  });
+  return { child, output: () => output, url };
+}
+
+/** How the process ended. */
+export function exitOf(child: ChildProcessWithoutNullStreams): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
+}
