@@ -1,3 +1,4 @@
+export * from './kafka/lazy-kafka-producer';
 export * from './kafka/kafka-notice-publisher';
 export * from './kafka/notice-settings';
 export * from './postgres/notices.migration';

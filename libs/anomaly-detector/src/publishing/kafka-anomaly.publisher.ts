@@ -1,5 +1,6 @@
 import type { AnomalyFinding } from '@kms/anomaly-rules';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { LazyKafkaProducer } from '@kms/notices-kafka';
+import { logLevel } from 'kafkajs';
 import { ANOMALY_TOPIC, anomalyCloudEventJson, type AnomalyPublisher } from './anomaly-publisher.port';
 
 /** Options of the Kafka publisher. */
@@ -13,14 +14,16 @@ export interface KafkaAnomalyPublisherOptions {
   idempotent?: boolean;
 }
 
-/** Publishes anomaly notices to Kafka (acks from all in-sync replicas, idempotent producer by default). */
+/**
+ * Publishes anomaly notices to Kafka (acks from all in-sync replicas, idempotent producer by
+ * default); a failed send drops the producer so the next one reconnects.
+ */
 export class KafkaAnomalyPublisher implements AnomalyPublisher {
   readonly description: string;
-  private readonly producer: Producer;
+  private readonly producer: LazyKafkaProducer;
   private readonly topic: string;
   /** Whether the producer is idempotent (true unless turned off for the mock cluster). */
   readonly idempotent: boolean;
-  private connected: Promise<void> | undefined;
 
   /** `options` may be a topic name (the former second argument) or the options object. */
   constructor(brokers: string[], options: string | KafkaAnomalyPublisherOptions = {}) {
@@ -28,20 +31,16 @@ export class KafkaAnomalyPublisher implements AnomalyPublisher {
     this.topic = o.topic ?? ANOMALY_TOPIC;
     this.idempotent = o.idempotent ?? true;
     this.description = `kafka ${this.topic}`;
-    this.producer = new Kafka({ clientId: 'kms-anomaly-detector', brokers, logLevel: logLevel.NOTHING }).producer({ idempotent: this.idempotent, maxInFlightRequests: 1 });
+    this.producer = new LazyKafkaProducer({ brokers, clientId: 'kms-anomaly-detector', idempotent: this.idempotent, logLevel: logLevel.NOTHING });
   }
 
-  async publish(finding: AnomalyFinding, source: string): Promise<void> {
-    this.connected ??= this.producer.connect();
-    await this.connected;
-    await this.producer.send({
-      topic: this.topic,
-      acks: -1,
-      messages: [{ key: finding.identityId ?? finding.keyId ?? finding.id, value: anomalyCloudEventJson(finding, source, new Date(finding.window.start)) }],
-    });
+  publish(finding: AnomalyFinding, source: string): Promise<void> {
+    return this.producer.send(this.topic, [
+      { key: finding.identityId ?? finding.keyId ?? finding.id, value: anomalyCloudEventJson(finding, source, new Date(finding.window.start)) },
+    ]);
   }
 
-  async close(): Promise<void> {
-    if (this.connected) await this.producer.disconnect();
+  close(): Promise<void> {
+    return this.producer.close();
   }
 }

@@ -1,4 +1,5 @@
-import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { LazyKafkaProducer } from '@kms/notices-kafka';
+import type { logLevel } from 'kafkajs';
 import type { CheckpointPublisher, StoredCheckpoint } from '../ledger/ledger-store';
 
 /** Default topic of signed ledger checkpoints. */
@@ -51,69 +52,30 @@ export function checkpointMessage(checkpoint: StoredCheckpoint): CheckpointMessa
  */
 export class KafkaCheckpointPublisher implements CheckpointPublisher {
   readonly topic: string;
-  private readonly kafka: Kafka;
-  private producer: Promise<Producer> | null = null;
-  private closed = false;
+  private readonly producer: LazyKafkaProducer;
 
-  constructor(private readonly options: KafkaCheckpointPublisherOptions) {
-    if (options.brokers.length === 0) throw new Error('KafkaCheckpointPublisher needs at least one broker');
+  constructor(options: KafkaCheckpointPublisherOptions) {
     this.topic = options.topic ?? DEFAULT_CHECKPOINT_TOPIC;
-    this.kafka = new Kafka({
-      clientId: options.clientId ?? 'open-kms-audit-projector',
+    this.producer = new LazyKafkaProducer({
       brokers: options.brokers,
-      connectionTimeout: 3000,
-      logLevel: options.logLevel ?? logLevel.ERROR,
-      retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
+      clientId: options.clientId ?? 'open-kms-audit-projector',
+      idempotent: options.idempotent ?? true,
+      ...(options.ackTimeoutMs !== undefined ? { ackTimeoutMs: options.ackTimeoutMs } : {}),
+      ...(options.logLevel !== undefined ? { logLevel: options.logLevel } : {}),
     });
   }
 
-  async publish(checkpoint: StoredCheckpoint): Promise<void> {
-    if (this.closed) throw new Error('checkpoint publisher is closed');
-    const producer = await this.connected();
-    try {
-      await producer.send({
-        topic: this.topic,
-        acks: -1,
-        timeout: this.options.ackTimeoutMs ?? 10_000,
-        messages: [
-          {
-            key: checkpoint.origin,
-            value: JSON.stringify(checkpointMessage(checkpoint)),
-            headers: { 'content-type': 'application/json', format: CHECKPOINT_MESSAGE_FORMAT },
-          },
-        ],
-      });
-    } catch (e) {
-      await this.reset();
-      throw e;
-    }
+  publish(checkpoint: StoredCheckpoint): Promise<void> {
+    return this.producer.send(this.topic, [
+      {
+        key: checkpoint.origin,
+        value: JSON.stringify(checkpointMessage(checkpoint)),
+        headers: { 'content-type': 'application/json', format: CHECKPOINT_MESSAGE_FORMAT },
+      },
+    ]);
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    await this.reset();
-  }
-
-  private connected(): Promise<Producer> {
-    if (!this.producer) {
-      const producer = this.kafka.producer({
-        idempotent: this.options.idempotent ?? true,
-        maxInFlightRequests: 1,
-        allowAutoTopicCreation: true,
-        createPartitioner: Partitioners.DefaultPartitioner,
-      });
-      const ready = producer.connect().then(() => producer);
-      this.producer = ready;
-      ready.catch(() => {
-        if (this.producer === ready) this.producer = null;
-      });
-    }
-    return this.producer;
-  }
-
-  private async reset(): Promise<void> {
-    const current = this.producer;
-    this.producer = null;
-    if (current) await current.then((p) => p.disconnect()).catch(() => undefined);
+  close(): Promise<void> {
+    return this.producer.close();
   }
 }

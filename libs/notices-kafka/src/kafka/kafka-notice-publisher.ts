@@ -1,6 +1,7 @@
 import { noticeToJson, type Notice, type NoticePublisher, toCloudEvent } from '@kms/notices';
 import { Kafka as CloudEventsKafka } from 'cloudevents';
-import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import type { logLevel } from 'kafkajs';
+import { LazyKafkaProducer } from './lazy-kafka-producer';
 
 export interface KafkaNoticePublisherOptions {
   brokers: string[];
@@ -27,65 +28,25 @@ export interface KafkaNoticePublisherOptions {
  */
 export class KafkaNoticePublisher implements NoticePublisher {
   readonly description: string;
-  private readonly kafka: Kafka;
-  private producer: Promise<Producer> | null = null;
-  private closed = false;
+  private readonly producer: LazyKafkaProducer;
 
   constructor(private readonly options: KafkaNoticePublisherOptions) {
     this.description = `kafka ${options.topic}`;
-    this.kafka = new Kafka({
-      clientId: options.clientId ?? 'open-kms-notices',
+    this.producer = new LazyKafkaProducer({
       brokers: options.brokers,
-      connectionTimeout: 3000,
-      logLevel: options.logLevel ?? logLevel.ERROR,
-      // Few client retries: the relay retries forever with its own backoff and reports the lag.
-      retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
+      clientId: options.clientId ?? 'open-kms-notices',
+      idempotent: options.idempotent ?? false,
+      ...(options.ackTimeoutMs !== undefined ? { ackTimeoutMs: options.ackTimeoutMs } : {}),
+      ...(options.logLevel !== undefined ? { logLevel: options.logLevel } : {}),
     });
   }
 
   async publish(notice: Notice): Promise<void> {
-    if (this.closed) throw new Error('publisher is closed');
-    const producer = await this.connected();
     const message = CloudEventsKafka.structured(toCloudEvent(notice));
-    try {
-      await producer.send({
-        topic: this.options.topic,
-        acks: -1,
-        timeout: this.options.ackTimeoutMs ?? 10_000,
-        messages: [{ key: notice.subject, value: noticeToJson(notice), headers: { ...message.headers } }],
-      });
-    } catch (e) {
-      await this.reset();
-      throw e;
-    }
+    await this.producer.send(this.options.topic, [{ key: notice.subject, value: noticeToJson(notice), headers: { ...message.headers } }]);
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    await this.reset();
-  }
-
-  private connected(): Promise<Producer> {
-    if (!this.producer) {
-      const producer = this.kafka.producer({
-        idempotent: this.options.idempotent ?? false,
-        maxInFlightRequests: 1,
-        allowAutoTopicCreation: true,
-        // Java-compatible murmur2: partners' Java/librdkafka clients agree on key -> partition.
-        createPartitioner: Partitioners.DefaultPartitioner,
-      });
-      const ready = producer.connect().then(() => producer);
-      this.producer = ready;
-      ready.catch(() => {
-        if (this.producer === ready) this.producer = null;
-      });
-    }
-    return this.producer;
-  }
-
-  private async reset(): Promise<void> {
-    const current = this.producer;
-    this.producer = null;
-    if (current) await current.then((p) => p.disconnect()).catch(() => undefined);
+  close(): Promise<void> {
+    return this.producer.close();
   }
 }
