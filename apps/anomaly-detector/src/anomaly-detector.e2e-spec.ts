@@ -1,7 +1,8 @@
-import { AnomalyDetectorService, GrpcContainmentGateway, InMemoryAnomalyPublisher, PostgresDetectorStateStore, ANOMALY_NOTICE_TYPE } from '@kms/anomaly-detector';
+import { ANOMALY_NOTICE_TYPE, ANOMALY_TOPIC, AnomalyDetectorService, GrpcContainmentGateway, KafkaAnomalyPublisher, PostgresDetectorStateStore } from '@kms/anomaly-detector';
 import { testConfig } from '@kms/anomaly-rules/testing';
 import { KmsCallError } from '@kms/contracts';
 import { PostgresEventStore } from '@kms/event-store-postgres';
+import { KafkaMockProcess, readTopicWithKcat } from '@kms/notices-kafka/testing';
 import { PostgresAuditFeed } from '@kms/persistence-postgres';
 import { startKmsUnderTest, type Caller, type KmsUnderTest } from './anomaly-detector.e2e-harness';
 
@@ -21,12 +22,23 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
   }
 }
 
+/** A CloudEvent as a partner reads it off the topic (structured mode JSON). */
+interface TopicNotice {
+  key: string | null;
+  event: { id: string; type: string; source: string; subject: string; specversion: string; time: string; datacontenttype: string; kmsseverity: string; kmsurgent: boolean; data: Record<string, unknown> };
+}
+
 describe('anomaly detector against the real key service (e2e)', () => {
   let kms: KmsUnderTest;
   let detectorId: Caller;
   let approver: Caller;
-  const publisher = new InMemoryAnomalyPublisher();
+  // The Kafka test broker (librdkafka mock cluster); its controller id 0 needs a non-idempotent producer.
+  let kafka: KafkaMockProcess;
+  let publisher: KafkaAnomalyPublisher;
   const started: AnomalyDetectorService[] = [];
+  /** Everything on kms.anomalies.v1, read with kcat from the beginning, as a partner would. */
+  const topic = async (): Promise<TopicNotice[]> =>
+    (await readTopicWithKcat(kafka.bootstrap, ANOMALY_TOPIC)).map((m) => ({ key: m.key, event: JSON.parse(m.payload ?? 'null') as TopicNotice['event'] }));
 
   const startDetector = async (): Promise<AnomalyDetectorService> => {
     const state = new PostgresDetectorStateStore(kms.db);
@@ -50,7 +62,7 @@ describe('anomaly detector against the real key service (e2e)', () => {
   };
   const caughtUp = (d: AnomalyDetectorService) => until('the detector to catch up', async () => (d.stats.position >= (await new PostgresAuditFeed(kms.db).headPosition()) ? true : undefined));
   const anomalies = async (identityId: string) =>
-    (await kms.db.query<{ stream_id: string; data: { rule: string; identityId: string | null; evidence: { auditRecordIds: string[] } } }>(`SELECT stream_id, data FROM events WHERE type = 'AnomalyDetected' AND data->>'identityId' = $1 ORDER BY global_position`, [identityId])).rows;
+    (await kms.db.query<{ stream_id: string; data: { rule: string; identityId: string | null; window: { start: string; end: string }; evidence: { auditRecordIds: string[] } } }>(`SELECT stream_id, data FROM events WHERE type = 'AnomalyDetected' AND data->>'identityId' = $1 ORDER BY global_position`, [identityId])).rows;
   const keyAnomalies = async (keyId: string) => (await kms.db.query(`SELECT 1 FROM events WHERE type = 'AnomalyDetected' AND data->>'keyId' = $1 AND data->>'identityId' IS NULL`, [keyId])).rowCount ?? 0;
 
   /** `perBucket` Encrypt calls in each of `buckets` 10-second buckets, the clock moving evenly. */
@@ -77,16 +89,20 @@ describe('anomaly detector against the real key service (e2e)', () => {
   };
 
   beforeAll(async () => {
+    kafka = await KafkaMockProcess.start({ topics: [`${ANOMALY_TOPIC}:3`], brokers: 1 });
+    publisher = new KafkaAnomalyPublisher(kafka.bootstrap.split(','), { idempotent: false });
     kms = await startKmsUnderTest('anomaly_e2e');
     detectorId = await kms.register('anomaly-detector', 'WORKLOAD', ['anomaly-detector']);
     approver = await kms.register('second-admin', 'HUMAN', ['security-engineering']);
   });
   afterAll(async () => {
     for (const d of started) await d.stop();
+    await publisher?.close();
+    await kafka?.stop();
     await kms?.stop();
   });
 
-  it('given steady calls, when a 20x burst comes, then AnomalyDetected is recorded and published, the identity is suspended and refused, and a dual-authorized re-enable restores it', async () => {
+  it('given steady calls, when a 20x burst comes, then AnomalyDetected is recorded and on the Kafka topic, the identity is suspended and refused, and a dual-authorized re-enable restores it', async () => {
     const { w, keyId } = await workloadWithKey('orders');
     const detector = await startDetector();
     await steady(w, keyId, 8, 5);
@@ -99,8 +115,24 @@ describe('anomaly detector against the real key service (e2e)', () => {
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(found.stream_id).toMatch(/^anomaly-/);
     expect(found.data.evidence.auditRecordIds.length).toBeGreaterThan(0);
-    const notice = publisher.messages.find((m) => m.key === w.identityId);
-    expect(notice && JSON.parse(notice.value)).toMatchObject({ type: ANOMALY_NOTICE_TYPE, specversion: '1.0', data: { rule: 'spike', identityId: w.identityId } });
+
+    // The notice is on kms.anomalies.v1 of the broker: a CloudEvent whose id is the finding's, keyed by the identity.
+    const findingId = found.stream_id.slice('anomaly-'.length);
+    const notice = await until('the notice on kms.anomalies.v1', async () => (await topic()).find((m) => m.event.id === findingId), 20_000);
+    expect(notice.key).toBe(w.identityId);
+    expect(notice.event).toEqual({
+      specversion: '1.0',
+      id: findingId,
+      type: ANOMALY_NOTICE_TYPE,
+      source: 'urn:kms:test',
+      subject: w.identityId,
+      time: found.data.window.start,
+      datacontenttype: 'application/json',
+      kmsseverity: 'high',
+      kmsurgent: true,
+      data: found.data,
+    });
+    expect(notice.event.data).toMatchObject({ id: findingId, rule: 'spike', severity: 'high', identityId: w.identityId, keyId, evidence: { auditRecordIds: found.data.evidence.auditRecordIds } });
 
     // Suspended: a fresh token is refused, and so is the call.
     await until('the suspension', async () => ((await kms.admin.call<{ suspended: boolean }>('GetIdentity', { identity_id: w.identityId })).suspended ? true : undefined));
@@ -138,6 +170,14 @@ describe('anomaly detector against the real key service (e2e)', () => {
     expect(after?.n).toBe(after?.streams);
     expect(await keyAnomalies(keyId)).toBe(1);
     expect(Number(after?.n)).toBe(Number(recordedBefore) + found.length + 1);
+    // Every finding of the burst reached the topic (consumers deduplicate by CloudEvent id).
+    const billingIds = (await kms.db.query<{ id: string }>(`SELECT data->>'id' AS id FROM events WHERE type = 'AnomalyDetected' AND (data->>'identityId' = $1 OR data->>'keyId' = $2)`, [w.identityId, keyId])).rows.map((r) => r.id);
+    const onTopic = await until('the notices of the burst on the topic', async () => {
+      const ids = new Set((await topic()).map((m) => m.event.id));
+      return billingIds.every((id) => ids.has(id)) ? ids : undefined;
+    }, 20_000);
+    expect(billingIds.length).toBeGreaterThanOrEqual(2);
+    expect(billingIds.filter((id) => !onTopic.has(id))).toEqual([]);
 
     // A third start over the same checkpoint evaluates nothing again.
     await second.stop();
