@@ -160,6 +160,86 @@ describe('rotation scheduler against the real key service (ManualClock, real tok
     expect(await jobsOf(s, keyId)).toEqual([`retire:${keyId}:v2`, `rotate:${keyId}:v3`].sort());
   });
 
+  it('a retired root version is destroyed after 365 days only once every registered dependent confirmed the new one', async () => {
+    kms.day(0);
+    const prefix = uniquePrefix('rootdeps');
+    prefixes.push(prefix);
+    const keyId = await createKey(kms, 'tenant-root-deps', 'ROOT_TENANT');
+    const partner = await kms.workload('partner-billing');
+    await kms.admin.call('RegisterDependent', { key_id: keyId, dependent_id: partner.identityId, name: 'partner-billing' });
+    await kms.scheduler.call('RotateKey', { key_id: keyId, reason: 'TENANT_ROTATION' });
+    const s = await scheduler(prefix);
+    await s.settle();
+    // Awaiting the partner's confirmation of v2: nothing older is up for retirement.
+    expect(await jobsOf(s, keyId)).toEqual([`rotate:${keyId}:v2`]);
+
+    kms.day(400);
+    await s.scheduler.reconcile();
+    await s.settle();
+    // Past retention, but v1 stays; the root key's own 90-day rotation went on (v3), unconfirmed too.
+    const waiting = await kms.getKey(keyId);
+    expect([waiting.primary_version, waiting.versions[0].state]).toEqual([3, 'ENABLED']);
+
+    await partner.call('ConfirmKeyVersion', { key_id: keyId, key_version: 3 });
+    const scheduled = await eventually(() => kms.getKey(keyId), (k) => k.versions[0].state === 'DESTROY_SCHEDULED');
+    expect(scheduled.versions[0].destroy_time).toBe(new Date(kms.clock.now().getTime() + 30 * 24 * 3600 * 1000).toISOString());
+    await s.scheduler.reconcile();
+    await s.settle();
+    expect((await kms.events(keyId)).filter((e) => e.type === 'KeyVersionDestructionScheduled').map((e) => e.data['version'])).toEqual([1]);
+  });
+
+  it('keeps a retired data protection version while ciphertexts handed out under it remain, and retires it once ReEncrypt moved them all', async () => {
+    kms.day(0);
+    const prefix = uniquePrefix('dp');
+    prefixes.push(prefix);
+    const app = await kms.workload('orders-service');
+    const key = await kms.admin.call<{ key_id: string }>('CreateKey', {
+      tenant: 'acme',
+      name: 'orders-dp',
+      purpose: 'DATA_PROTECTION',
+      algorithm: 'AES_256_GCM',
+      policy: { grants: { [app.identityId]: { permissions: ['GENERATE_DATA_KEY', 'ENCRYPT', 'DECRYPT'] } } },
+    });
+    const keyId = key.key_id;
+    const aad = Buffer.from('order=42');
+    const wrapped: Buffer[] = [];
+    for (let i = 0; i < 3; i++) {
+      wrapped.push((await app.call<{ ciphertext: Buffer }>('GenerateDataKey', { key_id: keyId, aad, without_plaintext: true })).ciphertext);
+    }
+    wrapped.push((await app.call<{ ciphertext: Buffer }>('Encrypt', { key_id: keyId, plaintext: Buffer.from('card'), aad })).ciphertext);
+    const outstanding = async (): Promise<string[]> => (await kms.getKey(keyId)).versions.map((v) => String((v as unknown as { outstanding_ciphertexts: string }).outstanding_ciphertexts));
+    expect(await outstanding()).toEqual(['4']);
+
+    await kms.scheduler.call('RotateKey', { key_id: keyId, reason: 'MANUAL' });
+    const s = await scheduler(prefix);
+    await s.settle();
+    // Due at once, but held: four ciphertexts still depend on v1.
+    expect((await kms.getKey(keyId)).versions[0].state).toBe('ENABLED');
+    const held = s.scheduler.history().filter((r) => r.jobId === `retire:${keyId}:v1`);
+    expect(held.at(-1)?.outcome).toMatchObject({ status: 'held', detail: expect.stringContaining('4 ciphertext(s)') });
+    // A person cannot retire it either without the two-person override.
+    await expect(kms.scheduler.call('ScheduleKeyVersionDestruction', { key_id: keyId, key_version: 1 })).rejects.toMatchObject({ errorCode: 'CIPHERTEXTS_OUTSTANDING' });
+
+    for (const ciphertext of wrapped.slice(0, 3)) await app.call('ReEncrypt', { ciphertext, source_aad: aad, destination_aad: aad });
+    // The same ciphertext re-encrypted twice releases v1 once.
+    await app.call('ReEncrypt', { ciphertext: wrapped[0], source_aad: aad, destination_aad: aad });
+    expect(await outstanding()).toEqual(['1', '4']);
+    kms.day(1);
+    await s.scheduler.reconcile();
+    await s.settle();
+    expect((await kms.getKey(keyId)).versions[0].state).toBe('ENABLED');
+
+    await app.call('ReEncrypt', { ciphertext: wrapped[3], source_aad: aad, destination_aad: aad });
+    expect(await outstanding()).toEqual(['0', '5']);
+    // The hold ends an hour later (KMS_SCHEDULER_RETIREMENT_RECHECK_SECONDS): then v1 is retired, once.
+    kms.day(2);
+    await s.scheduler.reconcile();
+    await eventually(() => kms.getKey(keyId), (k) => k.versions[0].state === 'DESTROY_SCHEDULED');
+    await s.scheduler.reconcile();
+    await s.settle();
+    expect((await kms.events(keyId)).filter((e) => e.type === 'KeyVersionDestructionScheduled')).toHaveLength(1);
+  });
+
   it('destroys a version scheduled for destruction by a person when it is due, not before', async () => {
     kms.day(0);
     const prefix = uniquePrefix('destroy');

@@ -42,6 +42,8 @@ export interface KmsUnderTest {
   admin: Actor;
   /** The `rotation-scheduler` workload. */
   scheduler: Actor;
+  /** Register another workload (no roles: its rights come from key policies). */
+  workload(name: string): Promise<Actor>;
   day(n: number): void;
   getKey(keyId: string): Promise<KeyRow>;
   /** Key events of one key as stored: type, data. */
@@ -95,6 +97,10 @@ export async function startKms(name: string): Promise<KmsUnderTest> {
     schema,
     admin,
     scheduler: actor(reg.client_id, reg.client_secret, false),
+    async workload(name) {
+      const w = await admin.call<{ client_id: string; client_secret: string }>('RegisterIdentity', { name, kind: 'WORKLOAD', roles: [] });
+      return actor(w.client_id, w.client_secret, false);
+    },
     day: (n) => clock.set(new Date(T0.getTime() + n * DAY)),
     getKey: (keyId) => admin.call<KeyRow & KmsMessage>('GetKey', { key_id: keyId }),
     async events(keyId) {

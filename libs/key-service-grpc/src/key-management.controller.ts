@@ -8,6 +8,8 @@ import {
   KeyCatalog,
   KeyLifecycleService,
   KeyOriginService,
+  OUTSTANDING_CIPHERTEXTS,
+  type OutstandingCiphertexts,
   validateBatchSize,
   validateKeyId,
 } from '@kms/application';
@@ -73,6 +75,7 @@ export class KeyManagementController {
     @Inject(KeyCatalog) private readonly catalog: KeyCatalog,
     @Inject(ApprovalService) private readonly approvals: ApprovalService,
     @Inject(KeyOriginService) private readonly origins: KeyOriginService,
+    @Inject(OUTSTANDING_CIPHERTEXTS) private readonly ciphertexts: OutstandingCiphertexts | null,
   ) {}
 
   /** Load a key the caller administers (or may read); missing keys look refused to callers who must not see them. */
@@ -138,7 +141,10 @@ export class KeyManagementController {
 
   @GrpcMethod(KMS_SERVICE, 'GetKey')
   getKey(req: Req, metadata: Metadata, call: Call) {
-    return this.gate.run('GetKey', metadata, call, async (scope) => toProtoKey((await this.keyFor(scope, req['key_id'])).key));
+    return this.gate.run('GetKey', metadata, call, async (scope) => {
+      const key = (await this.keyFor(scope, req['key_id'])).key;
+      return toProtoKey(key, key.purpose === 'DATA_PROTECTION' && this.ciphertexts ? await this.ciphertexts.outstanding(key.keyId) : undefined);
+    });
   }
 
   @GrpcMethod(KMS_SERVICE, 'ListKeys')

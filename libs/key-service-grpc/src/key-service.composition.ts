@@ -151,6 +151,7 @@ export async function buildKeyServiceRuntime(
       store,
       backends,
       audit,
+      ciphertexts: audit,
       clock,
       health: createGrpcHealth(),
       destructionSweepSeconds: config.destructionSweepSeconds,

@@ -7,6 +7,8 @@ import {
   AuditedExecutor,
   type AttestationSigner,
   type AuditLog,
+  OUTSTANDING_CIPHERTEXTS,
+  type OutstandingCiphertexts,
   Authorizer,
   type Clock,
   CryptoService,
@@ -36,6 +38,8 @@ export interface KeyServiceDependencies {
   store: EventStore;
   backends: KeyBackends;
   audit: AuditLog;
+  /** Ciphertexts DATA_PROTECTION versions still hold (the audit log tracks them); without it none are known. */
+  ciphertexts?: OutstandingCiphertexts;
   clock: Clock;
   health: HealthImplementation;
   /** Seconds between in-process destruction sweeps; 0 disables the timer. */
@@ -141,11 +145,12 @@ export class KeyServiceModule {
       controllers: [KeyManagementController, IdentityController, ApprovalController],
       providers: [
         { provide: KEY_SERVICE_DEPENDENCIES, useValue: deps },
+        { provide: OUTSTANDING_CIPHERTEXTS, useValue: deps.ciphertexts ?? null },
         { provide: KeyRepository, useFactory: () => new KeyRepository(deps.store) },
         { provide: KeyCatalog, useFactory: (r: KeyRepository) => new KeyCatalog(r), inject: [KeyRepository] },
         {
           provide: KeyLifecycleService,
-          useFactory: (r: KeyRepository, c: KeyCatalog) => new KeyLifecycleService(deps.store, r, c, deps.backends, deps.clock),
+          useFactory: (r: KeyRepository, c: KeyCatalog) => new KeyLifecycleService(deps.store, r, c, deps.backends, deps.clock, deps.ciphertexts),
           inject: [KeyRepository, KeyCatalog],
         },
         { provide: CryptoService, useFactory: (c: KeyCatalog) => new CryptoService(c, deps.backends), inject: [KeyCatalog] },

@@ -1,7 +1,10 @@
 import { type KeyPolicy, type KeyRecord, nextRotationAt } from '@kms/domain';
 
-/** A key as the API shows it. Never material; material references stay inside the service. */
-export function toProtoKey(k: KeyRecord) {
+/**
+ * A key as the API shows it. Never material; material references stay inside the service.
+ * `outstanding`: tracked ciphertexts per version (DATA_PROTECTION keys), when the caller looked them up.
+ */
+export function toProtoKey(k: KeyRecord, outstanding?: ReadonlyMap<number, number>) {
   const primary = k.versions[k.primaryVersion - 1];
   return {
     key_id: k.keyId,
@@ -36,6 +39,7 @@ export function toProtoKey(k: KeyRecord) {
       destroyed_time: v.destroyedAt ?? '',
       public_key_fingerprint: v.publicKeyFingerprint ?? '',
       compromised_time: v.compromisedAt ?? '',
+      outstanding_ciphertexts: String(outstanding?.get(v.version) ?? 0),
     })),
   };
 }

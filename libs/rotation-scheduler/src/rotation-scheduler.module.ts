@@ -22,11 +22,12 @@ export interface RotationSchedulerDependencies {
   eventStore: EventStore;
   /** The key service, called as the scheduler's workload identity (see connectKeyService). */
   keyService: KeyServicePort;
-  settings: Pick<RotationSchedulerSettings, 'reconcileSeconds' | 'destroyAfterDays' | 'queuePrefix' | 'queueName' | 'maxLagEvents'>;
+  settings: Pick<RotationSchedulerSettings, 'reconcileSeconds' | 'destroyAfterDays' | 'queuePrefix' | 'queueName' | 'maxLagEvents'> &
+    Partial<Pick<RotationSchedulerSettings, 'retirementRecheckSeconds'>>;
   clock?: Clock;
   /** Highest global position in the event store, for lag. */
   eventsHead?: () => Promise<bigint>;
-  /** Extension points for the dependents feature (DATA_PROTECTION retirement, confirmation before retiring). */
+  /** Retention per purpose (default DEFAULT_RETENTION) and an extra check before any retirement. */
   planner?: PlannerOptions;
   retirementGuard?: RetirementGuard;
   /** Job retries (defaults: 5 attempts, 5 s doubling). */
@@ -74,6 +75,7 @@ export class RotationSchedulerModule implements OnModuleInit, OnModuleDestroy {
             {
               reconcileIntervalMs: deps.settings.reconcileSeconds * 1000,
               destroyAfterDays: deps.settings.destroyAfterDays,
+              ...(deps.settings.retirementRecheckSeconds !== undefined ? { holdRecheckMs: deps.settings.retirementRecheckSeconds * 1000 } : {}),
               ...(deps.planner ? { planner: deps.planner } : {}),
               ...(deps.retirementGuard ? { retirementGuard: deps.retirementGuard } : {}),
               ...(deps.eventsHead ? { eventsHead: deps.eventsHead } : {}),

@@ -12,6 +12,8 @@ export interface RotationSchedulerOptions {
   reconcileIntervalMs: number;
   /** destroy_after_days for ScheduleKeyVersionDestruction after retention. */
   destroyAfterDays: number;
+  /** How long a retirement held by outstanding ciphertexts waits before it looks again, in ms. */
+  holdRecheckMs?: number;
   planner?: PlannerOptions;
   retirementGuard?: RetirementGuard;
   /** Highest global position in the store, for lag (optional). */
@@ -163,14 +165,16 @@ export class RotationScheduler {
     });
   }
 
-  private async run(deadline: Deadline, jobId: string): Promise<{ retryInMs?: number }> {
+  private async run(deadline: Deadline, jobId: string): Promise<{ retryInMs?: number; heldUntil?: string }> {
     try {
       const outcome = await runDeadline(deadline, this.keys, this.clock, {
         destroyAfterDays: this.options.destroyAfterDays,
+        ...(this.options.holdRecheckMs !== undefined ? { holdRecheckMs: this.options.holdRecheckMs } : {}),
         ...(this.options.retirementGuard ? { retirementGuard: this.options.retirementGuard } : {}),
       });
       this.record({ jobId, deadline, outcome });
       if (outcome.status !== 'not-due') this.logger.log(`${jobId}: ${outcome.status}, ${outcome.detail}`);
+      if (outcome.status === 'held') return { retryInMs: Math.max(1000, Date.parse(outcome.until) - this.clock.now().getTime()), heldUntil: outcome.until };
       return outcome.status === 'not-due' ? { retryInMs: Math.max(1000, Date.parse(outcome.dueAt) - this.clock.now().getTime()) } : {};
     } catch (e) {
       const detail = e instanceof Error ? e.message : String(e);

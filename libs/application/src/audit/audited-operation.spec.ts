@@ -68,7 +68,7 @@ describe('AuditedExecutor', () => {
     });
 
     it('audits real crypto calls with the key and version, also when they fail', async () => {
-      const key = await app.lifecycle.createKey(keyInput(), TEST_CHANGE);
+      const key = await app.lifecycle.createKey(keyInput({ purpose: 'SERVICE_ENVELOPE' }), TEST_CHANGE);
       const { ciphertext } = await app.executor.run(TEST_CALL, 'Encrypt', (f) => app.crypto.encrypt(UNRESTRICTED_ACCESS, key.keyId, Buffer.from('abc'), Buffer.from('a'), f));
       await kmsErrorOf(app.executor.run(TEST_CALL, 'Decrypt', (f) => app.crypto.decrypt(UNRESTRICTED_ACCESS, ciphertext, Buffer.from('b'), f)));
 

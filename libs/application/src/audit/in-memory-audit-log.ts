@@ -1,5 +1,6 @@
 import { KmsError } from '@kms/domain';
 import type { AuditLog, AuditRecord } from '../ports/audit-log.port';
+import { type OutstandingCiphertexts, type TrackedVersion, trackingChanges } from './ciphertext-tracking';
 
 function copyOf(record: AuditRecord): AuditRecord {
   return { ...record, time: new Date(record.time.getTime()), ...(record.details ? { details: { ...record.details } } : {}) };
@@ -9,8 +10,10 @@ function copyOf(record: AuditRecord): AuditRecord {
  * AuditLog for unit tests: keeps records in memory and can be told to fail, so tests can check that
  * callers refuse the operation when the audit log is unavailable (fail closed).
  */
-export class InMemoryAuditLog implements AuditLog {
+export class InMemoryAuditLog implements AuditLog, OutstandingCiphertexts {
   private readonly stored: AuditRecord[] = [];
+  /** Tracked ciphertext references (see ciphertext-tracking.ts), changed with the records that carry them. */
+  private readonly tracked = new Map<string, TrackedVersion>();
   private failuresLeft = 0;
   private available = true;
 
@@ -22,12 +25,26 @@ export class InMemoryAuditLog implements AuditLog {
   async append(record: AuditRecord): Promise<void> {
     this.admit();
     this.stored.push(copyOf(record));
+    this.applyTracking([record]);
   }
 
   /** All records or none, like one commit. */
   async appendMany(records: AuditRecord[]): Promise<void> {
     this.admit();
     this.stored.push(...records.map(copyOf));
+    this.applyTracking(records);
+  }
+
+  async outstanding(keyId: string): Promise<ReadonlyMap<number, number>> {
+    const counts = new Map<number, number>();
+    for (const t of this.tracked.values()) if (t.keyId === keyId) counts.set(t.version, (counts.get(t.version) ?? 0) + 1);
+    return counts;
+  }
+
+  private applyTracking(records: readonly AuditRecord[]): void {
+    const { track, release } = trackingChanges(records);
+    for (const ref of release) this.tracked.delete(ref);
+    for (const [ref, at] of track) this.tracked.set(ref, at);
   }
 
   /** The next `calls` append/appendMany calls reject with AUDIT_UNAVAILABLE and store nothing. */
@@ -44,6 +61,7 @@ export class InMemoryAuditLog implements AuditLog {
   /** Forget stored records and pending failures. */
   clear(): void {
     this.stored.length = 0;
+    this.tracked.clear();
     this.failuresLeft = 0;
     this.available = true;
   }

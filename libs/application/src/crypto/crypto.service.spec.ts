@@ -2,6 +2,7 @@ import { UNRESTRICTED_ACCESS } from '../access/authorizer';
 import { type Algorithm, CIPHERTEXT_HEADER_LENGTH, GCM_IV_LENGTH, GCM_TAG_LENGTH, type KeyRecord } from '@kms/domain';
 import { constants, createHash, createPublicKey, type JsonWebKey, type KeyObject, verify as nodeVerify } from 'node:crypto';
 import type { OperationFacts } from './crypto.service';
+import { ciphertextRef } from '../audit/ciphertext-tracking';
 import { type ApplicationFixture, applicationFixture, InMemoryKeyBackend, keyInput, kmsErrorOf, TEST_CHANGE } from '../testing/application-fixture';
 import { keyBackendContract } from '../testing/key-backend.contract';
 
@@ -64,10 +65,14 @@ describe('CryptoService', () => {
       expect(sealed.ciphertext.length).toBe(CIPHERTEXT_HEADER_LENGTH + GCM_IV_LENGTH + plaintext.length + GCM_TAG_LENGTH);
       expect(sealed.ciphertext.subarray(0, 2).toString()).toBe('KM');
       expect(sealed.ciphertext.includes(plaintext)).toBe(false);
-      expect(facts).toEqual({ keyId: key.keyId, keyVersion: 1, details: { plaintextBytes: plaintext.length, aadBytes: aad.length } });
+      expect(facts).toEqual({
+        keyId: key.keyId,
+        keyVersion: 1,
+        details: { plaintextBytes: plaintext.length, aadBytes: aad.length, ciphertextRef: ciphertextRef(sealed.ciphertext) },
+      });
 
       const opened = await app.crypto.decrypt(UNRESTRICTED_ACCESS, sealed.ciphertext, aad);
-      expect(opened).toEqual({ plaintext, keyId: key.keyId, keyVersion: 1 });
+      expect(opened).toEqual({ plaintext, keyId: key.keyId, keyVersion: 1, purpose: 'DATA_PROTECTION' });
     });
 
     it('round-trips empty plaintext without aad, and exactly 64 KiB', async () => {
@@ -174,7 +179,15 @@ describe('CryptoService', () => {
       expect(facts).toEqual({
         keyId: source.keyId,
         keyVersion: 1,
-        details: { sourceKeyId: source.keyId, sourceKeyVersion: 1, destinationKeyId: destination.keyId, destinationKeyVersion: 1 },
+        details: {
+          sourceKeyId: source.keyId,
+          sourceKeyVersion: 1,
+          destinationKeyId: destination.keyId,
+          destinationKeyVersion: 1,
+          // DATA_PROTECTION keys: the ciphertext moved from the source version to the destination one.
+          sourceCiphertextRef: ciphertextRef(ciphertext),
+          ciphertextRef: ciphertextRef(out.ciphertext),
+        },
       });
     });
 
@@ -232,7 +245,7 @@ describe('CryptoService', () => {
       expect(out.keyVersion).toBe(1);
       expect((await app.crypto.decrypt(UNRESTRICTED_ACCESS, out.ciphertext, aad)).plaintext).toEqual(out.plaintext);
       expect((await kmsErrorOf(app.crypto.decrypt(UNRESTRICTED_ACCESS, out.ciphertext, EMPTY))).code).toBe('INVALID_CIPHERTEXT');
-      expect(facts.details).toEqual({ dataKeyBytes: 32, withoutPlaintext: false });
+      expect(facts.details).toEqual({ dataKeyBytes: 32, withoutPlaintext: false, ciphertextRef: ciphertextRef(out.ciphertext) });
     });
 
     it('without plaintext: returns only the wrapped form, which decrypts to a key of the requested length', async () => {

@@ -9,6 +9,7 @@ import {
   invalidArgument,
   type KeyOperation,
   type KeyPermission,
+  type KeyPurpose,
   type KeyVersion,
   KmsError,
   versionForOperation,
@@ -16,6 +17,7 @@ import {
 import type { KeyBackend, KeyBackends, SignInput, VersionHandle } from '../ports/key-backend.port';
 import type { KeyCatalog } from '../keys/key-catalog';
 import type { KeyAccessCheck } from '../access/authorizer';
+import { CIPHERTEXT_REF, ciphertextRef, SOURCE_CIPHERTEXT_REF } from '../audit/ciphertext-tracking';
 import {
   optionalVersion,
   validateAad,
@@ -54,6 +56,8 @@ export interface DecryptResult {
   plaintext: Buffer;
   keyId: string;
   keyVersion: number;
+  /** Purpose of the key that decrypted (ReEncrypt releases tracked DATA_PROTECTION ciphertexts). */
+  purpose: KeyPurpose;
 }
 
 export interface ReEncryptResult extends EncryptResult {
@@ -127,7 +131,9 @@ export class CryptoService {
     const aad = validateAad(aadRaw);
     const { state, v, h, backend } = await this.use(access, keyId, 'ENCRYPT', facts);
     facts.details = { plaintextBytes: plaintext.length, aadBytes: aad.length };
-    return this.seal(state, v, h, backend, plaintext, aad);
+    const out = await this.seal(state, v, h, backend, plaintext, aad);
+    trackIssued(state, out.ciphertext, facts.details);
+    return out;
   }
 
   private async seal(state: ExistingKeyState, v: KeyVersion, h: VersionHandle, backend: KeyBackend, plaintext: Buffer, aad: Buffer) {
@@ -163,7 +169,7 @@ export class CryptoService {
     }
     const plaintext = await this.backend(v).decrypt(this.handle(state, v), body, gcmAad(headerBytes, aad));
     facts.details = { plaintextBytes: plaintext.length, aadBytes: aad.length };
-    return { plaintext, keyId: header.keyId, keyVersion: header.version };
+    return { plaintext, keyId: header.keyId, keyVersion: header.version, purpose: state.key.purpose };
   }
 
   /** Decrypt and encrypt under the destination key's primary version without the plaintext leaving the service. */
@@ -191,6 +197,9 @@ export class CryptoService {
         destinationKeyId: out.keyId,
         destinationKeyVersion: out.keyVersion,
       };
+      // The ciphertext moves: released from its DATA_PROTECTION version, tracked under the new one.
+      if (source.purpose === 'DATA_PROTECTION') facts.details[SOURCE_CIPHERTEXT_REF] = ciphertextRef(validateCiphertextBytes(ciphertext));
+      trackIssued(state, out.ciphertext, facts.details);
       return { ...out, sourceKeyId: source.keyId, sourceKeyVersion: source.keyVersion };
     } finally {
       source.plaintext.fill(0);
@@ -214,6 +223,7 @@ export class CryptoService {
     const dataKey = randomBytes(length);
     const sealed = await this.seal(state, v, h, backend, dataKey, aad);
     facts.details = { dataKeyBytes: length, withoutPlaintext };
+    trackIssued(state, sealed.ciphertext, facts.details);
     if (withoutPlaintext) {
       dataKey.fill(0);
       return sealed;
@@ -282,6 +292,11 @@ export class CryptoService {
     facts.details = { lengthBytes: lengthRaw };
     return randomBytes(lengthRaw);
   }
+}
+
+/** DATA_PROTECTION versions are retired only once what they handed out was re-encrypted: name it in the audit record. */
+function trackIssued(state: ExistingKeyState, ciphertext: Buffer, details: Record<string, string | number | boolean>): void {
+  if (state.key.purpose === 'DATA_PROTECTION') details[CIPHERTEXT_REF] = ciphertextRef(ciphertext);
 }
 
 function jwsAlg(a: Algorithm): string {

@@ -24,6 +24,7 @@ import {
 } from '@kms/domain';
 import { type EventStore, WrongExpectedVersionError } from '@kms/event-store';
 import type { Clock } from '../ports/audit-log.port';
+import type { OutstandingCiphertexts } from '../audit/ciphertext-tracking';
 import type { KeyBackend, KeyBackends, VersionHandle } from '../ports/key-backend.port';
 import type { KeyCatalog } from './key-catalog';
 import { type KeyRepository, storeError } from './key-repository';
@@ -85,7 +86,15 @@ export class KeyLifecycleService {
     private readonly catalog: KeyCatalog,
     private readonly backends: KeyBackends,
     private readonly clock: Clock,
+    /** Ciphertexts still held by DATA_PROTECTION versions; without it none are known to be outstanding. */
+    private readonly ciphertexts?: OutstandingCiphertexts,
   ) {}
+
+  /** Tracked ciphertexts handed out under a version and not re-encrypted away. */
+  private async outstandingUnder(keyId: string, version: unknown): Promise<number> {
+    if (!this.ciphertexts || typeof version !== 'number') return 0;
+    return (await this.ciphertexts.outstanding(keyId)).get(version) ?? 0;
+  }
 
   private backendFor(level: ProtectionLevel, algorithm: Algorithm): KeyBackend {
     const backend = this.backends[level];
@@ -289,10 +298,11 @@ export class KeyLifecycleService {
     return this.execute(keyId, () => ({ type: 'UpdateRotationPolicy', data: { rotationPeriodDays }, metadata: this.metadata(ctx) }));
   }
 
-  disableKeyVersion(keyId: string, version: number, ctx: ChangeContext, overrideDependents = false): Promise<KeyRecord> {
+  async disableKeyVersion(keyId: string, version: number, ctx: ChangeContext, overrideDependents = false): Promise<KeyRecord> {
+    const outstandingCiphertexts = await this.outstandingUnder(keyId, version);
     return this.execute(keyId, () => ({
       type: 'DisableKeyVersion',
-      data: { version, ...(overrideDependents ? { overrideDependents } : {}) },
+      data: { version, outstandingCiphertexts, ...(overrideDependents ? { overrideDependents } : {}) },
       metadata: this.metadata(ctx),
     }));
   }
@@ -314,16 +324,17 @@ export class KeyLifecycleService {
     return this.execute(keyId, () => ({ type: 'EnableKeyVersion', data: { version }, metadata: this.metadata(ctx) }));
   }
 
-  scheduleKeyVersionDestruction(
+  async scheduleKeyVersionDestruction(
     keyId: string,
     version: number,
     delayDays: number | undefined,
     ctx: ChangeContext,
     overrideDependents = false,
   ): Promise<KeyRecord> {
+    const outstandingCiphertexts = await this.outstandingUnder(keyId, version);
     return this.execute(keyId, () => ({
       type: 'ScheduleKeyVersionDestruction',
-      data: { version, ...(delayDays !== undefined ? { delayDays } : {}), ...(overrideDependents ? { overrideDependents } : {}) },
+      data: { version, outstandingCiphertexts, ...(delayDays !== undefined ? { delayDays } : {}), ...(overrideDependents ? { overrideDependents } : {}) },
       metadata: this.metadata(ctx),
     }));
   }
@@ -347,7 +358,11 @@ export class KeyLifecycleService {
   async preview(keyId: string, command: DistributiveOmit<KeyCommand, 'metadata'>, ctx: ChangeContext): Promise<ExistingKeyState> {
     const loaded = await this.repository.load(keyId);
     const state = existingOrThrow(loaded.state);
-    decide({ ...command, metadata: this.metadata(ctx) } as KeyCommand, state);
+    let full = { ...command, metadata: this.metadata(ctx) } as KeyCommand;
+    if (full.type === 'DisableKeyVersion' || full.type === 'ScheduleKeyVersionDestruction') {
+      full = { ...full, data: { ...full.data, outstandingCiphertexts: await this.outstandingUnder(keyId, full.data.version) } } as KeyCommand;
+    }
+    decide(full, state);
     return state;
   }
 

@@ -327,7 +327,7 @@ export function applicationFixture(shared: { store?: InMemoryEventStore; backend
     repository,
     catalog,
     backend,
-    lifecycle: new KeyLifecycleService(store, repository, catalog, backends, clock),
+    lifecycle: new KeyLifecycleService(store, repository, catalog, backends, clock, audit),
     crypto: new CryptoService(catalog, backends),
     audit,
     executor: new AuditedExecutor(audit, clock),

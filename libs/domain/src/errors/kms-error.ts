@@ -31,6 +31,7 @@ export type KmsErrorCode =
   | 'SELF_APPROVAL'
   | 'NO_ORIGIN_EVIDENCE'
   | 'DEPENDENTS_NOT_CONFIRMED'
+  | 'CIPHERTEXTS_OUTSTANDING'
   | 'NOT_A_DEPENDENT';
 
 /** A domain error: a stable code, a message safe to show a client, and the offending field when there is one. */

@@ -41,12 +41,20 @@ export type CreateKey = Command<
 >;
 export type RotateKey = Command<'RotateKey', { rotationReason: RotationReason; material: NewVersionMaterial }>;
 export type UpdateRotationPolicy = Command<'UpdateRotationPolicy', { rotationPeriodDays: number }>;
-/** overrideDependents: set only when two people approved retiring before every dependent confirmed. */
-export type DisableKeyVersion = Command<'DisableKeyVersion', { version: number; overrideDependents?: boolean }>;
+/**
+ * overrideDependents: set only when two people approved retiring before every dependent confirmed.
+ * outstandingCiphertexts: how many ciphertexts handed out under the version (DATA_PROTECTION keys) were
+ * not yet re-encrypted away, as the application tracks them; absent when unknown (counts as none).
+ */
+export interface RetirementFacts {
+  overrideDependents?: boolean;
+  outstandingCiphertexts?: number;
+}
+export type DisableKeyVersion = Command<'DisableKeyVersion', { version: number } & RetirementFacts>;
 export type EnableKeyVersion = Command<'EnableKeyVersion', { version: number }>;
 export type ScheduleKeyVersionDestruction = Command<
   'ScheduleKeyVersionDestruction',
-  { version: number; delayDays?: number; overrideDependents?: boolean }
+  { version: number; delayDays?: number } & RetirementFacts
 >;
 export type CancelKeyVersionDestruction = Command<'CancelKeyVersionDestruction', { version: number }>;
 /** Issued by the destruction sweep after the material has been shredded. */

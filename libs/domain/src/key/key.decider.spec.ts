@@ -249,3 +249,32 @@ describe('dependent confirmation before retirement', () => {
     expect(decide(disable(2), state).map((e) => e.type)).toEqual(['KeyVersionDisabled']);
   });
 });
+
+describe('outstanding ciphertexts before retiring a data protection version', () => {
+  const dp = create({ purpose: 'DATA_PROTECTION' });
+  const retire = (type: 'DisableKeyVersion' | 'ScheduleKeyVersionDestruction', outstandingCiphertexts?: number, overrideDependents?: boolean): KeyCommand =>
+    ({
+      type,
+      data: { version: 1, ...(outstandingCiphertexts !== undefined ? { outstandingCiphertexts } : {}), ...(overrideDependents ? { overrideDependents } : {}) },
+      metadata: meta(),
+    }) as KeyCommand;
+
+  it('given ciphertexts still under the old version, when it is disabled or its destruction scheduled, then CIPHERTEXTS_OUTSTANDING naming the count', () => {
+    const state = given(dp, rotate(2));
+    for (const type of ['DisableKeyVersion', 'ScheduleKeyVersionDestruction'] as const) {
+      expect(errorCode(() => decide(retire(type, 3), state))).toBe('CIPHERTEXTS_OUTSTANDING');
+      expect(() => decide(retire(type, 3), state)).toThrow(/3 ciphertext\(s\).*version 1/);
+    }
+  });
+
+  it('given none outstanding (or an approved override), then the version retires', () => {
+    const state = given(dp, rotate(2));
+    expect(decide(retire('DisableKeyVersion', 0), state).map((e) => e.type)).toEqual(['KeyVersionDisabled']);
+    expect(decide(retire('ScheduleKeyVersionDestruction', 5, true), state).map((e) => e.type)).toEqual(['KeyVersionDestructionScheduled']);
+  });
+
+  it('other purposes retire by time: the count does not hold them', () => {
+    const state = given(create(), rotate(2));
+    expect(decide(retire('DisableKeyVersion', 7), state).map((e) => e.type)).toEqual(['KeyVersionDisabled']);
+  });
+});

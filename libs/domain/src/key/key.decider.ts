@@ -1,7 +1,7 @@
 import { KmsError, invalidArgument } from '../errors/kms-error';
 import { samePolicy, validateKeyPolicy } from '../access/key-policy';
 import { isUuid } from '../ciphertext/ciphertext-format';
-import type { CommandMetadata, KeyCommand } from './key.commands';
+import type { CommandMetadata, KeyCommand, RetirementFacts } from './key.commands';
 import type { EventMetadata, KeyEvent } from './key.events';
 import { type ExistingKeyState, initialState, type KeyDependent, type KeyRecord, type KeyState, type KeyVersion } from './key.state';
 import {
@@ -77,8 +77,18 @@ export function pendingDependents(key: KeyRecord): KeyDependent[] {
  * Retiring a previous version (disabling it or scheduling its destruction) waits until every
  * registered dependent confirmed the current primary, unless two people approved an override.
  */
-function assertDependentsConfirmed(key: KeyRecord, version: number, override: boolean | undefined): void {
-  if (version >= key.primaryVersion || override) return;
+function assertDependentsConfirmed(key: KeyRecord, version: number, facts: RetirementFacts): void {
+  if (version >= key.primaryVersion || facts.overrideDependents) return;
+  // "Retain data protection keys until all ciphertext ... has been re-keyed": what was handed out
+  // under the version and not re-encrypted away still depends on it.
+  const outstanding = facts.outstandingCiphertexts ?? 0;
+  if (key.purpose === 'DATA_PROTECTION' && outstanding > 0) {
+    throw new KmsError(
+      'CIPHERTEXTS_OUTSTANDING',
+      `key_version: ${outstanding} ciphertext(s) or wrapped data key(s) handed out under version ${version} have not been re-encrypted yet; retiring it needs ReEncrypt of them first or an override approved by two people`,
+      'key_version',
+    );
+  }
   const pending = pendingDependents(key);
   if (pending.length > 0) {
     throw new KmsError(
@@ -188,7 +198,7 @@ export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
       const v = findVersion(s.key, validateVersionNumber(command.data.version));
       if (v.state === 'DISABLED') return [];
       if (v.state !== 'ENABLED') throw versionStateError(v);
-      assertDependentsConfirmed(s.key, v.version, command.data.overrideDependents);
+      assertDependentsConfirmed(s.key, v.version, command.data);
       return [{ type: 'KeyVersionDisabled', data: { keyId: s.key.keyId, version: v.version }, metadata }];
     }
     case 'EnableKeyVersion': {
@@ -205,7 +215,7 @@ export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
         throw new KmsError('PRIMARY_VERSION_PROTECTED', `key version ${v.version} is the primary version; rotate first`, 'key_version');
       }
       if (v.state !== 'ENABLED' && v.state !== 'DISABLED') throw versionStateError(v);
-      assertDependentsConfirmed(s.key, v.version, command.data.overrideDependents);
+      assertDependentsConfirmed(s.key, v.version, command.data);
       const delayDays = command.data.delayDays ?? DEFAULT_DESTRUCTION_DELAY_DAYS;
       if (!Number.isInteger(delayDays) || delayDays < MIN_DESTRUCTION_DELAY_DAYS) {
         throw invalidArgument('destroy_after_days', `must be a whole number of days, at least ${MIN_DESTRUCTION_DELAY_DAYS}`);

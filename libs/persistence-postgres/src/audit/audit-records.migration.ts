@@ -35,5 +35,28 @@ export class CreateAuditRecords1795358922293 implements MigrationInterface {
   }
 }
 
+/**
+ * Ciphertexts handed out under DATA_PROTECTION keys and not yet re-encrypted away, by reference (a
+ * truncated SHA-256 of the ciphertext, never contents). Written in the same transaction as the audit
+ * records that carry the references, so it can always be rebuilt from audit_records.
+ */
+export class CreateTrackedCiphertexts1795900000000 implements MigrationInterface {
+  name = 'CreateTrackedCiphertexts1795900000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
+      CREATE TABLE tracked_ciphertexts (
+        ref          text    PRIMARY KEY CONSTRAINT tracked_ciphertexts_ref_check CHECK (ref ~ '^[0-9a-f]{32}$'),
+        key_id       uuid    NOT NULL,
+        key_version  integer NOT NULL CONSTRAINT tracked_ciphertexts_version_check CHECK (key_version > 0)
+      )`);
+    await queryRunner.query('CREATE INDEX tracked_ciphertexts_key_idx ON tracked_ciphertexts (key_id, key_version)');
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query('DROP TABLE tracked_ciphertexts');
+  }
+}
+
 /** Migrations of the audit log, for runMigrations(). */
-export const auditMigrations: Array<new () => MigrationInterface> = [CreateAuditRecords1795358922293];
+export const auditMigrations: Array<new () => MigrationInterface> = [CreateAuditRecords1795358922293, CreateTrackedCiphertexts1795900000000];

@@ -187,6 +187,69 @@ describe('PostgresAuditLog', () => {
     await expect(withReader(target, (c) => c.query('SELECT $1::text', ['nul\u0000inside']))).rejects.toThrow();
   });
 
+  describe('ciphertext tracking (DATA_PROTECTION versions)', () => {
+    const key = () => randomUUID();
+    const ref = () => randomUUID().replace(/-/g, '');
+    const issued = (keyId: string, version: number, r: string, over: Partial<AuditRecord> = {}) =>
+      record({ operation: 'GenerateDataKey', keyId, keyVersion: version, details: { dataKeyBytes: 32, ciphertextRef: r }, ...over });
+    const moved = (keyId: string, from: number, to: number, src: string, dst: string) =>
+      record({
+        operation: 'ReEncrypt',
+        keyId,
+        keyVersion: from,
+        details: { sourceKeyId: keyId, sourceKeyVersion: from, destinationKeyId: keyId, destinationKeyVersion: to, sourceCiphertextRef: src, ciphertextRef: dst },
+      });
+    const counts = async (log: PostgresAuditLog, keyId: string) => Object.fromEntries(await log.outstanding(keyId));
+
+    it('counts what successful calls handed out per version, and ReEncrypt moves each reference once', async () => {
+      const log = new PostgresAuditLog(pool);
+      const k = key();
+      const [a, b, c] = [ref(), ref(), ref()];
+      await Promise.all([log.append(issued(k, 1, a)), log.append(issued(k, 1, b)), log.append(issued(k, 1, c))]);
+      await log.append(issued(k, 1, ref(), { outcome: 'FAILURE', errorCode: 'KEY_DISABLED' }));
+      expect(await counts(log, k)).toEqual({ 1: 3 });
+
+      const a2 = ref();
+      await log.append(moved(k, 1, 2, a, a2));
+      // The same source again: version 1 is not released twice.
+      await log.append(moved(k, 1, 2, a, ref()));
+      expect(await counts(log, k)).toEqual({ 1: 2, 2: 2 });
+      // Moves within one flush apply in record order.
+      await log.appendMany([moved(k, 1, 2, b, ref()), moved(k, 1, 2, c, ref())]);
+      expect(await counts(log, k)).toEqual({ 2: 4 });
+    });
+
+    it('the tracking commits with the audit record or not at all', async () => {
+      const log = new PostgresAuditLog(pool, { maxBatch: 10 });
+      const k = key();
+      const existing = record();
+      await log.append(existing);
+      // A batch PostgreSQL refuses (duplicate id): its tracking must not be applied either.
+      const refused = [issued(k, 1, ref()), { ...existing, requestId: 'replay' }];
+      expect(await outcome(log.appendMany(refused))).toBe('AUDIT_UNAVAILABLE');
+      expect(await counts(log, k)).toEqual({});
+    });
+
+    it('the table is reproducible from the audit trail alone', async () => {
+      const log = new PostgresAuditLog(pool);
+      const k = key();
+      const [a, b] = [ref(), ref()];
+      await log.appendMany([issued(k, 1, a), issued(k, 1, b), moved(k, 1, 2, a, ref())]);
+      const fromTrail = await withReader(target, async (c) => {
+        const r = await c.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM audit_records i
+            WHERE i.key_id = $1 AND i.outcome = 'SUCCESS' AND i.details->>'ciphertextRef' IS NOT NULL
+              AND COALESCE((i.details->>'destinationKeyVersion')::int, i.key_version) = 1
+              AND NOT EXISTS (SELECT 1 FROM audit_records m WHERE m.outcome = 'SUCCESS' AND m.details->>'sourceCiphertextRef' = i.details->>'ciphertextRef')`,
+          [k],
+        );
+        return r.rows[0].n;
+      });
+      expect(fromTrail).toBe(1);
+      expect(await counts(log, k)).toEqual({ 1: 1, 2: 1 });
+    });
+  });
+
   describe('when PostgreSQL refuses', () => {
     async function unusedPort(): Promise<number> {
       const server = createServer();

@@ -1,4 +1,4 @@
-import type { AuditLog, AuditRecord } from '@kms/application';
+import { type AuditLog, type AuditRecord, CIPHERTEXT_REF, type OutstandingCiphertexts, SOURCE_CIPHERTEXT_REF, type TrackingChanges, trackingChanges } from '@kms/application';
 import { KmsError } from '@kms/domain';
 import type { Pool, PoolClient } from 'pg';
 import { type AuditRow, insertAuditRowsSql, MAX_ROWS_PER_INSERT, toAuditRow } from './audit-row.mapper';
@@ -28,6 +28,8 @@ export interface AuditLogStats {
 
 interface Pending {
   rows: AuditRow[];
+  /** The records that hand out or move a tracked ciphertext (see @kms/application ciphertext-tracking). */
+  tracking: AuditRecord[];
   resolve: () => void;
   reject: (error: Error) => void;
 }
@@ -66,8 +68,11 @@ function positiveInteger(value: number, name: string, max = Number.MAX_SAFE_INTE
  * flush. A promise resolves only after the COMMIT that contains its record returned; a failed flush
  * rejects every promise in it. synchronous_commit is forced on, so each COMMIT waits for the WAL
  * fsync: group commit pays that fsync once per flush instead of once per record.
+ *
+ * The same transaction applies the ciphertext tracking the records carry (tracked_ciphertexts), so a
+ * DATA_PROTECTION version's outstanding count changes exactly when the audit record does.
  */
-export class PostgresAuditLog implements AuditLog {
+export class PostgresAuditLog implements AuditLog, OutstandingCiphertexts {
   private readonly maxBatch: number;
   private readonly maxQueued: number;
   private readonly flushTimeoutMs: number;
@@ -124,8 +129,9 @@ export class PostgresAuditLog implements AuditLog {
     if (this.queuedRecords + rows.length > this.maxQueued) {
       return Promise.reject(auditUnavailable(new Error(`more than ${this.maxQueued} audit records are waiting`)));
     }
+    const tracking = records.filter((r) => r.details !== undefined && (CIPHERTEXT_REF in r.details || SOURCE_CIPHERTEXT_REF in r.details));
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ rows, resolve, reject });
+      this.queue.push({ rows, tracking, resolve, reject });
       this.queuedRecords += rows.length;
       this.schedule();
     });
@@ -161,9 +167,10 @@ export class PostgresAuditLog implements AuditLog {
     this.flushing = true;
     const batch = this.takeBatch();
     const rows = batch.flatMap((p) => p.rows);
+    const tracking = trackingChanges(batch.flatMap((p) => p.tracking));
     this.queuedRecords -= rows.length;
     try {
-      await this.commitWithin(rows);
+      await this.commitWithin(rows, tracking);
       this.counters.flushes++;
       this.counters.records += rows.length;
       this.counters.largestBatch = Math.max(this.counters.largestBatch, rows.length);
@@ -179,7 +186,16 @@ export class PostgresAuditLog implements AuditLog {
     }
   }
 
-  private async commitWithin(rows: AuditRow[]): Promise<void> {
+  /** Tracked ciphertexts per version of a key (committed state). */
+  async outstanding(keyId: string): Promise<ReadonlyMap<number, number>> {
+    const r = await this.pool.query<{ key_version: number; n: number }>(
+      'SELECT key_version, count(*)::int AS n FROM tracked_ciphertexts WHERE key_id = $1 GROUP BY key_version',
+      [keyId],
+    );
+    return new Map(r.rows.map((row) => [row.key_version, row.n]));
+  }
+
+  private async commitWithin(rows: AuditRow[], tracking: TrackingChanges): Promise<void> {
     const flight: Flight = { abandoned: false };
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
@@ -192,13 +208,13 @@ export class PostgresAuditLog implements AuditLog {
       }, this.flushTimeoutMs);
     });
     try {
-      await Promise.race([this.commit(rows, flight), deadline]);
+      await Promise.race([this.commit(rows, tracking, flight), deadline]);
     } finally {
       clearTimeout(timer);
     }
   }
 
-  private async commit(rows: AuditRow[], flight: Flight): Promise<void> {
+  private async commit(rows: AuditRow[], tracking: TrackingChanges, flight: Flight): Promise<void> {
     const client = await this.pool.connect();
     if (flight.abandoned) {
       client.release(true);
@@ -217,6 +233,7 @@ export class PostgresAuditLog implements AuditLog {
         const inserted = await client.query(this.sqlFor(chunk.length), chunk.flat());
         if (inserted.rowCount !== chunk.length) throw new Error(`inserted ${inserted.rowCount} of ${chunk.length} audit rows`);
       }
+      await applyTracking(client, tracking);
       // COMMIT of an aborted transaction answers ROLLBACK without an error.
       const committed = await client.query('COMMIT');
       if (committed.command !== 'COMMIT') throw new Error(`COMMIT answered ${committed.command}`);
@@ -242,4 +259,24 @@ export class PostgresAuditLog implements AuditLog {
     }
     return sql;
   }
+}
+
+/** Apply ciphertext tracking inside the flush's transaction. */
+async function applyTracking(client: PoolClient, { track, release }: TrackingChanges): Promise<void> {
+  if (release.size > 0) await client.query('DELETE FROM tracked_ciphertexts WHERE ref = ANY($1::text[])', [[...release]]);
+  if (track.size === 0) return;
+  const refs: string[] = [];
+  const keys: string[] = [];
+  const versions: number[] = [];
+  for (const [ref, at] of track) {
+    refs.push(ref);
+    keys.push(at.keyId);
+    versions.push(at.version);
+  }
+  await client.query(
+    `INSERT INTO tracked_ciphertexts (ref, key_id, key_version)
+     SELECT * FROM unnest($1::text[], $2::uuid[], $3::int[])
+     ON CONFLICT (ref) DO UPDATE SET key_id = EXCLUDED.key_id, key_version = EXCLUDED.key_version`,
+    [refs, keys, versions],
+  );
 }

@@ -13,6 +13,11 @@ export interface RotationSchedulerSettings {
   reconcileSeconds: number;
   /** KMS_SCHEDULER_DESTROY_AFTER_DAYS: destroy_after_days when retention ends. Default 30. */
   destroyAfterDays: number;
+  /**
+   * KMS_SCHEDULER_RETIREMENT_RECHECK_SECONDS: how often a DATA_PROTECTION version held by ciphertexts not
+   * yet re-encrypted is looked at again. Default 3600.
+   */
+  retirementRecheckSeconds: number;
   /** KMS_SCHEDULER_QUEUE_PREFIX (default "kms") and KMS_SCHEDULER_QUEUE_NAME (default "rotation-deadlines"). */
   queuePrefix: string;
   queueName: string;
@@ -55,6 +60,7 @@ export function loadRotationSchedulerSettings(config: KmsConfig, env: Env = proc
     credential,
     reconcileSeconds: integer(env, 'KMS_SCHEDULER_RECONCILE_SECONDS', 60, 0, 86_400),
     destroyAfterDays: integer(env, 'KMS_SCHEDULER_DESTROY_AFTER_DAYS', 30, 1, 3650),
+    retirementRecheckSeconds: integer(env, 'KMS_SCHEDULER_RETIREMENT_RECHECK_SECONDS', 3600, 1, 7 * 86_400),
     queuePrefix: name(env, 'KMS_SCHEDULER_QUEUE_PREFIX', 'kms'),
     queueName: name(env, 'KMS_SCHEDULER_QUEUE_NAME', 'rotation-deadlines'),
     maxLagEvents: integer(env, 'KMS_SCHEDULER_MAX_LAG', 1000, 1, 1_000_000_000),

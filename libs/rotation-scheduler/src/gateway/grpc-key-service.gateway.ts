@@ -6,10 +6,12 @@ import type { WorkloadTokenSource } from './workload-token.source';
 
 interface KeyMessage {
   key_id: string;
+  purpose: string;
   primary_version: number;
   enabled: boolean;
   next_rotation_time: string;
-  versions: Array<{ version: number; state: string; destroy_time: string }>;
+  /** uint64 fields arrive as strings (proto-loader longs: String). */
+  versions: Array<{ version: number; state: string; destroy_time: string; outstanding_ciphertexts?: string | number }>;
 }
 
 const VERSION_STATES: ReadonlySet<string> = new Set(['ENABLED', 'DISABLED', 'DESTROY_SCHEDULED', 'DESTROYED']);
@@ -17,12 +19,18 @@ const VERSION_STATES: ReadonlySet<string> = new Set(['ENABLED', 'DISABLED', 'DES
 function toSnapshot(m: KeyMessage): KeySnapshot {
   return {
     keyId: m.key_id,
+    purpose: m.purpose,
     primaryVersion: Number(m.primary_version),
     enabled: m.enabled,
     nextRotationAt: m.next_rotation_time,
     versions: m.versions.map((v): KeyVersionSnapshot => {
       if (!VERSION_STATES.has(v.state)) throw new Error(`unknown key version state ${v.state}`);
-      return { version: Number(v.version), state: v.state as KeyVersionSnapshot['state'], ...(v.destroy_time ? { destroyAt: v.destroy_time } : {}) };
+      return {
+        version: Number(v.version),
+        state: v.state as KeyVersionSnapshot['state'],
+        outstandingCiphertexts: Number(v.outstanding_ciphertexts ?? 0),
+        ...(v.destroy_time ? { destroyAt: v.destroy_time } : {}),
+      };
     }),
   };
 }

@@ -4,11 +4,14 @@ export interface KeyVersionSnapshot {
   state: 'ENABLED' | 'DISABLED' | 'DESTROY_SCHEDULED' | 'DESTROYED';
   /** Set while DESTROY_SCHEDULED. */
   destroyAt?: string;
+  /** DATA_PROTECTION keys: ciphertexts handed out under the version and not yet re-encrypted away. */
+  outstandingCiphertexts: number;
 }
 
 /** A key as the key service answers GetKey: the authority the scheduler re-checks against. */
 export interface KeySnapshot {
   keyId: string;
+  purpose: string;
   primaryVersion: number;
   /** False when the primary version is not enabled. */
   enabled: boolean;

@@ -2,11 +2,15 @@ import type { Clock } from '@kms/application';
 import { deadlineJobId, type Deadline } from '../planner/deadline.planner';
 import { type KeyServicePort, KeyServiceRefusal } from '../gateway/key-service.port';
 
-/** What running a deadline did. `not-due`: run again at `dueAt` (the job fired early, or the deadline moved). */
+/**
+ * What running a deadline did. `not-due`: run again at `dueAt` (the job fired early, or the deadline
+ * moved). `held`: due, but something still depends on the version; look again at `until`.
+ */
 export type DeadlineOutcome =
   | { status: 'done'; detail: string }
   | { status: 'skipped'; detail: string }
-  | { status: 'not-due'; dueAt: string; detail: string };
+  | { status: 'not-due'; dueAt: string; detail: string }
+  | { status: 'held'; until: string; detail: string };
 
 /**
  * Extension point for dependent confirmation: asked before a retired version's destruction is
@@ -22,7 +26,11 @@ export interface DeadlineJobSettings {
   /** destroy_after_days passed with ScheduleKeyVersionDestruction: the waiting period before destruction. */
   destroyAfterDays: number;
   retirementGuard?: RetirementGuard;
+  /** How long a retirement held by outstanding ciphertexts waits before it looks again. Default 1 h. */
+  holdRecheckMs?: number;
 }
+
+export const DEFAULT_HOLD_RECHECK_MS = 3_600_000;
 
 /**
  * FAILED_PRECONDITION answers meaning the work is already done or can no longer be done by a
@@ -63,6 +71,11 @@ export async function runDeadline(deadline: Deadline, keys: KeyServicePort, cloc
         }
         if (key.primaryVersion === deadline.version) return { status: 'skipped', detail: `v${deadline.version} is the primary again` };
         if (Date.parse(deadline.dueAt) > now) return { status: 'not-due', dueAt: deadline.dueAt, detail: 'retention not over yet' };
+        // DATA_PROTECTION: kept until everything handed out under it was re-encrypted (policy).
+        if (key.purpose === 'DATA_PROTECTION' && version.outstandingCiphertexts > 0) {
+          const until = new Date(now + (settings.holdRecheckMs ?? DEFAULT_HOLD_RECHECK_MS)).toISOString();
+          return { status: 'held', until, detail: `${version.outstandingCiphertexts} ciphertext(s) still under v${deadline.version}; re-encrypt them to release it` };
+        }
         const guard = await (settings.retirementGuard ?? allowAllRetirements).mayRetire(deadline.keyId, deadline.version);
         if (!guard.allowed) return { status: 'skipped', detail: `retirement held: ${guard.reason}` };
         const after = await keys.scheduleDestruction(deadline.keyId, deadline.version, settings.destroyAfterDays, `retention ended (${id})`);

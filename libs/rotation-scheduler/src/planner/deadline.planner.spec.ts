@@ -57,13 +57,22 @@ describe('deadline planner', () => {
     ]);
   });
 
-  it('given a rotated data protection key, then v1 is not retired until the dependents extension says nothing depends on it', () => {
+  it('given a rotated data protection key, then v1 is up for retirement at once (the job holds it while ciphertexts remain under it)', () => {
     const h = new History().created('dp', 'DATA_PROTECTION', 0).rotated('dp', 100);
-    expect(h.plan()).toEqual([['rotate:dp:v2', 280]]);
-    const releasedAt = (keyId: string, version: number): string | undefined => (keyId === 'dp' && version === 1 ? day(150) : undefined);
-    expect(h.plan({ dependentsReleasedAt: releasedAt })).toEqual([
-      ['retire:dp:v1', 150],
+    expect(h.plan()).toEqual([
+      ['retire:dp:v1', 100],
       ['rotate:dp:v2', 280],
+    ]);
+  });
+
+  it('given a dependent that has not confirmed the new primary, then no older version is retired until it does', () => {
+    const partner = '99999999-8888-4777-8666-555555555555';
+    const h = new History().created('r', 'ROOT_TENANT', 0).dependentRegistered('r', partner, 1).rotated('r', 10);
+    expect(h.plan()).toEqual([['rotate:r:v2', 100]]);
+    h.confirmed('r', partner, 2, 400);
+    expect(h.plan()).toEqual([
+      ['rotate:r:v2', 100],
+      ['retire:r:v1', 375],
     ]);
   });
 

@@ -1,4 +1,4 @@
-import { DAY_MS, type KeyPurpose, nextRotationAt } from '@kms/domain';
+import { DAY_MS, type KeyPurpose, nextRotationAt, pendingDependents } from '@kms/domain';
 import type { ScheduledKey } from './scheduled-key.projection';
 
 /** Retired root tenant and service envelope versions are kept this long (policy "Retention and Retirement"). */
@@ -6,29 +6,23 @@ export const RETENTION_DAYS = 365;
 
 /**
  * How long a retired (no longer primary) version of each purpose is kept before its destruction is
- * scheduled. `dependents`: only once nothing depends on it (DATA_PROTECTION, see `RetirementPolicy`).
+ * scheduled. `dependents`: as soon as nothing depends on it any more (DATA_PROTECTION): the deadline is
+ * due at retirement, and the job holds it while the key service still counts ciphertexts under the
+ * version (see runDeadline).
  */
 export type RetentionRule = { kind: 'days'; days: number } | { kind: 'dependents' };
 
 export const DEFAULT_RETENTION: Readonly<Record<KeyPurpose, RetentionRule>> = {
   ROOT_TENANT: { kind: 'days', days: RETENTION_DAYS },
   SERVICE_ENVELOPE: { kind: 'days', days: RETENTION_DAYS },
-  // "Retain data protection keys until all ciphertext ... has been re-keyed": needs the dependents feature.
+  // "Retain data protection keys until all ciphertext ... has been re-keyed".
   DATA_PROTECTION: { kind: 'dependents' },
   // "Validation that old packages are destroyed is required": an old break-glass package goes as soon as it is re-sealed.
   BREAK_GLASS: { kind: 'days', days: 0 },
 };
 
-/**
- * Extension point for retirement by dependents: when every dependent of a version has moved off it
- * (confirmations, re-encrypted data keys), the time it happened; undefined while something still
- * depends on it. Without one, DATA_PROTECTION versions are never retired by the scheduler.
- */
-export type DependentsReleasedAt = (keyId: string, version: number) => string | undefined;
-
 export interface PlannerOptions {
   retention?: Readonly<Record<KeyPurpose, RetentionRule>>;
-  dependentsReleasedAt?: DependentsReleasedAt;
 }
 
 interface DeadlineBase {
@@ -70,6 +64,9 @@ export function planKeyDeadlines(key: ScheduledKey, options: PlannerOptions = {}
   if (key.state.status === 'Enabled') {
     out.push({ kind: 'rotate', keyId: k.keyId, version: k.primaryVersion, purpose: k.purpose, dueAt: nextRotationAt(k).toISOString() });
   }
+  // Nothing older is retired while a registered dependent has not confirmed the primary: the key
+  // service would refuse (DEPENDENTS_NOT_CONFIRMED), and the confirmation event re-plans the key.
+  const awaitingConfirmation = pendingDependents(k).length > 0;
   for (const v of k.versions) {
     if (v.version === k.primaryVersion) continue;
     if (v.state === 'DESTROY_SCHEDULED' && v.destroyAt) {
@@ -78,10 +75,10 @@ export function planKeyDeadlines(key: ScheduledKey, options: PlannerOptions = {}
     }
     if (v.state !== 'ENABLED' && v.state !== 'DISABLED') continue;
     const retiredAt = key.retiredAt[v.version];
-    if (retiredAt === undefined) continue;
+    if (retiredAt === undefined || awaitingConfirmation) continue;
     const rule = retention[k.purpose];
-    const dueAt = rule.kind === 'days' ? addDays(retiredAt, rule.days) : options.dependentsReleasedAt?.(k.keyId, v.version);
-    if (dueAt !== undefined) out.push({ kind: 'retire', keyId: k.keyId, version: v.version, retiredAt, dueAt });
+    const dueAt = rule.kind === 'days' ? addDays(retiredAt, rule.days) : retiredAt;
+    out.push({ kind: 'retire', keyId: k.keyId, version: v.version, retiredAt, dueAt });
   }
   return out.sort(byDue);
 }

@@ -2,8 +2,11 @@ import { DelayedError, type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { deadlineJobId, delayUntil, type Deadline } from '../planner/deadline.planner';
 
-/** Outcome of running one job; `retryAt` (ms epoch, real time) puts it back as delayed. */
-export type DeadlineHandler = (deadline: Deadline, jobId: string) => Promise<{ retryInMs?: number }>;
+/**
+ * Outcome of running one job: `retryInMs` puts it back as delayed; `heldUntil` (ISO, the injected
+ * clock's time) also keeps reconciles from promoting it before then although its deadline is due.
+ */
+export type DeadlineHandler = (deadline: Deadline, jobId: string) => Promise<{ retryInMs?: number; heldUntil?: string }>;
 
 export interface DeadlineQueueSettings {
   /** Redis URL; the queue opens its own two connections (commands and the worker's blocking reads). */
@@ -33,6 +36,8 @@ export type JobCounts = Record<'waiting' | 'delayed' | 'active' | 'failed' | 'co
 /** Job data: wrapped, as BullMQ's generics do not keep a union data type apart. */
 interface DeadlineJobData {
   deadline: Deadline;
+  /** Set while a due job is held (something still depends on the version). */
+  heldUntil?: string;
 }
 
 /** Job states a reconcile may rewrite: the job is not running. */
@@ -67,7 +72,10 @@ export class BullmqDeadlineQueue {
     this.worker = new Worker<DeadlineJobData>(
       this.settings.queueName,
       async (job: Job<DeadlineJobData>, token?: string) => {
-        const { retryInMs } = await handler(job.data.deadline, job.id ?? deadlineJobId(job.data.deadline));
+        const { retryInMs, heldUntil } = await handler(job.data.deadline, job.id ?? deadlineJobId(job.data.deadline));
+        if (heldUntil !== undefined || job.data.heldUntil !== undefined) {
+          await job.updateData({ deadline: job.data.deadline, ...(heldUntil !== undefined ? { heldUntil } : {}) });
+        }
         if (retryInMs !== undefined) {
           // Not due yet (fired early or the deadline moved): back to delayed under the same id.
           await job.moveToDelayed(Date.now() + Math.max(1, retryInMs), token);
@@ -108,8 +116,9 @@ export class BullmqDeadlineQueue {
         continue;
       }
       if (!(await job.isDelayed())) continue;
+      const held = job.data.heldUntil !== undefined && Date.parse(job.data.heldUntil) > now.getTime();
       try {
-        if (delay === 0) {
+        if (delay === 0 && !held) {
           await job.promote();
           result.promoted.push(jobId);
         } else if (job.data.deadline.dueAt !== deadline.dueAt) {

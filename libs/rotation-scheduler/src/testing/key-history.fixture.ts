@@ -92,6 +92,20 @@ export class History {
     return this;
   }
 
+  dependentRegistered(keyId: string, dependentId: string, at: number): this {
+    this.push(keyId, {
+      type: 'DependentRegistered',
+      data: { keyId, dependentId, name: dependentId, confirmedVersion: this.versions.get(keyId) ?? 1 },
+      metadata: { actor: 'admin', correlationId: 'c', occurredAt: day(at) },
+    });
+    return this;
+  }
+
+  confirmed(keyId: string, dependentId: string, version: number, at: number): this {
+    this.push(keyId, { type: 'KeyVersionConfirmed', data: { keyId, dependentId, version }, metadata: { actor: dependentId, correlationId: 'c', occurredAt: day(at) } });
+    return this;
+  }
+
   disabled(keyId: string, version: number, at: number): this {
     this.push(keyId, { type: 'KeyVersionDisabled', data: { keyId, version }, metadata: { actor: 'admin', correlationId: 'c', occurredAt: day(at) } });
     return this;
