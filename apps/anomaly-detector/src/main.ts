@@ -40,12 +40,13 @@ async function main(): Promise<void> {
     now: () => new Date(),
     log: (level, m) => logger[level](m),
   });
+  // Rules reload on SIGHUP and when the file changes; a bad file is refused and the rules in force stay.
+  watchRules(settings.rulesFile, detector, (level, m) => logger[level](m), { fileIntervalMs: settings.rulesWatchMs });
   // The module reports the follower on /readyz ("anomaly-detector.follower") and /metrics, and stops it on close.
   const { app, url } = await createHttpApp(AnomalyDetectorModule.forRoot(config, { detector }), config.http);
   closeOnSignals(app, logger);
-  watchRules(settings.rulesFile, (c) => detector.reconfigure(c), (level, m) => logger[level](m));
   await detector.start();
-  logger.log(`listening on ${url} (following the audit log from position ${detector.stats.position})`);
+  logger.log(`listening on ${url} (following the audit log from position ${detector.stats.position}, rules version ${detector.rulesVersion})`);
 }
 
 main().catch((e: unknown) => {

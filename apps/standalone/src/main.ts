@@ -64,8 +64,7 @@ async function main(): Promise<void> {
         now: () => rt.deps.clock.now(),
         log: (level, m) => logger[level](m),
       });
-      const watched = detector;
-      stopWatchingRules = watchRules(detectorSettings.rulesFile, (c) => watched.reconfigure(c), (level, m) => logger[level](m));
+      stopWatchingRules = watchRules(detectorSettings.rulesFile, detector, (level, m) => logger[level](m), { fileIntervalMs: detectorSettings.rulesWatchMs });
       return [
       RotationSchedulerModule.forRoot(config, {
         eventStore: rt.deps.store,

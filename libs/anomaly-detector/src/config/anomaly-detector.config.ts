@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
-import { DEFAULT_ANOMALY_RULES, parseAnomalyRulesConfig, type AnomalyRulesConfig } from '@kms/anomaly-rules';
+import { AnomalyConfigError, DEFAULT_ANOMALY_RULES, parseAnomalyRulesConfig, type AnomalyRulesConfig } from '@kms/anomaly-rules';
 import { ConfigError } from '@kms/config';
 
 /** The detector's runtime settings (environment), beside the rules file. */
@@ -16,6 +17,8 @@ export interface AnomalyDetectorSettings {
   /** KMS_ANOMALY_POLL_MS (default 500) and KMS_ANOMALY_BATCH (default 1000). */
   pollMs: number;
   batchSize: number;
+  /** KMS_ANOMALY_RULES_WATCH_MS (default 2000): how often the rules file's mtime is checked; 0 = SIGHUP only. */
+  rulesWatchMs: number;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, d: number, min: number): number {
@@ -39,6 +42,7 @@ export function loadAnomalyDetectorSettings(env: NodeJS.ProcessEnv, defaultKmsAd
     kafkaBrokers: (env['KMS_ANOMALY_KAFKA_BROKERS'] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     pollMs: int(env, 'KMS_ANOMALY_POLL_MS', 500, 10),
     batchSize: int(env, 'KMS_ANOMALY_BATCH', 1000, 1),
+    rulesWatchMs: int(env, 'KMS_ANOMALY_RULES_WATCH_MS', 2000, 0),
   };
 }
 
@@ -51,26 +55,120 @@ export function loadRulesFile(path: string | null): AnomalyRulesConfig {
   } catch (e) {
     throw new ConfigError('KMS_ANOMALY_RULES_FILE', `cannot read ${path} as JSON: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return parseAnomalyRulesConfig(doc);
+  try {
+    return parseAnomalyRulesConfig(doc);
+  } catch (e) {
+    // The field comes first so an operator sees at once what to fix, then the file it is in.
+    if (e instanceof AnomalyConfigError) throw new ConfigError('KMS_ANOMALY_RULES_FILE', `${e.message} (in ${path})`);
+    throw e;
+  }
+}
+
+/** Short fingerprint of a rules configuration (sha256 of its canonical JSON): which rules are in force. */
+export function rulesVersion(config: AnomalyRulesConfig): string {
+  return createHash('sha256').update(canonicalJson(config)).digest('hex').slice(0, 16);
+}
+
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (typeof v === 'object' && v !== null) {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** What a reload changes: the running detector (AnomalyDetectorService implements it). */
+export interface RulesReloadTarget {
+  /** rulesVersion() of the rules in force. */
+  readonly rulesVersion: string;
+  /** Put new rules in force for the records evaluated from now on. */
+  reconfigure(config: AnomalyRulesConfig): void;
+  /** A reload was refused (the previous rules stay); for metrics. */
+  rulesRefused(message: string): void;
+}
+
+/** The outcome of one reload. */
+export type RulesReloadResult = { outcome: 'applied' | 'unchanged'; version: string } | { outcome: 'refused'; error: string; version: string };
+
+/** How reloads are triggered. */
+export interface RulesWatchOptions {
+  /** Reload on SIGHUP (default true). */
+  signal?: boolean;
+  /** Poll the file's mtime every this many ms and reload when it changes; 0 turns it off (default 2000). */
+  fileIntervalMs?: number;
 }
 
 /**
- * Reload the rules on SIGHUP and when the file changes. A bad new file is reported and the running
- * rules stay, so a typo never disables detection. Returns a function that stops watching.
+ * Re-reads and validates the rules file and hands valid rules to the detector. A file that does not
+ * parse or validate is refused with the field named, and the rules in force stay, so a typo never
+ * disables detection. Reloads are synchronous: the detector never sees half a configuration.
  */
-export function watchRules(path: string | null, apply: (c: AnomalyRulesConfig) => void, log: (level: 'log' | 'error', m: string) => void): () => void {
-  const reload = () => {
+export class RulesReloader {
+  private readonly onSignal = (): void => void this.reload('SIGHUP');
+  private readonly onFileChange = (): void => void this.reload('file change');
+  private watching: { signal: boolean; file: boolean } = { signal: false, file: false };
+
+  constructor(
+    private readonly path: string | null,
+    private readonly target: RulesReloadTarget,
+    private readonly log: (level: 'log' | 'error', m: string) => void,
+  ) {}
+
+  /** Re-read the file now; `trigger` is only for the log line. */
+  reload(trigger = 'request'): RulesReloadResult {
+    const from = this.path ?? 'defaults';
+    const current = this.target.rulesVersion;
+    let next: AnomalyRulesConfig;
     try {
-      apply(loadRulesFile(path));
-      log('log', `anomaly rules reloaded from ${path ?? 'defaults'}`);
+      next = loadRulesFile(this.path);
     } catch (e) {
-      log('error', `anomaly rules not reloaded, keeping the previous ones: ${e instanceof Error ? e.message : String(e)}`);
+      const error = e instanceof Error ? e.message : String(e);
+      this.target.rulesRefused(error);
+      this.log('error', `anomaly rules not reloaded (${trigger}), version ${current} stays in force: ${error}`);
+      return { outcome: 'refused', error, version: current };
     }
-  };
-  process.on('SIGHUP', reload);
-  if (path !== null) watchFile(path, { interval: 2000 }, reload);
-  return () => {
-    process.off('SIGHUP', reload);
-    if (path !== null) unwatchFile(path, reload);
-  };
+    const version = rulesVersion(next);
+    if (version === current) {
+      this.log('log', `anomaly rules unchanged (${trigger}): version ${version}`);
+      return { outcome: 'unchanged', version };
+    }
+    this.target.reconfigure(next);
+    this.log('log', `anomaly rules reloaded from ${from} (${trigger}): version ${current} -> ${version}`);
+    return { outcome: 'applied', version };
+  }
+
+  /** Start reloading on SIGHUP and/or when the file changes. */
+  watch(options: RulesWatchOptions = {}): this {
+    const interval = options.fileIntervalMs ?? 2000;
+    if (options.signal ?? true) {
+      process.on('SIGHUP', this.onSignal);
+      this.watching.signal = true;
+    }
+    if (this.path !== null && interval > 0) {
+      // Polling the mtime (not fs.watch) also sees a file replaced by rename, as editors and config management do.
+      watchFile(this.path, { interval }, this.onFileChange);
+      this.watching.file = true;
+    }
+    return this;
+  }
+
+  /** Stop watching (the signal handler and the file poll). */
+  close(): void {
+    if (this.watching.signal) process.off('SIGHUP', this.onSignal);
+    if (this.watching.file && this.path !== null) unwatchFile(this.path, this.onFileChange);
+    this.watching = { signal: false, file: false };
+  }
+}
+
+/**
+ * Reload the rules on SIGHUP and when the file changes (see RulesReloader). Returns a function that
+ * stops watching.
+ */
+export function watchRules(path: string | null, target: RulesReloadTarget, log: (level: 'log' | 'error', m: string) => void, options: RulesWatchOptions = {}): () => void {
+  const reloader = new RulesReloader(path, target, log).watch(options);
+  return () => reloader.close();
 }

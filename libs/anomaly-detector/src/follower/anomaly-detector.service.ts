@@ -6,6 +6,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { AnomalyPublisher } from '../publishing/anomaly-publisher.port';
 import type { ContainmentGateway } from '../containment/containment.port';
 import type { DetectorStateStore } from '../state/detector-state.store';
+import { rulesVersion, type RulesReloadTarget } from '../config/anomaly-detector.config';
 
 /** Stream of one finding: the deterministic id makes a replayed finding collide instead of repeat. */
 export const anomalyStreamId = (findingId: string): string => `anomaly-${findingId}`;
@@ -38,6 +39,10 @@ export interface DetectorStats {
   head: bigint;
   /** Message of the last failed batch; null once a batch succeeds again. */
   lastError: string | null;
+  /** rulesVersion() of the rules in force. */
+  rulesVersion: string;
+  /** Reloads that put new rules in force, and reloads refused (bad file; the previous rules stayed). */
+  rulesReloads: { applied: number; refused: number };
 }
 
 /** What the readiness check tolerates. */
@@ -51,7 +56,7 @@ export interface DetectorHealthOptions {
  * AnomalyDetected event (stream `anomaly-<id>`, expected version no_stream), publishes it, applies
  * containment (then AnomalyContained), and commits checkpoint and baselines together.
  */
-export class AnomalyDetectorService {
+export class AnomalyDetectorService implements RulesReloadTarget {
   private ctx: RuleContext;
   private readonly facts = new Map<string, KeyFact>();
   private subjects = new Map<string, SubjectState>();
@@ -69,6 +74,8 @@ export class AnomalyDetectorService {
     findingsByRule: new Map(),
     head: 0n,
     lastError: null,
+    rulesVersion: '',
+    rulesReloads: { applied: 0, refused: 0 },
   };
 
   constructor(
@@ -76,12 +83,28 @@ export class AnomalyDetectorService {
     private readonly deps: AnomalyDetectorDeps,
   ) {
     this.ctx = createRuleContext(config, this.facts);
+    this.stats.rulesVersion = rulesVersion(config);
   }
 
-  /** Swap the rules (reload); baselines are kept. */
+  /** rulesVersion() of the rules in force. */
+  get rulesVersion(): string {
+    return this.stats.rulesVersion;
+  }
+
+  /**
+   * Swap the rules (reload); baselines are kept. Records are evaluated synchronously within a batch,
+   * so a batch is judged wholly by the old or wholly by the new rules; the next batch uses the new ones.
+   */
   reconfigure(config: AnomalyRulesConfig): void {
     this.config = config;
     this.ctx = createRuleContext(config, this.facts);
+    this.stats.rulesVersion = rulesVersion(config);
+    this.stats.rulesReloads.applied++;
+  }
+
+  /** Count a refused reload (the rules in force stay); shown on /metrics. */
+  rulesRefused(_message: string): void {
+    this.stats.rulesReloads.refused++;
   }
 
   /** Load checkpoint and baselines, follow lifecycle events for key facts, then poll the audit log. */
@@ -267,6 +290,27 @@ export class AnomalyDetectorService {
       collect() {
         const lag = stats.head - stats.position;
         this.set(Number(lag > 0n ? lag : 0n));
+      },
+    });
+    new Gauge({
+      name: 'kms_anomaly_detector_rules_info',
+      help: 'The rules in force: 1 for their version (sha256 of the validated configuration, 16 hex digits).',
+      labelNames: ['version'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.set({ version: stats.rulesVersion }, 1);
+      },
+    });
+    new Counter({
+      name: 'kms_anomaly_detector_rules_reloads_total',
+      help: 'Rules reloads (SIGHUP or file change) by outcome: applied, or refused because the file was invalid.',
+      labelNames: ['outcome'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc({ outcome: 'applied' }, stats.rulesReloads.applied);
+        this.inc({ outcome: 'refused' }, stats.rulesReloads.refused);
       },
     });
     const running = () => this.isRunning;

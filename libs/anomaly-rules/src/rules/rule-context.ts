@@ -11,6 +11,8 @@ export interface SpikeCounter {
   count: number;
   ids: string[];
   baseline: EwmaBaseline;
+  /** Bucket size the baseline was learned in (absent in state written before it was recorded). */
+  bucketSeconds?: number;
 }
 
 /** A count in a fixed window (refused bursts). */

@@ -65,3 +65,37 @@ describe('spike rule', () => {
     expect(identity.map((f) => f.window.start)).toEqual([start.toISOString(), new Date(start.getTime() + MIN).toISOString()]);
   });
 });
+
+describe('spike rule after a reload', () => {
+  const burstAt = new Date(MONDAY.getTime() + 30 * MIN);
+
+  it('given a baseline warmed in 60 s buckets, when thresholds are lowered, then the same burst that passed before is a spike', () => {
+    const strict = testConfig((c) => {
+      c.spike.warmupBuckets = 10;
+      c.spike.thresholds.decrypt = { sigma: 6, minRatio: 4, minCount: 100 };
+    });
+    const lowered = testConfig((c) => {
+      c.spike.warmupBuckets = 10;
+      c.spike.thresholds.decrypt = { sigma: 6, minRatio: 2, minCount: 20 };
+    });
+    const { state } = evaluateStream(steady(30, 10), createRuleContext(strict, new Map()));
+    // 60 decrypts: under the floor of 100 before, above max(2 x 10, 20) after.
+    const before = evaluateStream(spread(60, burstAt, 50_000), createRuleContext(strict, new Map()), structuredClone(state));
+    const after = evaluateStream(spread(60, burstAt, 50_000), createRuleContext(lowered, new Map()), structuredClone(state));
+    expect(spikes(before.findings)).toEqual([]);
+    expect(spikes(after.findings).map((f) => f.evidence.facts['threshold'])).toEqual([20, 20]);
+  });
+
+  it('given a baseline learned in 60 s buckets, when the bucket size changes to 10 s, then the subject warms up again instead of judging 10 s counts against a 60 s mean', () => {
+    const tenSeconds = testConfig((c) => {
+      c.spike.bucketSeconds = 10;
+      c.spike.warmupBuckets = 10;
+      c.spike.thresholds.decrypt = { sigma: 6, minRatio: 4, minCount: 20 };
+    });
+    const { state } = evaluateStream(steady(30, 10), ctx);
+    const next = evaluateStream(spread(100, burstAt, 9_000), createRuleContext(tenSeconds, new Map()), state);
+    // Within the first 10 s bucket after the change: nothing (warming up), and the baseline restarted in 10 s units.
+    expect(spikes(next.findings)).toEqual([]);
+    expect(next.state.get('identity:wl-orders')?.spike?.decrypt).toMatchObject({ bucketSeconds: 10, baseline: { samples: 0 }, count: 100 });
+  });
+});

@@ -13,7 +13,11 @@ export function spikeRule(subject: SubjectState, subjectKind: 'identity' | 'key'
   const size = cfg.bucketSeconds * 1000;
   const t = r.time.getTime();
   const b = windowStart(t, size);
-  let c: SpikeCounter = subject.spike?.[cls] ?? { bucketStart: b, count: 0, ids: [], baseline: EMPTY_BASELINE };
+  const fresh: SpikeCounter = { bucketStart: b, count: 0, ids: [], baseline: EMPTY_BASELINE, bucketSeconds: cfg.bucketSeconds };
+  let c: SpikeCounter = subject.spike?.[cls] ?? fresh;
+  // A reload changed the bucket size: a baseline of counts per old bucket says nothing about the new
+  // ones (it would hide or invent spikes), so the subject warms up again in the new size.
+  if (c.bucketSeconds !== undefined && c.bucketSeconds !== cfg.bucketSeconds) c = fresh;
   if (b > c.bucketStart) {
     // Close the finished bucket and every empty one since: quiet periods pull the mean down. A warm
     // baseline takes an anomalous bucket only up to its threshold, so a sustained burst cannot
@@ -23,7 +27,7 @@ export function spikeRule(subject: SubjectState, subjectKind: 'identity' | 'key'
     let baseline = ewmaUpdate(c.baseline, folded, cfg.alpha);
     const gap = (b - c.bucketStart) / size - 1;
     if (gap > 0) baseline = ewmaUpdateZeros(baseline, gap, cfg.alpha);
-    c = { bucketStart: b, count: 0, ids: [], baseline };
+    c = { bucketStart: b, count: 0, ids: [], baseline, bucketSeconds: cfg.bucketSeconds };
   }
   // A record stamped before the current bucket (clock skew between writers) counts in the current one.
   c = { ...c, count: c.count + 1, ids: withId(c.ids, r.id, ctx.config.evidenceMaxRecordIds) };
