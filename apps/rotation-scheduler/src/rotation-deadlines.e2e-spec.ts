@@ -170,7 +170,23 @@ describe('rotation scheduler against the real key service (ManualClock, real tok
     await kms.scheduler.call('RotateKey', { key_id: keyId, reason: 'TENANT_ROTATION' });
     const s = await scheduler(prefix);
     await s.settle();
-    // Awaiting the partner's confirmation of v2: nothing older is up for retirement.
+    // Awaiting the partner's confirmation of v2: nothing older is up for retirement, and the
+    // confirmation window (24 h) has a deadline of its own.
+    expect(await jobsOf(s, keyId)).toEqual([`confirm:${keyId}:v2`, `rotate:${keyId}:v2`]);
+
+    // A day later the partner still has not confirmed: one urgent alert names it (notice kms.key.confirmations-overdue.v1).
+    kms.day(1);
+    await s.scheduler.reconcile();
+    await s.settle();
+    await s.scheduler.reconcile();
+    await s.settle();
+    const overdue = (await kms.events(keyId)).filter((e) => e.type === 'DependentConfirmationsOverdue');
+    expect(overdue).toEqual([
+      {
+        type: 'DependentConfirmationsOverdue',
+        data: { keyId, version: 2, confirmBy: new Date(kms.clock.now().getTime()).toISOString(), pending: [{ dependentId: partner.identityId, name: 'partner-billing' }] },
+      },
+    ]);
     expect(await jobsOf(s, keyId)).toEqual([`rotate:${keyId}:v2`]);
 
     kms.day(400);
@@ -181,11 +197,16 @@ describe('rotation scheduler against the real key service (ManualClock, real tok
     expect([waiting.primary_version, waiting.versions[0].state]).toEqual([3, 'ENABLED']);
 
     await partner.call('ConfirmKeyVersion', { key_id: keyId, key_version: 3 });
+    // Confirmed within its window: v3 raises no alert.
+    await s.scheduler.reconcile();
+    await s.settle();
+    expect(await jobsOf(s, keyId)).not.toContain(`confirm:${keyId}:v3`);
     const scheduled = await eventually(() => kms.getKey(keyId), (k) => k.versions[0].state === 'DESTROY_SCHEDULED');
     expect(scheduled.versions[0].destroy_time).toBe(new Date(kms.clock.now().getTime() + 30 * 24 * 3600 * 1000).toISOString());
     await s.scheduler.reconcile();
     await s.settle();
     expect((await kms.events(keyId)).filter((e) => e.type === 'KeyVersionDestructionScheduled').map((e) => e.data['version'])).toEqual([1]);
+    expect((await kms.events(keyId)).filter((e) => e.type === 'DependentConfirmationsOverdue')).toHaveLength(1);
   });
 
   it('keeps a retired data protection version while ciphertexts handed out under it remain, and retires it once ReEncrypt moved them all', async () => {

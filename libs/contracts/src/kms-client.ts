@@ -8,7 +8,7 @@ export const KMS_METHODS = [
   'CreateKey', 'GetKey', 'ListKeys', 'RotateKey', 'UpdateRotationPolicy', 'DisableKeyVersion', 'EnableKeyVersion',
   'ScheduleKeyVersionDestruction', 'CancelKeyVersionDestruction', 'DestroyKeyVersion', 'SetMinDecryptionVersion',
   'Encrypt', 'Decrypt', 'ReEncrypt', 'GenerateDataKey', 'Sign', 'Verify', 'GetPublicKey', 'GenerateMac', 'VerifyMac',
-  'GenerateRandom', 'BatchEncrypt', 'BatchDecrypt', 'BatchReEncrypt', 'SetKeyPolicy', 'GetKeyOriginStatement', 'ReportKeyCompromise', 'RegisterDependent', 'RemoveDependent', 'ConfirmKeyVersion',
+  'GenerateRandom', 'BatchEncrypt', 'BatchDecrypt', 'BatchReEncrypt', 'SetKeyPolicy', 'GetKeyOriginStatement', 'ReportKeyCompromise', 'RegisterDependent', 'RemoveDependent', 'ConfirmKeyVersion', 'ReportOverdueConfirmations',
 ] as const;
 export const IDENTITY_METHODS = [
   'IssueToken', 'RegisterIdentity', 'RotateCredential', 'SuspendIdentity', 'ReEnableIdentity', 'GetIdentity', 'ListIdentities',

@@ -266,6 +266,15 @@ export class KeyManagementController {
     });
   }
 
+  @GrpcMethod(KMS_SERVICE, 'ReportOverdueConfirmations')
+  reportOverdueConfirmations(req: Req, metadata: Metadata, call: Call) {
+    return this.gate.run('ReportOverdueConfirmations', metadata, call, async (scope) => {
+      const keyId = (await this.keyFor(scope, req['key_id'])).key.keyId;
+      scope.facts.keyVersion = requiredVersion(req);
+      return toProtoKey(await this.lifecycle.reportOverdueConfirmations(keyId, scope.facts.keyVersion, changeContext(scope, req)));
+    });
+  }
+
   @GrpcMethod(KMS_SERVICE, 'EnableKeyVersion')
   enableKeyVersion(req: Req, metadata: Metadata, call: Call) {
     return this.gate.run('EnableKeyVersion', metadata, call, async (scope) => {

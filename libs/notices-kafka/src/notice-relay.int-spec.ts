@@ -169,6 +169,7 @@ describe('notice relay: PostgreSQL event store -> Kafka (librdkafka mock cluster
           destroyAt: null,
           actor: 'alice',
           approvalId: null,
+          pendingDependents: null,
         },
       },
     });

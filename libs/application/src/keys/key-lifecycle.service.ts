@@ -320,6 +320,11 @@ export class KeyLifecycleService {
     return this.execute(keyId, () => ({ type: 'ConfirmKeyVersion', data: { dependentId, version }, metadata: this.metadata(ctx) }));
   }
 
+  /** Raise the overdue-confirmation alert for the primary `version` (once; nothing when all confirmed). */
+  reportOverdueConfirmations(keyId: string, version: number, ctx: ChangeContext): Promise<KeyRecord> {
+    return this.execute(keyId, () => ({ type: 'ReportOverdueConfirmations', data: { version }, metadata: this.metadata(ctx) }));
+  }
+
   enableKeyVersion(keyId: string, version: number, ctx: ChangeContext): Promise<KeyRecord> {
     return this.execute(keyId, () => ({ type: 'EnableKeyVersion', data: { version }, metadata: this.metadata(ctx) }));
   }

@@ -91,6 +91,8 @@ function transition(before: KeyState, after: ExistingKeyState, event: KeyEvent):
       return { version: null, from: `dependent ${event.data.dependentId}`, to: null };
     case 'KeyVersionConfirmed':
       return { version: event.data.version, from: null, to: `confirmed by dependent ${event.data.dependentId}` };
+    case 'DependentConfirmationsOverdue':
+      return { version: event.data.version, from: null, to: `${event.data.pending.length} dependent(s) overdue to confirm since ${event.data.confirmBy}` };
     default: {
       const never: never = event;
       throw new TypeError(`unknown key event ${String((never as { type: string }).type)}`);

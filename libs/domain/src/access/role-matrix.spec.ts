@@ -35,6 +35,7 @@ const EXPECTED: Record<string, Row> = {
   RegisterDependent:             { sre: '-',    sec: 'ok',    co: '-',     ka: 'ok',    workload: 'grant', permission: 'ADMINISTER' },
   RemoveDependent:               { sre: '-',    sec: 'ok',    co: '-',     ka: 'ok',    workload: 'grant', permission: 'ADMINISTER' },
   ConfirmKeyVersion:             { sre: '-',    sec: '-',     co: '-',     ka: '-',     workload: 'ok' },
+  ReportOverdueConfirmations:    { sre: '-',    sec: '-',     co: '-',     ka: '-',     workload: '-',     permission: 'ADMINISTER' },
   SetKeyPolicy:                  { sre: '-',    sec: 'ok',    co: '-',     ka: 'ok',    workload: '-',     permission: 'ADMINISTER' },
   Encrypt:                       { sre: 'grant', sec: 'grant', co: '-',    ka: 'grant', workload: 'grant', permission: 'ENCRYPT' },
   Decrypt:                       { sre: 'grant', sec: 'grant', co: '-',    ka: 'grant', workload: 'grant', permission: 'DECRYPT' },
@@ -201,7 +202,7 @@ describe('service roles of the KMS workloads', () => {
   const scheduler = { kind: 'WORKLOAD' as const, roles: ['rotation-scheduler' as const] };
   const detector = { kind: 'WORKLOAD' as const, roles: ['anomaly-detector' as const] };
 
-  it.each(['GetKey', 'ListKeys', 'RotateKey', 'DisableKeyVersion', 'ScheduleKeyVersionDestruction', 'DestroyKeyVersion'])(
+  it.each(['GetKey', 'ListKeys', 'RotateKey', 'DisableKeyVersion', 'ScheduleKeyVersionDestruction', 'DestroyKeyVersion', 'ReportOverdueConfirmations'])(
     'the rotation scheduler may %s on any key without a grant',
     (op) => {
       expect(checkRole(scheduler, op)).toEqual({ allowed: true, needsKeyGrant: false });
@@ -220,7 +221,7 @@ describe('service roles of the KMS workloads', () => {
     expect(checkRole(detector, op)).toEqual({ allowed: true, needsKeyGrant: false });
   });
 
-  it.each(['RotateKey', 'ReEnableIdentity', 'Decrypt', 'ApproveRequest', 'RegisterIdentity'])('the anomaly detector gets nothing special for %s', (op) => {
+  it.each(['RotateKey', 'ReEnableIdentity', 'Decrypt', 'ApproveRequest', 'RegisterIdentity', 'ReportOverdueConfirmations'])('the anomaly detector gets nothing special for %s', (op) => {
     const r = checkRole(detector, op);
     expect(r.allowed === false || (r.allowed && r.needsKeyGrant)).toBe(true);
   });

@@ -41,6 +41,8 @@ export const OPERATION_RULES: Readonly<Record<string, OperationRule>> = {
   RemoveDependent: { humanRoles: ADMINS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
   // A dependent confirms for itself; the key's dependent list is the authority, not a grant.
   ConfirmKeyVersion: { humanRoles: [], workloads: true },
+  // The scheduler raises the overdue-confirmation alert; it decides nothing about the key.
+  ReportOverdueConfirmations: { humanRoles: [], workloads: false, keyPermission: 'ADMINISTER', serviceRoles: ['rotation-scheduler'] },
   SetKeyPolicy: { humanRoles: ADMINS, workloads: false, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
   Encrypt: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'ENCRYPT' },
   Decrypt: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'DECRYPT' },

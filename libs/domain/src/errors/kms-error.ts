@@ -32,6 +32,7 @@ export type KmsErrorCode =
   | 'NO_ORIGIN_EVIDENCE'
   | 'DEPENDENTS_NOT_CONFIRMED'
   | 'CIPHERTEXTS_OUTSTANDING'
+  | 'CONFIRMATIONS_NOT_OVERDUE'
   | 'NOT_A_DEPENDENT';
 
 /** A domain error: a stable code, a message safe to show a client, and the offending field when there is one. */

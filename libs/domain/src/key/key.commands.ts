@@ -67,6 +67,8 @@ export type ReportKeyCompromise = Command<'ReportKeyCompromise', { version: numb
 export type RegisterDependent = Command<'RegisterDependent', { dependentId: string; name: string }>;
 export type RemoveDependent = Command<'RemoveDependent', { dependentId: string }>;
 export type ConfirmKeyVersion = Command<'ConfirmKeyVersion', { dependentId: string; version: number }>;
+/** Raise the alert for dependents that did not confirm `version` (the primary) within the confirmation window. */
+export type ReportOverdueConfirmations = Command<'ReportOverdueConfirmations', { version: number }>;
 
 export type SetKeyPolicy = Command<'SetKeyPolicy', { policy: KeyPolicy }>;
 
@@ -84,4 +86,5 @@ export type KeyCommand =
   | ReportKeyCompromise
   | RegisterDependent
   | RemoveDependent
-  | ConfirmKeyVersion;
+  | ConfirmKeyVersion
+  | ReportOverdueConfirmations;

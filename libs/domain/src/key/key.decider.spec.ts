@@ -1,4 +1,4 @@
-import { decide, evolve, foldKey, nextRotationAt, versionForOperation } from './key.decider';
+import { CONFIRMATION_WINDOW_MS, decide, evolve, foldKey, nextRotationAt, versionForOperation } from './key.decider';
 import type { CommandMetadata, KeyCommand } from './key.commands';
 import type { KeyEvent } from './key.events';
 import { initialState, type KeyState } from './key.state';
@@ -276,5 +276,34 @@ describe('outstanding ciphertexts before retiring a data protection version', ()
   it('other purposes retire by time: the count does not hold them', () => {
     const state = given(create(), rotate(2));
     expect(decide(retire('DisableKeyVersion', 7), state).map((e) => e.type)).toEqual(['KeyVersionDisabled']);
+  });
+});
+
+describe('overdue confirmations', () => {
+  const partner = '99999999-8888-4777-8666-555555555555';
+  const register: KeyCommand = { type: 'RegisterDependent', data: { dependentId: partner, name: 'partner' }, metadata: meta() };
+  const report = (version: number, hoursAfterT0: number): KeyCommand => ({
+    type: 'ReportOverdueConfirmations',
+    data: { version },
+    metadata: meta(new Date(t0.getTime() + hoursAfterT0 * 3_600_000)),
+  });
+
+  it('after 24 hours without confirmation of the new primary, one alert names the pending dependents; a second report adds nothing', () => {
+    const state = given(create(), register, rotate(2));
+    expect(errorCode(() => decide(report(2, 23), state))).toBe('CONFIRMATIONS_NOT_OVERDUE');
+    const events = decide(report(2, 24), state);
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: 'DependentConfirmationsOverdue',
+        data: { keyId: KEY_ID, version: 2, confirmBy: new Date(t0.getTime() + CONFIRMATION_WINDOW_MS).toISOString(), pending: [{ dependentId: partner, name: 'partner' }] },
+      }),
+    ]);
+    expect(decide(report(2, 30), foldKey(events, state))).toEqual([]);
+  });
+
+  it('nothing to report once every dependent confirmed, or for a version that is no longer the primary', () => {
+    const confirm: KeyCommand = { type: 'ConfirmKeyVersion', data: { dependentId: partner, version: 2 }, metadata: meta() };
+    expect(decide(report(2, 48), given(create(), register, rotate(2), confirm))).toEqual([]);
+    expect(decide(report(1, 48), given(create(), register, rotate(2)))).toEqual([]);
   });
 });

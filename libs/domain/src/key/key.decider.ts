@@ -68,6 +68,17 @@ function versionStateError(v: KeyVersion): KmsError {
   }
 }
 
+/**
+ * Dependents must confirm a new primary within this time (policy: new key material reaches every
+ * downstream service and partner within 24 hours); after it, pending confirmations raise an alert.
+ */
+export const CONFIRMATION_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+/** When dependents must have confirmed the current primary. */
+export function confirmationDeadline(key: KeyRecord): Date {
+  return new Date(Date.parse(key.primarySince) + CONFIRMATION_WINDOW_MS);
+}
+
 /** Dependents that have not yet confirmed the current primary version. */
 export function pendingDependents(key: KeyRecord): KeyDependent[] {
   return Object.values(key.dependents ?? {}).filter((d) => d.confirmedVersion < key.primaryVersion);
@@ -330,6 +341,25 @@ export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
       if (v.version <= d.confirmedVersion) return [];
       return [{ type: 'KeyVersionConfirmed', data: { keyId: s.key.keyId, dependentId: d.dependentId, version: v.version }, metadata }];
     }
+    case 'ReportOverdueConfirmations': {
+      const s = existing(state);
+      const v = validateVersionNumber(command.data.version);
+      // Only the current primary's window counts; an older one was overtaken by a rotation.
+      if (v !== s.key.primaryVersion) return [];
+      const pending = pendingDependents(s.key);
+      if (pending.length === 0 || s.key.confirmationsOverdueReported === v) return [];
+      const confirmBy = confirmationDeadline(s.key);
+      if (command.metadata.now.getTime() < confirmBy.getTime()) {
+        throw new KmsError('CONFIRMATIONS_NOT_OVERDUE', `key_version: dependents have until ${confirmBy.toISOString()} to confirm version ${v}`, 'key_version');
+      }
+      return [
+        {
+          type: 'DependentConfirmationsOverdue',
+          data: { keyId: s.key.keyId, version: v, confirmBy: confirmBy.toISOString(), pending: pending.map((d) => ({ dependentId: d.dependentId, name: d.name })) },
+          metadata,
+        },
+      ];
+    }
     case 'SetKeyPolicy': {
       const s = existing(state);
       const policy = validateKeyPolicy(command.data.policy);
@@ -459,6 +489,8 @@ export function evolve(state: KeyState, event: KeyEvent): KeyState {
       });
     case 'KeyVersionCompromised':
       return withVersion(state, event.data.version, (v) => ({ ...v, compromisedAt: event.metadata.occurredAt }));
+    case 'DependentConfirmationsOverdue':
+      return withKey(state, (key) => ({ ...key, confirmationsOverdueReported: event.data.version }));
     default:
       return assertNever(event);
   }

@@ -90,6 +90,11 @@ export type DependentRegistered = Event<'DependentRegistered', { keyId: string; 
 export type DependentRemoved = Event<'DependentRemoved', { keyId: string; dependentId: string }>;
 /** The dependent has picked up this version (and every earlier one). */
 export type KeyVersionConfirmed = Event<'KeyVersionConfirmed', { keyId: string; dependentId: string; version: number }>;
+/** The confirmation window of a primary version ended with registered dependents still not confirmed (an alert). */
+export type DependentConfirmationsOverdue = Event<
+  'DependentConfirmationsOverdue',
+  { keyId: string; version: number; confirmBy: string; pending: Array<{ dependentId: string; name: string }> }
+>;
 
 export type KeyPolicyChanged = Event<'KeyPolicyChanged', { keyId: string; policy: KeyPolicy; previousPolicy: KeyPolicy }>;
 
@@ -108,7 +113,8 @@ export type KeyEvent =
   | KeyVersionCompromised
   | DependentRegistered
   | DependentRemoved
-  | KeyVersionConfirmed;
+  | KeyVersionConfirmed
+  | DependentConfirmationsOverdue;
 
 export type KeyEventType = KeyEvent['type'];
 
@@ -128,6 +134,7 @@ export const KEY_EVENT_TYPES: readonly KeyEventType[] = [
   'DependentRegistered',
   'DependentRemoved',
   'KeyVersionConfirmed',
+  'DependentConfirmationsOverdue',
 ];
 
 /** Stream holding one key's events. */

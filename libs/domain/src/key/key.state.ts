@@ -50,6 +50,8 @@ export interface KeyRecord {
   policy: KeyPolicy;
   /** Services and partners that must confirm a new primary before older versions are retired. */
   dependents: Record<string, KeyDependent>;
+  /** The primary version whose overdue confirmations were last reported (one alert per version). */
+  confirmationsOverdueReported?: number;
 }
 
 /**

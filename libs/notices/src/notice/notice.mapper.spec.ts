@@ -54,9 +54,23 @@ describe('NoticeMapper', () => {
       data: {
         keyId, tenant: 'acme', purpose: 'SERVICE_ENVELOPE', algorithm: 'ECDSA_P256_SHA256', version: 2, previousVersion: 1,
         publicKeyFingerprint: 'f2'.repeat(32), effectiveAt: '2026-03-01T10:00:00.000Z', reason: 'SCHEDULED', urgent: false,
-        confirmBy: '2026-03-02T10:00:00.000Z', destroyAt: null, actor: 'rotation-scheduler', approvalId: null,
+        confirmBy: '2026-03-02T10:00:00.000Z', destroyAt: null, actor: 'rotation-scheduler', approvalId: null, pendingDependents: null,
       },
     });
+  });
+
+  it('given confirmations overdue, an urgent alert names the dependents still pending and the deadline they missed', () => {
+    const mapper = new NoticeMapper({ source: '/kms' });
+    mapper.apply(keyCreated());
+    const pending = [{ dependentId: '99999999-8888-4777-8666-555555555555', name: 'partner-billing' }];
+    const e = stored(`key-${keyId}`, 'DependentConfirmationsOverdue', { keyId, version: 2, confirmBy: '2026-03-02T10:00:00.000Z', pending }, '2026-03-02T10:05:00.000Z', {
+      actor: 'rotation-scheduler',
+    });
+    const notice = mapper.apply(e);
+    expect(notice).toMatchObject({ type: 'kms.key.confirmations-overdue.v1', subject: keyId, urgent: true });
+    expect(notice?.data).toMatchObject({ version: 2, reason: 'CONFIRMATIONS_OVERDUE', urgent: true, confirmBy: '2026-03-02T10:00:00.000Z', pendingDependents: pending });
+    if (!notice) throw new Error('no notice');
+    expect(toCloudEvent(notice).toJSON()).toMatchObject({ kmsurgent: true, type: 'kms.key.confirmations-overdue.v1' });
   });
 
   it('given a rotation for COMPROMISE, the notice is urgent (also as the kmsurgent CloudEvents extension)', () => {

@@ -4,6 +4,7 @@ import {
   approvalStreamId,
   type ApprovedOperationExecuted,
   DAY_MS,
+  type DependentConfirmationsOverdue,
   type EventMetadata,
   type KeyCreated,
   type KeyPurpose,
@@ -97,6 +98,16 @@ export class NoticeMapper {
         const d = e.data as { keyId: string; version: number };
         return this.keyNotice(e, NOTICE_TYPES.keyVersionDestroyed, d.keyId, d.version, { reason: 'DESTROYED' });
       }
+      case 'DependentConfirmationsOverdue': {
+        // An alert: dependents still run on old material after the window the policy allows.
+        const d = e.data as unknown as DependentConfirmationsOverdue['data'];
+        return this.keyNotice(e, NOTICE_TYPES.confirmationsOverdue, d.keyId, d.version, {
+          reason: 'CONFIRMATIONS_OVERDUE',
+          urgent: true,
+          confirmBy: d.confirmBy,
+          pendingDependents: d.pending.map((p) => ({ dependentId: p.dependentId, name: p.name })),
+        });
+      }
       default:
         return null;
     }
@@ -107,7 +118,7 @@ export class NoticeMapper {
     type: KeyNoticeType,
     keyId: string,
     version: number,
-    extra: Partial<Pick<KeyNoticeData, 'previousVersion' | 'reason' | 'urgent' | 'confirmBy' | 'destroyAt'>>,
+    extra: Partial<Pick<KeyNoticeData, 'previousVersion' | 'reason' | 'urgent' | 'confirmBy' | 'destroyAt' | 'pendingDependents'>>,
   ): KeyNotice | null {
     const facts = this.keys.get(keyId);
     // A key event without its KeyCreated cannot come from a well-formed store; there is nothing to say about it.
@@ -129,6 +140,7 @@ export class NoticeMapper {
       destroyAt: extra.destroyAt ?? null,
       actor: meta.actor,
       approvalId: meta.approvalId ?? null,
+      pendingDependents: extra.pendingDependents ?? null,
     };
     return { ...this.envelope(e, keyId, urgent), type, data };
   }

@@ -7,6 +7,7 @@ export const NOTICE_TYPES = {
   keyVersionDestructionScheduled: 'kms.key.version-destruction-scheduled.v1',
   keyVersionDestructionCancelled: 'kms.key.version-destruction-cancelled.v1',
   keyVersionDestroyed: 'kms.key.version-destroyed.v1',
+  confirmationsOverdue: 'kms.key.confirmations-overdue.v1',
   approvalRequested: 'kms.approval.requested.v1',
   approvalGranted: 'kms.approval.granted.v1',
   approvalRejected: 'kms.approval.rejected.v1',
@@ -19,7 +20,8 @@ export type KeyNoticeType =
   | typeof NOTICE_TYPES.keyVersionCompromised
   | typeof NOTICE_TYPES.keyVersionDestructionScheduled
   | typeof NOTICE_TYPES.keyVersionDestructionCancelled
-  | typeof NOTICE_TYPES.keyVersionDestroyed;
+  | typeof NOTICE_TYPES.keyVersionDestroyed
+  | typeof NOTICE_TYPES.confirmationsOverdue;
 
 export type ApprovalNoticeType =
   | typeof NOTICE_TYPES.approvalRequested
@@ -58,6 +60,8 @@ export interface KeyNoticeData {
   /** Who made the change (identity id) and the approval that allowed it, if any. */
   actor: string;
   approvalId: string | null;
+  /** Confirmations overdue: the dependents that had not confirmed `version` by `confirmBy`; null otherwise. */
+  pendingDependents: Array<{ dependentId: string; name: string }> | null;
 }
 
 /** `data` of an approval (dual authorization) notice. */

@@ -32,6 +32,7 @@ export function sampleRotationNotice(overrides: Partial<Omit<KeyNotice, 'data'>>
       destroyAt: null,
       actor: 'rotation-scheduler',
       approvalId: null,
+      pendingDependents: null,
       ...data,
     },
   };

@@ -61,6 +61,10 @@ export class GrpcKeyServiceGateway implements KeyServicePort {
     return this.call('DestroyKeyVersion', { key_id: keyId, key_version: version, context: { reason: note } });
   }
 
+  reportOverdueConfirmations(keyId: string, version: number, note: string): Promise<KeySnapshot> {
+    return this.call('ReportOverdueConfirmations', { key_id: keyId, key_version: version, context: { reason: note } });
+  }
+
   private async call(method: KmsMethod, request: KmsMessage, retried = false): Promise<KeySnapshot> {
     try {
       const token = await this.tokens.token();

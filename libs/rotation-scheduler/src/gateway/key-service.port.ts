@@ -37,4 +37,6 @@ export interface KeyServicePort {
   rotateKey(keyId: string, note: string): Promise<KeySnapshot>;
   scheduleDestruction(keyId: string, version: number, afterDays: number, note: string): Promise<KeySnapshot>;
   destroyVersion(keyId: string, version: number, note: string): Promise<KeySnapshot>;
+  /** Record the alert for dependents that did not confirm the primary `version` in time. */
+  reportOverdueConfirmations(keyId: string, version: number, note: string): Promise<KeySnapshot>;
 }

@@ -40,6 +40,7 @@ const SETTLED: Readonly<Record<Deadline['kind'], ReadonlySet<string>>> = {
   rotate: new Set(['KEY_DISABLED']),
   retire: new Set(['KEY_VERSION_DESTROY_SCHEDULED', 'KEY_VERSION_DESTROYED', 'PRIMARY_VERSION_PROTECTED']),
   destroy: new Set(['KEY_VERSION_DESTROYED', 'ILLEGAL_TRANSITION']),
+  confirm: new Set(),
 };
 
 function isSettled(kind: Deadline['kind'], e: unknown): e is KeyServiceRefusal {
@@ -88,6 +89,12 @@ export async function runDeadline(deadline: Deadline, keys: KeyServicePort, cloc
         if (Date.parse(destroyAt) > now) return { status: 'not-due', dueAt: destroyAt, detail: 'destruction not due yet' };
         await keys.destroyVersion(deadline.keyId, deadline.version, `scheduled destruction (${id})`);
         return { status: 'done', detail: `v${deadline.version} destroyed` };
+      }
+      case 'confirm': {
+        if (key.primaryVersion !== deadline.version) return { status: 'skipped', detail: `v${deadline.version} is no longer the primary` };
+        if (Date.parse(deadline.dueAt) > now) return { status: 'not-due', dueAt: deadline.dueAt, detail: 'confirmation window still open' };
+        await keys.reportOverdueConfirmations(deadline.keyId, deadline.version, `confirmation window ended (${id})`);
+        return { status: 'done', detail: `overdue confirmations of v${deadline.version} reported` };
       }
       default:
         return assertNever(deadline);

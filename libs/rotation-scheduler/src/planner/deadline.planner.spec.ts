@@ -68,7 +68,11 @@ describe('deadline planner', () => {
   it('given a dependent that has not confirmed the new primary, then no older version is retired until it does', () => {
     const partner = '99999999-8888-4777-8666-555555555555';
     const h = new History().created('r', 'ROOT_TENANT', 0).dependentRegistered('r', partner, 1).rotated('r', 10);
-    expect(h.plan()).toEqual([['rotate:r:v2', 100]]);
+    // Only the confirmation window's own deadline (24 h after the rotation) is planned meanwhile.
+    expect(h.plan()).toEqual([
+      ['confirm:r:v2', 11],
+      ['rotate:r:v2', 100],
+    ]);
     h.confirmed('r', partner, 2, 400);
     expect(h.plan()).toEqual([
       ['rotate:r:v2', 100],

@@ -1,4 +1,4 @@
-import { DAY_MS, type KeyPurpose, nextRotationAt, pendingDependents } from '@kms/domain';
+import { confirmationDeadline, DAY_MS, type KeyPurpose, nextRotationAt, pendingDependents } from '@kms/domain';
 import type { ScheduledKey } from './scheduled-key.projection';
 
 /** Retired root tenant and service envelope versions are kept this long (policy "Retention and Retirement"). */
@@ -39,7 +39,9 @@ export type Deadline =
   /** Schedule destruction of a retired version whose retention ended. */
   | (DeadlineBase & { kind: 'retire'; retiredAt: string })
   /** Destroy a DESTROY_SCHEDULED version at its destroyAt. */
-  | (DeadlineBase & { kind: 'destroy' });
+  | (DeadlineBase & { kind: 'destroy' })
+  /** The confirmation window of primary `version` ends with dependents still pending: raise the alert. */
+  | (DeadlineBase & { kind: 'confirm' });
 
 export type DeadlineKind = Deadline['kind'];
 
@@ -67,6 +69,9 @@ export function planKeyDeadlines(key: ScheduledKey, options: PlannerOptions = {}
   // Nothing older is retired while a registered dependent has not confirmed the primary: the key
   // service would refuse (DEPENDENTS_NOT_CONFIRMED), and the confirmation event re-plans the key.
   const awaitingConfirmation = pendingDependents(k).length > 0;
+  if (awaitingConfirmation && k.confirmationsOverdueReported !== k.primaryVersion) {
+    out.push({ kind: 'confirm', keyId: k.keyId, version: k.primaryVersion, dueAt: confirmationDeadline(k).toISOString() });
+  }
   for (const v of k.versions) {
     if (v.version === k.primaryVersion) continue;
     if (v.state === 'DESTROY_SCHEDULED' && v.destroyAt) {
