@@ -1,5 +1,6 @@
 export * from './audit-projector.module';
 export * from './read-model/audit-read-model.migration';
+export * from './read-model/read-model.data-source';
 export * from './projections/key-read-model.projection';
 export * from './projections/approval-read-model.projection';
 export * from './projections/projection-store';
