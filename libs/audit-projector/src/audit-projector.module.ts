@@ -4,10 +4,11 @@ import { type AttestationSigner, type AuditLog, type Clock, IdentityService, sys
 import type { KmsConfig } from '@kms/config';
 import type { EventStore } from '@kms/event-store';
 import { type AuditRecordFeed, runMigrations } from '@kms/persistence-postgres';
-import { createPostgresPool, HealthModule, HealthRegistry, METRICS_REGISTRY, postgresCheck } from '@kms/platform';
-import { Inject, Module, type DynamicModule, type OnModuleDestroy, type OnModuleInit, Optional, type Provider } from '@nestjs/common';
+import { createPostgresPool, describeCheckError, HealthModule, HealthRegistry, METRICS_REGISTRY, postgresCheck } from '@kms/platform';
+import { Inject, Logger, Module, type DynamicModule, type OnModuleDestroy, type OnModuleInit, Optional, type Provider } from '@nestjs/common';
 import type { Pool } from 'pg';
 import type { Registry } from 'prom-client';
+import type { DataSource } from 'typeorm';
 import { EvidenceBundleBuilder } from './evidence/evidence-bundle.builder';
 import { ComplianceController } from './http/compliance.controller';
 import { ComplianceGateway } from './http/compliance-gateway';
@@ -16,9 +17,13 @@ import { type CheckpointPublisher, LedgerStore } from './ledger/ledger-store';
 import { ProjectionRunner, type ProjectionRunnerOptions } from './projections/projection-runner';
 import { ProjectionStore } from './projections/projection-store';
 import { auditProjectorMigrations } from './read-model/audit-read-model.migration';
+import { createReadModelDataSource } from './read-model/read-model.data-source';
 
-/** The PostgreSQL pool the audit read models are projected into. */
+/** The PostgreSQL pool of the module without dependencies (readiness only). */
 export const AUDIT_PROJECTOR_PG_POOL = Symbol('AUDIT_PROJECTOR_PG_POOL');
+/** The TypeORM DataSource the read models and ledger are written and read through (module with dependencies). */
+export const AUDIT_PROJECTOR_DATA_SOURCE = Symbol('AUDIT_PROJECTOR_DATA_SOURCE');
+const APPLICATION_NAME = 'kms-audit-projector';
 const AUDIT_PROJECTOR_SETUP = Symbol('AUDIT_PROJECTOR_SETUP');
 
 export interface AuditProjectorSettings {
@@ -59,26 +64,41 @@ interface Setup {
 export const DEFAULT_LEDGER_ORIGIN = 'open-kms/audit-ledger';
 
 /**
- * Audit projector: read models, Merkle ledger, compliance API and evidence bundles. Without
- * dependencies it only owns its pool and readiness check ("audit-projector.postgres").
+ * Audit projector: read models, Merkle ledger, compliance API and evidence bundles, through one
+ * TypeORM DataSource on the read-model schema. Without dependencies it only owns a pool and its
+ * readiness check ("audit-projector.postgres"), so it boots even when PostgreSQL is down.
  */
 @Module({})
 export class AuditProjectorModule implements OnModuleInit, OnModuleDestroy {
   /** The module wired to `config.postgres`, projecting from `deps` when given. */
   static forRoot(config: KmsConfig, deps?: AuditProjectorDependencies): DynamicModule {
     const schema = deps?.settings?.readModelSchema ?? config.postgres.schema;
-    const providers: Provider[] = [
-      { provide: AUDIT_PROJECTOR_SETUP, useValue: { config, deps } satisfies Setup },
-      { provide: AUDIT_PROJECTOR_PG_POOL, useFactory: () => createPostgresPool({ ...config.postgres, schema }, 'kms-audit-projector') },
-    ];
-    if (!deps) return { module: AuditProjectorModule, imports: [HealthModule], providers };
+    const target = { ...config.postgres, schema };
+    const providers: Provider[] = [{ provide: AUDIT_PROJECTOR_SETUP, useValue: { config, deps } satisfies Setup }];
+    if (!deps) {
+      providers.push({ provide: AUDIT_PROJECTOR_PG_POOL, useFactory: () => createPostgresPool(target, APPLICATION_NAME) });
+      return { module: AuditProjectorModule, imports: [HealthModule], providers };
+    }
     const clock = deps.clock ?? systemClock;
     providers.push(
-      { provide: ProjectionStore, useFactory: (pool: Pool) => new ProjectionStore(pool), inject: [AUDIT_PROJECTOR_PG_POOL] },
+      {
+        provide: AUDIT_PROJECTOR_DATA_SOURCE,
+        // Migrations first (they create the database and schema if needed), then connect: never `synchronize`.
+        useFactory: async () => {
+          await runMigrations(target, auditProjectorMigrations);
+          const logger = new Logger(APPLICATION_NAME);
+          const dataSource = createReadModelDataSource(target, {
+            applicationName: APPLICATION_NAME,
+            onPoolError: (e) => logger.warn(`idle PostgreSQL connection lost: ${describeCheckError(e)}`),
+          });
+          return dataSource.initialize();
+        },
+      },
+      { provide: ProjectionStore, useFactory: (ds: DataSource) => new ProjectionStore(ds), inject: [AUDIT_PROJECTOR_DATA_SOURCE] },
       {
         provide: LedgerStore,
-        useFactory: (pool: Pool) => new LedgerStore(pool, deps.settings?.origin ?? DEFAULT_LEDGER_ORIGIN, deps.signer, clock, deps.checkpointPublisher),
-        inject: [AUDIT_PROJECTOR_PG_POOL],
+        useFactory: (ds: DataSource) => new LedgerStore(ds, deps.settings?.origin ?? DEFAULT_LEDGER_ORIGIN, deps.signer, clock, deps.checkpointPublisher),
+        inject: [AUDIT_PROJECTOR_DATA_SOURCE],
       },
       {
         provide: ProjectionRunner,
@@ -86,12 +106,12 @@ export class AuditProjectorModule implements OnModuleInit, OnModuleDestroy {
           new ProjectionRunner(store, deps.eventStore, deps.auditFeed, ledger, clock, metrics, deps.settings?.runner, deps.eventsHead),
         inject: [ProjectionStore, LedgerStore, METRICS_REGISTRY],
       },
-      { provide: ComplianceQueries, useFactory: (pool: Pool) => new ComplianceQueries(pool, clock), inject: [AUDIT_PROJECTOR_PG_POOL] },
+      { provide: ComplianceQueries, useFactory: (ds: DataSource) => new ComplianceQueries(ds, clock), inject: [AUDIT_PROJECTOR_DATA_SOURCE] },
       { provide: ComplianceGateway, useFactory: () => new ComplianceGateway(deps.identity, deps.auditLog, clock) },
       {
         provide: EvidenceBundleBuilder,
-        useFactory: (pool: Pool, ledger: LedgerStore) => new EvidenceBundleBuilder(pool, ledger, deps.signer, clock),
-        inject: [AUDIT_PROJECTOR_PG_POOL, LedgerStore],
+        useFactory: (ds: DataSource, ledger: LedgerStore) => new EvidenceBundleBuilder(ds, ledger, deps.signer, clock),
+        inject: [AUDIT_PROJECTOR_DATA_SOURCE, LedgerStore],
       },
     );
     return { module: AuditProjectorModule, imports: [HealthModule], providers, controllers: [ComplianceController] };
@@ -102,18 +122,18 @@ export class AuditProjectorModule implements OnModuleInit, OnModuleDestroy {
 
   constructor(
     @Inject(HealthRegistry) private readonly health: HealthRegistry,
-    @Inject(AUDIT_PROJECTOR_PG_POOL) private readonly pool: Pool,
     @Inject(AUDIT_PROJECTOR_SETUP) private readonly setup: Setup,
+    @Optional() @Inject(AUDIT_PROJECTOR_PG_POOL) private readonly pool?: Pool,
+    @Optional() @Inject(AUDIT_PROJECTOR_DATA_SOURCE) private readonly dataSource?: DataSource,
     @Optional() @Inject(ProjectionRunner) private readonly runner?: ProjectionRunner,
   ) {}
 
   async onModuleInit(): Promise<void> {
-    this.health.register(postgresCheck(this.pool, { name: 'audit-projector.postgres' }));
+    const database = this.dataSource ?? this.pool;
+    if (database) this.health.register(postgresCheck(database, { name: 'audit-projector.postgres' }));
     const deps = this.setup.deps;
     const runner = this.runner;
     if (!deps || !runner) return;
-    const schema = deps.settings?.readModelSchema ?? this.setup.config.postgres.schema;
-    await runMigrations({ url: this.setup.config.postgres.url, schema }, auditProjectorMigrations);
     const maxLag = deps.settings?.maxLagSeconds ?? 60;
     this.health.register({
       name: 'audit-projector.projections',
@@ -133,7 +153,8 @@ export class AuditProjectorModule implements OnModuleInit, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     await this.identityFeed?.stop();
     await this.runner?.stop();
-    await this.pool.end();
+    await this.pool?.end();
+    if (this.dataSource?.isInitialized) await this.dataSource.destroy();
   }
 }
 

@@ -10,6 +10,7 @@ import { LedgerStore } from '../ledger/ledger-store';
 import { ProjectionRunner } from '../projections/projection-runner';
 import { ProjectionStore } from '../projections/projection-store';
 import { auditProjectorMigrations } from '../read-model/audit-read-model.migration';
+import { createReadModelDataSource } from '../read-model/read-model.data-source';
 
 async function main(): Promise<void> {
   const total = Number(process.argv[2] ?? 10_000);
@@ -19,12 +20,13 @@ async function main(): Promise<void> {
   await runMigrations(source, [...eventStoreMigrations, ...auditMigrations]);
   await runMigrations(target, auditProjectorMigrations);
   const sourcePool = createPgPool(source, { max: 8 });
-  const targetPool = createPgPool(target, { max: 4 });
+  // The projector's own path: TypeORM on the read-model schema (as AuditProjectorModule wires it).
+  const targetDb = await createReadModelDataSource(target, { poolSize: 4 }).initialize();
   const events = new PostgresEventStore(sourcePool, { channel: `kms_events_${source.schema}`.slice(0, 63) });
   const feed = new PostgresAuditFeed(sourcePool);
   const log = new PostgresAuditLog(sourcePool);
-  const store = new ProjectionStore(targetPool);
-  const ledger = new LedgerStore(targetPool, 'bench/ledger', SoftwareAttestationSigner.generate(), { now: () => new Date() });
+  const store = new ProjectionStore(targetDb);
+  const ledger = new LedgerStore(targetDb, 'bench/ledger', SoftwareAttestationSigner.generate(), { now: () => new Date() });
   const runner = new ProjectionRunner(store, events, feed, ledger, { now: () => new Date() }, undefined, { checkpointIntervalMs: 0 });
   runner.start();
   const keyId = randomUUID();
@@ -77,7 +79,7 @@ async function main(): Promise<void> {
   const cp = await ledger.checkpointIfGrown('audit');
   const signed = performance.now();
   const proofStart = performance.now();
-  await ledger.inclusion('audit', (await targetPool.query<{ id: string }>('SELECT id FROM rm_audit_log ORDER BY random() LIMIT 1')).rows[0].id);
+  await ledger.inclusion('audit', ((await targetDb.query('SELECT id FROM rm_audit_log ORDER BY random() LIMIT 1')) as Array<{ id: string }>)[0].id);
   const proofMs = performance.now() - proofStart;
 
   const writeS = (written - started) / 1000;
@@ -95,7 +97,7 @@ async function main(): Promise<void> {
   await log.close();
   await events.close();
   await sourcePool.end();
-  await targetPool.end();
+  await targetDb.destroy();
   await dropSchema(source);
   await dropSchema(target);
 }

@@ -11,8 +11,11 @@ import {
   writeTar,
   inclusionProof,
 } from '@kms/ledger';
-import type { Pool } from 'pg';
+import type { DataSource } from 'typeorm';
 import type { LedgerStore } from '../ledger/ledger-store';
+import { ApprovalEntity } from '../read-model/approval.entity';
+import { KeyEntity } from '../read-model/key.entity';
+import { LedgerLeafEntity } from '../read-model/ledger-leaf.entity';
 
 export class EvidenceNotFoundError extends Error {
   override readonly name = 'EvidenceNotFoundError';
@@ -27,15 +30,15 @@ const HEX_SHA256 = /^[0-9a-f]{64}$/;
  */
 export class EvidenceBundleBuilder {
   constructor(
-    private readonly pool: Pool,
+    private readonly dataSource: DataSource,
     private readonly ledger: LedgerStore,
     private readonly signer: AttestationSigner,
     private readonly clock: { now(): Date },
   ) {}
 
   async build(keyId: string, window: { from?: Date; to?: Date } = {}): Promise<{ tar: Buffer; fileName: string }> {
-    const keyRows = await this.pool.query<{ record: KeyRecord }>('SELECT record FROM rm_keys WHERE key_id = $1', [keyId]);
-    const record = keyRows.rows[0]?.record;
+    const key = await this.dataSource.getRepository(KeyEntity).findOne({ select: { record: true }, where: { keyId } });
+    const record: KeyRecord | undefined = key?.record;
     if (!record) throw new EvidenceNotFoundError(`key ${keyId} is not in the read model`);
     const now = this.clock.now();
     const from = window.from ?? new Date(record.createdAt);
@@ -54,7 +57,9 @@ export class EvidenceBundleBuilder {
       events: await this.proofs('events', eventLeaves, eventsCp.treeSize),
       audit: await this.proofs('audit', auditLeaves, auditCp.treeSize),
     };
-    const approvals = await this.pool.query<{ record: unknown }>('SELECT record FROM rm_approvals WHERE target_id = $1 ORDER BY requested_at, approval_id', [keyId]);
+    const approvals = await this.dataSource
+      .getRepository(ApprovalEntity)
+      .find({ select: { approvalId: true, record: true }, where: { targetId: keyId }, order: { requestedAt: 'ASC', approvalId: 'ASC' } });
 
     const attestationKeyFingerprint = await this.signer.keyFingerprint();
     const originStatements: BundleContent['originStatements'] = [];
@@ -79,7 +84,7 @@ export class EvidenceBundleBuilder {
         keyRecord: record,
         events: eventLeaves.map((l) => l.record as EventLeafRecord),
         auditRecords: auditLeaves.map((l) => l.record as AuditLeafRecord),
-        approvals: approvals.rows.map((r) => r.record),
+        approvals: approvals.map((r) => r.record),
         proofs,
         eventsCheckpoint: eventsCp.note,
         auditCheckpoint: auditCp.note,
@@ -94,12 +99,16 @@ export class EvidenceBundleBuilder {
   }
 
   private async leaves(log: LedgerLog, keyId: string, treeSize: number): Promise<Array<{ leafIndex: number; recordId: string; record: unknown }>> {
-    const { rows } = await this.pool.query<{ leaf_index: string; record_id: string; leaf_data: Buffer }>(
-      `SELECT leaf_index::text AS leaf_index, record_id, leaf_data FROM ledger_leaves
-        WHERE subject_key_id = $1 AND log = $2 AND leaf_index < $3 ORDER BY ledger_leaves.leaf_index`,
-      [keyId, log, treeSize],
-    );
-    return rows.map((r) => ({ leafIndex: Number(r.leaf_index), recordId: r.record_id, record: JSON.parse(r.leaf_data.toString('utf8')) as unknown }));
+    const rows = await this.dataSource
+      .getRepository(LedgerLeafEntity)
+      .createQueryBuilder('l')
+      .select(['l.log', 'l.leafIndex', 'l.recordId', 'l.leafData'])
+      .where('l.subjectKeyId = :keyId', { keyId })
+      .andWhere('l.log = :log', { log })
+      .andWhere('l.leafIndex < :treeSize', { treeSize })
+      .orderBy('l.leafIndex')
+      .getMany();
+    return rows.map((r) => ({ leafIndex: Number(r.leafIndex), recordId: r.recordId, record: JSON.parse(r.leafData.toString('utf8')) as unknown }));
   }
 
   private async proofs(log: LedgerLog, leaves: Array<{ leafIndex: number; recordId: string }>, treeSize: number): Promise<RecordProof[]> {

@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { createPgPool, dropSchema, runMigrations, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
 import type { Pool } from 'pg';
-import { auditProjectorMigrations } from '../read-model/audit-read-model.migration';
+import { type ReadModelTestSchema, readModelTestSchema } from '../testing/read-model-test-schema';
 import { HttpProblem } from './compliance-gateway';
 import { ComplianceQueries } from './compliance-queries';
 
-const url = testDatabaseUrl();
-const schema = uniqueTestSchema('ap_queries');
 const NOW = '2026-06-01T00:00:00.000Z';
 const clock = { now: () => new Date(NOW) };
+let db: ReadModelTestSchema;
+/** Rows are seeded with plain SQL; the queries under test read them through TypeORM. */
 let pool: Pool;
 let queries: ComplianceQueries;
 let position = 0;
@@ -97,14 +96,13 @@ async function refusal(run: () => Promise<unknown>): Promise<{ status: number; c
 }
 
 beforeAll(async () => {
-  await runMigrations({ url, schema }, auditProjectorMigrations);
-  pool = createPgPool({ url, schema }, { max: 2 });
-  queries = new ComplianceQueries(pool, clock);
+  db = await readModelTestSchema('ap_queries');
+  pool = db.pool;
+  queries = new ComplianceQueries(db.dataSource, clock);
 });
 
 afterAll(async () => {
-  await pool?.end();
-  await dropSchema({ url, schema });
+  await db?.drop();
 });
 
 const ids = (page: { items: unknown[] }, field = 'key_id'): string[] => page.items.map((r) => String((r as Record<string, unknown>)[field]));

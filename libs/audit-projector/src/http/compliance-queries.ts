@@ -1,5 +1,10 @@
 import { isUuid, KEY_PURPOSES, PURPOSE_MAX_ROTATION_DAYS } from '@kms/domain';
-import type { Pool } from 'pg';
+import { type DataSource, In, LessThan, type Repository } from 'typeorm';
+import { ApprovalEntity } from '../read-model/approval.entity';
+import { AuditLogEntity } from '../read-model/audit-log.entity';
+import { KeyStateLedgerEntity } from '../read-model/key-state-ledger.entity';
+import { KeyVersionEntity } from '../read-model/key-version.entity';
+import { KeyEntity } from '../read-model/key.entity';
 import { HttpProblem } from './compliance-gateway';
 
 type Query = Record<string, unknown>;
@@ -40,176 +45,252 @@ function oneOf<T extends string>(q: Query, name: string, values: readonly T[]): 
   return v as T | undefined;
 }
 
-/** Builds "WHERE a AND b" with numbered parameters. */
-class Where {
-  readonly params: unknown[] = [];
-  private readonly parts: string[] = [];
-  add(sqlWithQ: string, value: unknown): void {
-    this.params.push(value);
-    this.parts.push(sqlWithQ.replace('?', `$${this.params.length}`));
-  }
-  raw(sql: string): void {
-    this.parts.push(sql);
-  }
-  next(value: unknown): string {
-    this.params.push(value);
-    return `$${this.params.length}`;
-  }
-  toString(): string {
-    return this.parts.length === 0 ? '' : `WHERE ${this.parts.join(' AND ')}`;
-  }
+/** A key as the API shows it: the filterable columns, never the folded record. */
+function keyView(k: KeyEntity): Record<string, unknown> {
+  return {
+    key_id: k.keyId,
+    tenant: k.tenant,
+    name: k.name,
+    purpose: k.purpose,
+    algorithm: k.algorithm,
+    protection_level: k.protectionLevel,
+    owner: k.owner,
+    labels: k.labels,
+    status: k.status,
+    primary_version: k.primaryVersion,
+    min_decryption_version: k.minDecryptionVersion,
+    rotation_period_days: k.rotationPeriodDays,
+    created_at: k.createdAt,
+    primary_since: k.primarySince,
+    next_rotation_at: k.nextRotationAt,
+  };
 }
 
-/** Read-side queries of the compliance API, over the read models only. */
+function versionView(v: KeyVersionEntity): Record<string, unknown> {
+  return {
+    version: v.version,
+    algorithm: v.algorithm,
+    protection_level: v.protectionLevel,
+    state: v.state,
+    created_at: v.createdAt,
+    destroy_at: v.destroyAt,
+    destroyed_at: v.destroyedAt,
+    public_key_fingerprint: v.publicKeyFingerprint,
+    origin: v.origin,
+  };
+}
+
+function stateChangeView(l: KeyStateLedgerEntity): Record<string, unknown> {
+  return {
+    position: l.position,
+    version: l.version,
+    event_type: l.eventType,
+    from_state: l.fromState,
+    to_state: l.toState,
+    occurred_at: l.occurredAt,
+    actor: l.actor,
+    approvers: l.approvers,
+    approval_id: l.approvalId,
+    change_ticket: l.changeTicket,
+    reason: l.reason,
+  };
+}
+
+function auditView(a: AuditLogEntity): Record<string, unknown> {
+  return {
+    position: a.position,
+    id: a.id,
+    time: a.time,
+    actor: a.actor,
+    role: a.role,
+    operation: a.operation,
+    key_id: a.keyId,
+    key_version: a.keyVersion,
+    outcome: a.outcome,
+    error_code: a.errorCode,
+    request_id: a.requestId,
+    source_address: a.sourceAddress,
+    details: a.details,
+    leaf_index: a.leafIndex,
+  };
+}
+
+function approvalView(a: ApprovalEntity): Record<string, unknown> {
+  return {
+    approval_id: a.approvalId,
+    operation: a.operation,
+    target_id: a.targetId,
+    requester: a.requester,
+    change_ticket: a.changeTicket,
+    reason: a.reason,
+    status: a.status,
+    approver: a.approver,
+    requested_at: a.requestedAt,
+    expires_at: a.expiresAt,
+    decided_at: a.decidedAt,
+    error_code: a.errorCode,
+  };
+}
+
+const KEY_USE_OPERATIONS = ['Encrypt', 'Decrypt', 'ReEncrypt', 'GenerateDataKey', 'Sign', 'Verify', 'GenerateMac', 'VerifyMac', 'BatchEncrypt', 'BatchDecrypt', 'BatchReEncrypt'];
+
+/** Read-side queries of the compliance API, over the read models only (TypeORM repositories and query builders). */
 export class ComplianceQueries {
+  private readonly keyRows: Repository<KeyEntity>;
+  private readonly versionRows: Repository<KeyVersionEntity>;
+  private readonly stateLedgerRows: Repository<KeyStateLedgerEntity>;
+  private readonly approvalRows: Repository<ApprovalEntity>;
+  private readonly auditRows: Repository<AuditLogEntity>;
+
   constructor(
-    private readonly pool: Pool,
+    dataSource: DataSource,
     private readonly clock: { now(): Date },
-  ) {}
+  ) {
+    this.keyRows = dataSource.getRepository(KeyEntity);
+    this.versionRows = dataSource.getRepository(KeyVersionEntity);
+    this.stateLedgerRows = dataSource.getRepository(KeyStateLedgerEntity);
+    this.approvalRows = dataSource.getRepository(ApprovalEntity);
+    this.auditRows = dataSource.getRepository(AuditLogEntity);
+  }
 
   /** Keys by purpose, state, owner, label (k=v), jurisdiction label, overdue rotation; cursor = last key id. */
   async keys(q: Query): Promise<{ items: unknown[]; nextCursor: string | null }> {
-    const w = new Where();
+    const qb = this.keyRows.createQueryBuilder('k');
     const purpose = oneOf(q, 'purpose', KEY_PURPOSES);
-    if (purpose) w.add('purpose = ?', purpose);
+    if (purpose) qb.andWhere('k.purpose = :purpose', { purpose });
     const state = oneOf(q, 'state', ['Enabled', 'Disabled'] as const);
-    if (state) w.add('status = ?', state);
+    if (state) qb.andWhere('k.status = :state', { state });
     const owner = text(q, 'owner');
-    if (owner) w.add('owner = ?', owner);
+    if (owner) qb.andWhere('k.owner = :owner', { owner });
     const label = text(q, 'label');
     if (label) {
       const [k, ...rest] = label.split('=');
       if (!k || rest.length === 0) throw new HttpProblem(400, 'INVALID_ARGUMENT', 'label: must be key=value', 'label');
-      w.add('labels @> ?::jsonb', JSON.stringify({ [k]: rest.join('=') }));
+      qb.andWhere('k.labels @> CAST(:label AS jsonb)', { label: JSON.stringify({ [k]: rest.join('=') }) });
     }
     const jurisdiction = text(q, 'jurisdiction');
-    if (jurisdiction) w.add(`labels->>'jurisdiction' = ?`, jurisdiction);
+    if (jurisdiction) qb.andWhere(`k.labels ->> 'jurisdiction' = :jurisdiction`, { jurisdiction });
     const overdue = oneOf(q, 'overdue', ['true', 'false'] as const);
-    if (overdue) w.add(overdue === 'true' ? 'next_rotation_at < ?' : 'next_rotation_at >= ?', this.clock.now().toISOString());
+    if (overdue) qb.andWhere(overdue === 'true' ? 'k.nextRotationAt < :now' : 'k.nextRotationAt >= :now', { now: this.clock.now() });
     const cursor = uuid(q, 'cursor');
-    if (cursor) w.add('key_id > ?', cursor);
+    if (cursor) qb.andWhere('k.keyId > :cursor', { cursor });
     const n = limit(q);
-    const { rows } = await this.pool.query<{ key_id: string }>(
-      `SELECT key_id, tenant, name, purpose, algorithm, protection_level, owner, labels, status, primary_version, min_decryption_version,
-              rotation_period_days, created_at, primary_since, next_rotation_at
-         FROM rm_keys ${w} ORDER BY key_id LIMIT ${n + 1}`,
-      w.params,
-    );
+    const rows = await qb.orderBy('k.keyId').limit(n + 1).getMany();
     const more = rows.length > n;
     const items = rows.slice(0, n);
-    return { items, nextCursor: more ? items[items.length - 1].key_id : null };
+    return { items: items.map(keyView), nextCursor: more ? items[items.length - 1].keyId : null };
   }
 
   /** A key's current row, versions and full state ledger. */
   async keyHistory(keyId: string): Promise<unknown> {
-    const key = await this.pool.query('SELECT key_id, tenant, name, purpose, algorithm, protection_level, owner, labels, status, primary_version, min_decryption_version, rotation_period_days, created_at, primary_since, next_rotation_at FROM rm_keys WHERE key_id = $1', [keyId]);
-    if (!key.rows[0]) throw new HttpProblem(404, 'KEY_NOT_FOUND', `key ${keyId} is not in the read model`, 'keyId');
-    const versions = await this.pool.query('SELECT version, algorithm, protection_level, state, created_at, destroy_at, destroyed_at, public_key_fingerprint, origin FROM rm_key_versions WHERE key_id = $1 ORDER BY version', [keyId]);
-    const ledger = await this.pool.query(
-      'SELECT "position"::text AS position, version, event_type, from_state, to_state, occurred_at, actor, approvers, approval_id, change_ticket, reason FROM rm_key_state_ledger l WHERE key_id = $1 ORDER BY l."position"',
-      [keyId],
-    );
-    return { key: key.rows[0], versions: versions.rows, stateLedger: ledger.rows };
+    const key = await this.keyRows.findOneBy({ keyId });
+    if (!key) throw new HttpProblem(404, 'KEY_NOT_FOUND', `key ${keyId} is not in the read model`, 'keyId');
+    const versions = await this.versionRows.find({ where: { keyId }, order: { version: 'ASC' } });
+    const ledger = await this.stateLedgerRows.find({ where: { keyId }, order: { position: 'ASC' } });
+    return { key: keyView(key), versions: versions.map(versionView), stateLedger: ledger.map(stateChangeView) };
   }
 
   /** Audit records filtered by time range, actor, key, operation, outcome; cursor = last position. */
   async auditRecords(q: Query): Promise<{ items: unknown[]; nextCursor: string | null }> {
-    const w = new Where();
+    const qb = this.auditRows.createQueryBuilder('a');
     const from = time(q, 'from');
-    if (from) w.add('"time" >= ?', from);
+    if (from) qb.andWhere('a.time >= :from', { from });
     const to = time(q, 'to');
-    if (to) w.add('"time" < ?', to);
+    if (to) qb.andWhere('a.time < :to', { to });
     const actor = text(q, 'actor');
-    if (actor) w.add('actor = ?', actor);
+    if (actor) qb.andWhere('a.actor = :actor', { actor });
     const keyId = uuid(q, 'keyId');
-    if (keyId) w.add('key_id = ?', keyId);
+    if (keyId) qb.andWhere('a.keyId = :keyId', { keyId });
     const operation = text(q, 'operation', 64);
-    if (operation) w.add('operation = ?', operation);
+    if (operation) qb.andWhere('a.operation = :operation', { operation });
     const outcome = oneOf(q, 'outcome', ['SUCCESS', 'FAILURE', 'DENIED'] as const);
-    if (outcome) w.add('outcome = ?', outcome);
+    if (outcome) qb.andWhere('a.outcome = :outcome', { outcome });
     const cursor = text(q, 'cursor', 20);
     if (cursor) {
       if (!/^\d+$/.test(cursor)) throw new HttpProblem(400, 'INVALID_ARGUMENT', 'cursor: must be a position returned as nextCursor', 'cursor');
-      w.add('"position" > ?::bigint', cursor);
+      qb.andWhere('a.position > CAST(:cursor AS bigint)', { cursor });
     }
     const n = limit(q);
-    const { rows } = await this.pool.query<{ position: string }>(
-      `SELECT "position"::text AS position, id, "time", actor, role, operation, key_id, key_version, outcome, error_code, request_id, source_address,
-              details, leaf_index::text AS leaf_index
-         FROM rm_audit_log a ${w} ORDER BY a."position" LIMIT ${n + 1}`,
-      w.params,
-    );
+    const rows = await qb.orderBy('a.position').limit(n + 1).getMany();
     const more = rows.length > n;
     const items = rows.slice(0, n);
-    return { items, nextCursor: more ? items[items.length - 1].position : null };
+    return { items: items.map(auditView), nextCursor: more ? items[items.length - 1].position : null };
   }
 
   async approvals(q: Query): Promise<{ items: unknown[] }> {
-    const w = new Where();
+    const qb = this.approvalRows.createQueryBuilder('p');
     const target = text(q, 'targetId', 64);
-    if (target) w.add('target_id = ?', target);
+    if (target) qb.andWhere('p.targetId = :target', { target });
     const status = oneOf(q, 'status', ['Pending', 'Approved', 'Executed', 'ExecutionFailed', 'Rejected', 'Expired'] as const);
-    if (status) w.add('status = ?', status);
-    const { rows } = await this.pool.query(
-      `SELECT approval_id, operation, target_id, requester, change_ticket, reason, status, approver, requested_at, expires_at, decided_at, error_code
-         FROM rm_approvals ${w} ORDER BY requested_at, approval_id LIMIT ${limit(q)}`,
-      w.params,
-    );
-    return { items: rows };
+    if (status) qb.andWhere('p.status = :status', { status });
+    const rows = await qb.orderBy('p.requestedAt').addOrderBy('p.approvalId').limit(limit(q)).getMany();
+    return { items: rows.map(approvalView) };
   }
 
   /** The policy's controls (shared/seeds/002), each with a status computed from the read models and links to evidence. */
   async controls(ledgerHealthy: { events: number; audit: number; eventsCheckpoint: number; auditCheckpoint: number }): Promise<unknown[]> {
-    const now = this.clock.now().toISOString();
+    const now = this.clock.now();
     const out: unknown[] = [];
     for (const purpose of KEY_PURPOSES) {
-      const { rows } = await this.pool.query<{ key_id: string }>(
-        `SELECT key_id FROM rm_keys WHERE purpose = $1 AND status = 'Enabled' AND next_rotation_at < $2 ORDER BY key_id`,
-        [purpose, now],
-      );
-      const total = await this.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM rm_keys WHERE purpose = $1', [purpose]);
+      const overdue = await this.keyRows.find({
+        select: { keyId: true },
+        where: { purpose, status: 'Enabled', nextRotationAt: LessThan(now) },
+        order: { keyId: 'ASC' },
+      });
+      const total = await this.keyRows.countBy({ purpose });
       out.push({
         id: `KMS-ROT-${purpose}`,
         requirement: `Rotate ${purpose} keys at least every ${PURPOSE_MAX_ROTATION_DAYS[purpose]} days`,
-        status: total.rows[0].n === 0 ? 'NOT_APPLICABLE' : rows.length === 0 ? 'PASS' : 'FAIL',
-        finding: rows.length === 0 ? `${total.rows[0].n} key(s), none overdue` : `${rows.length} key(s) overdue for rotation`,
-        evidence: [`/v1/keys?purpose=${purpose}&overdue=true`, ...rows.map((r) => `/v1/keys/${r.key_id}/history`)],
+        status: total === 0 ? 'NOT_APPLICABLE' : overdue.length === 0 ? 'PASS' : 'FAIL',
+        finding: overdue.length === 0 ? `${total} key(s), none overdue` : `${overdue.length} key(s) overdue for rotation`,
+        evidence: [`/v1/keys?purpose=${purpose}&overdue=true`, ...overdue.map((r) => `/v1/keys/${r.keyId}/history`)],
       });
     }
-    const early = await this.pool.query<{ key_id: string; version: number }>(
-      `SELECT v.key_id, v.version FROM rm_key_versions v JOIN rm_keys k USING (key_id)
-        WHERE k.purpose IN ('ROOT_TENANT', 'SERVICE_ENVELOPE') AND v.destroyed_at IS NOT NULL AND v.destroyed_at < v.created_at + interval '365 days'`,
-    );
+    const early = await this.versionRows
+      .createQueryBuilder('v')
+      .select(['v.keyId', 'v.version'])
+      .innerJoin(KeyEntity, 'k', 'k.keyId = v.keyId')
+      .where('k.purpose IN (:...purposes)', { purposes: ['ROOT_TENANT', 'SERVICE_ENVELOPE'] })
+      .andWhere('v.destroyedAt IS NOT NULL')
+      .andWhere(`v.destroyedAt < v.createdAt + interval '365 days'`)
+      .getMany();
     out.push({
       id: 'KMS-RET-01',
       requirement: 'Retain expired root and service keys for 365 days',
-      status: early.rows.length === 0 ? 'PASS' : 'FAIL',
-      finding: early.rows.length === 0 ? 'no root or service key version was destroyed within 365 days of creation' : `${early.rows.length} version(s) destroyed early`,
-      evidence: early.rows.map((r) => `/v1/keys/${r.key_id}/history`),
+      status: early.length === 0 ? 'PASS' : 'FAIL',
+      finding: early.length === 0 ? 'no root or service key version was destroyed within 365 days of creation' : `${early.length} version(s) destroyed early`,
+      evidence: early.map((r) => `/v1/keys/${r.keyId}/history`),
     });
-    const selfApproved = await this.pool.query<{ approval_id: string }>(
-      `SELECT approval_id FROM rm_approvals WHERE status IN ('Approved', 'Executed', 'ExecutionFailed') AND (approver IS NULL OR approver = requester)`,
-    );
-    const unapproved = await this.pool.query<{ position: string }>(
-      `SELECT "position"::text AS position FROM rm_key_state_ledger WHERE approval_id IS NOT NULL AND (cardinality(approvers) = 0 OR actor = ANY(approvers))`,
-    );
-    const bad = selfApproved.rows.length + unapproved.rows.length;
+    const selfApproved = await this.approvalRows
+      .createQueryBuilder('p')
+      .select(['p.approvalId'])
+      .where('p.status IN (:...decided)', { decided: ['Approved', 'Executed', 'ExecutionFailed'] })
+      .andWhere('(p.approver IS NULL OR p.approver = p.requester)')
+      .getMany();
+    const unapproved = await this.stateLedgerRows
+      .createQueryBuilder('l')
+      .where('l.approvalId IS NOT NULL')
+      .andWhere('(cardinality(l.approvers) = 0 OR l.actor = ANY(l.approvers))')
+      .getCount();
+    const bad = selfApproved.length + unapproved;
     out.push({
       id: 'KMS-AC-02',
       requirement: 'Manual operations require dual authorization with recorded change approvals',
       status: bad === 0 ? 'PASS' : 'FAIL',
       finding: bad === 0 ? 'every approved change names a second person and a change ticket' : `${bad} change(s) without an independent approver`,
-      evidence: ['/v1/approvals', ...selfApproved.rows.map((r) => `/v1/approvals?targetId=${r.approval_id}`)],
+      evidence: ['/v1/approvals', ...selfApproved.map((r) => `/v1/approvals?targetId=${r.approvalId}`)],
     });
-    const complianceUse = await this.pool.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM rm_audit_log WHERE role LIKE '%compliance-officer%' AND outcome = 'SUCCESS'
-         AND operation IN ('Encrypt','Decrypt','ReEncrypt','GenerateDataKey','Sign','Verify','GenerateMac','VerifyMac','BatchEncrypt','BatchDecrypt','BatchReEncrypt')`,
-    );
+    const complianceUse = await this.auditRows
+      .createQueryBuilder('a')
+      .where(`a.role LIKE '%compliance-officer%'`)
+      .andWhere('a.outcome = :success', { success: 'SUCCESS' })
+      .andWhere({ operation: In(KEY_USE_OPERATIONS) })
+      .getCount();
     out.push({
       id: 'KMS-AC-01',
       requirement: 'Least privilege: only SRE on-call, security engineering and compliance may act; compliance never uses keys',
-      status: complianceUse.rows[0].n === 0 ? 'PASS' : 'FAIL',
-      finding: `${complianceUse.rows[0].n} successful key use(s) by a compliance officer`,
+      status: complianceUse === 0 ? 'PASS' : 'FAIL',
+      finding: `${complianceUse} successful key use(s) by a compliance officer`,
       evidence: ['/v1/audit-records?outcome=DENIED'],
     });
     const logged = ledgerHealthy.audit > 0 && ledgerHealthy.auditCheckpoint >= ledgerHealthy.audit && ledgerHealthy.eventsCheckpoint >= ledgerHealthy.events;
@@ -220,17 +301,21 @@ export class ComplianceQueries {
       finding: `${ledgerHealthy.audit} audit record(s) and ${ledgerHealthy.events} event(s) in the Merkle ledger; signed checkpoints cover ${ledgerHealthy.auditCheckpoint} and ${ledgerHealthy.eventsCheckpoint}`,
       evidence: ['/v1/ledger/audit/checkpoint', '/v1/ledger/events/checkpoint', '/v1/audit-records'],
     });
-    const softRoots = await this.pool.query<{ key_id: string }>(
-      `SELECT DISTINCT k.key_id FROM rm_keys k JOIN rm_key_versions v USING (key_id)
-        WHERE k.purpose = 'ROOT_TENANT' AND v.state <> 'DESTROYED' AND (v.protection_level <> 'HSM' OR v.origin IS NULL) ORDER BY k.key_id`,
-    );
-    const roots = await this.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM rm_keys WHERE purpose = 'ROOT_TENANT'`);
+    // getMany() returns each key once however many of its versions match.
+    const softRoots = await this.keyRows
+      .createQueryBuilder('k')
+      .select(['k.keyId'])
+      .innerJoin(KeyVersionEntity, 'v', `v.keyId = k.keyId AND v.state <> 'DESTROYED' AND (v.protectionLevel <> 'HSM' OR v.origin IS NULL)`)
+      .where('k.purpose = :root', { root: 'ROOT_TENANT' })
+      .orderBy('k.keyId')
+      .getMany();
+    const roots = await this.keyRows.countBy({ purpose: 'ROOT_TENANT' });
     out.push({
       id: 'KMS-HSM-01',
       requirement: 'Root tenant keys are generated in an HSM',
-      status: roots.rows[0].n === 0 ? 'NOT_APPLICABLE' : softRoots.rows.length === 0 ? 'PASS' : 'FAIL',
-      finding: `${softRoots.rows.length} root key(s) with a version lacking HSM origin evidence`,
-      evidence: softRoots.rows.map((r) => `/v1/evidence/keys/${r.key_id}`),
+      status: roots === 0 ? 'NOT_APPLICABLE' : softRoots.length === 0 ? 'PASS' : 'FAIL',
+      finding: `${softRoots.length} root key(s) with a version lacking HSM origin evidence`,
+      evidence: softRoots.map((r) => `/v1/evidence/keys/${r.keyId}`),
     });
     out.push({
       id: 'KMS-BAK-01',

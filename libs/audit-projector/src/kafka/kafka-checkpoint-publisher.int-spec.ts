@@ -1,20 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { leafHash, verifyCheckpointNote } from '@kms/ledger';
 import { KafkaMockProcess, readTopicWithKcat } from '@kms/notices-kafka/testing';
-import { createPgPool, dropSchema, runMigrations, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
 import { logLevel } from 'kafkajs';
 import type { Pool } from 'pg';
+import type { DataSource } from 'typeorm';
 import { SoftwareAttestationSigner } from '../attestation/software-attestation-signer';
 import { LedgerStore } from '../ledger/ledger-store';
-import { auditProjectorMigrations } from '../read-model/audit-read-model.migration';
+import { type ReadModelTestSchema, readModelTestSchema } from '../testing/read-model-test-schema';
 import { type CheckpointMessage, KafkaCheckpointPublisher } from './kafka-checkpoint-publisher';
 
-const url = testDatabaseUrl();
-const schema = uniqueTestSchema('ap_kafka');
 const signer = SoftwareAttestationSigner.generate();
 const clock = { now: () => new Date('2026-03-02T00:00:00.000Z') };
 let mock: KafkaMockProcess;
+let db: ReadModelTestSchema;
 let pool: Pool;
+let dataSource: DataSource;
 
 async function appendLeaves(from: number, count: number): Promise<void> {
   for (let i = from; i < from + count; i++) {
@@ -28,13 +28,12 @@ async function appendLeaves(from: number, count: number): Promise<void> {
 
 beforeAll(async () => {
   mock = await KafkaMockProcess.start({ topics: [], brokers: 3 });
-  await runMigrations({ url, schema }, auditProjectorMigrations);
-  pool = createPgPool({ url, schema }, { max: 2 });
+  db = await readModelTestSchema('ap_kafka');
+  ({ pool, dataSource } = db);
 });
 
 afterAll(async () => {
-  await pool?.end();
-  await dropSchema({ url, schema });
+  await db?.drop();
   await mock?.stop();
 });
 
@@ -42,7 +41,7 @@ describe('KafkaCheckpointPublisher (librdkafka mock cluster, 3 brokers)', () => 
   it('sends every signed checkpoint, keyed by the log origin, and a partner reading with kcat verifies the signature', async () => {
     const topic = `checkpoints-${randomUUID()}`;
     const publisher = new KafkaCheckpointPublisher({ brokers: mock.bootstrap.split(','), topic, idempotent: false, logLevel: logLevel.NOTHING });
-    const ledger = new LedgerStore(pool, 'kms.kafka.test/ledger', signer, clock, publisher);
+    const ledger = new LedgerStore(dataSource, 'kms.kafka.test/ledger', signer, clock, publisher);
     try {
       await appendLeaves(0, 3);
       const first = await ledger.checkpointIfGrown('audit');
@@ -94,7 +93,7 @@ describe('KafkaCheckpointPublisher (librdkafka mock cluster, 3 brokers)', () => 
   it('fails the round when the brokers are down and sends the missed checkpoint once they are back', async () => {
     const topic = `checkpoints-${randomUUID()}`;
     const publisher = new KafkaCheckpointPublisher({ brokers: mock.bootstrap.split(','), topic, idempotent: false, logLevel: logLevel.NOTHING, ackTimeoutMs: 2000 });
-    const ledger = new LedgerStore(pool, 'kms.kafka.test/ledger', signer, clock, publisher);
+    const ledger = new LedgerStore(dataSource, 'kms.kafka.test/ledger', signer, clock, publisher);
     const pem = await signer.publicKeyPem();
     try {
       await mock.brokersDown();

@@ -6,13 +6,13 @@ import { auditMigrations, createPgPool, dropSchema, PostgresAuditFeed, PostgresA
 import type { Pool } from 'pg';
 import { SoftwareAttestationSigner } from '../attestation/software-attestation-signer';
 import { LedgerStore } from '../ledger/ledger-store';
-import { auditProjectorMigrations } from '../read-model/audit-read-model.migration';
+import { type ReadModelTestSchema, readModelTestSchema } from '../testing/read-model-test-schema';
 import { ProjectionRunner } from './projection-runner';
 import { ProjectionStore } from './projection-store';
 
 const url = testDatabaseUrl();
 const source = { url, schema: uniqueTestSchema('ap_source') };
-const targets: string[] = [];
+const targets: ReadModelTestSchema[] = [];
 let sourcePool: Pool;
 let events: PostgresEventStore;
 let feed: PostgresAuditFeed;
@@ -74,12 +74,11 @@ const auditRecords: AuditRecord[] = Array.from({ length: 45 }, (_, i) => ({
 let lastEventPosition = 0n;
 let lastAuditPosition = 0n;
 
+/** A fresh read-model schema: the store and ledger write through TypeORM, the test reads with plain pg. */
 async function target(): Promise<{ pool: Pool; store: ProjectionStore; ledger: LedgerStore; schema: string }> {
-  const schema = uniqueTestSchema('ap_target');
-  targets.push(schema);
-  await runMigrations({ url, schema }, auditProjectorMigrations);
-  const pool = createPgPool({ url, schema }, { max: 4 });
-  return { pool, schema, store: new ProjectionStore(pool), ledger: new LedgerStore(pool, 'kms.test/ledger', signer, clock) };
+  const t = await readModelTestSchema('ap_target');
+  targets.push(t);
+  return { pool: t.pool, schema: t.schema, store: new ProjectionStore(t.dataSource), ledger: new LedgerStore(t.dataSource, 'kms.test/ledger', signer, clock) };
 }
 
 function runner(t: { store: ProjectionStore; ledger: LedgerStore }, options: { eventBatch?: number; auditBatch?: number } = {}): ProjectionRunner {
@@ -120,7 +119,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await events.close();
   await sourcePool.end();
-  for (const schema of [source.schema, ...targets]) await dropSchema({ url, schema });
+  await dropSchema(source);
+  for (const t of targets) await t.drop();
 });
 
 describe('audit projections on PostgreSQL', () => {
@@ -133,7 +133,6 @@ describe('audit projections on PostgreSQL', () => {
     await r.waitFor({ events: lastEventPosition, audit: lastAuditPosition }, 10_000);
     await r.stop();
   });
-  afterAll(() => first.pool.end());
 
   it('given key events, then the key row and its versions are the folded state', async () => {
     const key = (await first.pool.query('SELECT * FROM rm_keys')).rows;
@@ -189,39 +188,31 @@ describe('audit projections on PostgreSQL', () => {
 
   it('given a rebuild into a fresh schema, then every row is identical', async () => {
     const second = await target();
-    try {
-      const r = runner(second);
-      r.start();
-      await r.waitFor({ events: lastEventPosition, audit: lastAuditPosition }, 10_000);
-      await r.stop();
-      expect(await dump(second.pool)).toEqual(await dump(first.pool));
-    } finally {
-      await second.pool.end();
-    }
+    const r = runner(second);
+    r.start();
+    await r.waitFor({ events: lastEventPosition, audit: lastAuditPosition }, 10_000);
+    await r.stop();
+    expect(await dump(second.pool)).toEqual(await dump(first.pool));
   });
 
   it('given a projector stopped mid-stream and restarted, then there are no duplicates and no gaps', async () => {
     const third = await target();
-    try {
-      const r1 = runner(third, { eventBatch: 1, auditBatch: 7 });
-      r1.start();
-      // Stop once part of the audit feed is in: the rest must come after the restart.
-      for (;;) {
-        const cp = await third.store.checkpoint('audit');
-        if (cp.position > 0n) break;
-        await new Promise((r) => setTimeout(r, 5));
-      }
-      await r1.stop();
-      const partial = await third.store.checkpoint('audit');
-      expect(partial.leafCount).toBeLessThan(45);
-      const r2 = runner(third, { eventBatch: 3, auditBatch: 7 });
-      r2.start();
-      await r2.waitFor({ events: lastEventPosition, audit: lastAuditPosition }, 10_000);
-      await r2.stop();
-      expect(await dump(third.pool)).toEqual(await dump(first.pool));
-    } finally {
-      await third.pool.end();
+    const r1 = runner(third, { eventBatch: 1, auditBatch: 7 });
+    r1.start();
+    // Stop once part of the audit feed is in: the rest must come after the restart.
+    for (;;) {
+      const cp = await third.store.checkpoint('audit');
+      if (cp.position > 0n) break;
+      await new Promise((r) => setTimeout(r, 5));
     }
+    await r1.stop();
+    const partial = await third.store.checkpoint('audit');
+    expect(partial.leafCount).toBeLessThan(45);
+    const r2 = runner(third, { eventBatch: 3, auditBatch: 7 });
+    r2.start();
+    await r2.waitFor({ events: lastEventPosition, audit: lastAuditPosition }, 10_000);
+    await r2.stop();
+    expect(await dump(third.pool)).toEqual(await dump(first.pool));
   });
 
   describe('ledger tamper evidence', () => {
@@ -254,7 +245,7 @@ describe('audit projections on PostgreSQL', () => {
       await asAttacker(`UPDATE ledger_leaves SET leaf_data = overlay(leaf_data placing '\\x21'::bytea from 20 for 1) WHERE log = 'audit' AND leaf_index = 3`);
       expect(await first.ledger.audit(pem)).toEqual(expect.arrayContaining(['audit: leaf 3 data does not match its hash', expect.stringContaining('no longer hash to the signed root')]));
       // Restore from a rebuild: re-derive the leaf from its record.
-      await asAttacker(`UPDATE ledger_leaves l SET leaf_data = s.leaf_data FROM ${targets[1]}.ledger_leaves s WHERE l.log = s.log AND l.leaf_index = s.leaf_index AND l.log = 'audit' AND l.leaf_index = 3`);
+      await asAttacker(`UPDATE ledger_leaves l SET leaf_data = s.leaf_data FROM ${targets[1].schema}.ledger_leaves s WHERE l.log = s.log AND l.leaf_index = s.leaf_index AND l.log = 'audit' AND l.leaf_index = 3`);
       expect(await first.ledger.audit(pem)).toEqual([]);
     });
 

@@ -10,9 +10,17 @@ import {
 import type { StoredEvent } from '@kms/event-store';
 import { type AuditLeafRecord, eventLeafRecord, type LeafRecord, leafData, leafHash, type LedgerLog } from '@kms/ledger';
 import type { PositionedAuditRecord } from '@kms/persistence-postgres';
-import type { Pool, PoolClient } from 'pg';
-import { evolveApprovalReadModel } from './approval-read-model.projection';
-import { evolveKeyReadModel, type KeyProjection } from './key-read-model.projection';
+import type { DataSource, EntityManager, EntityTarget, ObjectLiteral, QueryDeepPartialEntity } from 'typeorm';
+import { ApprovalEntity } from '../read-model/approval.entity';
+import { insertBatch } from '../read-model/insert-batch';
+import { AuditLogEntity } from '../read-model/audit-log.entity';
+import { KeyStateLedgerEntity } from '../read-model/key-state-ledger.entity';
+import { KeyVersionEntity } from '../read-model/key-version.entity';
+import { KeyEntity } from '../read-model/key.entity';
+import { LedgerLeafEntity } from '../read-model/ledger-leaf.entity';
+import { ProjectionCheckpointEntity } from '../read-model/projection-checkpoint.entity';
+import { type ApprovalRow, evolveApprovalReadModel } from './approval-read-model.projection';
+import { evolveKeyReadModel, type KeyProjection, type KeyRow, type KeyStateLedgerRow, type KeyVersionRow } from './key-read-model.projection';
 
 export type ProjectionName = LedgerLog;
 
@@ -52,26 +60,87 @@ export function auditLeafRecord(r: PositionedAuditRecord): AuditLeafRecord {
   };
 }
 
+/** The columns an upsert of a key row may change: identity, tenant, purpose and creation never do. */
+const KEY_MUTABLE_COLUMNS = ['labels', 'status', 'primary_version', 'min_decryption_version', 'rotation_period_days', 'primary_since', 'next_rotation_at', 'record', 'last_position'];
+const VERSION_MUTABLE_COLUMNS = ['state', 'destroy_at', 'destroyed_at'];
+const APPROVAL_MUTABLE_COLUMNS = ['status', 'approver', 'decided_at', 'error_code', 'record', 'last_position'];
+
+const dateOrNull = (v: string | null): Date | null => (v === null ? null : new Date(v));
+
+function keyEntity(k: KeyRow): KeyEntity {
+  return {
+    ...k,
+    createdAt: new Date(k.createdAt),
+    primarySince: new Date(k.primarySince),
+    nextRotationAt: new Date(k.nextRotationAt),
+  };
+}
+
+function keyVersionEntity(v: KeyVersionRow): KeyVersionEntity {
+  return { ...v, createdAt: new Date(v.createdAt), destroyAt: dateOrNull(v.destroyAt), destroyedAt: dateOrNull(v.destroyedAt) };
+}
+
+function keyStateLedgerEntity(l: KeyStateLedgerRow): KeyStateLedgerEntity {
+  return { ...l, occurredAt: new Date(l.occurredAt) };
+}
+
+function approvalEntity(a: ApprovalRow): ApprovalEntity {
+  return { ...a, requestedAt: new Date(a.requestedAt), expiresAt: new Date(a.expiresAt), decidedAt: dateOrNull(a.decidedAt) };
+}
+
+function auditLogEntity(r: AuditLeafRecord, leafIndex: number): AuditLogEntity {
+  return {
+    position: r.position,
+    id: r.id,
+    time: new Date(r.time),
+    actor: r.actor,
+    role: r.actorRole,
+    operation: r.operation,
+    keyId: r.keyId,
+    keyVersion: r.keyVersion,
+    outcome: r.outcome,
+    errorCode: r.errorCode,
+    requestId: r.requestId,
+    sourceAddress: r.sourceAddress,
+    details: r.details,
+    leafIndex: String(leafIndex),
+  };
+}
+
 /**
- * Writes projections and ledger leaves. Every batch is one transaction that also moves the
- * projection's checkpoint, and positions at or below the checkpoint are skipped: redelivery after a
- * crash or a second projector instance changes nothing (the checkpoint row is locked FOR UPDATE).
+ * INSERT of whole entities in one statement, optionally ON CONFLICT (target) DO UPDATE of the given
+ * columns. The cast: jsonb properties typed `unknown` do not fit TypeORM's deep-partial value type,
+ * and these rows are complete entities anyway.
+ */
+function insertRows<T extends ObjectLiteral>(
+  manager: EntityManager,
+  entity: EntityTarget<T>,
+  rows: T[],
+  upsert?: { conflict: string[]; update: string[] },
+): Promise<unknown> {
+  const insert = manager.createQueryBuilder().insert().into(entity).values(rows as QueryDeepPartialEntity<T>[]).updateEntity(false);
+  return (upsert ? insert.orUpdate(upsert.update, upsert.conflict) : insert).execute();
+}
+
+/**
+ * Writes projections and ledger leaves through TypeORM. Every batch is one transaction that also
+ * moves the projection's checkpoint, and positions at or below the checkpoint are skipped:
+ * redelivery after a crash or a second projector instance changes nothing (the checkpoint row is
+ * locked FOR UPDATE). Rows go through TypeORM's insert query builder, one statement per table and
+ * batch (audit records and leaves as column arrays, insertBatch), never entity-by-entity saves.
  */
 export class ProjectionStore {
-  constructor(private readonly pool: Pool) {}
+  constructor(private readonly dataSource: DataSource) {}
 
   async checkpoint(name: ProjectionName): Promise<ProjectionCheckpoint> {
-    const { rows } = await this.pool.query<{ position: string; leaf_count: string }>(
-      'SELECT "position"::text AS position, leaf_count::text AS leaf_count FROM projection_checkpoints WHERE name = $1',
-      [name],
-    );
-    if (!rows[0]) throw new Error(`projection checkpoint ${name} is missing: are the audit projector migrations applied?`);
-    return { position: BigInt(rows[0].position), leafCount: Number(rows[0].leaf_count) };
+    const row = await this.dataSource.getRepository(ProjectionCheckpointEntity).findOneBy({ name });
+    if (!row) throw new Error(`projection checkpoint ${name} is missing: are the audit projector migrations applied?`);
+    return { position: BigInt(row.position), leafCount: Number(row.leafCount) };
   }
 
   /** Project stored events (in global order). Returns how many were new. */
   async projectEvents(events: readonly StoredEvent[]): Promise<number> {
-    return this.inTransaction('events', async (client, cp) => {
+    return this.inTransaction('events', async (manager, cp) => {
       const fresh = events.filter((e) => e.globalPosition > cp.position);
       const leaves: PendingLeaf[] = [];
       const keys = new Map<string, KeyState>();
@@ -81,26 +150,18 @@ export class ProjectionStore {
         if (e.streamId.startsWith('key-') && KEY_TYPES.has(e.type)) {
           const event = { type: e.type, data: e.data, metadata: e.metadata } as unknown as KeyEvent;
           const keyId = event.data.keyId;
-          const current = keys.get(keyId) ?? (await this.loadKey(client, keyId));
+          const current = keys.get(keyId) ?? (await this.loadKey(manager, keyId));
           const projection = evolveKeyReadModel(current, event, e.globalPosition);
           keys.set(keyId, projection.state);
-          await this.writeKey(client, projection);
+          await this.writeKey(manager, projection);
           subjectKeyId = keyId;
         } else if (e.streamId.startsWith('approval-') && APPROVAL_EVENT_TYPES.has(e.type)) {
           const event = { type: e.type, data: e.data, metadata: e.metadata } as unknown as ApprovalEvent;
           const id = event.data.approvalId;
-          const current = approvals.get(id) ?? (await this.loadApproval(client, id));
+          const current = approvals.get(id) ?? (await this.loadApproval(manager, id));
           const row = evolveApprovalReadModel(current, event, e.globalPosition);
           approvals.set(id, row.record);
-          await client.query(
-            `INSERT INTO rm_approvals (approval_id, operation, target_id, requester, change_ticket, reason, status, approver, requested_at,
-                                       expires_at, decided_at, error_code, params, record, last_position)
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)
-             ON CONFLICT (approval_id) DO UPDATE SET status = EXCLUDED.status, approver = EXCLUDED.approver, decided_at = EXCLUDED.decided_at,
-               error_code = EXCLUDED.error_code, record = EXCLUDED.record, last_position = EXCLUDED.last_position`,
-            [row.approvalId, row.operation, row.targetId, row.requester, row.changeTicket, row.reason, row.status, row.approver, row.requestedAt,
-             row.expiresAt, row.decidedAt, row.errorCode, JSON.stringify(row.params), JSON.stringify(row.record), row.lastPosition],
-          );
+          await insertRows(manager, ApprovalEntity, [approvalEntity(row)], { conflict: ['approval_id'], update: APPROVAL_MUTABLE_COLUMNS });
           // Approvals of key operations are evidence about that key.
           if (row.operation !== 'ReEnableIdentity' && isUuid(row.targetId)) subjectKeyId = row.targetId;
         }
@@ -112,7 +173,7 @@ export class ProjectionStore {
           record: eventLeafRecord(e),
         });
       }
-      await this.appendLeaves(client, 'events', cp.leafCount, leaves);
+      await this.appendLeaves(manager, 'events', cp.leafCount, leaves);
       const last = fresh.at(-1);
       return { applied: fresh.length, position: last ? last.globalPosition : cp.position, leafCount: cp.leafCount + leaves.length };
     });
@@ -120,34 +181,13 @@ export class ProjectionStore {
 
   /** Project audit records (in position order) into rm_audit_log and the audit log's leaves. */
   async projectAuditRecords(records: readonly PositionedAuditRecord[]): Promise<number> {
-    return this.inTransaction('audit', async (client, cp) => {
+    return this.inTransaction('audit', async (manager, cp) => {
       const fresh = records.filter((r) => r.position > cp.position);
       if (fresh.length > 0) {
         const leafRecords = fresh.map(auditLeafRecord);
-        await client.query(
-          `INSERT INTO rm_audit_log ("position", id, "time", actor, role, operation, key_id, key_version, outcome, error_code, request_id,
-                                     source_address, details, leaf_index)
-           SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::uuid[], $8::int[],
-                                $9::text[], $10::text[], $11::text[], $12::text[], $13::jsonb[], $14::bigint[])`,
-          [
-            leafRecords.map((r) => r.position),
-            leafRecords.map((r) => r.id),
-            leafRecords.map((r) => r.time),
-            leafRecords.map((r) => r.actor),
-            leafRecords.map((r) => r.actorRole),
-            leafRecords.map((r) => r.operation),
-            leafRecords.map((r) => r.keyId),
-            leafRecords.map((r) => r.keyVersion),
-            leafRecords.map((r) => r.outcome),
-            leafRecords.map((r) => r.errorCode),
-            leafRecords.map((r) => r.requestId),
-            leafRecords.map((r) => r.sourceAddress),
-            leafRecords.map((r) => (r.details === null ? null : JSON.stringify(r.details))),
-            leafRecords.map((_, i) => String(cp.leafCount + i)),
-          ],
-        );
+        await insertBatch(manager, AuditLogEntity, leafRecords.map((r, i) => auditLogEntity(r, cp.leafCount + i)));
         await this.appendLeaves(
-          client,
+          manager,
           'audit',
           cp.leafCount,
           leafRecords.map((r) => ({ sourcePosition: r.position, recordId: r.id, subjectKeyId: r.keyId, recordTime: r.time, record: r })),
@@ -158,100 +198,58 @@ export class ProjectionStore {
     });
   }
 
-  private async inTransaction(
+  private inTransaction(
     name: ProjectionName,
-    work: (client: PoolClient, cp: ProjectionCheckpoint) => Promise<{ applied: number; position: bigint; leafCount: number }>,
+    work: (manager: EntityManager, cp: ProjectionCheckpoint) => Promise<{ applied: number; position: bigint; leafCount: number }>,
   ): Promise<number> {
-    const client = await this.pool.connect();
-    let failed: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      const { rows } = await client.query<{ position: string; leaf_count: string }>(
-        'SELECT "position"::text AS position, leaf_count::text AS leaf_count FROM projection_checkpoints WHERE name = $1 FOR UPDATE',
-        [name],
-      );
-      if (!rows[0]) throw new Error(`projection checkpoint ${name} is missing`);
-      const result = await work(client, { position: BigInt(rows[0].position), leafCount: Number(rows[0].leaf_count) });
+    return this.dataSource.transaction(async (manager) => {
+      const row = await manager
+        .createQueryBuilder(ProjectionCheckpointEntity, 'c')
+        .setLock('pessimistic_write')
+        .where('c.name = :name', { name })
+        .getOne();
+      if (!row) throw new Error(`projection checkpoint ${name} is missing`);
+      const result = await work(manager, { position: BigInt(row.position), leafCount: Number(row.leafCount) });
       if (result.applied > 0) {
-        await client.query('UPDATE projection_checkpoints SET "position" = $2, leaf_count = $3 WHERE name = $1', [
-          name,
-          result.position.toString(),
-          String(result.leafCount),
-        ]);
+        await manager.update(ProjectionCheckpointEntity, { name }, { position: result.position.toString(), leafCount: String(result.leafCount) });
       }
-      await client.query('COMMIT');
       return result.applied;
-    } catch (e) {
-      failed = e instanceof Error ? e : new Error(String(e));
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw failed;
-    } finally {
-      client.release(failed);
+    });
+  }
+
+  private async loadKey(manager: EntityManager, keyId: string): Promise<KeyState> {
+    const row = await manager.findOne(KeyEntity, { select: { status: true, record: true }, where: { keyId } });
+    return row ? ({ status: row.status, key: row.record } as KeyState) : initialState();
+  }
+
+  private async loadApproval(manager: EntityManager, approvalId: string): Promise<ApprovalState> {
+    const row = await manager.findOne(ApprovalEntity, { select: { record: true }, where: { approvalId } });
+    return row?.record ?? { status: 'None' };
+  }
+
+  private async writeKey(manager: EntityManager, p: KeyProjection): Promise<void> {
+    await insertRows(manager, KeyEntity, [keyEntity(p.key)], { conflict: ['key_id'], update: KEY_MUTABLE_COLUMNS });
+    if (p.versions.length > 0) {
+      await insertRows(manager, KeyVersionEntity, p.versions.map(keyVersionEntity), { conflict: ['key_id', 'version'], update: VERSION_MUTABLE_COLUMNS });
     }
+    await insertRows(manager, KeyStateLedgerEntity, [keyStateLedgerEntity(p.ledger)]);
   }
 
-  private async loadKey(client: PoolClient, keyId: string): Promise<KeyState> {
-    const { rows } = await client.query<{ status: 'Enabled' | 'Disabled'; record: Extract<KeyState, { key: unknown }>['key'] }>(
-      'SELECT status, record FROM rm_keys WHERE key_id = $1',
-      [keyId],
-    );
-    return rows[0] ? { status: rows[0].status, key: rows[0].record } : initialState();
-  }
-
-  private async loadApproval(client: PoolClient, approvalId: string): Promise<ApprovalState> {
-    const { rows } = await client.query<{ record: ApprovalState }>('SELECT record FROM rm_approvals WHERE approval_id = $1', [approvalId]);
-    return rows[0]?.record ?? { status: 'None' };
-  }
-
-  private async writeKey(client: PoolClient, p: KeyProjection): Promise<void> {
-    const k = p.key;
-    await client.query(
-      `INSERT INTO rm_keys (key_id, tenant, name, purpose, algorithm, protection_level, owner, labels, status, primary_version,
-                            min_decryption_version, rotation_period_days, created_at, primary_since, next_rotation_at, record, last_position)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)
-       ON CONFLICT (key_id) DO UPDATE SET labels = EXCLUDED.labels, status = EXCLUDED.status, primary_version = EXCLUDED.primary_version,
-         min_decryption_version = EXCLUDED.min_decryption_version, rotation_period_days = EXCLUDED.rotation_period_days,
-         primary_since = EXCLUDED.primary_since, next_rotation_at = EXCLUDED.next_rotation_at, record = EXCLUDED.record,
-         last_position = EXCLUDED.last_position`,
-      [k.keyId, k.tenant, k.name, k.purpose, k.algorithm, k.protectionLevel, k.owner, JSON.stringify(k.labels), k.status, k.primaryVersion,
-       k.minDecryptionVersion, k.rotationPeriodDays, k.createdAt, k.primarySince, k.nextRotationAt, JSON.stringify(k.record), k.lastPosition],
-    );
-    for (const v of p.versions) {
-      await client.query(
-        `INSERT INTO rm_key_versions (key_id, version, algorithm, protection_level, state, created_at, destroy_at, destroyed_at,
-                                      public_key_fingerprint, origin)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
-         ON CONFLICT (key_id, version) DO UPDATE SET state = EXCLUDED.state, destroy_at = EXCLUDED.destroy_at, destroyed_at = EXCLUDED.destroyed_at`,
-        [v.keyId, v.version, v.algorithm, v.protectionLevel, v.state, v.createdAt, v.destroyAt, v.destroyedAt, v.publicKeyFingerprint,
-         v.origin === null ? null : JSON.stringify(v.origin)],
-      );
-    }
-    const l = p.ledger;
-    await client.query(
-      `INSERT INTO rm_key_state_ledger ("position", key_id, version, event_type, from_state, to_state, occurred_at, actor, approvers,
-                                        approval_id, change_ticket, reason, correlation_id)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)`,
-      [l.position, l.keyId, l.version, l.eventType, l.fromState, l.toState, l.occurredAt, l.actor, l.approvers, l.approvalId, l.changeTicket,
-       l.reason, l.correlationId],
-    );
-  }
-
-  private async appendLeaves(client: PoolClient, log: LedgerLog, firstIndex: number, leaves: PendingLeaf[]): Promise<void> {
+  private async appendLeaves(manager: EntityManager, log: LedgerLog, firstIndex: number, leaves: PendingLeaf[]): Promise<void> {
     if (leaves.length === 0) return;
-    const data = leaves.map((l) => leafData(l.record));
-    await client.query(
-      `INSERT INTO ledger_leaves (log, leaf_index, source_position, record_id, subject_key_id, record_time, leaf_hash, leaf_data)
-       SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::uuid[], $6::timestamptz[], $7::bytea[], $8::bytea[])`,
-      [
+    const rows: LedgerLeafEntity[] = leaves.map((l, i) => {
+      const data = leafData(l.record);
+      return {
         log,
-        leaves.map((_, i) => String(firstIndex + i)),
-        leaves.map((l) => l.sourcePosition),
-        leaves.map((l) => l.recordId),
-        leaves.map((l) => l.subjectKeyId),
-        leaves.map((l) => l.recordTime),
-        data.map((d) => leafHash(d)),
-        data,
-      ],
-    );
+        leafIndex: String(firstIndex + i),
+        sourcePosition: l.sourcePosition,
+        recordId: l.recordId,
+        subjectKeyId: l.subjectKeyId,
+        recordTime: new Date(l.recordTime),
+        leafHash: leafHash(data),
+        leafData: data,
+      };
+    });
+    await insertBatch(manager, LedgerLeafEntity, rows);
   }
 }

@@ -1,1 +1,2 @@
 export { SoftwareAttestationSigner } from '../attestation/software-attestation-signer';
+export * from './read-model-test-schema';
