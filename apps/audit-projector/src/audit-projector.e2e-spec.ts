@@ -27,17 +27,39 @@ async function boot(overrides: Record<string, string> = {}): Promise<HttpApp> {
   return createHttpApp(AuditProjectorModule.forRoot(config), config.http, { logger: false });
 }
 
-/** The module's pooled connections, as PostgreSQL itself sees them. */
-async function projectorConnections(): Promise<number> {
+/**
+ * The module's pooled connections to `database`, as PostgreSQL itself sees them. Other test files
+ * run projectors at the same time under the same application name, so each count is confined to a
+ * database of this test's own.
+ */
+async function projectorConnections(database: string): Promise<number> {
   const probe = new Client({ connectionString: DATABASE_URL });
   await probe.connect();
   try {
     const { rows } = await probe.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'kms-audit-projector'",
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'kms-audit-projector' AND datname = $1",
+      [database],
     );
     return rows[0].n;
   } finally {
     await probe.end();
+  }
+}
+
+/** DATABASE_URL pointing at another database on the same server. */
+function databaseUrl(database: string): string {
+  const u = new URL(DATABASE_URL);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+async function dropDatabase(database: string): Promise<void> {
+  const admin = new Client({ connectionString: databaseUrl('postgres') });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+  } finally {
+    await admin.end();
   }
 }
 
@@ -93,14 +115,19 @@ describe('audit-projector over HTTP', () => {
   });
 
   it('closes its PostgreSQL connections when the app closes', async () => {
-    const before = await projectorConnections();
-    const { app, url } = await boot();
-    expect((await fetch(`${url}/readyz`)).status).toBe(200);
-    expect(await projectorConnections()).toBe(before + 1);
+    const database = `kms_test_ap_conn_${process.pid}_${randomBytes(4).toString('hex')}`;
+    await ensureDatabase(databaseUrl(database));
+    try {
+      const { app, url } = await boot({ KMS_DATABASE_URL: databaseUrl(database) });
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      expect(await projectorConnections(database)).toBe(1);
 
-    await app.close();
+      await app.close();
 
-    expect(await eventually(projectorConnections, before)).toBe(before);
+      expect(await eventually(() => projectorConnections(database), 0)).toBe(0);
+    } finally {
+      await dropDatabase(database);
+    }
   });
 
   it('runs as a process under tsx, serves /readyz and stops cleanly on SIGTERM', async () => {
