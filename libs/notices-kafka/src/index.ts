@@ -8,3 +8,4 @@ export * from './notices.runtime';
 export * from './notices.module';
 export * from './http/notices.controller';
 export * from './http/jwks.controller';
+export * from './kafka/confirmation-consumer';

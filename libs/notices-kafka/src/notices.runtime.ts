@@ -3,6 +3,8 @@ import { JwksProjection, NoticeMapper, type NoticePublisher, OutboxRelay, type P
 import { createPgPool, type PostgresTarget, runMigrations } from '@kms/persistence-postgres';
 import type { Pool } from 'pg';
 import type { Registry } from 'prom-client';
+import { Logger } from '@nestjs/common';
+import { type ConfirmationSink, KafkaConfirmationConsumer } from './kafka/confirmation-consumer';
 import { KafkaNoticePublisher } from './kafka/kafka-notice-publisher';
 import type { NoticeSettings } from './kafka/notice-settings';
 import { NoticeMetrics } from './metrics/notice-metrics';
@@ -28,6 +30,11 @@ export interface NoticesDependencies {
   publicKeySource: PublicKeySource;
   /** Checks the Authorization header of GET /v1/notices; absent = open (the notices carry no secrets). */
   authorizeRead?: (authorization: string | undefined) => Promise<boolean>;
+  /**
+   * Records confirmations read from `settings.confirmationsTopic` (the key service's gRPC API, as the
+   * dependent). Without it, or without brokers, dependents confirm over gRPC only.
+   */
+  confirmationSink?: ConfirmationSink;
   /** Replaces the Kafka publisher built from `settings.brokers` (tests). */
   publisher?: NoticePublisher;
   /** kafkajs log level override (tests silence it). */
@@ -42,6 +49,8 @@ export class NoticesRuntime {
   readonly relay: OutboxRelay;
   readonly jwks: JwksProjection;
   readonly authorizeRead: NoticesDependencies['authorizeRead'];
+  readonly confirmations: KafkaConfirmationConsumer | undefined;
+  private readonly logger = new Logger('notices');
 
   constructor(
     private readonly deps: NoticesDependencies,
@@ -65,6 +74,15 @@ export class NoticesRuntime {
       onRetry: (stage) => m.retried(stage),
     });
     this.jwks = new JwksProjection(deps.publicKeySource);
+    this.confirmations =
+      deps.confirmationSink && s.brokers.length > 0
+        ? new KafkaConfirmationConsumer(deps.confirmationSink, {
+            brokers: s.brokers,
+            topic: s.confirmationsTopic,
+            clientId: `${s.clientId}-confirmations`,
+            ...(deps.kafkaLogLevel !== undefined ? { logLevel: deps.kafkaLogLevel } : {}),
+          })
+        : undefined;
     this.authorizeRead = deps.authorizeRead;
   }
 
@@ -73,9 +91,12 @@ export class NoticesRuntime {
     await runMigrations(this.deps.postgres, noticeMigrations);
     await this.jwks.start(this.deps.eventStore);
     await this.relay.start();
+    // In the background: kafkajs keeps retrying while the broker is away; start-up does not wait for it.
+    void this.confirmations?.start().catch((e: unknown) => this.logger.error(`confirmations consumer stopped: ${e instanceof Error ? e.message : String(e)}`));
   }
 
   async stop(): Promise<void> {
+    await this.confirmations?.stop();
     await this.relay.stop();
     await this.jwks.stop();
     await this.publisher?.close();

@@ -17,7 +17,8 @@ const INTERNAL_ERROR_CODE = 'INTERNAL';
 function outcomeOf(error: unknown): { outcome: AuditOutcome; errorCode?: string } {
   if (error === undefined) return { outcome: 'SUCCESS' };
   if (error instanceof KmsError) {
-    const refused = error.code === 'UNAUTHENTICATED' || error.code === 'PERMISSION_DENIED' || error.code === 'SELF_APPROVAL';
+    // NOT_A_DEPENDENT is a permission refusal too (answered as PERMISSION_DENIED).
+    const refused = error.code === 'UNAUTHENTICATED' || error.code === 'PERMISSION_DENIED' || error.code === 'SELF_APPROVAL' || error.code === 'NOT_A_DEPENDENT';
     return { outcome: refused ? 'DENIED' : 'FAILURE', errorCode: error.code };
   }
   return { outcome: 'FAILURE', errorCode: INTERNAL_ERROR_CODE };

@@ -48,6 +48,7 @@ export class NoticesController {
       waitingOn: s.waitingOn && { ...s.waitingOn, eventRecordedAt: s.waitingOn.eventRecordedAt.toISOString() },
       lastError: s.lastError,
       published: s.published,
+      confirmations: this.runtime.confirmations ? { topic: this.runtime.confirmations.topic, ...this.runtime.confirmations.stats() } : null,
       recorded: s.recorded,
     };
   }

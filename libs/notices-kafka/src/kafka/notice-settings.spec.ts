@@ -11,6 +11,7 @@ describe('loadNoticeSettings', () => {
       idempotentProducer: true,
       maxLagSeconds: 900,
       clientId: 'open-kms-notices',
+      confirmationsTopic: 'kms.key-confirmations.v1',
     });
   });
 
@@ -22,6 +23,7 @@ describe('loadNoticeSettings', () => {
   it.each([
     ['KAFKA_BROKERS', 'no-port'],
     ['KMS_NOTICES_TOPIC', 'bad topic'],
+    ['KMS_CONFIRMATIONS_TOPIC', 'bad/topic'],
     ['KMS_KAFKA_IDEMPOTENT', 'yes'],
     ['KMS_NOTICES_CONFIRM_WITHIN_HOURS', '-1'],
   ])('names the bad variable %s', (variable, value) => {

@@ -1,5 +1,6 @@
 import { ConfigError } from '@kms/config';
 import { DEFAULT_NOTICE_TOPIC } from '@kms/notices';
+import { DEFAULT_CONFIRMATION_TOPIC } from './confirmation-consumer';
 
 /** Notice settings, from the environment. */
 export interface NoticeSettings {
@@ -17,6 +18,8 @@ export interface NoticeSettings {
   maxLagSeconds: number;
   /** KAFKA_CLIENT_ID, default open-kms-notices. */
   clientId: string;
+  /** KMS_CONFIRMATIONS_TOPIC: where dependents confirm new versions, default kms.key-confirmations.v1. */
+  confirmationsTopic: string;
 }
 
 function positiveNumber(env: Record<string, string | undefined>, name: string, fallback: number): number {
@@ -39,6 +42,8 @@ export function loadNoticeSettings(env: Record<string, string | undefined> = pro
   const topic = env['KMS_NOTICES_TOPIC'] || DEFAULT_NOTICE_TOPIC;
   // Kafka's own rule for topic names.
   if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic)) throw new ConfigError('KMS_NOTICES_TOPIC', `"${topic}" is not a valid Kafka topic name`);
+  const confirmationsTopic = env['KMS_CONFIRMATIONS_TOPIC'] || DEFAULT_CONFIRMATION_TOPIC;
+  if (!/^[A-Za-z0-9._-]{1,249}$/.test(confirmationsTopic)) throw new ConfigError('KMS_CONFIRMATIONS_TOPIC', `"${confirmationsTopic}" is not a valid Kafka topic name`);
   const idempotent = env['KMS_KAFKA_IDEMPOTENT'] ?? 'true';
   if (idempotent !== 'true' && idempotent !== 'false') throw new ConfigError('KMS_KAFKA_IDEMPOTENT', `must be true or false, got "${idempotent}"`);
   return {
@@ -49,5 +54,6 @@ export function loadNoticeSettings(env: Record<string, string | undefined> = pro
     idempotentProducer: idempotent === 'true',
     maxLagSeconds: positiveNumber(env, 'KMS_NOTICES_MAX_LAG_SECONDS', 900),
     clientId: env['KAFKA_CLIENT_ID'] || 'open-kms-notices',
+    confirmationsTopic,
   };
 }
