@@ -1,4 +1,4 @@
-import { ANOMALY_NOTICE_TYPE, ANOMALY_TOPIC, AnomalyDetectorService, GrpcContainmentGateway, KafkaAnomalyPublisher, PostgresDetectorStateStore } from '@kms/anomaly-detector';
+import { ANOMALY_NOTICE_TYPE, ANOMALY_TOPIC, AnomalyDetectorService, GrpcContainmentGateway, KafkaAnomalyPublisher, PostgresDetectorStateStore, PostgresKeyUseLookup } from '@kms/anomaly-detector';
 import { testConfig } from '@kms/anomaly-rules/testing';
 import { KmsCallError } from '@kms/contracts';
 import { PostgresEventStore } from '@kms/event-store-postgres';
@@ -45,6 +45,7 @@ describe('anomaly detector against the real key service (e2e)', () => {
     await state.ensureSchema();
     const d = new AnomalyDetectorService(rules, {
       feed: new PostgresAuditFeed(kms.db),
+      uses: new PostgresKeyUseLookup(kms.db),
       events: new PostgresEventStore(kms.db, { pollIntervalMs: 100 }),
       state,
       publisher,

@@ -10,6 +10,7 @@ import {
   loadAnomalyDetectorSettings,
   loadRulesFile,
   PostgresDetectorStateStore,
+  PostgresKeyUseLookup,
   watchRules,
 } from '@kms/anomaly-detector';
 import { PostgresEventStore } from '@kms/event-store-postgres';
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
   if (!containment) logger.warn('KMS_ANOMALY_CLIENT_ID/SECRET not set: findings are recorded but nothing is contained');
   const detector = new AnomalyDetectorService(rules, {
     feed: new PostgresAuditFeed(pool),
+    uses: new PostgresKeyUseLookup(pool),
     events: new PostgresEventStore(pool),
     state,
     publisher: settings.kafkaBrokers.length > 0 ? new KafkaAnomalyPublisher(settings.kafkaBrokers) : null,

@@ -9,6 +9,7 @@ import {
   loadAnomalyDetectorSettings,
   loadRulesFile,
   PostgresDetectorStateStore,
+  PostgresKeyUseLookup,
   watchRules,
 } from '@kms/anomaly-detector';
 import { AuditProjectorModule, checkpointPublisherFromEnv, complianceIdentity, SoftwareAttestationSigner } from '@kms/audit-projector';
@@ -53,6 +54,7 @@ async function main(): Promise<void> {
       await detectorState.ensureSchema();
       detector = new AnomalyDetectorService(loadRulesFile(detectorSettings.rulesFile), {
         feed: new PostgresAuditFeed(rt.pool),
+        uses: new PostgresKeyUseLookup(rt.pool),
         events: rt.deps.store,
         state: detectorState,
         publisher: detectorSettings.kafkaBrokers.length > 0 ? new KafkaAnomalyPublisher(detectorSettings.kafkaBrokers) : null,

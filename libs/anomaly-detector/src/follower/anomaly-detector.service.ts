@@ -1,11 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import { createRuleContext, evaluateRecord, evolveKeyFact, type AnomalyFinding, type AnomalyRulesConfig, type KeyFact, type RuleContext, type SubjectState } from '@kms/anomaly-rules';
+import {
+  createRuleContext,
+  evaluateRecord,
+  evolveKeyFact,
+  recheckOf,
+  recheckRecord,
+  type AnomalyFinding,
+  type AnomalyRulesConfig,
+  type FactRecheck,
+  type KeyFact,
+  type RuleContext,
+  type SubjectState,
+} from '@kms/anomaly-rules';
 import { WrongExpectedVersionError, type EventStore, type EventSubscription } from '@kms/event-store';
 import type { AuditRecordFeed } from '@kms/persistence-postgres';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { AnomalyPublisher } from '../publishing/anomaly-publisher.port';
 import type { ContainmentGateway } from '../containment/containment.port';
 import type { DetectorStateStore } from '../state/detector-state.store';
+import type { KeyUseLookup } from '../audit/key-use-lookup.port';
 import { rulesVersion, type RulesReloadTarget } from '../config/anomaly-detector.config';
 
 /** Stream of one finding: the deterministic id makes a replayed finding collide instead of repeat. */
@@ -13,6 +26,8 @@ export const anomalyStreamId = (findingId: string): string => `anomaly-${finding
 
 export interface AnomalyDetectorDeps {
   feed: AuditRecordFeed;
+  /** Uses of a key by time, to judge again records evaluated before a lifecycle fact arrived. */
+  uses: KeyUseLookup;
   events: EventStore;
   state: DetectorStateStore;
   publisher: AnomalyPublisher | null;
@@ -39,6 +54,8 @@ export interface DetectorStats {
   head: bigint;
   /** Message of the last failed batch; null once a batch succeeds again. */
   lastError: string | null;
+  /** Lifecycle facts that arrived after records they concern had been evaluated, checked again since start. */
+  factRechecks: number;
   /** rulesVersion() of the rules in force. */
   rulesVersion: string;
   /** Reloads that put new rules in force, and reloads refused (bad file; the previous rules stayed). */
@@ -51,16 +68,44 @@ export interface DetectorHealthOptions {
   maxLagPositions?: number;
 }
 
+/** A lifecycle fact that reached the detector when records it concerns may already have been evaluated. */
+interface LateFact extends FactRecheck {
+  /** Its event store position. */
+  eventPosition: bigint;
+  /** Audit records at or before this position were evaluated without it. */
+  evaluatedThrough: bigint;
+}
+
 /**
  * Follows the audit log from its checkpoint, evaluates the rules, records each finding as an
  * AnomalyDetected event (stream `anomaly-<id>`, expected version no_stream), publishes it, applies
  * containment (then AnomalyContained), and commits checkpoint and baselines together.
+ *
+ * Two feeds, one outcome. The audit log (polled) and the lifecycle events (subscription) are read
+ * independently, so the audit record of a use may be evaluated before the detector has applied the
+ * KeyVersionCompromised (or break-glass KeyCreated) event that makes the use an anomaly. Waiting
+ * for the subscription to reach the event store head before each batch would narrow this but not
+ * close it: a compromise committed just after the batch was read can still carry an earlier time
+ * than the use. Instead, every such fact that arrives while records are already evaluated is
+ * remembered with the audit position evaluated so far, and the next batch first judges those
+ * records again with the fact known (only the rule the fact concerns; see recheckRecord). A timely
+ * and a late evaluation give the same finding id, so either order yields the finding exactly once
+ * (a second attempt collides on its stream). The checkpoint also stores the event position up to
+ * which all facts are reflected in the committed records, so a fact that arrives and is not yet
+ * checked again when the process stops is checked again after the restart.
  */
 export class AnomalyDetectorService implements RulesReloadTarget {
   private ctx: RuleContext;
   private readonly facts = new Map<string, KeyFact>();
   private subjects = new Map<string, SubjectState>();
   private position = 0n;
+  /** Last audit position whose records were evaluated (committed or not). */
+  private evaluatedThrough = 0n;
+  /** Last event store position the lifecycle subscription applied. */
+  private appliedFacts = 0n;
+  /** Event store position committed with the checkpoint (see DetectorCheckpoint.facts). */
+  private factsCommitted = 0n;
+  private lateFacts: LateFact[] = [];
   private factsSubscription: EventSubscription | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -74,6 +119,7 @@ export class AnomalyDetectorService implements RulesReloadTarget {
     findingsByRule: new Map(),
     head: 0n,
     lastError: null,
+    factRechecks: 0,
     rulesVersion: '',
     rulesReloads: { applied: 0, refused: 0 },
   };
@@ -117,9 +163,13 @@ export class AnomalyDetectorService implements RulesReloadTarget {
       {
         onEvent: (e) => {
           const keyId = e.data['keyId'];
-          if (typeof keyId !== 'string') return;
-          const next = evolveKeyFact(this.facts.get(keyId), e);
-          if (next) this.facts.set(keyId, next);
+          if (typeof keyId === 'string') {
+            const next = evolveKeyFact(this.facts.get(keyId), e);
+            if (next) this.facts.set(keyId, next);
+            const recheck = e.globalPosition > this.factsCommitted && this.evaluatedThrough > 0n ? recheckOf(e) : null;
+            if (recheck) this.lateFacts.push({ ...recheck, eventPosition: e.globalPosition, evaluatedThrough: this.evaluatedThrough });
+          }
+          this.appliedFacts = e.globalPosition;
         },
         onCaughtUp: () => caughtUp(),
         onError: (err) => this.deps.log('error', `lifecycle subscription stopped: ${err.message}`),
@@ -149,31 +199,57 @@ export class AnomalyDetectorService implements RulesReloadTarget {
   }
 
   private async reload(): Promise<void> {
-    this.position = await this.deps.state.loadCheckpoint();
+    const checkpoint = await this.deps.state.loadCheckpoint();
+    this.position = checkpoint.audit;
+    this.evaluatedThrough = checkpoint.audit;
+    this.factsCommitted = checkpoint.facts;
     this.subjects = await this.deps.state.loadSubjects();
     this.stats.position = this.position;
   }
 
   /** One batch; true when more records are waiting. Public for tests and the benchmark. */
   async tick(): Promise<boolean> {
+    // Facts that arrived late are dropped from the list only once their findings are committed.
+    const rechecks = [...this.lateFacts];
     const records = await this.deps.feed.readAfter(this.position, this.deps.batchSize);
-    if (records.length === 0) {
+    if (records.length === 0 && rechecks.length === 0) {
       if (this.stats.head < this.position) this.stats.head = this.position;
       return false;
     }
     const updates = new Map<string, SubjectState>();
     const lookup = (k: string) => updates.get(k) ?? this.subjects.get(k);
-    const findings: AnomalyFinding[] = [];
-    for (const r of records) {
-      if (r.actor === this.deps.selfIdentityId) continue;
-      const e = evaluateRecord(r, lookup, this.ctx);
+    const findings = new Map<string, AnomalyFinding>();
+    const add = (e: { findings: AnomalyFinding[]; updates: Map<string, SubjectState> }) => {
       for (const [k, v] of e.updates) updates.set(k, v);
-      findings.push(...e.findings);
+      for (const f of e.findings) if (!findings.has(f.id)) findings.set(f.id, f);
+    };
+    // Records up to the checkpoint that were evaluated before a fact about their key was applied.
+    // (Evaluated but uncommitted ones are evaluated again after a failure, with the fact known.)
+    for (const late of rechecks) {
+      const through = late.evaluatedThrough < this.position ? late.evaluatedThrough : this.position;
+      for (let after = 0n; ; ) {
+        const uses = await this.deps.uses.usesOf({ keyId: late.keyId, version: late.version, from: new Date(late.from), afterPosition: after, throughPosition: through, limit: this.deps.batchSize });
+        for (const r of uses) if (r.actor !== this.deps.selfIdentityId) add(recheckRecord(r, late.rule, lookup, this.ctx));
+        const lastUse = uses[uses.length - 1];
+        if (uses.length < this.deps.batchSize || !lastUse) break;
+        after = lastUse.position;
+      }
     }
-    for (const f of findings) await this.handle(f);
+    // Evaluated synchronously: no lifecycle event is applied in the middle of the batch.
+    const factsUsed = this.appliedFacts;
+    for (const r of records) if (r.actor !== this.deps.selfIdentityId) add(evaluateRecord(r, lookup, this.ctx));
     const last = records[records.length - 1]?.position ?? this.position;
-    await this.deps.state.commit(last, updates);
+    this.evaluatedThrough = last;
+    for (const f of findings.values()) await this.handle(f);
+    // Every committed record now reflects every fact up to factsUsed, except facts still waiting
+    // for their recheck (those that arrived during this batch).
+    const waiting = this.lateFacts.filter((l) => !rechecks.includes(l));
+    const facts = waiting.reduce((min, l) => (l.eventPosition - 1n < min ? l.eventPosition - 1n : min), factsUsed);
+    await this.deps.state.commit({ audit: last, facts: facts > this.factsCommitted ? facts : this.factsCommitted }, updates);
     for (const [k, v] of updates) this.subjects.set(k, v);
+    this.lateFacts = waiting;
+    this.factsCommitted = facts > this.factsCommitted ? facts : this.factsCommitted;
+    this.stats.factRechecks += rechecks.length;
     this.position = last;
     this.stats.position = last;
     this.stats.recordsEvaluated += records.length;
@@ -262,6 +338,7 @@ export class AnomalyDetectorService implements RulesReloadTarget {
     counter('kms_anomaly_detector_records_evaluated_total', 'Audit records evaluated by the anomaly detector.', () => stats.recordsEvaluated);
     counter('kms_anomaly_detector_findings_replayed_total', 'Findings met again after a restart (already recorded).', () => stats.findingsReplayed);
     counter('kms_anomaly_detector_containments_total', 'Containment actions applied.', () => stats.containments);
+    counter('kms_anomaly_detector_fact_rechecks_total', 'Lifecycle facts (compromise, break-glass key) that arrived after records they concern were evaluated, checked again.', () => stats.factRechecks);
     new Counter({
       name: 'kms_anomaly_detector_findings_total',
       help: 'Findings recorded as AnomalyDetected, by rule and severity.',

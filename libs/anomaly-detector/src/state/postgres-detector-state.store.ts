@@ -1,6 +1,6 @@
 import type { SubjectState } from '@kms/anomaly-rules';
 import type { Pool } from 'pg';
-import type { DetectorStateStore } from './detector-state.store';
+import type { DetectorCheckpoint, DetectorStateStore } from './detector-state.store';
 
 /**
  * Baselines and checkpoint in PostgreSQL (not Redis) so they are durable and committed together:
@@ -12,19 +12,25 @@ export class PostgresDetectorStateStore implements DetectorStateStore {
     private readonly name = 'default',
   ) {}
 
-  /** Create the two tables if they are missing (idempotent). */
+  /** Create the two tables if they are missing, and add columns of later versions (idempotent). */
   async ensureSchema(): Promise<void> {
+    // facts_position 0 for a checkpoint written before it existed: every lifecycle fact is checked
+    // again once against the committed records (findings already recorded collide on their ids).
     await this.pool.query(`
       CREATE TABLE IF NOT EXISTS anomaly_detector_checkpoints (
         name text PRIMARY KEY, audit_position bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now());
+      ALTER TABLE anomaly_detector_checkpoints ADD COLUMN IF NOT EXISTS facts_position bigint NOT NULL DEFAULT 0;
       CREATE TABLE IF NOT EXISTS anomaly_detector_subjects (
         detector text NOT NULL, subject text NOT NULL, state jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (detector, subject));`);
   }
 
-  async loadCheckpoint(): Promise<bigint> {
-    const { rows } = await this.pool.query<{ p: string }>('SELECT audit_position::text AS p FROM anomaly_detector_checkpoints WHERE name = $1', [this.name]);
-    return BigInt(rows[0]?.p ?? '0');
+  async loadCheckpoint(): Promise<DetectorCheckpoint> {
+    const { rows } = await this.pool.query<{ a: string; f: string }>(
+      'SELECT audit_position::text AS a, facts_position::text AS f FROM anomaly_detector_checkpoints WHERE name = $1',
+      [this.name],
+    );
+    return { audit: BigInt(rows[0]?.a ?? '0'), facts: BigInt(rows[0]?.f ?? '0') };
   }
 
   async loadSubjects(): Promise<Map<string, SubjectState>> {
@@ -32,7 +38,7 @@ export class PostgresDetectorStateStore implements DetectorStateStore {
     return new Map(rows.map((r) => [r.subject, r.state]));
   }
 
-  async commit(position: bigint, updates: ReadonlyMap<string, SubjectState>): Promise<void> {
+  async commit(checkpoint: DetectorCheckpoint, updates: ReadonlyMap<string, SubjectState>): Promise<void> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
@@ -45,9 +51,9 @@ export class PostgresDetectorStateStore implements DetectorStateStore {
         );
       }
       await client.query(
-        `INSERT INTO anomaly_detector_checkpoints (name, audit_position) VALUES ($1, $2)
-         ON CONFLICT (name) DO UPDATE SET audit_position = EXCLUDED.audit_position, updated_at = now()`,
-        [this.name, position.toString()],
+        `INSERT INTO anomaly_detector_checkpoints (name, audit_position, facts_position) VALUES ($1, $2, $3)
+         ON CONFLICT (name) DO UPDATE SET audit_position = EXCLUDED.audit_position, facts_position = EXCLUDED.facts_position, updated_at = now()`,
+        [this.name, checkpoint.audit.toString(), checkpoint.facts.toString()],
       );
       await client.query('COMMIT');
     } catch (e) {

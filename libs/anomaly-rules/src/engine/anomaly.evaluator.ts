@@ -1,3 +1,4 @@
+import type { FactRecheck } from '../facts/key-facts.projection';
 import type { AnomalyFinding, UsageRecord } from '../model/anomaly.model';
 import { sourceIp } from '../network/ip-network';
 import { breakGlassRule } from '../rules/break-glass.rule';
@@ -58,6 +59,27 @@ export function evaluateRecord(r: UsageRecord, lookup: SubjectLookup, ctx: RuleC
   }
   const ip = ctx.config.refusedBurst.perSource ? sourceIp(r.sourceAddress) : null;
   if (ip !== null) runSteps(`source:${ip}`, lookup, [(s) => refusedBurstRule(s, 'source', ip, r, ctx)], out);
+  return out;
+}
+
+/**
+ * Judge again, with the key facts known now, a record that was evaluated before a lifecycle fact
+ * reached the detector (see recheckOf): only the rule the fact concerns runs, so counters (spikes,
+ * bursts, bulk access) are not counted twice. The finding, if any, has the id a timely evaluation
+ * would have given. Flagged windows never move back, so a late look at an old window does not
+ * make a newer, already reported one reportable again.
+ */
+export function recheckRecord(r: UsageRecord, rule: FactRecheck['rule'], lookup: SubjectLookup, ctx: RuleContext): Evaluation {
+  const out: Evaluation = { findings: [], updates: new Map() };
+  if (r.actor === UNAUTHENTICATED_ACTOR || r.actor === '') return out;
+  const key = `identity:${r.actor}`;
+  const before = lookup(key) ?? {};
+  const result = rule === 'version-state' ? versionStateRule(before, r.actor, r, ctx) : breakGlassRule(before, r.actor, r, ctx);
+  if (result.findings.length === 0) return out;
+  const flagged = { ...result.subject.flagged };
+  for (const [scope, start] of Object.entries(before.flagged ?? {})) if ((flagged[scope] ?? -Infinity) < start) flagged[scope] = start;
+  out.updates.set(key, { ...result.subject, flagged });
+  out.findings.push(...result.findings);
   return out;
 }
 

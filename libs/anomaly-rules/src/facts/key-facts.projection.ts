@@ -37,6 +37,38 @@ export function evolveKeyFact(current: KeyFact | undefined, event: LifecycleEven
   }
 }
 
+/**
+ * Records already judged that a lifecycle event may change the judgement of: uses of key `keyId`
+ * (of `version`, or of any version when null) at or after `from` (epoch ms), for `rule`.
+ */
+export interface FactRecheck {
+  rule: 'version-state' | 'break-glass';
+  keyId: string;
+  version: number | null;
+  from: number;
+}
+
+/**
+ * The recheck an event calls for when it reaches the detector after records it concerns were
+ * evaluated: a version reported compromised (uses from then on), a break-glass key created (any use).
+ */
+export function recheckOf(event: LifecycleEvent): FactRecheck | null {
+  const keyId = event.data['keyId'];
+  if (typeof keyId !== 'string') return null;
+  const at = Date.parse(String(event.metadata['occurredAt']));
+  switch (event.type) {
+    case 'KeyVersionCompromised': {
+      const version = event.data['version'];
+      return typeof version === 'number' && !Number.isNaN(at) ? { rule: 'version-state', keyId, version, from: at } : null;
+    }
+    case 'KeyCreated':
+      // A key cannot be used before it exists: every use of it is concerned, whatever its time says.
+      return event.data['purpose'] === 'BREAK_GLASS' ? { rule: 'break-glass', keyId, version: null, from: 0 } : null;
+    default:
+      return null;
+  }
+}
+
 /** Fold a sequence of events into a new map (tests, and the detector's start-up). */
 export function buildKeyFacts(events: Iterable<LifecycleEvent>, into = new Map<string, KeyFact>()): Map<string, KeyFact> {
   for (const e of events) {
