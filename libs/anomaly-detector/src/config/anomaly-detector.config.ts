@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { AnomalyConfigError, DEFAULT_ANOMALY_RULES, parseAnomalyRulesConfig, type AnomalyRulesConfig } from '@kms/anomaly-rules';
 import { ConfigError } from '@kms/config';
 
@@ -49,11 +50,18 @@ export function loadAnomalyDetectorSettings(env: NodeJS.ProcessEnv, defaultKmsAd
 /** Load the rules file (JSON) or the defaults; a bad file names the field. */
 export function loadRulesFile(path: string | null): AnomalyRulesConfig {
   if (path === null) return DEFAULT_ANOMALY_RULES;
+  const reason = (e: unknown): string => (typeof e === 'object' && e !== null && 'message' in e ? String(e.message) : String(e));
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError('KMS_ANOMALY_RULES_FILE', `cannot read ${path}: ${reason(e)}`);
+  }
   let doc: unknown;
   try {
-    doc = JSON.parse(readFileSync(path, 'utf8'));
+    doc = JSON.parse(text);
   } catch (e) {
-    throw new ConfigError('KMS_ANOMALY_RULES_FILE', `cannot read ${path} as JSON: ${e instanceof Error ? e.message : String(e)}`);
+    throw new ConfigError('KMS_ANOMALY_RULES_FILE', `cannot read ${path} as JSON: ${reason(e)}`);
   }
   try {
     return parseAnomalyRulesConfig(doc);
@@ -109,8 +117,10 @@ export interface RulesWatchOptions {
  */
 export class RulesReloader {
   private readonly onSignal = (): void => void this.reload('SIGHUP');
-  private readonly onFileChange = (): void => void this.reload('file change');
-  private watching: { signal: boolean; file: boolean } = { signal: false, file: false };
+  private watchingSignal = false;
+  private poll: NodeJS.Timeout | undefined;
+  /** The file's identity (inode, size, mtime) when last looked at; a change triggers a reload. */
+  private seen = '';
 
   constructor(
     private readonly path: string | null,
@@ -119,7 +129,7 @@ export class RulesReloader {
   ) {}
 
   /** Re-read the file now; `trigger` is only for the log line. */
-  reload(trigger = 'request'): RulesReloadResult {
+  reload(trigger = 'request', options: { quietIfUnchanged?: boolean } = {}): RulesReloadResult {
     const from = this.path ?? 'defaults';
     const current = this.target.rulesVersion;
     let next: AnomalyRulesConfig;
@@ -133,7 +143,7 @@ export class RulesReloader {
     }
     const version = rulesVersion(next);
     if (version === current) {
-      this.log('log', `anomaly rules unchanged (${trigger}): version ${version}`);
+      if (!options.quietIfUnchanged) this.log('log', `anomaly rules unchanged (${trigger}): version ${version}`);
       return { outcome: 'unchanged', version };
     }
     this.target.reconfigure(next);
@@ -144,24 +154,47 @@ export class RulesReloader {
   /** Start reloading on SIGHUP and/or when the file changes. */
   watch(options: RulesWatchOptions = {}): this {
     const interval = options.fileIntervalMs ?? 2000;
-    if (options.signal ?? true) {
+    if ((options.signal ?? true) && !this.watchingSignal) {
       process.on('SIGHUP', this.onSignal);
-      this.watching.signal = true;
+      this.watchingSignal = true;
     }
-    if (this.path !== null && interval > 0) {
-      // Polling the mtime (not fs.watch) also sees a file replaced by rename, as editors and config management do.
-      watchFile(this.path, { interval }, this.onFileChange);
-      this.watching.file = true;
+    const path = this.path;
+    if (path !== null && interval > 0 && !this.poll) {
+      // Look at the file first, then read it: a change after the look is seen by the next poll, one
+      // before it by this read, so no edit made while the watch starts is missed. Polling by path
+      // (not fs.watch) also sees a file replaced by rename, as editors and config management do.
+      this.seen = fileIdentity(statSync(path, { throwIfNoEntry: false }));
+      this.reload('watch start', { quietIfUnchanged: true });
+      let busy = false;
+      this.poll = setInterval(() => {
+        if (busy) return;
+        busy = true;
+        stat(path)
+          .then(fileIdentity, () => fileIdentity(undefined))
+          .then((now) => {
+            if (now !== this.seen && this.poll) {
+              this.seen = now;
+              this.reload('file change');
+            }
+          })
+          .finally(() => (busy = false));
+      }, interval);
+      this.poll.unref();
     }
     return this;
   }
 
   /** Stop watching (the signal handler and the file poll). */
   close(): void {
-    if (this.watching.signal) process.off('SIGHUP', this.onSignal);
-    if (this.watching.file && this.path !== null) unwatchFile(this.path, this.onFileChange);
-    this.watching = { signal: false, file: false };
+    if (this.watchingSignal) process.off('SIGHUP', this.onSignal);
+    this.watchingSignal = false;
+    clearInterval(this.poll);
+    this.poll = undefined;
   }
+}
+
+function fileIdentity(s: { ino: number; size: number; mtimeMs: number } | undefined): string {
+  return s ? `${s.ino}:${s.size}:${s.mtimeMs}` : 'missing';
 }
 
 /**

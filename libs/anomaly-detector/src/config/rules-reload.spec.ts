@@ -120,6 +120,28 @@ describe('rules reload', () => {
     expect(logs).toEqual([['log', expect.stringContaining('(file change)')]]);
   });
 
+  it('given the file changed between the start-up read and the start of the watch, then the watch puts it in force at once', () => {
+    write(rulesDoc(20));
+    const { detector } = setup();
+    write(rulesDoc(9));
+    reloader = new RulesReloader(file, detector, log).watch({ signal: false, fileIntervalMs: 60_000 });
+    expect(detector.rulesVersion).toBe(rulesVersion(loadRulesFile(file)));
+    expect(logs).toEqual([['log', expect.stringContaining('(watch start)')]]);
+  });
+
+  it('given the file is deleted while watched, then the reload is refused and the rules stay', async () => {
+    write(rulesDoc(20));
+    const { detector } = setup();
+    const inForce = detector.rulesVersion;
+    reloader = new RulesReloader(file, detector, log).watch({ signal: false, fileIntervalMs: 20 });
+    rmSync(file);
+    const deadline = Date.now() + 5000;
+    while (detector.stats.rulesReloads.refused === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(detector.stats.rulesReloads).toEqual({ applied: 0, refused: 1 });
+    expect(detector.rulesVersion).toBe(inForce);
+    expect(logs).toEqual([['error', expect.stringContaining(`stays in force: KMS_ANOMALY_RULES_FILE: cannot read ${file}: ENOENT: no such file or directory`)]]);
+  });
+
   it('rulesVersion ignores key order and changes with any setting', () => {
     write(rulesDoc(10));
     const a = loadRulesFile(file);
