@@ -14,7 +14,8 @@ import {
 } from '@kms/anomaly-detector';
 import { AuditProjectorModule, checkpointPublisherFromEnv, complianceIdentity, SoftwareAttestationSigner } from '@kms/audit-projector';
 import { PostgresAuditFeed } from '@kms/persistence-postgres';
-import { loadNoticeSettings, NoticesModule } from '@kms/notices-kafka';
+import { grpcConfirmationSink, loadNoticeSettings, NoticesModule } from '@kms/notices-kafka';
+import { createKmsClient, type KmsClient } from '@kms/contracts';
 import { HealthModule, HealthRegistry, METRICS_REGISTRY } from '@kms/platform';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, Secret } from '@kms/config';
@@ -27,6 +28,11 @@ const logger = new Logger('kms-standalone');
 async function main(): Promise<void> {
   const config = loadConfig({ KMS_STANDALONE: '1', ...process.env });
   const closers: Array<() => void> = [];
+  const confirmationClient = (address: string): KmsClient => {
+    const client = createKmsClient(address);
+    closers.push(() => client.close());
+    return client;
+  };
   let detector: AnomalyDetectorService | undefined;
   let stopWatchingRules = (): void => undefined;
   // Ledger checkpoints also go to Kafka when KAFKA_BROKERS is set, so copies exist outside the database.
@@ -73,7 +79,14 @@ async function main(): Promise<void> {
         keyService: scheduler.keyService,
         clock: rt.deps.clock,
         eventsHead: async () => BigInt((await rt.pool.query<{ h: string | null }>('SELECT max(global_position)::text AS h FROM events')).rows[0]?.h ?? '0'),
-        settings: { reconcileSeconds: 60, destroyAfterDays: 30, queuePrefix: 'kms', queueName: `rotation-deadlines-${config.postgres.schema}`, maxLagEvents: 1000 },
+        settings: {
+          reconcileSeconds: 60,
+          destroyAfterDays: 30,
+          retirementRecheckSeconds: 3600,
+          queuePrefix: 'kms',
+          queueName: `rotation-deadlines-${config.postgres.schema}`,
+          maxLagEvents: 1000,
+        },
       }),
       AuditProjectorModule.forRoot(config, {
         eventStore: rt.deps.store,
@@ -93,6 +106,9 @@ async function main(): Promise<void> {
           ...(config.eventStore.kind === 'postgres'
             ? { eventsHead: async () => BigInt((await rt.pool.query<{ h: string | null }>('SELECT max(global_position)::text AS h FROM events')).rows[0]?.h ?? '0') }
             : {}),
+          // Dependents may also confirm on the confirmations topic; each message is recorded through
+          // this service's own gRPC API with the dependent's token (same checks, same audit).
+          ...(noticeSettings.brokers.length > 0 ? { confirmationSink: grpcConfirmationSink(confirmationClient(`${grpcHost}:${config.grpc.port}`)) } : {}),
           publicKeySource: {
             spki: async (ref) => {
               const backend = rt.deps.backends[ref.protectionLevel];
