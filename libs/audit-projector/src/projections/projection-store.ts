@@ -12,8 +12,8 @@ import { type AuditLeafRecord, eventLeafRecord, type LeafRecord, leafData, leafH
 import type { PositionedAuditRecord } from '@kms/persistence-postgres';
 import type { DataSource, EntityManager, EntityTarget, ObjectLiteral, QueryDeepPartialEntity } from 'typeorm';
 import { ApprovalEntity } from '../read-model/approval.entity';
-import { insertBatch } from '../read-model/insert-batch';
 import { AuditLogEntity } from '../read-model/audit-log.entity';
+import { insertBatch } from '../read-model/insert-batch';
 import { KeyStateLedgerEntity } from '../read-model/key-state-ledger.entity';
 import { KeyVersionEntity } from '../read-model/key-version.entity';
 import { KeyEntity } from '../read-model/key.entity';
