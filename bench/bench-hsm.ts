@@ -1,15 +1,15 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { VersionHandle } from '@kms/application';
 import { keyStreamId, type KeyVersionCreated } from '@kms/domain';
 import { ensureSoftHsmToken, Pkcs11KeyBackend, type SoftHsmToken } from '@kms/key-backend-pkcs11';
+import { softHsmTestRoot } from '@kms/key-backend-pkcs11/testing';
 import type { RunningKeyService } from '@kms/key-service-grpc';
 
 /** The PKCS#11 module the bench loads: SoftHSM2 unless KMS_HSM_MODULE names another. */
 export const BENCH_HSM_MODULE = process.env['KMS_HSM_MODULE'] || '/usr/lib/softhsm/libsofthsm2.so';
 
-/** A throw-away SoftHSM2 token in a fresh temp folder. */
+/** A throw-away SoftHSM2 token in a fresh folder under .kms-state/test. */
 export interface BenchToken {
   token: SoftHsmToken;
   /** The environment the key service's configuration needs to use it. */
@@ -19,12 +19,12 @@ export interface BenchToken {
 }
 
 /**
- * Provision a token with ensureSoftHsmToken in a temp folder and point SOFTHSM2_CONF at it.
+ * Provision a token with ensureSoftHsmToken in a fresh folder under .kms-state/test and point SOFTHSM2_CONF at it.
  * SoftHSM2 reads SOFTHSM2_CONF with getenv() at C_Initialize, so it is set in the real process
  * environment here, before anything in this process loads the module.
  */
 export async function provisionBenchToken(sessions: number): Promise<BenchToken> {
-  const dir = await mkdtemp(join(tmpdir(), 'kms-bench-hsm-'));
+  const dir = await mkdtemp(join(await softHsmTestRoot(), 'bench-hsm-'));
   const previousConf = process.env['SOFTHSM2_CONF'];
   const remove = async (): Promise<void> => {
     if (previousConf === undefined) delete process.env['SOFTHSM2_CONF'];

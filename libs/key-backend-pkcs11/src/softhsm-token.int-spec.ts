@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { chmod, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ensureSoftHsmToken } from './softhsm-token';
+import { softHsmTestRoot } from './testing/softhsm-test-root';
 
 const REPO = resolve(__dirname, '../../..');
 
@@ -28,7 +28,7 @@ async function mode(path: string): Promise<number> {
 describe('ensureSoftHsmToken', () => {
   let dir: string;
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'kms-softhsm-token-'));
+    dir = await mkdtemp(join(await softHsmTestRoot(), 'softhsm-token-'));
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 

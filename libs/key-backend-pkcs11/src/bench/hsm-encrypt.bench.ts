@@ -11,12 +11,13 @@
  * Prints ops/s for each and the ratio backend / raw (target >= 0.7).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import * as pkcs11js from 'pkcs11js';
 import { createPkcs11Hsm } from '../pkcs11-hsm';
 import { ensureSoftHsmToken } from '../softhsm-token';
+import { softHsmTestRoot } from '../testing/softhsm-test-root';
 
 const MODULE = process.env['KMS_HSM_MODULE'] ?? '/usr/lib/softhsm/libsofthsm2.so';
 const SESSIONS = Number(process.env['BENCH_SESSIONS'] ?? 4);
@@ -65,7 +66,7 @@ function rawEncrypt(module: pkcs11js.PKCS11, sessions: Buffer[], key: Buffer): E
 }
 
 async function main(): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'kms-hsm-bench-'));
+  const dir = await mkdtemp(join(await softHsmTestRoot(), 'hsm-bench-'));
   const token = await ensureSoftHsmToken(dir);
   process.env['SOFTHSM2_CONF'] = token.confPath;
   const hsm = createPkcs11Hsm({
