@@ -5,6 +5,7 @@ import {
   buildKeyOriginStatement,
   provesHsmOrigin,
   signKeyOriginStatement,
+  statementDisagreement,
   verifySignedStatement,
   type KeyOriginStatementInput,
   type SignedKeyOriginStatement,
@@ -192,3 +193,37 @@ describe('key-origin statement', () => {
     expect(provesHsmOrigin({ ...origin, attributes: { ...origin.attributes, extractable: true } })).toBe(false);
   });
 });
+
+describe('statementDisagreement: a signed statement must be about the recorded version', () => {
+  const statement = buildKeyOriginStatement(input('ab'.repeat(32)));
+  const i = input('ab'.repeat(32));
+  const recorded = {
+    keyId: i.keyId,
+    version: 3,
+    algorithm: 'ECDSA_P256_SHA256',
+    protectionLevel: 'HSM',
+    createdAt: '2026-03-01T09:00:00.000Z',
+    publicKeyFingerprint: i.keyFingerprint,
+    origin: JSON.parse(JSON.stringify(i.origin)) as unknown,
+  };
+
+  it('agrees with the version it was issued for (key order in the recorded origin does not matter)', () => {
+    const reordered = { ...recorded, origin: { objectId: i.origin.objectId, ...(recorded.origin as object) } };
+    expect(statementDisagreement(statement, reordered)).toBeUndefined();
+  });
+
+  it.each([
+    ['keyId', { keyId: '00000000-0000-4000-8000-000000000000' }],
+    ['version', { version: 2 }],
+    ['algorithm', { algorithm: 'ED25519' }],
+    ['protectionLevel', { protectionLevel: 'SOFTWARE' }],
+    ['createdAt', { createdAt: '2026-03-01T09:00:01.000Z' }],
+    ['keyFingerprint', { publicKeyFingerprint: 'cd'.repeat(32) }],
+    ['origin', { origin: { ...i.origin, objectId: 'ff' } }],
+    ['origin', { origin: { ...i.origin, module: { ...i.origin.module, serialNumber: 'another-token' } } }],
+    ['origin', { origin: undefined }],
+  ])('names %s when the record says otherwise', (field, change) => {
+    expect(statementDisagreement(statement, { ...recorded, ...change })).toMatch(new RegExp(`^${field}:`));
+  });
+});
+

@@ -1,5 +1,5 @@
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { canonicalJsonBytes } from './canonical-json';
+import { canonicalJson, canonicalJsonBytes } from './canonical-json';
 
 /** The `type` of a version-1 key-origin statement. */
 export const KEY_ORIGIN_STATEMENT_TYPE = 'kms.key-origin-statement.v1';
@@ -237,4 +237,35 @@ export function verifySignedStatement(statementJson: unknown, signatureBase64: s
 export function provesHsmOrigin(origin: KeyOriginEvidence): boolean {
   const a = origin.attributes;
   return a.local && a.neverExtractable && a.sensitive && !a.extractable;
+}
+
+/** A key version as the key record (folded from the events) holds it: what a statement must agree with. */
+export interface RecordedKeyVersion {
+  keyId: string;
+  version: unknown;
+  algorithm?: unknown;
+  protectionLevel?: unknown;
+  createdAt?: unknown;
+  publicKeyFingerprint?: unknown;
+  /** The HsmKeyOrigin recorded when the version was created. */
+  origin?: unknown;
+}
+
+/**
+ * The first field in which a (validly signed) statement disagrees with the recorded version, or
+ * undefined when it agrees on all of them: key, version, algorithm, protection level, creation time,
+ * public key fingerprint and the whole origin (module, object label and id, attributes, check value).
+ * A signature alone proves who issued the statement; this proves it is about this version.
+ */
+export function statementDisagreement(s: KeyOriginStatement, v: RecordedKeyVersion): string | undefined {
+  if (s.keyId !== v.keyId) return `keyId: the statement is about key ${s.keyId}`;
+  if (s.version !== v.version) return `version: the statement is about version ${s.version}, not ${String(v.version)}`;
+  if (s.algorithm !== v.algorithm) return `algorithm: ${s.algorithm} in the statement, ${String(v.algorithm)} in the key record`;
+  if (s.protectionLevel !== v.protectionLevel) return `protectionLevel: ${s.protectionLevel} in the statement, ${String(v.protectionLevel)} in the key record`;
+  if (typeof v.createdAt !== 'string' || Date.parse(s.createdAt) !== Date.parse(v.createdAt)) {
+    return `createdAt: ${s.createdAt} in the statement, ${String(v.createdAt)} in the key record`;
+  }
+  if ((s.keyFingerprint ?? null) !== (v.publicKeyFingerprint ?? null)) return 'keyFingerprint: differs from the key record';
+  if (v.origin === undefined || canonicalJson(s.origin) !== canonicalJson(v.origin)) return 'origin: the module, object or attributes differ from those recorded when the version was created';
+  return undefined;
 }
