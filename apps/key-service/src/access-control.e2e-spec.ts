@@ -63,6 +63,13 @@ describe('access control over gRPC (end to end, issue 4)', () => {
     return rows[0];
   }
 
+  /** Rotate another identity's credential the only way a person can: admin A asks, carol approves and receives it. */
+  async function rotateWithApproval(identityId: string): Promise<{ client_id: string; client_secret: string }> {
+    const asked = await trailers.refusal('RotateCredential', { identity_id: identityId, context: { change_ticket: 'CHG-ROTATE' } }, { token: await kms.admin.token() });
+    const done = await carol.call<{ issued_credential: { client_id: string; client_secret: string } }>('ApproveRequest', { approval_id: asked.trailers['kms-approval-id'] });
+    return done.issued_credential;
+  }
+
   /** A key created by admin A with the given grants (identity id → permissions). */
   async function createKey(name: string, grants: Record<string, string[]>, extra: KmsMessage = {}): Promise<Key> {
     return kms.admin.call<Key>('CreateKey', {
@@ -223,7 +230,7 @@ describe('access control over gRPC (end to end, issue 4)', () => {
       const before = await rotating.token();
       await kms.client.call('Encrypt', { key_id: k, plaintext: Buffer.from('x') }, { token: before });
       kms.clock.advance(2 * SECOND);
-      const rotated = await kms.admin.call<{ client_id: string; client_secret: string }>('RotateCredential', { identity_id: rotating.identityId });
+      const rotated = await rotateWithApproval(rotating.identityId);
       expect(rotated.client_id).toBe(rotating.identityId);
 
       const requestId = rid('stale-token');
@@ -236,6 +243,37 @@ describe('access control over gRPC (end to end, issue 4)', () => {
       expect((await renewed.call<{ key_version: number }>('Encrypt', { key_id: k, plaintext: Buffer.from('x') })).key_version).toBe(1);
     });
 
+    it("rotating another identity's credential takes a second person, who alone receives the new secret; a workload rotates only its own", async () => {
+      const svc = await kms.register('payments-app', 'WORKLOAD');
+      const k = (await createKey('credential-rotation', { [svc.identityId]: ['ENCRYPT'] })).key_id;
+      // One person alone cannot obtain a workload's secret.
+      await expectError(kms.admin.call('RotateCredential', { identity_id: svc.identityId }), status.INVALID_ARGUMENT, 'INVALID_ARGUMENT');
+      const asked = await trailers.refusal('RotateCredential', { identity_id: svc.identityId, context: { change_ticket: 'CHG-300' } }, { token: await kms.admin.token() });
+      expect(asked.trailers['kms-error-code']).toBe('APPROVAL_REQUIRED');
+      // Nothing changed yet: the old secret still works.
+      expect((await svc.call<{ key_version: number }>('Encrypt', { key_id: k, plaintext: Buffer.from('x') })).key_version).toBe(1);
+      // A workload may not rotate someone else's credential, nor approve.
+      const other = await kms.register('other-app', 'WORKLOAD');
+      await expectError(other.call('RotateCredential', { identity_id: svc.identityId }), status.PERMISSION_DENIED, 'PERMISSION_DENIED');
+
+      const approveId = rid('approve-rotation');
+      const done = await carol.call<Approval & { issued_credential?: { client_id: string; client_secret: string } }>(
+        'ApproveRequest',
+        { approval_id: asked.trailers['kms-approval-id'] },
+        approveId,
+      );
+      expect(done.status).toBe('EXECUTED');
+      expect(done.issued_credential?.client_id).toBe(svc.identityId);
+      const row = await expectAudited(approveId, { operation: 'ApproveRequest', outcome: 'SUCCESS', error_code: null, actor: carol.identityId });
+      expect(row.details).toMatchObject({ credentialIssuedTo: carol.identityId });
+      expect(JSON.stringify(row)).not.toContain(done.issued_credential?.client_secret ?? 'no secret');
+      // Reading the approval later never shows the secret.
+      expect((await kms.admin.call<Record<string, unknown>>('GetApprovalRequest', { approval_id: asked.trailers['kms-approval-id'] }))['issued_credential']).toBeFalsy();
+      await expectError(kms.client.call('IssueToken', { client_id: svc.identityId, client_secret: svc.clientSecret }), status.UNAUTHENTICATED, 'UNAUTHENTICATED');
+      const renewed = kms.actor(svc.identityId, svc.name, done.issued_credential?.client_secret ?? '', false);
+      expect((await renewed.call<{ key_version: number }>('Encrypt', { key_id: k, plaintext: Buffer.from('x') })).key_version).toBe(1);
+    });
+
     it('refuses a token issued in the same second as, but before, a credential rotation', async () => {
       // A credential is rotated because it leaked; a token minted with it just before must die too.
       const leaky = await kms.register('leaky-app', 'WORKLOAD');
@@ -243,7 +281,8 @@ describe('access control over gRPC (end to end, issue 4)', () => {
       toStartOfSecond();
       const minted = await leaky.token();
       kms.clock.advance(400);
-      await kms.admin.call('RotateCredential', { identity_id: leaky.identityId });
+      // The workload rotates its own credential (no second person needed for one's own).
+      await kms.client.call('RotateCredential', { identity_id: leaky.identityId }, { token: minted });
       kms.clock.advance(100);
       await expectError(kms.client.call('Encrypt', { key_id: k, plaintext: Buffer.from('x') }, { token: minted }), status.UNAUTHENTICATED, 'UNAUTHENTICATED');
     });

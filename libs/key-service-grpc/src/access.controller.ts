@@ -60,7 +60,21 @@ export class IdentityController {
   rotateCredential(req: Req, metadata: Metadata, call: Call) {
     return this.gate.run('RotateCredential', metadata, call, async (scope) => {
       const id = (await this.identities.get(req['identity_id'])).identity.identityId;
-      const { identity, clientSecret } = await this.identities.rotateCredential(id, changeContext(scope, req));
+      const change = changeContext(scope, req);
+      if (id !== scope.principal.identityId) {
+        // Whoever rotates another identity's credential learns its secret and could act as it.
+        if (scope.principal.kind !== 'HUMAN') throw new KmsError('PERMISSION_DENIED', "permission denied: a workload may rotate only its own credential", 'identity_id');
+        if (!change.changeTicket) throw invalidArgument('context.change_ticket', "rotating another identity's credential needs a change ticket and a second person's approval");
+        const a = await this.approvals.request({ operation: 'RotateCredential', targetId: id, params: {} }, change);
+        scope.facts.details = { identityId: id, approvalId: a.approvalId };
+        throw new KmsError(
+          'APPROVAL_REQUIRED',
+          `approval required: request ${a.approvalId} was created; a second, different person must approve it before ${a.expiresAt}, and receives the new credential in the answer`,
+          undefined,
+          { 'approval-id': a.approvalId },
+        );
+      }
+      const { identity, clientSecret } = await this.identities.rotateCredential(id, change);
       scope.facts.details = { identityId: id };
       return { identity: toProtoIdentity(await this.identities.get(identity.identityId)), client_id: id, client_secret: clientSecret };
     });
@@ -114,6 +128,7 @@ export class ApprovalController {
     @Inject(CallGate) private readonly gate: CallGate,
     @Inject(ApprovalService) private readonly approvals: ApprovalService,
     @Inject(Authorizer) private readonly authorizer: Authorizer,
+    @Inject(IdentityService) private readonly identities: IdentityService,
   ) {}
 
   @GrpcMethod('ApprovalService', 'GetApprovalRequest')
@@ -140,8 +155,17 @@ export class ApprovalController {
       // The approver must be someone allowed to perform the operation itself.
       this.authorizer.forOperation(scope.principal, BASE_OPERATION[op] ?? op);
       const done = await this.approvals.approve(pending.approval.approvalId, changeContext(scope, req));
-      scope.facts.details = { ...scope.facts.details, status: done.status, ...(done.approval.errorCode ? { executionError: done.approval.errorCode } : {}) };
-      return toProtoApproval(done);
+      const issued = done.output?.issuedCredential;
+      scope.facts.details = {
+        ...scope.facts.details,
+        status: done.status,
+        ...(done.approval.errorCode ? { executionError: done.approval.errorCode } : {}),
+        // Who received a rotated credential (never the secret itself).
+        ...(issued ? { credentialIssuedTo: scope.principal.identityId } : {}),
+      };
+      const answer = toProtoApproval(done);
+      if (!issued) return answer;
+      return { ...answer, issued_credential: { identity: toProtoIdentity(await this.identities.get(issued.clientId)), client_id: issued.clientId, client_secret: issued.clientSecret } };
     });
   }
 

@@ -37,6 +37,10 @@ export function approvedOperationRunner(lifecycle: KeyLifecycleService, identiti
       case 'ReEnableIdentity':
         await identities.reEnable(op.targetId, ctx);
         return;
+      case 'RotateCredential': {
+        const { clientSecret } = await identities.rotateCredential(op.targetId, ctx);
+        return { issuedCredential: { clientId: op.targetId, clientSecret } };
+      }
       default: {
         const never: never = op.operation;
         throw new KmsError('ILLEGAL_TRANSITION', `unknown approved operation ${String(never)}`);

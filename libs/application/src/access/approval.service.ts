@@ -22,7 +22,15 @@ import { AggregateCache } from './aggregate-cache';
 import type { NotificationSink } from './notification-sink.port';
 
 /** Runs an approved operation as the requester, with the approver recorded. */
-export type ApprovedOperationRunner = (op: PendingOperation, ctx: ChangeContext) => Promise<void>;
+/**
+ * What an executed operation hands back to the approver, never stored: a credential rotated with
+ * two people's consent is given to the second person, in the ApproveRequest answer only.
+ */
+export interface ApprovedOperationOutput {
+  issuedCredential?: { clientId: string; clientSecret: string };
+}
+
+export type ApprovedOperationRunner = (op: PendingOperation, ctx: ChangeContext) => Promise<ApprovedOperationOutput | void>;
 
 export type ExistingApproval = Exclude<ApprovalState, { status: 'None' }>;
 
@@ -132,7 +140,7 @@ export class ApprovalService {
    * A second person approves: the deadline and self-approval are checked by the decider; then the
    * operation runs as the requester with the approver recorded, and its outcome is recorded too.
    */
-  async approve(approvalId: string, ctx: ChangeContext): Promise<ExistingApproval> {
+  async approve(approvalId: string, ctx: ChangeContext): Promise<ExistingApproval & { output?: ApprovedOperationOutput }> {
     const current = await this.get(approvalId);
     if (current.status === 'Expired') {
       throw new KmsError('APPROVAL_EXPIRED', `approval request expired at ${current.approval.expiresAt}; nothing was done`, 'approval_id');
@@ -146,8 +154,9 @@ export class ApprovalService {
     if (!this.runner) throw new Error('approval runner not configured');
     const a = granted.approval;
     let outcome: { outcome: 'SUCCEEDED' | 'FAILED'; errorCode?: string } = { outcome: 'SUCCEEDED' };
+    let output: ApprovedOperationOutput | undefined;
     try {
-      await this.runner(
+      output = (await this.runner(
         { operation: a.operation, targetId: a.targetId, params: a.params },
         {
           actor: a.requester,
@@ -157,13 +166,13 @@ export class ApprovalService {
           approvers: [ctx.actor],
           approvalId: a.approvalId,
         },
-      );
+      )) ?? undefined;
     } catch (e) {
       outcome = { outcome: 'FAILED', errorCode: e instanceof KmsError ? e.code : 'INTERNAL' };
     }
     const done = await this.execute(approvalId, { type: 'RecordExecution', data: outcome, metadata: this.metadata(ctx) });
     if (done.status === 'None') throw new KmsError('APPROVAL_NOT_FOUND', 'approval request not found', 'approval_id');
-    return done;
+    return output ? { ...done, output } : done;
   }
 
   async reject(approvalId: string, ctx: ChangeContext): Promise<ExistingApproval> {

@@ -59,6 +59,8 @@ export const DUAL_AUTHORIZED_OPERATIONS = [
   'ReEnableIdentity',
   'ReportKeyCompromise',
   'RetireBeforeDependentsConfirmed',
+  // A person rotating another identity's credential would learn its secret: two people, both audited.
+  'RotateCredential',
 ] as const;
 export type DualAuthorizedOperation = (typeof DUAL_AUTHORIZED_OPERATIONS)[number];
 

@@ -52,7 +52,7 @@ const EXPECTED: Record<string, Row> = {
   BatchDecrypt:                  { sre: 'grant', sec: 'grant', co: '-',    ka: 'grant', workload: 'grant', permission: 'DECRYPT' },
   BatchReEncrypt:                { sre: 'grant', sec: 'grant', co: '-',    ka: 'grant', workload: 'grant', permission: 'DECRYPT' },
   RegisterIdentity:              { sre: '-',    sec: 'ok',    co: '-',     ka: '-',     workload: '-' },
-  RotateCredential:              { sre: '-',    sec: 'ok',    co: '-',     ka: '-',     workload: '-' },
+  RotateCredential:              { sre: '-',    sec: 'ok',    co: '-',     ka: '-',     workload: 'ok' },
   SuspendIdentity:               { sre: 'ok',   sec: 'ok',    co: '-',     ka: '-',     workload: '-' },
   ReEnableIdentity:              { sre: '-',    sec: 'ok',    co: '-',     ka: '-',     workload: '-' },
   GetIdentity:                   { sre: 'ok',   sec: 'ok',    co: 'ok',    ka: 'ok',    workload: '-' },
@@ -122,10 +122,14 @@ describe('role matrix (README "Access control")', () => {
     it.each([
       'CreateKey', 'ListKeys', 'EnableKeyVersion', 'SetKeyPolicy',
       'GetApprovalRequest', 'ListApprovalRequests', 'ApproveRequest', 'RejectRequest',
-      'RegisterIdentity', 'RotateCredential', 'SuspendIdentity', 'ReEnableIdentity', 'GetIdentity', 'ListIdentities',
+      'RegisterIdentity', 'SuspendIdentity', 'ReEnableIdentity', 'GetIdentity', 'ListIdentities',
       'ReadAudit', 'ExportEvidence',
     ])('may never call %s', (op) => {
       expect(checkRole(workload, op)).toEqual({ allowed: false, reason: `workload identities may not call ${op}` });
+    });
+
+    it('may call RotateCredential, for their own credential only (the key service refuses any other identity)', () => {
+      expect(checkRole(workload, 'RotateCredential')).toEqual({ allowed: true, needsKeyGrant: false });
     });
 
     it('always need a key grant for key-scoped operations, never for GenerateRandom', () => {

@@ -60,7 +60,8 @@ export const OPERATION_RULES: Readonly<Record<string, OperationRule>> = {
   BatchReEncrypt: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'DECRYPT' },
   // Identities and approvals.
   RegisterIdentity: { humanRoles: ['security-engineering'], workloads: false },
-  RotateCredential: { humanRoles: ['security-engineering'], workloads: false },
+  // Workloads rotate only their own credential; a person rotating another identity's needs a second person.
+  RotateCredential: { humanRoles: ['security-engineering'], workloads: true },
   SuspendIdentity: { humanRoles: ['security-engineering', 'sre-oncall'], workloads: false, serviceRoles: ['anomaly-detector'] },
   ReEnableIdentity: { humanRoles: ['security-engineering'], workloads: false },
   GetIdentity: { humanRoles: READERS, workloads: false, serviceRoles: ['anomaly-detector'] },
