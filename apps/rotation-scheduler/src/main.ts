@@ -6,7 +6,13 @@ import { ConfigError, loadConfig } from '@kms/config';
 import { eventStoreMigrations, PostgresEventStore } from '@kms/event-store-postgres';
 import { createPgPool, runMigrations } from '@kms/persistence-postgres';
 import { closeOnSignals, createHttpApp } from '@kms/platform';
-import { connectKeyService, loadRotationSchedulerSettings, readWorkloadCredential, RotationSchedulerModule } from '@kms/rotation-scheduler';
+import {
+  connectKeyService,
+  loadRotationSchedulerSettings,
+  PostgresFollowerSnapshotStore,
+  readWorkloadCredential,
+  RotationSchedulerModule,
+} from '@kms/rotation-scheduler';
 import { Logger } from '@nestjs/common';
 
 const logger = new Logger('rotation-scheduler');
@@ -25,12 +31,16 @@ async function main(): Promise<void> {
   await runMigrations(config.postgres, eventStoreMigrations);
   const pool = createPgPool(config.postgres, { max: 3, application_name: 'kms-rotation-scheduler-source' });
   const eventStore = new PostgresEventStore(pool, { channel: notifyChannel(config.postgres.schema) });
+  // The follower's checkpoint lives next to the events it follows.
+  const snapshots = new PostgresFollowerSnapshotStore(pool, settings.queueName);
+  await snapshots.ensureSchema();
   const gateway = connectKeyService(settings.keyServiceAddress, credential, systemClock);
   const { app, url } = await createHttpApp(
     RotationSchedulerModule.forRoot(config, {
       eventStore,
       keyService: gateway.keyService,
       settings,
+      snapshots,
       eventsHead: async () => BigInt((await pool.query<{ h: string | null }>('SELECT max(global_position)::text AS h FROM events')).rows[0]?.h ?? '0'),
     }),
     config.http,

@@ -64,6 +64,10 @@ describe('rotation scheduler against the real key service (ManualClock, real tok
     kms.day(61);
 
     const second = await scheduler(prefix);
+    // It resumed from its stored checkpoint (PostgreSQL), not from a replay of the whole store.
+    const resumed = await second.scheduler.status();
+    expect(resumed.restoredFrom).not.toBeNull();
+    expect(BigInt(resumed.restoredFrom ?? '0')).toBeGreaterThan(0n);
     const key = await eventually(() => kms.getKey(keyId), (k) => versionCount(k) === 2);
     expect(key.primary_version).toBe(2);
     // More reconciles (periodic, on events) must not rotate again.

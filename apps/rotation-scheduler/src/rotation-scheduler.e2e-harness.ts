@@ -8,7 +8,7 @@ import { PostgresEventStore } from '@kms/event-store-postgres';
 import { type BootstrapCredential, type RunningKeyService, startKeyService } from '@kms/key-service-grpc';
 import { createPgPool, dropSchema, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
 import { createHttpApp, type HttpApp } from '@kms/platform';
-import { connectKeyService, RotationScheduler, RotationSchedulerModule } from '@kms/rotation-scheduler';
+import { connectKeyService, PostgresFollowerSnapshotStore, RotationScheduler, RotationSchedulerModule } from '@kms/rotation-scheduler';
 import { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import { freePort } from '@kms/testing';
@@ -144,6 +144,9 @@ export async function startScheduler(kms: KmsUnderTest, prefix: string, reconcil
   });
   const pool: Pool = createPgPool(config.postgres, { max: 3 });
   const eventStore = new PostgresEventStore(pool, { channel: notifyChannel(kms.schema), pollIntervalMs: 200 });
+  // One checkpoint per queue prefix: a restarted scheduler of the same test resumes from it.
+  const snapshots = new PostgresFollowerSnapshotStore(pool, prefix);
+  await snapshots.ensureSchema();
   const eventsHead = async (): Promise<bigint> => BigInt((await pool.query<{ h: string | null }>('SELECT max(global_position)::text AS h FROM events')).rows[0]?.h ?? '0');
   const gateway = connectKeyService(kms.grpcAddress, { clientId: kms.scheduler.identityId, clientSecret: new Secret(kms.scheduler.clientSecret) }, kms.clock);
   const http = await createHttpApp(
@@ -152,6 +155,7 @@ export async function startScheduler(kms: KmsUnderTest, prefix: string, reconcil
       keyService: gateway.keyService,
       clock: kms.clock,
       eventsHead,
+      snapshots,
       settings: { reconcileSeconds, destroyAfterDays: 30, queuePrefix: prefix, queueName: 'rotation-deadlines', maxLagEvents: 1000 },
       queue: { backoffMs: 200 },
     }),

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { ConfigError, loadConfig, Secret } from '@kms/config';
 import { ensureSystemCredentials, startKeyService } from '@kms/key-service-grpc';
 import { IdentityService } from '@kms/application';
-import { connectKeyService, RotationSchedulerModule } from '@kms/rotation-scheduler';
+import { connectKeyService, PostgresFollowerSnapshotStore, RotationSchedulerModule } from '@kms/rotation-scheduler';
 
 const logger = new Logger('kms-standalone');
 
@@ -54,6 +54,8 @@ async function main(): Promise<void> {
         rt.deps.clock,
       );
       closers.push(scheduler.close);
+      const schedulerSnapshots = new PostgresFollowerSnapshotStore(rt.pool, `rotation-deadlines-${config.postgres.schema}`);
+      await schedulerSnapshots.ensureSchema();
       // The anomaly detector follows the audit log and contains findings over gRPC, as its own workload.
       const detectorSettings = loadAnomalyDetectorSettings(process.env, `${grpcHost}:${config.grpc.port}`);
       const detectorState = new PostgresDetectorStateStore(rt.pool);
@@ -76,6 +78,7 @@ async function main(): Promise<void> {
       return [
       RotationSchedulerModule.forRoot(config, {
         eventStore: rt.deps.store,
+        ...(config.eventStore.kind === 'postgres' ? { snapshots: schedulerSnapshots } : {}),
         keyService: scheduler.keyService,
         clock: rt.deps.clock,
         eventsHead: async () => BigInt((await rt.pool.query<{ h: string | null }>('SELECT max(global_position)::text AS h FROM events')).rows[0]?.h ?? '0'),

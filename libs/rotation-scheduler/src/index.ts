@@ -6,6 +6,7 @@ export * from './planner/deadline.planner';
 export * from './planner/scheduled-key.projection';
 export * from './policy/rotation-policy.check';
 export * from './follower/key-state.follower';
+export * from './follower/follower-snapshot.store';
 export * from './gateway/key-service.port';
 export * from './gateway/workload-token.source';
 export * from './gateway/grpc-key-service.gateway';

@@ -10,6 +10,7 @@ import type { KeyServicePort } from './gateway/key-service.port';
 import { RotationSchedulerStatusController } from './http/rotation-scheduler-status.controller';
 import type { RetirementGuard } from './jobs/rotation-deadline.job';
 import type { PlannerOptions } from './planner/deadline.planner';
+import type { FollowerSnapshotStore } from './follower/follower-snapshot.store';
 import { BullmqDeadlineQueue } from './queue/bullmq-deadline.queue';
 import { type DeadlineRun, RotationScheduler } from './rotation.scheduler';
 
@@ -30,6 +31,8 @@ export interface RotationSchedulerDependencies {
   /** Retention per purpose (default DEFAULT_RETENTION) and an extra check before any retirement. */
   planner?: PlannerOptions;
   retirementGuard?: RetirementGuard;
+  /** The follower's checkpoint in PostgreSQL (PostgresFollowerSnapshotStore); without it each start replays the store. */
+  snapshots?: FollowerSnapshotStore;
   /** Job retries (defaults: 5 attempts, 5 s doubling). */
   queue?: { attempts?: number; backoffMs?: number; concurrency?: number };
 }
@@ -79,6 +82,7 @@ export class RotationSchedulerModule implements OnModuleInit, OnModuleDestroy {
               ...(deps.planner ? { planner: deps.planner } : {}),
               ...(deps.retirementGuard ? { retirementGuard: deps.retirementGuard } : {}),
               ...(deps.eventsHead ? { eventsHead: deps.eventsHead } : {}),
+              ...(deps.snapshots ? { snapshots: deps.snapshots } : {}),
               onRun: (run) => observers.forEach((o) => o(run)),
             },
           ),

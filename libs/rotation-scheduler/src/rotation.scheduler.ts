@@ -1,6 +1,7 @@
 import type { Clock } from '@kms/application';
 import type { EventStore } from '@kms/event-store';
 import { Logger } from '@nestjs/common';
+import type { FollowerSnapshotStore } from './follower/follower-snapshot.store';
 import { KeyStateFollower } from './follower/key-state.follower';
 import type { KeyServicePort } from './gateway/key-service.port';
 import { runDeadline, type DeadlineOutcome, type RetirementGuard } from './jobs/rotation-deadline.job';
@@ -20,12 +21,17 @@ export interface RotationSchedulerOptions {
   eventsHead?: () => Promise<bigint>;
   /** Called after each job run (metrics). */
   onRun?: (run: DeadlineRun) => void;
+  /** The follower's checkpoint (position + key views); without it every start replays from the start. */
+  snapshots?: FollowerSnapshotStore;
 }
 
 export interface RotationSchedulerStatus {
   caughtUp: boolean;
   /** Last global position applied. */
   position: string;
+  /** Position of the checkpoint restored at start (null: replayed from the start), and of the last one written. */
+  restoredFrom: string | null;
+  checkpoint: string;
   head: string | null;
   /** head - position, when the head is known. */
   lag: number | null;
@@ -67,7 +73,7 @@ export class RotationScheduler {
     private readonly clock: Clock,
     private readonly options: RotationSchedulerOptions,
   ) {
-    this.follower = new KeyStateFollower(store, () => this.reconcileSoon());
+    this.follower = new KeyStateFollower(store, () => this.reconcileSoon(), options.snapshots);
   }
 
   /** Catch up with the store, reconcile, then run jobs and reconcile periodically. Idempotent. */
@@ -135,6 +141,8 @@ export class RotationScheduler {
     return {
       caughtUp: f.caughtUp,
       position: f.position.toString(),
+      restoredFrom: f.restoredFrom === null ? null : f.restoredFrom.toString(),
+      checkpoint: f.checkpoint.toString(),
       head: head === null ? null : head.toString(),
       lag: head === null ? null : Number(head > f.position ? head - f.position : 0n),
       subscriptionError: f.error ?? null,
