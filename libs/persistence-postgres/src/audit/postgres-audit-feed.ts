@@ -13,6 +13,21 @@ export interface AuditRecordFeed {
   headPosition(): Promise<bigint>;
 }
 
+/** Uses of one key: `afterPosition < position <= throughPosition`, time at or after `from`. */
+export interface KeyUsesQuery {
+  keyId: string;
+  /** Only this version; null for every version. */
+  version: number | null;
+  from: Date;
+  afterPosition: bigint;
+  throughPosition: bigint;
+  limit: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const COLUMNS = `"position"::text AS position, id, "time", request_id, operation, key_id, key_version, actor, actor_role, outcome,
+              error_code, source_address, details`;
+
 interface AuditRecordRow {
   position: string;
   id: string;
@@ -56,10 +71,23 @@ export class PostgresAuditFeed implements AuditRecordFeed {
 
   async readAfter(afterPosition: bigint, limit: number): Promise<PositionedAuditRecord[]> {
     const { rows } = await this.pool.query<AuditRecordRow>(
-      `SELECT "position"::text AS position, id, "time", request_id, operation, key_id, key_version, actor, actor_role, outcome,
-              error_code, source_address, details
-         FROM audit_records WHERE audit_records."position" > $1 ORDER BY audit_records."position" LIMIT $2`,
+      `SELECT ${COLUMNS} FROM audit_records WHERE audit_records."position" > $1 ORDER BY audit_records."position" LIMIT $2`,
       [afterPosition.toString(), limit],
+    );
+    return rows.map(toRecord);
+  }
+
+  /** Records of one key by time and position range, in position order (index on key_id, time). */
+  async readKeyUses(q: KeyUsesQuery): Promise<PositionedAuditRecord[]> {
+    // key_id is a uuid column: any other id names no stored record (and must not fail the caller).
+    if (!UUID.test(q.keyId) || q.throughPosition <= q.afterPosition) return [];
+    const { rows } = await this.pool.query<AuditRecordRow>(
+      `SELECT ${COLUMNS}
+         FROM audit_records
+        WHERE key_id = $1 AND "time" >= $2 AND ($3::integer IS NULL OR key_version = $3::integer)
+          AND "position" > $4 AND "position" <= $5
+        ORDER BY "position" LIMIT $6`,
+      [q.keyId, q.from, q.version, q.afterPosition.toString(), q.throughPosition.toString(), q.limit],
     );
     return rows.map(toRecord);
   }
