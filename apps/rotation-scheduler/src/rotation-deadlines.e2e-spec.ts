@@ -255,10 +255,10 @@ describe('rotation scheduler against the real key service (ManualClock, real tok
     expect((await kms.getKey(keyId)).versions[0].state).toBe('ENABLED');
 
     // The batch form moves it the same way.
-    const batch = await app.call<{ results: Array<{ response?: unknown; error?: unknown }> }>('BatchReEncrypt', {
+    const batch = await app.call<{ results: Array<{ response?: { key_version: number; source_key_version: number } }> }>('BatchReEncrypt', {
       items: [{ ciphertext: wrapped[3], source_aad: aad, destination_aad: aad }],
     });
-    expect(batch.results[0].response).toBeDefined();
+    expect(batch.results[0].response).toMatchObject({ key_version: 2, source_key_version: 1 });
     expect(await outstanding()).toEqual(['0', '5']);
     // The hold ends an hour later (KMS_SCHEDULER_RETIREMENT_RECHECK_SECONDS): then v1 is retired, once.
     kms.day(2);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { KmsCallError, type KmsClient } from '@kms/contracts';
+import { isUuid } from '@kms/domain';
 import { Logger } from '@nestjs/common';
 import { type Consumer, Kafka, type KafkaMessage, logLevel as kafkaLogLevel } from 'kafkajs';
 
@@ -59,7 +60,6 @@ export function grpcConfirmationSink(client: KmsClient, deadlineMs = 10_000): Co
   };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 function header(message: KafkaMessage, name: string): string | undefined {
@@ -81,7 +81,7 @@ export function parseConfirmation(message: KafkaMessage): ConfirmationMessage {
     throw new ConfirmationRefused('INVALID_ARGUMENT', 'value: must be JSON {"keyId": "<uuid>", "version": <n>}');
   }
   const b = (body ?? {}) as { keyId?: unknown; version?: unknown };
-  if (typeof b.keyId !== 'string' || !UUID.test(b.keyId)) throw new ConfirmationRefused('INVALID_ARGUMENT', 'keyId: must be a key id (UUID)');
+  if (typeof b.keyId !== 'string' || !isUuid(b.keyId)) throw new ConfirmationRefused('INVALID_ARGUMENT', 'keyId: must be a key id (UUID)');
   if (typeof b.version !== 'number' || !Number.isInteger(b.version) || b.version < 1) {
     throw new ConfirmationRefused('INVALID_ARGUMENT', 'version: must be a whole number, at least 1');
   }
