@@ -37,7 +37,11 @@ const config: Config = {
         module: { type: 'commonjs' },
       },
     ],
+    // otplib's default plugins (@scure/base, @noble/hashes) ship as ES modules only: compiled to
+    // CommonJS for jest, as Node itself loads them with require(esm).
+    '^.+/node_modules/(@scure|@noble)/.+\\.js$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
   },
+  transformIgnorePatterns: ['^(?!.*/node_modules/(@scure|@noble)/).*/node_modules/'],
   moduleNameMapper,
   testTimeout: 60_000,
   // The summary reporter writes counts for scripts/test.sh when KMS_JEST_SUMMARY is set.

@@ -4,7 +4,7 @@ import type { VersionHandle } from '@kms/application';
 import { keyStreamId, type KeyVersionCreated } from '@kms/domain';
 import { ensureSoftHsmToken, Pkcs11KeyBackend, type SoftHsmToken } from '@kms/key-backend-pkcs11';
 import { softHsmTestRoot } from '@kms/key-backend-pkcs11/testing';
-import type { RunningKeyService } from '@kms/key-service-grpc';
+import type { RunningKeyService } from '@kms/key-service-app';
 
 /** The PKCS#11 module the bench loads: SoftHSM2 unless KMS_HSM_MODULE names another. */
 export const BENCH_HSM_MODULE = process.env['KMS_HSM_MODULE'] || '/usr/lib/softhsm/libsofthsm2.so';

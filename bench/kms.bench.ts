@@ -12,8 +12,10 @@ import { arch, cpus, loadavg, platform, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '@kms/config';
 import { createKmsClient, KMS_PACKAGE, KMS_PROTO_FILE, KMS_SERVICE, type KmsClient, PROTO_ROOT } from '@kms/contracts';
-import { type BootstrapCredential, type RunningKeyService, startKeyService } from '@kms/key-service-grpc';
+import type { BootstrapEnrolment } from '@kms/key-service-grpc';
+import { type RunningKeyService, startKeyService } from '@kms/key-service-app';
 import { type AuditLogStats, dropSchema } from '@kms/persistence-postgres';
+import { ConsoleCeremonies, consolePeople, realCeremonyClock } from '@kms/testing';
 import { BENCH_HSM_MODULE, type BenchToken, hsmVersionOf, type HsmVersionUnderBench, provisionBenchToken } from './bench-hsm';
 import { closedLoop } from './closed-loop';
 import { ECHO_METHOD, ECHO_PROTO_FILE, ECHO_SERVICE, startEchoServer } from './echo-server';
@@ -93,8 +95,8 @@ interface KmsUnderBench {
   callerMetadata(): Promise<Record<string, string>>;
 }
 
-async function issueToken(client: KmsClient, clientId: string, clientSecret: string, authMethods: string[] = []): Promise<string> {
-  const r = await client.call<{ access_token: string }>('IssueToken', { client_id: clientId, client_secret: clientSecret, auth_methods: authMethods });
+async function issueToken(client: KmsClient, clientId: string, clientSecret: string): Promise<string> {
+  const r = await client.call<{ access_token: string }>('IssueToken', { client_id: clientId, client_secret: clientSecret });
   return r.access_token;
 }
 
@@ -114,18 +116,19 @@ async function startKms(settings: Settings, schema: string, token?: BenchToken):
     KMS_GRPC_ADDRESS: `127.0.0.1:${grpcPort}`,
     KMS_HTTP_ADDRESS: `127.0.0.1:${httpPort}`,
     // No background sweep competing with the measured calls.
-    KMS_DESTRUCTION_SWEEP_SECONDS: '0',
     ...(token?.env ?? {}),
   });
   // Taken in hand rather than printed: the bench shows no secrets.
-  const handed: { credential?: BootstrapCredential } = {};
-  const service = await startKeyService(config, { logger: false, onBootstrapCredential: (c) => void (handed.credential = c) });
+  const handed: { enrolment?: BootstrapEnrolment } = {};
+  const service = await startKeyService(config, { logger: false, onBootstrapEnrolment: (c) => void (handed.enrolment = c) });
   const address = `127.0.0.1:${grpcPort}`;
   const client = createKmsClient(address);
   try {
-    const admin = handed.credential;
+    const admin = handed.enrolment;
     if (!admin) throw new Error('the service created no bootstrap administrator on an empty schema');
-    const adminToken = await issueToken(client, admin.clientId, admin.clientSecret, ['hwk', 'otp']);
+    // A person: enrols a (test) security key and authenticator app with the link, then signs in with both.
+    const people = consolePeople(new ConsoleCeremonies({ httpUrl: service.httpUrl, origin: `http://localhost:${httpPort}`, clock: realCeremonyClock }), admin);
+    const adminToken = (await people.signIn(admin.identityId)).accessToken;
     const workload = await client.call<{ client_id: string; client_secret: string }>(
       'RegisterIdentity',
       { name: 'bench-workload', kind: 'WORKLOAD', roles: [] },

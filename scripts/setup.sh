@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Installs what the KMS needs on a Debian machine like the CI one: system packages, npm
-# dependencies (with native modules such as pkcs11js built), and checks the local services.
+# dependencies (with native modules such as pkcs11js built), the Apache Kafka broker jars the tests
+# run (from Maven Central, tools/kafka), and checks the local services.
 # Safe to run again: every step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(softhsm2 opensc librdkafka-dev kcat python3 make g++ docker-compose)
+# kcat reads topics as partners do; Java 17 and Maven run and fetch the Kafka broker (tools/kafka).
+# oathtool computes TOTP codes in tests independently of the service's otplib; chromium runs the
+# console's browser tests (apps/key-service/src/console-browser.e2e-spec.ts, through playwright-core).
+# python3-pykmip is the independent KMIP client of the KMIP interoperability tests; poppler-utils
+# (pdftotext) reads the per-HSM attestation PDFs back.
+APT_PACKAGES=(softhsm2 opensc kcat openjdk-17-jre-headless maven python3 make g++ docker-compose oathtool chromium python3-pykmip poppler-utils python3-cryptography-vectors)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -22,17 +28,38 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-# npm dependencies. `npm ci` refuses this lockfile on npm 11 (optional per-platform entries of
-# @swc/core and friends are not recorded), so install from the lockfile with `npm install`.
+# npm dependencies, installed from the lockfile without ever writing it. `npm ci` would wipe
+# node_modules on every dependency change (and npm 11 refuses a lockfile missing optional
+# per-platform entries); a plain `npm install` resolves from the lockfile but then rewrites it
+# (adding those entries), which dirtied fresh clones. `--no-save` keeps the locked resolution and
+# skips writing package.json and package-lock.json; the hash check below proves it.
 # allowScripts in package.json lets pkcs11js build its native module.
 stamp=node_modules/.kms-install-stamp
 want=$(sha256sum package-lock.json package.json | sha256sum | cut -c1-64)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing npm dependencies"
-  npm install --no-audit --no-fund --loglevel=error 2>&1 | grep -v 'Unknown user config' || true
+  lock_before=$(sha256sum package-lock.json)
+  npm install --no-save --no-audit --no-fund --loglevel=error 2>&1 | grep -v 'Unknown user config' || true
+  if [ "$(sha256sum package-lock.json)" != "$lock_before" ]; then
+    echo "setup: npm rewrote package-lock.json; it must stay as committed (git diff package-lock.json)" >&2
+    exit 1
+  fi
   node -e "require('pkcs11js')" || { echo "setup: pkcs11js native module failed to build" >&2; exit 1; }
   echo "$want" > "$stamp"
 fi
+
+# The console (apps/console) built into dist/console, which the key service serves at /console/;
+# rebuilt only when its sources or the dependencies changed (a second or two with Vite).
+console_want=$( (find apps/console -type f -not -name '*.spec.ts' | LC_ALL=C sort | xargs sha256sum; sha256sum package-lock.json) | sha256sum | cut -c1-64)
+if [ ! -f dist/console/index.html ] || [ "$(cat dist/console/.build-stamp 2>/dev/null)" != "$console_want" ]; then
+  echo "setup: building the console (npm run build:console)"
+  npx --no-install vite build --config apps/console/vite.config.mts --logLevel warn
+  echo "$console_want" > dist/console/.build-stamp
+fi
+
+# The Kafka broker jars (org.apache.kafka:kafka_2.13 and its runtime dependencies) into
+# .kms-state/kafka/lib-<version>/; skipped when already there, and ~/.m2 keeps the downloads.
+bash tools/kafka/kafka.sh fetch >/dev/null
 
 # Local services the KMS and its tests use.
 check_port() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }

@@ -6,4 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export KMS_STANDALONE=1
+# exec, so the KMS replaces this shell: `npm start` runs `exec bash scripts/standalone.sh`, npm
+# forwards SIGTERM/SIGINT to its one child, and that child is the KMS itself (no shell in between
+# that would die and leave the KMS orphaned with its ports taken).
 exec node --import tsx apps/standalone/src/main.ts

@@ -16,6 +16,7 @@ step() { # name, command...
 }
 
 step "type-check" npx --no-install tsc -p tsconfig.json
+step "type-check console" bash -c 'npx --no-install tsc -p apps/console/tsconfig.json && npx --no-install tsc -p apps/console/tsconfig.node.json'
 step "lint" npx --no-install nx run-many -t lint --outputStyle=static --skipNxCache
 
 summary=$(mktemp --suffix=.json)

@@ -2,11 +2,9 @@ import { AnomalyDetectorModule } from '@kms/anomaly-detector';
 import { loadConfig } from '@kms/config';
 import { ensureDatabase, testDatabaseUrl } from '@kms/persistence-postgres';
 import { createHttpApp, type HttpApp } from '@kms/platform';
-import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
-import { eventually, exitOf, startMainProcess } from '@kms/testing';
+import { dropOwnDatabase, eventually, exitOf, ownDatabaseUrl, ownRedisUrl, postgresConnectionsNamed, redisConnectionsNamed, startMainProcess } from '@kms/testing';
 import { resolve } from 'node:path';
-import { Client } from 'pg';
 
 const DATABASE_URL = testDatabaseUrl();
 const REDIS_URL = process.env['KMS_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -26,23 +24,6 @@ function testEnv(overrides: Record<string, string> = {}): Record<string, string>
 async function boot(overrides: Record<string, string> = {}): Promise<HttpApp> {
   const config = loadConfig(testEnv(overrides));
   return createHttpApp(AnomalyDetectorModule.forRoot(config), config.http, { logger: false });
-}
-
-/** The module's connections as Redis and PostgreSQL themselves see them. */
-async function detectorConnections(): Promise<{ redis: number; postgres: number }> {
-  const redis = new Redis(REDIS_URL);
-  const pg = new Client({ connectionString: DATABASE_URL });
-  await pg.connect();
-  try {
-    const list = (await redis.call('CLIENT', 'LIST')) as string;
-    const { rows } = await pg.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1', [
-      CONNECTION_NAME,
-    ]);
-    return { redis: list.split('\n').filter((line) => line.includes(` name=${CONNECTION_NAME} `)).length, postgres: rows[0].n };
-  } finally {
-    redis.disconnect();
-    await pg.end();
-  }
 }
 
 describe('anomaly-detector over HTTP', () => {
@@ -99,14 +80,26 @@ describe('anomaly-detector over HTTP', () => {
   });
 
   it('closes its Redis connection and PostgreSQL pool when the app closes', async () => {
-    const before = await detectorConnections();
-    const { app, url } = await boot();
-    expect((await fetch(`${url}/readyz`)).status).toBe(200);
-    expect(await detectorConnections()).toEqual({ redis: before.redis + 1, postgres: before.postgres + 1 });
+    // Other test files run detectors at the same time under the same connection names, so the counts
+    // are confined to a Redis database index and a PostgreSQL database of this test's own.
+    const redisUrl = ownRedisUrl(REDIS_URL, 14);
+    const databaseUrl = ownDatabaseUrl(DATABASE_URL, 'kms_test_ad_conn');
+    const connections = async () => ({
+      redis: await redisConnectionsNamed(redisUrl, CONNECTION_NAME),
+      postgres: await postgresConnectionsNamed(databaseUrl, CONNECTION_NAME),
+    });
+    await ensureDatabase(databaseUrl);
+    try {
+      const { app, url } = await boot({ KMS_REDIS_URL: redisUrl, KMS_DATABASE_URL: databaseUrl });
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      expect(await connections()).toEqual({ redis: 1, postgres: 1 });
 
-    await app.close();
+      await app.close();
 
-    expect(await eventually(detectorConnections, before)).toEqual(before);
+      expect(await eventually(connections, { redis: 0, postgres: 0 })).toEqual({ redis: 0, postgres: 0 });
+    } finally {
+      await dropOwnDatabase(databaseUrl);
+    }
   });
 
   it('runs as a process under tsx, serves /readyz and stops cleanly on SIGTERM', async () => {

@@ -1,6 +1,7 @@
 import { loadRulesFile, rulesVersion } from '@kms/anomaly-detector';
 import { eventStoreMigrations } from '@kms/event-store-postgres';
-import { auditMigrations, createPgPool, dropSchema, runMigrations, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
+import { AUDIT_SEAL_KEY_PURPOSE, MasterKey } from '@kms/key-backend-software';
+import { auditMigrations, AuditSealer, createPgPool, dropSchema, PostgresAuditLog, runMigrations, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
 import { exitOf, startMainProcess } from '@kms/testing';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,6 +32,9 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
 }
 
 describe('anomaly-detector rules reload in a running process (SIGHUP)', () => {
+  // One master key for the process and for this test's audit writer: the detector checks every record's seal.
+  const masterKey = randomBytes(32);
+  const auditSealer = new AuditSealer(MasterKey.fromBytes(masterKey).derive(AUDIT_SEAL_KEY_PURPOSE));
   let pool: Pool;
   let dir: string;
   let file: string;
@@ -52,23 +56,29 @@ describe('anomaly-detector rules reload in a running process (SIGHUP)', () => {
     KMS_DATABASE_URL: target.url,
     KMS_DATABASE_SCHEMA: target.schema,
     KMS_REDIS_URL: process.env['KMS_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379',
-    KMS_MASTER_KEY: randomBytes(32).toString('base64'),
+    KMS_MASTER_KEY: masterKey.toString('base64'),
     KMS_ANOMALY_RULES_FILE: file,
     // SIGHUP only: the file poll must not be what applies the change in this test.
     KMS_ANOMALY_RULES_WATCH_MS: '0',
     KMS_ANOMALY_POLL_MS: '50',
   });
   const write = (doc: unknown) => writeFileSync(file, JSON.stringify(doc));
-  /** `n` refused calls by `actor`, 100 ms apart from `start`, written to the audit log as the key service would. */
+  /** `n` refused calls by `actor`, 100 ms apart from `start`, written (sealed) to the audit log as the key service would. */
   const refusals = async (n: number, actor: string, start: Date) => {
+    const log = new PostgresAuditLog(pool, auditSealer);
     for (let i = 0; i < n; i++) {
-      await pool.query(`INSERT INTO audit_records (id, "time", request_id, operation, actor, outcome, error_code, source_address) VALUES ($1, $2, $3, 'Encrypt', $4, 'DENIED', 'PERMISSION_DENIED', 'ipv4:10.1.2.3:5000')`, [
-        randomUUID(),
-        new Date(start.getTime() + i * 100),
-        randomUUID(),
+      await log.append({
+        id: randomUUID(),
+        time: new Date(start.getTime() + i * 100),
+        requestId: randomUUID(),
+        operation: 'Encrypt',
         actor,
-      ]);
+        outcome: 'DENIED',
+        errorCode: 'PERMISSION_DENIED',
+        sourceAddress: 'ipv4:10.1.2.3:5000',
+      });
     }
+    await log.close();
   };
   const findings = async () => (await pool.query<{ threshold: number; count: number }>(`SELECT (data->'evidence'->'facts'->>'threshold')::int AS threshold, (data->'evidence'->>'count')::int AS count FROM events WHERE type = 'AnomalyDetected' ORDER BY global_position`)).rows;
 
@@ -80,7 +90,16 @@ describe('anomaly-detector rules reload in a running process (SIGHUP)', () => {
     try {
       const url = await main.url;
       const metrics = async () => (await fetch(`${url}/metrics`)).text();
-      const caughtUpTo = (position: number) => until(`the detector at position ${position}`, async () => ((await metrics()).includes(`kms_anomaly_detector_position ${position}\n`) ? true : undefined));
+      // Every record written so far evaluated: a finding commits with an audit record of its own,
+      // so the detector's position runs ahead of the count of refusals the test inserted.
+      const caughtUpTo = async (inserted: number) => {
+        const head = Number((await pool.query<{ head: string }>('SELECT max(position) AS head FROM audit_records')).rows[0].head);
+        expect(head).toBeGreaterThanOrEqual(inserted);
+        await until(`the detector at position ${head}`, async () => {
+          const at = /kms_anomaly_detector_position (\d+)\n/.exec(await metrics());
+          return at && Number(at[1]) >= head ? true : undefined;
+        });
+      };
       expect(await metrics()).toContain(`kms_anomaly_detector_rules_info{version="${v20}"} 1`);
       expect(main.output()).toContain(`rules version ${v20}`);
 
@@ -119,6 +138,12 @@ describe('anomaly-detector rules reload in a running process (SIGHUP)', () => {
         { threshold: 10, count: 10 },
       ]);
       expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      // Each finding the detector wrote commits with one audit record naming it.
+      const unaudited = await pool.query(
+        `SELECT e.global_position FROM events e LEFT JOIN audit_records a ON a.id::text = e.metadata->>'auditRecordId'
+          WHERE e.type LIKE 'Anomaly%' GROUP BY e.global_position HAVING count(a.id) <> 1`,
+      );
+      expect(unaudited.rows).toEqual([]);
     } finally {
       main.child.kill('SIGTERM');
     }

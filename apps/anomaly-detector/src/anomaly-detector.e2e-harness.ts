@@ -3,11 +3,15 @@ import { Pool } from 'pg';
 import { ManualClock } from '@kms/application';
 import { loadConfig } from '@kms/config';
 import { createKmsClient, type KmsClient, type KmsMessage, type KmsMethod } from '@kms/contracts';
-import { type BootstrapCredential, type RunningKeyService, startKeyService } from '@kms/key-service-grpc';
+import type { BootstrapEnrolment } from '@kms/key-service-grpc';
+import { type RunningKeyService, startKeyService } from '@kms/key-service-app';
 import { dropSchema, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
-import { freePort } from '@kms/testing';
+import { cachedToken, ConsoleCeremonies, consolePeople, freePort, manualCeremonyClock, peopleRegistrar } from '@kms/testing';
 
-/** A caller with a real credential; its token is re-issued when the test clock moved 5 minutes. */
+/**
+ * A caller with a real token, re-obtained when the test clock moved 5 minutes: a workload's from its
+ * credential, a person's from a sign-in with their security key and TOTP (docs/console.md).
+ */
 export interface Caller {
   identityId: string;
   clientSecret: string;
@@ -38,33 +42,42 @@ export async function startKmsUnderTest(name: string): Promise<KmsUnderTest> {
     KMS_MASTER_KEY: randomBytes(32).toString('base64'),
     KMS_GRPC_ADDRESS: `127.0.0.1:${grpcPort}`,
     KMS_HTTP_ADDRESS: `127.0.0.1:${httpPort}`,
-    KMS_DESTRUCTION_SWEEP_SECONDS: '0',
   });
   const clock = new ManualClock(new Date('2026-03-02T09:00:00.000Z'));
-  let bootstrap: BootstrapCredential | undefined;
-  const service = await startKeyService(config, { clock, logger: false, onBootstrapCredential: (c) => void (bootstrap = c) });
+  let bootstrap: BootstrapEnrolment | undefined;
+  const service = await startKeyService(config, { clock, logger: false, onBootstrapEnrolment: (c) => void (bootstrap = c) });
   if (!bootstrap) throw new Error('no bootstrap administrator');
   const address = `127.0.0.1:${grpcPort}`;
   const client = createKmsClient(address);
   const db = new Pool({ connectionString: url, options: `-c search_path=${schema}`, max: 6 });
+  const people = consolePeople(
+    new ConsoleCeremonies({ httpUrl: `http://127.0.0.1:${httpPort}`, origin: `http://localhost:${httpPort}`, clock: manualCeremonyClock(clock) }),
+    bootstrap,
+    // A person's enrolment link takes two people: the registrars (see peopleRegistrar).
+    { linkFor: (identityId) => registerPerson.linkFor(identityId) },
+  );
   const caller = (identityId: string, clientSecret: string, human: boolean): Caller => {
-    let cached: { token: string; at: number } | undefined;
-    const token = async () => {
-      const now = clock.now().getTime();
-      if (!cached || now - cached.at > 5 * 60_000 || now < cached.at) {
-        const r = await client.call<{ access_token: string }>('IssueToken', { client_id: identityId, client_secret: clientSecret, ...(human ? { auth_methods: ['hwk', 'otp'] } : {}) });
-        cached = { token: r.access_token, at: now };
-      }
-      return cached.token;
-    };
+    const token = cachedToken(
+      () => clock.now(),
+      async () =>
+        human
+          ? (await people.signIn(identityId)).accessToken
+          : (await client.call<{ access_token: string }>('IssueToken', { client_id: identityId, client_secret: clientSecret })).access_token,
+    );
     return {
       identityId,
       clientSecret,
       call: async (method, request) => client.call(method, request, { token: await token(), requestId: randomUUID() }),
-      forgetToken: () => void (cached = undefined),
+      forgetToken: () => token.forget(),
     };
   };
-  const admin = caller(bootstrap.identityId, bootstrap.clientSecret, true);
+  const admin = caller(bootstrap.identityId, '', true);
+  // People take two people to register (see peopleRegistrar); workloads are registered directly.
+  const registerPerson = peopleRegistrar<Caller>({
+    admin,
+    call: (who, method, request) => who.call(method as KmsMethod, request as KmsMessage),
+    person: (clientId, _name, clientSecret) => caller(clientId, clientSecret, true),
+  });
   return {
     service,
     address,
@@ -73,8 +86,9 @@ export async function startKmsUnderTest(name: string): Promise<KmsUnderTest> {
     admin,
     db,
     register: async (n, kind, roles = []) => {
+      if (kind === 'HUMAN') return registerPerson(n, roles);
       const r = await admin.call<{ client_id: string; client_secret: string }>('RegisterIdentity', { name: n, kind, roles });
-      return caller(r.client_id, r.client_secret, kind === 'HUMAN');
+      return caller(r.client_id, r.client_secret, false);
     },
     async stop() {
       client.close();

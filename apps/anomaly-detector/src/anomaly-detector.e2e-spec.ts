@@ -2,7 +2,7 @@ import { ANOMALY_NOTICE_TYPE, ANOMALY_TOPIC, AnomalyDetectorService, GrpcContain
 import { testConfig } from '@kms/anomaly-rules/testing';
 import { KmsCallError } from '@kms/contracts';
 import { PostgresEventStore } from '@kms/event-store-postgres';
-import { KafkaMockProcess, readTopicWithKcat } from '@kms/notices-kafka/testing';
+import { KafkaTestCluster, readTopicWithKcat } from '@kms/notices-kafka/testing';
 import { PostgresAuditFeed } from '@kms/persistence-postgres';
 import { startKmsUnderTest, type Caller, type KmsUnderTest } from './anomaly-detector.e2e-harness';
 
@@ -32,8 +32,8 @@ describe('anomaly detector against the real key service (e2e)', () => {
   let kms: KmsUnderTest;
   let detectorId: Caller;
   let approver: Caller;
-  // The Kafka test broker (librdkafka mock cluster); its controller id 0 needs a non-idempotent producer.
-  let kafka: KafkaMockProcess;
+  // A real Apache Kafka broker; the publisher creates kms.anomalies.v1 itself.
+  let kafka: KafkaTestCluster;
   let publisher: KafkaAnomalyPublisher;
   const started: AnomalyDetectorService[] = [];
   /** Everything on kms.anomalies.v1, read with kcat from the beginning, as a partner would. */
@@ -44,8 +44,8 @@ describe('anomaly detector against the real key service (e2e)', () => {
     const state = new PostgresDetectorStateStore(kms.db);
     await state.ensureSchema();
     const d = new AnomalyDetectorService(rules, {
-      feed: new PostgresAuditFeed(kms.db),
-      uses: new PostgresKeyUseLookup(kms.db),
+      feed: new PostgresAuditFeed(kms.db, kms.service.runtime.auditSealer),
+      uses: new PostgresKeyUseLookup(kms.db, kms.service.runtime.auditSealer),
       events: new PostgresEventStore(kms.db, { pollIntervalMs: 100 }),
       state,
       publisher,
@@ -61,7 +61,7 @@ describe('anomaly detector against the real key service (e2e)', () => {
     started.push(d);
     return d;
   };
-  const caughtUp = (d: AnomalyDetectorService) => until('the detector to catch up', async () => (d.stats.position >= (await new PostgresAuditFeed(kms.db).headPosition()) ? true : undefined));
+  const caughtUp = (d: AnomalyDetectorService) => until('the detector to catch up', async () => (d.stats.position >= (await new PostgresAuditFeed(kms.db, kms.service.runtime.auditSealer).headPosition()) ? true : undefined));
   const anomalies = async (identityId: string) =>
     (await kms.db.query<{ stream_id: string; data: { rule: string; identityId: string | null; window: { start: string; end: string }; evidence: { auditRecordIds: string[] } } }>(`SELECT stream_id, data FROM events WHERE type = 'AnomalyDetected' AND data->>'identityId' = $1 ORDER BY global_position`, [identityId])).rows;
   const keyAnomalies = async (keyId: string) => (await kms.db.query(`SELECT 1 FROM events WHERE type = 'AnomalyDetected' AND data->>'keyId' = $1 AND data->>'identityId' IS NULL`, [keyId])).rowCount ?? 0;
@@ -90,16 +90,16 @@ describe('anomaly detector against the real key service (e2e)', () => {
   };
 
   beforeAll(async () => {
-    kafka = await KafkaMockProcess.start({ topics: [`${ANOMALY_TOPIC}:3`], brokers: 1 });
-    publisher = new KafkaAnomalyPublisher(kafka.bootstrap.split(','), { idempotent: false });
+    kafka = await KafkaTestCluster.start({ name: 'anomaly-e2e' });
+    publisher = new KafkaAnomalyPublisher(kafka.brokers);
     kms = await startKmsUnderTest('anomaly_e2e');
     detectorId = await kms.register('anomaly-detector', 'WORKLOAD', ['anomaly-detector']);
     approver = await kms.register('second-admin', 'HUMAN', ['security-engineering']);
-  });
+  }, 180_000);
   afterAll(async () => {
     for (const d of started) await d.stop();
     await publisher?.close();
-    await kafka?.stop();
+    await kafka?.destroy();
     await kms?.stop();
   });
 

@@ -11,12 +11,14 @@ import { AuditProjectorModule, complianceIdentity } from '@kms/audit-projector';
 import { loadConfig } from '@kms/config';
 import { createKmsClient, type KmsClient, type KmsMessage, type KmsMethod } from '@kms/contracts';
 import { canonicalJsonBytes, type SignedKeyOriginStatement } from '@kms/evidence';
-import { type BootstrapCredential, type RunningKeyService, startKeyService } from '@kms/key-service-grpc';
+import type { BootstrapEnrolment } from '@kms/key-service-grpc';
+import { type RunningKeyService, startKeyService } from '@kms/key-service-app';
 import { readTar } from '@kms/ledger';
 import { dropSchema, PostgresAuditFeed, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
 import { createHttpApp, type HttpApp } from '@kms/platform';
-import { freePort } from '@kms/testing';
+import { cachedToken, ConsoleCeremonies, type ConsolePeople, consolePeople, freePort, peopleRegistrar, realCeremonyClock } from '@kms/testing';
 import { status } from '@grpc/grpc-js';
+import { softHsmTestToken } from '@kms/key-backend-pkcs11/testing';
 
 // An HSM key's evidence bundle end to end: the key service on a SoftHSM2 token creates and uses an
 // HSM-protected key over gRPC, the projector (signing with the token's attestation key) exports the
@@ -54,29 +56,43 @@ describe('HSM key evidence bundle end to end (SoftHSM2): gRPC → projector → 
   let client: KmsClient;
   let attestation: AttestationSigner;
   let work: string;
-  let bootstrap: BootstrapCredential | undefined;
+  let bootstrap: BootstrapEnrolment | undefined;
+  /** People sign in with their security key and TOTP (real time); a token is kept while it is fresh. */
+  let people: ConsolePeople;
+  let linkFor: ((identityId: string) => Promise<string>) | undefined;
+  const personTokens = new Map<string, () => Promise<string>>();
 
-  const token = async (clientId: string, secret: string, human: boolean): Promise<string> =>
-    (await client.call<{ access_token: string }>('IssueToken', { client_id: clientId, client_secret: secret, ...(human ? { auth_methods: ['hwk', 'otp'] } : {}) })).access_token;
+  const token = async (clientId: string, secret: string, human: boolean): Promise<string> => {
+    if (!human) return (await client.call<{ access_token: string }>('IssueToken', { client_id: clientId, client_secret: secret })).access_token;
+    let cached = personTokens.get(clientId);
+    if (!cached) personTokens.set(clientId, (cached = cachedToken(() => new Date(), async () => (await people.signIn(clientId)).accessToken)));
+    return cached();
+  };
   const call = <T extends KmsMessage = KmsMessage>(method: KmsMethod, body: KmsMessage, t: string) => client.call<T>(method, body, { token: t, requestId: randomUUID() });
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'kms-hsm-evidence-'));
-    // Imported lazily, as main.ts loads the PKCS#11 lib (Nx forbids mixing static and lazy imports of it).
-    const { softHsmTestToken } = await import('@kms/key-backend-pkcs11/testing');
     const hsmToken = softHsmTestToken();
+    const httpPort = await freePort();
     const config = loadConfig({
       KMS_DATABASE_URL: url,
       KMS_DATABASE_SCHEMA: schema,
       KMS_MASTER_KEY: randomBytes(32).toString('base64'),
       KMS_GRPC_ADDRESS: `127.0.0.1:${await freePort()}`,
-      KMS_HTTP_ADDRESS: '127.0.0.1:0',
-      KMS_DESTRUCTION_SWEEP_SECONDS: '0',
+      KMS_HTTP_ADDRESS: `127.0.0.1:${httpPort}`,
       KMS_HSM_ENABLED: '1',
       KMS_HSM_PIN_FILE: hsmToken.userPinFile,
       SOFTHSM2_CONF: hsmToken.confPath,
     });
-    service = await startKeyService(config, { logger: false, onBootstrapCredential: (c) => void (bootstrap = c) });
+    service = await startKeyService(config, { logger: false, onBootstrapEnrolment: (c) => void (bootstrap = c) });
+    if (!bootstrap) throw new Error('no bootstrap administrator');
+    people = consolePeople(new ConsoleCeremonies({ httpUrl: service.httpUrl, origin: `http://localhost:${httpPort}`, clock: realCeremonyClock }), bootstrap, {
+      // A person's enrolment link takes two people: the registrars of the test (see peopleRegistrar).
+      linkFor: (identityId) => {
+        if (!linkFor) throw new Error('no people registrar yet');
+        return linkFor(identityId);
+      },
+    });
     client = createKmsClient(service.grpcAddress);
     const deps = service.runtime.deps;
     if (!deps.attestation) throw new Error('the key service has no HSM attestation key');
@@ -84,7 +100,8 @@ describe('HSM key evidence bundle end to end (SoftHSM2): gRPC → projector → 
     projector = await createHttpApp(
       AuditProjectorModule.forRoot(config, {
         eventStore: deps.store,
-        auditFeed: new PostgresAuditFeed(service.runtime.pool),
+        ...(service.runtime.sealedHistory ? { seals: service.runtime.sealedHistory } : {}),
+        auditFeed: new PostgresAuditFeed(service.runtime.pool, service.runtime.auditSealer),
         auditLog: service.runtime.audit,
         // The production wiring with an HSM: checkpoints, manifests and origin statements signed by kms-attestation-v1 on the token.
         signer: attestation,
@@ -107,10 +124,18 @@ describe('HSM key evidence bundle end to end (SoftHSM2): gRPC → projector → 
 
   it('exports a bundle whose HSM origin statements the verifier accepts; one altered byte or a re-signed statement is refused, naming the file', async () => {
     if (!bootstrap) throw new Error('no bootstrap administrator');
-    const admin = await token(bootstrap.identityId, bootstrap.clientSecret, true);
+    const admin = await token(bootstrap.identityId, '', true);
     const app = await call<{ client_id: string; client_secret: string }>('RegisterIdentity', { name: 'signing-service', kind: 'WORKLOAD', roles: [] }, admin);
-    const auditor = await call<{ client_id: string; client_secret: string }>('RegisterIdentity', { name: 'carol-auditor', kind: 'HUMAN', roles: ['compliance-officer'] }, admin);
-    const bob = await call<{ client_id: string; client_secret: string }>('RegisterIdentity', { name: 'bob-keyadmin', kind: 'HUMAN', roles: ['key-admin'] }, admin);
+    // People take two people to register; bob (who approves the admin's rotation) is made by neither the admin nor with its approval.
+    type Credential = { client_id: string; client_secret: string };
+    const registerPerson = peopleRegistrar<Credential>({
+      admin: { client_id: bootstrap.identityId, client_secret: '' },
+      call: async (who, method, body) => call(method as KmsMethod, body as KmsMessage, await token(who.client_id, who.client_secret, true)),
+      person: (client_id, _name, client_secret) => ({ client_id, client_secret }),
+    });
+    linkFor = registerPerson.linkFor;
+    const auditor = await registerPerson('carol-auditor', ['compliance-officer']);
+    const bob = await registerPerson('bob-keyadmin', ['key-admin']);
     const bobToken = await token(bob.client_id, bob.client_secret, true);
     const key = await call<{ key_id: string; protection_level: string }>(
       'CreateKey',

@@ -8,11 +8,12 @@ import { AuditProjectorModule, complianceIdentity } from '@kms/audit-projector';
 import { SoftwareAttestationSigner } from '@kms/audit-projector/testing';
 import { loadConfig } from '@kms/config';
 import { createKmsClient, type KmsClient } from '@kms/contracts';
-import { type BootstrapCredential, type RunningKeyService, startKeyService } from '@kms/key-service-grpc';
+import type { BootstrapEnrolment } from '@kms/key-service-grpc';
+import { type RunningKeyService, startKeyService } from '@kms/key-service-app';
 import { readTar } from '@kms/ledger';
 import { dropSchema, PostgresAuditFeed, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
 import { createHttpApp, type HttpApp } from '@kms/platform';
-import { freePort } from '@kms/testing';
+import { ConsoleCeremonies, type ConsolePeople, consolePeople, freePort, realCeremonyClock } from '@kms/testing';
 
 const ROOT = resolve(__dirname, '../../..');
 const VERIFIER = resolve(ROOT, 'scripts/verify-evidence-bundle.ts');
@@ -37,28 +38,34 @@ describe('audit projector end to end: gRPC operations → ledger → evidence bu
   let work: string;
   const signer = SoftwareAttestationSigner.generate();
 
+  let bootstrap: BootstrapEnrolment | undefined;
+  /** People sign in with their security key and TOTP (real time: the service runs on the system clock). */
+  let people: ConsolePeople;
   const token = async (clientId: string, secret: string, human: boolean): Promise<string> =>
-    (await client.call<{ access_token: string }>('IssueToken', { client_id: clientId, client_secret: secret, ...(human ? { auth_methods: ['hwk', 'otp'] } : {}) })).access_token;
+    human
+      ? (await people.signIn(clientId)).accessToken
+      : (await client.call<{ access_token: string }>('IssueToken', { client_id: clientId, client_secret: secret })).access_token;
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'kms-evidence-'));
+    const httpPort = await freePort();
     const config = loadConfig({
       KMS_DATABASE_URL: url,
       KMS_DATABASE_SCHEMA: schema,
       KMS_MASTER_KEY: randomBytes(32).toString('base64'),
       KMS_GRPC_ADDRESS: `127.0.0.1:${await freePort()}`,
-      KMS_HTTP_ADDRESS: '127.0.0.1:0',
-      KMS_DESTRUCTION_SWEEP_SECONDS: '0',
+      KMS_HTTP_ADDRESS: `127.0.0.1:${httpPort}`,
     });
-    let bootstrap: BootstrapCredential | undefined;
-    service = await startKeyService(config, { logger: false, onBootstrapCredential: (c) => void (bootstrap = c) });
+    service = await startKeyService(config, { logger: false, onBootstrapEnrolment: (c) => void (bootstrap = c) });
     if (!bootstrap) throw new Error('no bootstrap administrator');
+    people = consolePeople(new ConsoleCeremonies({ httpUrl: service.httpUrl, origin: `http://localhost:${httpPort}`, clock: realCeremonyClock }), bootstrap);
     client = createKmsClient(service.grpcAddress);
     const deps = service.runtime.deps;
     projector = await createHttpApp(
       AuditProjectorModule.forRoot(config, {
         eventStore: deps.store,
-        auditFeed: new PostgresAuditFeed(service.runtime.pool),
+        ...(service.runtime.sealedHistory ? { seals: service.runtime.sealedHistory } : {}),
+        auditFeed: new PostgresAuditFeed(service.runtime.pool, service.runtime.auditSealer),
         auditLog: service.runtime.audit,
         signer,
         identity: complianceIdentity(deps.store, deps.secrets, systemClock),
@@ -67,7 +74,6 @@ describe('audit projector end to end: gRPC operations → ledger → evidence bu
       { host: '127.0.0.1', port: 0 },
       { logger: false },
     );
-    (globalThis as { bootstrap?: BootstrapCredential }).bootstrap = bootstrap;
   });
 
   afterAll(async () => {
@@ -80,8 +86,8 @@ describe('audit projector end to end: gRPC operations → ledger → evidence bu
   });
 
   it('exports a bundle as a compliance officer that the verifier accepts, and names the one altered file', async () => {
-    const bootstrap = (globalThis as { bootstrap?: BootstrapCredential }).bootstrap as BootstrapCredential;
-    const admin = await token(bootstrap.identityId, bootstrap.clientSecret, true);
+    if (!bootstrap) throw new Error('no bootstrap administrator');
+    const admin = await token(bootstrap.identityId, '', true);
     const call = <T = Record<string, unknown>>(method: Parameters<KmsClient['call']>[0], body: Record<string, unknown>, t: string) =>
       client.call<T & Record<string, unknown>>(method, body, { token: t, requestId: randomUUID() });
 
@@ -136,6 +142,7 @@ describe('audit projector end to end: gRPC operations → ledger → evidence bu
       'manifest.json',
       'manifest.sig',
       'proofs.json',
+      'seals/events.json',
     ]);
     const audited = JSON.parse((files.get('audit-records.json') as Buffer).toString()) as Array<{ operation: string; outcome: string }>;
     expect(audited.filter((r) => r.operation === 'Encrypt' && r.outcome === 'SUCCESS')).toHaveLength(4);
@@ -148,6 +155,8 @@ describe('audit projector end to end: gRPC operations → ledger → evidence bu
     const ok = await verifier(bundlePath, pemPath);
     expect(ok.output).toContain('VERIFIED: every check passed');
     expect(ok.output).toContain('key-record.json: reproduced exactly by folding');
+    // The key's stream as the store holds it: every seal checked, every event in the ledger.
+    expect(ok.output).toMatch(/OK {3}seals\/events\.json: seal chain of \d+ stored event\(s\) intact and every seal valid/);
     expect(ok.code).toBe(0);
 
     // One byte of one file changed: the verifier fails and names that file.

@@ -2,13 +2,12 @@ import { AuditProjectorModule, SoftwareAttestationSigner } from '@kms/audit-proj
 import { MasterKey } from '@kms/key-backend-software';
 import { loadConfig } from '@kms/config';
 import { verifyCheckpointNote } from '@kms/ledger';
-import { KafkaMockProcess, type KcatMessage, readTopicWithKcat } from '@kms/notices-kafka/testing';
+import { KafkaTestCluster, type KcatMessage, readTopicWithKcat } from '@kms/notices-kafka/testing';
 import { dropSchema, ensureDatabase, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
 import { createHttpApp, type HttpApp } from '@kms/platform';
 import { randomBytes } from 'node:crypto';
-import { eventually, exitOf, startMainProcess } from '@kms/testing';
+import { dropOwnDatabase, eventually, exitOf, ownDatabaseUrl, postgresConnectionsNamed, startMainProcess } from '@kms/testing';
 import { resolve } from 'node:path';
-import { Client } from 'pg';
 
 const DATABASE_URL = testDatabaseUrl();
 const MAIN = resolve(__dirname, 'main.ts');
@@ -25,42 +24,6 @@ function testEnv(overrides: Record<string, string> = {}): Record<string, string>
 async function boot(overrides: Record<string, string> = {}): Promise<HttpApp> {
   const config = loadConfig(testEnv(overrides));
   return createHttpApp(AuditProjectorModule.forRoot(config), config.http, { logger: false });
-}
-
-/**
- * The module's pooled connections to `database`, as PostgreSQL itself sees them. Other test files
- * run projectors at the same time under the same application name, so each count is confined to a
- * database of this test's own.
- */
-async function projectorConnections(database: string): Promise<number> {
-  const probe = new Client({ connectionString: DATABASE_URL });
-  await probe.connect();
-  try {
-    const { rows } = await probe.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'kms-audit-projector' AND datname = $1",
-      [database],
-    );
-    return rows[0].n;
-  } finally {
-    await probe.end();
-  }
-}
-
-/** DATABASE_URL pointing at another database on the same server. */
-function databaseUrl(database: string): string {
-  const u = new URL(DATABASE_URL);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
-
-async function dropDatabase(database: string): Promise<void> {
-  const admin = new Client({ connectionString: databaseUrl('postgres') });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
-  } finally {
-    await admin.end();
-  }
 }
 
 describe('audit-projector over HTTP', () => {
@@ -115,18 +78,21 @@ describe('audit-projector over HTTP', () => {
   });
 
   it('closes its PostgreSQL connections when the app closes', async () => {
-    const database = `kms_test_ap_conn_${process.pid}_${randomBytes(4).toString('hex')}`;
-    await ensureDatabase(databaseUrl(database));
+    // Other test files run projectors at the same time under the same application name, so the
+    // count is confined to a database of this test's own.
+    const own = ownDatabaseUrl(DATABASE_URL, 'kms_test_ap_conn');
+    const connections = () => postgresConnectionsNamed(own, 'kms-audit-projector');
+    await ensureDatabase(own);
     try {
-      const { app, url } = await boot({ KMS_DATABASE_URL: databaseUrl(database) });
+      const { app, url } = await boot({ KMS_DATABASE_URL: own });
       expect((await fetch(`${url}/readyz`)).status).toBe(200);
-      expect(await projectorConnections(database)).toBe(1);
+      expect(await connections()).toBe(1);
 
       await app.close();
 
-      expect(await eventually(() => projectorConnections(database), 0)).toBe(0);
+      expect(await eventually(connections, 0)).toBe(0);
     } finally {
-      await dropDatabase(database);
+      await dropOwnDatabase(own);
     }
   });
 
@@ -151,14 +117,14 @@ describe('audit-projector over HTTP', () => {
   });
 
   it('with KAFKA_BROKERS set, sends each signed checkpoint to the checkpoints topic, verifiable with the attestation key', async () => {
-    const mock = await KafkaMockProcess.start({ topics: [], brokers: 1 });
+    const kafka = await KafkaTestCluster.start({ name: 'audit-projector-e2e' });
     const schema = uniqueTestSchema('ap_main_kafka');
     const topic = `checkpoints-${randomBytes(6).toString('hex')}`;
     const masterKey = randomBytes(32);
     // main.ts signs with the software attestation key derived from the master key when no HSM is configured.
     const pem = await SoftwareAttestationSigner.fromSeed(MasterKey.fromBytes(masterKey).derive('audit-attestation-v1')).publicKeyPem();
     const main = startMainProcess(MAIN, 
-      testEnv({ KMS_MASTER_KEY: masterKey.toString('base64'), KMS_DATABASE_SCHEMA: schema, KAFKA_BROKERS: mock.bootstrap, KMS_KAFKA_IDEMPOTENT: 'false', KMS_CHECKPOINTS_TOPIC: topic, KMS_LEDGER_ORIGIN: 'kms.main.test/ledger' }),
+      testEnv({ KMS_MASTER_KEY: masterKey.toString('base64'), KMS_DATABASE_SCHEMA: schema, KAFKA_BROKERS: kafka.bootstrap, KMS_CHECKPOINTS_TOPIC: topic, KMS_LEDGER_ORIGIN: 'kms.main.test/ledger' }),
     );
     const exited = exitOf(main.child);
     try {
@@ -169,7 +135,7 @@ describe('audit-projector over HTTP', () => {
       const deadline = Date.now() + 30_000;
       while (messages.length < 2 && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 1000));
-        messages = await readTopicWithKcat(mock.bootstrap, topic).catch(() => []);
+        messages = await readTopicWithKcat(kafka.bootstrap, topic).catch(() => []);
       }
       expect(messages.map((m) => m.key).sort()).toEqual(['kms.main.test/ledger/audit', 'kms.main.test/ledger/events']);
       for (const m of messages) {
@@ -180,9 +146,9 @@ describe('audit-projector over HTTP', () => {
       }
     } finally {
       main.child.kill('SIGTERM');
-      await mock.stop();
+      await kafka.destroy();
     }
     expect(await exited).toEqual({ code: 0, signal: null });
     await dropSchema({ url: DATABASE_URL, schema });
-  }, 60_000);
+  }, 120_000);
 });

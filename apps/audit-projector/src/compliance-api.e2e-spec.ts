@@ -16,8 +16,10 @@ import {
   testDatabaseUrl,
   uniqueTestSchema,
 } from '@kms/persistence-postgres';
+import { testAuditSealer } from '@kms/persistence-postgres/testing';
 import { createHttpApp, type HttpApp } from '@kms/platform';
 import type { Pool } from 'pg';
+import { type CeremonyPeople, peopleSigningIn } from './people-ceremony.e2e-helpers';
 
 // The compliance API over HTTP: the real Nest app of AuditProjectorModule on real PostgreSQL, fed by a
 // real event store and audit log, called with real KMS bearer tokens. Rows reach the read models only
@@ -40,6 +42,7 @@ let events: PostgresEventStore;
 let auditLog: PostgresAuditLog;
 let feed: PostgresAuditFeed;
 let identity: IdentityService;
+let ceremonies: CeremonyPeople;
 let projector: HttpApp;
 const clock = new ManualClock(NOW);
 
@@ -51,8 +54,9 @@ let officer: Caller;
 
 async function caller(name: string, kind: 'HUMAN' | 'WORKLOAD', roles: HumanRole[]): Promise<Caller> {
   const { identity: registered, clientSecret } = await identity.register({ name, kind, roles }, { actor: 'test-setup', correlationId: randomUUID() });
-  const issued = await identity.issueToken({ clientId: registered.identityId, clientSecret, ...(kind === 'HUMAN' ? { authMethods: ['hwk', 'otp'] } : {}) });
-  return { id: registered.identityId, token: issued.token };
+  // A person's token comes from a real sign-in (security key + TOTP; IssueToken refuses people).
+  const token = kind === 'HUMAN' ? await ceremonies.signIn(registered.identityId) : (await identity.issueToken({ clientId: registered.identityId, clientSecret })).token;
+  return { id: registered.identityId, token };
 }
 
 function get(path: string, token: string | undefined = officer.token, headers: Record<string, string> = {}): Promise<Response> {
@@ -124,9 +128,10 @@ beforeAll(async () => {
   await runMigrations(source, [...eventStoreMigrations, ...auditMigrations]);
   pool = createPgPool(source, { max: 6 });
   events = new PostgresEventStore(pool, { channel: `kms_events_${source.schema}`.slice(0, 63), pollIntervalMs: 50 });
-  auditLog = new PostgresAuditLog(pool);
-  feed = new PostgresAuditFeed(pool);
+  auditLog = new PostgresAuditLog(pool, testAuditSealer());
+  feed = new PostgresAuditFeed(pool, testAuditSealer());
   identity = complianceIdentity(events, { tokenSigningKey: randomBytes(32), credentialPepper: randomBytes(32) }, clock);
+  ceremonies = await peopleSigningIn(identity);
   officer = await caller('carol-auditor', 'HUMAN', ['compliance-officer']);
 
   // Keys: K2, K3 and K4 are overdue (next rotation before NOW); K5's next rotation is exactly NOW.
@@ -219,6 +224,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await projector?.app.close();
+  await ceremonies?.close();
   await auditLog?.close();
   await events?.close();
   await pool?.end();
@@ -368,6 +374,8 @@ describe('GET /v1/approvals over HTTP', () => {
         expires_at: daysAgo(-30),
         decided_at: daysAgo(4),
         error_code: null,
+        // No distribution list was told (docs/notifications.md): the key service's relay is not part of this test.
+        notifications: [],
       },
     ]);
   });

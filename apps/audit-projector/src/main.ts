@@ -1,82 +1,83 @@
 // Entry point: `npx tsx apps/audit-projector/src/main.ts`. Configuration comes from the environment (libs/config),
-// plus KMS_LEDGER_ORIGIN (ledger origin prefix, default "open-kms/audit-ledger"), and, to send a copy of every signed
-// checkpoint to Kafka, KAFKA_BROKERS (+ KMS_CHECKPOINTS_TOPIC, default kms.ledger-checkpoints.v1; KMS_KAFKA_IDEMPOTENT; KAFKA_CLIENT_ID).
+// including KMS_LEDGER_ORIGIN (ledger origin prefix, default "open-kms/audit-ledger"), and, to send a copy of every signed
+// checkpoint to Kafka, KAFKA_BROKERS (+ KMS_CHECKPOINTS_TOPIC, default kms.ledger-checkpoints.v1; KMS_KAFKA_CREATE_TOPICS and the topic settings; KAFKA_CLIENT_ID).
 import type { AttestationSigner } from '@kms/application';
-import { systemClock } from '@kms/application';
-import { AuditProjectorModule, checkpointPublisherFromEnv, complianceIdentity, DEFAULT_LEDGER_ORIGIN, SoftwareAttestationSigner } from '@kms/audit-projector';
+import { IntegrityAlarm, systemClock } from '@kms/application';
+import { SoftwareAttestationSigner } from '@kms/audit-projector';
+import { EventSealer } from '@kms/event-store';
 import { ConfigError, type KmsConfig, loadConfig } from '@kms/config';
-import { eventStoreMigrations, PostgresEventStore } from '@kms/event-store-postgres';
+import { eventStoreMigrations, notifyChannelFor, PostgresEventStore } from '@kms/event-store-postgres';
+import { createPkcs11Hsm, historySealKeys, type Pkcs11Hsm } from '@kms/key-backend-pkcs11';
 import { loadMasterKey } from '@kms/key-backend-software';
-import { auditMigrations, createPgPool, PostgresAuditFeed, PostgresAuditLog, runMigrations } from '@kms/persistence-postgres';
-import { closeOnSignals, createHttpApp } from '@kms/platform';
+import { auditMigrations, AuditSealer, createPgPool, PostgresAuditLog, prepareSchema } from '@kms/persistence-postgres';
+import { closeOnSignals, createHttpApp, startObservability } from '@kms/platform';
 import { Logger } from '@nestjs/common';
+import { composeAuditProjector } from './audit-projector.compose';
 
 const logger = new Logger('audit-projector');
 
-/** NOTIFY channels are per database, so schemas sharing a database get their own (as the key service does). */
-function notifyChannel(schema: string): string {
-  return schema === 'public' ? 'kms_events' : `kms_events_${schema}`.slice(0, 63);
-}
-
-function ledgerOrigin(env: NodeJS.ProcessEnv): string {
-  const origin = env['KMS_LEDGER_ORIGIN'] ?? DEFAULT_LEDGER_ORIGIN;
-  if (!/^[A-Za-z0-9._\-/]{1,200}$/.test(origin)) throw new ConfigError('KMS_LEDGER_ORIGIN', 'must be letters, digits, ".", "_", "-" and "/" only');
-  return origin;
-}
 
 /**
- * The attestation signer: the HSM's key when an HSM is configured (production), else a software key
- * derived from the master key, so checkpoints stay verifiable across restarts. It says which it uses.
+ * The HSM when one is configured (production): it holds the attestation key and the root the history
+ * seal keys are derived from. Without one, both come from the master key; the process says which.
  */
-async function attestationSigner(config: KmsConfig, seed: () => Buffer): Promise<{ signer: AttestationSigner; close: () => Promise<void> }> {
-  if (config.hsm.enabled) {
-    const { createPkcs11Hsm } = await import('@kms/key-backend-pkcs11');
-    const hsm = createPkcs11Hsm(config.hsm);
-    logger.log('attestation key: the HSM key kms-attestation-v1');
-    return { signer: hsm.attestationSigner, close: () => hsm.close() };
+async function hsmFor(config: KmsConfig): Promise<Pkcs11Hsm | undefined> {
+  if (!config.hsm.enabled) {
+    logger.warn('attestation and seal keys: SOFTWARE keys derived from the master key (no HSM configured); production uses the HSM');
+    return undefined;
   }
-  logger.warn('attestation key: SOFTWARE key derived from the master key (no HSM configured); production uses the HSM attestation key');
-  return { signer: SoftwareAttestationSigner.fromSeed(seed()), close: async () => undefined };
+  const hsm = createPkcs11Hsm(config.hsm);
+  await hsm.pool.connect();
+  logger.log('attestation key: the HSM key kms-attestation-v1; history seal keys derived inside the HSM (kms-seal-v1)');
+  return hsm;
 }
 
 async function main(): Promise<void> {
-  const config = loadConfig();
-  const origin = ledgerOrigin(process.env);
-  const checkpointPublisher = checkpointPublisherFromEnv(process.env);
-  if (checkpointPublisher) logger.log(`signed checkpoints also go to Kafka topic ${checkpointPublisher.topic}`);
+  const config = loadConfig(process.env);
+  // JSON logs (request id and caller on every line of a call) and, when enabled, traces.
+  startObservability(config.observability, 'kms-audit-projector');
   const masterKey = await loadMasterKey(config.masterKey);
-  // The source tables may not exist yet if the projector starts before the key service.
-  await runMigrations(config.postgres, config.eventStore.kind === 'postgres' ? [...eventStoreMigrations, ...auditMigrations] : auditMigrations);
+  const hsm = await hsmFor(config);
+  // The key service or the migrate step creates the HSM seal root; this process only finds it.
+  const sealKeys = await historySealKeys(hsm?.pool, masterKey, { createRoot: false });
+  // Events are checked against their seals (and sealed when this process writes).
+  const sealer = new EventSealer(sealKeys.events);
+  // With one role the source tables may not exist yet (the projector may start first); with the service
+  // role the migrate step created them, or the start is refused naming what is missing.
+  await prepareSchema(config.postgres, config.eventStore.kind === 'postgres' ? [...eventStoreMigrations, ...auditMigrations] : auditMigrations);
   const pool = createPgPool(config.postgres, { max: 5, application_name: 'kms-audit-projector-source' });
-  const eventStore = new PostgresEventStore(pool, { channel: notifyChannel(config.postgres.schema) });
-  const auditLog = new PostgresAuditLog(pool, { maxBatch: config.auditMaxBatch });
-  const { signer, close } = await attestationSigner(config, () => masterKey.derive('audit-attestation-v1'));
-  const identity = complianceIdentity(
+  const eventStore = new PostgresEventStore(pool, { channel: notifyChannelFor(config.postgres.schema), sealer });
+  // Audit records are sealed when written here and checked when projected.
+  const auditSealer = new AuditSealer(sealKeys.audit);
+  const auditLog = new PostgresAuditLog(pool, auditSealer, { maxBatch: config.auditMaxBatch });
+  // Rows this process refuses, and divergences the ledger reconciliation finds, raise the alarm.
+  const integrity = new IntegrityAlarm({ detectedBy: 'audit-projector', audit: auditLog, logger: new Logger('integrity') });
+  integrity.watch(sealer);
+  integrity.watchAudit(auditSealer);
+  const signer: AttestationSigner = hsm?.attestationSigner ?? SoftwareAttestationSigner.fromSeed(masterKey.derive('audit-attestation-v1'));
+  const projector = composeAuditProjector(config, {
     eventStore,
-    { tokenSigningKey: masterKey.derive('token-signing-v1'), credentialPepper: masterKey.derive('credential-verifier-v1') },
-    systemClock,
-  );
-  const { app, url } = await createHttpApp(
-    AuditProjectorModule.forRoot(config, {
-      eventStore,
-      auditFeed: new PostgresAuditFeed(pool),
-      auditLog,
-      signer,
-      identity,
-      eventsHead: async () => BigInt((await pool.query<{ h: string | null }>('SELECT max(global_position)::text AS h FROM events')).rows[0]?.h ?? '0'),
-      checkpointPublisher,
-      settings: { origin },
-    }),
-    config.http,
-  );
+    seals: { stored: eventStore, sealer },
+    pool,
+    auditLog,
+    auditSealer,
+    signer,
+    secrets: { tokenSigningKey: masterKey.derive('token-signing-v1'), credentialPepper: masterKey.derive('credential-verifier-v1') },
+    clock: systemClock,
+    integrity: { alarm: integrity, expose: true },
+    eventsHead: async () => BigInt((await pool.query<{ h: string | null }>('SELECT max(global_position)::text AS h FROM events')).rows[0]?.h ?? '0'),
+  });
+  if (projector.checkpointTopic) logger.log(`signed checkpoints also go to Kafka topic ${projector.checkpointTopic}`);
+  const { app, url } = await createHttpApp(projector.module, config.http);
   // Released after the app (the module stops its projections first).
   const shutdown = app.close.bind(app);
   app.close = async () => {
     await shutdown();
+    await integrity.settled();
     await eventStore.close();
     await auditLog.close();
-    await close();
-    await checkpointPublisher?.close();
+    await hsm?.close();
+    await projector.close();
     await pool.end();
   };
   closeOnSignals(app, logger);

@@ -3,7 +3,8 @@ import { type Client, credentials, loadPackageDefinition, Metadata, type Service
 import { loadSync } from '@grpc/proto-loader';
 import { decodeJwt, SignJWT, UnsecuredJWT } from 'jose';
 import type { Pool } from 'pg';
-import { APPROVAL_METHODS, IDENTITY_METHODS, KMS_PROTO_FILE, type KmsMessage, type KmsMethod, PROTO_LOADER_OPTIONS, PROTO_ROOT } from '@kms/contracts';
+import { KmsCallError, KMS_PROTO_FILE, type KmsServiceName, serviceOfMethod, type KmsMessage, type KmsMethod, PROTO_LOADER_OPTIONS, PROTO_ROOT } from '@kms/contracts';
+import { approvalIdOf, withOneCharChanged } from '@kms/testing';
 
 /** A refused call as the wire shows it: status, message and every trailer (kms-error-code, kms-approval-id, ...). */
 export interface RawRefusal {
@@ -24,19 +25,15 @@ export interface TrailerClient {
 export function createTrailerClient(address: string): TrailerClient {
   const def = loadSync(`${PROTO_ROOT}/${KMS_PROTO_FILE}`, { ...PROTO_LOADER_OPTIONS, includeDirs: [PROTO_ROOT] });
   type Ctor = new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => Client;
-  const pkg = loadPackageDefinition(def) as unknown as { kms: { v1: Record<'KeyManagementService' | 'IdentityService' | 'ApprovalService', Ctor> } };
+  const pkg = loadPackageDefinition(def) as unknown as { kms: { v1: Record<KmsServiceName, Ctor> } };
   const creds = credentials.createInsecure();
   const clients = {
     KeyManagementService: new pkg.kms.v1.KeyManagementService(address, creds),
     IdentityService: new pkg.kms.v1.IdentityService(address, creds),
     ApprovalService: new pkg.kms.v1.ApprovalService(address, creds),
+    EscrowService: new pkg.kms.v1.EscrowService(address, creds),
   };
-  const target = (m: KmsMethod): Client =>
-    (IDENTITY_METHODS as readonly string[]).includes(m)
-      ? clients.IdentityService
-      : (APPROVAL_METHODS as readonly string[]).includes(m)
-        ? clients.ApprovalService
-        : clients.KeyManagementService;
+  const target = (m: KmsMethod): Client => clients[serviceOfMethod(m)];
   type Unary = (req: KmsMessage, md: Metadata, cb: (err: ServiceError | null, res: unknown) => void) => void;
   return {
     refusal(method, request, options) {
@@ -67,16 +64,10 @@ export function tokenClaims(token: string): Record<string, unknown> {
   return decodeJwt(token) as Record<string, unknown>;
 }
 
-const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-
 /** The token with one base64url character changed in the given part (1 payload, 2 signature), mid-way. */
 export function flipChar(token: string, part: 1 | 2): string {
   const parts = token.split('.');
-  const s = parts[part];
-  // Mid-way, so the change is never lost in the padding bits of the last character.
-  const i = Math.floor(s.length / 2);
-  const replacement = B64URL[(B64URL.indexOf(s[i]) + 1) % B64URL.length];
-  parts[part] = s.slice(0, i) + replacement + s.slice(i + 1);
+  parts[part] = withOneCharChanged(parts[part]);
   return parts.join('.');
 }
 
@@ -132,4 +123,38 @@ export interface EventRow {
 /** A stream's events in order. */
 export async function streamEvents(db: Pool, streamId: string): Promise<EventRow[]> {
   return (await db.query<EventRow>('SELECT type, data, metadata FROM events WHERE stream_id = $1 ORDER BY stream_version', [streamId])).rows;
+}
+
+/**
+ * A person's enrolment link the two-person way: `asks` asks for it (answered APPROVAL_REQUIRED),
+ * `approves` approves and receives it in the ApproveRequest answer.
+ */
+export async function enrolmentLinkVia(
+  asks: { call(method: 'CreateEnrolmentLink' | 'ApproveRequest', request: KmsMessage): Promise<KmsMessage> },
+  approves: { call(method: 'CreateEnrolmentLink' | 'ApproveRequest', request: KmsMessage): Promise<KmsMessage> },
+  identityId: string,
+  context: { change_ticket: string },
+): Promise<string> {
+  const refusal = await asks.call('CreateEnrolmentLink', { identity_id: identityId, context }).then(
+    () => {
+      throw new Error('the enrolment link was issued by one person');
+    },
+    (e: unknown) => e as { errorCode?: string; message?: string },
+  );
+  const approvalId = approvalIdOf(refusal);
+  const done = (await approves.call('ApproveRequest', { approval_id: approvalId, context })) as { status?: string; operation?: string; issued_enrolment_link?: { enrolment_token?: string } };
+  if (done.status !== 'EXECUTED' || done.operation !== 'IssueEnrolmentLink' || !done.issued_enrolment_link?.enrolment_token) throw new Error(`the enrolment link was not issued: ${done.status ?? 'no status'}`);
+  return done.issued_enrolment_link.enrolment_token;
+}
+
+/** The refusal a call ended in (fails the test when the call succeeded). */
+export async function refused(p: Promise<unknown>): Promise<KmsCallError> {
+  const e = await p.then(
+    () => {
+      throw new Error('expected a refusal, the call succeeded');
+    },
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(KmsCallError);
+  return e as KmsCallError;
 }

@@ -186,7 +186,8 @@ describe('access control over gRPC (end to end, issue 4)', () => {
           'ttl_seconds',
         );
         expect(e.details).toMatch(/^ttl_seconds: .*15 minutes/);
-        const row = await expectAudited(requestId, { operation: 'IssueToken', outcome: 'FAILURE', error_code: 'INVALID_ARGUMENT', actor: app.identityId });
+        // Asking for a longer-lived token is a refused access request: DENIED, not a failure.
+        const row = await expectAudited(requestId, { operation: 'IssueToken', outcome: 'DENIED', error_code: 'INVALID_ARGUMENT', actor: app.identityId });
         // Nothing about an issued token (expiry) was recorded: none was made.
         expect(row.details ?? {}).not.toHaveProperty('expiresAt');
       }
@@ -208,20 +209,38 @@ describe('access control over gRPC (end to end, issue 4)', () => {
       await expectError(kms.client.call('IssueToken', { client_id: app.identityId, client_secret: other.clientSecret }), status.UNAUTHENTICATED, 'UNAUTHENTICATED');
     });
 
-    it('refuses a token to a person whose console did not assert FIDO2 and TOTP', async () => {
-      for (const methods of [[], ['pwd'], ['hwk'], ['otp'], ['pwd', 'mfa']]) {
-        const requestId = rid('weak-auth');
+    it('refuses a person every token from IssueToken, factors claimed or not: only the verified sign-in gives one (issue 16)', async () => {
+      // Claiming the factors the console used to assert: refused by name, audited DENIED, no token.
+      for (const methods of [['hwk', 'otp'], ['otp', 'hwk'], ['hwk'], ['otp'], ['pwd', 'mfa'], ['mfa']]) {
+        const requestId = rid('claimed-factors');
         const e = await expectError(
           kms.client.call('IssueToken', { client_id: bob.identityId, client_secret: bob.clientSecret, auth_methods: methods }, { requestId }),
           status.PERMISSION_DENIED,
           'PERMISSION_DENIED',
           'auth_methods',
         );
-        expect(e.details).toMatch(/hwk.*otp/);
+        expect(e.details).toMatch(/cannot be claimed by a client/);
         await expectAudited(requestId, { operation: 'IssueToken', outcome: 'DENIED', error_code: 'PERMISSION_DENIED', actor: bob.identityId });
       }
-      const strong = await kms.client.call<{ access_token: string }>('IssueToken', { client_id: bob.identityId, client_secret: bob.clientSecret, auth_methods: ['otp', 'hwk'] });
-      expect(tokenClaims(strong.access_token)).toMatchObject({ sub: bob.identityId, kind: 'HUMAN', roles: ['key-admin'], amr: ['hwk', 'otp'] });
+      // Claiming nothing (or a password): a person still gets no token from a client secret.
+      for (const methods of [[], ['pwd']]) {
+        const requestId = rid('person-secret');
+        const e = await expectError(
+          kms.client.call('IssueToken', { client_id: bob.identityId, client_secret: bob.clientSecret, auth_methods: methods }, { requestId }),
+          status.PERMISSION_DENIED,
+          'PERMISSION_DENIED',
+          'client_id',
+        );
+        expect(e.details).toMatch(/security key and authenticator app/);
+        await expectAudited(requestId, { operation: 'IssueToken', outcome: 'DENIED', error_code: 'PERMISSION_DENIED', actor: bob.identityId });
+      }
+      // No audit record or event carries the secret; the sign-in ceremony still gives bob a token with both factors.
+      const { rows } = await kms.db.query<{ t: string }>("SELECT row_to_json(a)::text AS t FROM audit_records a WHERE operation = 'IssueToken'");
+      expect(rows.map((r) => r.t).join('\n')).not.toContain(bob.clientSecret);
+      const { accessToken } = await kms.people.signIn(bob.identityId);
+      expect(tokenClaims(accessToken)).toMatchObject({ sub: bob.identityId, kind: 'HUMAN', roles: ['key-admin'], amr: ['hwk', 'otp'], cid: (await kms.people.factorsOf(bob.identityId)).key.id });
+      // Workloads are unchanged.
+      await expect(kms.client.call('IssueToken', { client_id: app.identityId, client_secret: app.clientSecret })).resolves.toHaveProperty('access_token');
     });
 
     it('refuses a token issued before a credential rotation; the old secret stops working, the new one works', async () => {
@@ -296,9 +315,12 @@ describe('access control over gRPC (end to end, issue 4)', () => {
 
       const { ciphertext } = await app.call<{ ciphertext: Buffer }>('Encrypt', { key_id: keyA, plaintext: Buffer.from('granted') });
       const decA = rid('decrypt-a');
-      const eDecA = await expectError(app.call('Decrypt', { ciphertext }, decA), status.PERMISSION_DENIED, 'PERMISSION_DENIED');
-      expect(eDecA.details).toMatch(/no DECRYPT grant/);
-      await expectAudited(decA, { operation: 'Decrypt', outcome: 'DENIED', error_code: 'PERMISSION_DENIED', actor: app.identityId });
+      // A ciphertext names its key itself: without a DECRYPT grant it is answered like any ciphertext
+      // that cannot be opened, and audited as the refusal it is.
+      const eDecA = await expectError(app.call('Decrypt', { ciphertext }, decA), status.INVALID_ARGUMENT, 'INVALID_CIPHERTEXT', 'ciphertext');
+      expect(eDecA.details).toMatch(/may not use for DECRYPT/);
+      const rowDecA = await expectAudited(decA, { operation: 'Decrypt', outcome: 'DENIED', error_code: 'INVALID_CIPHERTEXT', actor: app.identityId });
+      expect(rowDecA.details).toMatchObject({ ciphertextRefusal: 'NO_DECRYPT_GRANT' });
 
       // Key B exists and works for the workload it grants...
       const { ciphertext: cB } = await other.call<{ ciphertext: Buffer }>('Encrypt', { key_id: keyB, plaintext: Buffer.from('b') });
@@ -314,10 +336,10 @@ describe('access control over gRPC (end to end, issue 4)', () => {
       const getMissing = await expectError(app.call('GetKey', { key_id: missing }), status.PERMISSION_DENIED, 'PERMISSION_DENIED');
       expect(getB.details).toBe(getMissing.details);
 
-      const decB = await expectError(app.call('Decrypt', { ciphertext: cB }), status.PERMISSION_DENIED, 'PERMISSION_DENIED');
+      const decB = await expectError(app.call('Decrypt', { ciphertext: cB }), status.INVALID_ARGUMENT, 'INVALID_CIPHERTEXT', 'ciphertext');
       const forged = Buffer.from(cB);
       forged[5] ^= 0x01; // the key id inside the ciphertext now names no key
-      const decForged = await expectError(app.call('Decrypt', { ciphertext: forged }), status.PERMISSION_DENIED, 'PERMISSION_DENIED');
+      const decForged = await expectError(app.call('Decrypt', { ciphertext: forged }), status.INVALID_ARGUMENT, 'INVALID_CIPHERTEXT', 'ciphertext');
       expect(decB.details).toBe(decForged.details);
 
       for (const [method, req] of [
@@ -329,6 +351,43 @@ describe('access control over gRPC (end to end, issue 4)', () => {
         expect(e.details).toBe(`permission denied: workload identities may not call ${method}`);
         await expectAudited(requestId, { operation: method, outcome: 'DENIED', error_code: 'PERMISSION_DENIED', actor: app.identityId });
       }
+    });
+
+    it('a ciphertext naming a missing key, a key the caller may not decrypt with, or with altered header bytes gets one answer; the audit tells them apart', async () => {
+      const usable = (await createKey('ciphertext-usable', { [app.identityId]: ['ENCRYPT', 'DECRYPT'] })).key_id;
+      const foreignKey = (await createKey('ciphertext-foreign', { [other.identityId]: ['ENCRYPT', 'DECRYPT'] })).key_id;
+      const aad = Buffer.from('tenant=a');
+      const { ciphertext: own } = await app.call<{ ciphertext: Buffer }>('Encrypt', { key_id: usable, plaintext: Buffer.from('mine'), aad });
+      const { ciphertext: foreign } = await other.call<{ ciphertext: Buffer }>('Encrypt', { key_id: foreignKey, plaintext: Buffer.from('theirs'), aad });
+      const missingKey = Buffer.from(own);
+      missingKey[5] ^= 0x01; // damaged key-id bytes: the header names a key that does not exist
+      const alteredVersion = Buffer.from(own);
+      alteredVersion[22] ^= 0x02; // the header names version 3 of a key the caller may use
+
+      const cases = { missing: missingKey, forbidden: foreign, alteredVersion } as const;
+      const answers: Record<string, unknown> = {};
+      const audited: Record<string, unknown> = {};
+      for (const [name, ciphertext] of Object.entries(cases)) {
+        const requestId = rid(`ciphertext-${name}`);
+        const e = await expectError(app.call('Decrypt', { ciphertext, aad }, requestId), status.INVALID_ARGUMENT, 'INVALID_CIPHERTEXT', 'ciphertext');
+        answers[name] = { code: e.code, errorCode: e.errorCode, field: e.field, details: e.details };
+        const [row] = await auditRows(kms.db, requestId);
+        audited[name] = [row?.outcome, row?.error_code, (row?.details as Record<string, unknown> | null)?.['ciphertextRefusal']];
+      }
+      expect(answers['forbidden']).toEqual(answers['missing']);
+      expect(answers['alteredVersion']).toEqual(answers['missing']);
+      expect(JSON.stringify(answers)).not.toContain(foreignKey);
+      expect(audited).toEqual({
+        missing: ['FAILURE', 'INVALID_CIPHERTEXT', 'KEY_NOT_FOUND'],
+        forbidden: ['DENIED', 'INVALID_CIPHERTEXT', 'NO_DECRYPT_GRANT'],
+        alteredVersion: ['FAILURE', 'INVALID_CIPHERTEXT', 'KEY_VERSION_NOT_FOUND'],
+      });
+      // ReEncrypt answers the same for the same sources; the intact ciphertext still opens.
+      for (const ciphertext of Object.values(cases)) {
+        const e = await expectError(app.call('ReEncrypt', { ciphertext, source_aad: aad }), status.INVALID_ARGUMENT, 'INVALID_CIPHERTEXT', 'ciphertext');
+        expect(e.details).toBe((answers['missing'] as { details: string }).details);
+      }
+      expect((await app.call<{ plaintext: Buffer }>('Decrypt', { ciphertext: own, aad })).plaintext.toString()).toBe('mine');
     });
 
     it('a compliance officer can read but never use a key, even when its policy grants them DECRYPT', async () => {
@@ -360,7 +419,7 @@ describe('access control over gRPC (end to end, issue 4)', () => {
       const asked = await trailers.refusal('SetKeyPolicy', { key_id: k, policy, context: { change_ticket: 'CHG-200' } }, { token: await kms.admin.token() });
       expect(asked.trailers['kms-error-code']).toBe('APPROVAL_REQUIRED');
       const approvalId = asked.trailers['kms-approval-id'];
-      await expectError(app.call('Decrypt', { ciphertext }), status.PERMISSION_DENIED, 'PERMISSION_DENIED');
+      await expectError(app.call('Decrypt', { ciphertext }), status.INVALID_ARGUMENT, 'INVALID_CIPHERTEXT', 'ciphertext');
 
       expect((await bob.call<Approval>('ApproveRequest', { approval_id: approvalId })).status).toBe('EXECUTED');
       expect((await app.call<{ plaintext: Buffer }>('Decrypt', { ciphertext })).plaintext.toString()).toBe('later');

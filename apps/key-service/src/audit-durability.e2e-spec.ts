@@ -1,4 +1,4 @@
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -6,7 +6,7 @@ import { status } from '@grpc/grpc-js';
 import { Client } from 'pg';
 import { createKmsClient, KmsCallError } from '@kms/contracts';
 import { dropSchema, ensureDatabase, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
-import { freePort, killHard, type KeyServiceProcess, sigkill, spawnKeyService, waitForGrpc } from './testing/key-service-process';
+import { freePort, killHard, processPeople, type KeyServiceProcess, sigkill, spawnKeyService, waitForGrpc } from './testing/key-service-process';
 
 const CONCURRENCY = 64;
 /** Stall the audit log once this many Encrypt calls were acknowledged (the service is warm)... */
@@ -142,8 +142,7 @@ describe('audit durability when the key service crashes mid-burst', () => {
     KMS_DATABASE_URL: url,
     KMS_DATABASE_SCHEMA: schema,
     KMS_MASTER_KEY: randomBytes(32).toString('base64'),
-    KMS_DESTRUCTION_SWEEP_SECONDS: '0',
-    // The first administrator's credential, written on first start (instead of printed).
+    // The first administrator's one-time enrolment link, written on first start (instead of printed).
     KMS_BOOTSTRAP_CREDENTIAL_FILE: join(tmpdir(), `kms-bootstrap-${schema}.json`),
   };
   let svc: KeyServiceProcess | undefined;
@@ -184,11 +183,10 @@ describe('audit durability when the key service crashes mid-burst', () => {
     let token: string;
     try {
       // A person (the bootstrap administrator) registers the workload and creates its key.
-      const bootstrap = JSON.parse(await readFile(env.KMS_BOOTSTRAP_CREDENTIAL_FILE, 'utf8')) as { client_id: string; client_secret: string };
+      // They enrol a security key and an authenticator app with the link, then sign in with both.
+      const { people, admin: bootstrap } = await processPeople(env.KMS_BOOTSTRAP_CREDENTIAL_FILE, first.httpPort);
       const opts = (t: string) => ({ token: t, requestId: randomUUID(), deadlineMs: CALL_DEADLINE_MS });
-      const admin = (
-        await setup.call<{ access_token: string }>('IssueToken', { ...bootstrap, auth_methods: ['hwk', 'otp'] }, { deadlineMs: CALL_DEADLINE_MS })
-      ).access_token;
+      const admin = (await people.signIn(bootstrap.identity_id)).accessToken;
       const workload = await setup.call<{ client_id: string; client_secret: string }>('RegisterIdentity', { name: `durability-${randomUUID()}`, kind: 'WORKLOAD' }, opts(admin));
       const key = await setup.call<{ key_id: string }>(
         'CreateKey',

@@ -1,18 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { grpcConfirmationSink, KafkaConfirmationConsumer } from '@kms/notices-kafka';
-import { KafkaMockProcess } from '@kms/notices-kafka/testing';
+import { KafkaTestCluster } from '@kms/notices-kafka/testing';
 import { eventually } from '@kms/testing';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { type Actor, type KeyServiceUnderTest, startKeyServiceUnderTest } from './key-service.e2e-harness';
 
 /**
  * A partner confirms a new key version by a message on the confirmations topic instead of gRPC:
- * librdkafka's mock cluster, kafkajs on both sides, the real key service checking and auditing.
+ * an Apache Kafka broker, kafkajs on both sides, the real key service checking and auditing.
  */
 describe('dependent confirmations on the Kafka topic kms.key-confirmations.v1', () => {
   const topic = 'kms.key-confirmations.v1';
   let kms: KeyServiceUnderTest;
-  let mock: KafkaMockProcess;
+  let kafka: KafkaTestCluster;
   let producer: Producer;
   let consumer: KafkaConfirmationConsumer;
   let partner: Actor;
@@ -20,21 +20,27 @@ describe('dependent confirmations on the Kafka topic kms.key-confirmations.v1', 
 
   beforeAll(async () => {
     kms = await startKeyServiceUnderTest('confirm_topic');
-    mock = await KafkaMockProcess.start({ topics: [`${topic}:3`] });
-    const kafka = new Kafka({ clientId: 'partner', brokers: mock.bootstrap.split(','), logLevel: logLevel.NOTHING });
-    // The mock reports controller id 0, which breaks kafkajs' idempotent producer (see docs/rotation-notices.md).
-    producer = kafka.producer({ idempotent: false });
-    await producer.connect();
+    kafka = await KafkaTestCluster.start({ name: 'confirmations-e2e' });
     partner = await kms.register('partner-billing', 'WORKLOAD');
     stranger = await kms.register('someone-else', 'WORKLOAD');
-    consumer = new KafkaConfirmationConsumer(grpcConfirmationSink(kms.client), { brokers: mock.bootstrap.split(','), topic, groupId: `kms-${randomUUID()}`, logLevel: logLevel.NOTHING });
+    // The consumer creates the topic (3 partitions) before joining its group, as the KMS does at start.
+    consumer = new KafkaConfirmationConsumer(grpcConfirmationSink(kms.client), {
+      brokers: kafka.brokers,
+      topic,
+      groupId: `kms-${randomUUID()}`,
+      logLevel: logLevel.NOTHING,
+      topics: { create: true, partitions: 3, replicationFactor: null, minInsyncReplicas: null },
+    });
     await consumer.start();
-  }, 60_000);
+    // A partner's producer as the docs show it: idempotent, acks=all.
+    producer = new Kafka({ clientId: 'partner', brokers: kafka.brokers, logLevel: logLevel.NOTHING }).producer({ idempotent: true, allowAutoTopicCreation: false });
+    await producer.connect();
+  }, 180_000);
 
   afterAll(async () => {
     await consumer?.stop();
     await producer?.disconnect();
-    await mock?.stop();
+    await kafka?.destroy();
     await kms?.stop();
   });
 

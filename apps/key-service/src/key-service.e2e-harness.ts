@@ -1,18 +1,24 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { ManualClock } from '@kms/application';
-import { loadConfig } from '@kms/config';
+import { type KmsConfig, loadConfig, Secret } from '@kms/config';
+import { connectKeyService, type DeadlineOutcome, runDeadline } from '@kms/rotation-scheduler';
 import { createKmsClient, type KmsClient, type KmsMessage, type KmsMethod } from '@kms/contracts';
-import { type BootstrapCredential, type RunningKeyService, startKeyService } from '@kms/key-service-grpc';
+import type { BootstrapEnrolment } from '@kms/key-service-grpc';
+import { type RunningKeyService, startKeyService } from './key-service.app';
+import type { KeyServiceRuntime } from './key-service.compose';
+import { migrateKms, withoutOwnerUrl } from './migrate/migrate-kms';
+import type { DynamicModule, Type } from '@nestjs/common';
 import { dropSchema, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
-import { freePort } from '@kms/testing';
+import { cachedToken, ConsoleCeremonies, type ConsolePeople, consolePeople, freePort, manualCeremonyClock, peopleRegistrar } from '@kms/testing';
 
 /** Someone calling the KMS with real tokens: a person or a workload. */
 export interface Actor {
   identityId: string;
   name: string;
+  /** The client secret a workload exchanges with IssueToken; a person's is of no use for a token. */
   clientSecret: string;
-  /** A fresh token (re-issued when the test clock has moved). */
+  /** A fresh token (re-issued when the test clock has moved): a workload's from IssueToken, a person's from a console sign-in. */
   token(): Promise<string>;
   call<T extends KmsMessage = KmsMessage>(method: KmsMethod, request: KmsMessage, requestId?: string): Promise<T>;
 }
@@ -21,53 +27,83 @@ export interface KeyServiceUnderTest {
   service: RunningKeyService;
   client: KmsClient;
   clock: ManualClock;
-  /** The bootstrap administrator (security-engineering + key-admin). */
+  /** The bootstrap administrator (security-engineering + key-admin), enrolled with the link the service handed over. */
   admin: Actor;
-  /** Register an identity as the bootstrap admin and return it as an actor. */
+  /** People's devices and ceremonies: enrolment on first use, a full sign-in for every token. */
+  people: ConsolePeople;
+  /**
+   * Register an identity and return it as an actor: a workload by the bootstrap admin directly; a
+   * person through the two-person flow (see peopleRegistrar), so it may approve the admin's requests.
+   */
   register(name: string, kind: 'WORKLOAD' | 'HUMAN', roles?: string[]): Promise<Actor>;
-  /** An actor for an existing credential. */
+  /** A person's one-time enrolment link, asked for and approved by two registrars (see peopleRegistrar.linkFor). */
+  linkFor(identityId: string): Promise<string>;
+  /** An actor for an existing identity: a workload by its credential, a person (human) by signing in with their factors. */
   actor(identityId: string, name: string, clientSecret: string, human: boolean): Actor;
+  /**
+   * Run a due destruction the way the rotation scheduler (its one owner) does: its deadline job, over
+   * gRPC, as a workload with the `rotation-scheduler` role. Returns what the job did and who acted.
+   */
+  destroyAsScheduler(keyId: string, version: number): Promise<{ outcome: DeadlineOutcome; actor: string }>;
   /** A pool on the service's schema, for checking rows the way an auditor would. */
   db: Pool;
+  /** Base URL of the service's HTTP server (/readyz, /metrics). */
+  httpUrl: string;
   schema: string;
   stop(): Promise<void>;
 }
 
-/** Start the real key service in-process on a fresh schema, with a clock the test moves. */
-export async function startKeyServiceUnderTest(name: string, extraEnv: Record<string, string> = {}): Promise<KeyServiceUnderTest> {
+/**
+ * Start the real key service in-process on a fresh schema, with a clock the test moves; `extraModules`
+ * adds feature modules on its HTTP server as standalone mode does (e.g. the notices module).
+ */
+export async function startKeyServiceUnderTest(
+  name: string,
+  extraEnv: Record<string, string> = {},
+  options: { extraModules?: (runtime: KeyServiceRuntime, config: KmsConfig) => Array<Type<unknown> | DynamicModule> } = {},
+): Promise<KeyServiceUnderTest> {
   const schema = uniqueTestSchema(name);
   const url = testDatabaseUrl();
   const [grpcPort, httpPort] = [await freePort(), await freePort()];
-  const config = loadConfig({
+  const loaded = loadConfig({
     KMS_DATABASE_URL: url,
     KMS_DATABASE_SCHEMA: schema,
     KMS_MASTER_KEY: randomBytes(32).toString('base64'),
     KMS_GRPC_ADDRESS: `127.0.0.1:${grpcPort}`,
     KMS_HTTP_ADDRESS: `127.0.0.1:${httpPort}`,
-    KMS_DESTRUCTION_SWEEP_SECONDS: '0',
     ...extraEnv,
   });
+  // With an owner URL, as the deployments do it: the migrate step first, then a service that never sees that URL.
+  if (loaded.postgres.migrationUrl) await migrateKms(loaded);
+  const config = withoutOwnerUrl(loaded);
   const clock = new ManualClock(new Date('2026-03-01T09:00:00.000Z'));
-  let bootstrap: BootstrapCredential | undefined;
-  const service = await startKeyService(config, { clock, logger: false, onBootstrapCredential: (c) => void (bootstrap = c) });
+  let bootstrap: BootstrapEnrolment | undefined;
+  const extraModules = options.extraModules;
+  const service = await startKeyService(config, {
+    clock,
+    logger: false,
+    onBootstrapEnrolment: (c) => void (bootstrap = c),
+    ...(extraModules ? { extraModules: (rt: KeyServiceRuntime) => extraModules(rt, config) } : {}),
+  });
   if (!bootstrap) throw new Error('the service did not create a bootstrap administrator on an empty store');
   const client = createKmsClient(`127.0.0.1:${grpcPort}`);
   const db = new Pool({ connectionString: url, options: `-c search_path=${schema}`, max: 2 });
 
+  const people = consolePeople(
+    new ConsoleCeremonies({ httpUrl: `http://127.0.0.1:${httpPort}`, origin: `http://localhost:${httpPort}`, clock: manualCeremonyClock(clock) }),
+    bootstrap,
+    // A person's enrolment link takes two people: the registrars (see peopleRegistrar).
+    { linkFor: (identityId) => registerPerson.linkFor(identityId) },
+  );
+
   const actor = (identityId: string, name: string, clientSecret: string, human: boolean): Actor => {
-    let cached: { token: string; at: number } | undefined;
-    const token = async () => {
-      const now = clock.now().getTime();
-      if (!cached || now - cached.at > 5 * 60_000 || now < cached.at) {
-        const r = await client.call<{ access_token: string }>('IssueToken', {
-          client_id: identityId,
-          client_secret: clientSecret,
-          ...(human ? { auth_methods: ['hwk', 'otp'] } : {}),
-        });
-        cached = { token: r.access_token, at: now };
-      }
-      return cached.token;
-    };
+    const token = cachedToken(
+      () => clock.now(),
+      async () =>
+        human
+          ? (await people.signIn(identityId)).accessToken
+          : (await client.call<{ access_token: string }>('IssueToken', { client_id: identityId, client_secret: clientSecret })).access_token,
+    );
     return {
       identityId,
       name,
@@ -76,19 +112,41 @@ export async function startKeyServiceUnderTest(name: string, extraEnv: Record<st
       call: async (method, request, requestId) => client.call(method, request, { token: await token(), requestId: requestId ?? randomUUID() }),
     };
   };
-  const admin = actor(bootstrap.identityId, bootstrap.name, bootstrap.clientSecret, true);
+  const admin = actor(bootstrap.identityId, bootstrap.name, '', true);
+  const registerPerson = peopleRegistrar<Actor>({
+    admin,
+    call: (who, method, request) => who.call(method as KmsMethod, request as KmsMessage),
+    person: (clientId, name, clientSecret) => actor(clientId, name, clientSecret, true),
+  });
   const register = async (name: string, kind: 'WORKLOAD' | 'HUMAN', roles: string[] = []): Promise<Actor> => {
+    if (kind === 'HUMAN') return registerPerson(name, roles);
     const r = await admin.call<{ client_id: string; client_secret: string }>('RegisterIdentity', { name, kind, roles });
-    return actor(r.client_id, name, r.client_secret, kind === 'HUMAN');
+    return actor(r.client_id, name, r.client_secret, false);
+  };
+  let scheduler: Actor | undefined;
+  const destroyAsScheduler = async (keyId: string, version: number) => {
+    // A name of its own, so tests that register the real scheduler's identity are not in its way.
+    scheduler ??= await register('scheduler-under-test', 'WORKLOAD', ['rotation-scheduler']);
+    const gateway = connectKeyService(`127.0.0.1:${grpcPort}`, { clientId: scheduler.identityId, clientSecret: new Secret(scheduler.clientSecret) }, clock);
+    try {
+      const outcome = await runDeadline({ kind: 'destroy', keyId, version, dueAt: clock.now().toISOString() }, gateway.keyService, clock, { destroyAfterDays: 30 });
+      return { outcome, actor: scheduler.identityId };
+    } finally {
+      gateway.close();
+    }
   };
   return {
     service,
     client,
     clock,
     admin,
+    people,
     register,
+    linkFor: (identityId) => registerPerson.linkFor(identityId),
     actor,
+    destroyAsScheduler,
     db,
+    httpUrl: `http://127.0.0.1:${httpPort}`,
     schema,
     async stop() {
       client.close();

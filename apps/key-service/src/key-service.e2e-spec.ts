@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
-import { DestructionSweeper, ensureSystemCredential } from '@kms/key-service-grpc';
-import { IdentityService } from '@kms/application';
+import { ensureSystemCredential } from '@kms/key-service-grpc';
+import { AuditedExecutor, IdentityService } from '@kms/application';
 import { KmsCallError, type KmsMessage, type KmsMethod } from '@kms/contracts';
 import { type Actor, type KeyServiceUnderTest, startKeyServiceUnderTest } from './key-service.e2e-harness';
 
@@ -108,8 +108,9 @@ describe('key service over gRPC (end to end)', () => {
     expect(await materialRows(1)).toBe(1);
 
     kms.clock.advance(30 * DAY);
-    const destroyed = await kms.service.app.get(DestructionSweeper).sweep();
-    expect(destroyed).toBe(1);
+    // The rotation scheduler destroys due versions (no sweeper in the key service): its job, as its workload.
+    const destroyed = await kms.destroyAsScheduler(keyId, 1);
+    expect(destroyed.outcome).toEqual({ status: 'done', detail: 'v1 destroyed' });
     expect(await materialRows(1)).toBe(0);
     expect(await materialRows(2)).toBe(1);
 
@@ -138,7 +139,7 @@ describe('key service over gRPC (end to end)', () => {
     ]);
     expect(events.rows[0].metadata).toMatchObject({ actor: kms.admin.identityId, changeTicket: 'CHG-1' });
     expect(events.rows[3].metadata.actor).toBe(app.identityId);
-    expect(events.rows.at(-1)?.metadata.actor).toBe('system:destruction-sweep');
+    expect(events.rows.at(-1)?.metadata.actor).toBe(destroyed.actor);
 
     // Every call, successful or refused, left an audit record; none holds plaintext.
     const audit = await kms.db.query<{ request_id: string; operation: string; outcome: string; error_code: string | null; details: unknown }>(
@@ -166,14 +167,15 @@ describe('key service over gRPC (end to end)', () => {
         tampered[position] ^= 0x01;
         await expectError(call('Decrypt', { ciphertext: tampered, aad: Buffer.from('a') }), status.INVALID_ARGUMENT, 'INVALID_CIPHERTEXT', 'ciphertext');
       }
-      // An altered key id names a key this workload cannot see: refused like any key it may not use,
-      // so probing with crafted ciphertexts reveals nothing about which keys exist.
+      // An altered key id names a key that does not exist: answered like any altered byte (the same
+      // answer as a key the caller may not use), so crafted ciphertexts reveal nothing about which keys exist.
       const otherKey = Buffer.from(ciphertext);
       otherKey[5] ^= 0x01;
-      await expectError(call('Decrypt', { ciphertext: otherKey, aad: Buffer.from('a') }), status.PERMISSION_DENIED, 'PERMISSION_DENIED');
-      // A person without a grant on the key is refused the same way.
+      await expectError(call('Decrypt', { ciphertext: otherKey, aad: Buffer.from('a') }), status.INVALID_ARGUMENT, 'INVALID_CIPHERTEXT', 'ciphertext');
+      // A person without a grant on the key gets the same answer for the intact ciphertext.
       const auditor = await kms.register('tamper-checker', 'HUMAN', ['sre-oncall']);
-      await expectError(auditor.call('Decrypt', { ciphertext: otherKey, aad: Buffer.from('a') }), status.PERMISSION_DENIED, 'PERMISSION_DENIED');
+      await expectError(auditor.call('Decrypt', { ciphertext: otherKey, aad: Buffer.from('a') }), status.INVALID_ARGUMENT, 'INVALID_CIPHERTEXT', 'ciphertext');
+      await expectError(auditor.call('Decrypt', { ciphertext, aad: Buffer.from('a') }), status.INVALID_ARGUMENT, 'INVALID_CIPHERTEXT', 'ciphertext');
       await expectError(call('Decrypt', { ciphertext, aad: Buffer.from('b') }), status.INVALID_ARGUMENT, 'INVALID_CIPHERTEXT');
     });
 
@@ -377,14 +379,15 @@ describe('key service over gRPC (end to end)', () => {
     const dir = await mkdtemp(join(tmpdir(), 'kms-system-'));
     try {
       const identities = kms.service.app.get(IdentityService);
+      const executor = kms.service.app.get(AuditedExecutor);
       const spec = { name: 'kms-scheduler-test', role: 'rotation-scheduler' as const, file: join(dir, 'credentials', 'scheduler.json') };
-      const first = await ensureSystemCredential(identities, spec);
+      const first = await ensureSystemCredential(identities, spec, executor);
       expect((await stat(spec.file)).mode & 0o777).toBe(0o600);
-      expect(await ensureSystemCredential(identities, spec)).toEqual(first);
+      expect(await ensureSystemCredential(identities, spec, executor)).toEqual(first);
       const token = await kms.client.call<{ access_token: string }>('IssueToken', { client_id: first.clientId, client_secret: first.clientSecret });
       expect(token.access_token).toBeTruthy();
       await rm(spec.file);
-      const second = await ensureSystemCredential(identities, spec);
+      const second = await ensureSystemCredential(identities, spec, executor);
       expect(second.clientId).toBe(first.clientId);
       expect(second.clientSecret).not.toBe(first.clientSecret);
       await expectError(kms.client.call('IssueToken', { client_id: first.clientId, client_secret: first.clientSecret }), status.UNAUTHENTICATED, 'UNAUTHENTICATED');
@@ -398,5 +401,24 @@ describe('key service over gRPC (end to end)', () => {
   it('echoes the request id and serves random bytes', async () => {
     const r = await call<{ data: Buffer }>('GenerateRandom', { length_bytes: 48 });
     expect(r.data).toHaveLength(48);
+  });
+
+  it('counts every RPC by outcome code and times it on /metrics', async () => {
+    const metric = async (pattern: RegExp): Promise<number> => {
+      const text = await (await fetch(`${kms.service.httpUrl}/metrics`)).text();
+      return Number(pattern.exec(text)?.[1] ?? 0);
+    };
+    const ok = /kms_rpc_calls_total\{rpc="GenerateRandom",code="OK"\} (\d+)/;
+    const refused = /kms_rpc_calls_total\{rpc="GenerateRandom",code="UNAUTHENTICATED"\} (\d+)/;
+    const timed = /kms_rpc_duration_seconds_count\{rpc="GenerateRandom"\} (\d+)/;
+    const before = { ok: await metric(ok), refused: await metric(refused), timed: await metric(timed) };
+    await call('GenerateRandom', { length_bytes: 8 });
+    await call('GenerateRandom', { length_bytes: 8 });
+    await expect(kms.client.call('GenerateRandom', { length_bytes: 8 }, { token: 'not-a-token' })).rejects.toMatchObject({ errorCode: 'UNAUTHENTICATED' });
+    expect({ ok: await metric(ok), refused: await metric(refused), timed: await metric(timed) }).toEqual({
+      ok: before.ok + 2,
+      refused: before.refused + 1,
+      timed: before.timed + 3,
+    });
   });
 });

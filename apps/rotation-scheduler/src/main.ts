@@ -1,55 +1,54 @@
 // Entry point: `npx tsx apps/rotation-scheduler/src/main.ts`. Configuration comes from the environment (libs/config)
 // plus the scheduler's own variables (KMS_SCHEDULER_*, see docs/rotation-scheduler.md): its workload credential
 // is required.
-import { systemClock } from '@kms/application';
+import { IntegrityAlarm, systemClock } from '@kms/application';
+import { historySealKeysOnce } from '@kms/key-backend-pkcs11';
+import { loadMasterKey } from '@kms/key-backend-software';
+import { EventSealer } from '@kms/event-store';
 import { ConfigError, loadConfig } from '@kms/config';
-import { eventStoreMigrations, PostgresEventStore } from '@kms/event-store-postgres';
-import { createPgPool, runMigrations } from '@kms/persistence-postgres';
-import { closeOnSignals, createHttpApp } from '@kms/platform';
-import {
-  connectKeyService,
-  loadRotationSchedulerSettings,
-  PostgresFollowerSnapshotStore,
-  readWorkloadCredential,
-  RotationSchedulerModule,
-} from '@kms/rotation-scheduler';
+import { eventStoreMigrations, notifyChannelFor, PostgresEventStore } from '@kms/event-store-postgres';
+import { createPgPool, prepareSchema } from '@kms/persistence-postgres';
+import { closeOnSignals, createHttpApp, startObservability } from '@kms/platform';
+import { readWorkloadCredential } from '@kms/rotation-scheduler';
 import { Logger } from '@nestjs/common';
+import { composeRotationScheduler } from './rotation-scheduler.compose';
 
 const logger = new Logger('rotation-scheduler');
 
-/** NOTIFY channels are per database, so schemas sharing a database get their own (as the key service does). */
-function notifyChannel(schema: string): string {
-  return schema === 'public' ? 'kms_events' : `kms_events_${schema}`.slice(0, 63);
-}
 
 async function main(): Promise<void> {
-  const config = loadConfig();
-  const settings = loadRotationSchedulerSettings(config);
+  const config = loadConfig(process.env);
+  // Events are checked against their seals (and sealed when this process writes): the HSM's seal keys
+  // when an HSM is configured, else the master key's.
+  const sealer = new EventSealer((await historySealKeysOnce(config.hsm, await loadMasterKey(config.masterKey), { createRoot: false })).events);
+  // A row its follower refuses is logged, on /readyz and in /metrics (the key service and the audit
+  // projector, which follow the same store, record it in the audit trail and send the notice).
+  const integrity = new IntegrityAlarm({ detectedBy: 'rotation-scheduler', logger: new Logger('integrity') });
+  integrity.watch(sealer);
+  // JSON logs (request id and caller on every line of a call) and, when enabled, traces.
+  startObservability(config.observability, 'kms-rotation-scheduler');
+  const settings = config.rotationScheduler;
   const credential = readWorkloadCredential(settings.credential);
   if (config.eventStore.kind !== 'postgres') throw new ConfigError('KMS_EVENT_STORE', 'the rotation scheduler reads the PostgreSQL event store only');
-  // The events table may not exist yet if the scheduler starts before the key service.
-  await runMigrations(config.postgres, eventStoreMigrations);
+  // With one role the events table may not exist yet (the scheduler may start first); with the service
+  // role the migrate step created it, or the start is refused naming what is missing.
+  await prepareSchema(config.postgres, eventStoreMigrations);
   const pool = createPgPool(config.postgres, { max: 3, application_name: 'kms-rotation-scheduler-source' });
-  const eventStore = new PostgresEventStore(pool, { channel: notifyChannel(config.postgres.schema) });
-  // The follower's checkpoint lives next to the events it follows.
-  const snapshots = new PostgresFollowerSnapshotStore(pool, settings.queueName);
-  await snapshots.ensureSchema();
-  const gateway = connectKeyService(settings.keyServiceAddress, credential, systemClock);
-  const { app, url } = await createHttpApp(
-    RotationSchedulerModule.forRoot(config, {
-      eventStore,
-      keyService: gateway.keyService,
-      settings,
-      snapshots,
-      eventsHead: async () => BigInt((await pool.query<{ h: string | null }>('SELECT max(global_position)::text AS h FROM events')).rows[0]?.h ?? '0'),
-    }),
-    config.http,
-  );
+  const eventStore = new PostgresEventStore(pool, { channel: notifyChannelFor(config.postgres.schema), sealer });
+  const scheduler = await composeRotationScheduler(config, {
+    eventStore,
+    pool,
+    clock: systemClock,
+    keyServiceAddress: settings.keyServiceAddress,
+    credential,
+    integrity,
+  });
+  const { app, url } = await createHttpApp(scheduler.module, config.http);
   // Released after the app (the module stops the scheduler first).
   const shutdown = app.close.bind(app);
   app.close = async () => {
     await shutdown();
-    gateway.close();
+    scheduler.close();
     await eventStore.close();
     await pool.end();
   };

@@ -297,7 +297,12 @@ describe('rotation scheduler against the real key service (ManualClock, real tok
     prefixes.push(prefix);
     const s = await scheduler(prefix);
     await s.settle();
-    const status = (await (await fetch(`${s.app.url}/v1/rotation-scheduler/status`)).json()) as Record<string, unknown>;
+    const statusUrl = `${s.app.url}/v1/rotation-scheduler/status`;
+    // Only health and metrics are open: the status needs the token of a person who may read keys.
+    const anonymous = await fetch(statusUrl);
+    expect([anonymous.status, anonymous.headers.get('content-type')]).toEqual([401, expect.stringContaining('application/problem+json')]);
+    expect((await fetch(statusUrl, { headers: { authorization: `Bearer ${await kms.scheduler.token()}` } })).status).toBe(401);
+    const status = (await (await fetch(statusUrl, { headers: { authorization: `Bearer ${await kms.admin.token() /* signed in: security key + TOTP */}` } })).json()) as Record<string, unknown>;
     expect(status).toMatchObject({ caughtUp: true, lag: 0, lastReconcileError: null, jobs: expect.objectContaining({ delayed: expect.any(Number) }) });
     const ready = await fetch(`${s.app.url}/readyz`);
     expect(ready.status).toBe(200);

@@ -4,21 +4,26 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { ManualClock } from '@kms/application';
 import { loadConfig, Secret } from '@kms/config';
 import { createKmsClient, type KmsClient, type KmsMessage, type KmsMethod } from '@kms/contracts';
-import { PostgresEventStore } from '@kms/event-store-postgres';
-import { type BootstrapCredential, type RunningKeyService, startKeyService } from '@kms/key-service-grpc';
+import { notifyChannelFor, PostgresEventStore } from '@kms/event-store-postgres';
+import type { BootstrapEnrolment } from '@kms/key-service-grpc';
+import { type RunningKeyService, startKeyService } from '@kms/key-service-app';
 import { createPgPool, dropSchema, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
 import { createHttpApp, type HttpApp } from '@kms/platform';
-import { connectKeyService, PostgresFollowerSnapshotStore, RotationScheduler, RotationSchedulerModule } from '@kms/rotation-scheduler';
+import { connectKeyService,
+  keyServiceStatusReaders, PostgresFollowerSnapshotStore, RotationScheduler, RotationSchedulerModule } from '@kms/rotation-scheduler';
 import { Redis } from 'ioredis';
 import type { Pool } from 'pg';
-import { freePort } from '@kms/testing';
+import { cachedToken, ConsoleCeremonies, consolePeople, freePort, manualCeremonyClock } from '@kms/testing';
 
 export const REDIS_URL = process.env['KMS_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 export const DAY = 24 * 60 * 60 * 1000;
 
 export interface Actor {
   identityId: string;
+  /** A workload's client secret (empty for a person: people sign in). */
   clientSecret: string;
+  /** A token: a workload's from IssueToken, a person's from a sign-in with security key and TOTP. */
+  token(): Promise<string>;
   call<T extends KmsMessage = KmsMessage>(method: KmsMethod, request: KmsMessage): Promise<T>;
 }
 
@@ -39,11 +44,16 @@ export interface KmsUnderTest {
   clock: ManualClock;
   grpcAddress: string;
   schema: string;
+  /** The bootstrap administrator, a person enrolled with the link the service handed over. */
   admin: Actor;
   /** The `rotation-scheduler` workload. */
   scheduler: Actor;
   /** Register another workload (no roles: its rights come from key policies). */
   workload(name: string): Promise<Actor>;
+  /**
+   * Day n of the current test: day(0) starts a new test day after everything before (never back in
+   * time: people's TOTP steps are accepted once, and tokens are not taken from the future).
+   */
   day(n: number): void;
   getKey(keyId: string): Promise<KeyRow>;
   /** Key events of one key as stored: type, data. */
@@ -63,29 +73,30 @@ export async function startKms(name: string): Promise<KmsUnderTest> {
     KMS_MASTER_KEY: randomBytes(32).toString('base64'),
     KMS_GRPC_ADDRESS: `127.0.0.1:${grpcPort}`,
     KMS_HTTP_ADDRESS: `127.0.0.1:${httpPort}`,
-    // Destruction is the scheduler's job here, not the key service's in-process sweeper.
-    KMS_DESTRUCTION_SWEEP_SECONDS: '0',
   });
   const clock = new ManualClock(T0);
-  let bootstrap: BootstrapCredential | undefined;
-  const service: RunningKeyService = await startKeyService(config, { clock, logger: false, onBootstrapCredential: (c) => void (bootstrap = c) });
+  let bootstrap: BootstrapEnrolment | undefined;
+  const service: RunningKeyService = await startKeyService(config, { clock, logger: false, onBootstrapEnrolment: (c) => void (bootstrap = c) });
   if (!bootstrap) throw new Error('no bootstrap administrator');
   const client: KmsClient = createKmsClient(`127.0.0.1:${grpcPort}`);
   const pool = createPgPool({ url, schema }, { max: 2 });
 
-  const actor = (identityId: string, clientSecret: string, human: boolean): Actor => ({
-    identityId,
-    clientSecret,
-    async call(method, request) {
-      const t = await client.call<{ access_token: string }>('IssueToken', {
-        client_id: identityId,
-        client_secret: clientSecret,
-        ...(human ? { auth_methods: ['hwk', 'otp'] } : {}),
-      });
-      return client.call(method, request, { token: t.access_token, requestId: randomUUID() });
-    },
-  });
-  const admin = actor(bootstrap.identityId, bootstrap.clientSecret, true);
+  const people = consolePeople(
+    new ConsoleCeremonies({ httpUrl: `http://127.0.0.1:${httpPort}`, origin: `http://localhost:${httpPort}`, clock: manualCeremonyClock(clock) }),
+    bootstrap,
+  );
+  const actor = (identityId: string, clientSecret: string, human: boolean): Actor => {
+    const token = cachedToken(
+      () => clock.now(),
+      async () =>
+        human
+          ? (await people.signIn(identityId)).accessToken
+          : (await client.call<{ access_token: string }>('IssueToken', { client_id: identityId, client_secret: clientSecret })).access_token,
+    );
+    return { identityId, clientSecret, token, call: async (method, request) => client.call(method, request, { token: await token(), requestId: randomUUID() }) };
+  };
+  const admin = actor(bootstrap.identityId, '', true);
+  let epoch = T0.getTime();
   const reg = await admin.call<{ client_id: string; client_secret: string }>('RegisterIdentity', {
     name: 'rotation-scheduler',
     kind: 'WORKLOAD',
@@ -101,7 +112,10 @@ export async function startKms(name: string): Promise<KmsUnderTest> {
       const w = await admin.call<{ client_id: string; client_secret: string }>('RegisterIdentity', { name, kind: 'WORKLOAD', roles: [] });
       return actor(w.client_id, w.client_secret, false);
     },
-    day: (n) => clock.set(new Date(T0.getTime() + n * DAY)),
+    day: (n) => {
+      if (n === 0 && clock.now().getTime() > T0.getTime()) epoch = T0.getTime() + (Math.floor((clock.now().getTime() - T0.getTime()) / DAY) + 1) * DAY;
+      clock.set(new Date(epoch + n * DAY));
+    },
     getKey: (keyId) => admin.call<KeyRow & KmsMessage>('GetKey', { key_id: keyId }),
     async events(keyId) {
       const r = await pool.query<{ type: string; data: Record<string, unknown> }>('SELECT type, data FROM events WHERE stream_id = $1 ORDER BY global_position', [
@@ -128,10 +142,6 @@ export interface SchedulerUnderTest {
   stop(): Promise<void>;
 }
 
-/** NOTIFY channels are per database, as the key service names them. */
-function notifyChannel(schema: string): string {
-  return schema === 'public' ? 'kms_events' : `kms_events_${schema}`.slice(0, 63);
-}
 
 export async function startScheduler(kms: KmsUnderTest, prefix: string, reconcileSeconds = 0): Promise<SchedulerUnderTest> {
   const url = testDatabaseUrl();
@@ -143,12 +153,13 @@ export async function startScheduler(kms: KmsUnderTest, prefix: string, reconcil
     KMS_REDIS_URL: REDIS_URL,
   });
   const pool: Pool = createPgPool(config.postgres, { max: 3 });
-  const eventStore = new PostgresEventStore(pool, { channel: notifyChannel(kms.schema), pollIntervalMs: 200 });
+  const eventStore = new PostgresEventStore(pool, { channel: notifyChannelFor(kms.schema), pollIntervalMs: 200 });
   // One checkpoint per queue prefix: a restarted scheduler of the same test resumes from it.
   const snapshots = new PostgresFollowerSnapshotStore(pool, prefix);
   await snapshots.ensureSchema();
   const eventsHead = async (): Promise<bigint> => BigInt((await pool.query<{ h: string | null }>('SELECT max(global_position)::text AS h FROM events')).rows[0]?.h ?? '0');
   const gateway = connectKeyService(kms.grpcAddress, { clientId: kms.scheduler.identityId, clientSecret: new Secret(kms.scheduler.clientSecret) }, kms.clock);
+  const readers = keyServiceStatusReaders(kms.grpcAddress);
   const http = await createHttpApp(
     RotationSchedulerModule.forRoot(config, {
       eventStore,
@@ -158,6 +169,7 @@ export async function startScheduler(kms: KmsUnderTest, prefix: string, reconcil
       snapshots,
       settings: { reconcileSeconds, destroyAfterDays: 30, queuePrefix: prefix, queueName: 'rotation-deadlines', maxLagEvents: 1000 },
       queue: { backoffMs: 200 },
+      authorizeRead: readers.authorizeRead,
     }),
     config.http,
     { logger: false },
@@ -196,6 +208,7 @@ export async function startScheduler(kms: KmsUnderTest, prefix: string, reconcil
     async stop() {
       await http.app.close();
       gateway.close();
+      readers.close();
       await eventStore.close();
       await pool.end();
     },

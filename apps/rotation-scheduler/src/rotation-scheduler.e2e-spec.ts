@@ -4,12 +4,13 @@ import { dropSchema, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-
 import { RotationSchedulerModule } from '@kms/rotation-scheduler';
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
-import { eventually, exitOf, startMainProcess } from '@kms/testing';
+import { eventually, exitOf, ownRedisUrl, redisConnectionsNamed, startMainProcess } from '@kms/testing';
 import { resolve } from 'node:path';
 
 const REDIS_URL = process.env['KMS_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const MAIN = resolve(__dirname, 'main.ts');
 const SCHEMA = uniqueTestSchema('rotsched_main');
+const OWN_REDIS_URL = ownRedisUrl(REDIS_URL, 15);
 const PREFIX = `kms-test-main-${process.pid}-${randomBytes(4).toString('hex')}`;
 
 function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
@@ -33,26 +34,17 @@ async function boot(overrides: Record<string, string> = {}): Promise<HttpApp> {
   return createHttpApp(RotationSchedulerModule.forRoot(config), config.http, { logger: false });
 }
 
-/** Redis connections named by the module (CLIENT SETNAME), as Redis itself sees them. */
-async function schedulerConnections(): Promise<number> {
-  const probe = new Redis(REDIS_URL);
-  try {
-    const list = (await probe.call('CLIENT', 'LIST')) as string;
-    return list.split('\n').filter((line) => line.includes(' name=kms-rotation-scheduler ')).length;
-  } finally {
-    probe.disconnect();
-  }
-}
-
 describe('rotation-scheduler over HTTP', () => {
   afterAll(async () => {
     await dropSchema({ url: testDatabaseUrl(), schema: SCHEMA });
-    const redis = new Redis(REDIS_URL);
-    try {
-      const keys = await redis.keys(`${PREFIX}:*`);
-      if (keys.length > 0) await redis.del(...keys);
-    } finally {
-      redis.disconnect();
+    for (const url of [REDIS_URL, OWN_REDIS_URL]) {
+      const redis = new Redis(url);
+      try {
+        const keys = await redis.keys(`${PREFIX}:*`);
+        if (keys.length > 0) await redis.del(...keys);
+      } finally {
+        redis.disconnect();
+      }
     }
   });
 
@@ -103,14 +95,16 @@ describe('rotation-scheduler over HTTP', () => {
   });
 
   it('closes its Redis connection when the app closes', async () => {
-    const before = await schedulerConnections();
-    const { app, url } = await boot();
+    // Other test files run schedulers at the same time under the same connection name, so the count
+    // is confined to a Redis database index of this test's own.
+    const connections = () => redisConnectionsNamed(OWN_REDIS_URL, 'kms-rotation-scheduler');
+    const { app, url } = await boot({ KMS_REDIS_URL: OWN_REDIS_URL });
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
-    expect(await schedulerConnections()).toBe(before + 1);
+    expect(await connections()).toBe(1);
 
     await app.close();
 
-    expect(await eventually(schedulerConnections, before)).toBe(before);
+    expect(await eventually(connections, 0)).toBe(0);
   });
 
   it('runs as a process under tsx, serves /readyz and stops cleanly on SIGTERM', async () => {
@@ -120,8 +114,10 @@ describe('rotation-scheduler over HTTP', () => {
       const url = await main.url;
       // Ready once the schedule caught up with the (empty) store.
       expect(await eventually(async () => (await fetch(`${url}/readyz`)).status, 200, 15_000)).toBe(200);
-      const status = (await (await fetch(`${url}/v1/rotation-scheduler/status`)).json()) as Record<string, unknown>;
-      expect(status).toMatchObject({ caughtUp: true, lag: 0, deadlines: 0 });
+      // The status is not open: without a token (and here without a key service to check one) it is refused.
+      const status = await fetch(`${url}/v1/rotation-scheduler/status`);
+      expect([status.status, status.headers.get('content-type')]).toEqual([401, expect.stringContaining('application/problem+json')]);
+      expect((await status.json()) as Record<string, unknown>).toMatchObject({ code: 'UNAUTHENTICATED', status: 401 });
     } finally {
       main.child.kill('SIGTERM');
     }

@@ -1,88 +1,62 @@
-// Standalone mode: every KMS service in one process on the local PostgreSQL and Redis.
-// Started by `npm start` (scripts/standalone.sh), which sets KMS_STANDALONE=1.
+// Standalone mode: every KMS service in one process on the local PostgreSQL and Redis, each from the
+// same compose as its own app. Started by `npm start` (scripts/standalone.sh), which sets KMS_STANDALONE=1.
 import { Logger } from '@nestjs/common';
-import {
-  AnomalyDetectorModule,
-  AnomalyDetectorService,
-  GrpcContainmentGateway,
-  KafkaAnomalyPublisher,
-  loadAnomalyDetectorSettings,
-  loadRulesFile,
-  PostgresDetectorStateStore,
-  PostgresKeyUseLookup,
-  watchRules,
-} from '@kms/anomaly-detector';
-import { AuditProjectorModule, checkpointPublisherFromEnv, complianceIdentity, SoftwareAttestationSigner } from '@kms/audit-projector';
-import { PostgresAuditFeed } from '@kms/persistence-postgres';
-import { grpcConfirmationSink, loadNoticeSettings, NoticesModule } from '@kms/notices-kafka';
-import { createKmsClient, type KmsClient } from '@kms/contracts';
-import { HealthModule, HealthRegistry, METRICS_REGISTRY } from '@kms/platform';
 import { join } from 'node:path';
+import { anomalyDetectorSettings } from '@kms/anomaly-detector';
+import { SoftwareAttestationSigner } from '@kms/audit-projector';
+import { AuditedEventStore, CallPipeline, IdentityService } from '@kms/application';
+import { startObservability } from '@kms/platform';
 import { ConfigError, loadConfig, Secret } from '@kms/config';
-import { ensureSystemCredentials, startKeyService } from '@kms/key-service-grpc';
-import { IdentityService } from '@kms/application';
-import { connectKeyService, PostgresFollowerSnapshotStore, RotationSchedulerModule } from '@kms/rotation-scheduler';
+import { createKmsClient } from '@kms/contracts';
+import { ensureSystemCredentials } from '@kms/key-service-grpc';
+import { composeAnomalyDetector, type ComposedAnomalyDetector } from '@kms/anomaly-detector-app';
+import { composeAuditProjector } from '@kms/audit-projector-app';
+import { composeNotices, composeNotifications, migrateKms, startKeyService, withoutOwnerUrl } from '@kms/key-service-app';
+import { composeRotationScheduler } from '@kms/rotation-scheduler-app';
+import { describeDatabaseUrl, ensureStandaloneServiceRole } from '@kms/persistence-postgres';
 
 const logger = new Logger('kms-standalone');
 
 async function main(): Promise<void> {
-  const config = loadConfig({ KMS_STANDALONE: '1', ...process.env });
-  const closers: Array<() => void> = [];
-  const confirmationClient = (address: string): KmsClient => {
-    const client = createKmsClient(address);
-    closers.push(() => client.close());
-    return client;
-  };
-  let detector: AnomalyDetectorService | undefined;
-  let stopWatchingRules = (): void => undefined;
-  // Ledger checkpoints also go to Kafka when KAFKA_BROKERS is set, so copies exist outside the database.
-  const checkpointPublisher = checkpointPublisherFromEnv();
-  // Read before the service starts, so a bad Kafka setting stops the boot with the variable named.
-  const noticeSettings = loadNoticeSettings(process.env);
+  const setup = loadConfig({ KMS_STANDALONE: '1', ...process.env });
+  // JSON logs (request id and caller on every line of a call) and, when enabled, traces.
+  startObservability(setup.observability, 'kms-standalone');
+  // This process is its own setup step of append-only storage: the services connect as a role that
+  // may only INSERT and SELECT history; the migrate step (migrations, grants, seal upgrade) runs first
+  // as the local superuser, the one the production stack's provision step runs.
+  if (await ensureStandaloneServiceRole(setup.postgres)) {
+    logger.log(`created the PostgreSQL role ${setup.postgres.serviceRole} (LOGIN); the services connect as it, migrations run as ${describeDatabaseUrl(setup.postgres.migrationUrl ?? setup.postgres.url)}`);
+  }
+  const migrated = await migrateKms(setup);
+  if (migrated.applied.length > 0) logger.log(`applied ${migrated.applied.length} migrations to schema ${setup.postgres.schema}`);
+  for (const notice of migrated.notices) logger.warn(notice);
+  // From here on, nothing holds the owner's URL: the services only check the schema is migrated.
+  const config = withoutOwnerUrl(setup);
+  // Released after the service, in this order (gRPC channels of the in-process workloads, Kafka).
+  const closers: Array<() => void | Promise<void>> = [];
+  let detector: ComposedAnomalyDetector | undefined;
   const svc = await startKeyService(config, {
     logger,
+    migrated: true,
     extraModules: async (rt) => {
-      // The scheduler is a client of the key service like any workload: its own identity and token.
+      // The scheduler and detector are clients of the key service like any workload: own identities and tokens.
       const [schedulerCredential, detectorCredential] = await ensureSystemCredentials(rt, [
         { name: 'kms-rotation-scheduler', role: 'rotation-scheduler', file: join(config.stateDir, 'credentials', 'rotation-scheduler.json') },
         { name: 'kms-anomaly-detector', role: 'anomaly-detector', file: join(config.stateDir, 'credentials', 'anomaly-detector.json') },
       ]);
       const grpcHost = config.grpc.host === '0.0.0.0' ? '127.0.0.1' : config.grpc.host;
-      const scheduler = connectKeyService(
-        `${grpcHost}:${config.grpc.port}`,
-        { clientId: schedulerCredential.clientId, clientSecret: new Secret(schedulerCredential.clientSecret) },
-        rt.deps.clock,
-      );
-      closers.push(scheduler.close);
-      const schedulerSnapshots = new PostgresFollowerSnapshotStore(rt.pool, `rotation-deadlines-${config.postgres.schema}`);
-      await schedulerSnapshots.ensureSchema();
-      // The anomaly detector follows the audit log and contains findings over gRPC, as its own workload.
-      const detectorSettings = loadAnomalyDetectorSettings(process.env, `${grpcHost}:${config.grpc.port}`);
-      const detectorState = new PostgresDetectorStateStore(rt.pool);
-      await detectorState.ensureSchema();
-      detector = new AnomalyDetectorService(loadRulesFile(detectorSettings.rulesFile), {
-        feed: new PostgresAuditFeed(rt.pool),
-        uses: new PostgresKeyUseLookup(rt.pool),
-        events: rt.deps.store,
-        state: detectorState,
-        publisher: detectorSettings.kafkaBrokers.length > 0 ? new KafkaAnomalyPublisher(detectorSettings.kafkaBrokers) : null,
-        containment: new GrpcContainmentGateway(detectorSettings.kmsAddress, detectorCredential.clientId, detectorCredential.clientSecret),
-        selfIdentityId: detectorCredential.clientId,
-        source: `urn:kms:anomaly-detector:${config.http.host}:${config.http.port}`,
-        batchSize: detectorSettings.batchSize,
-        pollMs: detectorSettings.pollMs,
-        now: () => rt.deps.clock.now(),
-        log: (level, m) => logger[level](m),
-      });
-      stopWatchingRules = watchRules(detectorSettings.rulesFile, detector, (level, m) => logger[level](m), { fileIntervalMs: detectorSettings.rulesWatchMs });
-      return [
-      RotationSchedulerModule.forRoot(config, {
-        eventStore: rt.deps.store,
-        ...(config.eventStore.kind === 'postgres' ? { snapshots: schedulerSnapshots } : {}),
-        keyService: scheduler.keyService,
-        clock: rt.deps.clock,
-        eventsHead: async () => BigInt((await rt.pool.query<{ h: string | null }>('SELECT max(global_position)::text AS h FROM events')).rows[0]?.h ?? '0'),
-        settings: {
+      const keyServiceAddress = `${grpcHost}:${config.grpc.port}`;
+      const scheduler = await composeRotationScheduler(
+        config,
+        {
+          eventStore: rt.deps.store,
+          pool: rt.pool,
+          clock: rt.deps.clock,
+          keyServiceAddress,
+          credential: { clientId: schedulerCredential.clientId, clientSecret: new Secret(schedulerCredential.clientSecret) },
+        },
+        // Standalone keeps its schedule per schema, so test schemas sharing one Redis never meet.
+        {
           reconcileSeconds: 60,
           destroyAfterDays: 30,
           retirementRecheckSeconds: 3600,
@@ -90,63 +64,59 @@ async function main(): Promise<void> {
           queueName: `rotation-deadlines-${config.postgres.schema}`,
           maxLagEvents: 1000,
         },
-      }),
-      AuditProjectorModule.forRoot(config, {
+      );
+      closers.push(scheduler.close);
+      // The anomaly detector follows the audit log and contains findings over gRPC, as its own workload.
+      detector = await composeAnomalyDetector(
+        config,
+        {
+          pool: rt.pool,
+          auditSealer: rt.auditSealer,
+          // Findings commit with an audit record naming the detector, like every change.
+          events: new AuditedEventStore(rt.deps.store, rt.deps.changes.committer, rt.deps.clock, detectorCredential.clientId),
+          now: () => rt.deps.clock.now(),
+          log: (level, m) => logger[level](m),
+        },
+        { ...anomalyDetectorSettings(config.anomalyDetector, keyServiceAddress), clientId: detectorCredential.clientId, clientSecret: detectorCredential.clientSecret },
+      );
+      const projector = composeAuditProjector(config, {
         eventStore: rt.deps.store,
-        auditFeed: new PostgresAuditFeed(rt.pool),
+        ...(rt.sealedHistory ? { seals: rt.sealedHistory } : {}),
+        pool: rt.pool,
         auditLog: rt.audit,
+        auditSealer: rt.auditSealer,
         // The HSM attestation key when there is an HSM; otherwise a key derived from the master key.
         signer: rt.deps.attestation ?? SoftwareAttestationSigner.fromSeed(rt.deriveKey('audit-attestation-v1')),
-        identity: complianceIdentity(rt.deps.store, rt.deps.secrets, rt.deps.clock),
-        ...(checkpointPublisher ? { checkpointPublisher } : {}),
-      }),
-      AnomalyDetectorModule.forRoot(config, { detector }),
-      NoticesModule.forRoot(
-        {
-          settings: noticeSettings,
-          postgres: config.postgres,
-          eventStore: rt.deps.store,
-          ...(config.eventStore.kind === 'postgres'
-            ? { eventsHead: async () => BigInt((await rt.pool.query<{ h: string | null }>('SELECT max(global_position)::text AS h FROM events')).rows[0]?.h ?? '0') }
-            : {}),
-          // Dependents may also confirm on the confirmations topic; each message is recorded through
-          // this service's own gRPC API with the dependent's token (same checks, same audit).
-          ...(noticeSettings.brokers.length > 0 ? { confirmationSink: grpcConfirmationSink(confirmationClient(`${grpcHost}:${config.grpc.port}`)) } : {}),
-          publicKeySource: {
-            spki: async (ref) => {
-              const backend = rt.deps.backends[ref.protectionLevel];
-              if (!backend) throw new Error(`no ${ref.protectionLevel} backend`);
-              return backend.getPublicKey(ref);
-            },
-          },
-          // Notices name keys and tenants: readers authenticate like every other caller (the key
-          // service's identity view, so a suspension applies at once).
-          authorizeRead: async (authorization) => {
-            const token = /^Bearer\s+(\S+)$/.exec(authorization ?? '')?.[1];
-            return svc.app
-              .get(IdentityService)
-              .authenticate(token)
-              .then(
-                () => true,
-                () => false,
-              );
-          },
+        secrets: rt.deps.secrets,
+        clock: rt.deps.clock,
+        // One alarm for the process: the key service shows it on /readyz.
+        integrity: { alarm: rt.integrity, expose: false },
+      });
+      closers.push(projector.close);
+      const notices = composeNotices(config, rt, {
+        identities: () => svc.app.get(IdentityService),
+        confirmationClient: () => {
+          const client = createKmsClient(keyServiceAddress);
+          closers.push(() => client.close());
+          return client;
         },
-        { imports: [HealthModule], metricsRegistry: METRICS_REGISTRY, healthRegistry: HealthRegistry },
-      ),
-      ];
+      });
+      // Compliance notifications by email and Slack (docs/notifications.md).
+      const notifications = composeNotifications(config, rt, { pipeline: () => svc.app.get(CallPipeline) });
+      return [scheduler.module, projector.module, detector.module, notices, notifications];
     },
   });
 
-  await detector?.start();
+  await detector?.detector.start();
   // Ordered shutdown: stop following the audit log, then the service (gRPC, HTTP, pools, HSM, audit flush).
   const stop = (signal: NodeJS.Signals): void => {
     logger.log(`${signal} received, shutting down`);
-    stopWatchingRules();
+    detector?.stopWatchingRules();
     svc
       .close()
-      .then(() => checkpointPublisher?.close())
-      .then(() => closers.forEach((close) => close()))
+      .then(async () => {
+        for (const close of closers) await close();
+      })
       .then(
         () => process.exit(0),
         (e: unknown) => {

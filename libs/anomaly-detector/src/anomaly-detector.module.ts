@@ -1,8 +1,10 @@
+import type { IntegrityAlarm } from '@kms/application';
 import type { KmsConfig } from '@kms/config';
 import {
   closeRedisConnection,
   createPostgresPool,
   createRedisConnection,
+  exposeIntegrityAlarm,
   HealthModule,
   HealthRegistry,
   METRICS_REGISTRY,
@@ -30,11 +32,14 @@ export interface AnomalyDetectorModuleOptions {
   detector?: AnomalyDetectorService;
   /** Not ready when more than this many audit records behind (default 10,000). */
   maxLagPositions?: number;
+  /** The process's integrity alarm: shown as `anomaly-detector.integrity` on /readyz and in /metrics (the detector app). */
+  integrity?: IntegrityAlarm;
 }
 
 interface FollowerBinding {
   detector: AnomalyDetectorService | null;
   maxLagPositions: number;
+  integrity: IntegrityAlarm | null;
 }
 
 const NAME = 'kms-anomaly-detector';
@@ -48,7 +53,7 @@ const NAME = 'kms-anomaly-detector';
 export class AnomalyDetectorModule implements OnModuleInit, OnModuleDestroy {
   /** The module wired to `config.redisUrl` and `config.postgres`. */
   static forRoot(config: KmsConfig, options: AnomalyDetectorModuleOptions = {}): DynamicModule {
-    const follower: FollowerBinding = { detector: options.detector ?? null, maxLagPositions: options.maxLagPositions ?? 10_000 };
+    const follower: FollowerBinding = { detector: options.detector ?? null, maxLagPositions: options.maxLagPositions ?? 10_000, integrity: options.integrity ?? null };
     return {
       module: AnomalyDetectorModule,
       imports: [HealthModule],
@@ -71,7 +76,8 @@ export class AnomalyDetectorModule implements OnModuleInit, OnModuleDestroy {
   onModuleInit(): void {
     this.health.register(redisCheck(this.redis, { name: 'anomaly-detector.redis' }));
     this.health.register(postgresCheck(this.pool, { name: 'anomaly-detector.postgres' }));
-    const { detector, maxLagPositions } = this.follower;
+    const { detector, maxLagPositions, integrity } = this.follower;
+    if (integrity) exposeIntegrityAlarm(integrity, this.health, this.metrics, 'anomaly-detector.integrity');
     if (detector) {
       this.health.register({ name: 'anomaly-detector.follower', check: () => withTimeout(detector.health({ maxLagPositions }), 2000) });
       detector.metrics(this.metrics);

@@ -1,6 +1,7 @@
 export * from './anomaly-detector.module';
 export * from './state/detector-state.store';
 export * from './state/postgres-detector-state.store';
+export * from './state/detector-state.migration';
 export * from './audit/key-use-lookup.port';
 export * from './audit/postgres-key-use-lookup';
 export * from './publishing/anomaly-publisher.port';

@@ -1,21 +1,24 @@
 import { followStore } from '@kms/application';
 import type { EventSubscription } from '@kms/event-store';
-import { type AttestationSigner, type AuditLog, type Clock, IdentityService, systemClock } from '@kms/application';
+import { type AttestationSigner, type AuditLog, type Clock, describeViolation, IdentityService, type IntegrityAlarm, systemClock } from '@kms/application';
 import type { KmsConfig } from '@kms/config';
-import type { EventStore } from '@kms/event-store';
-import { type AuditRecordFeed, runMigrations } from '@kms/persistence-postgres';
-import { createPostgresPool, describeCheckError, HealthModule, HealthRegistry, METRICS_REGISTRY, postgresCheck } from '@kms/platform';
+import type { EventSealer, EventStore, SealedHistory } from '@kms/event-store';
+import { type AuditRecordFeed, type AuditSealer, prepareSchema } from '@kms/persistence-postgres';
+import { createPostgresPool, describeCheckError, exposeIntegrityAlarm, HealthModule, HealthRegistry, METRICS_REGISTRY, postgresCheck } from '@kms/platform';
 import { Inject, Logger, Module, type DynamicModule, type OnModuleDestroy, type OnModuleInit, Optional, type Provider } from '@nestjs/common';
 import type { Pool } from 'pg';
-import type { Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import { EvidenceBundleBuilder } from './evidence/evidence-bundle.builder';
 import { ComplianceController } from './http/compliance.controller';
+import { AuditExportController } from './jurisdictions/audit-export.controller';
+import { OcsfAuditExport } from './jurisdictions/ocsf-audit-export';
 import { ComplianceGateway } from './http/compliance-gateway';
 import { ComplianceQueries } from './http/compliance-queries';
 import { type CheckpointPublisher, LedgerStore } from './ledger/ledger-store';
 import { ProjectionRunner, type ProjectionRunnerOptions } from './projections/projection-runner';
 import { ProjectionStore } from './projections/projection-store';
+import { LedgerReconciler, type SourceHistory } from './reconciliation/ledger-reconciler';
 import { auditProjectorMigrations } from './read-model/audit-read-model.migration';
 import { createReadModelDataSource } from './read-model/read-model.data-source';
 
@@ -34,12 +37,16 @@ export interface AuditProjectorSettings {
   /** Readiness fails when a projection is further behind than this. Default 60 s. */
   maxLagSeconds?: number;
   runner?: ProjectionRunnerOptions;
+  /** Milliseconds between ledger reconciliations (and from start to the first). Default 15 min; 0: on demand only. */
+  reconcileIntervalMs?: number;
 }
 
 /** What the module cannot build itself; the composition root passes it. */
 export interface AuditProjectorDependencies {
   /** The key service's event store (source of events). */
   eventStore: EventStore;
+  /** That store as stored and its sealer, when it seals (PostgreSQL): evidence bundles then carry the key's seal chain. */
+  seals?: SealedHistory;
   /** The key service's audit log, read in position order (PostgresAuditFeed). */
   auditFeed: AuditRecordFeed;
   /** Where every compliance API call is audited (fail closed). */
@@ -53,6 +60,17 @@ export interface AuditProjectorDependencies {
   eventsHead?: () => Promise<bigint>;
   /** Copies of each signed checkpoint outside the database (Kafka); not wired by default. */
   checkpointPublisher?: CheckpointPublisher;
+  /**
+   * The source tables as stored and the seals to check them with: enables the ledger reconciliation
+   * (scheduled, `POST /v1/ledger/reconciliations`, readiness `audit-projector.reconciliation`).
+   */
+  reconciliation?: { source: SourceHistory; sealer: EventSealer; auditSealer: AuditSealer };
+  /**
+   * The process's integrity alarm: reconciliation divergences are raised on it. `expose` puts it on
+   * /readyz (`audit-projector.integrity`) and /metrics; false when another module of the same app
+   * already does (standalone: the key service's).
+   */
+  integrity?: { alarm: IntegrityAlarm; expose: boolean };
   settings?: AuditProjectorSettings;
 }
 
@@ -83,9 +101,10 @@ export class AuditProjectorModule implements OnModuleInit, OnModuleDestroy {
     providers.push(
       {
         provide: AUDIT_PROJECTOR_DATA_SOURCE,
-        // Migrations first (they create the database and schema if needed), then connect: never `synchronize`.
+        // Migrations first (with one role they create the database and schema if needed; as the
+        // service role only checked), then connect: never `synchronize`.
         useFactory: async () => {
-          await runMigrations(target, auditProjectorMigrations);
+          await prepareSchema(target, auditProjectorMigrations);
           const logger = new Logger(APPLICATION_NAME);
           const dataSource = createReadModelDataSource(target, {
             applicationName: APPLICATION_NAME,
@@ -106,15 +125,32 @@ export class AuditProjectorModule implements OnModuleInit, OnModuleDestroy {
           new ProjectionRunner(store, deps.eventStore, deps.auditFeed, ledger, clock, metrics, deps.settings?.runner, deps.eventsHead),
         inject: [ProjectionStore, LedgerStore, METRICS_REGISTRY],
       },
+      { provide: OcsfAuditExport, useFactory: (ds: DataSource, ledger: LedgerStore) => new OcsfAuditExport(ds, ledger), inject: [AUDIT_PROJECTOR_DATA_SOURCE, LedgerStore] },
       { provide: ComplianceQueries, useFactory: (ds: DataSource) => new ComplianceQueries(ds, clock), inject: [AUDIT_PROJECTOR_DATA_SOURCE] },
       { provide: ComplianceGateway, useFactory: () => new ComplianceGateway(deps.identity, deps.auditLog, clock) },
       {
+        provide: LedgerReconciler,
+        useFactory: (ds: DataSource, store: ProjectionStore, ledger: LedgerStore) =>
+          deps.reconciliation
+            ? new LedgerReconciler({
+                ...deps.reconciliation,
+                dataSource: ds,
+                projections: store,
+                ledger,
+                attestationPublicKeyPem: () => deps.signer.publicKeyPem(),
+                ...(deps.integrity ? { alarm: deps.integrity.alarm } : {}),
+                clock,
+              })
+            : null,
+        inject: [AUDIT_PROJECTOR_DATA_SOURCE, ProjectionStore, LedgerStore],
+      },
+      {
         provide: EvidenceBundleBuilder,
-        useFactory: (ds: DataSource, ledger: LedgerStore) => new EvidenceBundleBuilder(ds, ledger, deps.signer, clock),
+        useFactory: (ds: DataSource, ledger: LedgerStore) => new EvidenceBundleBuilder(ds, ledger, deps.signer, clock, deps.seals),
         inject: [AUDIT_PROJECTOR_DATA_SOURCE, LedgerStore],
       },
     );
-    return { module: AuditProjectorModule, imports: [HealthModule], providers, controllers: [ComplianceController] };
+    return { module: AuditProjectorModule, imports: [HealthModule], providers, controllers: [ComplianceController, AuditExportController] };
   }
 
   /** Keeps the identity view current (suspensions, credential rotations) for token checks. */
@@ -126,7 +162,12 @@ export class AuditProjectorModule implements OnModuleInit, OnModuleDestroy {
     @Optional() @Inject(AUDIT_PROJECTOR_PG_POOL) private readonly pool?: Pool,
     @Optional() @Inject(AUDIT_PROJECTOR_DATA_SOURCE) private readonly dataSource?: DataSource,
     @Optional() @Inject(ProjectionRunner) private readonly runner?: ProjectionRunner,
+    @Optional() @Inject(LedgerReconciler) private readonly reconciler?: LedgerReconciler | null,
+    @Optional() @Inject(METRICS_REGISTRY) private readonly metrics?: Registry,
   ) {}
+
+  private reconcileTimer?: NodeJS.Timeout;
+  private unexpose?: () => void;
 
   async onModuleInit(): Promise<void> {
     const database = this.dataSource ?? this.pool;
@@ -146,11 +187,67 @@ export class AuditProjectorModule implements OnModuleInit, OnModuleDestroy {
         if (problems.length > 0) throw new Error(problems.join('; '));
       },
     });
+    if (deps.integrity?.expose && this.metrics) this.unexpose = exposeIntegrityAlarm(deps.integrity.alarm, this.health, this.metrics, 'audit-projector.integrity');
+    if (this.reconciler) this.startReconciliation(this.reconciler, deps.settings?.reconcileIntervalMs ?? 15 * 60_000);
     this.identityFeed = await followStore(deps.eventStore, [deps.identity.cache]);
     runner.start();
   }
 
+  /** Readiness and metrics of the reconciliation, and its schedule. */
+  private startReconciliation(reconciler: LedgerReconciler, intervalMs: number): void {
+    const logger = new Logger('ledger-reconciliation');
+    this.health.register({
+      name: 'audit-projector.reconciliation',
+      async check() {
+        const last = reconciler.latest();
+        if (!last || last.ok) return;
+        const named = last.divergences.slice(0, 3).map(describeViolation).join('; ');
+        throw new Error(`${last.divergences.length} divergence(s) between the source tables and the ledger at ${last.finishedAt}: ${named}${last.divergences.length > 3 ? '; …' : ''}`);
+      },
+    });
+    if (this.metrics) {
+      const metrics = this.metrics;
+      new Gauge({
+        name: 'kms_ledger_reconciliation_divergences',
+        help: 'Divergences the last ledger reconciliation found between the source tables and the ledger (0: all agree).',
+        registers: [metrics],
+        collect() {
+          const last = reconciler.latest();
+          if (last) this.set(last.divergences.length);
+        },
+      });
+      new Gauge({
+        name: 'kms_ledger_reconciliation_last_run_timestamp_seconds',
+        help: 'When the last ledger reconciliation finished (Unix time).',
+        registers: [metrics],
+        collect() {
+          const last = reconciler.latest();
+          if (last) this.set(Date.parse(last.finishedAt) / 1000);
+        },
+      });
+    }
+    if (intervalMs <= 0) return;
+    const schedule = () => {
+      this.reconcileTimer = setTimeout(() => {
+        void reconciler
+          .run()
+          .then(
+            (r) => {
+              if (r.ok) logger.log(`ledger reconciled: ${r.checked.events} events, ${r.checked.auditRecords} audit records, no divergence`);
+              else logger.error(`ledger reconciliation found ${r.divergences.length} divergence(s): ${r.divergences.slice(0, 3).map(describeViolation).join('; ')}`);
+            },
+            (e: unknown) => logger.warn(`ledger reconciliation did not run: ${e instanceof Error ? e.message : String(e)}`),
+          )
+          .finally(schedule);
+      }, intervalMs);
+      this.reconcileTimer.unref();
+    };
+    schedule();
+  }
+
   async onModuleDestroy(): Promise<void> {
+    if (this.reconcileTimer) clearTimeout(this.reconcileTimer);
+    this.unexpose?.();
     await this.identityFeed?.stop();
     await this.runner?.stop();
     await this.pool?.end();

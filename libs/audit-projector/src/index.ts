@@ -11,4 +11,5 @@ export * from './attestation/software-attestation-signer';
 export * from './http/compliance-gateway';
 export * from './http/openapi.document';
 export * from './kafka/kafka-checkpoint-publisher';
-export * from './kafka/checkpoint-kafka-settings';
+export * from './kafka/checkpoint-publisher.factory';
+export * from './jurisdictions/ocsf-audit-export';

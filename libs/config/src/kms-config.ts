@@ -1,29 +1,19 @@
+import { type ObservabilityConfig, observabilitySchema } from './observability.config';
 import { resolve } from 'node:path';
+import { z } from 'zod';
+import { Secret } from './config-error';
+import { type Env, envVar, failOn, parseEnv } from './env-schema';
+import { anomalyDetectorSchema, type AnomalyDetectorConfig } from './anomaly-detector.config';
+import { auditProjectorSchema, type AuditProjectorConfig, checkpointsSchema, type CheckpointsConfig } from './audit-projector.config';
+import { noticesSchema, type NoticesConfig } from './notices.config';
+import { notificationsSchema, type NotificationsConfig } from './notifications.config';
+import { provisionSchema, type ProvisionConfig } from './provision.config';
+import { rotationSchedulerSchema, type RotationSchedulerConfig } from './rotation-scheduler.config';
+import { type HsmInstanceConfig, loadHsmInstances } from './hsm-instances.config';
+import { type KmipConfig, kmipSchema } from './kmip.config';
 
-/** A configuration problem, naming the environment variable at fault. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(
-    readonly variable: string,
-    problem: string,
-  ) {
-    super(`${variable}: ${problem}`);
-  }
-}
-
-/** A value that must never be logged. `toJSON`/`toString` hide it. */
-export class Secret<T> {
-  constructor(private readonly value: T) {}
-  reveal(): T {
-    return this.value;
-  }
-  toJSON(): string {
-    return '[secret]';
-  }
-  toString(): string {
-    return '[secret]';
-  }
-}
+export { ConfigError, Secret } from './config-error';
+export type { Env } from './env-schema';
 
 export interface Address {
   host: string;
@@ -55,23 +45,88 @@ export type HsmConfig =
       provisionSoftHsmToken: boolean;
     };
 
-/** The whole configuration, built once from the environment and validated at boot. */
+/** The key service's own settings (beside the core ones every service shares). */
+export interface KeyServiceConfig {
+  /** KMS_FAULT_INJECTION: test-only fault points (e.g. `change-before-commit`); never set in production. */
+  faultInjection?: string;
+  /**
+   * KMS_BOOTSTRAP_CREDENTIAL_FILE: where the first administrator's one-time enrolment link is written
+   * (mode 0600) on first start (no secret granting anything: a link to enrol the person's factors).
+   * Unset: it is printed once to standard output.
+   */
+  bootstrapCredentialFile?: string;
+  /**
+   * KMS_SEAL_EXISTING_HISTORY: in the migrate step, seal events and audit records written before they
+   * were sealed (an upgrade; needs the table owner). Default true in standalone mode, false otherwise.
+   */
+  sealExistingHistory: boolean;
+}
+
+/** The people's console: WebAuthn relying party and enrolment links (docs/console.md). */
+export interface ConsoleConfig {
+  /** KMS_CONSOLE_RP_ID: the WebAuthn relying-party id (a registrable domain, no scheme or port). Default `localhost`. */
+  rpId: string;
+  /** KMS_CONSOLE_RP_NAME: the name authenticators show. Default `KMS`. */
+  rpName: string;
+  /**
+   * KMS_CONSOLE_ORIGIN: the origin(s) the browser reports in WebAuthn ceremonies, comma-separated
+   * (`https://kms.example.com`). Default `http://localhost:<KMS_HTTP_ADDRESS port>`.
+   */
+  origins: string[];
+  /** KMS_CONSOLE_ENROLMENT_LINK_TTL_MINUTES: how long a one-time enrolment link lives. Default 15 (1..1440). */
+  enrolmentLinkTtlMinutes: number;
+  /**
+   * KMS_CONSOLE_ASSETS_DIR: the built console (`npm run build:console`) the HTTP server serves at
+   * /console/. Default `dist/console` under the working directory.
+   */
+  assetsDir: string;
+  /**
+   * KMS_CONSOLE_COMPLIANCE_URL: where the console's compliance pass-through sends its GETs (the
+   * compliance API's base, without `/v1`). Default: this server's own HTTP address.
+   */
+  complianceUrl: string;
+}
+
+/**
+ * The whole configuration, built once from the environment and validated at boot: the core settings
+ * every service shares at the top, then a section per service. Only libs/config reads the environment.
+ */
 export interface KmsConfig {
   /** gRPC listen address of the key service. KMS_GRPC_ADDRESS, default 127.0.0.1:50051. */
   grpc: Address;
   /** HTTP listen address (health, metrics, compliance API). KMS_HTTP_ADDRESS, default 127.0.0.1:8080. */
   http: Address;
   postgres: {
-    /** KMS_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/kms. */
+    /**
+     * KMS_DATABASE_URL: what the services connect as. Default postgres://postgres@127.0.0.1:5432/kms;
+     * in standalone mode postgres://kms_service@127.0.0.1:5432/kms (created on first start).
+     */
     url: string;
+    /**
+     * KMS_MIGRATION_DATABASE_URL: the owner role the migrate step (apps/key-service/src/migrate.ts, the
+     * provision step) runs migrations, grants and the seal upgrade as. Only that step needs it; the
+     * services never do. Absent: KMS_DATABASE_URL does both (one role), except in standalone mode
+     * when neither is set: postgres://postgres@127.0.0.1:5432/kms.
+     */
+    migrationUrl?: string;
+    /**
+     * KMS_DATABASE_SERVICE_ROLE: the role granted the services' rights after migrations (only INSERT and
+     * SELECT on events and audit_records). Default kms_service; skipped with a warning when it does not
+     * exist. A service whose KMS_DATABASE_URL connects as this role does not migrate at start: it checks
+     * the migrate step ran and refuses to start otherwise.
+     */
+    serviceRole: string;
     /** KMS_DATABASE_SCHEMA, default "public". */
     schema: string;
+    /**
+     * KMS_DB_CONNECT_TIMEOUT_MS (2000), KMS_DB_STATEMENT_TIMEOUT_MS (5000), KMS_DB_LOCK_TIMEOUT_MS (2000),
+     * KMS_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS (15000): how long any service waits on PostgreSQL.
+     */
+    timeouts: { connectMs: number; statementMs: number; lockMs: number; idleInTransactionMs: number };
   };
   /** KMS_REDIS_URL, default redis://127.0.0.1:6379. */
   redisUrl: string;
-  eventStore:
-    | { kind: 'postgres' }
-    | { kind: 'eventstoredb'; connectionString: Secret<string> };
+  eventStore: { kind: 'postgres' } | { kind: 'eventstoredb'; connectionString: Secret<string> };
   /** KMS_STATE_DIR, default ./.kms-state: master key (standalone), SoftHSM2 token, bootstrap credentials. */
   stateDir: string;
   /** KMS_MASTER_KEY (base64 of 32 bytes) or KMS_MASTER_KEY_FILE; in standalone mode, created on first start. */
@@ -80,130 +135,275 @@ export interface KmsConfig {
   standalone: boolean;
   /** KMS_AUDIT_MAX_BATCH: most audit records made durable in one commit. Default 512. */
   auditMaxBatch: number;
-  /** KMS_DESTRUCTION_SWEEP_SECONDS: how often due version destructions run in-process (0 disables). Default 60. */
-  destructionSweepSeconds: number;
+  /** KMS_AUDIT_TIMEOUT_MS: a call whose audit record is not durable within this is refused UNAVAILABLE. Default 2000. */
+  auditTimeoutMs: number;
+  /**
+   * KMS_CHANGE_COMMIT: how a change's events and audit record become durable together. `transaction`
+   * (default with the PostgreSQL event store): one transaction. `intent`: an audit intent before the
+   * append, completed after (what EventStoreDB always uses; selectable with PostgreSQL to exercise it).
+   */
+  changeCommit: 'transaction' | 'intent';
+  /** KMS_CHANGE_INTENT_GRACE_MS: an audit intent older than this is completed from the event store. Default 30000. */
+  changeIntentGraceMs: number;
   /** KMS_HSM_ENABLED (default: true in standalone mode, false otherwise) and the HSM's settings. */
   hsm: HsmConfig;
-  /**
-   * KMS_BOOTSTRAP_CREDENTIAL_FILE: where the first administrator's credential is written (mode 0600) on
-   * first start. Unset: it is printed once to standard output.
-   */
-  bootstrapCredentialFile?: string;
+  keyService: KeyServiceConfig;
+  /** People's second factors and sign-in (WebAuthn relying party, enrolment links). */
+  console: ConsoleConfig;
+  rotationScheduler: RotationSchedulerConfig;
+  auditProjector: AuditProjectorConfig;
+  /** Where signed ledger checkpoints also go in Kafka (audit projector). */
+  checkpoints: CheckpointsConfig;
+  anomalyDetector: AnomalyDetectorConfig;
+  /** Rotation notices and confirmations through Kafka (the relay beside the key service). */
+  notices: NoticesConfig;
+  /** The one-shot provision step (apps/key-service/src/provision.ts). */
+  provision: ProvisionConfig;
+  /** Structured logs and OpenTelemetry traces. */
+  observability: ObservabilityConfig;
+  /** The HSM instances and their jurisdictions (docs/jurisdictions.md); the single KMS_HSM_* HSM is instance `default`. */
+  hsmInstances: HsmInstanceConfig[];
+  /** The KMIP server (docs/kmip.md). */
+  kmip: KmipConfig;
+  /** Compliance notifications by email and Slack (the relay beside the key service). */
+  notifications: NotificationsConfig;
 }
 
-type Env = Record<string, string | undefined>;
+const raw = z.string().optional();
 
-function parseAddress(env: Env, variable: string, fallback: string): Address {
-  const raw = env[variable] ?? fallback;
-  const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(raw);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port < 0 || port > 65535) throw new ConfigError(variable, `must be host:port, got "${raw}"`);
-  return { host: m[1].replace(/^\[|\]$/g, ''), port };
+/** Database, Redis, event store, state folder, master key, audit and change commit: every service's. */
+function coreSchema(cwd: string) {
+  return z
+    .object({
+      KMS_STANDALONE: raw,
+      KMS_STATE_DIR: raw,
+      KMS_GRPC_ADDRESS: envVar.address('127.0.0.1:50051'),
+      KMS_HTTP_ADDRESS: envVar.address('127.0.0.1:8080'),
+      KMS_DATABASE_URL: envVar.optionalUrl(['postgres:', 'postgresql:']),
+      KMS_MIGRATION_DATABASE_URL: envVar.optionalUrl(['postgres:', 'postgresql:']),
+      KMS_DATABASE_SERVICE_ROLE: raw.transform((v, ctx) => {
+        const role = v || 'kms_service';
+        return /^[a-z_][a-z0-9_]{0,62}$/.test(role) ? role : failOn(ctx, 'KMS_DATABASE_SERVICE_ROLE', 'must be a lower-case SQL identifier');
+      }),
+      KMS_DATABASE_SCHEMA: raw.transform((v, ctx) => {
+        const schema = v ?? 'public';
+        return /^[a-z_][a-z0-9_]{0,62}$/.test(schema) ? schema : failOn(ctx, 'KMS_DATABASE_SCHEMA', 'must be a lower-case SQL identifier');
+      }),
+      KMS_DB_CONNECT_TIMEOUT_MS: envVar.integer(2000, 100, 600_000),
+      KMS_DB_STATEMENT_TIMEOUT_MS: envVar.integer(5000, 100, 3_600_000),
+      KMS_DB_LOCK_TIMEOUT_MS: envVar.integer(2000, 100, 3_600_000),
+      KMS_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: envVar.integer(15_000, 1000, 3_600_000),
+      KMS_REDIS_URL: envVar.url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+      KMS_EVENT_STORE: raw,
+      EVENTSTORE_CONNECTION_STRING: raw,
+      KMS_MASTER_KEY: raw,
+      KMS_MASTER_KEY_FILE: raw,
+      KMS_AUDIT_MAX_BATCH: envVar.integer(512, 1, 10_000),
+      KMS_AUDIT_TIMEOUT_MS: envVar.integer(2000, 100, 60_000),
+      KMS_CHANGE_COMMIT: envVar.choice('transaction', ['transaction', 'intent'] as const),
+      KMS_CHANGE_INTENT_GRACE_MS: envVar.integer(30_000, 0, 3_600_000),
+    })
+    .transform((v, ctx) => {
+      const standalone = v.KMS_STANDALONE === '1' || v.KMS_STANDALONE === 'true';
+      const stateDir = resolve(cwd, v.KMS_STATE_DIR ?? '.kms-state');
+
+      const storeKind = v.KMS_EVENT_STORE ?? (v.EVENTSTORE_CONNECTION_STRING ? 'eventstoredb' : 'postgres');
+      let eventStore: KmsConfig['eventStore'];
+      if (storeKind === 'postgres') eventStore = { kind: 'postgres' };
+      else if (storeKind !== 'eventstoredb') return failOn(ctx, 'KMS_EVENT_STORE', 'must be "postgres" or "eventstoredb"');
+      else if (!v.EVENTSTORE_CONNECTION_STRING) return failOn(ctx, 'EVENTSTORE_CONNECTION_STRING', 'is required when KMS_EVENT_STORE=eventstoredb');
+      else eventStore = { kind: 'eventstoredb', connectionString: new Secret(v.EVENTSTORE_CONNECTION_STRING) };
+
+      // Standalone on a fresh machine: the services connect as the service role (created on first
+      // start) and migrations run as the local superuser. An operator's URL replaces either.
+      const localDatabase = (user: string) => `postgres://${user}@127.0.0.1:5432/kms`;
+      const databaseUrl = v.KMS_DATABASE_URL ?? localDatabase(standalone ? v.KMS_DATABASE_SERVICE_ROLE : 'postgres');
+      // Unset and not standalone: one role does everything; a service never needs the owner's URL.
+      const ownerUrl = v.KMS_MIGRATION_DATABASE_URL ?? (v.KMS_DATABASE_URL ? undefined : localDatabase('postgres'));
+      const migrationUrl = ownerUrl === databaseUrl ? undefined : ownerUrl;
+
+      let masterKey: KmsConfig['masterKey'];
+      if (v.KMS_MASTER_KEY && v.KMS_MASTER_KEY_FILE) return failOn(ctx, 'KMS_MASTER_KEY', 'set either KMS_MASTER_KEY or KMS_MASTER_KEY_FILE, not both');
+      else if (v.KMS_MASTER_KEY) masterKey = { kind: 'env', value: new Secret(v.KMS_MASTER_KEY) };
+      else if (v.KMS_MASTER_KEY_FILE) masterKey = { kind: 'file', path: resolve(cwd, v.KMS_MASTER_KEY_FILE) };
+      else if (standalone) masterKey = { kind: 'file', path: resolve(stateDir, 'master.key') };
+      else return failOn(ctx, 'KMS_MASTER_KEY_FILE', 'a master key is required: set KMS_MASTER_KEY_FILE or KMS_MASTER_KEY (or run in standalone mode)');
+
+      return {
+        grpc: v.KMS_GRPC_ADDRESS,
+        http: v.KMS_HTTP_ADDRESS,
+        postgres: {
+          url: databaseUrl,
+          ...(migrationUrl ? { migrationUrl } : {}),
+          serviceRole: v.KMS_DATABASE_SERVICE_ROLE,
+          schema: v.KMS_DATABASE_SCHEMA,
+          timeouts: {
+            connectMs: v.KMS_DB_CONNECT_TIMEOUT_MS,
+            statementMs: v.KMS_DB_STATEMENT_TIMEOUT_MS,
+            lockMs: v.KMS_DB_LOCK_TIMEOUT_MS,
+            idleInTransactionMs: v.KMS_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+          },
+        },
+        redisUrl: v.KMS_REDIS_URL,
+        eventStore,
+        stateDir,
+        masterKey,
+        standalone,
+        auditMaxBatch: v.KMS_AUDIT_MAX_BATCH,
+        auditTimeoutMs: v.KMS_AUDIT_TIMEOUT_MS,
+        changeCommit: v.KMS_CHANGE_COMMIT,
+        changeIntentGraceMs: v.KMS_CHANGE_INTENT_GRACE_MS,
+      };
+    });
 }
 
-function parseInteger(env: Env, variable: string, fallback: number, min: number, max: number): number {
-  const raw = env[variable];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(variable, `must be a whole number from ${min} to ${max}, got "${raw}"`);
-  return n;
+/** The HSM section; its defaults depend on standalone mode and the state folder. */
+function hsmSchema(cwd: string, standalone: boolean, stateDir: string) {
+  return z
+    .object({
+      KMS_HSM_ENABLED: envVar.boolean(standalone),
+      KMS_HSM_MODULE: raw,
+      KMS_HSM_SLOT: raw,
+      KMS_HSM_TOKEN_LABEL: raw,
+      KMS_HSM_PIN: raw,
+      KMS_HSM_PIN_FILE: raw,
+      KMS_HSM_SESSIONS: envVar.integer(4, 1, 64),
+      SOFTHSM2_CONF: raw,
+    })
+    .transform((v, ctx): HsmConfig => {
+      if (!v.KMS_HSM_ENABLED) return { enabled: false };
+      const modulePath = v.KMS_HSM_MODULE ?? '/usr/lib/softhsm/libsofthsm2.so';
+      if (modulePath.trim() === '') return failOn(ctx, 'KMS_HSM_MODULE', 'is empty; expected the path of a PKCS#11 module');
+
+      let token: Extract<HsmConfig, { enabled: true }>['token'];
+      if (v.KMS_HSM_SLOT && v.KMS_HSM_TOKEN_LABEL) return failOn(ctx, 'KMS_HSM_SLOT', 'set either KMS_HSM_SLOT or KMS_HSM_TOKEN_LABEL, not both');
+      else if (v.KMS_HSM_SLOT) {
+        const index = Number(v.KMS_HSM_SLOT);
+        if (!Number.isInteger(index) || index < 0 || index > 1023) return failOn(ctx, 'KMS_HSM_SLOT', `must be a whole number from 0 to 1023, got "${v.KMS_HSM_SLOT}"`);
+        token = { kind: 'slot', index };
+      } else {
+        const label = v.KMS_HSM_TOKEN_LABEL ?? 'kms';
+        // PKCS#11 token labels are 32 bytes, blank padded.
+        if (label.trim() === '' || Buffer.byteLength(label) > 32) return failOn(ctx, 'KMS_HSM_TOKEN_LABEL', 'must be 1 to 32 bytes');
+        token = { kind: 'label', label };
+      }
+
+      let pin: Extract<HsmConfig, { enabled: true }>['pin'];
+      const stateToken = resolve(stateDir, 'hsm');
+      if (v.KMS_HSM_PIN && v.KMS_HSM_PIN_FILE) return failOn(ctx, 'KMS_HSM_PIN', 'set either KMS_HSM_PIN or KMS_HSM_PIN_FILE, not both');
+      else if (v.KMS_HSM_PIN) pin = { kind: 'env', value: new Secret(v.KMS_HSM_PIN) };
+      else if (v.KMS_HSM_PIN_FILE) pin = { kind: 'file', path: resolve(cwd, v.KMS_HSM_PIN_FILE) };
+      else if (standalone) pin = { kind: 'file', path: resolve(stateToken, 'user.pin') };
+      else return failOn(ctx, 'KMS_HSM_PIN_FILE', 'the HSM user PIN is required: set KMS_HSM_PIN_FILE or KMS_HSM_PIN (or KMS_HSM_ENABLED=false)');
+
+      const conf = v.SOFTHSM2_CONF ? resolve(cwd, v.SOFTHSM2_CONF) : standalone ? resolve(stateToken, 'softhsm2.conf') : undefined;
+      return {
+        enabled: true,
+        modulePath: resolve(cwd, modulePath),
+        token,
+        pin,
+        sessions: v.KMS_HSM_SESSIONS,
+        ...(conf ? { softhsm2Conf: conf } : {}),
+        provisionSoftHsmToken: standalone && !v.SOFTHSM2_CONF && !v.KMS_HSM_PIN && !v.KMS_HSM_PIN_FILE,
+      };
+    });
 }
 
-function parseUrl(env: Env, variable: string, fallback: string, protocols: string[]): string {
-  const raw = env[variable] ?? fallback;
+function keyServiceSchema(cwd: string, standalone: boolean) {
+  return z
+    .object({
+      KMS_FAULT_INJECTION: envVar.text(undefined),
+      KMS_BOOTSTRAP_CREDENTIAL_FILE: envVar.path(cwd),
+      KMS_SEAL_EXISTING_HISTORY: envVar.boolean(standalone),
+    })
+    .transform(
+      (v): KeyServiceConfig => ({
+        ...(v.KMS_FAULT_INJECTION ? { faultInjection: v.KMS_FAULT_INJECTION } : {}),
+        ...(v.KMS_BOOTSTRAP_CREDENTIAL_FILE ? { bootstrapCredentialFile: v.KMS_BOOTSTRAP_CREDENTIAL_FILE } : {}),
+        sealExistingHistory: v.KMS_SEAL_EXISTING_HISTORY,
+      }),
+    );
+}
+
+const RP_ID_PATTERN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+/** An origin as browsers serialise it: scheme, host and optional port, nothing else. */
+function consoleOrigin(text: string): string | undefined {
   let u: URL;
   try {
-    u = new URL(raw);
+    u = new URL(text);
   } catch {
-    throw new ConfigError(variable, 'is not a valid URL');
+    return undefined;
   }
-  if (!protocols.includes(u.protocol)) throw new ConfigError(variable, `must use ${protocols.join(' or ')}`);
-  return raw;
+  if ((u.protocol !== 'https:' && u.protocol !== 'http:') || u.origin !== text) return undefined;
+  return u.origin;
 }
 
-function parseBoolean(env: Env, variable: string, fallback: boolean): boolean {
-  const raw = env[variable];
-  if (raw === undefined || raw === '') return fallback;
-  if (/^(1|true|yes|on)$/i.test(raw)) return true;
-  if (/^(0|false|no|off)$/i.test(raw)) return false;
-  throw new ConfigError(variable, `must be true or false, got "${raw}"`);
+function consoleSchema(cwd: string, http: { host: string; port: number }) {
+  const httpPort = http.port;
+  return z
+    .object({
+      KMS_CONSOLE_RP_ID: raw,
+      KMS_CONSOLE_RP_NAME: raw,
+      KMS_CONSOLE_ORIGIN: raw,
+      KMS_CONSOLE_ENROLMENT_LINK_TTL_MINUTES: envVar.integer(15, 1, 1440),
+      KMS_CONSOLE_ASSETS_DIR: raw,
+      KMS_CONSOLE_COMPLIANCE_URL: raw,
+    })
+    .transform((v, ctx): ConsoleConfig => {
+      const rpId = v.KMS_CONSOLE_RP_ID ?? 'localhost';
+      if (!RP_ID_PATTERN.test(rpId)) return failOn(ctx, 'KMS_CONSOLE_RP_ID', `must be a lower-case domain name without scheme or port (e.g. kms.example.com), got "${rpId}"`);
+      const rpName = v.KMS_CONSOLE_RP_NAME ?? 'KMS';
+      if (rpName.trim() === '' || rpName.length > 64) return failOn(ctx, 'KMS_CONSOLE_RP_NAME', 'must be 1 to 64 characters');
+      const listed = (v.KMS_CONSOLE_ORIGIN ?? `http://localhost:${httpPort}`).split(',').map((o) => o.trim());
+      const origins: string[] = [];
+      for (const o of listed) {
+        const origin = consoleOrigin(o);
+        if (!origin) return failOn(ctx, 'KMS_CONSOLE_ORIGIN', `must be comma-separated origins like https://kms.example.com (scheme, host, optional port; no path), got "${o}"`);
+        const host = new URL(origin).hostname;
+        // WebAuthn: the RP id must be the origin's host or a registrable suffix of it.
+        if (host !== rpId && !host.endsWith(`.${rpId}`)) return failOn(ctx, 'KMS_CONSOLE_ORIGIN', `origin ${origin} is not on the relying party ${rpId} (KMS_CONSOLE_RP_ID)`);
+        origins.push(origin);
+      }
+      const ownHost = http.host === '0.0.0.0' || http.host === '::' ? '127.0.0.1' : http.host.includes(':') ? `[${http.host}]` : http.host;
+      const complianceUrl = (v.KMS_CONSOLE_COMPLIANCE_URL ?? `http://${ownHost}:${httpPort}`).replace(/\/+$/, '');
+      let parsed: URL | undefined;
+      try {
+        parsed = new URL(complianceUrl);
+      } catch {
+        parsed = undefined;
+      }
+      if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.search || parsed.hash || parsed.username || parsed.password) {
+        return failOn(ctx, 'KMS_CONSOLE_COMPLIANCE_URL', `must be an http(s) URL of the compliance API without /v1, query or credentials (e.g. http://127.0.0.1:8080), got "${complianceUrl}"`);
+      }
+      const assetsDir = resolve(cwd, v.KMS_CONSOLE_ASSETS_DIR ?? 'dist/console');
+      return { rpId, rpName, origins, enrolmentLinkTtlMinutes: v.KMS_CONSOLE_ENROLMENT_LINK_TTL_MINUTES, assetsDir, complianceUrl };
+    });
 }
 
-function parseHsm(env: Env, cwd: string, standalone: boolean, stateDir: string): HsmConfig {
-  if (!parseBoolean(env, 'KMS_HSM_ENABLED', standalone)) return { enabled: false };
-  const modulePath = env['KMS_HSM_MODULE'] ?? '/usr/lib/softhsm/libsofthsm2.so';
-  if (modulePath.trim() === '') throw new ConfigError('KMS_HSM_MODULE', 'is empty; expected the path of a PKCS#11 module');
-
-  let token: Extract<HsmConfig, { enabled: true }>['token'];
-  if (env['KMS_HSM_SLOT'] && env['KMS_HSM_TOKEN_LABEL']) {
-    throw new ConfigError('KMS_HSM_SLOT', 'set either KMS_HSM_SLOT or KMS_HSM_TOKEN_LABEL, not both');
-  } else if (env['KMS_HSM_SLOT']) {
-    token = { kind: 'slot', index: parseInteger(env, 'KMS_HSM_SLOT', 0, 0, 1023) };
-  } else {
-    const label = env['KMS_HSM_TOKEN_LABEL'] ?? 'kms';
-    // PKCS#11 token labels are 32 bytes, blank padded.
-    if (label.trim() === '' || Buffer.byteLength(label) > 32) throw new ConfigError('KMS_HSM_TOKEN_LABEL', 'must be 1 to 32 bytes');
-    token = { kind: 'label', label };
-  }
-
-  let pin: Extract<HsmConfig, { enabled: true }>['pin'];
-  const stateToken = resolve(stateDir, 'hsm');
-  if (env['KMS_HSM_PIN'] && env['KMS_HSM_PIN_FILE']) {
-    throw new ConfigError('KMS_HSM_PIN', 'set either KMS_HSM_PIN or KMS_HSM_PIN_FILE, not both');
-  } else if (env['KMS_HSM_PIN']) pin = { kind: 'env', value: new Secret(env['KMS_HSM_PIN']) };
-  else if (env['KMS_HSM_PIN_FILE']) pin = { kind: 'file', path: resolve(cwd, env['KMS_HSM_PIN_FILE']) };
-  else if (standalone) pin = { kind: 'file', path: resolve(stateToken, 'user.pin') };
-  else throw new ConfigError('KMS_HSM_PIN_FILE', 'the HSM user PIN is required: set KMS_HSM_PIN_FILE or KMS_HSM_PIN (or KMS_HSM_ENABLED=false)');
-
-  const conf = env['SOFTHSM2_CONF'] ? resolve(cwd, env['SOFTHSM2_CONF']) : standalone ? resolve(stateToken, 'softhsm2.conf') : undefined;
-  return {
-    enabled: true,
-    modulePath: resolve(cwd, modulePath),
-    token,
-    pin,
-    sessions: parseInteger(env, 'KMS_HSM_SESSIONS', 4, 1, 64),
-    ...(conf ? { softhsm2Conf: conf } : {}),
-    provisionSoftHsmToken: standalone && !env['SOFTHSM2_CONF'] && !env['KMS_HSM_PIN'] && !env['KMS_HSM_PIN_FILE'],
-  };
-}
-
-/** Build and validate the configuration. Throws ConfigError naming the bad variable. */
+/**
+ * Build and validate the configuration: the one reader of the environment. Every service section is
+ * parsed, so a bad value anywhere stops any service's boot with a ConfigError naming the variable;
+ * what only one service requires (e.g. the scheduler's credential) is checked by that service's compose.
+ */
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): KmsConfig {
-  const standalone = env['KMS_STANDALONE'] === '1' || env['KMS_STANDALONE'] === 'true';
-  const stateDir = resolve(cwd, env['KMS_STATE_DIR'] ?? '.kms-state');
-  const schema = env['KMS_DATABASE_SCHEMA'] ?? 'public';
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new ConfigError('KMS_DATABASE_SCHEMA', 'must be a lower-case SQL identifier');
-
-  const storeKind = env['KMS_EVENT_STORE'] ?? (env['EVENTSTORE_CONNECTION_STRING'] ? 'eventstoredb' : 'postgres');
-  let eventStore: KmsConfig['eventStore'];
-  if (storeKind === 'postgres') eventStore = { kind: 'postgres' };
-  else if (storeKind === 'eventstoredb') {
-    const cs = env['EVENTSTORE_CONNECTION_STRING'];
-    if (!cs) throw new ConfigError('EVENTSTORE_CONNECTION_STRING', 'is required when KMS_EVENT_STORE=eventstoredb');
-    eventStore = { kind: 'eventstoredb', connectionString: new Secret(cs) };
-  } else throw new ConfigError('KMS_EVENT_STORE', 'must be "postgres" or "eventstoredb"');
-
-  let masterKey: KmsConfig['masterKey'];
-  if (env['KMS_MASTER_KEY'] && env['KMS_MASTER_KEY_FILE']) {
-    throw new ConfigError('KMS_MASTER_KEY', 'set either KMS_MASTER_KEY or KMS_MASTER_KEY_FILE, not both');
-  } else if (env['KMS_MASTER_KEY']) masterKey = { kind: 'env', value: new Secret(env['KMS_MASTER_KEY']) };
-  else if (env['KMS_MASTER_KEY_FILE']) masterKey = { kind: 'file', path: resolve(cwd, env['KMS_MASTER_KEY_FILE']) };
-  else if (standalone) masterKey = { kind: 'file', path: resolve(stateDir, 'master.key') };
-  else throw new ConfigError('KMS_MASTER_KEY_FILE', 'a master key is required: set KMS_MASTER_KEY_FILE or KMS_MASTER_KEY (or run in standalone mode)');
-
+  const core = parseEnv(coreSchema(cwd), env);
+  const hsm = parseEnv(hsmSchema(cwd, core.standalone, core.stateDir), env);
   return {
-    grpc: parseAddress(env, 'KMS_GRPC_ADDRESS', '127.0.0.1:50051'),
-    http: parseAddress(env, 'KMS_HTTP_ADDRESS', '127.0.0.1:8080'),
-    postgres: { url: parseUrl(env, 'KMS_DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/kms', ['postgres:', 'postgresql:']), schema },
-    redisUrl: parseUrl(env, 'KMS_REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
-    eventStore,
-    stateDir,
-    masterKey,
-    standalone,
-    auditMaxBatch: parseInteger(env, 'KMS_AUDIT_MAX_BATCH', 512, 1, 10_000),
-    destructionSweepSeconds: parseInteger(env, 'KMS_DESTRUCTION_SWEEP_SECONDS', 60, 0, 86_400),
-    hsm: parseHsm(env, cwd, standalone, stateDir),
-    ...(env['KMS_BOOTSTRAP_CREDENTIAL_FILE'] ? { bootstrapCredentialFile: resolve(cwd, env['KMS_BOOTSTRAP_CREDENTIAL_FILE']) } : {}),
+    ...core,
+    hsm,
+    hsmInstances: loadHsmInstances(env, cwd, hsm, core.standalone, core.stateDir),
+    keyService: parseEnv(keyServiceSchema(cwd, core.standalone), env),
+    console: parseEnv(consoleSchema(cwd, core.http), env),
+    rotationScheduler: parseEnv(rotationSchedulerSchema(cwd, core.grpc), env),
+    auditProjector: parseEnv(auditProjectorSchema, env),
+    checkpoints: parseEnv(checkpointsSchema, env),
+    anomalyDetector: parseEnv(anomalyDetectorSchema(cwd), env),
+    notices: parseEnv(noticesSchema, env),
+    provision: parseEnv(provisionSchema(cwd), env),
+    observability: parseEnv(observabilitySchema, env),
+    kmip: parseEnv(kmipSchema(cwd, core.standalone, core.stateDir), env),
+    notifications: parseEnv(notificationsSchema(cwd), env),
   };
 }
 

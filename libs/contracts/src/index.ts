@@ -1,2 +1,3 @@
 export * from './proto-paths';
 export * from './kms-client';
+export * from './generated/kms/v1';

@@ -9,13 +9,29 @@ export const KMS_METHODS = [
   'ScheduleKeyVersionDestruction', 'CancelKeyVersionDestruction', 'DestroyKeyVersion', 'SetMinDecryptionVersion',
   'Encrypt', 'Decrypt', 'ReEncrypt', 'GenerateDataKey', 'Sign', 'Verify', 'GetPublicKey', 'GenerateMac', 'VerifyMac',
   'GenerateRandom', 'BatchEncrypt', 'BatchDecrypt', 'BatchReEncrypt', 'SetKeyPolicy', 'GetKeyOriginStatement', 'ReportKeyCompromise', 'RegisterDependent', 'RemoveDependent', 'ConfirmKeyVersion', 'ReportOverdueConfirmations',
+  'AsymmetricDecrypt', 'Decapsulate',
+  'IssueProofToken', 'GetProofChain',
 ] as const;
 export const IDENTITY_METHODS = [
-  'IssueToken', 'RegisterIdentity', 'RotateCredential', 'SuspendIdentity', 'ReEnableIdentity', 'GetIdentity', 'ListIdentities',
+  'IssueToken', 'RegisterIdentity', 'RotateCredential', 'SuspendIdentity', 'ReEnableIdentity', 'ChangeIdentityRoles', 'GetIdentity', 'ListIdentities', 'CreateEnrolmentLink', 'BindClientCertificate',
 ] as const;
 export const APPROVAL_METHODS = ['GetApprovalRequest', 'ListApprovalRequests', 'ApproveRequest', 'RejectRequest'] as const;
-export const ALL_METHODS = [...KMS_METHODS, ...IDENTITY_METHODS, ...APPROVAL_METHODS] as const;
+/** kms.v1.EscrowService: break-glass escrow (docs/break-glass.md). */
+export const ESCROW_METHODS = [
+  'EnrolEscrowCustodian', 'SetEscrowPolicy', 'SealEscrow', 'CounterSignEscrowTranscript', 'DeclareEscrowPackageDestroyed', 'SettleEscrowDeclarations',
+  'OpenEscrowReconstruction', 'SubmitEscrowShare', 'CompleteEscrowReconstruction', 'GetEscrowStatus', 'GetEscrowPackage',
+] as const;
+export const ALL_METHODS = [...KMS_METHODS, ...IDENTITY_METHODS, ...APPROVAL_METHODS, ...ESCROW_METHODS] as const;
 export type KmsMethod = (typeof ALL_METHODS)[number];
+export type KmsServiceName = 'KeyManagementService' | 'IdentityService' | 'ApprovalService' | 'EscrowService';
+
+/** The kms.v1 service a method belongs to. */
+export function serviceOfMethod(method: string): KmsServiceName {
+  if ((IDENTITY_METHODS as readonly string[]).includes(method)) return 'IdentityService';
+  if ((APPROVAL_METHODS as readonly string[]).includes(method)) return 'ApprovalService';
+  if ((ESCROW_METHODS as readonly string[]).includes(method)) return 'EscrowService';
+  return 'KeyManagementService';
+}
 
 /** Messages are plain objects with the proto's snake_case field names. */
 export type KmsMessage = Record<string, unknown>;
@@ -54,19 +70,21 @@ export interface KmsClient {
 export function createKmsClient(address: string): KmsClient {
   const def = loadSync(join(PROTO_ROOT, KMS_PROTO_FILE), { ...PROTO_LOADER_OPTIONS, includeDirs: [PROTO_ROOT] });
   type Ctor = new (address: string, creds: ChannelCredentials, options?: ClientOptions) => Client;
-  const pkg = loadPackageDefinition(def) as unknown as { kms: { v1: Record<'KeyManagementService' | 'IdentityService' | 'ApprovalService', Ctor> } };
+  const pkg = loadPackageDefinition(def) as unknown as { kms: { v1: Record<KmsServiceName, Ctor> } };
   const creds = credentials.createInsecure();
   const client = new pkg.kms.v1.KeyManagementService(address, creds);
   // The three services share one channel.
   const identity = new pkg.kms.v1.IdentityService(address, creds, { channelOverride: client.getChannel() });
   const approvals = new pkg.kms.v1.ApprovalService(address, creds, { channelOverride: client.getChannel() });
-  const target = (method: KmsMethod): Client =>
-    (IDENTITY_METHODS as readonly string[]).includes(method) ? identity : (APPROVAL_METHODS as readonly string[]).includes(method) ? approvals : client;
+  const escrow = new pkg.kms.v1.EscrowService(address, creds, { channelOverride: client.getChannel() });
+  const clients: Record<KmsServiceName, Client> = { KeyManagementService: client, IdentityService: identity, ApprovalService: approvals, EscrowService: escrow };
+  const target = (method: KmsMethod): Client => clients[serviceOfMethod(method)];
   return {
     raw: client,
     close: () => {
       identity.close();
       approvals.close();
+      escrow.close();
       client.close();
     },
     call<T extends KmsMessage>(method: KmsMethod, request: KmsMessage, options: KmsCallOptions = {}): Promise<T> {

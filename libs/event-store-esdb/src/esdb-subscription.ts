@@ -6,7 +6,7 @@ import {
   type AllStreamSubscription,
   type EventStoreDBClient,
 } from '@eventstore/db-client';
-import type { EventSubscription, SubscriptionHandler } from '@kms/event-store';
+import type { EventSealer, EventSubscription, SubscriptionHandler } from '@kms/event-store';
 import { globalPositionOf, isSystemEvent, isTransient, toStoredEvent } from './esdb-mapping';
 
 /** How far back from the end of $all to look for the last non-system event when a subscription starts. */
@@ -32,11 +32,13 @@ export class EsdbSubscription implements EventSubscription {
   private readonly done: Promise<void>;
 
   constructor(
-    private readonly client: EventStoreDBClient,
+    private readonly client: Pick<EventStoreDBClient, 'readAll' | 'subscribeToAll'>,
     private position: bigint | undefined,
     private readonly handler: SubscriptionHandler,
     private readonly maxReconnectDelayMs: number,
     private readonly onStopped: (subscription: EsdbSubscription) => void,
+    /** Checks every event's seal before it is delivered; a broken one stops the subscription (onError), never skipped. */
+    private readonly sealer?: EventSealer,
   ) {
     this.done = this.run();
   }
@@ -117,8 +119,12 @@ export class EsdbSubscription implements EventSubscription {
         const position = recorded ? globalPositionOf(recorded.position) : undefined;
         if (recorded && position !== undefined && !isSystemEvent(recorded) && (this.position === undefined || position > this.position)) {
           try {
-            await this.handler.onEvent(toStoredEvent(recorded, position));
+            const event = toStoredEvent(recorded, position);
+            // Checked one by one: what precedes a forged event is delivered, the event itself never.
+            this.sealer?.check(event, undefined, 'stream');
+            await this.handler.onEvent(event);
           } catch (error) {
+            // A failed handler must not skip the event, and a forged one is not an outage: stop, say why.
             this.fail(error);
             return;
           }

@@ -1,4 +1,5 @@
 import type { StoredEvent } from '@kms/event-store';
+import type { Pool } from 'pg';
 
 /** A row of `events` as node-postgres returns it (bigint arrives as a string). */
 export interface EventRow {
@@ -27,4 +28,14 @@ export function toStoredEvent(row: EventRow): StoredEvent {
     metadata: row.metadata,
     recordedAt: row.recorded_at,
   };
+}
+
+/**
+ * Events after `afterPosition` in global order, **as stored and unchecked**: for the ledger
+ * reconciliation and evidence, which must see a forged row to name it. Everything else reads through
+ * PostgresEventStore, which refuses such rows.
+ */
+export async function readStoredEventsAfter(db: Pick<Pool, 'query'>, afterPosition: bigint, limit: number): Promise<StoredEvent[]> {
+  const { rows } = await db.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE global_position > $1 ORDER BY global_position LIMIT $2`, [afterPosition.toString(), limit]);
+  return rows.map(toStoredEvent);
 }

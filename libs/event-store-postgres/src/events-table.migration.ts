@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { allowHistoryChanges, refuseHistoryChanges } from '@kms/persistence-postgres';
 
 /**
  * The event log. `global_position` is the order subscriptions read by; `(stream_id, stream_version)`
@@ -28,5 +29,23 @@ export class CreateEventsTable1795359027816 implements MigrationInterface {
   }
 }
 
+
+/**
+ * History is append-only: UPDATE, DELETE and TRUNCATE of `events` are refused by triggers (a second
+ * line behind the database roles; see docs/audit-and-evidence.md). Key material, which must be
+ * destroyable, lives in its own table.
+ */
+export class AppendOnlyEvents1796100000000 implements MigrationInterface {
+  name = 'AppendOnlyEvents1796100000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await refuseHistoryChanges(queryRunner, 'events');
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await allowHistoryChanges(queryRunner, 'events');
+  }
+}
+
 /** Migrations of the PostgreSQL event store, for runMigrations(). */
-export const eventStoreMigrations: Array<new () => MigrationInterface> = [CreateEventsTable1795359027816];
+export const eventStoreMigrations: Array<new () => MigrationInterface> = [CreateEventsTable1795359027816, AppendOnlyEvents1796100000000];

@@ -1,7 +1,7 @@
-import { EventStoreUnavailableError, type NewEvent, type StoredEvent } from '@kms/event-store';
-import { eventStoreContract } from '@kms/event-store/testing';
+import { EventSealer, EventStoreUnavailableError, type NewEvent, type StoredEvent } from '@kms/event-store';
+import { eventStoreContract, storedStreamReaderContract } from '@kms/event-store/testing';
 import { createPgPool, dropSchema, runMigrations, testDatabaseUrl, uniqueTestSchema, type PostgresTarget } from '@kms/persistence-postgres';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { eventStoreMigrations } from './events-table.migration';
 import { PostgresEventStore } from './postgres-event-store';
@@ -22,6 +22,12 @@ afterAll(async () => {
 
 eventStoreContract('PostgresEventStore', async () => {
   const store = new PostgresEventStore(pool);
+  return { store, cleanup: () => store.close() };
+});
+
+// Sealed, as the services run it: on a store the KMS wrote, the stored stream is the checked one.
+storedStreamReaderContract('PostgresEventStore (sealed)', async () => {
+  const store = new PostgresEventStore(pool, { sealer: new EventSealer(randomBytes(32)) });
   return { store, cleanup: () => store.close() };
 });
 
@@ -62,8 +68,9 @@ describe('PostgresEventStore against PostgreSQL', () => {
   });
 
   it('reconnects its LISTEN connection after the server drops it and is woken by notifications again', async () => {
-    // A poll interval far beyond the wait below: only a notification can deliver in time.
-    const store = new PostgresEventStore(pool, { pollIntervalMs: 600_000, maxReconnectDelayMs: 200 });
+    // A poll interval far beyond the wait below: only a notification can deliver in time. A channel
+    // of its own, so listeners of other test files on the same database are not counted.
+    const store = new PostgresEventStore(pool, { channel: LISTEN_TEST_CHANNEL, pollIntervalMs: 600_000, maxReconnectDelayMs: 200 });
     const streamId = `key-${randomUUID()}`;
     const { lastGlobalPosition } = await store.appendToStream(streamId, [keyEvent()], { expectedVersion: 'no_stream' });
     const seen: StoredEvent[] = [];
@@ -85,10 +92,12 @@ describe('PostgresEventStore against PostgreSQL', () => {
   });
 });
 
+const LISTEN_TEST_CHANNEL = `kms_events_listen_${process.pid}`;
+
 async function listenerPids(): Promise<number[]> {
   const result = await pool.query<{ pid: number }>(
-    `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database() AND query LIKE 'LISTEN %'`,
-    [LISTENER_APPLICATION_NAME],
+    `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database() AND query = $2`,
+    [LISTENER_APPLICATION_NAME, `LISTEN ${LISTEN_TEST_CHANNEL}`],
   );
   return result.rows.map((r) => r.pid);
 }

@@ -1,4 +1,4 @@
-import type { EventSubscription, StoredEvent, SubscriptionHandler } from '@kms/event-store';
+import { type EventSealer, type EventSubscription, type StoredEvent, type SubscriptionHandler } from '@kms/event-store';
 import { Client, type Pool } from 'pg';
 import { EVENT_COLUMNS, toStoredEvent, type EventRow } from './event-row.mapper';
 
@@ -7,6 +7,8 @@ export const LISTENER_APPLICATION_NAME = 'kms-event-store-listener';
 
 export interface PostgresSubscriptionSettings {
   channel: string;
+  /** Checks every delivered event's seal; a broken one stops the subscription (onError), never skipped. */
+  sealer?: EventSealer;
   batchSize: number;
   pollIntervalMs: number;
   maxReconnectDelayMs: number;
@@ -62,6 +64,8 @@ export class PostgresSubscription implements EventSubscription {
         }
         for (const event of events) {
           if (this.stopped) break;
+          // Checked one by one: what precedes a forged row is delivered, the row itself never.
+          this.settings.sealer?.check(event, undefined, 'position');
           await this.handler.onEvent(event);
           this.position = event.globalPosition;
         }
@@ -74,7 +78,8 @@ export class PostgresSubscription implements EventSubscription {
         }
       }
     } catch (error) {
-      // Only the handler gets here; a projection that failed must not silently skip the event.
+      // Only the handler and a broken seal get here: a projection that failed must not silently skip
+      // the event, and a forged or edited row is not an outage (fail closed, let the owner see why).
       this.stopped = true;
       this.handler.onError?.(error instanceof Error ? error : new Error(String(error)));
     } finally {

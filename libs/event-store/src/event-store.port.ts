@@ -25,6 +25,27 @@ export interface StoredEvent extends NewEvent {
  */
 export type ExpectedVersion = number | 'no_stream' | 'stream_exists' | 'any';
 
+/** True when a stream at `actual` (-1: no stream) satisfies `expected`. */
+export function versionMatches(expected: ExpectedVersion, actual: number): boolean {
+  switch (expected) {
+    case 'any':
+      return true;
+    case 'no_stream':
+      return actual === -1;
+    case 'stream_exists':
+      return actual >= 0;
+    default:
+      return expected === actual;
+  }
+}
+
+/** Events for one stream, as part of a change that writes several streams together. */
+export interface StreamWrite {
+  streamId: string;
+  events: NewEvent[];
+  expectedVersion: ExpectedVersion;
+}
+
 export interface ReadStreamResult {
   events: StoredEvent[];
   /** Version of the last event, or -1 when the stream does not exist. */
@@ -79,6 +100,16 @@ export interface EventStore {
   /** Catch-up subscription to every stream from after `fromPosition` (exclusive), or from the start. */
   subscribeToAll(options: { fromPosition?: bigint }, handler: SubscriptionHandler): EventSubscription;
   close(): Promise<void>;
+}
+
+/**
+ * Reads a stream exactly as the store holds it, in version order, without checking seals: for
+ * evidence that must report what the store holds (a forged row included) rather than refuse it.
+ * Never use it to decide anything: command handling and projections read through the checked port.
+ */
+export interface StoredStreamReader {
+  /** Every stored event of the stream in version order ([] when there is none), seals unchecked. */
+  readStoredStream(streamId: string): Promise<StoredEvent[]>;
 }
 
 /** Injection token for the event store port. */

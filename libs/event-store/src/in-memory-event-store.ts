@@ -7,11 +7,13 @@ import {
   type NewEvent,
   type ReadStreamResult,
   type StoredEvent,
+  type StoredStreamReader,
   type SubscriptionHandler,
+  versionMatches,
 } from './event-store.port';
 
 /** Event store held in process memory: for tests and the single-process standalone mode. */
-export class InMemoryEventStore implements EventStore {
+export class InMemoryEventStore implements EventStore, StoredStreamReader {
   private readonly log: StoredEvent[] = [];
   private readonly streams = new Map<string, StoredEvent[]>();
   private readonly subscriptions = new Set<InMemorySubscription>();
@@ -19,6 +21,11 @@ export class InMemoryEventStore implements EventStore {
   async readStream(streamId: string): Promise<ReadStreamResult> {
     const events = this.streams.get(streamId) ?? [];
     return { events: events.map(copyEvent), currentVersion: events.length - 1 };
+  }
+
+  /** This store does not seal: the stream as stored is the stream as read. */
+  async readStoredStream(streamId: string): Promise<StoredEvent[]> {
+    return (this.streams.get(streamId) ?? []).map(copyEvent);
   }
 
   async appendToStream(streamId: string, events: NewEvent[], options: { expectedVersion: ExpectedVersion }): Promise<AppendResult> {
@@ -59,19 +66,6 @@ export class InMemoryEventStore implements EventStore {
 
 function clampPosition(fromPosition: bigint | undefined): bigint {
   return fromPosition === undefined || fromPosition < 0n ? 0n : fromPosition;
-}
-
-function versionMatches(expected: ExpectedVersion, actual: number): boolean {
-  switch (expected) {
-    case 'any':
-      return true;
-    case 'no_stream':
-      return actual === -1;
-    case 'stream_exists':
-      return actual >= 0;
-    default:
-      return expected === actual;
-  }
 }
 
 /** A JSON round trip, so callers see the same copying and value rules as with a real store. */

@@ -15,3 +15,6 @@ export {
   type Pkcs11SessionPoolOptions,
   type TokenSelector,
 } from './pkcs11-session-pool';
+export * from './pkcs11-seal-keys';
+export * from './history-seal-keys';
+export * from './jurisdictions/index';

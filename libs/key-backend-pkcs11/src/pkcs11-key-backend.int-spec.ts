@@ -93,6 +93,13 @@ describe('Pkcs11KeyBackend on SoftHSM2', () => {
     expect(backend.supports('DES_EDE3' as Algorithm)).toBe(false);
   });
 
+  it.each(['ML_DSA_65', 'ML_KEM_768', 'RSA_OAEP_3072_SHA256'] as const)('refuses to create %s keys: UNSUPPORTED_ALGORITHM on field algorithm', async (algorithm) => {
+    expect(backend.supports(algorithm)).toBe(false);
+    const err = await kmsError(backend.createVersion({ keyId: randomUUID(), version: 1, algorithm }));
+    expect(err.code).toBe('UNSUPPORTED_ALGORITHM');
+    expect(err.field).toBe('algorithm');
+  });
+
   it('refuses an algorithm it does not know: UNSUPPORTED_ALGORITHM on field algorithm', async () => {
     const err = await kmsError(backend.createVersion({ keyId: randomUUID(), version: 1, algorithm: 'DES_EDE3' as Algorithm }));
     expect(err.code).toBe('UNSUPPORTED_ALGORITHM');

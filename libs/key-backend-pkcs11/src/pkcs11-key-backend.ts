@@ -32,7 +32,7 @@ const AUTHENTICATION_FAILURES: ReadonlySet<number> = new Set([
 const BAD_SIGNATURE: ReadonlySet<number> = new Set([pkcs11js.CKR_SIGNATURE_INVALID, pkcs11js.CKR_SIGNATURE_LEN_RANGE]);
 /** Some modules refuse a NULL data pointer, which is what an empty Buffer passes: use a zero-length view of a real allocation. */
 const EMPTY_INPUT = Buffer.alloc(1).subarray(0, 0);
-const SUPPORTED: ReadonlySet<string> = new Set<string>(ALGORITHMS);
+const SUPPORTED: ReadonlySet<string> = new Set<string>(ALGORITHMS.filter((a) => ALGORITHM_SPECS[a] !== undefined));
 
 export interface Pkcs11KeyBackendOptions {
   /** Most versions whose object handles are cached (LRU). Default 10,000. */
@@ -93,6 +93,8 @@ const OPERATION_WORDS: Record<KeyUsage, string> = {
   ENCRYPT_DECRYPT: 'encryption',
   MAC: 'MACs',
   SIGN_VERIFY: 'signatures',
+  ASYMMETRIC_DECRYPT: 'asymmetric decryption',
+  KEY_ENCAPSULATION: 'key encapsulation',
 };
 
 function requireUsage(h: VersionHandle, usage: KeyUsage, operation: string): void {
@@ -151,7 +153,8 @@ export class Pkcs11KeyBackend implements KeyBackend {
   supports(algorithm: Algorithm): boolean {
     if (!SUPPORTED.has(algorithm)) return false;
     const mechanisms = this.pool.mechanisms;
-    return mechanisms === undefined || ALGORITHM_SPECS[algorithm].mechanisms.every((m) => mechanisms.has(m));
+    const spec = ALGORITHM_SPECS[algorithm];
+    return spec !== undefined && (mechanisms === undefined || spec.mechanisms.every((m) => mechanisms.has(m)));
   }
 
   /** Connect if needed and list the algorithms this module supports. */
@@ -161,12 +164,12 @@ export class Pkcs11KeyBackend implements KeyBackend {
   }
 
   async createVersion(req: { keyId: string; version: number; algorithm: Algorithm }): Promise<CreatedVersionMaterial> {
-    if (!this.supports(req.algorithm)) throw unsupported(req.algorithm, 'is not supported by the HSM backend');
+    const spec = ALGORITHM_SPECS[req.algorithm];
+    if (!spec || !this.supports(req.algorithm)) throw unsupported(req.algorithm, 'is not supported by the HSM backend');
     if (!isUuid(req.keyId)) throw invalidArgument('key_id', 'must be a UUID');
     if (!Number.isInteger(req.version) || req.version < 1 || req.version > 0xffff_ffff) {
       throw invalidArgument('version', 'must be a whole number from 1 to 4294967295');
     }
-    const spec = ALGORITHM_SPECS[req.algorithm];
     const name: ObjectName = { label: versionLabel(req.keyId, req.version), id: randomBytes(OBJECT_ID_BYTES) };
     return this.pool.withSession('createVersion', async (s) => {
       if (!spec.mechanisms.every((m) => s.mechanisms.has(m))) throw unsupported(req.algorithm, 'is not supported by this HSM module');
@@ -274,13 +277,25 @@ export class Pkcs11KeyBackend implements KeyBackend {
   }
 
   async getPublicKey(h: VersionHandle): Promise<Buffer> {
-    requireUsage(h, 'SIGN_VERIFY', 'have a public key');
+    if (ALGORITHM_USAGE[h.algorithm] === 'ENCRYPT_DECRYPT' || ALGORITHM_USAGE[h.algorithm] === 'MAC') {
+      throw new KmsError('USAGE_MISMATCH', `key version ${h.version} (${h.algorithm}) is a secret key; it has no public key`);
+    }
     const spki = await this.withKey('getPublicKey', h, async (s, o) => {
       if (!o.publicKey) throw unusable(h, 'has no public key object');
       o.spki ??= readSpki(s, o.publicKey, h.algorithm);
       return o.spki;
     });
     return Buffer.from(spki);
+  }
+
+  async asymmetricDecrypt(h: VersionHandle): Promise<Buffer> {
+    requireUsage(h, 'ASYMMETRIC_DECRYPT', 'decrypt asymmetrically');
+    throw unsupported(h.algorithm, 'is not offered by the HSM backend (SoftHSM2 2.6 does RSA-OAEP with SHA-1 only)');
+  }
+
+  async decapsulate(h: VersionHandle): Promise<Buffer> {
+    requireUsage(h, 'KEY_ENCAPSULATION', 'decapsulate');
+    throw unsupported(h.algorithm, 'is not offered by the HSM backend: no PKCS#11 module here implements ML-KEM');
   }
 
   /** C_DestroyObject on every object of the version. Undefined when there was nothing left to destroy. */

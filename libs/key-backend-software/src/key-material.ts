@@ -1,8 +1,9 @@
 import type { Algorithm } from '@kms/domain';
+import { isPostQuantumAlgorithm, newPostQuantumSeed, postQuantumKeyPair, type PostQuantumAlgorithm, type PostQuantumKeyPair } from './post-quantum';
 import { createHash, createPrivateKey, createPublicKey, createSecretKey, generateKeyPair, randomBytes, type KeyObject } from 'node:crypto';
 
 export type SecretAlgorithm = 'AES_256_GCM' | 'HMAC_SHA256';
-export type AsymmetricAlgorithm = 'ECDSA_P256_SHA256' | 'ED25519' | 'RSA_PSS_3072_SHA256';
+export type AsymmetricAlgorithm = 'ECDSA_P256_SHA256' | 'ED25519' | 'RSA_PSS_3072_SHA256' | 'RSA_OAEP_3072_SHA256';
 
 const SECRET_LENGTH = 32;
 const AAD_PREFIX = 'open-kms/key-material/v1';
@@ -18,7 +19,8 @@ export interface MaterialBinding {
 /** Unwrapped material, held as KeyObjects so the raw bytes stay out of the JS heap. */
 export type LoadedMaterial =
   | { kind: 'secret'; algorithm: SecretAlgorithm; key: KeyObject }
-  | { kind: 'asymmetric'; algorithm: AsymmetricAlgorithm; privateKey: KeyObject; publicKey: KeyObject; spki: Buffer };
+  | { kind: 'asymmetric'; algorithm: AsymmetricAlgorithm; privateKey: KeyObject; publicKey: KeyObject; spki: Buffer }
+  | ({ kind: 'post-quantum' } & PostQuantumKeyPair);
 
 /** Freshly generated material: the plaintext to wrap (caller zeroes it) and, for key pairs, the DER SPKI. */
 export interface GeneratedMaterial {
@@ -58,6 +60,7 @@ function generatePair(algorithm: AsymmetricAlgorithm): Promise<{ privateKey: Key
         generateKeyPair('ed25519', undefined, done);
         return;
       case 'RSA_PSS_3072_SHA256':
+      case 'RSA_OAEP_3072_SHA256':
         // rsaEncryption keys with PSS padding per operation: the SPKI is what most verifiers expect.
         generateKeyPair('rsa', { modulusLength: 3072, publicExponent: 0x10001 }, done);
         return;
@@ -69,9 +72,13 @@ function generatePair(algorithm: AsymmetricAlgorithm): Promise<{ privateKey: Key
   });
 }
 
-/** New material: 32 random bytes for AES/HMAC, a PKCS#8 DER private key for key pairs. */
+/** New material: 32 random bytes for AES/HMAC, the seed for ML-DSA/ML-KEM, a PKCS#8 DER private key for other key pairs. */
 export async function generateMaterial(algorithm: Algorithm): Promise<GeneratedMaterial> {
   if (isSecretAlgorithm(algorithm)) return { plaintext: randomBytes(SECRET_LENGTH) };
+  if (isPostQuantumAlgorithm(algorithm)) {
+    const seed = newPostQuantumSeed(algorithm);
+    return { plaintext: seed, spki: postQuantumKeyPair(algorithm, seed).spki };
+  }
   const { privateKey, publicKey } = await generatePair(algorithm);
   return {
     plaintext: privateKey.export({ format: 'der', type: 'pkcs8' }),
@@ -86,16 +93,22 @@ function expectKeyShape(algorithm: AsymmetricAlgorithm, key: KeyObject): void {
       ? key.asymmetricKeyType === 'ec' && details.namedCurve === 'prime256v1'
       : algorithm === 'ED25519'
         ? key.asymmetricKeyType === 'ed25519'
+        : algorithm === 'RSA_OAEP_3072_SHA256'
+          ? key.asymmetricKeyType === 'rsa' && details.modulusLength === 3072
         : key.asymmetricKeyType === 'rsa' && details.modulusLength === 3072;
   if (!ok) throw new Error(`unwrapped material is not a ${algorithm} key`);
 }
 
-/** Turn unwrapped plaintext into KeyObjects. Does not zero `plaintext`; the caller owns it. */
+/**
+ * Turn unwrapped plaintext into KeyObjects (or, for ML-DSA/ML-KEM, the expanded key pair). Throws when
+ * the bytes are not material of `algorithm`. Does not zero `plaintext`; the caller owns it.
+ */
 export function importMaterial(algorithm: Algorithm, plaintext: Buffer): LoadedMaterial {
   if (isSecretAlgorithm(algorithm)) {
     if (plaintext.length !== SECRET_LENGTH) throw new Error(`unwrapped ${algorithm} material has ${plaintext.length} bytes`);
     return { kind: 'secret', algorithm, key: createSecretKey(plaintext) };
   }
+  if (isPostQuantumAlgorithm(algorithm)) return { kind: 'post-quantum', ...postQuantumKeyPair(algorithm as PostQuantumAlgorithm, plaintext) };
   const privateKey = createPrivateKey({ key: plaintext, format: 'der', type: 'pkcs8' });
   expectKeyShape(algorithm, privateKey);
   const publicKey = createPublicKey(privateKey);

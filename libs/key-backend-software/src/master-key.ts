@@ -206,3 +206,9 @@ async function exists(path: string): Promise<boolean> {
     throw new MasterKeyError('KMS_MASTER_KEY_FILE', `cannot inspect ${path} (${(e as NodeJS.ErrnoException).code ?? 'unknown error'})`);
   }
 }
+
+/** The key that seals the event store's events (derived from the master key; the database never sees it). */
+export const EVENT_SEAL_KEY_PURPOSE = 'event-seal-v1';
+
+/** The key that seals the audit trail's records (derived from the master key; the database never sees it). */
+export const AUDIT_SEAL_KEY_PURPOSE = 'audit-seal-v1';

@@ -1,4 +1,4 @@
-import type { CreatedVersionMaterial, KeyBackend, KeyMaterialStore, SignInput, VersionHandle, WrappedMaterialRecord } from '@kms/application';
+import type { CreatedVersionMaterial, ImportParametersRecord, ImportParametersStore, ImportVersionRequest, ImportWrappingKey, KeyBackend, KeyMaterialStore, SignInput, VersionHandle, WrappedMaterialRecord } from '@kms/application';
 import {
   ALGORITHMS,
   ALGORITHM_USAGE,
@@ -15,7 +15,9 @@ import {
   createCipheriv,
   createDecipheriv,
   createHmac,
+  createPrivateKey,
   randomBytes,
+  privateDecrypt,
   randomUUID,
   sign,
   timingSafeEqual,
@@ -25,7 +27,10 @@ import {
   type VerifyKeyObjectInput,
 } from 'node:crypto';
 import { generateMaterial, importMaterial, materialAad, publicKeyFingerprint, type LoadedMaterial, type MaterialBinding } from './key-material';
+import { IMPORT_PARAMETERS_VALIDITY_MS, assertImportParametersFresh, importParametersAad, unwrapImportedMaterial } from './key-import';
+import { InMemoryImportParametersStore } from './in-memory-import-parameters-store';
 import { LruCache } from './lru-cache';
+import { ML_KEM_768_CIPHERTEXT_LENGTH, mlDsaSign, mlDsaVerify, mlKemDecapsulate } from './post-quantum';
 import type { MasterKey } from './master-key';
 import { signEcdsaP256Digest, signRsaPssDigest, verifyEcdsaP256Digest, verifyRsaPssDigest } from './prehash-signer';
 
@@ -39,6 +44,8 @@ const SUPPORTED: ReadonlySet<string> = new Set<string>(ALGORITHMS);
 export interface SoftwareKeyBackendOptions {
   store: KeyMaterialStore;
   masterKey: MasterKey;
+  /** BYOK import parameters (PostgreSQL in the services). Default: in memory, for tests. */
+  importParameters?: ImportParametersStore;
   /** Most unwrapped versions kept in memory (LRU). Default 1,000. */
   cacheSize?: number;
   /** Clock for the records' created_at. */
@@ -53,6 +60,7 @@ interface CacheEntry {
 
 type SecretMaterial = Extract<LoadedMaterial, { kind: 'secret' }>;
 type AsymmetricMaterial = Extract<LoadedMaterial, { kind: 'asymmetric' }>;
+type PostQuantumMaterial = Extract<LoadedMaterial, { kind: 'post-quantum' }>;
 
 function bindingOf(h: VersionHandle): string {
   return `${h.keyId}\0${h.version}\0${h.algorithm}`;
@@ -80,7 +88,12 @@ const OPERATION_WORDS: Record<KeyUsage, string> = {
   ENCRYPT_DECRYPT: 'encryption',
   MAC: 'MACs',
   SIGN_VERIFY: 'signatures',
+  ASYMMETRIC_DECRYPT: 'asymmetric decryption',
+  KEY_ENCAPSULATION: 'key encapsulation',
 };
+const RSA_CIPHERTEXT_LENGTH = 384;
+/** What imported material must be, per algorithm family (README "Bring your own key"). */
+const MATERIAL_FORMAT = '32 raw bytes for AES/HMAC, PKCS#8 DER for EC/Ed25519/RSA, the seed for ML-DSA (32 bytes) and ML-KEM (64 bytes)';
 
 function requireUsage(h: VersionHandle, usage: KeyUsage, operation: string): void {
   const actual = ALGORITHM_USAGE[h.algorithm] as KeyUsage | undefined;
@@ -99,6 +112,10 @@ function digestAlgorithm(algorithm: Algorithm, digest: Buffer): 'ECDSA_P256_SHA2
     throw invalidArgument('digest', `must be a SHA-256 digest of exactly ${SHA256_LENGTH} bytes, got ${digest.length}`);
   }
   return algorithm;
+}
+
+function oaepKey(key: KeyObject): { key: KeyObject; padding: number; oaepHash: string } {
+  return { key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' };
 }
 
 function assertNever(value: never): never {
@@ -134,6 +151,7 @@ export class SoftwareKeyBackend implements KeyBackend {
   readonly protectionLevel = 'SOFTWARE' as const;
   private readonly store: KeyMaterialStore;
   private readonly masterKey: MasterKey;
+  private readonly importParameters: ImportParametersStore;
   private readonly now: () => Date;
   private readonly cache: LruCache<string, CacheEntry>;
   /** One store read per material however many callers miss the cache at once. */
@@ -142,6 +160,7 @@ export class SoftwareKeyBackend implements KeyBackend {
   constructor(options: SoftwareKeyBackendOptions) {
     this.store = options.store;
     this.masterKey = options.masterKey;
+    this.importParameters = options.importParameters ?? new InMemoryImportParametersStore();
     this.now = options.now ?? (() => new Date());
     this.cache = new LruCache(options.cacheSize ?? DEFAULT_MATERIAL_CACHE_SIZE);
   }
@@ -159,21 +178,99 @@ export class SoftwareKeyBackend implements KeyBackend {
       throw invalidArgument('version', 'must be a whole number from 1 to 4294967295');
     }
     const generated = await generateMaterial(req.algorithm);
-    const binding: MaterialBinding = { materialId: randomUUID(), keyId: req.keyId, version: req.version, algorithm: req.algorithm };
+    const materialRef = await this.keep(req, generated.plaintext);
+    return generated.spki ? { materialRef, publicKeyFingerprint: publicKeyFingerprint(generated.spki) } : { materialRef };
+  }
+
+  /** BYOK: an RSA-3072 wrapping key pair, its private key wrapped under the master key in an import-parameters record. */
+  async createImportWrappingKey(req: { keyId: string }): Promise<ImportWrappingKey> {
+    if (!isUuid(req.keyId)) throw invalidArgument('key_id', 'must be a UUID');
+    const generated = await generateMaterial('RSA_OAEP_3072_SHA256');
+    const createdAt = this.now();
+    const token = randomUUID();
     let wrapped: Buffer;
     try {
-      wrapped = this.masterKey.wrap(generated.plaintext, materialAad(binding));
+      wrapped = this.masterKey.wrap(generated.plaintext, importParametersAad(token, req.keyId));
     } finally {
       generated.plaintext.fill(0);
     }
+    const expiresAt = new Date(createdAt.getTime() + IMPORT_PARAMETERS_VALIDITY_MS);
     try {
-      await this.store.put({ ...binding, kekId: this.masterKey.kekId, wrapped, createdAt: this.now() });
+      await this.importParameters.put({ token, keyId: req.keyId, kekId: this.masterKey.kekId, wrapped, createdAt, expiresAt });
     } catch (e) {
       throw storeUnavailable(e);
     }
-    return generated.spki
-      ? { materialRef: binding.materialId, publicKeyFingerprint: publicKeyFingerprint(generated.spki) }
-      : { materialRef: binding.materialId };
+    return { wrappingKeyRef: token, publicKeySpki: generated.spki ?? Buffer.alloc(0), createdAt };
+  }
+
+  /**
+   * BYOK: open the wrapped material with the wrapping key, check it, and keep it wrapped under the master
+   * key. The import token is spent by a successful import only, so a customer who wrapped wrongly may retry.
+   */
+  async importVersion(req: ImportVersionRequest): Promise<CreatedVersionMaterial> {
+    if (!this.supports(req.algorithm)) {
+      throw new KmsError('UNSUPPORTED_ALGORITHM', `algorithm: ${String(req.algorithm)} is not supported by the software backend`, 'algorithm');
+    }
+    if (!isUuid(req.keyId)) throw invalidArgument('key_id', 'must be a UUID');
+    let record: ImportParametersRecord | undefined;
+    try {
+      record = isUuid(req.wrappingKeyRef) ? await this.importParameters.get(req.wrappingKeyRef) : undefined;
+    } catch (e) {
+      throw storeUnavailable(e);
+    }
+    if (!record || record.keyId !== req.keyId) {
+      throw invalidArgument('import_token', 'names no import parameters of this key; get new ones with GetImportParameters');
+    }
+    if (record.usedAt) throw invalidArgument('import_token', 'has been used already (import tokens are single use); get new ones with GetImportParameters');
+    assertImportParametersFresh(record.createdAt, this.now());
+    if (record.kekId !== this.masterKey.kekId) throw invalidArgument('import_token', 'was issued under a different master key; get new ones with GetImportParameters');
+    const wrappingPkcs8 = this.masterKey.unwrap(record.wrapped, importParametersAad(record.token, record.keyId));
+    if (!wrappingPkcs8) throw invalidArgument('import_token', 'names import parameters that failed their integrity check; get new ones with GetImportParameters');
+    let wrappingPrivateKey: KeyObject;
+    try {
+      wrappingPrivateKey = createPrivateKey({ key: wrappingPkcs8, format: 'der', type: 'pkcs8' });
+    } finally {
+      wrappingPkcs8.fill(0);
+    }
+    const material = unwrapImportedMaterial(wrappingPrivateKey, req.wrappedMaterial);
+    let spki: Buffer | undefined;
+    try {
+      const loaded = importMaterial(req.algorithm, material);
+      spki = loaded.kind === 'secret' ? undefined : loaded.spki;
+    } catch {
+      material.fill(0);
+      throw invalidArgument('wrapped_key_material', `does not hold ${req.algorithm} material (${MATERIAL_FORMAT})`);
+    }
+    let spent: boolean;
+    try {
+      spent = await this.importParameters.markUsed(record.token, this.now());
+    } catch (e) {
+      material.fill(0);
+      throw storeUnavailable(e);
+    }
+    if (!spent) {
+      material.fill(0);
+      throw invalidArgument('import_token', 'has been used already (import tokens are single use); get new ones with GetImportParameters');
+    }
+    const materialRef = await this.keep(req, material);
+    return spki ? { materialRef, publicKeyFingerprint: publicKeyFingerprint(spki) } : { materialRef };
+  }
+
+  /** Wrap `plaintext` under the master key, bound to a new material id and the version; store it; zero `plaintext`. */
+  private async keep(req: { keyId: string; version: number; algorithm: Algorithm }, plaintext: Buffer, createdAt = this.now()): Promise<string> {
+    const binding: MaterialBinding = { materialId: randomUUID(), keyId: req.keyId, version: req.version, algorithm: req.algorithm };
+    let wrapped: Buffer;
+    try {
+      wrapped = this.masterKey.wrap(plaintext, materialAad(binding));
+    } finally {
+      plaintext.fill(0);
+    }
+    try {
+      await this.store.put({ ...binding, kekId: this.masterKey.kekId, wrapped, createdAt });
+    } catch (e) {
+      throw storeUnavailable(e);
+    }
+    return binding.materialId;
   }
 
   async encrypt(h: VersionHandle, plaintext: Buffer, aad: Buffer): Promise<Buffer> {
@@ -209,6 +306,7 @@ export class SoftwareKeyBackend implements KeyBackend {
   async sign(h: VersionHandle, input: SignInput): Promise<Buffer> {
     requireUsage(h, 'SIGN_VERIFY', 'sign');
     const prehashed = 'digest' in input ? digestAlgorithm(h.algorithm, input.digest) : undefined;
+    if (h.algorithm === 'ML_DSA_65') return mlDsaSign(await this.postQuantum(h), (input as { message: Buffer }).message);
     const m = await this.asymmetric(h);
     if ('digest' in input) {
       return prehashed === 'ECDSA_P256_SHA256' ? signEcdsaP256Digest(m.privateKey, input.digest) : signRsaPssDigest(m.privateKey, input.digest);
@@ -220,6 +318,8 @@ export class SoftwareKeyBackend implements KeyBackend {
         return signAsync('sha256', input.message, pssKey(m.privateKey));
       case 'ED25519':
         return signAsync(null, input.message, m.privateKey);
+      case 'RSA_OAEP_3072_SHA256':
+        throw unusable(h, 'is an encryption key pair');
       default:
         return assertNever(m.algorithm);
     }
@@ -228,6 +328,7 @@ export class SoftwareKeyBackend implements KeyBackend {
   async verify(h: VersionHandle, input: SignInput, signature: Buffer): Promise<boolean> {
     requireUsage(h, 'SIGN_VERIFY', 'verify signatures');
     const prehashed = 'digest' in input ? digestAlgorithm(h.algorithm, input.digest) : undefined;
+    if (h.algorithm === 'ML_DSA_65') return mlDsaVerify((await this.postQuantum(h)).publicKey, (input as { message: Buffer }).message, signature);
     const m = await this.asymmetric(h);
     if ('digest' in input) {
       return prehashed === 'ECDSA_P256_SHA256'
@@ -241,6 +342,8 @@ export class SoftwareKeyBackend implements KeyBackend {
         return verifyAsync('sha256', input.message, pssKey(m.publicKey), signature);
       case 'ED25519':
         return verifyAsync(null, input.message, m.publicKey, signature);
+      case 'RSA_OAEP_3072_SHA256':
+        throw unusable(h, 'is an encryption key pair');
       default:
         return assertNever(m.algorithm);
     }
@@ -261,9 +364,33 @@ export class SoftwareKeyBackend implements KeyBackend {
   }
 
   async getPublicKey(h: VersionHandle): Promise<Buffer> {
-    requireUsage(h, 'SIGN_VERIFY', 'have a public key');
-    const { spki } = await this.asymmetric(h);
-    return Buffer.from(spki);
+    if (ALGORITHM_USAGE[h.algorithm] === 'ENCRYPT_DECRYPT' || ALGORITHM_USAGE[h.algorithm] === 'MAC') {
+      throw new KmsError('USAGE_MISMATCH', `key version ${h.version} (${h.algorithm}) is a secret key; it has no public key`);
+    }
+    const m = await this.material(h);
+    if (m.kind === 'secret') throw unusable(h, 'is not a key pair');
+    return Buffer.from(m.spki);
+  }
+
+  async asymmetricDecrypt(h: VersionHandle, ciphertext: Buffer): Promise<Buffer> {
+    requireUsage(h, 'ASYMMETRIC_DECRYPT', 'decrypt asymmetrically');
+    if (ciphertext.length !== RSA_CIPHERTEXT_LENGTH) {
+      throw new KmsError('INVALID_CIPHERTEXT', `ciphertext: an RSA-3072 OAEP ciphertext has exactly ${RSA_CIPHERTEXT_LENGTH} bytes`, 'ciphertext');
+    }
+    const m = await this.asymmetric(h);
+    try {
+      return privateDecrypt(oaepKey(m.privateKey), ciphertext);
+    } catch {
+      throw new KmsError('INVALID_CIPHERTEXT', 'ciphertext: does not decrypt under this key version with RSA-OAEP-SHA256', 'ciphertext');
+    }
+  }
+
+  async decapsulate(h: VersionHandle, ciphertext: Buffer): Promise<Buffer> {
+    requireUsage(h, 'KEY_ENCAPSULATION', 'decapsulate');
+    if (ciphertext.length !== ML_KEM_768_CIPHERTEXT_LENGTH) {
+      throw new KmsError('INVALID_CIPHERTEXT', `ciphertext: an ML-KEM-768 ciphertext has exactly ${ML_KEM_768_CIPHERTEXT_LENGTH} bytes`, 'ciphertext');
+    }
+    return mlKemDecapsulate(await this.postQuantum(h), ciphertext);
   }
 
   async destroyVersion(h: VersionHandle): Promise<void> {
@@ -299,6 +426,30 @@ export class SoftwareKeyBackend implements KeyBackend {
   private async asymmetric(h: VersionHandle): Promise<AsymmetricMaterial> {
     const m = await this.material(h);
     if (m.kind !== 'asymmetric') throw unusable(h, 'is not a key pair');
+    return m;
+  }
+
+  /**
+   * The version's plaintext material, for the break-glass escrow ceremony only (it splits it into
+   * sealed shares). The caller zeroes the buffer. Secret keys: the 32 bytes; key pairs: PKCS#8 DER.
+   */
+  async exportForEscrow(h: VersionHandle): Promise<Buffer> {
+    let record: WrappedMaterialRecord | undefined;
+    try {
+      record = await this.store.get(h.materialRef);
+    } catch (e) {
+      throw storeUnavailable(e);
+    }
+    if (!record) throw unusable(h, 'is missing');
+    if (record.kekId !== this.masterKey.kekId) throw unusable(h, 'is wrapped under a different master key than the configured one');
+    const plaintext = this.masterKey.unwrap(record.wrapped, materialAad({ materialId: h.materialRef, keyId: h.keyId, version: h.version, algorithm: h.algorithm }));
+    if (!plaintext) throw unusable(h, 'failed its integrity check');
+    return plaintext;
+  }
+
+  private async postQuantum(h: VersionHandle): Promise<PostQuantumMaterial> {
+    const m = await this.material(h);
+    if (m.kind !== 'post-quantum') throw unusable(h, 'is not a post-quantum key pair');
     return m;
   }
 

@@ -12,6 +12,11 @@ const APPROVAL_STATUS: Record<ExistingApproval['status'], string> = {
 
 export const APPROVAL_STATUS_NAMES = Object.values(APPROVAL_STATUS);
 
+/** The API name of an approval's status (PENDING, EXECUTED, …), as ApprovalService answers it. */
+export function approvalStatusName(status: ExistingApproval['status']): string {
+  return APPROVAL_STATUS[status];
+}
+
 export function approvalStatusFromName(name: string): ExistingApproval['status'] | undefined {
   return (Object.entries(APPROVAL_STATUS) as Array<[ExistingApproval['status'], string]>).find(([, n]) => n === name)?.[0];
 }

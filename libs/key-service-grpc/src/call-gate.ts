@@ -1,124 +1,110 @@
 import { Metadata, type ServerUnaryCall } from '@grpc/grpc-js';
 import { Inject, Injectable } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
-import {
-  AuditedExecutor,
-  Authorizer,
-  type CallContext,
-  IdentityService,
-  type KeyAccessCheck,
-  type OperationFacts,
-  SuspendedIdentityError,
-} from '@kms/application';
-import type { Principal } from '@kms/domain';
-import { callContext } from './call-context';
+import { type CallContext, CallPipeline, type CallScope, type ChangeOptions, type IncomingCall, type OperationFacts } from '@kms/application';
+import type { FrameRefusal } from './frame-guard';
+import { MalformedRequest } from './frame-guard';
 import { toServiceError } from './grpc-error.mapper';
+
+export type { CallScope } from '@kms/application';
 
 type Call = ServerUnaryCall<unknown, unknown>;
 
-/** What a handler gets once the caller is authenticated and allowed to call the operation. */
-export interface CallScope {
-  ctx: CallContext;
-  facts: OperationFacts;
-  principal: Principal;
-  /** Key-level check from the key policy, for key-scoped work. */
-  access: KeyAccessCheck;
-}
-
-function bearer(metadata: Metadata): string | undefined {
-  const raw = metadata.get('authorization')[0];
-  if (typeof raw !== 'string') return undefined;
-  const m = /^Bearer\s+([A-Za-z0-9._~+/=-]+)$/.exec(raw.trim());
-  return m?.[1];
-}
-
-function actorRole(p: Principal): string {
-  return p.kind === 'WORKLOAD' ? 'workload' : p.roles.join(',');
+function first(metadata: Metadata, key: string): string | undefined {
+  const v = metadata.get(key)[0];
+  return typeof v === 'string' ? v : undefined;
 }
 
 /**
- * The door every RPC goes through: request id, authentication (bearer token), the role matrix, then
- * the operation — and an audit record for every outcome, refusals included, before the answer leaves.
+ * The gRPC adapter of the one audited-call pipeline (CallPipeline): reads the call's metadata into
+ * an IncomingCall, echoes the request id, and turns whatever the pipeline throws into a gRPC status
+ * with the KMS error trailers. Nothing about authentication, authorization or audit lives here.
  */
 @Injectable()
 export class CallGate {
-  constructor(
-    @Inject(IdentityService) private readonly identities: IdentityService,
-    @Inject(Authorizer) private readonly authorizer: Authorizer,
-    @Inject(AuditedExecutor) private readonly executor: AuditedExecutor,
-  ) {}
+  constructor(@Inject(CallPipeline) private readonly pipeline: CallPipeline) {}
 
-  private begin(metadata: Metadata, call: Call): CallContext {
-    const ctx = callContext(metadata, call);
+  private incoming(operation: string, metadata: Metadata, call: Call): IncomingCall {
+    const request = call.request;
+    const authorization = first(metadata, 'authorization');
+    const requestId = first(metadata, 'x-request-id');
+    return {
+      operation,
+      ...(authorization !== undefined ? { authorization } : {}),
+      ...(requestId !== undefined ? { requestId } : {}),
+      peer: call.getPeer(),
+      ...(request instanceof MalformedRequest ? { malformed: { message: request.message(), size: request.size, reason: request.reason } } : {}),
+    };
+  }
+
+  /** The call's context, with its request id echoed to the client before anything else. */
+  private begin(incoming: IncomingCall, call: Call): CallContext {
+    const ctx = this.pipeline.begin(incoming);
     const headers = new Metadata();
     headers.set('x-request-id', ctx.requestId);
     call.sendMetadata(headers);
     return ctx;
   }
 
-  /** Authenticate and authorize; a refusal is audited and thrown as a gRPC error. */
-  private async admit(operation: string, metadata: Metadata, anonymous: CallContext): Promise<{ ctx: CallContext; principal: Principal; access: KeyAccessCheck }> {
-    let principal: Principal | undefined;
+  private async translated<T>(work: () => Promise<T>): Promise<T> {
     try {
-      principal = await this.identities.authenticate(bearer(metadata));
-      const access = this.authorizer.forOperation(principal, operation);
-      return { ctx: { ...anonymous, actor: principal.identityId, actorRole: actorRole(principal) }, principal, access };
+      return await work();
     } catch (e) {
-      const ctx = principal
-        ? { ...anonymous, actor: principal.identityId, actorRole: actorRole(principal) }
-        : e instanceof SuspendedIdentityError
-          ? { ...anonymous, actor: e.identityId }
-          : anonymous;
-      try {
-        await this.executor.refuse(ctx, operation, e);
-      } catch (refusal) {
-        throw new RpcException(toServiceError(refusal));
-      }
       throw new RpcException(toServiceError(e));
     }
   }
 
   /** An authenticated, authorized, audited unary call. */
-  async run<T>(operation: string, metadata: Metadata, call: Call, fn: (scope: CallScope) => Promise<T> | T): Promise<T> {
-    const anonymous = this.begin(metadata, call);
-    const { ctx, principal, access } = await this.admit(operation, metadata, anonymous);
-    try {
-      return await this.executor.run(ctx, operation, (facts) => fn({ ctx, facts, principal, access }));
-    } catch (e) {
-      throw new RpcException(toServiceError(e));
-    }
+  run<T>(operation: string, metadata: Metadata, call: Call, fn: (scope: CallScope) => Promise<T> | T): Promise<T> {
+    const incoming = this.incoming(operation, metadata, call);
+    const ctx = this.begin(incoming, call);
+    return this.translated(() => this.pipeline.run(ctx, incoming, fn));
+  }
+
+  /** A call that may change state (see CallPipeline.runChange). */
+  runChange<T>(
+    operation: string,
+    req: unknown,
+    metadata: Metadata,
+    call: Call,
+    fn: (scope: CallScope) => Promise<T> | T,
+    options: Omit<ChangeOptions<T>, 'request'> = {},
+  ): Promise<T> {
+    const incoming = this.incoming(operation, metadata, call);
+    const ctx = this.begin(incoming, call);
+    return this.translated(() => this.pipeline.runChange(ctx, incoming, req, fn, options));
   }
 
   /** A batch: admitted once, one audit record per item, all durable in one commit. */
-  async runBatch<I, T>(
+  runBatch<I, T>(
     operation: string,
     metadata: Metadata,
     call: Call,
-    items: (scope: Omit<CallScope, 'facts'>) => I[] | Promise<never>,
+    items: (scope: Omit<CallScope, 'facts'>) => I[] | Promise<I[]>,
     fn: (item: I, scope: CallScope) => Promise<T>,
   ): Promise<Array<{ ok: true; value: T } | { ok: false; error: unknown }>> {
-    const anonymous = this.begin(metadata, call);
-    const { ctx, principal, access } = await this.admit(operation, metadata, anonymous);
-    try {
-      const list = await items({ ctx, principal, access });
-      return await this.executor.runBatch(ctx, operation, list, (item, facts) => fn(item, { ctx, facts, principal, access }));
-    } catch (e) {
-      throw new RpcException(toServiceError(e));
-    }
+    const incoming = this.incoming(operation, metadata, call);
+    const ctx = this.begin(incoming, call);
+    return this.translated(() => this.pipeline.runBatch(ctx, incoming, items, fn));
   }
 
   /** A call that authenticates itself (IssueToken): audited, no bearer token. */
-  async runUnauthenticated<T>(operation: string, metadata: Metadata, call: Call, actor: string, fn: (facts: OperationFacts) => Promise<T>): Promise<T> {
-    const ctx = { ...this.begin(metadata, call), actor };
-    try {
-      return await this.executor.run(ctx, operation, fn);
-    } catch (e) {
-      throw new RpcException(toServiceError(e));
-    }
+  runUnauthenticated<T>(operation: string, metadata: Metadata, call: Call, actor: string, fn: (facts: OperationFacts) => Promise<T>): Promise<T> {
+    const incoming = this.incoming(operation, metadata, call);
+    const ctx = this.begin(incoming, call);
+    return this.translated(() => this.pipeline.runUnauthenticated(ctx, incoming, actor, fn));
   }
 
   /** Audit a refusal decided inside a batch's item validation. */
   refuse(ctx: CallContext, operation: string, error: unknown, facts?: OperationFacts): Promise<never> {
-    return this.executor.refuse(ctx, operation, error, facts);
+    return this.pipeline.refuse(ctx, operation, error, facts);
+  }
+
+  /** Audit a call the transport refused before any handler ran (see FrameGuard). */
+  refuseFrame(refusal: FrameRefusal): Promise<void> {
+    return this.pipeline.refuseTransport(
+      { operation: refusal.operation, peer: refusal.peer, ...(refusal.requestId ? { requestId: refusal.requestId } : {}) },
+      refusal.reason,
+    );
   }
 }

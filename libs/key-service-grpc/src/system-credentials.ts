@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { type AccessSecrets, type Clock, followStore, IdentityService } from '@kms/application';
+import { type AccessSecrets, AuditedExecutor, type AuditLog, CallScopedEventStore, type ChangeCommitter, type Clock, followStore, IdentityService } from '@kms/application';
 import type { EventStore } from '@kms/event-store';
 import { KmsError, type ServiceRole } from '@kms/domain';
 
@@ -20,6 +20,7 @@ export interface SystemCredential {
 export async function ensureSystemCredential(
   identities: IdentityService,
   spec: { name: string; role: ServiceRole; file: string },
+  executor: AuditedExecutor,
 ): Promise<SystemCredential> {
   try {
     const saved = JSON.parse(await readFile(spec.file, 'utf8')) as { client_id: string; client_secret: string };
@@ -29,16 +30,25 @@ export async function ensureSystemCredential(
     // Missing, unreadable or stale file: fall through and (re)issue.
   }
   const ctx = { actor: 'system:bootstrap', correlationId: randomUUID(), reason: `credential for the ${spec.name} workload` };
+  const call = { actor: ctx.actor, requestId: ctx.correlationId };
   let credential: SystemCredential;
   try {
-    const { identity, clientSecret } = await identities.register({ name: spec.name, kind: 'WORKLOAD', roles: [spec.role] }, ctx);
+    // Audited like any registration: the identity's events commit with their audit record.
+    const { identity, clientSecret } = await executor.runChange(call, 'RegisterIdentity', (facts) => {
+      facts.details = { name: spec.name, kind: 'WORKLOAD', roles: spec.role };
+      return identities.register({ name: spec.name, kind: 'WORKLOAD', roles: [spec.role] }, ctx);
+    });
     credential = { clientId: identity.identityId, clientSecret, name: spec.name };
   } catch (e) {
     if (!(e instanceof KmsError && e.code === 'IDENTITY_ALREADY_EXISTS')) throw e;
     const existing = identities.list().find((s) => s.identity.name === spec.name);
     if (!existing) throw e;
-    const { clientSecret } = await identities.rotateCredential(existing.identity.identityId, ctx);
-    credential = { clientId: existing.identity.identityId, clientSecret, name: spec.name };
+    const id = existing.identity.identityId;
+    const { clientSecret } = await executor.runChange({ ...call, requestId: randomUUID() }, 'RotateCredential', (facts) => {
+      facts.details = { identityId: id };
+      return identities.rotateCredential(id, ctx);
+    });
+    credential = { clientId: id, clientSecret, name: spec.name };
   }
   await mkdir(dirname(spec.file), { recursive: true, mode: 0o700 });
   await writeFile(spec.file, `${JSON.stringify({ client_id: credential.clientId, client_secret: credential.clientSecret, name: spec.name }, null, 2)}\n`, {
@@ -52,14 +62,16 @@ export async function ensureSystemCredential(
  * identity view is brought up to date from the store, then each credential is ensured.
  */
 export async function ensureSystemCredentials(
-  runtime: { deps: { store: EventStore; secrets: AccessSecrets; clock: Clock } },
+  runtime: { deps: { store: EventStore; secrets: AccessSecrets; clock: Clock; audit: AuditLog; changes: { committer: ChangeCommitter } } },
   specs: Array<{ name: string; role: ServiceRole; file: string }>,
 ): Promise<SystemCredential[]> {
-  const identities = new IdentityService(runtime.deps.store, runtime.deps.secrets, runtime.deps.clock);
-  const feed = await followStore(runtime.deps.store, [identities.cache]);
+  const { store, secrets, clock, audit, changes } = runtime.deps;
+  const identities = new IdentityService(new CallScopedEventStore(store), secrets, clock);
+  const executor = new AuditedExecutor(audit, clock, { store, committer: changes.committer });
+  const feed = await followStore(store, [identities.cache]);
   try {
     const out: SystemCredential[] = [];
-    for (const spec of specs) out.push(await ensureSystemCredential(identities, spec));
+    for (const spec of specs) out.push(await ensureSystemCredential(identities, spec, executor));
     return out;
   } finally {
     await feed.stop();

@@ -33,6 +33,7 @@ export async function assembleEvidenceBundle(
     { path: BUNDLE_FILES.auditCheckpoint, content: Buffer.from(content.auditCheckpoint, 'utf8') },
     { path: BUNDLE_FILES.attestationKey, content: Buffer.from(content.attestationKeyPem, 'utf8') },
     ...content.originStatements.map((s) => ({ path: originStatementPath(s.version), content: jsonFile(s.signed) })),
+    ...(content.sealChain ? [{ path: BUNDLE_FILES.sealChain, content: jsonFile(content.sealChain) }] : []),
   ];
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const manifest: BundleManifest = {

@@ -16,6 +16,7 @@ export const BUNDLE_FILES = {
   eventsCheckpoint: 'checkpoints/events.checkpoint',
   auditCheckpoint: 'checkpoints/audit.checkpoint',
   attestationKey: 'attestation-key.pem',
+  sealChain: 'seals/events.json',
 } as const;
 
 /** Origin statements live at origin-statements/v<version>.json. */
@@ -59,6 +60,38 @@ export interface BundleProofs {
   audit: RecordProof[];
 }
 
+/** The `sealCheck` of an event whose seal the exporting KMS checked and found right. */
+export const SEAL_CHECK_VALID = 'valid';
+
+/**
+ * One event of the key's stream as the source event store holds it, with the seal it carries
+ * (null when it carries none) and the exporting KMS's check of that seal: 'valid', or the problem
+ * (not sealed, forged MAC, edited, does not follow its predecessor, a version missing before it).
+ */
+export interface SealChainEntry {
+  streamVersion: number;
+  /** Decimal string (a bigint in the store). */
+  globalPosition: string;
+  id: string;
+  type: string;
+  prev: string | null;
+  hash: string | null;
+  sealCheck: string;
+  /** 'stream' for a stream-scoped seal (EventStoreDB): its hash does not cover the global position. Absent: it does. */
+  scope?: 'stream';
+}
+
+/** seals/events.json: the key's stream read from the source store as stored (forged rows included). */
+export interface SealChainFile {
+  streamId: string;
+  /**
+   * The events log's source position covered by the bundled checkpoint: every stored event at or
+   * below it has been through the projector; a sealed event above it may simply not be projected yet.
+   */
+  ledgeredThrough: string;
+  events: SealChainEntry[];
+}
+
 /** The content files (everything but the manifest and its signature) of a bundle being built. */
 export interface BundleContent {
   keyRecord: unknown;
@@ -70,6 +103,8 @@ export interface BundleContent {
   auditCheckpoint: string;
   attestationKeyPem: string;
   originStatements: Array<{ version: number; signed: unknown }>;
+  /** The key's seal chain as stored; absent only when the source store does not seal. */
+  sealChain?: SealChainFile;
 }
 
 export function sha256Hex(data: Buffer): string {

@@ -5,3 +5,4 @@ export * from './tar-archive';
 export * from './evidence-bundle';
 export * from './evidence-bundle.assembler';
 export * from './evidence-bundle.verifier';
+export * from './backup/backup-archive';

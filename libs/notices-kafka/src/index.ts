@@ -9,3 +9,5 @@ export * from './notices.module';
 export * from './http/notices.controller';
 export * from './http/jwks.controller';
 export * from './kafka/confirmation-consumer';
+export * from './kafka/kafka-settings';
+export * from './kafka/kafka-topic-provisioner';

@@ -9,10 +9,11 @@ import type { Pool } from 'pg';
 import { KafkaNoticePublisher } from './kafka/kafka-notice-publisher';
 import { noticeMigrations } from './postgres/notices.migration';
 import { PostgresNoticeStore } from './postgres/postgres-notice-store';
-import { KafkaMockProcess, type KcatMessage, readTopicWithKcat } from './testing/kafka-mock.process';
+import { KafkaTestCluster } from './testing/kafka-cluster.process';
+import { type KcatMessage, readTopicWithKcat } from './testing/kcat-topic.reader';
 
 const TOPIC = 'kms.key-lifecycle.v1';
-let mock: KafkaMockProcess;
+let kafka: KafkaTestCluster;
 
 interface World {
   target: PostgresTarget;
@@ -33,7 +34,7 @@ async function world(topic = `notices-${randomUUID()}`): Promise<World> {
   const pool = createPgPool(target);
   const events = new PostgresEventStore(pool, { pollIntervalMs: 50 });
   const notices = new PostgresNoticeStore(pool);
-  const publisher = new KafkaNoticePublisher({ brokers: mock.bootstrap.split(','), topic, idempotent: false, logLevel: logLevel.NOTHING, ackTimeoutMs: 3000 });
+  const publisher = new KafkaNoticePublisher({ brokers: kafka.brokers, topic, logLevel: logLevel.NOTHING, ackTimeoutMs: 3000 });
   const relays: OutboxRelay[] = [];
   const w: World = {
     target,
@@ -101,19 +102,20 @@ function idsPerKey(views: PartnerView[]): Map<string, string[]> {
 }
 
 beforeAll(async () => {
-  mock = await KafkaMockProcess.start({ topics: [`${TOPIC}:3`], brokers: 3 });
-});
+  kafka = await KafkaTestCluster.start({ name: 'notice-relay', topics: [{ name: TOPIC, partitions: 3 }] });
+}, 180_000);
 
 afterEach(async () => {
-  await mock.brokersUp();
+  // A test that failed during the outage must not leave the broker down for the next one.
+  await kafka.startAll();
   while (worlds.length > 0) await worlds.pop()?.close();
-});
+}, 120_000);
 
 afterAll(async () => {
-  await mock.stop();
+  await kafka?.destroy();
 });
 
-describe('notice relay: PostgreSQL event store -> Kafka (librdkafka mock cluster)', () => {
+describe('notice relay: PostgreSQL event store -> Kafka (Apache Kafka broker)', () => {
   it('publishes every lifecycle notice in order per key, and a partner reading with kcat sees CloudEvents 1.0', async () => {
     const w = await world(TOPIC);
     const relay = w.relay();
@@ -136,7 +138,7 @@ describe('notice relay: PostgreSQL event store -> Kafka (librdkafka mock cluster
     expected.get(b.keyId)?.push(compromised.id);
 
     await until(() => relay.snapshot().published === 6, '6 acknowledged notices');
-    const views = asPartner(await readTopicWithKcat(mock.bootstrap, TOPIC));
+    const views = asPartner(await readTopicWithKcat(kafka.bootstrap, TOPIC));
 
     expect(idsPerKey(views)).toEqual(expected);
     const urgent = views.find((v) => v.event['id'] === compromised.id);
@@ -189,7 +191,8 @@ describe('notice relay: PostgreSQL event store -> Kafka (librdkafka mock cluster
     for (const k of keys) await k.create();
     await until(() => relay.snapshot().published === 3, 'initial notices');
 
-    await mock.brokersDown();
+    // The broker process dies (SIGKILL): connections drop, nothing answers until it is started again.
+    await kafka.stopAll({ kill: true });
     const expected = new Map<string, string[]>();
     for (const k of keys) {
       const initial = (await w.notices.list(0n, 100)).filter((n) => n.subject === k.keyId).map((n) => n.id);
@@ -206,9 +209,9 @@ describe('notice relay: PostgreSQL event store -> Kafka (librdkafka mock cluster
     expect(relay.snapshot().published).toBeLessThan(15);
     expect(await w.notices.loadCheckpoint('kms-notices')).toBe(checkpointWhileDown);
 
-    await mock.brokersUp();
+    await kafka.startAll();
     await until(() => relay.snapshot().published >= 15, 'all 15 notices after the outage', 40_000);
-    const views = asPartner(await readTopicWithKcat(mock.bootstrap, w.topic));
+    const views = asPartner(await readTopicWithKcat(kafka.bootstrap, w.topic));
     expect(idsPerKey(views)).toEqual(expected);
     expect((await relay.lag()).positions).toBe(0n);
   });
@@ -234,7 +237,7 @@ describe('notice relay: PostgreSQL event store -> Kafka (librdkafka mock cluster
     const restarted = w.relay();
     await restarted.start();
     await restarted.caughtUp();
-    const views = asPartner(await readTopicWithKcat(mock.bootstrap, w.topic));
+    const views = asPartner(await readTopicWithKcat(kafka.bootstrap, w.topic));
     expect(views.map((v) => v.event['id'])).toHaveLength(2);
     expect(views[0]?.event['id']).toBe(views[1]?.event['id']);
     expect(await w.notices.loadCheckpoint('kms-notices')).toBe(3n);

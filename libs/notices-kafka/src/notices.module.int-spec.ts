@@ -9,10 +9,11 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { logLevel } from 'kafkajs';
 import { Registry } from 'prom-client';
-import { loadNoticeSettings } from './kafka/notice-settings';
+import { testConfig } from '@kms/config/testing';
 import { NoticesModule } from './notices.module';
 import type { NoticesHealthCheck } from './notices.runtime';
-import { KafkaMockProcess, readTopicWithKcat } from './testing/kafka-mock.process';
+import { KafkaTestCluster } from './testing/kafka-cluster.process';
+import { readTopicWithKcat } from './testing/kcat-topic.reader';
 
 // Stand-ins for @kms/platform's HealthModule tokens (an infrastructure lib may not import platform).
 const METRICS = Symbol('METRICS');
@@ -30,15 +31,16 @@ const target = { url: testDatabaseUrl(), schema: uniqueTestSchema('notices_modul
 const pool = createPgPool(target);
 const events = new PostgresEventStore(pool, { pollIntervalMs: 50 });
 const source = new InMemoryPublicKeySource();
-let mock: KafkaMockProcess;
+let kafka: KafkaTestCluster;
 
 beforeAll(async () => {
   await runMigrations(target, eventStoreMigrations);
-  mock = await KafkaMockProcess.start({ topics: ['kms.key-lifecycle.v1'] });
-});
+  // No topic here: the module creates kms.key-lifecycle.v1 itself.
+  kafka = await KafkaTestCluster.start({ name: 'notices-module' });
+}, 180_000);
 
 afterAll(async () => {
-  await mock.stop();
+  await kafka?.destroy();
   await events.close();
   await pool.end();
   await dropSchema(target);
@@ -47,7 +49,7 @@ afterAll(async () => {
 async function boot(env: Record<string, string>, schema: string): Promise<{ app: INestApplication; url: string; health: FakeHealthRegistry; metrics: Registry }> {
   const module = NoticesModule.forRoot(
     {
-      settings: loadNoticeSettings({ KMS_NOTICES_SOURCE: '/open-kms/module-test', ...env }),
+      settings: testConfig({ KMS_NOTICES_SOURCE: '/open-kms/module-test', ...env }).notices,
       postgres: { url: target.url, schema },
       eventStore: events,
       eventsHead: async () => BigInt((await pool.query<{ h: string | null }>('SELECT max(global_position)::text AS h FROM events')).rows[0]?.h ?? '0'),
@@ -111,18 +113,22 @@ describe('NoticesModule over HTTP', () => {
     }
   });
 
-  it('with KAFKA_BROKERS records and publishes, exposes lag metrics, and serves the tenant JWKS', async () => {
+  it('with KAFKA_BROKERS creates its topic as configured, records and publishes, exposes lag metrics, and serves the tenant JWKS', async () => {
     const schema = uniqueTestSchema('notices_kafka');
     const tenant = `t${randomUUID().slice(0, 8)}`;
     const key = new KeyHistoryWriter(events);
     source.put(key.keyId, 1, generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'der', type: 'spki' }));
     source.put(key.keyId, 2, generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'der', type: 'spki' }));
     await key.create({ tenant });
-    const { app, url, metrics } = await boot({ KAFKA_BROKERS: mock.bootstrap, KMS_KAFKA_IDEMPOTENT: 'false' }, schema);
+    const { app, url, metrics } = await boot({ KAFKA_BROKERS: kafka.bootstrap, KMS_KAFKA_TOPIC_PARTITIONS: '3' }, schema);
     try {
       const rotated = await key.newVersion(2, 'SCHEDULED', '2026-05-01T00:00:00.000Z');
-      await until(async () => (await readTopicWithKcat(mock.bootstrap, 'kms.key-lifecycle.v1')).some((m) => m.payload?.includes(rotated.id) ?? false), 'the notice on the topic');
+      // The topic exists once the module created it; until then kcat reports it unknown.
+      await until(async () => (await readTopicWithKcat(kafka.bootstrap, 'kms.key-lifecycle.v1').catch(() => [])).some((m) => m.payload?.includes(rotated.id) ?? false), 'the notice on the topic');
       await until(async () => ((await (await fetch(`${url}/v1/notices/status`)).json()) as { published: number }).published >= 2, 'acks counted');
+
+      // Created by the module's admin client: KMS_KAFKA_TOPIC_PARTITIONS, replication min(3, brokers) = 1.
+      expect(await kafka.describeTopic('kms.key-lifecycle.v1')).toEqual({ partitions: 3, replicationFactor: 1, minInsyncReplicas: 1 });
 
       const text = await metrics.metrics();
       expect(text).toMatch(/kms_notices_lag_positions \d+/);

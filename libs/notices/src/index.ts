@@ -9,3 +9,4 @@ export * from './in-memory/in-memory-notice-store';
 export * from './jwks/public-key-source.port';
 export * from './jwks/in-memory-public-key-source';
 export * from './jwks/jwks.projection';
+export * from './relay/integrity-notice-sweep';

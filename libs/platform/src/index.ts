@@ -7,3 +7,8 @@ export * from './health/redis.health-check';
 export * from './redis/redis-connection';
 export * from './http/http-app';
 export * from './postgres/postgres-pool';
+export * from './http/problem-details.filter';
+export * from './tracing/tracing';
+export * from './logging/structured-logger';
+export * from './logging/observability';
+export * from './health/integrity-alarm.health';

@@ -1,13 +1,13 @@
-import { type Clock, systemClock } from '@kms/application';
+import { type Clock, type IntegrityAlarm, systemClock } from '@kms/application';
 import type { KmsConfig } from '@kms/config';
 import type { EventStore } from '@kms/event-store';
-import { closeRedisConnection, createRedisConnection, HealthModule, HealthRegistry, METRICS_REGISTRY, redisCheck } from '@kms/platform';
+import { closeRedisConnection, createRedisConnection, exposeIntegrityAlarm, HealthModule, HealthRegistry, METRICS_REGISTRY, redisCheck } from '@kms/platform';
 import { Inject, Logger, Module, Optional, type DynamicModule, type OnModuleDestroy, type OnModuleInit, type Provider } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { RotationSchedulerSettings } from './config/rotation-scheduler.config';
 import type { KeyServicePort } from './gateway/key-service.port';
-import { RotationSchedulerStatusController } from './http/rotation-scheduler-status.controller';
+import { RotationSchedulerStatusController, STATUS_READERS } from './http/rotation-scheduler-status.controller';
 import type { RetirementGuard } from './jobs/rotation-deadline.job';
 import type { PlannerOptions } from './planner/deadline.planner';
 import type { FollowerSnapshotStore } from './follower/follower-snapshot.store';
@@ -35,10 +35,18 @@ export interface RotationSchedulerDependencies {
   snapshots?: FollowerSnapshotStore;
   /** Job retries (defaults: 5 attempts, 5 s doubling). */
   queue?: { attempts?: number; backoffMs?: number; concurrency?: number };
+  /** Who may read the status (the `authorization` header's bearer token); without it, nobody. */
+  authorizeRead?: (authorization: string | undefined) => Promise<boolean>;
+  /**
+   * The process's integrity alarm (watching its event sealer), shown as `rotation-scheduler.integrity`
+   * on /readyz and in /metrics. Absent where another module of the app shows it (standalone).
+   */
+  integrity?: IntegrityAlarm;
 }
 
 const RUN_OBSERVERS = Symbol('ROTATION_SCHEDULER_RUN_OBSERVERS');
 const ROTATION_SCHEDULER_MAX_LAG = Symbol('ROTATION_SCHEDULER_MAX_LAG');
+const ROTATION_SCHEDULER_INTEGRITY = Symbol('ROTATION_SCHEDULER_INTEGRITY');
 type RunObservers = Array<(run: DeadlineRun) => void>;
 
 /**
@@ -59,7 +67,9 @@ export class RotationSchedulerModule implements OnModuleInit, OnModuleDestroy {
     const observers: RunObservers = [];
     providers.push(
       { provide: RUN_OBSERVERS, useValue: observers },
+      { provide: STATUS_READERS, useValue: deps.authorizeRead ?? (async () => false) },
       { provide: ROTATION_SCHEDULER_MAX_LAG, useValue: deps.settings.maxLagEvents },
+      { provide: ROTATION_SCHEDULER_INTEGRITY, useValue: deps.integrity ?? null },
       {
         provide: RotationScheduler,
         useFactory: () =>
@@ -98,10 +108,14 @@ export class RotationSchedulerModule implements OnModuleInit, OnModuleDestroy {
     @Optional() @Inject(RotationScheduler) private readonly scheduler?: RotationScheduler,
     @Optional() @Inject(RUN_OBSERVERS) private readonly observers?: RunObservers,
     @Optional() @Inject(ROTATION_SCHEDULER_MAX_LAG) private readonly maxLag?: number,
+    @Optional() @Inject(ROTATION_SCHEDULER_INTEGRITY) private readonly integrity?: IntegrityAlarm | null,
   ) {}
+
+  private unexpose?: () => void;
 
   onModuleInit(): void {
     this.health.register(redisCheck(this.redis, { name: 'rotation-scheduler.redis' }));
+    if (this.integrity) this.unexpose = exposeIntegrityAlarm(this.integrity, this.health, this.metrics, 'rotation-scheduler.integrity');
     const scheduler = this.scheduler;
     if (!scheduler) return;
     const maxLag = this.maxLag ?? 1000;
@@ -125,6 +139,7 @@ export class RotationSchedulerModule implements OnModuleInit, OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
+    this.unexpose?.();
     await this.scheduler?.stop();
     await closeRedisConnection(this.redis);
   }

@@ -1,6 +1,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 
 /** The repository root (where package.json and tsconfig.base.json are). */
 export const REPO_ROOT = resolve(__dirname, '../../..');
@@ -17,11 +18,11 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Read until the value is `expected` or the time is up; returns the last value read. */
+/** Read until the value deep-equals `expected` or the time is up; returns the last value read. */
 export async function eventually<T>(read: () => Promise<T>, expected: T, timeoutMs = 5000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let value = await read();
-  while (value !== expected && Date.now() < deadline) {
+  while (!isDeepStrictEqual(value, expected) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 50));
     value = await read();
   }
@@ -48,7 +49,7 @@ export function startMainProcess(mainPath: string, env: Record<string, string>):
   const url = new Promise<string>((resolveUrl, reject) => {
     const onData = (chunk: Buffer): void => {
       output += chunk.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(output);
+      const m = /listening on (http:\/\/[^\s"]+)/.exec(output);
       if (m) resolveUrl(m[1]);
     };
     child.stdout.on('data', onData);

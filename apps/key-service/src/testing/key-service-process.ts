@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { resolve } from 'node:path';
 import { KmsCallError, createKmsClient } from '@kms/contracts';
-import { freePort } from '@kms/testing';
+import { ConsoleCeremonies, type ConsolePeople, consolePeople, freePort, realCeremonyClock } from '@kms/testing';
 export { freePort };
 
 const MAIN = resolve(__dirname, '..', 'main.ts');
@@ -20,6 +20,8 @@ export interface KeyServiceProcess {
   child: ChildProcessWithoutNullStreams;
   pid: number;
   grpcAddress: string;
+  /** The port of its HTTP server (health, console routes). */
+  httpPort: number;
   /** Resolves when the process has exited (already resolved if it has). */
   exited: Promise<ProcessExit>;
   /** True until the process has exited. */
@@ -59,7 +61,7 @@ export function spawnKeyService(env: Record<string, string>, ports: { grpc: numb
       resolveExit({ code, signal });
     }),
   );
-  return { child, pid: child.pid, grpcAddress: `127.0.0.1:${ports.grpc}`, exited, alive: () => running, output: () => output };
+  return { child, pid: child.pid, grpcAddress: `127.0.0.1:${ports.grpc}`, httpPort: ports.http, exited, alive: () => running, output: () => output };
 }
 
 /**
@@ -103,4 +105,41 @@ export async function killHard(svc: KeyServiceProcess | undefined): Promise<Proc
   if (!svc) return undefined;
   sigkill(svc);
   return svc.exited;
+}
+
+/** What the service writes to KMS_BOOTSTRAP_CREDENTIAL_FILE on first start: the administrator's one-time enrolment link. */
+export interface BootstrapEnrolmentFile {
+  name: string;
+  identity_id: string;
+  enrolment_url: string;
+  enrolment_token: string;
+  expires_at: string;
+}
+
+/**
+ * The bootstrap administrator's enrolment file, once the service has written it. gRPC answers
+ * before the first administrator is created (the service reports SERVING only afterwards), so a
+ * test that starts a fresh service waits for the file rather than assume it is there.
+ */
+export async function readBootstrapEnrolment(file: string, timeoutMs = 30_000): Promise<BootstrapEnrolmentFile> {
+  const { readFile } = await import('node:fs/promises');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return JSON.parse(await readFile(file, 'utf8')) as BootstrapEnrolmentFile;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+/**
+ * People of a key service running in its own process (real time), starting with the bootstrap
+ * administrator, who enrols a test security key and authenticator app with the link in `file`.
+ */
+export async function processPeople(file: string, httpPort: number): Promise<{ people: ConsolePeople; admin: BootstrapEnrolmentFile }> {
+  const admin = await readBootstrapEnrolment(file);
+  const ceremonies = new ConsoleCeremonies({ httpUrl: `http://127.0.0.1:${httpPort}`, origin: `http://localhost:${httpPort}`, clock: realCeremonyClock });
+  return { people: consolePeople(ceremonies, { identityId: admin.identity_id, enrolmentToken: admin.enrolment_token }), admin };
 }

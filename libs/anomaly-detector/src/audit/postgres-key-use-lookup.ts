@@ -1,4 +1,4 @@
-import { PostgresAuditFeed } from '@kms/persistence-postgres';
+import { type AuditSealer, PostgresAuditFeed } from '@kms/persistence-postgres';
 import type { Pool } from 'pg';
 import type { KeyUseLookup, KeyUseQuery, PositionedUsage } from './key-use-lookup.port';
 
@@ -6,8 +6,9 @@ import type { KeyUseLookup, KeyUseQuery, PositionedUsage } from './key-use-looku
 export class PostgresKeyUseLookup implements KeyUseLookup {
   private readonly feed: PostgresAuditFeed;
 
-  constructor(pool: Pool) {
-    this.feed = new PostgresAuditFeed(pool);
+  /** `sealer` checks every record's seal (the key service's audit seal key). */
+  constructor(pool: Pool, sealer: AuditSealer) {
+    this.feed = new PostgresAuditFeed(pool, sealer);
   }
 
   async usesOf(q: KeyUseQuery): Promise<PositionedUsage[]> {

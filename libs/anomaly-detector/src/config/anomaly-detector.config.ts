@@ -2,49 +2,56 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { AnomalyConfigError, DEFAULT_ANOMALY_RULES, parseAnomalyRulesConfig, type AnomalyRulesConfig } from '@kms/anomaly-rules';
-import { ConfigError } from '@kms/config';
+import { type AnomalyDetectorConfig, ConfigError } from '@kms/config';
 
-/** The detector's runtime settings (environment), beside the rules file. */
-export interface AnomalyDetectorSettings {
-  /** KMS_ANOMALY_RULES_FILE: JSON rules file; defaults apply when unset. */
-  rulesFile: string | null;
-  /** KMS_ANOMALY_KMS_ADDRESS: key service gRPC address for containment. */
+/** The detector's runtime settings, with its credential read: what the detector is built from. */
+export interface AnomalyDetectorSettings extends Omit<AnomalyDetectorConfig, 'credential' | 'kmsAddress'> {
+  /** KMS_ANOMALY_KMS_ADDRESS, or the local key service's: key service gRPC address for containment. */
   kmsAddress: string;
-  /** KMS_ANOMALY_CLIENT_ID / KMS_ANOMALY_CLIENT_SECRET (secret): the detector's workload credential. */
+  /** The detector's workload credential; both null: findings are recorded but nothing is contained. */
   clientId: string | null;
   clientSecret: string | null;
-  /** KMS_ANOMALY_KAFKA_BROKERS: comma-separated; no broker, no Kafka notices. */
-  kafkaBrokers: string[];
-  /** KMS_ANOMALY_POLL_MS (default 500) and KMS_ANOMALY_BATCH (default 1000). */
-  pollMs: number;
-  batchSize: number;
-  /** KMS_ANOMALY_RULES_WATCH_MS (default 2000): how often the rules file's mtime is checked; 0 = SIGHUP only. */
-  rulesWatchMs: number;
 }
 
-function int(env: NodeJS.ProcessEnv, name: string, d: number, min: number): number {
-  const v = env[name];
-  if (v === undefined || v === '') return d;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new ConfigError(name, `must be an integer >= ${min}`);
-  return n;
+/**
+ * The credential in KMS_ANOMALY_CREDENTIAL_FILE. Like the master key and the scheduler's credential, a file
+ * that group or others can read is refused: the secret lets its holder suspend identities.
+ */
+function readCredentialFile(path: string): { clientId: string; clientSecret: string } {
+  const variable = 'KMS_ANOMALY_CREDENTIAL_FILE';
+  let text: string;
+  try {
+    if ((statSync(path).mode & 0o077) !== 0) throw new ConfigError(variable, 'the credential file must not be readable by group or others (chmod 600)');
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    throw new ConfigError(variable, `cannot read ${path}`);
+  }
+  let parsed: { client_id?: unknown; client_secret?: unknown };
+  try {
+    parsed = JSON.parse(text) as typeof parsed;
+  } catch {
+    throw new ConfigError(variable, 'is not JSON ({"client_id": ..., "client_secret": ...})');
+  }
+  if (typeof parsed.client_id !== 'string' || typeof parsed.client_secret !== 'string' || !parsed.client_id || !parsed.client_secret) {
+    throw new ConfigError(variable, 'must hold "client_id" and "client_secret" strings');
+  }
+  return { clientId: parsed.client_id, clientSecret: parsed.client_secret };
 }
 
-/** Read and validate the detector's environment. */
-export function loadAnomalyDetectorSettings(env: NodeJS.ProcessEnv, defaultKmsAddress: string): AnomalyDetectorSettings {
-  const clientId = env['KMS_ANOMALY_CLIENT_ID'] || null;
-  const clientSecret = env['KMS_ANOMALY_CLIENT_SECRET'] || null;
-  if ((clientId === null) !== (clientSecret === null)) throw new ConfigError(clientId ? 'KMS_ANOMALY_CLIENT_SECRET' : 'KMS_ANOMALY_CLIENT_ID', 'set both the client id and secret, or neither');
-  return {
-    rulesFile: env['KMS_ANOMALY_RULES_FILE'] || null,
-    kmsAddress: env['KMS_ANOMALY_KMS_ADDRESS'] || defaultKmsAddress,
-    clientId,
-    clientSecret,
-    kafkaBrokers: (env['KMS_ANOMALY_KAFKA_BROKERS'] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
-    pollMs: int(env, 'KMS_ANOMALY_POLL_MS', 500, 10),
-    batchSize: int(env, 'KMS_ANOMALY_BATCH', 1000, 1),
-    rulesWatchMs: int(env, 'KMS_ANOMALY_RULES_WATCH_MS', 2000, 0),
-  };
+/**
+ * The detector's settings from its configuration section (libs/config): the credential file is read
+ * here, at boot, and `defaultKmsAddress` (the local key service) is used unless KMS_ANOMALY_KMS_ADDRESS is set.
+ */
+export function anomalyDetectorSettings(section: AnomalyDetectorConfig, defaultKmsAddress: string): AnomalyDetectorSettings {
+  const { credential, kmsAddress, ...rest } = section;
+  const resolved =
+    credential === null
+      ? { clientId: null, clientSecret: null }
+      : credential.kind === 'file'
+        ? readCredentialFile(credential.path)
+        : { clientId: credential.value.clientId, clientSecret: credential.value.clientSecret.reveal() };
+  return { ...rest, kmsAddress: kmsAddress ?? defaultKmsAddress, ...resolved };
 }
 
 /** Load the rules file (JSON) or the defaults; a bad file names the field. */
@@ -169,7 +176,8 @@ export class RulesReloader {
       this.poll = setInterval(() => {
         if (busy) return;
         busy = true;
-        stat(path)
+        // Nothing here can reject (a failed stat is "no file"); void marks the chain as handled here.
+        void stat(path)
           .then(fileIdentity, () => fileIdentity(undefined))
           .then((now) => {
             if (now !== this.seen && this.poll) {

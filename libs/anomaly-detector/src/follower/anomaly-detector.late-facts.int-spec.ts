@@ -1,6 +1,7 @@
 import { testConfig } from '@kms/anomaly-rules/testing';
 import { PostgresEventStore, eventStoreMigrations } from '@kms/event-store-postgres';
-import { PostgresAuditFeed, auditMigrations, createPgPool, dropSchema, runMigrations, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
+import { PostgresAuditFeed, PostgresAuditLog, auditMigrations, createPgPool, dropSchema, runMigrations, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
+import { testAuditSealer } from '@kms/persistence-postgres/testing';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { PostgresKeyUseLookup } from '../audit/postgres-key-use-lookup';
@@ -20,18 +21,24 @@ const rules = testConfig((c) => {
 let pool: Pool;
 let events: PostgresEventStore;
 
-/** An audit record as the key service writes it; returns its id. */
+const sealer = testAuditSealer();
+
+/** An audit record as the key service writes it (sealed); returns its id. */
 async function audit(r: { time: string; keyId: string | null; keyVersion?: number; actor?: string; operation?: string }): Promise<string> {
   const id = randomUUID();
-  await pool.query(`INSERT INTO audit_records (id, "time", request_id, operation, key_id, key_version, actor, outcome, source_address) VALUES ($1, $2, $3, $4, $5, $6, $7, 'SUCCESS', 'ipv4:10.1.2.3:5000')`, [
+  const log = new PostgresAuditLog(pool, sealer);
+  await log.append({
     id,
-    r.time,
-    randomUUID(),
-    r.operation ?? 'Decrypt',
-    r.keyId,
-    r.keyVersion ?? null,
-    r.actor ?? 'wl-orders',
-  ]);
+    time: new Date(r.time),
+    requestId: randomUUID(),
+    operation: r.operation ?? 'Decrypt',
+    ...(r.keyId !== null ? { keyId: r.keyId } : {}),
+    ...(r.keyVersion !== undefined ? { keyVersion: r.keyVersion } : {}),
+    actor: r.actor ?? 'wl-orders',
+    outcome: 'SUCCESS',
+    sourceAddress: 'ipv4:10.1.2.3:5000',
+  });
+  await log.close();
   return id;
 }
 
@@ -65,8 +72,8 @@ describe('PostgresKeyUseLookup', () => {
     const b = await audit({ time: '2026-03-02T12:31:00Z', keyId: k, keyVersion: 2 });
     await audit({ time: '2026-03-02T12:32:00Z', keyId: randomUUID(), keyVersion: 1 });
     const c = await audit({ time: '2026-03-02T12:33:00Z', keyId: k, keyVersion: 1, actor: 'wl-billing', operation: 'Encrypt' });
-    const head = await new PostgresAuditFeed(pool).headPosition();
-    const lookup = new PostgresKeyUseLookup(pool);
+    const head = await new PostgresAuditFeed(pool, sealer).headPosition();
+    const lookup = new PostgresKeyUseLookup(pool, sealer);
     const q = { keyId: k, version: 1, from: new Date('2026-03-02T12:00:00Z'), afterPosition: 0n, throughPosition: head, limit: 100 };
 
     const v1 = await lookup.usesOf(q);
@@ -87,8 +94,8 @@ describe('AnomalyDetectorService on PostgreSQL when the audit poll runs ahead of
     const containment = new RecordingContainment();
     const detector = (name: string) =>
       new AnomalyDetectorService(rules, {
-        feed: new PostgresAuditFeed(pool),
-        uses: new PostgresKeyUseLookup(pool),
+        feed: new PostgresAuditFeed(pool, sealer),
+        uses: new PostgresKeyUseLookup(pool, sealer),
         events,
         state: new PostgresDetectorStateStore(pool, name),
         publisher: null,
@@ -104,7 +111,7 @@ describe('AnomalyDetectorService on PostgreSQL when the audit poll runs ahead of
     const findings = async () => (await pool.query<{ data: { rule: string; severity: string; identityId: string; keyVersion: number; evidence: { auditRecordIds: string[] } } }>(`SELECT data FROM events WHERE type = 'AnomalyDetected' AND data->>'keyId' = $1`, [keyId])).rows.map((r) => r.data);
 
     const useId = await audit({ time: '2026-03-02T12:30:00Z', keyId, keyVersion: 1 });
-    const head = await new PostgresAuditFeed(pool).headPosition();
+    const head = await new PostgresAuditFeed(pool, sealer).headPosition();
     const first = detector('late-facts');
     await first.start();
     try {

@@ -12,7 +12,7 @@ import {
   type RuleContext,
   type SubjectState,
 } from '@kms/anomaly-rules';
-import { WrongExpectedVersionError, type EventStore, type EventSubscription } from '@kms/event-store';
+import { type EventFollower, type EventStore, followEvents, WrongExpectedVersionError } from '@kms/event-store';
 import type { AuditRecordFeed } from '@kms/persistence-postgres';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { AnomalyPublisher } from '../publishing/anomaly-publisher.port';
@@ -106,7 +106,7 @@ export class AnomalyDetectorService implements RulesReloadTarget {
   /** Event store position committed with the checkpoint (see DetectorCheckpoint.facts). */
   private factsCommitted = 0n;
   private lateFacts: LateFact[] = [];
-  private factsSubscription: EventSubscription | undefined;
+  private factsFollower: EventFollower | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = true;
@@ -156,26 +156,22 @@ export class AnomalyDetectorService implements RulesReloadTarget {
   /** Load checkpoint and baselines, follow lifecycle events for key facts, then poll the audit log. */
   async start(): Promise<void> {
     await this.reload();
-    let caughtUp!: () => void;
-    const ready = new Promise<void>((r) => (caughtUp = r));
-    this.factsSubscription = this.deps.events.subscribeToAll(
-      {},
-      {
-        onEvent: (e) => {
-          const keyId = e.data['keyId'];
-          if (typeof keyId === 'string') {
-            const next = evolveKeyFact(this.facts.get(keyId), e);
-            if (next) this.facts.set(keyId, next);
-            const recheck = e.globalPosition > this.factsCommitted && this.evaluatedThrough > 0n ? recheckOf(e) : null;
-            if (recheck) this.lateFacts.push({ ...recheck, eventPosition: e.globalPosition, evaluatedThrough: this.evaluatedThrough });
-          }
-          this.appliedFacts = e.globalPosition;
-        },
-        onCaughtUp: () => caughtUp(),
-        onError: (err) => this.deps.log('error', `lifecycle subscription stopped: ${err.message}`),
+    // In memory from the start on every boot; the checkpoint's `facts` says which of them still need a recheck.
+    this.factsFollower = followEvents(this.deps.events, {
+      name: 'anomaly-detector lifecycle facts',
+      handle: (e) => {
+        const keyId = e.data['keyId'];
+        if (typeof keyId === 'string') {
+          const next = evolveKeyFact(this.facts.get(keyId), e);
+          if (next) this.facts.set(keyId, next);
+          const recheck = e.globalPosition > this.factsCommitted && this.evaluatedThrough > 0n ? recheckOf(e) : null;
+          if (recheck) this.lateFacts.push({ ...recheck, eventPosition: e.globalPosition, evaluatedThrough: this.evaluatedThrough });
+        }
+        this.appliedFacts = e.globalPosition;
       },
-    );
-    await ready;
+      onError: (err, { attempt }) => this.deps.log('error', `lifecycle subscription failed (attempt ${attempt}), following again after a pause: ${err.message}`),
+    });
+    await this.factsFollower.caughtUp();
     this.stopped = false;
     this.schedule(0);
   }
@@ -312,6 +308,8 @@ export class AnomalyDetectorService implements RulesReloadTarget {
   async health(options: DetectorHealthOptions = {}): Promise<void> {
     if (this.stopped) throw new Error('follower is stopped');
     if (this.stats.lastError !== null) throw new Error(`last batch failed: ${this.stats.lastError}`);
+    const facts = this.factsFollower?.status();
+    if (facts?.lastError) throw new Error(`lifecycle events not followed: ${facts.lastError}`);
     const head = await this.deps.feed.headPosition();
     this.stats.head = head;
     const lag = head - this.stats.position;
@@ -406,6 +404,6 @@ export class AnomalyDetectorService implements RulesReloadTarget {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running?.catch(() => undefined);
-    await this.factsSubscription?.stop();
+    await this.factsFollower?.stop();
   }
 }

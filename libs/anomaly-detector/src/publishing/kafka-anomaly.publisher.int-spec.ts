@@ -1,5 +1,5 @@
 import { type AnomalyFinding } from '@kms/anomaly-rules';
-import { KafkaMockProcess, readTopicWithKcat } from '@kms/notices-kafka/testing';
+import { KafkaTestCluster, readTopicWithKcat } from '@kms/notices-kafka/testing';
 import { ANOMALY_NOTICE_TYPE, ANOMALY_TOPIC } from './anomaly-publisher.port';
 import { KafkaAnomalyPublisher } from './kafka-anomaly.publisher';
 
@@ -16,32 +16,32 @@ const finding: AnomalyFinding = {
   evidence: { count: 25, auditRecordIds: ['rec-1', 'rec-2'], facts: { threshold: 20 } },
 };
 
-describe('KafkaAnomalyPublisher over the Kafka wire protocol (librdkafka mock cluster, read back with kcat)', () => {
-  let mock: KafkaMockProcess;
+describe('KafkaAnomalyPublisher on an Apache Kafka broker, read back with kcat', () => {
+  let kafka: KafkaTestCluster;
 
   beforeAll(async () => {
-    // The topic is created by the helper: the mock cannot serve kafkajs' admin client.
-    mock = await KafkaMockProcess.start({ topics: [`${ANOMALY_TOPIC}:3`], brokers: 3 });
-  }, 150_000);
+    kafka = await KafkaTestCluster.start({ name: 'anomaly-publisher' });
+  }, 180_000);
   afterAll(async () => {
-    await mock?.stop();
+    await kafka?.destroy();
   });
 
-  it('is idempotent unless told otherwise (production default)', async () => {
+  it('names its topic, kms.anomalies.v1 unless told otherwise', async () => {
     const p = new KafkaAnomalyPublisher(['127.0.0.1:1']);
-    expect(p.idempotent).toBe(true);
     expect(p.description).toBe(`kafka ${ANOMALY_TOPIC}`);
+    expect(p.topic).toBe(ANOMALY_TOPIC);
     await p.close();
   });
 
-  it('publishes an AnomalyDetected CloudEvent to kms.anomalies.v1 that a partner reads with kcat', async () => {
-    const publisher = new KafkaAnomalyPublisher(mock.bootstrap.split(','), { idempotent: false });
+  it('creates kms.anomalies.v1 as configured and publishes an AnomalyDetected CloudEvent that a partner reads with kcat', async () => {
+    const publisher = new KafkaAnomalyPublisher(kafka.brokers, { topics: { create: true, partitions: 3, replicationFactor: null, minInsyncReplicas: null } });
     try {
       await publisher.publish(finding, 'urn:kms:anomaly-detector:test');
     } finally {
       await publisher.close();
     }
-    const messages = await readTopicWithKcat(mock.bootstrap, ANOMALY_TOPIC);
+    expect(await kafka.describeTopic(ANOMALY_TOPIC)).toEqual({ partitions: 3, replicationFactor: 1, minInsyncReplicas: 1 });
+    const messages = await readTopicWithKcat(kafka.bootstrap, ANOMALY_TOPIC);
     expect(messages).toHaveLength(1);
     const [m] = messages;
     expect(m?.topic).toBe(ANOMALY_TOPIC);

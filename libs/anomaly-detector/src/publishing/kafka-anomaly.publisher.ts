@@ -1,5 +1,5 @@
 import type { AnomalyFinding } from '@kms/anomaly-rules';
-import { LazyKafkaProducer } from '@kms/notices-kafka';
+import { type KafkaTopicSettings, LazyKafkaProducer } from '@kms/notices-kafka';
 import { logLevel } from 'kafkajs';
 import { ANOMALY_TOPIC, anomalyCloudEventJson, type AnomalyPublisher } from './anomaly-publisher.port';
 
@@ -7,31 +7,25 @@ import { ANOMALY_TOPIC, anomalyCloudEventJson, type AnomalyPublisher } from './a
 export interface KafkaAnomalyPublisherOptions {
   /** Topic (default `kms.anomalies.v1`). */
   topic?: string;
-  /**
-   * Idempotent producer (default true: broker-side retries do not duplicate). `false` only for
-   * librdkafka's mock cluster, whose controller id 0 breaks kafkajs' InitProducerId.
-   */
-  idempotent?: boolean;
+  /** How the topic is created before the first send (default: created, replication min(3, brokers)). */
+  topics?: KafkaTopicSettings;
 }
 
 /**
- * Publishes anomaly notices to Kafka (acks from all in-sync replicas, idempotent producer by
- * default); a failed send drops the producer so the next one reconnects.
+ * Publishes anomaly notices to Kafka (acks from all in-sync replicas, idempotent producer, the topic
+ * created first when allowed); a failed send drops the producer so the next one reconnects.
  */
 export class KafkaAnomalyPublisher implements AnomalyPublisher {
   readonly description: string;
   private readonly producer: LazyKafkaProducer;
-  private readonly topic: string;
-  /** Whether the producer is idempotent (true unless turned off for the mock cluster). */
-  readonly idempotent: boolean;
+  readonly topic: string;
 
   /** `options` may be a topic name (the former second argument) or the options object. */
   constructor(brokers: string[], options: string | KafkaAnomalyPublisherOptions = {}) {
     const o: KafkaAnomalyPublisherOptions = typeof options === 'string' ? { topic: options } : options;
     this.topic = o.topic ?? ANOMALY_TOPIC;
-    this.idempotent = o.idempotent ?? true;
     this.description = `kafka ${this.topic}`;
-    this.producer = new LazyKafkaProducer({ brokers, clientId: 'kms-anomaly-detector', idempotent: this.idempotent, logLevel: logLevel.NOTHING });
+    this.producer = new LazyKafkaProducer({ brokers, clientId: 'kms-anomaly-detector', ...(o.topics ? { topics: o.topics } : {}), logLevel: logLevel.NOTHING });
   }
 
   publish(finding: AnomalyFinding, source: string): Promise<void> {

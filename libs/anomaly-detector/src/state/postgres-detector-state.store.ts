@@ -3,6 +3,19 @@ import type { Pool } from 'pg';
 import type { DetectorCheckpoint, DetectorStateStore } from './detector-state.store';
 
 /**
+ * The detector's tables, idempotent. facts_position 0 for a checkpoint written before it existed:
+ * every lifecycle fact is checked again once against the committed records (findings already
+ * recorded collide on their ids).
+ */
+export const DETECTOR_STATE_TABLES_SQL = `
+  CREATE TABLE IF NOT EXISTS anomaly_detector_checkpoints (
+    name text PRIMARY KEY, audit_position bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now());
+  ALTER TABLE anomaly_detector_checkpoints ADD COLUMN IF NOT EXISTS facts_position bigint NOT NULL DEFAULT 0;
+  CREATE TABLE IF NOT EXISTS anomaly_detector_subjects (
+    detector text NOT NULL, subject text NOT NULL, state jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (detector, subject));`;
+
+/**
  * Baselines and checkpoint in PostgreSQL (not Redis) so they are durable and committed together:
  * a crash between them would otherwise double-count or skip a batch.
  */
@@ -12,17 +25,9 @@ export class PostgresDetectorStateStore implements DetectorStateStore {
     private readonly name = 'default',
   ) {}
 
-  /** Create the two tables if they are missing, and add columns of later versions (idempotent). */
+  /** Create the two tables if they are missing, and add columns of later versions (idempotent; tests, the apps run detectorStateMigrations). */
   async ensureSchema(): Promise<void> {
-    // facts_position 0 for a checkpoint written before it existed: every lifecycle fact is checked
-    // again once against the committed records (findings already recorded collide on their ids).
-    await this.pool.query(`
-      CREATE TABLE IF NOT EXISTS anomaly_detector_checkpoints (
-        name text PRIMARY KEY, audit_position bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now());
-      ALTER TABLE anomaly_detector_checkpoints ADD COLUMN IF NOT EXISTS facts_position bigint NOT NULL DEFAULT 0;
-      CREATE TABLE IF NOT EXISTS anomaly_detector_subjects (
-        detector text NOT NULL, subject text NOT NULL, state jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (detector, subject));`);
+    await this.pool.query(DETECTOR_STATE_TABLES_SQL);
   }
 
   async loadCheckpoint(): Promise<DetectorCheckpoint> {

@@ -66,6 +66,19 @@ export const OPERATION_CLASS: Readonly<Record<string, OperationClass>> = {
   GenerateDataKey: 'dataKey',
 };
 
+/** Codes the key service answers for input it could not read: bad fields, damaged or forged ciphertexts, unparsable requests. */
+export const MALFORMED_INPUT_CODES: ReadonlySet<string> = new Set(['INVALID_ARGUMENT', 'INVALID_CIPHERTEXT', 'MALFORMED_REQUEST']);
+
+/**
+ * Whether the call failed on malformed input. Never a reason to contain the caller: whoever can hand a
+ * service a damaged ciphertext could otherwise get it suspended. A refusal of access answered with
+ * such a code (a ciphertext naming a key the caller may not decrypt with) is audited as DENIED, so it
+ * is not malformed input.
+ */
+export function isMalformedInput(r: Pick<UsageRecord, 'outcome' | 'errorCode'>): boolean {
+  return r.outcome === 'FAILURE' && r.errorCode !== undefined && MALFORMED_INPUT_CODES.has(r.errorCode);
+}
+
 /** Whether an operation uses key material (the break-glass and version rules look only at these). */
 export function isKeyUse(operation: string): boolean {
   return Object.hasOwn(OPERATION_CLASS, operation);

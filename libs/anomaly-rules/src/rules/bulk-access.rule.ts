@@ -1,10 +1,13 @@
-import { isKeyUse, type UsageRecord } from '../model/anomaly.model';
+import { isKeyUse, isMalformedInput, type UsageRecord } from '../model/anomaly.model';
 import { alreadyFlagged, FLAG_HORIZON_MS, finding, markFlagged, windowStart, withId, type RuleContext, type RuleResult, type SubjectState, type WindowKeys } from './rule-context';
 
-/** Bulk export-like behaviour: one identity uses at least `distinctKeys` different keys in a window. */
+/**
+ * Bulk export-like behaviour: one identity uses at least `distinctKeys` different keys in a window.
+ * A call that failed on malformed input used no key (a damaged ciphertext names arbitrary key ids).
+ */
 export function bulkAccessRule(subject: SubjectState, identityId: string, r: UsageRecord, ctx: RuleContext): RuleResult {
   const cfg = ctx.config.bulkAccess;
-  if (!cfg.enabled || r.keyId === undefined || !isKeyUse(r.operation)) return { subject, findings: [] };
+  if (!cfg.enabled || r.keyId === undefined || !isKeyUse(r.operation) || isMalformedInput(r)) return { subject, findings: [] };
   const size = cfg.windowSeconds * 1000;
   const w = windowStart(r.time.getTime(), size);
   const prev = subject.bulk && subject.bulk.windowStart === w ? subject.bulk : { windowStart: w, keys: [], ids: [] };

@@ -1,14 +1,18 @@
-import type { UsageRecord } from '../model/anomaly.model';
+import { isMalformedInput, type UsageRecord } from '../model/anomaly.model';
 import { alreadyFlagged, FLAG_HORIZON_MS, finding, markFlagged, windowStart, withId, type RuleContext, type RuleResult, type SubjectState, type WindowCounter } from './rule-context';
 
-const REFUSAL_CODES = new Set(['UNAUTHENTICATED', 'PERMISSION_DENIED']);
+const REFUSAL_CODES = new Set(['UNAUTHENTICATED', 'PERMISSION_DENIED', 'NOT_A_DEPENDENT', 'SELF_APPROVAL']);
 
-/** Whether the key service refused the call for authentication or authorization. */
+/**
+ * Whether the key service refused the call for authentication or authorization (outcome DENIED,
+ * whatever code it answered). Malformed input is not a refusal: it never counts towards a burst.
+ */
 export function isRefusal(r: UsageRecord): boolean {
+  if (isMalformedInput(r)) return false;
   return r.outcome === 'DENIED' || (r.errorCode !== undefined && REFUSAL_CODES.has(r.errorCode));
 }
 
-/** Refused burst: at least `threshold` refused calls by one identity or from one source in a window. */
+/** Refused burst: at least `threshold` refused calls (malformed input excluded) by one identity or from one source in a window. */
 export function refusedBurstRule(subject: SubjectState, subjectKind: 'identity' | 'source', subjectId: string, r: UsageRecord, ctx: RuleContext): RuleResult {
   const cfg = ctx.config.refusedBurst;
   if (!cfg.enabled || !isRefusal(r)) return { subject, findings: [] };

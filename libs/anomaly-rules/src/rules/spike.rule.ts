@@ -1,15 +1,16 @@
 import { EMPTY_BASELINE, ewmaUpdate, ewmaUpdateZeros, spikeThreshold } from '../baseline/ewma';
-import { OPERATION_CLASS, type UsageRecord } from '../model/anomaly.model';
+import { isMalformedInput, OPERATION_CLASS, type UsageRecord } from '../model/anomaly.model';
 import { alreadyFlagged, FLAG_HORIZON_MS, finding, markFlagged, windowStart, withId, type RuleContext, type RuleResult, type SpikeCounter, type SubjectState } from './rule-context';
 
 /**
  * Spike: the subject's count of one operation class in the current bucket is above its own EWMA
  * baseline band. Judged while the bucket fills, so a burst is reported within the bucket, once.
+ * Calls that failed on malformed input are not use and are not counted.
  */
 export function spikeRule(subject: SubjectState, subjectKind: 'identity' | 'key', subjectId: string, r: UsageRecord, ctx: RuleContext): RuleResult {
   const cfg = ctx.config.spike;
   const cls = OPERATION_CLASS[r.operation];
-  if (!cfg.enabled || cls === undefined) return { subject, findings: [] };
+  if (!cfg.enabled || cls === undefined || isMalformedInput(r)) return { subject, findings: [] };
   const size = cfg.bucketSeconds * 1000;
   const t = r.time.getTime();
   const b = windowStart(t, size);

@@ -4,22 +4,27 @@ import {
   type ApprovalEvent,
   type ApprovalRecord,
   type ApprovalState,
+  type ApprovalStepUp,
   approvalStreamId,
   type CommandMetadata,
-  decideApproval,
+  APPROVAL_STREAM_PREFIX,
+  approvalDecider,
+  approvalEventCodec,
   DEFAULT_APPROVAL_TTL_HOURS,
-  evolveApproval,
+  type IdentityProvenance,
   isUuid,
   invalidArgument,
   KmsError,
   type PendingOperation,
 } from '@kms/domain';
-import { type EventStore, WrongExpectedVersionError } from '@kms/event-store';
+import type { EventStore } from '@kms/event-store';
 import type { Clock } from '../ports/audit-log.port';
-import { storeError } from '../keys/key-repository';
+import { handleCommand } from '../changes/handle-command';
 import type { ChangeContext } from '../keys/key-lifecycle.service';
 import { AggregateCache } from './aggregate-cache';
+import { keepWritesOnFailure } from '../changes/call-transaction';
 import type { NotificationSink } from './notification-sink.port';
+import type { IssuedEnrolmentLink } from '../factors/person-factors.service';
 
 /** Runs an approved operation as the requester, with the approver recorded. */
 /**
@@ -28,9 +33,14 @@ import type { NotificationSink } from './notification-sink.port';
  */
 export interface ApprovedOperationOutput {
   issuedCredential?: { clientId: string; clientSecret: string };
+  /** An enrolment link for another person: the approver hands it over. */
+  enrolmentLink?: IssuedEnrolmentLink;
 }
 
 export type ApprovedOperationRunner = (op: PendingOperation, ctx: ChangeContext) => Promise<ApprovedOperationOutput | void>;
+
+/** Who made an approving identity (its registration and latest change), looked up by identity id. */
+export type ApproverLookup = (identityId: string) => Promise<IdentityProvenance>;
 
 export type ExistingApproval = Exclude<ApprovalState, { status: 'None' }>;
 
@@ -41,8 +51,9 @@ const HOUR = 60 * 60 * 1000;
  * different, authorised person approves before the deadline. Every step is an event and a notification.
  */
 export class ApprovalService {
-  readonly cache: AggregateCache<ApprovalState, ApprovalEvent>;
+  readonly cache: AggregateCache<ApprovalCommand, ApprovalEvent, ApprovalState>;
   private runner?: ApprovedOperationRunner;
+  private approverOf?: ApproverLookup;
 
   constructor(
     private readonly store: EventStore,
@@ -50,12 +61,13 @@ export class ApprovalService {
     private readonly notifications: NotificationSink,
     private readonly ttlHours = DEFAULT_APPROVAL_TTL_HOURS,
   ) {
-    this.cache = new AggregateCache<ApprovalState, ApprovalEvent>(store, 'approval-', () => ({ status: 'None' }), evolveApproval);
+    this.cache = new AggregateCache(store, APPROVAL_STREAM_PREFIX, approvalDecider, approvalEventCodec, (s) => s.status !== 'None');
   }
 
-  /** Set once at wiring time: how approved operations run. */
-  useRunner(runner: ApprovedOperationRunner): void {
+  /** Set once at wiring time: how approved operations run, and how an approver's identity is found. */
+  useRunner(runner: ApprovedOperationRunner, approverOf: ApproverLookup): void {
     this.runner = runner;
+    this.approverOf = approverOf;
   }
 
   private metadata(ctx: ChangeContext): CommandMetadata {
@@ -69,23 +81,17 @@ export class ApprovalService {
   }
 
   private async execute(approvalId: string, command: ApprovalCommand, expectNew = false): Promise<ApprovalState> {
-    const { state, version } = expectNew ? { state: { status: 'None' } as ApprovalState, version: -1 } : await this.cache.reload(approvalId);
-    const events = decideApproval(command, state);
-    if (events.length === 0) return state;
-    try {
-      const appended = await this.store.appendToStream(
-        approvalStreamId(approvalId),
-        events.map((e) => ({ id: randomUUID(), type: e.type, data: { ...e.data }, metadata: { ...e.metadata } })),
-        { expectedVersion: expectNew ? 'no_stream' : version },
-      );
-      const next = events.reduce(evolveApproval, state);
-      this.cache.put(approvalId, next, appended.nextExpectedVersion);
-      for (const e of events) await this.notify(e, next);
-      return next;
-    } catch (e) {
-      if (e instanceof WrongExpectedVersionError) throw new KmsError('APPROVAL_NOT_PENDING', 'approval request changed concurrently; look again', 'approval_id');
-      throw storeError(e);
-    }
+    const { state } = await handleCommand(this.store, approvalDecider, approvalEventCodec, approvalStreamId(approvalId), () => ({ command }), {
+      expectNew,
+      retries: 0,
+      // Told once the step is durable: a notification must never announce a step that did not happen.
+      onCommitted: async (next, version, events) => {
+        this.cache.put(approvalId, next, version);
+        for (const e of events) await this.notify(e, next);
+      },
+      conflict: () => new KmsError('APPROVAL_NOT_PENDING', 'approval request changed concurrently; look again', 'approval_id'),
+    });
+    return state;
   }
 
   private async notify(e: ApprovalEvent, state: ApprovalState): Promise<void> {
@@ -119,6 +125,8 @@ export class ApprovalService {
       true,
     );
     if (state.status === 'None') throw new KmsError('APPROVAL_NOT_FOUND', 'approval request not found', 'approval_id');
+    // The request stands although the call that made it is answered APPROVAL_REQUIRED.
+    keepWritesOnFailure();
     return state.approval;
   }
 
@@ -137,21 +145,25 @@ export class ApprovalService {
   }
 
   /**
-   * A second person approves: the deadline and self-approval are checked by the decider; then the
-   * operation runs as the requester with the approver recorded, and its outcome is recorded too.
+   * A second person approves: the deadline and self-approval — including approving through an
+   * identity the requester created or last changed — are checked by the decider; then the operation
+   * runs as the requester with the approver recorded, and its outcome is recorded too. A console
+   * approval passes the approver's verified step-up assertion, sealed with the grant.
    */
-  async approve(approvalId: string, ctx: ChangeContext): Promise<ExistingApproval & { output?: ApprovedOperationOutput }> {
+  async approve(approvalId: string, ctx: ChangeContext, evidence: { stepUp?: ApprovalStepUp } = {}): Promise<ExistingApproval & { output?: ApprovedOperationOutput }> {
     const current = await this.get(approvalId);
     if (current.status === 'Expired') {
       throw new KmsError('APPROVAL_EXPIRED', `approval request expired at ${current.approval.expiresAt}; nothing was done`, 'approval_id');
     }
     if (current.status === 'Pending' && Date.parse(current.approval.expiresAt) <= this.clock.now().getTime()) {
       await this.execute(approvalId, { type: 'ExpireApproval', data: {}, metadata: this.metadata(ctx) });
+      keepWritesOnFailure(); // the expiry is recorded although the approval is refused
       throw new KmsError('APPROVAL_EXPIRED', `approval request expired at ${current.approval.expiresAt}; nothing was done`, 'approval_id');
     }
-    const granted = await this.execute(approvalId, { type: 'GrantApproval', data: {}, metadata: this.metadata(ctx) });
+    if (!this.runner || !this.approverOf) throw new Error('approval runner not configured');
+    const approver = await this.approverOf(ctx.actor);
+    const granted = await this.execute(approvalId, { type: 'GrantApproval', data: { approver, ...(evidence.stepUp ? { stepUp: evidence.stepUp } : {}) }, metadata: this.metadata(ctx) });
     if (granted.status !== 'Approved') throw new KmsError('APPROVAL_NOT_PENDING', 'approval request is not pending', 'approval_id');
-    if (!this.runner) throw new Error('approval runner not configured');
     const a = granted.approval;
     let outcome: { outcome: 'SUCCEEDED' | 'FAILED'; errorCode?: string } = { outcome: 'SUCCEEDED' };
     let output: ApprovedOperationOutput | undefined;

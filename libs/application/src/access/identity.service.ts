@@ -3,9 +3,13 @@ import { jwtVerify, SignJWT, errors as joseErrors } from 'jose';
 import {
   AUTH_METHODS,
   type AuthMethod,
+  BOOTSTRAP_ACTOR,
+  BOOTSTRAP_EXCEPTION_STREAM_ID,
   type CommandMetadata,
-  decideIdentity,
-  evolveIdentity,
+  IDENTITY_NAME_STREAM_PREFIX,
+  IDENTITY_STREAM_PREFIX,
+  identityDecider,
+  identityEventCodec,
   type Role,
   type IdentityCommand,
   type IdentityEvent,
@@ -16,13 +20,14 @@ import {
   invalidArgument,
   isUuid,
   KmsError,
+  AccessRefusedError,
   MAX_TOKEN_TTL_SECONDS,
   type Principal,
   TOKEN_CLOCK_SKEW_SECONDS,
 } from '@kms/domain';
 import { type EventStore, WrongExpectedVersionError } from '@kms/event-store';
 import type { Clock } from '../ports/audit-log.port';
-import { storeError } from '../keys/key-repository';
+import { handleCommand, storeError, StreamLocks } from '../changes/handle-command';
 import type { ChangeContext } from '../keys/key-lifecycle.service';
 import { AggregateCache } from './aggregate-cache';
 
@@ -72,11 +77,14 @@ function withMetadata(ctx: ChangeContext, now: Date): CommandMetadata {
  */
 /** Verified token payloads kept for the hot path; bounded, and each entry dies with its token. */
 const VERIFIED_TOKEN_CACHE_SIZE = 10_000;
+/** Methods only the server's own sign-in ceremony may put in a person's token; a client claiming them is refused. */
+const PERSON_ONLY_VERIFIED_METHODS = ['hwk', 'otp', 'mfa'] as const;
 
 type VerifiedPayload = Record<string, unknown> & { sub: string; iat: number; exp: number };
 
 export class IdentityService {
-  readonly cache: AggregateCache<IdentityState, IdentityEvent>;
+  readonly cache: AggregateCache<IdentityCommand, IdentityEvent, IdentityState>;
+  private readonly locks = new StreamLocks();
   /** Imported once: jose would otherwise import the raw key on every verification. */
   private readonly signingKey: KeyObject;
   private readonly verified = new Map<string, VerifiedPayload>();
@@ -86,7 +94,7 @@ export class IdentityService {
     private readonly secrets: AccessSecrets,
     private readonly clock: Clock,
   ) {
-    this.cache = new AggregateCache<IdentityState, IdentityEvent>(store, 'identity-', () => ({ status: 'Unregistered' }), evolveIdentity);
+    this.cache = new AggregateCache(store, IDENTITY_STREAM_PREFIX, identityDecider, identityEventCodec, (s) => s.status !== 'Unregistered');
     this.signingKey = createSecretKey(secrets.tokenSigningKey);
   }
 
@@ -95,30 +103,64 @@ export class IdentityService {
   }
 
   private async execute(identityId: string, build: (s: IdentityState) => IdentityCommand, expectNew = false): Promise<IdentityState> {
-    for (let attempt = 0; ; attempt++) {
-      const { state, version } = await this.cache.reload(identityId);
-      const events = decideIdentity(build(state), state);
-      if (events.length === 0) return state;
-      try {
-        const appended = await this.store.appendToStream(
-          identityStreamId(identityId),
-          events.map((e) => ({ id: randomUUID(), type: e.type, data: { ...e.data }, metadata: { ...e.metadata } })),
-          { expectedVersion: expectNew ? 'no_stream' : version },
-        );
-        const next = events.reduce(evolveIdentity, state);
-        this.cache.put(identityId, next, appended.nextExpectedVersion);
-        return next;
-      } catch (e) {
-        if (e instanceof WrongExpectedVersionError && attempt < 3 && !expectNew) continue;
-        if (e instanceof WrongExpectedVersionError) throw new KmsError('CONCURRENCY_CONFLICT', 'identity changed concurrently; retry', 'identity_id');
-        throw storeError(e);
-      }
+    const { state } = await handleCommand(this.store, identityDecider, identityEventCodec, identityStreamId(identityId), (current) => ({ command: build(current) }), {
+      expectNew,
+      locks: this.locks,
+      onCommitted: (next, version) => this.cache.put(identityId, next, version),
+      conflict: () => new KmsError('CONCURRENCY_CONFLICT', 'identity changed concurrently; retry', 'identity_id'),
+    });
+    return state;
+  }
+
+  /**
+   * Whether registering `input` could succeed now (name, kind, roles, name free), without doing it:
+   * checked before a registration is put to a second person.
+   */
+  checkRegistration(input: { name: string; kind: IdentityKind; roles: Role[] }): void {
+    identityDecider.decide(
+      { type: 'RegisterIdentity', data: { identityId: randomUUID(), name: input.name, kind: input.kind, roles: input.roles, credentialVerifier: '' }, metadata: { now: this.clock.now(), actor: 'preview', correlationId: 'preview' } },
+      identityDecider.initialState(),
+    );
+    if (this.list().some((s) => s.identity.name === input.name)) throw new KmsError('IDENTITY_ALREADY_EXISTS', `name: an identity named "${input.name}" already exists`, 'name');
+  }
+
+  /**
+   * The bootstrap administrator's one exception: registering the first person alone (nobody else
+   * could approve). Claims it for `administratorId` in the current change and answers true, or
+   * answers false when the caller is not the bootstrap administrator or the exception was used —
+   * recorded in its own stream (a second claim fails on any replica, after any restart) or, for
+   * stores from before this record existed, shown by a person registered by someone else.
+   */
+  async claimBootstrapException(administratorId: string, personName: string, ctx: ChangeContext): Promise<boolean> {
+    const { state } = await this.cache.load(administratorId);
+    if (state.status !== 'Active' || state.identity.createdBy !== BOOTSTRAP_ACTOR) return false;
+    if (this.list().some((s) => s.identity.kind === 'HUMAN' && s.identity.createdBy !== BOOTSTRAP_ACTOR)) return false;
+    try {
+      await this.store.appendToStream(
+        BOOTSTRAP_EXCEPTION_STREAM_ID,
+        [
+          {
+            id: randomUUID(),
+            type: 'BootstrapExceptionUsed',
+            data: { administrator: administratorId, name: personName },
+            metadata: { actor: ctx.actor, correlationId: ctx.correlationId, occurredAt: this.clock.now().toISOString() },
+          },
+        ],
+        { expectedVersion: 'no_stream' },
+      );
+      return true;
+    } catch (e) {
+      if (e instanceof WrongExpectedVersionError) return false;
+      throw storeError(e);
     }
   }
 
   /** Register an identity; the returned secret is shown once and never stored. */
-  async register(input: { name: string; kind: IdentityKind; roles: Role[] }, ctx: ChangeContext): Promise<{ identity: IdentityRecord; clientSecret: string }> {
-    const identityId = randomUUID();
+  async register(
+    input: { name: string; kind: IdentityKind; roles: Role[] },
+    ctx: ChangeContext,
+    identityId: string = randomUUID(),
+  ): Promise<{ identity: IdentityRecord; clientSecret: string }> {
     const clientSecret = randomBytes(32).toString('base64url');
     const now = this.clock.now();
     const command: IdentityCommand = {
@@ -126,10 +168,10 @@ export class IdentityService {
       data: { identityId, name: input.name, kind: input.kind, roles: input.roles, credentialVerifier: this.verifier(clientSecret).toString('hex') },
       metadata: withMetadata(ctx, now),
     };
-    decideIdentity(command, { status: 'Unregistered' }); // validate before reserving the name
+    // Reserved in the same change as the identity: a refused registration reserves nothing.
     try {
       await this.store.appendToStream(
-        `identityname-${input.name}`,
+        `${IDENTITY_NAME_STREAM_PREFIX}${input.name}`,
         [{ id: randomUUID(), type: 'IdentityNameReserved', data: { name: input.name, identityId }, metadata: { actor: ctx.actor, occurredAt: now.toISOString() } }],
         { expectedVersion: 'no_stream' },
       );
@@ -161,6 +203,23 @@ export class IdentityService {
     return this.execute(identityId, () => ({ type: 'ReEnableIdentity', data: {}, metadata: withMetadata(ctx, this.clock.now()) }));
   }
 
+  /**
+   * What changing `identityId`'s roles to `roles` would do if `ctx.actor` asked now — the validated new
+   * roles and the ones they replace — or undefined when it would change nothing. Nothing is written:
+   * checked before a role change is put to a second person (refuses what the change itself would).
+   */
+  async previewRoleChange(identityId: string, roles: unknown, ctx: ChangeContext): Promise<{ roles: Role[]; previousRoles: Role[] } | undefined> {
+    const { state } = await this.cache.load(identityId);
+    const events = identityDecider.decide({ type: 'ChangeIdentityRoles', data: { roles }, metadata: withMetadata(ctx, this.clock.now()) }, state);
+    const changed = events.find((e) => e.type === 'IdentityRolesChanged');
+    return changed ? { roles: changed.data.roles, previousRoles: changed.data.previousRoles } : undefined;
+  }
+
+  /** Replace an identity's roles (run once two people agreed); its tokens carry the new roles from the next call on. */
+  async changeRoles(identityId: string, roles: Role[], ctx: ChangeContext): Promise<IdentityState> {
+    return this.execute(identityId, () => ({ type: 'ChangeIdentityRoles', data: { roles }, metadata: withMetadata(ctx, this.clock.now()) }));
+  }
+
   async get(identityId: unknown): Promise<RegisteredIdentity> {
     if (typeof identityId !== 'string' || !isUuid(identityId)) throw invalidArgument('identity_id', 'must be an identity id (UUID)');
     const { state } = await this.cache.load(identityId);
@@ -173,13 +232,15 @@ export class IdentityService {
   }
 
   /**
-   * Exchange a client credential for a token of at most 15 minutes. People's tokens must carry the
-   * strong authentication the console performed (FIDO2 "hwk" and TOTP "otp").
+   * Exchange a workload's client credential for a token of at most 15 minutes. People (HUMAN) are
+   * always refused: their tokens come only from a verified FIDO2 + TOTP sign-in
+   * (issueVerifiedPersonToken), so factors claimed in `auth_methods` are refused by name.
    */
   async issueToken(input: { clientId: unknown; clientSecret: unknown; ttlSeconds?: unknown; authMethods?: unknown }): Promise<IssuedToken> {
     const ttl = input.ttlSeconds === undefined || input.ttlSeconds === 0 ? MAX_TOKEN_TTL_SECONDS : input.ttlSeconds;
     if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TOKEN_TTL_SECONDS) {
-      throw invalidArgument('ttl_seconds', `must be from 1 to ${MAX_TOKEN_TTL_SECONDS} (tokens live at most 15 minutes)`);
+      // A request for more access than the policy grants: refused (DENIED in the audit), answered INVALID_ARGUMENT.
+      throw new AccessRefusedError('INVALID_ARGUMENT', `ttl_seconds: must be from 1 to ${MAX_TOKEN_TTL_SECONDS} (tokens live at most 15 minutes)`, 'ttl_seconds');
     }
     const methodsRaw = Array.isArray(input.authMethods) ? input.authMethods : [];
     for (const m of methodsRaw) if (!(AUTH_METHODS as readonly unknown[]).includes(m)) throw invalidArgument('auth_methods', `values are ${AUTH_METHODS.join(', ')}`);
@@ -195,15 +256,46 @@ export class IdentityService {
     if (state.status === 'Unregistered' || !matches) throw unauthenticated('unknown client or wrong secret');
     if (state.status === 'Suspended') throw new SuspendedIdentityError(state.identity.identityId);
     const identity = state.identity;
-    if (identity.kind === 'HUMAN' && !(authMethods.includes('hwk') && authMethods.includes('otp'))) {
-      throw new KmsError('PERMISSION_DENIED', 'permission denied: people need FIDO2 ("hwk") and TOTP ("otp") asserted by the console', 'auth_methods');
+    // Checked only after the secret, so the answer does not tell a stranger which clients are people.
+    if (identity.kind === 'HUMAN') {
+      const claimed = authMethods.filter((m) => (PERSON_ONLY_VERIFIED_METHODS as readonly string[]).includes(m));
+      if (claimed.length > 0) {
+        throw new KmsError(
+          'PERMISSION_DENIED',
+          `permission denied: auth_methods ${claimed.join(', ')} cannot be claimed by a client; people sign in with their security key and authenticator app (console sign-in or kms login)`,
+          'auth_methods',
+        );
+      }
+      throw new KmsError(
+        'PERMISSION_DENIED',
+        'permission denied: this client is a person (HUMAN); people get tokens only by signing in with their security key and authenticator app (console sign-in or kms login), never with a client secret',
+        'client_id',
+      );
     }
+    return this.sign(identity, authMethods, ttl);
+  }
+
+  /**
+   * A person's token after the server itself verified both factors (PersonFactorsService.signIn):
+   * `amr` ["hwk","otp"] and the WebAuthn credential id (`cid`). Only for an active HUMAN identity.
+   */
+  async issueVerifiedPersonToken(identityId: string, proof: { webauthnCredentialId: string }, ttlSeconds: number = MAX_TOKEN_TTL_SECONDS): Promise<IssuedToken> {
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > MAX_TOKEN_TTL_SECONDS) {
+      throw new AccessRefusedError('INVALID_ARGUMENT', `ttl_seconds: must be from 1 to ${MAX_TOKEN_TTL_SECONDS} (tokens live at most 15 minutes)`, 'ttl_seconds');
+    }
+    const { state } = await this.cache.load(identityId);
+    if (state.status === 'Unregistered' || state.identity.kind !== 'HUMAN') throw unauthenticated('not a person');
+    if (state.status === 'Suspended') throw new SuspendedIdentityError(state.identity.identityId);
+    return this.sign(state.identity, ['hwk', 'otp'], ttlSeconds, { cid: proof.webauthnCredentialId });
+  }
+
+  private async sign(identity: IdentityRecord, authMethods: AuthMethod[], ttl: number, extra: Record<string, string> = {}): Promise<IssuedToken> {
     const now = this.clock.now();
     const iat = Math.floor(now.getTime() / 1000);
     const principal: Principal = { identityId: identity.identityId, name: identity.name, kind: identity.kind, roles: identity.roles, authMethods };
     // `vf` pins the token to the credential generation it was issued under (ms precision), so a
     // rotation or re-enable invalidates every earlier token, even one minted in the same second.
-    const token = await new SignJWT({ name: identity.name, kind: identity.kind, roles: identity.roles, amr: authMethods, vf: identity.validFrom })
+    const token = await new SignJWT({ ...extra, name: identity.name, kind: identity.kind, roles: identity.roles, amr: authMethods, vf: identity.validFrom })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setIssuer(TOKEN_ISSUER)
       .setAudience(TOKEN_AUDIENCE)
@@ -251,6 +343,50 @@ export class IdentityService {
     if (this.verified.size >= VERIFIED_TOKEN_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string);
     this.verified.set(token, verified);
     return verified;
+  }
+
+  /** Let the client certificate with this SHA-256 fingerprint (hex) and subject authenticate the workload (KMIP). */
+  async bindClientCertificate(identityId: string, certificate: { fingerprint: unknown; subject: unknown }, ctx: ChangeContext): Promise<IdentityState> {
+    if (typeof certificate.fingerprint === 'string') this.refuseHeldElsewhere(identityId, certificate.fingerprint);
+    return this.execute(identityId, () => ({ type: 'BindClientCertificate', data: certificate, metadata: withMetadata(ctx, this.clock.now()) }));
+  }
+
+  /**
+   * What binding `certificate` (or removing the bound one, when undefined) to `identityId` would do
+   * if asked now, or undefined when it would change nothing. Nothing is written: checked before the
+   * binding is put to a second person (refuses what the binding itself would).
+   */
+  async previewCertificateBinding(identityId: string, certificate: { fingerprint: string; subject: string } | undefined, ctx: ChangeContext): Promise<{ fingerprint: string | null; subject: string | null } | undefined> {
+    const { state } = await this.cache.load(identityId);
+    if (certificate) this.refuseHeldElsewhere(identityId, certificate.fingerprint);
+    const command: IdentityCommand = certificate
+      ? { type: 'BindClientCertificate', data: certificate, metadata: withMetadata(ctx, this.clock.now()) }
+      : { type: 'UnbindClientCertificate', data: {}, metadata: withMetadata(ctx, this.clock.now()) };
+    const events = identityDecider.decide(command, state);
+    if (events.length === 0) return undefined;
+    return certificate ?? { fingerprint: null, subject: null };
+  }
+
+  /** Stop the workload's client certificate from authenticating it (run once two people agreed). */
+  async unbindClientCertificate(identityId: string, ctx: ChangeContext): Promise<IdentityState> {
+    return this.execute(identityId, () => ({ type: 'UnbindClientCertificate', data: {}, metadata: withMetadata(ctx, this.clock.now()) }));
+  }
+
+  private refuseHeldElsewhere(identityId: string, fingerprint: string): void {
+    const holder = this.list().find((s) => s.identity.clientCertificate?.fingerprint === fingerprint && s.identity.identityId !== identityId);
+    if (holder) throw new KmsError('IDENTITY_ALREADY_EXISTS', 'fingerprint: this certificate already authenticates another identity', 'fingerprint');
+  }
+
+  /**
+   * Who a verified TLS client certificate is: the workload it is bound to. The TLS layer has already
+   * checked the chain; an unknown certificate is UNAUTHENTICATED, a suspended identity refused by name.
+   */
+  authenticateCertificate(fingerprint: string): Principal {
+    const state = this.list().find((s) => s.identity.clientCertificate?.fingerprint === fingerprint);
+    if (!state) throw unauthenticated('this client certificate is bound to no identity (bind it to a workload first)');
+    if (state.status === 'Suspended') throw new SuspendedIdentityError(state.identity.identityId);
+    const identity = state.identity;
+    return { identityId: identity.identityId, name: identity.name, kind: identity.kind, roles: identity.roles, authMethods: [] };
   }
 
   /** Verify a bearer token and return who it is. UNAUTHENTICATED or PERMISSION_DENIED otherwise. */

@@ -1,14 +1,61 @@
-import { randomUUID } from 'node:crypto';
-import { KmsError } from '@kms/domain';
+import { createHash, randomUUID } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import { AccessRefusedError, KEY_STREAM_PREFIX, KmsError } from '@kms/domain';
+import { type EventStore, WrongExpectedVersionError } from '@kms/event-store';
 import type { AuditLog, AuditOutcome, AuditRecord, Clock } from '../ports/audit-log.port';
 import type { OperationFacts } from '../crypto/crypto.service';
+import { CallTransaction, withTransaction } from '../changes/call-transaction';
+import { traced } from '../calls/tracing';
+import { type ChangeCommitter, DuplicateRequestError, type IdempotencyEntry, type IdempotencyStore, PartialChangeError, type RecordedOutcome } from '../changes/change-committer.port';
 
 /** Who is calling, from where, under which request id. */
 export interface CallContext {
   actor: string;
   actorRole?: string;
   requestId: string;
+  /** The request id the client chose (x-request-id), when it chose one: retries with it are idempotent. */
+  clientRequestId?: string;
   sourceAddress?: string;
+}
+
+/** What runChange needs to commit a call's events with its audit record. */
+export interface ChangeRuntime {
+  /** The event store itself (not the call-scoped wrapper the services write through). */
+  store: EventStore;
+  committer: ChangeCommitter;
+  idempotency?: IdempotencyStore;
+}
+
+/** Options of a call that may change state. */
+export interface ChangeOptions<T> {
+  /** The request as received: with a client request id, a retry must carry the same request. */
+  request?: unknown;
+  /** True when the answer holds a secret shown once (it is never stored for replay). */
+  holdsSecret?: (response: T) => boolean;
+}
+
+/** How many times a change is run again after another writer moved one of its streams. */
+export const MAX_CHANGE_RETRIES = 3;
+
+function conflictBackoff(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 5 * 2 ** attempt + Math.random() * 10));
+}
+
+/** SHA-256 of the operation and the canonical JSON of its request. */
+export function requestHash(operation: string, request: unknown): string {
+  const plain = request === undefined ? null : (JSON.parse(JSON.stringify(request)) as unknown);
+  return createHash('sha256').update(operation).update('\u0000').update(canonicalize(plain) ?? 'null').digest('hex');
+}
+
+function encodeResponse(response: unknown): string {
+  return JSON.stringify(response ?? null);
+}
+
+function decodeResponse(text: string): unknown {
+  return JSON.parse(text, (_k, v: unknown) => {
+    const b = v as { type?: unknown; data?: unknown } | null;
+    return b && typeof b === 'object' && b.type === 'Buffer' && Array.isArray(b.data) ? Buffer.from(b.data as number[]) : v;
+  });
 }
 
 /** Codes for errors that are not KmsErrors (a bug or an unexpected failure). */
@@ -18,10 +65,17 @@ function outcomeOf(error: unknown): { outcome: AuditOutcome; errorCode?: string 
   if (error === undefined) return { outcome: 'SUCCESS' };
   if (error instanceof KmsError) {
     // NOT_A_DEPENDENT is a permission refusal too (answered as PERMISSION_DENIED).
-    const refused = error.code === 'UNAUTHENTICATED' || error.code === 'PERMISSION_DENIED' || error.code === 'SELF_APPROVAL' || error.code === 'NOT_A_DEPENDENT';
+    const refused =
+      error instanceof AccessRefusedError ||
+      error.code === 'UNAUTHENTICATED' ||
+      error.code === 'PERMISSION_DENIED' ||
+      error.code === 'SELF_APPROVAL' ||
+      error.code === 'NOT_A_DEPENDENT';
     return { outcome: refused ? 'DENIED' : 'FAILURE', errorCode: error.code };
   }
-  return { outcome: 'FAILURE', errorCode: INTERNAL_ERROR_CODE };
+  // A transport's own refusal (e.g. an HTTP problem) names its code for the record.
+  const coded = (error as { auditCode?: unknown } | null)?.auditCode;
+  return { outcome: 'FAILURE', errorCode: typeof coded === 'string' ? coded : INTERNAL_ERROR_CODE };
 }
 
 /**
@@ -33,6 +87,7 @@ export class AuditedExecutor {
   constructor(
     private readonly audit: AuditLog,
     private readonly clock: Clock,
+    private readonly changes?: ChangeRuntime,
   ) {}
 
   record(ctx: CallContext, operation: string, facts: OperationFacts, error?: unknown): AuditRecord {
@@ -50,6 +105,7 @@ export class AuditedExecutor {
       ...(errorCode ? { errorCode } : {}),
       ...(ctx.sourceAddress ? { sourceAddress: ctx.sourceAddress } : {}),
       ...(facts.details ? { details: facts.details } : {}),
+      ...(facts.ciphertexts && outcome === 'SUCCESS' ? { ciphertexts: facts.ciphertexts } : {}),
     };
   }
 
@@ -66,6 +122,128 @@ export class AuditedExecutor {
     await this.durably([this.record(ctx, operation, facts, error)]);
     if (error !== undefined) throw error;
     return result as T;
+  }
+
+  /**
+   * Run a call that may change state. Every event it writes is held in a call transaction and
+   * committed together with its audit record (ChangeCommitter), so no change is ever durable
+   * without its record and none is answered as failed when it committed. A call that writes
+   * nothing is audited like any other. A conflicting concurrent write runs the call again (bounded).
+   *
+   * With a client request id, the first outcome is kept with the change: a retry with the same id
+   * and request gets it back instead of acting twice; the same id with another request is refused.
+   */
+  async runChange<T>(ctx: CallContext, operation: string, fn: (facts: OperationFacts) => Promise<T> | T, options: ChangeOptions<T> = {}): Promise<T> {
+    const changes = this.changes;
+    if (!changes) return this.run(ctx, operation, fn);
+    const hash = ctx.clientRequestId ? requestHash(operation, options.request) : undefined;
+    const replayed = await this.replay(ctx, operation, hash);
+    if (replayed) return replayed.value as T;
+    for (let attempt = 0; ; attempt++) {
+      const tx = new CallTransaction(changes.store);
+      const facts: OperationFacts = {};
+      let result: T | undefined;
+      let error: unknown;
+      try {
+        result = await withTransaction(tx, async () => fn(facts));
+      } catch (e) {
+        error = e;
+      }
+      if (!tx.hasWrites() || (error !== undefined && !tx.keepsWritesOnFailure)) {
+        // Nothing to commit, or a call that failed half-way: its writes are dropped, its outcome audited.
+        try {
+          await this.durably([this.record(ctx, operation, facts, error)]);
+        } finally {
+          if (tx.hasWrites()) await tx.aborted();
+          else await tx.finishedWithoutWrites();
+        }
+        if (error !== undefined) throw error;
+        return result as T;
+      }
+      const audit = this.record(ctx, operation, facts, error);
+      const idempotency = hash && ctx.clientRequestId ? this.entry(ctx, operation, hash, audit, result, error, options) : undefined;
+      try {
+        const writes = tx.writes();
+        await traced('kms.change.commit', { 'kms.streams': writes.length, 'kms.operation': operation }, () =>
+          changes.committer.commit({ writes, audit, ...(idempotency ? { idempotency } : {}) }),
+        );
+      } catch (e) {
+        if (e instanceof PartialChangeError) {
+          // Part of it is durable: nothing is undone or retried; its intent records what committed.
+          await tx.abandoned();
+          throw new KmsError('STORE_UNAVAILABLE', 'the event store failed part-way through the change; what was recorded is being reconciled, do not retry blindly');
+        }
+        await tx.aborted();
+        if (e instanceof WrongExpectedVersionError && attempt < MAX_CHANGE_RETRIES) {
+          await conflictBackoff(attempt);
+          continue;
+        }
+        if (e instanceof DuplicateRequestError) {
+          const first = await this.replay(ctx, operation, hash);
+          if (first) return first.value as T;
+        }
+        const refusal =
+          e instanceof WrongExpectedVersionError
+            ? new KmsError('CONCURRENCY_CONFLICT', 'the key or identity changed concurrently too many times; retry', e.streamId.startsWith(KEY_STREAM_PREFIX) ? 'key_id' : undefined)
+            : new KmsError('STORE_UNAVAILABLE', 'event store or audit log unavailable: nothing was changed');
+        // Best effort: the database that refused the change likely refuses this record too.
+        await this.durably([this.record(ctx, operation, facts, refusal)]).catch(() => undefined);
+        throw refusal;
+      }
+      await tx.committed();
+      if (error !== undefined) throw error;
+      return result as T;
+    }
+  }
+
+  private entry<T>(ctx: CallContext, operation: string, hash: string, audit: AuditRecord, result: T | undefined, error: unknown, options: ChangeOptions<T>): IdempotencyEntry {
+    let outcome: RecordedOutcome;
+    if (error === undefined) {
+      outcome = options.holdsSecret?.(result as T) ? { kind: 'secret', operation } : { kind: 'response', response: encodeResponse(result) };
+    } else if (error instanceof KmsError) {
+      outcome = { kind: 'error', code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}), ...(error.facts ? { facts: { ...error.facts } } : {}) };
+    } else {
+      outcome = { kind: 'error', code: 'INTERNAL', message: 'internal error' };
+    }
+    return { actor: ctx.actor, requestId: ctx.clientRequestId as string, operation, requestHash: hash, outcome, auditRecordId: audit.id, createdAt: audit.time };
+  }
+
+  /**
+   * The first outcome of a call made with this client request id, audited as a replay; a reused id
+   * with another request is refused. Undefined when the id is new (or none was given).
+   */
+  private async replay(ctx: CallContext, operation: string, hash: string | undefined): Promise<{ value: unknown } | undefined> {
+    const store = this.changes?.idempotency;
+    if (!store || !hash || !ctx.clientRequestId) return undefined;
+    let first: IdempotencyEntry | undefined;
+    try {
+      first = await store.find(ctx.actor, ctx.clientRequestId);
+    } catch {
+      return this.refuse(ctx, operation, new KmsError('STORE_UNAVAILABLE', 'idempotency records unavailable: nothing was changed'));
+    }
+    if (!first) return undefined;
+    if (first.pending) {
+      // The first call's change may or may not have committed: known once its audit intent is reconciled.
+      return this.refuse(ctx, operation, new KmsError('STORE_UNAVAILABLE', `x-request-id: a call with this id is still being completed; retry shortly`, 'x-request-id'));
+    }
+    if (first.operation !== operation || first.requestHash !== hash) {
+      return this.refuse(
+        ctx,
+        operation,
+        new KmsError('REQUEST_ID_REUSED', `x-request-id: ${ctx.clientRequestId} was already used for a different request (${first.operation}); use a new id`, 'x-request-id'),
+      );
+    }
+    const facts: OperationFacts = { details: { idempotentReplayOf: first.auditRecordId } };
+    const o = first.outcome;
+    if (o.kind === 'response') {
+      await this.durably([this.record(ctx, operation, facts)]);
+      return { value: decodeResponse(o.response) };
+    }
+    const error =
+      o.kind === 'secret'
+        ? new KmsError('REQUEST_ALREADY_DONE', `${o.operation} with this x-request-id was already done; the secret it issued was shown once and is not stored (rotate the credential again if it was lost)`, 'x-request-id')
+        : new KmsError(o.code as KmsError['code'], o.message, o.field, o.facts);
+    return this.refuse(ctx, operation, error, facts);
   }
 
   /**
@@ -106,8 +284,9 @@ export class AuditedExecutor {
 
   private async durably(records: AuditRecord[]): Promise<void> {
     try {
-      if (records.length === 1) await this.audit.append(records[0]);
-      else await this.audit.appendMany(records);
+      await traced('kms.audit.commit', { 'kms.audit.records': records.length }, () =>
+        records.length === 1 ? this.audit.append(records[0]) : this.audit.appendMany(records),
+      );
     } catch {
       throw new KmsError('AUDIT_UNAVAILABLE', 'audit log unavailable: the operation was refused and nothing was returned');
     }

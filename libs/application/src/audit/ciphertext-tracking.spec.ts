@@ -2,22 +2,23 @@ import { randomUUID } from 'node:crypto';
 import { UNRESTRICTED_ACCESS } from '../access/authorizer';
 import type { AuditRecord } from '../ports/audit-log.port';
 import { type ApplicationFixture, applicationFixture, keyInput, kmsErrorOf, TEST_CHANGE } from '../testing/application-fixture';
-import { CIPHERTEXT_REF, ciphertextRef, SOURCE_CIPHERTEXT_REF, trackingChanges } from './ciphertext-tracking';
+import { ciphertextRef, trackingChanges } from './ciphertext-tracking';
 import type { CallContext } from './audited-operation';
 
 const KEY_A = '0b8f6a52-4a3c-4d7e-9a61-2f9d1c3e5b70';
 const KEY_B = '5d2e8c41-7b9a-4f36-8e15-a0c4d6b2f918';
 const ref = (n: number) => n.toString(16).padStart(32, '0');
 
-function record(details: AuditRecord['details'], over: Partial<AuditRecord> = {}): AuditRecord {
-  return { id: randomUUID(), time: new Date(0), requestId: 'r', operation: 'GenerateDataKey', actor: 'app', outcome: 'SUCCESS', keyId: KEY_A, keyVersion: 1, details, ...over };
+function record(ciphertexts: AuditRecord['ciphertexts'], over: Partial<AuditRecord> = {}): AuditRecord {
+  return { id: randomUUID(), time: new Date(0), requestId: 'r', operation: 'GenerateDataKey', actor: 'app', outcome: 'SUCCESS', keyId: KEY_A, keyVersion: 1, ciphertexts, ...over };
 }
+const out = (r: string, keyId = KEY_A, version = 1) => ({ handedOut: { ref: r, keyId, version } });
 
 describe('trackingChanges', () => {
   it('tracks what a call handed out under its key version, and what a ReEncrypt produced under the destination', () => {
     const { track, release } = trackingChanges([
-      record({ [CIPHERTEXT_REF]: ref(1) }),
-      record({ [SOURCE_CIPHERTEXT_REF]: ref(1), [CIPHERTEXT_REF]: ref(2), destinationKeyId: KEY_B, destinationKeyVersion: 3 }, { operation: 'ReEncrypt' }),
+      record(out(ref(1))),
+      record({ released: ref(1), ...out(ref(2), KEY_B, 3) }, { operation: 'ReEncrypt' }),
     ]);
     expect([...track]).toEqual([[ref(2), { keyId: KEY_B, version: 3 }]]);
     expect([...release]).toEqual([ref(1)]);
@@ -25,16 +26,16 @@ describe('trackingChanges', () => {
 
   it('ignores refused and failed calls, and details that are not references', () => {
     const { track, release } = trackingChanges([
-      record({ [CIPHERTEXT_REF]: ref(1) }, { outcome: 'FAILURE', errorCode: 'KEY_DISABLED' }),
-      record({ [SOURCE_CIPHERTEXT_REF]: ref(2) }, { outcome: 'DENIED' }),
-      record({ [CIPHERTEXT_REF]: 'not-a-ref' }),
-      record({ [CIPHERTEXT_REF]: 7 }),
+      record(out(ref(1)), { outcome: 'FAILURE', errorCode: 'KEY_DISABLED' }),
+      record({ released: ref(2) }, { outcome: 'DENIED' }),
+      record(out('not-a-ref')),
+      record(out('7')),
     ]);
     expect(track.size + release.size).toBe(0);
   });
 
   it('a reference handed out again after its release is tracked (order of the records counts)', () => {
-    const { track, release } = trackingChanges([record({ [SOURCE_CIPHERTEXT_REF]: ref(5) }, { operation: 'ReEncrypt' }), record({ [CIPHERTEXT_REF]: ref(5) })]);
+    const { track, release } = trackingChanges([record({ released: ref(5) }, { operation: 'ReEncrypt' }), record(out(ref(5)))]);
     expect(track.get(ref(5))).toEqual({ keyId: KEY_A, version: 1 });
     expect(release.has(ref(5))).toBe(false);
   });
@@ -86,7 +87,7 @@ describe('ciphertexts outstanding per DATA_PROTECTION version (in-memory audit l
     const key = await app.lifecycle.createKey(keyInput({ purpose: 'DATA_PROTECTION' }), TEST_CHANGE);
     const out = await dataKey(key.keyId);
     const [rec] = app.audit.records;
-    expect(rec.details?.[CIPHERTEXT_REF]).toBe(ciphertextRef(out.ciphertext));
+    expect(rec.ciphertexts?.handedOut?.ref).toBe(ciphertextRef(out.ciphertext));
     expect(JSON.stringify(rec)).not.toContain(out.ciphertext.toString('hex'));
     expect(JSON.stringify(rec)).not.toContain(out.ciphertext.toString('base64'));
 
@@ -99,6 +100,6 @@ describe('ciphertexts outstanding per DATA_PROTECTION version (in-memory audit l
     const key = await app.lifecycle.createKey(keyInput({ purpose: 'SERVICE_ENVELOPE' }), TEST_CHANGE);
     await dataKey(key.keyId);
     expect(await counts(key.keyId)).toEqual({});
-    expect(app.audit.records[0].details?.[CIPHERTEXT_REF]).toBeUndefined();
+    expect(app.audit.records[0].ciphertexts).toBeUndefined();
   });
 });

@@ -1,5 +1,6 @@
 import { KmsError } from '@kms/domain';
 import type { AuditRecord } from '../ports/audit-log.port';
+import { auditLogContract } from '../testing/audit-log.contract';
 import { InMemoryAuditLog } from './in-memory-audit-log';
 
 let seq = 0;
@@ -84,3 +85,20 @@ describe('InMemoryAuditLog', () => {
     expect(() => new InMemoryAuditLog().failNext(-1)).toThrow(RangeError);
   });
 });
+
+auditLogContract(
+  'InMemoryAuditLog',
+  async () => {
+    const log = new InMemoryAuditLog();
+    return {
+      log,
+      ciphertexts: log,
+      read: async () => [...log.records],
+      breakStorage: async () => log.setAvailable(false),
+      heal: async () => log.setAvailable(true),
+      refuseRecord: async (id) => log.refuseRecord(id),
+      cleanup: async () => undefined,
+    };
+  },
+  { tracksCiphertexts: true },
+);

@@ -16,6 +16,7 @@ export class InMemoryAuditLog implements AuditLog, OutstandingCiphertexts {
   private readonly tracked = new Map<string, TrackedVersion>();
   private failuresLeft = 0;
   private available = true;
+  private readonly refused = new Set<string>();
 
   /** Records made "durable", oldest first; copies, so later changes by the caller do not show. */
   get records(): readonly AuditRecord[] {
@@ -23,14 +24,14 @@ export class InMemoryAuditLog implements AuditLog, OutstandingCiphertexts {
   }
 
   async append(record: AuditRecord): Promise<void> {
-    this.admit();
+    this.admit([record]);
     this.stored.push(copyOf(record));
     this.applyTracking([record]);
   }
 
   /** All records or none, like one commit. */
   async appendMany(records: AuditRecord[]): Promise<void> {
-    this.admit();
+    this.admit(records);
     this.stored.push(...records.map(copyOf));
     this.applyTracking(records);
   }
@@ -58,20 +59,30 @@ export class InMemoryAuditLog implements AuditLog, OutstandingCiphertexts {
     this.available = available;
   }
 
+  /**
+   * Every later call holding the record with this id rejects with AUDIT_UNAVAILABLE and stores nothing,
+   * as when the database refuses one row of a transaction (a constraint): appendMany stays atomic.
+   */
+  refuseRecord(id: string): void {
+    this.refused.add(id);
+  }
+
   /** Forget stored records and pending failures. */
   clear(): void {
     this.stored.length = 0;
     this.tracked.clear();
     this.failuresLeft = 0;
     this.available = true;
+    this.refused.clear();
   }
 
-  private admit(): void {
+  private admit(records: readonly AuditRecord[]): void {
     if (this.failuresLeft > 0) {
       this.failuresLeft--;
       throw unavailable();
     }
     if (!this.available) throw unavailable();
+    if (records.some((r) => this.refused.has(r.id))) throw unavailable();
   }
 }
 

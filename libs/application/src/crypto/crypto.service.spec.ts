@@ -1,9 +1,9 @@
-import { UNRESTRICTED_ACCESS } from '../access/authorizer';
+import { Authorizer, UNRESTRICTED_ACCESS } from '../access/authorizer';
 import { type Algorithm, CIPHERTEXT_HEADER_LENGTH, GCM_IV_LENGTH, GCM_TAG_LENGTH, type KeyRecord } from '@kms/domain';
 import { constants, createHash, createPublicKey, type JsonWebKey, type KeyObject, verify as nodeVerify } from 'node:crypto';
-import type { OperationFacts } from './crypto.service';
+import { type OperationFacts, undecryptableMessage } from './crypto.service';
 import { ciphertextRef } from '../audit/ciphertext-tracking';
-import { type ApplicationFixture, applicationFixture, InMemoryKeyBackend, keyInput, kmsErrorOf, TEST_CHANGE } from '../testing/application-fixture';
+import { type ApplicationFixture, applicationFixture, InMemoryKeyBackend, keyInput, kmsErrorOf, TEST_CALL, TEST_CHANGE } from '../testing/application-fixture';
 import { keyBackendContract } from '../testing/key-backend.contract';
 
 // These specs run on the in-memory fake backend: first hold it to the contract every real backend passes.
@@ -68,16 +68,20 @@ describe('CryptoService', () => {
       expect(facts).toEqual({
         keyId: key.keyId,
         keyVersion: 1,
-        details: { plaintextBytes: plaintext.length, aadBytes: aad.length, ciphertextRef: ciphertextRef(sealed.ciphertext) },
+        details: { plaintextBytes: plaintext.length, aadBytes: aad.length },
+        ciphertexts: { handedOut: { ref: ciphertextRef(sealed.ciphertext), keyId: key.keyId, version: 1 } },
       });
 
       const opened = await app.crypto.decrypt(UNRESTRICTED_ACCESS, sealed.ciphertext, aad);
       expect(opened).toEqual({ plaintext, keyId: key.keyId, keyVersion: 1, purpose: 'DATA_PROTECTION' });
     });
 
-    it('round-trips empty plaintext without aad, and exactly 64 KiB', async () => {
-      const none = await app.crypto.encrypt(UNRESTRICTED_ACCESS, key.keyId, EMPTY, undefined);
-      expect((await app.crypto.decrypt(UNRESTRICTED_ACCESS, none.ciphertext, undefined)).plaintext).toEqual(EMPTY);
+    it('refuses an empty plaintext naming the field; round-trips one byte without aad, and exactly 64 KiB', async () => {
+      for (const empty of [EMPTY, undefined]) {
+        expect(await kmsErrorOf(app.crypto.encrypt(UNRESTRICTED_ACCESS, key.keyId, empty, undefined))).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'plaintext' });
+      }
+      const one = await app.crypto.encrypt(UNRESTRICTED_ACCESS, key.keyId, Buffer.of(1), undefined);
+      expect((await app.crypto.decrypt(UNRESTRICTED_ACCESS, one.ciphertext, undefined)).plaintext).toEqual(Buffer.of(1));
       const max = Buffer.alloc(64 * KiB, 7);
       const big = await app.crypto.encrypt(UNRESTRICTED_ACCESS, key.keyId, max, aad);
       expect((await app.crypto.decrypt(UNRESTRICTED_ACCESS, big.ciphertext, aad)).plaintext.equals(max)).toBe(true);
@@ -184,10 +188,9 @@ describe('CryptoService', () => {
           sourceKeyVersion: 1,
           destinationKeyId: destination.keyId,
           destinationKeyVersion: 1,
-          // DATA_PROTECTION keys: the ciphertext moved from the source version to the destination one.
-          sourceCiphertextRef: ciphertextRef(ciphertext),
-          ciphertextRef: ciphertextRef(out.ciphertext),
         },
+        // DATA_PROTECTION keys: the ciphertext moved from the source version to the destination one.
+        ciphertexts: { released: ciphertextRef(ciphertext), handedOut: { ref: ciphertextRef(out.ciphertext), keyId: destination.keyId, version: 1 } },
       });
     });
 
@@ -234,6 +237,71 @@ describe('CryptoService', () => {
     });
   });
 
+  describe('a ciphertext the caller cannot decrypt', () => {
+    // A workload as the authorizer sees it: key use only where a key policy grants it.
+    const WORKLOAD = { identityId: 'b2f3c1de-0000-4000-8000-000000000001', name: 'orders-service', kind: 'WORKLOAD' as const, roles: [], authMethods: [] };
+    const OTHER = 'b2f3c1de-0000-4000-8000-000000000002';
+    const aad = Buffer.from('tenant=acme');
+    const ANSWER = { code: 'INVALID_CIPHERTEXT', message: undecryptableMessage('ciphertext'), field: 'ciphertext' };
+    let usable: KeyRecord;
+    let forbidden: KeyRecord;
+    let own: Buffer;
+    let foreign: Buffer;
+
+    beforeEach(async () => {
+      usable = await createKey({ policy: { grants: { [WORKLOAD.identityId]: ['ENCRYPT', 'DECRYPT'] } } });
+      forbidden = await createKey({ policy: { grants: { [OTHER]: ['ENCRYPT', 'DECRYPT'] } } });
+      own = (await app.crypto.encrypt(UNRESTRICTED_ACCESS, usable.keyId, Buffer.from('mine'), aad)).ciphertext;
+      foreign = (await app.crypto.encrypt(UNRESTRICTED_ACCESS, forbidden.keyId, Buffer.from('theirs'), aad)).ciphertext;
+    });
+
+    /** Decrypt as the workload through the audited executor: the error it gets and the record left behind. */
+    async function decryptAsWorkload(ciphertext: Buffer, requestId: string) {
+      const access = new Authorizer().forOperation(WORKLOAD, 'Decrypt');
+      const error = await kmsErrorOf(app.executor.run({ ...TEST_CALL, requestId }, 'Decrypt', (facts) => app.crypto.decrypt(access, ciphertext, aad, facts)));
+      const record = app.audit.records.find((r) => r.requestId === requestId);
+      return { answer: { code: error.code, message: error.message, field: error.field }, record };
+    }
+
+    it('answers a missing key, a forbidden key and altered header bytes identically; the audit record tells them apart', async () => {
+      expect((await app.crypto.decrypt(new Authorizer().forOperation(WORKLOAD, 'Decrypt'), own, aad)).plaintext.toString()).toBe('mine');
+      const missingKeyId = flipped(own, 5, 0x01); // the key id bytes now name no key
+      const cases = {
+        missing: await decryptAsWorkload(missingKeyId, 'req-missing'),
+        forbidden: await decryptAsWorkload(foreign, 'req-forbidden'),
+        alteredVersion: await decryptAsWorkload(flipped(own, 22, 0x02), 'req-version'),
+        alteredMagic: await decryptAsWorkload(flipped(own, 0, 0x01), 'req-magic'),
+        alteredTag: await decryptAsWorkload(flipped(own, own.length - 1, 0x01), 'req-tag'),
+      };
+
+      for (const c of Object.values(cases)) expect(c.answer).toEqual(ANSWER);
+      expect(ANSWER.message).not.toContain(forbidden.keyId);
+      expect(ANSWER.message).not.toContain(usable.keyId);
+      const audited = Object.fromEntries(
+        Object.entries(cases).map(([name, c]) => [name, [c.record?.outcome, c.record?.errorCode, c.record?.keyId, c.record?.details?.['ciphertextRefusal']]]),
+      );
+      expect(audited).toEqual({
+        missing: ['FAILURE', 'INVALID_CIPHERTEXT', missingKeyId.subarray(3, 19).toString('hex').replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-'), 'KEY_NOT_FOUND'],
+        forbidden: ['DENIED', 'INVALID_CIPHERTEXT', forbidden.keyId, 'NO_DECRYPT_GRANT'],
+        alteredVersion: ['FAILURE', 'INVALID_CIPHERTEXT', usable.keyId, 'KEY_VERSION_NOT_FOUND'],
+        alteredMagic: ['FAILURE', 'INVALID_CIPHERTEXT', undefined, 'UNKNOWN_FORMAT'],
+        alteredTag: ['FAILURE', 'INVALID_CIPHERTEXT', usable.keyId, 'AUTHENTICATION_FAILED'],
+      });
+    });
+
+    it('answers ReEncrypt of such a source the same way, and still refuses a destination key named explicitly with PERMISSION_DENIED', async () => {
+      const access = new Authorizer().forOperation(WORKLOAD, 'ReEncrypt');
+      for (const source of [foreign, flipped(own, 5, 0x01), flipped(own, 22, 0x02)]) {
+        const e = await kmsErrorOf(app.crypto.reEncrypt(access, source, aad, usable.keyId, undefined));
+        expect({ code: e.code, message: e.message, field: e.field }).toEqual(ANSWER);
+      }
+      const explicit = await kmsErrorOf(app.crypto.reEncrypt(access, own, aad, forbidden.keyId, undefined));
+      expect([explicit.code, explicit.field]).toEqual(['PERMISSION_DENIED', undefined]);
+      const encrypt = await kmsErrorOf(app.crypto.encrypt(new Authorizer().forOperation(WORKLOAD, 'Encrypt'), forbidden.keyId, Buffer.from('x'), aad));
+      expect(encrypt.code).toBe('PERMISSION_DENIED');
+    });
+  });
+
   describe('generateDataKey', () => {
     const aad = Buffer.from('bucket=invoices');
 
@@ -245,7 +313,8 @@ describe('CryptoService', () => {
       expect(out.keyVersion).toBe(1);
       expect((await app.crypto.decrypt(UNRESTRICTED_ACCESS, out.ciphertext, aad)).plaintext).toEqual(out.plaintext);
       expect((await kmsErrorOf(app.crypto.decrypt(UNRESTRICTED_ACCESS, out.ciphertext, EMPTY))).code).toBe('INVALID_CIPHERTEXT');
-      expect(facts.details).toEqual({ dataKeyBytes: 32, withoutPlaintext: false, ciphertextRef: ciphertextRef(out.ciphertext) });
+      expect(facts.details).toEqual({ dataKeyBytes: 32, withoutPlaintext: false });
+      expect(facts.ciphertexts).toEqual({ handedOut: { ref: ciphertextRef(out.ciphertext), keyId: key.keyId, version: 1 } });
     });
 
     it('without plaintext: returns only the wrapped form, which decrypts to a key of the requested length', async () => {
@@ -287,6 +356,10 @@ describe('CryptoService', () => {
     });
 
     afterAll(() => signing.store.close());
+
+    it('refuses to sign an empty message, naming the field', async () => {
+      expect(await kmsErrorOf(signing.crypto.sign(UNRESTRICTED_ACCESS, key.keyId, Buffer.alloc(0), undefined))).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'message' });
+    });
 
     it('a message signature verifies in the service and with node:crypto using the PEM and the JWK', async () => {
       const signed = await signing.crypto.sign(UNRESTRICTED_ACCESS, key.keyId, message, undefined);
@@ -361,6 +434,7 @@ describe('CryptoService', () => {
       const key = await createKey({ algorithm: 'HMAC_SHA256' });
       const data = Buffer.from('GET /accounts/42');
 
+      expect(await kmsErrorOf(app.crypto.generateMac(UNRESTRICTED_ACCESS, key.keyId, Buffer.alloc(0)))).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'data' });
       const { mac, keyVersion } = await app.crypto.generateMac(UNRESTRICTED_ACCESS, key.keyId, data);
 
       expect(mac.length).toBe(32);
@@ -407,7 +481,7 @@ describe('CryptoService', () => {
       const { ciphertext } = await app.crypto.encrypt(UNRESTRICTED_ACCESS, key.keyId, Buffer.from('x'), Buffer.from('a'));
       const facts: OperationFacts = {};
       expect((await kmsErrorOf(app.crypto.decrypt(UNRESTRICTED_ACCESS, ciphertext, Buffer.from('b'), facts))).code).toBe('INVALID_CIPHERTEXT');
-      expect(facts).toEqual({ keyId: key.keyId, keyVersion: 1 });
+      expect(facts).toEqual({ keyId: key.keyId, keyVersion: 1, details: { ciphertextRefusal: 'AUTHENTICATION_FAILED' } });
     });
 
     it('carry the key id when the key is known but refuses the operation', async () => {

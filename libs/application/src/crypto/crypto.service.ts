@@ -1,7 +1,10 @@
 import { createHash, createPublicKey, randomBytes } from 'node:crypto';
 import { API_LIMITS } from '@kms/contracts';
 import {
+  AccessRefusedError,
   type Algorithm,
+  CiphertextFormatError,
+  type CiphertextFormatProblem,
   decodeCiphertext,
   encodeCiphertextHeader,
   type ExistingKeyState,
@@ -17,7 +20,8 @@ import {
 import type { KeyBackend, KeyBackends, SignInput, VersionHandle } from '../ports/key-backend.port';
 import type { KeyCatalog } from '../keys/key-catalog';
 import type { KeyAccessCheck } from '../access/authorizer';
-import { CIPHERTEXT_REF, ciphertextRef, SOURCE_CIPHERTEXT_REF } from '../audit/ciphertext-tracking';
+import { ciphertextRef } from '../audit/ciphertext-tracking';
+import type { CiphertextTracking } from '../ports/audit-log.port';
 import {
   optionalVersion,
   validateAad,
@@ -37,13 +41,20 @@ const PERMISSION_FOR: Readonly<Record<KeyOperation, KeyPermission>> = {
   GET_PUBLIC_KEY: 'VERIFY',
   MAC: 'MAC',
   VERIFY_MAC: 'MAC',
+  ASYMMETRIC_DECRYPT: 'DECRYPT',
+  DECAPSULATE: 'DECRYPT',
 };
+
+/** Longest signature any algorithm makes: ML-DSA-65's 3,309 bytes, rounded up. */
+const MAX_SIGNATURE_BYTES = 4096;
 
 /** Facts about a call the audit record may carry (never secrets). */
 export interface OperationFacts {
   keyId?: string;
   keyVersion?: number;
   details?: Record<string, string | number | boolean>;
+  /** Ciphertexts handed out or taken back under DATA_PROTECTION keys (see ciphertext-tracking). */
+  ciphertexts?: CiphertextTracking;
 }
 
 export interface EncryptResult {
@@ -74,16 +85,32 @@ export interface PublicKeyResult {
   fingerprint: string;
 }
 
+/** Refuses use of a break-glass version whose material is held in escrow and not unsealed now (KEY_SEALED). */
+export interface BreakGlassUseGate {
+  assertUsable(keyId: string, version: number): Promise<void>;
+}
+
 /**
  * The cryptographic operations of the API. Checks key state and usage through the domain, frames
  * ciphertexts, and calls the backend that holds the version's material. `facts` is filled as soon as
  * the key and version are known so a failed call is still audited with them.
  */
 export class CryptoService {
+  private breakGlass?: BreakGlassUseGate;
+
   constructor(
     private readonly catalog: KeyCatalog,
     private readonly backends: KeyBackends,
   ) {}
+
+  /** Set once at wiring time where break-glass escrow runs: sealed break-glass versions are used only while unsealed. */
+  useBreakGlassGate(gate: BreakGlassUseGate): void {
+    this.breakGlass = gate;
+  }
+
+  private async unsealedIfBreakGlass(state: ExistingKeyState, v: KeyVersion): Promise<void> {
+    if (state.key.purpose === 'BREAK_GLASS' && this.breakGlass) await this.breakGlass.assertUsable(state.key.keyId, v.version);
+  }
 
   private backend(v: KeyVersion): KeyBackend {
     const b = this.backends[v.protectionLevel];
@@ -123,6 +150,7 @@ export class CryptoService {
       throw e;
     }
     facts.keyVersion = v.version;
+    await this.unsealedIfBreakGlass(state, v);
     return { state, v, h: this.handle(state, v), backend: this.backend(v) };
   }
 
@@ -132,7 +160,7 @@ export class CryptoService {
     const { state, v, h, backend } = await this.use(access, keyId, 'ENCRYPT', facts);
     facts.details = { plaintextBytes: plaintext.length, aadBytes: aad.length };
     const out = await this.seal(state, v, h, backend, plaintext, aad);
-    trackIssued(state, out.ciphertext, facts.details);
+    trackIssued(state, out, facts);
     return out;
   }
 
@@ -142,32 +170,53 @@ export class CryptoService {
     return { ciphertext: Buffer.concat([header, body]), keyId: state.key.keyId, keyVersion: v.version };
   }
 
+  /**
+   * Decrypt a self-describing ciphertext. Whatever stops it (bytes that do not parse, a key that does
+   * not exist, a key the caller may not use for DECRYPT, a version that does not exist, a failed
+   * authentication) is answered with one INVALID_CIPHERTEXT, so a crafted ciphertext reveals nothing
+   * about which keys exist; the audit record keeps the reason (details.ciphertextRefusal).
+   */
   async decrypt(access: KeyAccessCheck, ciphertextRaw: unknown, aadRaw: unknown, facts: OperationFacts = {}, field = 'ciphertext', aadField = 'aad'): Promise<DecryptResult> {
     const ciphertext = validateCiphertextBytes(ciphertextRaw, field);
     const aad = validateAad(aadRaw, aadField);
-    const { header, headerBytes, body } = decodeCiphertext(ciphertext, field);
+    let parsed: ReturnType<typeof decodeCiphertext>;
+    try {
+      parsed = decodeCiphertext(ciphertext, field);
+    } catch (e) {
+      if (e instanceof CiphertextFormatError) throw undecryptable(facts, field, e.problem);
+      throw e;
+    }
+    const { header, headerBytes, body } = parsed;
     facts.keyId = header.keyId;
     facts.keyVersion = header.version;
     let state: ExistingKeyState;
     try {
-      state = await this.authorizedState(access, header.keyId, 'DECRYPT');
+      state = await this.catalog.get(header.keyId);
     } catch (e) {
-      // A ciphertext naming an unknown key was not made here (or was altered).
-      if (e instanceof KmsError && e.code === 'KEY_NOT_FOUND') {
-        throw new KmsError('INVALID_CIPHERTEXT', `${field}: names a key that does not exist; it was altered or not made by this KMS`, field);
-      }
+      if (e instanceof KmsError && e.code === 'KEY_NOT_FOUND') throw undecryptable(facts, field, 'KEY_NOT_FOUND');
+      throw e;
+    }
+    try {
+      access.check(state, PERMISSION_FOR.DECRYPT);
+    } catch (e) {
+      if (e instanceof KmsError && e.code === 'PERMISSION_DENIED') throw undecryptable(facts, field, 'NO_DECRYPT_GRANT');
       throw e;
     }
     let v: KeyVersion;
     try {
       v = versionForOperation(state, 'DECRYPT', header.version);
     } catch (e) {
-      if (e instanceof KmsError && e.code === 'KEY_VERSION_NOT_FOUND') {
-        throw new KmsError('INVALID_CIPHERTEXT', `${field}: names a key version that does not exist; it was altered or not made by this KMS`, field);
-      }
+      if (e instanceof KmsError && e.code === 'KEY_VERSION_NOT_FOUND') throw undecryptable(facts, field, 'KEY_VERSION_NOT_FOUND');
       throw e;
     }
-    const plaintext = await this.backend(v).decrypt(this.handle(state, v), body, gcmAad(headerBytes, aad));
+    await this.unsealedIfBreakGlass(state, v);
+    let plaintext: Buffer;
+    try {
+      plaintext = await this.backend(v).decrypt(this.handle(state, v), body, gcmAad(headerBytes, aad));
+    } catch (e) {
+      if (e instanceof KmsError && e.code === 'INVALID_CIPHERTEXT') throw undecryptable(facts, field, 'AUTHENTICATION_FAILED');
+      throw e;
+    }
     facts.details = { plaintextBytes: plaintext.length, aadBytes: aad.length };
     return { plaintext, keyId: header.keyId, keyVersion: header.version, purpose: state.key.purpose };
   }
@@ -198,8 +247,8 @@ export class CryptoService {
         destinationKeyVersion: out.keyVersion,
       };
       // The ciphertext moves: released from its DATA_PROTECTION version, tracked under the new one.
-      if (source.purpose === 'DATA_PROTECTION') facts.details[SOURCE_CIPHERTEXT_REF] = ciphertextRef(validateCiphertextBytes(ciphertext));
-      trackIssued(state, out.ciphertext, facts.details);
+      if (source.purpose === 'DATA_PROTECTION') facts.ciphertexts = { released: ciphertextRef(validateCiphertextBytes(ciphertext)) };
+      trackIssued(state, out, facts);
       return { ...out, sourceKeyId: source.keyId, sourceKeyVersion: source.keyVersion };
     } finally {
       source.plaintext.fill(0);
@@ -223,7 +272,7 @@ export class CryptoService {
     const dataKey = randomBytes(length);
     const sealed = await this.seal(state, v, h, backend, dataKey, aad);
     facts.details = { dataKeyBytes: length, withoutPlaintext };
-    trackIssued(state, sealed.ciphertext, facts.details);
+    trackIssued(state, sealed, facts);
     if (withoutPlaintext) {
       dataKey.fill(0);
       return sealed;
@@ -236,7 +285,7 @@ export class CryptoService {
     const hasDigest = digest !== undefined && digest !== null;
     if (hasMessage === hasDigest) throw invalidArgument('message', 'give exactly one of message or digest');
     if (hasDigest) return { digest: validateBytes(digest, 'digest', 32, 32) };
-    return { message: validateBytes(message, 'message', API_LIMITS.maxMessageBytes) };
+    return { message: validateBytes(message, 'message', API_LIMITS.maxMessageBytes, 1) };
   }
 
   async sign(access: KeyAccessCheck, keyId: unknown, message: unknown, digest: unknown, facts: OperationFacts = {}) {
@@ -248,7 +297,7 @@ export class CryptoService {
 
   async verify(access: KeyAccessCheck, keyId: unknown, version: unknown, message: unknown, digest: unknown, signatureRaw: unknown, facts: OperationFacts = {}) {
     const input = this.signInput(message, digest);
-    const signature = validateBytes(signatureRaw, 'signature', 1024, 1);
+    const signature = validateBytes(signatureRaw, 'signature', MAX_SIGNATURE_BYTES, 1);
     const { state, v, h, backend } = await this.use(access, keyId, 'VERIFY', facts, optionalVersion(version));
     const valid = await backend.verify(h, input, signature);
     facts.details = { valid };
@@ -258,26 +307,42 @@ export class CryptoService {
   async getPublicKey(access: KeyAccessCheck, keyId: unknown, version: unknown, facts: OperationFacts = {}): Promise<PublicKeyResult> {
     const { state, v, h, backend } = await this.use(access, keyId, 'GET_PUBLIC_KEY', facts, optionalVersion(version));
     const der = await backend.getPublicKey(h);
-    const key = createPublicKey({ key: der, format: 'der', type: 'spki' });
-    const jwk = { ...key.export({ format: 'jwk' }), kid: `${state.key.keyId}:${v.version}`, use: 'sig', alg: jwsAlg(v.algorithm) };
+    const kid = `${state.key.keyId}:${v.version}`;
     return {
       keyId: state.key.keyId,
       keyVersion: v.version,
       algorithm: v.algorithm,
-      pem: key.export({ format: 'pem', type: 'spki' }).toString(),
-      jwk: JSON.stringify(jwk),
+      pem: spkiPem(der),
+      jwk: publicJwk(v.algorithm, der, kid),
       fingerprint: createHash('sha256').update(der).digest('hex'),
     };
   }
 
+  /** RSA-OAEP-SHA256 decryption of a ciphertext made offline with the key's public key (default: primary version). */
+  async asymmetricDecrypt(access: KeyAccessCheck, keyId: unknown, version: unknown, ciphertextRaw: unknown, facts: OperationFacts = {}) {
+    const ciphertext = validateBytes(ciphertextRaw, 'ciphertext', 512, 1);
+    const { state, v, h, backend } = await this.use(access, keyId, 'ASYMMETRIC_DECRYPT', facts, optionalVersion(version));
+    const plaintext = await backend.asymmetricDecrypt(h, ciphertext);
+    facts.details = { plaintextBytes: plaintext.length };
+    return { plaintext, keyId: state.key.keyId, keyVersion: v.version };
+  }
+
+  /** ML-KEM decapsulation of a ciphertext made offline with the key's public key: the shared secret. */
+  async decapsulate(access: KeyAccessCheck, keyId: unknown, version: unknown, ciphertextRaw: unknown, facts: OperationFacts = {}) {
+    const ciphertext = validateBytes(ciphertextRaw, 'ciphertext', 2048, 1);
+    const { state, v, h, backend } = await this.use(access, keyId, 'DECAPSULATE', facts, optionalVersion(version));
+    const sharedSecret = await backend.decapsulate(h, ciphertext);
+    return { sharedSecret, keyId: state.key.keyId, keyVersion: v.version };
+  }
+
   async generateMac(access: KeyAccessCheck, keyId: unknown, dataRaw: unknown, facts: OperationFacts = {}) {
-    const data = validateBytes(dataRaw, 'data', API_LIMITS.maxMessageBytes);
+    const data = validateBytes(dataRaw, 'data', API_LIMITS.maxMessageBytes, 1);
     const { state, v, h, backend } = await this.use(access, keyId, 'MAC', facts);
     return { mac: await backend.mac(h, data), keyId: state.key.keyId, keyVersion: v.version };
   }
 
   async verifyMac(access: KeyAccessCheck, keyId: unknown, version: unknown, dataRaw: unknown, macRaw: unknown, facts: OperationFacts = {}) {
-    const data = validateBytes(dataRaw, 'data', API_LIMITS.maxMessageBytes);
+    const data = validateBytes(dataRaw, 'data', API_LIMITS.maxMessageBytes, 1);
     const mac = validateBytes(macRaw, 'mac', 64, 1);
     const { state, v, h, backend } = await this.use(access, keyId, 'VERIFY_MAC', facts, optionalVersion(version));
     const valid = await backend.verifyMac(h, data, mac);
@@ -294,9 +359,51 @@ export class CryptoService {
   }
 }
 
+/** Why a ciphertext could not be decrypted for its caller: kept in the audit record, never answered. */
+export type CiphertextRefusal = CiphertextFormatProblem | 'KEY_NOT_FOUND' | 'NO_DECRYPT_GRANT' | 'KEY_VERSION_NOT_FOUND' | 'AUTHENTICATION_FAILED';
+
+/** The one message for every ciphertext that cannot be decrypted (README "Ciphertext format"). */
+export function undecryptableMessage(field: string): string {
+  return `${field}: cannot be decrypted: it was altered or not made by this KMS, the aad differs, or it names a key this caller may not use for DECRYPT`;
+}
+
+/**
+ * The answer for a ciphertext that cannot be decrypted: the same code, message and field for every
+ * reason. A missing DECRYPT grant is audited as DENIED (it counts towards refused bursts); damaged
+ * or forged bytes are a FAILURE (malformed input, never a reason to contain the caller).
+ */
+function undecryptable(facts: OperationFacts, field: string, reason: CiphertextRefusal): KmsError<'INVALID_CIPHERTEXT'> {
+  facts.details = { ...facts.details, ciphertextRefusal: reason };
+  const message = undecryptableMessage(field);
+  return reason === 'NO_DECRYPT_GRANT' ? new AccessRefusedError('INVALID_CIPHERTEXT', message, field) : new KmsError('INVALID_CIPHERTEXT', message, field);
+}
+
 /** DATA_PROTECTION versions are retired only once what they handed out was re-encrypted: name it in the audit record. */
-function trackIssued(state: ExistingKeyState, ciphertext: Buffer, details: Record<string, string | number | boolean>): void {
-  if (state.key.purpose === 'DATA_PROTECTION') details[CIPHERTEXT_REF] = ciphertextRef(ciphertext);
+function trackIssued(state: ExistingKeyState, out: { ciphertext: Buffer; keyId: string; keyVersion: number }, facts: OperationFacts): void {
+  if (state.key.purpose !== 'DATA_PROTECTION') return;
+  facts.ciphertexts = { ...facts.ciphertexts, handedOut: { ref: ciphertextRef(out.ciphertext), keyId: out.keyId, version: out.keyVersion } };
+}
+
+function spkiPem(der: Buffer): string {
+  const lines = der.toString('base64').match(/.{1,64}/g) ?? [];
+  return `-----BEGIN PUBLIC KEY-----\n${lines.join('\n')}\n-----END PUBLIC KEY-----\n`;
+}
+
+/** Bytes of the AlgorithmIdentifier and BIT STRING header in front of an ML-DSA-65 public key (22-byte prefix, RFC 9881). */
+const ML_DSA_65_SPKI_PREFIX = 22;
+
+/**
+ * The JWK of a public key. ML-DSA-65 uses the AKP key type of RFC 9964 (ML-DSA for JOSE, formerly
+ * draft-ietf-cose-dilithium): {kty: "AKP", alg: "ML-DSA-65", pub}. ML-KEM has no settled JOSE form: empty.
+ */
+export function publicJwk(algorithm: Algorithm, der: Buffer, kid: string): string {
+  if (algorithm === 'ML_KEM_768') return '';
+  if (algorithm === 'ML_DSA_65') {
+    return JSON.stringify({ kty: 'AKP', alg: 'ML-DSA-65', pub: der.subarray(ML_DSA_65_SPKI_PREFIX).toString('base64url'), kid, use: 'sig' });
+  }
+  const key = createPublicKey({ key: der, format: 'der', type: 'spki' });
+  const use = algorithm === 'RSA_OAEP_3072_SHA256' ? 'enc' : 'sig';
+  return JSON.stringify({ ...key.export({ format: 'jwk' }), kid, use, alg: jwsAlg(algorithm) });
 }
 
 function jwsAlg(a: Algorithm): string {
@@ -307,6 +414,8 @@ function jwsAlg(a: Algorithm): string {
       return 'EdDSA';
     case 'RSA_PSS_3072_SHA256':
       return 'PS256';
+    case 'RSA_OAEP_3072_SHA256':
+      return 'RSA-OAEP-256';
     default:
       return 'none';
   }

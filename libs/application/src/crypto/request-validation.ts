@@ -18,7 +18,8 @@ export function validateBytes(v: unknown, field: string, max: number, min = 0): 
   return buf;
 }
 
-export const validatePlaintext = (v: unknown, field = 'plaintext'): Buffer => validateBytes(v, field, API_LIMITS.maxPlaintextBytes);
+/** Nothing to protect is a client mistake (a misspelled field arrives as empty bytes), never a ciphertext of nothing. */
+export const validatePlaintext = (v: unknown, field = 'plaintext'): Buffer => validateBytes(v, field, API_LIMITS.maxPlaintextBytes, 1);
 export const validateAad = (v: unknown, field = 'aad'): Buffer => validateBytes(v, field, API_LIMITS.maxAadBytes);
 export const validateCiphertextBytes = (v: unknown, field = 'ciphertext'): Buffer =>
   validateBytes(v, field, API_LIMITS.maxCiphertextBytes, 1);

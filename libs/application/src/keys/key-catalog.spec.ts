@@ -36,7 +36,7 @@ describe('KeyCatalog', () => {
 
     it('a key unknown to the catalog is loaded from the store; one that does not exist is KEY_NOT_FOUND on key_id', async () => {
       const key = await app.lifecycle.createKey(keyInput(), TEST_CHANGE);
-      const cold = new KeyCatalog(app.repository);
+      const cold = new KeyCatalog(app.store);
       expect((await cold.get(key.keyId)).key.name).toBe(key.name);
       expect(cold.list({}).map((s) => s.key.keyId)).toEqual([key.keyId]);
 
@@ -91,7 +91,7 @@ describe('KeyCatalog', () => {
       const key = await app.lifecycle.createKey(keyInput(), TEST_CHANGE);
       await app.lifecycle.rotateKey(key.keyId, 'MANUAL', TEST_CHANGE);
       const events = await storedEvents(key.keyId);
-      const catalog = new KeyCatalog(app.repository);
+      const catalog = new KeyCatalog(app.store);
 
       for (const e of events) catalog.apply(e);
       for (const e of events) catalog.apply(e);
@@ -107,7 +107,7 @@ describe('KeyCatalog', () => {
       await app.lifecycle.rotateKey(key.keyId, 'MANUAL', TEST_CHANGE);
       await app.lifecycle.disableKeyVersion(key.keyId, 1, TEST_CHANGE);
       const events = await storedEvents(key.keyId);
-      const catalog = new KeyCatalog(app.repository);
+      const catalog = new KeyCatalog(app.store);
       for (const e of events.slice(0, 3)) catalog.apply(e);
       expect(catalog.list({})[0].key.primaryVersion).toBe(1);
 
@@ -126,7 +126,7 @@ describe('KeyCatalog', () => {
       const key = await app.lifecycle.createKey(keyInput(), TEST_CHANGE);
       await app.lifecycle.rotateKey(key.keyId, 'MANUAL', TEST_CHANGE);
       const events = await storedEvents(key.keyId);
-      const catalog = new KeyCatalog(app.repository);
+      const catalog = new KeyCatalog(app.store);
 
       catalog.apply(events[4]);
 
@@ -135,7 +135,7 @@ describe('KeyCatalog', () => {
 
     it('ignores streams that are not keys (name reservations)', async () => {
       const key = await app.lifecycle.createKey(keyInput({ name: 'reserved' }), TEST_CHANGE);
-      const catalog = new KeyCatalog(app.repository);
+      const catalog = new KeyCatalog(app.store);
       const seen: StoredEvent[] = [];
       const sub = app.store.subscribeToAll({}, { onEvent: (e) => void seen.push(e) });
       await eventually(() => expect(seen).toHaveLength(4));

@@ -1,12 +1,7 @@
-import { type ExistingKeyState, evolve, type KeyPurpose, KmsError, type KeyState } from '@kms/domain';
+import { type ExistingKeyState, KEY_STREAM_PREFIX, type KeyCommand, keyDecider, type KeyEvent, keyEventCodec, type KeyPurpose, type KeyState, KmsError } from '@kms/domain';
 import type { EventStore, EventSubscription, StoredEvent } from '@kms/event-store';
+import { AggregateCache } from '../access/aggregate-cache';
 import { followStore } from './follow-store';
-import { type KeyRepository, toKeyEvent } from './key-repository';
-
-interface Entry {
-  state: ExistingKeyState;
-  version: number;
-}
 
 export interface KeyFilter {
   tenant?: string;
@@ -14,20 +9,19 @@ export interface KeyFilter {
   labels?: Record<string, string>;
 }
 
-const KEY_STREAM_PREFIX = 'key-';
-
 /**
- * The key service's in-memory view of every key, fed by a catch-up subscription to the event store
- * and by this process's own writes. Crypto calls read key state from here instead of the store, which
- * keeps the hot path free of database reads. Writes from another instance arrive through the
- * subscription (LISTEN/NOTIFY, so within milliseconds); a gap in a stream drops the entry and the next
- * read reloads it from the store.
+ * The key service's in-memory view of every key: an AggregateCache of key streams with lookups by
+ * id and filter. Crypto calls read key state from here instead of the store, which keeps the hot
+ * path free of database reads. Writes from another instance arrive through the subscription
+ * (LISTEN/NOTIFY, so within milliseconds); a gap in a stream re-reads it from the store.
  */
 export class KeyCatalog {
-  private readonly entries = new Map<string, Entry>();
+  private readonly keys: AggregateCache<KeyCommand, KeyEvent, KeyState>;
   private subscription?: EventSubscription;
 
-  constructor(private readonly repository: KeyRepository) {}
+  constructor(store: EventStore) {
+    this.keys = new AggregateCache(store, KEY_STREAM_PREFIX, keyDecider, keyEventCodec, (s) => s.status !== 'NotCreated');
+  }
 
   /** Subscribe from the start; resolves once the catalog has caught up with the store. */
   async start(store: EventStore): Promise<void> {
@@ -40,45 +34,25 @@ export class KeyCatalog {
 
   /** Apply an event from the subscription. Idempotent by stream version. */
   apply(e: StoredEvent): void {
-    if (!e.streamId.startsWith(KEY_STREAM_PREFIX)) return;
-    const keyId = e.streamId.slice(KEY_STREAM_PREFIX.length);
-    const current = this.entries.get(keyId);
-    const currentVersion = current?.version ?? -1;
-    if (e.streamVersion <= currentVersion) return;
-    if (e.streamVersion !== currentVersion + 1) {
-      // Missed events (e.g. a write by this process raced the subscription): reload from the store.
-      this.entries.delete(keyId);
-      this.repository
-        .load(keyId)
-        .then((loaded) => this.put(keyId, loaded.state, loaded.version))
-        .catch(() => undefined); // the next read loads it again
-      return;
-    }
-    const next = evolve(current?.state ?? { status: 'NotCreated' }, toKeyEvent(e));
-    if (next.status !== 'NotCreated') this.entries.set(keyId, { state: next, version: e.streamVersion });
+    this.keys.apply(e);
   }
 
-  /** Record the state this process just wrote. */
+  /** Record the state this process just committed. */
   put(keyId: string, state: KeyState, version: number): void {
-    if (state.status === 'NotCreated') return;
-    const current = this.entries.get(keyId);
-    if (!current || current.version < version) this.entries.set(keyId, { state, version });
+    this.keys.put(keyId, state, version);
   }
 
   /** Key state, from memory or loaded from the store. KEY_NOT_FOUND when it does not exist. */
   async get(keyId: string): Promise<ExistingKeyState> {
-    const hit = this.entries.get(keyId);
-    if (hit) return hit.state;
-    const loaded = await this.repository.load(keyId);
-    if (loaded.state.status === 'NotCreated') throw new KmsError('KEY_NOT_FOUND', 'key not found', 'key_id');
-    this.put(keyId, loaded.state, loaded.version);
-    return loaded.state;
+    const { state } = await this.keys.load(keyId);
+    if (state.status === 'NotCreated') throw new KmsError('KEY_NOT_FOUND', 'key not found', 'key_id');
+    return state;
   }
 
   /** Keys matching the filter, ordered by creation time then id. */
   list(filter: KeyFilter): ExistingKeyState[] {
     const out: ExistingKeyState[] = [];
-    for (const { state } of this.entries.values()) {
+    for (const state of this.all()) {
       const k = state.key;
       if (filter.tenant && k.tenant !== filter.tenant) continue;
       if (filter.purpose && k.purpose !== filter.purpose) continue;
@@ -90,6 +64,6 @@ export class KeyCatalog {
 
   /** Every known key (for sweeps). */
   all(): ExistingKeyState[] {
-    return [...this.entries.values()].map((e) => e.state);
+    return this.keys.all().filter((s): s is ExistingKeyState => s.status !== 'NotCreated');
   }
 }

@@ -1,5 +1,6 @@
 import { UNRESTRICTED_ACCESS } from '../access/authorizer';
-import { DAY_MS, keyNameStreamId, keyStreamId, type KeyRecord } from '@kms/domain';
+import { DAY_MS, keyDecider, keyEventCodec, keyNameStreamId, keyStreamId, type KeyRecord } from '@kms/domain';
+import { loadAggregate } from '../changes/handle-command';
 import type { CreateKeyInput } from './key-lifecycle.service';
 import {
   type ApplicationFixture,
@@ -152,7 +153,7 @@ describe('KeyLifecycleService', () => {
 
     async function rotateFiveTimesAtOnce(keyId: string) {
       const outcomes = await Promise.allSettled(Array.from({ length: 5 }, () => app.lifecycle.rotateKey(keyId, 'MANUAL', TEST_CHANGE)));
-      const loaded = await app.repository.load(keyId);
+      const loaded = await loadAggregate(app.store, keyDecider, keyEventCodec, keyStreamId(keyId));
       if (loaded.state.status === 'NotCreated') throw new Error('key vanished');
       return { outcomes, versions: loaded.state.key.versions };
     }
@@ -333,39 +334,6 @@ describe('KeyLifecycleService', () => {
       await app.lifecycle.destroyKeyVersion(key.keyId, 1, TEST_CHANGE);
       await app.lifecycle.destroyKeyVersion(key.keyId, 1, TEST_CHANGE);
       expect((await eventTypes(key.keyId)).filter((t) => t === 'KeyVersionDestroyed')).toHaveLength(1);
-    });
-  });
-
-  describe('dueDestructions', () => {
-    it('lists exactly the versions whose destruction time has come', async () => {
-      const make = async () => {
-        const k = await app.lifecycle.createKey(keyInput(), TEST_CHANGE);
-        await app.lifecycle.rotateKey(k.keyId, 'MANUAL', TEST_CHANGE);
-        return k.keyId;
-      };
-      const soon = await make();
-      const later = await make();
-      const cancelled = await make();
-      const untouched = await make();
-      await app.lifecycle.scheduleKeyVersionDestruction(soon, 1, 1, TEST_CHANGE);
-      await app.lifecycle.scheduleKeyVersionDestruction(later, 1, 10, TEST_CHANGE);
-      await app.lifecycle.scheduleKeyVersionDestruction(cancelled, 1, 1, TEST_CHANGE);
-      await app.lifecycle.cancelKeyVersionDestruction(cancelled, 1, TEST_CHANGE);
-      await app.lifecycle.disableKeyVersion(untouched, 1, TEST_CHANGE);
-
-      expect(app.lifecycle.dueDestructions()).toEqual([]);
-      app.clock.advance(DAY_MS - 1);
-      expect(app.lifecycle.dueDestructions()).toEqual([]);
-      app.clock.advance(1);
-      expect(app.lifecycle.dueDestructions()).toEqual([{ keyId: soon, version: 1 }]);
-
-      app.clock.advance(9 * DAY_MS);
-      const due = app.lifecycle.dueDestructions();
-      expect(due).toHaveLength(2);
-      expect(due).toEqual(expect.arrayContaining([{ keyId: soon, version: 1 }, { keyId: later, version: 1 }]));
-
-      await app.lifecycle.destroyKeyVersion(soon, 1, TEST_CHANGE);
-      expect(app.lifecycle.dueDestructions()).toEqual([{ keyId: later, version: 1 }]);
     });
   });
 });

@@ -3,12 +3,14 @@ import {
   type Algorithm,
   type CommandMetadata,
   decide,
-  evolve,
+  destructionDue,
   type ExistingKeyState,
   type KeyCommand,
-  type KeyEvent,
+  keyDecider,
+  keyEventCodec,
   type KeyPolicy,
   keyNameStreamId,
+  keyStreamId,
   type KeyPurpose,
   type KeyRecord,
   type KeyState,
@@ -21,13 +23,15 @@ import {
   validateProtectionLevel,
   validatePurpose,
   validateTenant,
+  versionIntroducedBy,
 } from '@kms/domain';
 import { type EventStore, WrongExpectedVersionError } from '@kms/event-store';
 import type { Clock } from '../ports/audit-log.port';
 import type { OutstandingCiphertexts } from '../audit/ciphertext-tracking';
 import type { KeyBackend, KeyBackends, VersionHandle } from '../ports/key-backend.port';
 import type { KeyCatalog } from './key-catalog';
-import { type KeyRepository, storeError } from './key-repository';
+import { afterCommit, currentTransaction, onAbort } from '../changes/call-transaction';
+import { handleCommand, loadAggregate, type Prepared, storeError, StreamLocks } from '../changes/handle-command';
 
 /** Who asks for a change and why. */
 export interface ChangeContext {
@@ -54,35 +58,21 @@ export interface CreateKeyInput {
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-/** How many times a command is retried after a concurrent write to the same key. */
-export const MAX_CONFLICT_RETRIES = 3;
-
-/** Another instance wrote the key meanwhile: wait a little, with jitter, before reloading. */
-function conflictBackoff(attempt: number): Promise<void> {
-  const ms = 5 * 2 ** attempt + Math.random() * 10;
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function fold(state: KeyState, events: KeyEvent[]): KeyState {
-  return events.reduce(evolve, state);
-}
-
 function existingOrThrow(state: KeyState): ExistingKeyState {
   if (state.status === 'NotCreated') throw new KmsError('KEY_NOT_FOUND', 'key not found', 'key_id');
   return state;
 }
 
 /**
- * Lifecycle command handling: load the stream, decide, append with the expected version, retry a
- * bounded number of times on a concurrent write (STYLE.md 3). The only writer of key streams.
+ * Key lifecycle commands, each through the one command handler (handleCommand: load, prepare,
+ * decide once, append with the expected version, bounded retry). The only writer of key streams.
  */
 export class KeyLifecycleService {
   /** Commands on one key run one after another in this process, so local callers do not race. */
-  private readonly keyLocks = new Map<string, Promise<unknown>>();
+  private readonly locks = new StreamLocks();
 
   constructor(
     private readonly store: EventStore,
-    private readonly repository: KeyRepository,
     private readonly catalog: KeyCatalog,
     private readonly backends: KeyBackends,
     private readonly clock: Clock,
@@ -129,7 +119,7 @@ export class KeyLifecycleService {
     const backend = this.backendFor(protectionLevel, algorithm);
     const keyId = randomUUID();
     const metadata = this.metadata(ctx);
-    // Dry run of the decision so invalid labels/periods fail before the name is taken.
+    // Dry run of the decision so invalid labels/periods fail before material is made.
     const probe: KeyCommand = {
       type: 'CreateKey',
       data: { ...input, tenant, name, purpose, algorithm, protectionLevel, keyId, material: { version: 1, materialRef: 'probe' } },
@@ -138,98 +128,80 @@ export class KeyLifecycleService {
     decide(probe, { status: 'NotCreated' });
 
     const nameStream = keyNameStreamId(tenant, name);
-    const reservation = await this.reserveName(nameStream, tenant, name, keyId, ctx, metadata.now);
-
-    let handle: VersionHandle | undefined;
+    const nameVersion = await this.freeName(nameStream, tenant, name);
+    const created = await backend.createVersion({ keyId, version: 1, algorithm });
+    const handle: VersionHandle = { keyId, version: 1, algorithm, materialRef: created.materialRef };
+    const discard = () => backend.discardVersion(handle).catch(() => undefined);
+    let reserved: number | undefined;
     try {
-      const created = await backend.createVersion({ keyId, version: 1, algorithm });
-      handle = { keyId, version: 1, algorithm, materialRef: created.materialRef };
       const events = decide({ ...probe, data: { ...probe.data, material: { version: 1, ...created } } }, { status: 'NotCreated' });
-      const appended = await this.repository.append(keyId, events, 'no_stream');
-      const state = existingOrThrow(fold({ status: 'NotCreated' }, events));
-      this.catalog.put(keyId, state, appended.nextExpectedVersion);
+      // The name reservation and the key commit together (one change), so neither exists without the other.
+      reserved = (
+        await this.store.appendToStream(
+          nameStream,
+        [{ id: randomUUID(), type: 'KeyNameReserved', data: { tenant, name, keyId }, metadata: { actor: ctx.actor, correlationId: ctx.correlationId, occurredAt: metadata.now.toISOString() } }],
+          { expectedVersion: nameVersion < 0 ? 'no_stream' : nameVersion },
+        )
+      ).nextExpectedVersion;
+      const appended = await this.store.appendToStream(
+        keyStreamId(keyId),
+        events.map((e) => ({ id: randomUUID(), type: e.type, data: { ...e.data }, metadata: { ...e.metadata } })),
+        { expectedVersion: 'no_stream' },
+      );
+      const state = existingOrThrow(events.reduce(keyDecider.evolve, keyDecider.initialState()));
+      onAbort(discard);
+      await afterCommit(() => this.catalog.put(keyId, state, appended.nextExpectedVersion));
       return state.key;
     } catch (e) {
-      if (handle) await backend.discardVersion(handle).catch(() => undefined);
-      // Give the name back so a retry can use it; if this fails too the name stays taken (safe side).
-      await this.store
-        .appendToStream(
-          nameStream,
-          [{ id: randomUUID(), type: 'KeyNameReleased', data: { tenant, name, keyId }, metadata: { actor: ctx.actor, correlationId: ctx.correlationId, occurredAt: this.clock.now().toISOString() } }],
-          { expectedVersion: reservation },
-        )
-        .catch(() => undefined);
-      throw e;
-    }
-  }
-
-  /**
-   * Reserve a key name in its tenant: the name stream's last event says whether it is taken. Returns
-   * the stream version of the reservation.
-   */
-  private async reserveName(stream: string, tenant: string, name: string, keyId: string, ctx: ChangeContext, now: Date): Promise<number> {
-    const taken = () => new KmsError('KEY_ALREADY_EXISTS', `name: a key named "${name}" already exists in tenant "${tenant}"`, 'name');
-    try {
-      const { events, currentVersion } = await this.store.readStream(stream);
-      if (events.at(-1)?.type === 'KeyNameReserved') throw taken();
-      const appended = await this.store.appendToStream(
-        stream,
-        [{ id: randomUUID(), type: 'KeyNameReserved', data: { tenant, name, keyId }, metadata: { actor: ctx.actor, correlationId: ctx.correlationId, occurredAt: now.toISOString() } }],
-        { expectedVersion: currentVersion < 0 ? 'no_stream' : currentVersion },
-      );
-      return appended.nextExpectedVersion;
-    } catch (e) {
-      if (e instanceof WrongExpectedVersionError) throw taken();
+      await discard();
+      // Outside a call the reservation was written on its own: give the name back so a retry can use it.
+      if (reserved !== undefined && !currentTransaction()) await this.releaseName(nameStream, tenant, name, keyId, ctx, reserved);
+      if (e instanceof WrongExpectedVersionError && e.streamId === nameStream) throw this.nameTaken(tenant, name);
       throw storeError(e);
     }
   }
 
-  private withKeyLock<T>(keyId: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.keyLocks.get(keyId) ?? Promise.resolve();
-    const run = previous.then(fn, fn);
-    const tail = run.catch(() => undefined);
-    this.keyLocks.set(keyId, tail);
-    void tail.then(() => {
-      if (this.keyLocks.get(keyId) === tail) this.keyLocks.delete(keyId);
-    });
-    return run;
+  private async releaseName(stream: string, tenant: string, name: string, keyId: string, ctx: ChangeContext, version: number): Promise<void> {
+    const metadata = { actor: ctx.actor, correlationId: ctx.correlationId, occurredAt: this.clock.now().toISOString() };
+    await this.store
+      .appendToStream(stream, [{ id: randomUUID(), type: 'KeyNameReleased', data: { tenant, name, keyId }, metadata }], { expectedVersion: version })
+      .catch(() => undefined); // if this fails too the name stays taken (safe side)
+  }
+
+  private nameTaken(tenant: string, name: string): KmsError {
+    return new KmsError('KEY_ALREADY_EXISTS', `name: a key named "${name}" already exists in tenant "${tenant}"`, 'name');
+  }
+
+  /**
+   * The version of a key name's stream when the name is free (-1: never used); its last event says
+   * whether it is taken. The reservation itself is written with the key.
+   */
+  private async freeName(stream: string, tenant: string, name: string): Promise<number> {
+    try {
+      const { events, currentVersion } = await this.store.readStream(stream);
+      if (events.at(-1)?.type === 'KeyNameReserved') throw this.nameTaken(tenant, name);
+      return currentVersion;
+    } catch (e) {
+      throw storeError(e);
+    }
+  }
+
+  /** Decide one key command with the one command handler; `prepare` builds it from the current state. */
+  private handle(keyId: string, prepare: (state: ExistingKeyState) => Prepared<KeyCommand> | Promise<Prepared<KeyCommand>>): Promise<KeyRecord> {
+    return handleCommand(this.store, keyDecider, keyEventCodec, keyStreamId(keyId), (state) => prepare(existingOrThrow(state)), {
+      locks: this.locks,
+      onCommitted: (next, version) => this.catalog.put(keyId, next, version),
+      conflict: () => new KmsError('CONCURRENCY_CONFLICT', 'key_id: the key changed concurrently too many times; retry', 'key_id'),
+    }).then(({ state }) => existingOrThrow(state).key);
   }
 
   /** Run a command that needs no new material. */
   private execute(keyId: string, build: (state: ExistingKeyState) => KeyCommand): Promise<KeyRecord> {
-    return this.withKeyLock(keyId, () => this.executeUnlocked(keyId, build));
-  }
-
-  private async executeUnlocked(keyId: string, build: (state: ExistingKeyState) => KeyCommand): Promise<KeyRecord> {
-    for (let attempt = 0; ; attempt++) {
-      const loaded = await this.repository.load(keyId);
-      const state = existingOrThrow(loaded.state);
-      const events = decide(build(state), state);
-      if (events.length === 0) return state.key;
-      try {
-        const appended = await this.repository.append(keyId, events, loaded.version);
-        const next = existingOrThrow(fold(state, events));
-        this.catalog.put(keyId, next, appended.nextExpectedVersion);
-        return next.key;
-      } catch (e) {
-        if (e instanceof WrongExpectedVersionError && attempt < MAX_CONFLICT_RETRIES) {
-          await conflictBackoff(attempt);
-          continue;
-        }
-        if (e instanceof WrongExpectedVersionError) {
-          throw new KmsError('CONCURRENCY_CONFLICT', 'key_id: the key changed concurrently too many times; retry', 'key_id');
-        }
-        throw e;
-      }
-    }
+    return this.handle(keyId, (state) => ({ command: build(state) }));
   }
 
   rotateKey(keyId: string, rotationReason: RotationReason, ctx: ChangeContext): Promise<KeyRecord> {
-    return this.withKeyLock(keyId, () => this.rotateKeyUnlocked(keyId, rotationReason, ctx));
-  }
-
-  private rotateKeyUnlocked(keyId: string, rotationReason: RotationReason, ctx: ChangeContext): Promise<KeyRecord> {
-    return this.withNewVersion(keyId, ctx, (_state, material, metadata) => ({ type: 'RotateKey', data: { rotationReason, material }, metadata }));
+    return this.withNewVersion(keyId, ctx, { type: 'RotateKey' }, (_state, material, metadata) => ({ type: 'RotateKey', data: { rotationReason, material }, metadata }));
   }
 
   /**
@@ -237,61 +209,34 @@ export class KeyLifecycleService {
    * and, when it is the primary, replaced at once by a new version with reason COMPROMISE.
    */
   reportKeyCompromise(keyId: string, version: number | undefined, ctx: ChangeContext): Promise<KeyRecord> {
-    return this.withKeyLock(keyId, () =>
-      this.withNewVersion(keyId, ctx, (state, material, metadata) => ({
-        type: 'ReportKeyCompromise',
-        data: { version: version ?? state.key.primaryVersion, material },
-        metadata,
-      })),
+    return this.withNewVersion(
+      keyId,
+      ctx,
+      (state) => ({ type: 'ReportKeyCompromise', version: version ?? state.key.primaryVersion }),
+      (state, material, metadata) => ({ type: 'ReportKeyCompromise', data: { version: version ?? state.key.primaryVersion, material }, metadata }),
     );
   }
 
   /**
-   * Commands that may introduce a version: decide once with a probe to validate (and to learn whether
-   * a version is needed at all), create the material, decide for real, append; discard the material
-   * if anything fails.
+   * Commands that may introduce a version: the material of the version the command introduces is
+   * made first (an explicit step, undone if the command is not committed), then the command is
+   * decided once with it.
    */
-  private async withNewVersion(
+  private withNewVersion(
     keyId: string,
     ctx: ChangeContext,
+    kind: { type: 'RotateKey' } | ((state: ExistingKeyState) => { type: 'ReportKeyCompromise'; version: number }),
     build: (state: ExistingKeyState, material: NewVersionMaterial, metadata: CommandMetadata) => KeyCommand,
   ): Promise<KeyRecord> {
-    for (let attempt = 0; ; attempt++) {
-      const loaded = await this.repository.load(keyId);
-      const state = existingOrThrow(loaded.state);
+    return this.handle(keyId, async (state) => {
       const metadata = this.metadata(ctx);
-      const version = state.key.versions.length + 1;
-      // Validate before generating material (e.g. a disabled key), and see whether a version is needed.
-      const probe = decide(build(state, { version, materialRef: 'probe' }, metadata), state);
-      if (probe.length === 0) return state.key;
-      const needsVersion = probe.some((e) => e.type === 'KeyVersionCreated');
-      let handle: VersionHandle | undefined;
-      let backend: KeyBackend | undefined;
-      try {
-        let material: NewVersionMaterial = { version, materialRef: 'none' };
-        if (needsVersion) {
-          backend = this.backendFor(state.key.protectionLevel, state.key.algorithm);
-          const created = await backend.createVersion({ keyId, version, algorithm: state.key.algorithm });
-          material = { version, ...created };
-          handle = { keyId, version, algorithm: state.key.algorithm, materialRef: created.materialRef };
-        }
-        const events = decide(build(state, material, metadata), state);
-        const appended = await this.repository.append(keyId, events, loaded.version);
-        const next = existingOrThrow(fold(state, events));
-        this.catalog.put(keyId, next, appended.nextExpectedVersion);
-        return next.key;
-      } catch (e) {
-        if (handle && backend) await backend.discardVersion(handle).catch(() => undefined);
-        if (e instanceof WrongExpectedVersionError && attempt < MAX_CONFLICT_RETRIES) {
-          await conflictBackoff(attempt);
-          continue;
-        }
-        if (e instanceof WrongExpectedVersionError) {
-          throw new KmsError('CONCURRENCY_CONFLICT', 'key_id: the key changed concurrently too many times; retry', 'key_id');
-        }
-        throw e;
-      }
-    }
+      const version = versionIntroducedBy(typeof kind === 'function' ? kind(state) : kind, state);
+      if (version === undefined) return { command: build(state, { version: state.key.versions.length + 1, materialRef: 'none' }, metadata) };
+      const backend = this.backendFor(state.key.protectionLevel, state.key.algorithm);
+      const created = await backend.createVersion({ keyId, version, algorithm: state.key.algorithm });
+      const handle: VersionHandle = { keyId, version, algorithm: state.key.algorithm, materialRef: created.materialRef };
+      return { command: build(state, { version, ...created }, metadata), undo: () => backend.discardVersion(handle).catch(() => undefined) };
+    });
   }
 
   updateRotationPolicy(keyId: string, rotationPeriodDays: number, ctx: ChangeContext): Promise<KeyRecord> {
@@ -361,7 +306,7 @@ export class KeyLifecycleService {
    * request runs first, so a request that could never succeed is refused at once.
    */
   async preview(keyId: string, command: DistributiveOmit<KeyCommand, 'metadata'>, ctx: ChangeContext): Promise<ExistingKeyState> {
-    const loaded = await this.repository.load(keyId);
+    const loaded = await loadAggregate(this.store, keyDecider, keyEventCodec, keyStreamId(keyId));
     const state = existingOrThrow(loaded.state);
     let full = { ...command, metadata: this.metadata(ctx) } as KeyCommand;
     if (full.type === 'DisableKeyVersion' || full.type === 'ScheduleKeyVersionDestruction') {
@@ -377,30 +322,14 @@ export class KeyLifecycleService {
    * sweep records it (material deletion is idempotent).
    */
   destroyKeyVersion(keyId: string, version: number, ctx: ChangeContext): Promise<KeyRecord> {
-    return this.withKeyLock(keyId, () => this.destroyKeyVersionUnlocked(keyId, version, ctx));
-  }
-
-  private async destroyKeyVersionUnlocked(keyId: string, version: number, ctx: ChangeContext): Promise<KeyRecord> {
-    const loaded = await this.repository.load(keyId);
-    const state = existingOrThrow(loaded.state);
-    const command: KeyCommand = { type: 'DestroyKeyVersion', data: { version }, metadata: this.metadata(ctx) };
-    if (decide(command, state).length === 0) return state.key;
-    const v = state.key.versions[version - 1];
-    const backend = this.backendFor(v.protectionLevel, v.algorithm);
-    const destroyed = await backend.destroyVersion({ keyId, version, algorithm: v.algorithm, materialRef: v.materialRef });
-    const hsmObjectDestroyed = destroyed?.hsmObjectDestroyed === true;
-    return this.executeUnlocked(keyId, () => ({ ...command, data: { ...command.data, ...(hsmObjectDestroyed ? { hsmObjectDestroyed } : {}) } }));
-  }
-
-  /** Versions whose destruction is due at the clock's now. */
-  dueDestructions(): Array<{ keyId: string; version: number }> {
-    const now = this.clock.now().getTime();
-    return this.catalog
-      .all()
-      .flatMap((s) =>
-        s.key.versions
-          .filter((v) => v.state === 'DESTROY_SCHEDULED' && v.destroyAt !== undefined && Date.parse(v.destroyAt) <= now)
-          .map((v) => ({ keyId: s.key.keyId, version: v.version })),
-      );
+    return this.handle(keyId, async (state) => {
+      const command: KeyCommand = { type: 'DestroyKeyVersion', data: { version }, metadata: this.metadata(ctx) };
+      // Shred only a version whose destruction is due; the decider refuses (or ignores) the rest.
+      if (!destructionDue(state, version, command.metadata.now)) return { command };
+      const v = state.key.versions[version - 1];
+      const backend = this.backendFor(v.protectionLevel, v.algorithm);
+      const destroyed = await backend.destroyVersion({ keyId, version, algorithm: v.algorithm, materialRef: v.materialRef });
+      return { command: { ...command, data: { ...command.data, ...(destroyed?.hsmObjectDestroyed === true ? { hsmObjectDestroyed: true } : {}) } } };
+    });
   }
 }

@@ -23,6 +23,19 @@ export interface AuditRecord {
   sourceAddress?: string;
   /** Non-secret facts: sizes, item counts, batch index. */
   details?: Record<string, string | number | boolean>;
+  /** Ciphertexts the call handed out or took back under DATA_PROTECTION keys (by reference). */
+  ciphertexts?: CiphertextTracking;
+}
+
+/**
+ * What a successful call did with ciphertexts of DATA_PROTECTION keys, by reference (the first 16
+ * bytes of a ciphertext's SHA-256, hex): applied by the audit log in the same commit as the record.
+ */
+export interface CiphertextTracking {
+  /** A ciphertext handed out, and the version that holds it from now on. */
+  handedOut?: { ref: string; keyId: string; version: number };
+  /** A ciphertext taken in and re-encrypted away: released from its version. */
+  released?: string;
 }
 
 /**

@@ -1,3 +1,4 @@
 export * from './key-backend.port';
 export * from './key-material-store.port';
 export * from './audit-log.port';
+export * from './import-parameters-store.port';

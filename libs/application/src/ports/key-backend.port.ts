@@ -18,6 +18,25 @@ export interface CreatedVersionMaterial {
   origin?: HsmKeyOrigin;
 }
 
+/** BYOK: a one-time RSA-3072 wrapping key a customer wraps material for (import parameters). */
+export interface ImportWrappingKey {
+  /** Opaque reference to the wrapping key inside the backend (the import token names it). */
+  wrappingKeyRef: string;
+  /** DER SubjectPublicKeyInfo of the wrapping key. */
+  publicKeySpki: Buffer;
+  createdAt: Date;
+}
+
+/** BYOK: material wrapped for a wrapping key, to become version `version` of `keyId`. */
+export interface ImportVersionRequest {
+  keyId: string;
+  version: number;
+  algorithm: Algorithm;
+  wrappingKeyRef: string;
+  /** RSA-OAEP-SHA256 of a one-time AES-256 key (384 bytes) followed by the material under it with AES-KWP (RFC 5649). */
+  wrappedMaterial: Buffer;
+}
+
 /** What to sign: the message itself, or a SHA-256 digest computed by the caller. */
 export type SignInput = { message: Buffer } | { digest: Buffer };
 
@@ -28,7 +47,8 @@ export type SignInput = { message: Buffer } | { digest: Buffer };
 export interface KeyBackend {
   readonly protectionLevel: ProtectionLevel;
   supports(algorithm: Algorithm): boolean;
-  createVersion(req: { keyId: string; version: number; algorithm: Algorithm }): Promise<CreatedVersionMaterial>;
+  /** `jurisdiction`: the key's, when jurisdictions are configured (a backend spanning several chooses by it). */
+  createVersion(req: { keyId: string; version: number; algorithm: Algorithm; jurisdiction?: string }): Promise<CreatedVersionMaterial>;
   /** AES-256-GCM with a fresh 96-bit IV. Returns IV | ciphertext | tag. */
   encrypt(h: VersionHandle, plaintext: Buffer, aad: Buffer): Promise<Buffer>;
   /** Inverse of encrypt. Throws KmsError INVALID_CIPHERTEXT when authentication fails. */
@@ -40,6 +60,20 @@ export interface KeyBackend {
   verifyMac(h: VersionHandle, data: Buffer, mac: Buffer): Promise<boolean>;
   /** DER SubjectPublicKeyInfo of an asymmetric version. */
   getPublicKey(h: VersionHandle): Promise<Buffer>;
+  /**
+   * RSA-OAEP (SHA-256, MGF1-SHA256, empty label) decryption of a ciphertext made offline with the
+   * public key. Throws KmsError INVALID_CIPHERTEXT when it does not decrypt.
+   */
+  asymmetricDecrypt(h: VersionHandle, ciphertext: Buffer): Promise<Buffer>;
+  /** Key encapsulation (ML-KEM): the shared secret of a ciphertext made offline with the public key. */
+  decapsulate(h: VersionHandle, ciphertext: Buffer): Promise<Buffer>;
+  /** BYOK (backends that support import): a fresh wrapping key for material destined for `keyId`. */
+  createImportWrappingKey?(req: { keyId: string }): Promise<ImportWrappingKey>;
+  /**
+   * BYOK: unwrap inside the backend, check the material is `algorithm` material (INVALID_ARGUMENT on
+   * wrapped_key_material otherwise), keep it as the version. Parameters older than 24 hours are refused.
+   */
+  importVersion?(req: ImportVersionRequest): Promise<CreatedVersionMaterial>;
   /**
    * Irreversibly destroy the version's material. Idempotent. Returns whether an HSM object was
    * destroyed (C_DestroyObject) — always false for software material.

@@ -32,7 +32,6 @@ import { InMemoryAuditLog } from '../audit/in-memory-audit-log';
 import { CryptoService } from '../crypto/crypto.service';
 import { KeyCatalog } from '../keys/key-catalog';
 import { type ChangeContext, type CreateKeyInput, KeyLifecycleService } from '../keys/key-lifecycle.service';
-import { KeyRepository } from '../keys/key-repository';
 import { ManualClock } from '../ports/audit-log.port';
 import type { CreatedVersionMaterial, KeyBackend, SignInput, VersionHandle } from '../ports/key-backend.port';
 
@@ -124,6 +123,8 @@ function generatePair(algorithm: Algorithm): { privateKey: KeyObject; publicKey:
   }
 }
 
+const NOT_SUPPORTED: ReadonlySet<Algorithm> = new Set<Algorithm>(['RSA_OAEP_3072_SHA256', 'ML_DSA_65', 'ML_KEM_768']);
+
 function requireUsage(h: VersionHandle, usage: KeyUsage): void {
   if (ALGORITHM_USAGE[h.algorithm] !== usage) {
     throw new KmsError('USAGE_MISMATCH', `key version ${h.version} (${h.algorithm}) is not a ${usage} key`);
@@ -155,8 +156,19 @@ export class InMemoryKeyBackend implements KeyBackend {
     this.createFailures = calls;
   }
 
+  /** The node:crypto algorithms of the first release; RSA-OAEP and the post-quantum ones are left to the real backends. */
   supports(algorithm: Algorithm): boolean {
-    return (ALGORITHMS as readonly string[]).includes(algorithm);
+    return (ALGORITHMS as readonly string[]).includes(algorithm) && !NOT_SUPPORTED.has(algorithm);
+  }
+
+  async asymmetricDecrypt(h: VersionHandle): Promise<Buffer> {
+    requireUsage(h, 'ASYMMETRIC_DECRYPT');
+    throw new KmsError('UNSUPPORTED_ALGORITHM', `algorithm: ${h.algorithm} is not supported by the in-memory backend`, 'algorithm');
+  }
+
+  async decapsulate(h: VersionHandle): Promise<Buffer> {
+    requireUsage(h, 'KEY_ENCAPSULATION');
+    throw new KmsError('UNSUPPORTED_ALGORITHM', `algorithm: ${h.algorithm} is not supported by the in-memory backend`, 'algorithm');
   }
 
   async createVersion(req: { keyId: string; version: number; algorithm: Algorithm }): Promise<CreatedVersionMaterial> {
@@ -298,7 +310,6 @@ export class InMemoryKeyBackend implements KeyBackend {
 export interface ApplicationFixture {
   clock: ManualClock;
   store: InMemoryEventStore;
-  repository: KeyRepository;
   catalog: KeyCatalog;
   backend: InMemoryKeyBackend;
   lifecycle: KeyLifecycleService;
@@ -317,17 +328,15 @@ export function applicationFixture(shared: { store?: InMemoryEventStore; backend
   const clock = shared.clock ?? new ManualClock(FIXTURE_START);
   const store = shared.store ?? new InMemoryEventStore();
   const backend = shared.backend ?? new InMemoryKeyBackend();
-  const repository = new KeyRepository(store);
-  const catalog = new KeyCatalog(repository);
+  const catalog = new KeyCatalog(store);
   const backends = { [backend.protectionLevel]: backend };
   const audit = new InMemoryAuditLog();
   return {
     clock,
     store,
-    repository,
     catalog,
     backend,
-    lifecycle: new KeyLifecycleService(store, repository, catalog, backends, clock, audit),
+    lifecycle: new KeyLifecycleService(store, catalog, backends, clock, audit),
     crypto: new CryptoService(catalog, backends),
     audit,
     executor: new AuditedExecutor(audit, clock),

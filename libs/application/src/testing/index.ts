@@ -1,2 +1,3 @@
 export * from './key-backend.contract';
 export * from './application-fixture';
+export * from './audit-log.contract';

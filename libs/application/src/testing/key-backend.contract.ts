@@ -1,5 +1,7 @@
-import { ALGORITHMS, ALGORITHM_USAGE, KmsError, type Algorithm, type KeyUsage, type KmsErrorCode } from '@kms/domain';
-import { constants, createHash, createPublicKey, randomBytes, randomUUID, verify, type KeyObject } from 'node:crypto';
+import { ml_dsa65 } from '@noble/post-quantum/ml-dsa.js';
+import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
+import { ALGORITHMS, ALGORITHM_USAGE, ASYMMETRIC_USAGES, KmsError, type Algorithm, type KeyUsage, type KmsErrorCode } from '@kms/domain';
+import { constants, createHash, createPublicKey, publicEncrypt, randomBytes, randomUUID, verify, type KeyObject } from 'node:crypto';
 import type { CreatedVersionMaterial, KeyBackend, VersionHandle } from '../ports/key-backend.port';
 import type { KeyMaterialStore, WrappedMaterialRecord } from '../ports/key-material-store.port';
 
@@ -42,6 +44,19 @@ function sha256(b: Buffer): Buffer {
   return createHash('sha256').update(b).digest();
 }
 
+/** DER AlgorithmIdentifier of ML-DSA-65 (id-ml-dsa-65) and ML-KEM-768 (id-alg-ml-kem-768), as they open the SPKI. */
+const PQ_SPKI_PREFIX: Partial<Record<Algorithm, Buffer>> = {
+  ML_DSA_65: Buffer.from('308207b2300b0609608648016503040312038207a100', 'hex'),
+  ML_KEM_768: Buffer.from('308204b2300b0609608648016503040402038204a100', 'hex'),
+};
+
+/** The raw public key inside a post-quantum SPKI, checked against the expected AlgorithmIdentifier. */
+function postQuantumPublicKey(algorithm: Algorithm, spki: Buffer): Uint8Array {
+  const prefix = PQ_SPKI_PREFIX[algorithm] ?? Buffer.alloc(0);
+  expect(spki.subarray(0, prefix.length).toString('hex')).toBe(prefix.toString('hex'));
+  return new Uint8Array(spki.subarray(prefix.length));
+}
+
 /** Verify with node:crypto alone, as a client holding only the DER SPKI would. */
 function verifyIndependently(algorithm: Algorithm, spki: KeyObject, message: Buffer, signature: Buffer): boolean {
   switch (algorithm) {
@@ -65,18 +80,20 @@ const EXPECTED_KEY_SHAPE: Partial<Record<Algorithm, (k: KeyObject) => boolean>> 
 
 interface Operation {
   name: string;
-  usage: KeyUsage;
+  usages: readonly KeyUsage[];
   run(b: KeyBackend, h: VersionHandle): Promise<unknown>;
 }
 
 const OPERATIONS: readonly Operation[] = [
-  { name: 'encrypt', usage: 'ENCRYPT_DECRYPT', run: (b, h) => b.encrypt(h, Buffer.from('x'), EMPTY) },
-  { name: 'decrypt', usage: 'ENCRYPT_DECRYPT', run: (b, h) => b.decrypt(h, randomBytes(GCM_IV + 8 + GCM_TAG), EMPTY) },
-  { name: 'sign', usage: 'SIGN_VERIFY', run: (b, h) => b.sign(h, { message: Buffer.from('x') }) },
-  { name: 'verify', usage: 'SIGN_VERIFY', run: (b, h) => b.verify(h, { message: Buffer.from('x') }, randomBytes(64)) },
-  { name: 'getPublicKey', usage: 'SIGN_VERIFY', run: (b, h) => b.getPublicKey(h) },
-  { name: 'mac', usage: 'MAC', run: (b, h) => b.mac(h, Buffer.from('x')) },
-  { name: 'verifyMac', usage: 'MAC', run: (b, h) => b.verifyMac(h, Buffer.from('x'), randomBytes(32)) },
+  { name: 'encrypt', usages: ['ENCRYPT_DECRYPT'], run: (b, h) => b.encrypt(h, Buffer.from('x'), EMPTY) },
+  { name: 'decrypt', usages: ['ENCRYPT_DECRYPT'], run: (b, h) => b.decrypt(h, randomBytes(GCM_IV + 8 + GCM_TAG), EMPTY) },
+  { name: 'sign', usages: ['SIGN_VERIFY'], run: (b, h) => b.sign(h, { message: Buffer.from('x') }) },
+  { name: 'verify', usages: ['SIGN_VERIFY'], run: (b, h) => b.verify(h, { message: Buffer.from('x') }, randomBytes(64)) },
+  { name: 'getPublicKey', usages: ASYMMETRIC_USAGES, run: (b, h) => b.getPublicKey(h) },
+  { name: 'mac', usages: ['MAC'], run: (b, h) => b.mac(h, Buffer.from('x')) },
+  { name: 'verifyMac', usages: ['MAC'], run: (b, h) => b.verifyMac(h, Buffer.from('x'), randomBytes(32)) },
+  { name: 'asymmetricDecrypt', usages: ['ASYMMETRIC_DECRYPT'], run: (b, h) => b.asymmetricDecrypt(h, randomBytes(384)) },
+  { name: 'decapsulate', usages: ['KEY_ENCAPSULATION'], run: (b, h) => b.decapsulate(h, randomBytes(1088)) },
 ];
 
 /** One successful use of a version, whatever its usage. */
@@ -88,6 +105,14 @@ function exercise(b: KeyBackend, h: VersionHandle): Promise<unknown> {
       return b.mac(h, Buffer.from('still here'));
     case 'SIGN_VERIFY':
       return b.sign(h, { message: Buffer.from('still here') });
+    case 'ASYMMETRIC_DECRYPT':
+    case 'KEY_ENCAPSULATION':
+      // Needs the private key: a public key alone may be cached.
+      return b.getPublicKey(h).then((spki) =>
+        ALGORITHM_USAGE[h.algorithm] === 'KEY_ENCAPSULATION'
+          ? b.decapsulate(h, Buffer.from(ml_kem768.encapsulate(postQuantumPublicKey(h.algorithm, spki)).cipherText))
+          : b.asymmetricDecrypt(h, publicEncrypt({ key: createPublicKey({ key: spki, format: 'der', type: 'spki' }), oaepHash: 'sha256' }, Buffer.from('x'))),
+      );
   }
 }
 
@@ -126,7 +151,7 @@ export function keyBackendContract(name: string, factory: () => KeyBackend, opti
         it('createVersion returns a material reference, and a public key fingerprint exactly for key pairs', async () => {
           expect(typeof v.created.materialRef).toBe('string');
           expect(v.created.materialRef.length).toBeGreaterThan(0);
-          if (usage === 'SIGN_VERIFY') {
+          if (ASYMMETRIC_USAGES.includes(usage)) {
             expect(v.created.publicKeyFingerprint).toBe(sha256(await backend.getPublicKey(v.handle)).toString('hex'));
           } else {
             expect(v.created.publicKeyFingerprint).toBeUndefined();
@@ -185,7 +210,80 @@ export function keyBackendContract(name: string, factory: () => KeyBackend, opti
           });
         }
 
-        if (usage === 'SIGN_VERIFY') {
+        if (usage === 'SIGN_VERIFY' && algorithm === 'ML_DSA_65') {
+          describe('sign / verify (ML-DSA-65)', () => {
+            const message = Buffer.from('pay 100 to alice');
+
+            it('a signature verifies in the backend and with the public key alone (FIPS 204, empty context)', async () => {
+              const publicKey = postQuantumPublicKey(algorithm, await backend.getPublicKey(v.handle));
+              const signature = await backend.sign(v.handle, { message });
+              expect(signature.length).toBe(ml_dsa65.lengths.signature);
+              expect(await backend.verify(v.handle, { message }, signature)).toBe(true);
+              expect(ml_dsa65.verify(signature, message, publicKey)).toBe(true);
+            });
+
+            it('verify is false, not an error, for a flipped byte, another message, garbage or another version', async () => {
+              const signature = await backend.sign(v.handle, { message });
+              expect(await backend.verify(v.handle, { message }, flipped(signature, signature.length >> 1))).toBe(false);
+              expect(await backend.verify(v.handle, { message: Buffer.from('pay 900 to alice') }, signature)).toBe(false);
+              expect(await backend.verify(v.handle, { message }, EMPTY)).toBe(false);
+              expect(await backend.verify(v.handle, { message }, randomBytes(signature.length))).toBe(false);
+              const other = await newVersion(algorithm);
+              expect(await backend.verify(other.handle, { message }, signature)).toBe(false);
+            });
+
+            it('refuses digest input, naming field digest', async () => {
+              const err = await rejection(backend.sign(v.handle, { digest: sha256(message) }));
+              expect(['INVALID_ARGUMENT', 'UNSUPPORTED_ALGORITHM']).toContain(err.code);
+              expect(err.field).toBe('digest');
+            });
+          });
+        }
+
+        if (usage === 'ASYMMETRIC_DECRYPT') {
+          describe('asymmetricDecrypt (RSA-OAEP-SHA256)', () => {
+            let publicKey: KeyObject;
+            beforeAll(async () => {
+              publicKey = createPublicKey({ key: await backend.getPublicKey(v.handle), format: 'der', type: 'spki' });
+            });
+
+            it('decrypts what node:crypto encrypted offline with the public key', async () => {
+              expect(publicKey.asymmetricKeyType).toBe('rsa');
+              expect(publicKey.asymmetricKeyDetails?.modulusLength).toBe(3072);
+              const secret = randomBytes(48);
+              const ciphertext = publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, secret);
+              expect((await backend.asymmetricDecrypt(v.handle, ciphertext)).equals(secret)).toBe(true);
+            });
+
+            it('refuses an altered ciphertext, a wrong length and another version: INVALID_CIPHERTEXT', async () => {
+              const ciphertext = publicEncrypt({ key: publicKey, oaepHash: 'sha256' }, Buffer.from('attack at dawn'));
+              await expectKmsError(backend.asymmetricDecrypt(v.handle, flipped(ciphertext, 100)), 'INVALID_CIPHERTEXT', 'ciphertext');
+              await expectKmsError(backend.asymmetricDecrypt(v.handle, ciphertext.subarray(1)), 'INVALID_CIPHERTEXT', 'ciphertext');
+              const other = await newVersion(algorithm);
+              await expectKmsError(backend.asymmetricDecrypt(other.handle, ciphertext), 'INVALID_CIPHERTEXT', 'ciphertext');
+            });
+          });
+        }
+
+        if (usage === 'KEY_ENCAPSULATION') {
+          describe('decapsulate (ML-KEM-768)', () => {
+            it('recovers the shared secret of an encapsulation made with the public key alone (FIPS 203)', async () => {
+              const publicKey = postQuantumPublicKey(algorithm, await backend.getPublicKey(v.handle));
+              const { cipherText, sharedSecret } = ml_kem768.encapsulate(publicKey);
+              expect((await backend.decapsulate(v.handle, Buffer.from(cipherText))).equals(Buffer.from(sharedSecret))).toBe(true);
+            });
+
+            it('an altered ciphertext yields another secret (implicit rejection); a wrong length is INVALID_CIPHERTEXT', async () => {
+              const publicKey = postQuantumPublicKey(algorithm, await backend.getPublicKey(v.handle));
+              const { cipherText, sharedSecret } = ml_kem768.encapsulate(publicKey);
+              const altered = await backend.decapsulate(v.handle, flipped(Buffer.from(cipherText), 7));
+              expect(altered.equals(Buffer.from(sharedSecret))).toBe(false);
+              await expectKmsError(backend.decapsulate(v.handle, Buffer.from(cipherText).subarray(1)), 'INVALID_CIPHERTEXT', 'ciphertext');
+            });
+          });
+        }
+
+        if (usage === 'SIGN_VERIFY' && algorithm !== 'ML_DSA_65') {
           describe('sign / verify', () => {
             const message = Buffer.from('pay 100 to alice');
             let publicKey: KeyObject;
@@ -274,7 +372,7 @@ export function keyBackendContract(name: string, factory: () => KeyBackend, opti
           });
         }
 
-        for (const op of OPERATIONS.filter((o) => o.usage !== usage)) {
+        for (const op of OPERATIONS.filter((o) => !o.usages.includes(usage))) {
           it(`refuses ${op.name} with USAGE_MISMATCH`, async () => {
             await expectKmsError(op.run(backend, v.handle), 'USAGE_MISMATCH');
           });

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { eventStoreMigrations, PostgresEventStore } from '@kms/event-store-postgres';
 import { auditMigrations, createPgPool, dropSchema, PostgresAuditFeed, PostgresAuditLog, runMigrations, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
+import { testAuditSealer } from '@kms/persistence-postgres/testing';
 import { SoftwareAttestationSigner } from '../attestation/software-attestation-signer';
 import { LedgerStore } from '../ledger/ledger-store';
 import { ProjectionRunner } from '../projections/projection-runner';
@@ -23,8 +24,8 @@ async function main(): Promise<void> {
   // The projector's own path: TypeORM on the read-model schema (as AuditProjectorModule wires it).
   const targetDb = await createReadModelDataSource(target, { poolSize: 4 }).initialize();
   const events = new PostgresEventStore(sourcePool, { channel: `kms_events_${source.schema}`.slice(0, 63) });
-  const feed = new PostgresAuditFeed(sourcePool);
-  const log = new PostgresAuditLog(sourcePool);
+  const feed = new PostgresAuditFeed(sourcePool, testAuditSealer());
+  const log = new PostgresAuditLog(sourcePool, testAuditSealer());
   const store = new ProjectionStore(targetDb);
   const ledger = new LedgerStore(targetDb, 'bench/ledger', SoftwareAttestationSigner.generate(), { now: () => new Date() });
   const runner = new ProjectionRunner(store, events, feed, ledger, { now: () => new Date() }, undefined, { checkpointIntervalMs: 0 });

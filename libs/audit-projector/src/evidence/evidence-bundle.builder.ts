@@ -1,6 +1,7 @@
 import type { AttestationSigner } from '@kms/application';
-import type { KeyRecord } from '@kms/domain';
-import { buildKeyOriginStatement, signKeyOriginStatement } from '@kms/evidence';
+import { type KeyRecord, keyStreamId } from '@kms/domain';
+import { EventIntegrityError, type SealedHistory } from '@kms/event-store';
+import { buildKeyOriginStatement, SEAL_METADATA_KEY, signKeyOriginStatement, STREAM_SEAL_SCOPE } from '@kms/evidence';
 import {
   assembleEvidenceBundle,
   type AuditLeafRecord,
@@ -8,6 +9,8 @@ import {
   type EventLeafRecord,
   type LedgerLog,
   type RecordProof,
+  SEAL_CHECK_VALID,
+  type SealChainFile,
   writeTar,
   inclusionProof,
 } from '@kms/ledger';
@@ -23,6 +26,11 @@ export class EvidenceNotFoundError extends Error {
 
 const HEX_SHA256 = /^[0-9a-f]{64}$/;
 
+/** A seal field as evidence may show it: a SHA-256 in hex, or null (absent or not a hash). */
+function hexOrNull(v: unknown): string | null {
+  return typeof v === 'string' && HEX_SHA256.test(v) ? v : null;
+}
+
 /**
  * Builds a key's evidence bundle (docs/audit-and-evidence.md): canonical record, its events and
  * approvals, audit records in a window, origin statements, inclusion proofs against freshly signed
@@ -34,6 +42,8 @@ export class EvidenceBundleBuilder {
     private readonly ledger: LedgerStore,
     private readonly signer: AttestationSigner,
     private readonly clock: { now(): Date },
+    /** The source store as stored and its sealer: the bundle then carries the key's seal chain (seals/events.json). */
+    private readonly seals?: SealedHistory,
   ) {}
 
   async build(keyId: string, window: { from?: Date; to?: Date } = {}): Promise<{ tar: Buffer; fileName: string }> {
@@ -48,18 +58,22 @@ export class EvidenceBundleBuilder {
     const eventsCp = await this.ledger.checkpointIfGrown('events');
     const auditCp = await this.ledger.checkpointIfGrown('audit');
 
-    const eventLeaves = await this.leaves('events', keyId, eventsCp.treeSize);
+    const approvals = await this.dataSource
+      .getRepository(ApprovalEntity)
+      .find({ select: { approvalId: true, record: true }, where: { targetId: keyId }, order: { requestedAt: 'ASC', approvalId: 'ASC' } });
+    // The enrolment of every security key that signed an approval: it ties the key to the person.
+    const credentialIds = [...new Set(approvals.flatMap((r) => (r.record.status === 'None' || !r.record.approval.stepUp ? [] : [r.record.approval.stepUp.credentialId])))];
+    const eventLeaves = [...(await this.leaves('events', keyId, eventsCp.treeSize)), ...(await this.enrolmentLeaves(credentialIds, eventsCp.treeSize))].sort((a, b) => a.leafIndex - b.leafIndex);
     const auditLeaves = (await this.leaves('audit', keyId, auditCp.treeSize)).filter((l) => {
       const t = Date.parse((l.record as AuditLeafRecord).time);
       return t >= from.getTime() && t < to.getTime();
     });
+    // Read after the ledger, so every ledgered event is in it; what the projector refused is too.
+    const sealChain = await this.sealChain(keyId, eventsCp.treeSize);
     const proofs = {
       events: await this.proofs('events', eventLeaves, eventsCp.treeSize),
       audit: await this.proofs('audit', auditLeaves, auditCp.treeSize),
     };
-    const approvals = await this.dataSource
-      .getRepository(ApprovalEntity)
-      .find({ select: { approvalId: true, record: true }, where: { targetId: keyId }, order: { requestedAt: 'ASC', approvalId: 'ASC' } });
 
     const attestationKeyFingerprint = await this.signer.keyFingerprint();
     const originStatements: BundleContent['originStatements'] = [];
@@ -90,12 +104,41 @@ export class EvidenceBundleBuilder {
         auditCheckpoint: auditCp.note,
         attestationKeyPem: await this.signer.publicKeyPem(),
         originStatements,
+        ...(sealChain ? { sealChain } : {}),
       },
       { keyId, generatedAt: now.toISOString(), window: { from: from.toISOString(), to: to.toISOString() }, origin: this.ledger.origin, attestationKeyFingerprint },
       this.signer,
     );
     const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
     return { tar: writeTar(files, now), fileName: `evidence-${keyId}-${stamp}.tar` };
+  }
+
+  /**
+   * The key's stream read from the source store as stored, each event's seal checked here (MACs need
+   * the seal key, which the offline verifier does not have): 'valid' or the problem, never its data.
+   */
+  private async sealChain(keyId: string, eventsTreeSize: number): Promise<SealChainFile | undefined> {
+    if (!this.seals) return undefined;
+    const { stored: source, sealer } = this.seals;
+    const streamId = keyStreamId(keyId);
+    const last = eventsTreeSize === 0 ? null : await this.dataSource.getRepository(LedgerLeafEntity).findOne({ select: { sourcePosition: true }, where: { log: 'events', leafIndex: String(eventsTreeSize - 1) } });
+    const stored = await source.readStoredStream(streamId);
+    let prev: string | null = null;
+    const events = stored.map((e) => {
+      const seal = (e.metadata[SEAL_METADATA_KEY] ?? {}) as { prev?: unknown; hash?: unknown; scope?: unknown };
+      let sealCheck = SEAL_CHECK_VALID;
+      try {
+        sealer.check(e, prev);
+      } catch (error) {
+        if (!(error instanceof EventIntegrityError)) throw error;
+        sealCheck = error.problem;
+      }
+      prev = hexOrNull(seal.hash);
+      // The verifier hashes a stream-scoped seal without the position; a marker a forger set is caught by sealCheck.
+      const scope = seal.scope === STREAM_SEAL_SCOPE ? { scope: STREAM_SEAL_SCOPE as typeof STREAM_SEAL_SCOPE } : {};
+      return { streamVersion: e.streamVersion, globalPosition: e.globalPosition.toString(), id: e.id, type: e.type, prev: hexOrNull(seal.prev), hash: prev, sealCheck, ...scope };
+    });
+    return { streamId, ledgeredThrough: last?.sourcePosition ?? '0', events };
   }
 
   private async leaves(log: LedgerLog, keyId: string, treeSize: number): Promise<Array<{ leafIndex: number; recordId: string; record: unknown }>> {
@@ -109,6 +152,32 @@ export class EvidenceBundleBuilder {
       .orderBy('l.leafIndex')
       .getMany();
     return rows.map((r) => ({ leafIndex: Number(r.leafIndex), recordId: r.recordId, record: JSON.parse(r.leafData.toString('utf8')) as unknown }));
+  }
+
+  /**
+   * The ledgered WebAuthnCredentialEnrolled events of these credentials (person-factors streams have
+   * no subject key, so they are found by the credential id in the leaf; a scan of the events log's
+   * unattributed leaves, done once per export).
+   */
+  private async enrolmentLeaves(credentialIds: string[], treeSize: number): Promise<Array<{ leafIndex: number; recordId: string; record: unknown }>> {
+    const found: Array<{ leafIndex: number; recordId: string; record: unknown }> = [];
+    for (const credentialId of credentialIds) {
+      const rows = await this.dataSource
+        .getRepository(LedgerLeafEntity)
+        .createQueryBuilder('l')
+        .select(['l.log', 'l.leafIndex', 'l.recordId', 'l.leafData'])
+        .where("l.log = 'events'")
+        .andWhere('l.subjectKeyId IS NULL')
+        .andWhere('l.leafIndex < :treeSize', { treeSize })
+        .andWhere("position(convert_to(:credentialId, 'UTF8') in l.leafData) > 0", { credentialId })
+        .orderBy('l.leafIndex')
+        .getMany();
+      for (const r of rows) {
+        const record = JSON.parse(r.leafData.toString('utf8')) as EventLeafRecord;
+        if (record.type === 'WebAuthnCredentialEnrolled' && record.data['credentialId'] === credentialId) found.push({ leafIndex: Number(r.leafIndex), recordId: r.recordId, record });
+      }
+    }
+    return found;
   }
 
   private async proofs(log: LedgerLog, leaves: Array<{ leafIndex: number; recordId: string }>, treeSize: number): Promise<RecordProof[]> {

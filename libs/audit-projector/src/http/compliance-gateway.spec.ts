@@ -64,7 +64,7 @@ describe('ComplianceGateway', () => {
     expect(sent().status).toBe(401);
     expect(sent().type).toBe('application/problem+json');
     expect(JSON.parse(sent().body)).toMatchObject({ code: 'UNAUTHENTICATED', detail: expect.stringContaining('Bearer') });
-    expect(log.records[0]).toMatchObject({ actor: 'anonymous', outcome: 'DENIED', errorCode: 'UNAUTHENTICATED' });
+    expect(log.records[0]).toMatchObject({ actor: 'unauthenticated', outcome: 'DENIED', errorCode: 'UNAUTHENTICATED' });
   });
 
   it('given a role without ReadAudit, then 403 naming the roles that may', async () => {

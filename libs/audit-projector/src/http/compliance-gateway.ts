@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { randomUUID } from 'node:crypto';
-import { type AuditLog, type AuditOutcome, Authorizer, type Clock, type IdentityService } from '@kms/application';
+import { AuditedExecutor, type AuditLog, Authorizer, CallPipeline, type Clock, type IdentityService, type IncomingCall } from '@kms/application';
 import { isUuid, KmsError, type Principal } from '@kms/domain';
 
 /** The request as Express hands it to a controller (only what the gateway reads). */
@@ -26,6 +25,11 @@ export class HttpProblem extends Error {
     readonly field?: string,
   ) {
     super(message);
+  }
+
+  /** The code its audit record carries (see AuditedExecutor). */
+  get auditCode(): string {
+    return this.code;
   }
 }
 
@@ -54,6 +58,7 @@ function statusOf(e: KmsError): number {
     case 'PERMISSION_DENIED':
       return 403;
     case 'INVALID_ARGUMENT':
+    case 'MALFORMED_REQUEST':
       return 400;
     default:
       return 503;
@@ -61,18 +66,17 @@ function statusOf(e: KmsError): number {
 }
 
 /**
- * Every compliance call goes through here: bearer token → principal → role gate → handler → audit
- * record → answer. The audit record is made durable before anything is sent; if it cannot be, the
- * caller gets 503 and nothing else (fail closed, like the gRPC API).
+ * The HTTP adapter of the one audited-call pipeline (CallPipeline, as the gRPC API's CallGate):
+ * bearer token → principal → role gate → handler → audit record → answer. The audit record is made
+ * durable before anything is sent; if it cannot be, the caller gets 503 and nothing else (fail
+ * closed). Refusals are RFC 9457 problem details naming the field.
  */
 export class ComplianceGateway {
-  private readonly authorizer = new Authorizer();
+  private readonly pipeline: CallPipeline;
 
-  constructor(
-    private readonly identity: IdentityService,
-    private readonly audit: AuditLog,
-    private readonly clock: Clock,
-  ) {}
+  constructor(identity: IdentityService, audit: AuditLog, clock: Clock) {
+    this.pipeline = new CallPipeline(identity, new Authorizer(), new AuditedExecutor(audit, clock));
+  }
 
   async handle(
     req: HttpRequest,
@@ -80,63 +84,46 @@ export class ComplianceGateway {
     spec: { operation: 'ReadAudit' | 'ExportEvidence'; route: string; keyId?: string },
     work: (principal: Principal) => Promise<HttpAnswer>,
   ): Promise<void> {
-    const header = req.headers['x-request-id'];
-    const requestId = typeof header === 'string' && header.length > 0 && header.length <= 128 ? header : randomUUID();
-    let principal: Principal | undefined;
-    let answer: HttpAnswer | undefined;
-    let refusal: { status: number; code: string; message: string; field?: string } | undefined;
-    let outcome: AuditOutcome = 'SUCCESS';
+    const auth = req.headers['authorization'];
+    const id = req.headers['x-request-id'];
+    const peer = req.ip ?? req.socket.remoteAddress;
+    const incoming: IncomingCall = {
+      operation: spec.operation,
+      ...(typeof auth === 'string' ? { authorization: auth } : {}),
+      ...(typeof id === 'string' ? { requestId: id } : {}),
+      ...(peer ? { peer } : {}),
+      details: { transport: 'http', route: spec.route },
+    };
+    const ctx = this.pipeline.begin(incoming);
+    let answer: HttpAnswer;
     try {
-      const auth = req.headers['authorization'];
-      const m = typeof auth === 'string' ? /^Bearer\s+(\S+)$/i.exec(auth) : null;
-      if (!m) throw new KmsError('UNAUTHENTICATED', 'unauthenticated: an "authorization: Bearer <token>" header is required');
-      principal = await this.identity.authenticate(m[1]);
-      this.authorizer.forOperation(principal, spec.operation);
-      answer = await work(principal);
-    } catch (e) {
-      if (e instanceof KmsError) {
-        refusal = { status: statusOf(e), code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) };
-        outcome = e.code === 'UNAUTHENTICATED' || e.code === 'PERMISSION_DENIED' ? 'DENIED' : 'FAILURE';
-      } else if (e instanceof HttpProblem) {
-        refusal = { status: e.status, code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) };
-        outcome = 'FAILURE';
-      } else {
-        refusal = { status: 500, code: 'INTERNAL', message: 'internal error' };
-        outcome = 'FAILURE';
-      }
-    }
-    try {
-      await this.audit.append({
-        id: randomUUID(),
-        time: this.clock.now(),
-        requestId,
-        operation: spec.operation,
-        actor: principal?.identityId ?? 'anonymous',
-        ...(principal ? { actorRole: principal.roles.join(',') || principal.kind.toLowerCase() } : {}),
-        ...(spec.keyId && isUuid(spec.keyId) ? { keyId: spec.keyId } : {}),
-        outcome,
-        ...(refusal ? { errorCode: refusal.code } : {}),
-        ...(req.ip || req.socket.remoteAddress ? { sourceAddress: req.ip ?? req.socket.remoteAddress ?? '' } : {}),
-        details: { transport: 'http', route: spec.route, ...(answer?.details ?? {}) },
+      answer = await this.pipeline.run(ctx, incoming, async ({ principal, facts }) => {
+        if (spec.keyId && isUuid(spec.keyId)) facts.keyId = spec.keyId;
+        const a = await work(principal);
+        facts.details = { ...facts.details, ...(a.details ?? {}) };
+        return a;
       });
-    } catch {
-      problem(res, 503, 'AUDIT_UNAVAILABLE', 'audit log unavailable: the request was refused', requestId);
+    } catch (e) {
+      const p = toProblem(e);
+      problem(res, p.status, p.code, p.message, ctx.requestId, p.field);
       return;
     }
-    if (refusal) {
-      problem(res, refusal.status, refusal.code, refusal.message, requestId, refusal.field);
-      return;
-    }
-    const a = answer ?? {};
-    res.statusCode = a.status ?? 200;
-    res.setHeader('x-request-id', requestId);
-    for (const [k, v] of Object.entries(a.headers ?? {})) res.setHeader(k, v);
-    if (a.body) {
-      res.setHeader('content-type', a.contentType ?? 'application/octet-stream');
-      res.end(a.body);
+    res.statusCode = answer.status ?? 200;
+    res.setHeader('x-request-id', ctx.requestId);
+    for (const [k, v] of Object.entries(answer.headers ?? {})) res.setHeader(k, v);
+    if (answer.body) {
+      res.setHeader('content-type', answer.contentType ?? 'application/octet-stream');
+      res.end(answer.body);
     } else {
-      res.setHeader('content-type', a.contentType ?? 'application/json');
-      res.end(JSON.stringify(a.json ?? null));
+      res.setHeader('content-type', answer.contentType ?? 'application/json');
+      res.end(JSON.stringify(answer.json ?? null));
     }
   }
+}
+
+/** The one mapping of a refusal to problem details (HTTP status, code, message, field). */
+function toProblem(e: unknown): { status: number; code: string; message: string; field?: string } {
+  if (e instanceof KmsError) return { status: statusOf(e), code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) };
+  if (e instanceof HttpProblem) return { status: e.status, code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) };
+  return { status: 500, code: 'INTERNAL', message: 'internal error' };
 }

@@ -5,6 +5,7 @@ import { AuditLogEntity } from '../read-model/audit-log.entity';
 import { KeyStateLedgerEntity } from '../read-model/key-state-ledger.entity';
 import { KeyVersionEntity } from '../read-model/key-version.entity';
 import { KeyEntity } from '../read-model/key.entity';
+import { LedgerLeafEntity } from '../read-model/ledger-leaf.entity';
 import { HttpProblem } from './compliance-gateway';
 
 type Query = Record<string, unknown>;
@@ -132,7 +133,7 @@ function approvalView(a: ApprovalEntity): Record<string, unknown> {
   };
 }
 
-const KEY_USE_OPERATIONS = ['Encrypt', 'Decrypt', 'ReEncrypt', 'GenerateDataKey', 'Sign', 'Verify', 'GenerateMac', 'VerifyMac', 'BatchEncrypt', 'BatchDecrypt', 'BatchReEncrypt'];
+const KEY_USE_OPERATIONS = ['Encrypt', 'Decrypt', 'ReEncrypt', 'GenerateDataKey', 'Sign', 'Verify', 'GenerateMac', 'VerifyMac', 'BatchEncrypt', 'BatchDecrypt', 'BatchReEncrypt', 'AsymmetricDecrypt', 'Decapsulate'];
 
 /** Read-side queries of the compliance API, over the read models only (TypeORM repositories and query builders). */
 export class ComplianceQueries {
@@ -141,6 +142,7 @@ export class ComplianceQueries {
   private readonly stateLedgerRows: Repository<KeyStateLedgerEntity>;
   private readonly approvalRows: Repository<ApprovalEntity>;
   private readonly auditRows: Repository<AuditLogEntity>;
+  private readonly leafRows: Repository<LedgerLeafEntity>;
 
   constructor(
     dataSource: DataSource,
@@ -151,6 +153,7 @@ export class ComplianceQueries {
     this.stateLedgerRows = dataSource.getRepository(KeyStateLedgerEntity);
     this.approvalRows = dataSource.getRepository(ApprovalEntity);
     this.auditRows = dataSource.getRepository(AuditLogEntity);
+    this.leafRows = dataSource.getRepository(LedgerLeafEntity);
   }
 
   /** Keys by purpose, state, owner, label (k=v), jurisdiction label, overdue rotation; cursor = last key id. */
@@ -224,10 +227,52 @@ export class ComplianceQueries {
     const status = oneOf(q, 'status', ['Pending', 'Approved', 'Executed', 'ExecutionFailed', 'Rejected', 'Expired'] as const);
     if (status) qb.andWhere('p.status = :status', { status });
     const rows = await qb.orderBy('p.requestedAt').addOrderBy('p.approvalId').limit(limit(q)).getMany();
-    return { items: rows.map(approvalView) };
+    const told = await this.notificationsOf(rows);
+    return { items: rows.map((r) => ({ ...approvalView(r), notifications: told.get(r.approvalId) ?? [] })) };
   }
 
-  /** The policy's controls (shared/seeds/002), each with a status computed from the read models and links to evidence. */
+  /**
+   * Who compliance told about these approvals (docs/notifications.md): the ledgered delivery events
+   * of their keys, by approval, oldest first.
+   */
+  private async notificationsOf(rows: ApprovalEntity[]): Promise<Map<string, unknown[]>> {
+    const keys = [...new Set(rows.map((r) => r.targetId).filter((t) => isUuid(t)))];
+    const out = new Map<string, unknown[]>();
+    if (keys.length === 0) return out;
+    const wanted = new Set(rows.map((r) => r.approvalId));
+    const leaves = await this.leafRows
+      .createQueryBuilder('l')
+      .select(['l.log', 'l.leafIndex', 'l.leafData'])
+      .where("l.log = 'events'")
+      .andWhere('l.subjectKeyId IN (:...keys)', { keys })
+      .andWhere("position(convert_to('NotificationDeliver', 'UTF8') in l.leafData) > 0")
+      .orderBy('l.leafIndex')
+      .getMany();
+    for (const leaf of leaves) {
+      const e = JSON.parse(leaf.leafData.toString('utf8')) as { type?: string; data?: Record<string, unknown> };
+      const d = e.data ?? {};
+      const approvalId = typeof d['approvalId'] === 'string' ? d['approvalId'] : '';
+      if ((e.type !== 'NotificationDelivered' && e.type !== 'NotificationDeliveryFailed') || !wanted.has(approvalId)) continue;
+      out.set(approvalId, [
+        ...(out.get(approvalId) ?? []),
+        {
+          kind: d['kind'],
+          outcome: e.type === 'NotificationDelivered' ? 'DELIVERED' : 'DEAD_LETTERED',
+          list: d['list'],
+          channel: d['channel'],
+          recipients: d['recipients'],
+          at: d['at'],
+          attempts: d['attempts'],
+          ...(d['smtpMessageId'] !== undefined ? { smtp_message_id: d['smtpMessageId'] } : {}),
+          ...(d['httpStatus'] !== undefined ? { http_status: d['httpStatus'] } : {}),
+          ...(d['error'] !== undefined ? { error: d['error'] } : {}),
+        },
+      ]);
+    }
+    return out;
+  }
+
+  /** The policy's controls (docs/policy.md), each with a status computed from the read models and links to evidence. */
   async controls(ledgerHealthy: { events: number; audit: number; eventsCheckpoint: number; auditCheckpoint: number }): Promise<unknown[]> {
     const now = this.clock.now();
     const out: unknown[] = [];

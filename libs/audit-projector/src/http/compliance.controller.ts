@@ -1,11 +1,12 @@
 import type { ServerResponse } from 'node:http';
-import { Controller, Get, Inject, Param, Req, Res } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, Optional, Param, Post, Req, Res } from '@nestjs/common';
 import { isUuid } from '@kms/domain';
 import { LEDGER_LOGS, type LedgerLog } from '@kms/ledger';
 import { EvidenceBundleBuilder, EvidenceNotFoundError } from '../evidence/evidence-bundle.builder';
 import { LedgerError, LedgerStore } from '../ledger/ledger-store';
 import { ProjectionRunner } from '../projections/projection-runner';
 import { ProjectionStore } from '../projections/projection-store';
+import { LedgerReconciler, type ReconciliationReport } from '../reconciliation/ledger-reconciler';
 import { ComplianceGateway, HttpProblem, type HttpRequest } from './compliance-gateway';
 import { ComplianceQueries } from './compliance-queries';
 import { COMPLIANCE_OPENAPI } from './openapi.document';
@@ -46,7 +47,32 @@ export class ComplianceController {
     @Inject(EvidenceBundleBuilder) private readonly evidence: EvidenceBundleBuilder,
     @Inject(ProjectionRunner) private readonly runner: ProjectionRunner,
     @Inject(ProjectionStore) private readonly store: ProjectionStore,
+    @Optional() @Inject(LedgerReconciler) private readonly reconciler?: LedgerReconciler | null,
   ) {}
+
+  private reconciliation(): LedgerReconciler {
+    if (!this.reconciler) throw new HttpProblem(404, 'RECONCILIATION_NOT_CONFIGURED', 'the ledger reconciliation is not configured in this projector (it needs the PostgreSQL event store and the seal key)');
+    return this.reconciler;
+  }
+
+  /** Reconcile the source tables against the ledger now; answers the report (200 also when it found divergences). */
+  @Post('ledger/reconciliations')
+  @HttpCode(200)
+  reconcile(@Req() req: HttpRequest, @Res() res: ServerResponse): Promise<void> {
+    return this.gateway.handle(req, res, { operation: 'ReadAudit', route: 'POST /v1/ledger/reconciliations' }, async () => {
+      const report = await this.reconciliation().run();
+      return { json: report, details: { divergences: report.divergences.length } };
+    });
+  }
+
+  @Get('ledger/reconciliations/latest')
+  latestReconciliation(@Req() req: HttpRequest, @Res() res: ServerResponse): Promise<void> {
+    return this.gateway.handle(req, res, { operation: 'ReadAudit', route: 'GET /v1/ledger/reconciliations/latest' }, async () => {
+      const report: ReconciliationReport | undefined = this.reconciliation().latest();
+      if (!report) throw new HttpProblem(404, 'NO_RECONCILIATION_YET', 'no reconciliation has finished since the projector started; POST /v1/ledger/reconciliations runs one');
+      return { json: report };
+    });
+  }
 
   /** The OpenAPI document describes the API only; it is served without a token. */
   @Get('openapi.json')

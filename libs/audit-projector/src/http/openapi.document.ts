@@ -45,7 +45,7 @@ export const COMPLIANCE_OPENAPI = {
         responses: { '200': json('{ items, nextCursor }'), ...errors },
       },
     },
-    '/v1/approvals': { get: { summary: 'Approval requests (dual authorization)', parameters: [q('targetId', 'key or identity id'), q('status', 'Pending, Approved, Executed, ...'), q('limit', '1..500')], responses: { '200': json('{ items }'), ...errors } } },
+    '/v1/approvals': { get: { summary: 'Approval requests (dual authorization), each with the compliance notifications delivered about it', parameters: [q('targetId', 'key or identity id'), q('status', 'Pending, Approved, Executed, ...'), q('limit', '1..500')], responses: { '200': json('{ items }'), ...errors } } },
     '/v1/controls': { get: { summary: 'Control matrix: each policy control with a computed status and evidence links', responses: { '200': json('{ generatedAt, controls }'), ...errors } } },
     '/v1/ledger/{log}/checkpoint': { get: { summary: 'Latest signed checkpoint (C2SP signed note)', parameters: [log], responses: { '200': { description: 'text/plain signed note' }, ...errors } } },
     '/v1/ledger/{log}/inclusion': {
@@ -61,6 +61,13 @@ export const COMPLIANCE_OPENAPI = {
         responses: { '200': { description: 'application/x-tar' }, ...errors },
       },
     },
+    '/v1/ledger/reconciliations': {
+      post: {
+        summary: 'Reconcile the source tables (events, audit_records) against the ledger now: seals, chains, gaps, positions, leaves, signed checkpoints',
+        responses: { '200': json('{ startedAt, finishedAt, ok, checked, divergences: [{ source, position, recordId, streamId?, streamVersion?, problem }] }'), ...errors },
+      },
+    },
+    '/v1/ledger/reconciliations/latest': { get: { summary: 'The last reconciliation report (scheduled or on demand)', responses: { '200': json('reconciliation report'), ...errors } } },
     '/v1/projections': { get: { summary: 'Projection positions and lag', responses: { '200': json('{ projections }'), ...errors } } },
   },
   components: {

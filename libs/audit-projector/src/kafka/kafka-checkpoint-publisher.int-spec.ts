@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { leafHash, verifyCheckpointNote } from '@kms/ledger';
-import { KafkaMockProcess, readTopicWithKcat } from '@kms/notices-kafka/testing';
+import { KafkaTestCluster, readTopicWithKcat } from '@kms/notices-kafka/testing';
 import { logLevel } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
@@ -11,7 +11,7 @@ import { type CheckpointMessage, KafkaCheckpointPublisher } from './kafka-checkp
 
 const signer = SoftwareAttestationSigner.generate();
 const clock = { now: () => new Date('2026-03-02T00:00:00.000Z') };
-let mock: KafkaMockProcess;
+let kafka: KafkaTestCluster;
 let db: ReadModelTestSchema;
 let pool: Pool;
 let dataSource: DataSource;
@@ -27,20 +27,20 @@ async function appendLeaves(from: number, count: number): Promise<void> {
 }
 
 beforeAll(async () => {
-  mock = await KafkaMockProcess.start({ topics: [], brokers: 3 });
+  kafka = await KafkaTestCluster.start({ name: 'checkpoint-publisher' });
   db = await readModelTestSchema('ap_kafka');
   ({ pool, dataSource } = db);
-});
+}, 180_000);
 
 afterAll(async () => {
   await db?.drop();
-  await mock?.stop();
+  await kafka?.destroy();
 });
 
-describe('KafkaCheckpointPublisher (librdkafka mock cluster, 3 brokers)', () => {
+describe('KafkaCheckpointPublisher (Apache Kafka broker)', () => {
   it('sends every signed checkpoint, keyed by the log origin, and a partner reading with kcat verifies the signature', async () => {
     const topic = `checkpoints-${randomUUID()}`;
-    const publisher = new KafkaCheckpointPublisher({ brokers: mock.bootstrap.split(','), topic, idempotent: false, logLevel: logLevel.NOTHING });
+    const publisher = new KafkaCheckpointPublisher({ brokers: kafka.brokers, topic, logLevel: logLevel.NOTHING });
     const ledger = new LedgerStore(dataSource, 'kms.kafka.test/ledger', signer, clock, publisher);
     try {
       await appendLeaves(0, 3);
@@ -51,10 +51,10 @@ describe('KafkaCheckpointPublisher (librdkafka mock cluster, 3 brokers)', () => 
       const second = await ledger.checkpointIfGrown('audit');
       expect(second.treeSize).toBe(7);
 
-      let messages = await readTopicWithKcat(mock.bootstrap, topic);
+      let messages = await readTopicWithKcat(kafka.bootstrap, topic);
       for (let i = 0; messages.length < 2 && i < 20; i++) {
         await new Promise((r) => setTimeout(r, 250));
-        messages = await readTopicWithKcat(mock.bootstrap, topic);
+        messages = await readTopicWithKcat(kafka.bootstrap, topic);
       }
       expect(messages).toHaveLength(2);
       // One key → one partition, in signing order.
@@ -92,31 +92,32 @@ describe('KafkaCheckpointPublisher (librdkafka mock cluster, 3 brokers)', () => 
 
   it('fails the round when the brokers are down and sends the missed checkpoint once they are back', async () => {
     const topic = `checkpoints-${randomUUID()}`;
-    const publisher = new KafkaCheckpointPublisher({ brokers: mock.bootstrap.split(','), topic, idempotent: false, logLevel: logLevel.NOTHING, ackTimeoutMs: 2000 });
+    const publisher = new KafkaCheckpointPublisher({ brokers: kafka.brokers, topic, logLevel: logLevel.NOTHING, ackTimeoutMs: 2000 });
     const ledger = new LedgerStore(dataSource, 'kms.kafka.test/ledger', signer, clock, publisher);
     const pem = await signer.publicKeyPem();
     try {
-      await mock.brokersDown();
+      // The broker process dies (SIGKILL); its data stays for the restart below.
+      await kafka.stopAll({ kill: true });
       await appendLeaves(7, 2);
       // Stored and signed, but the Kafka copy failed: the error reaches the runner (lastError, readiness).
       await expect(ledger.checkpointIfGrown('audit')).rejects.toThrow();
       const missed = await ledger.latestCheckpoint('audit');
       expect(missed?.treeSize).toBe(9);
-      await mock.brokersUp();
+      await kafka.startAll();
       // The log did not grow, yet the next round sends the checkpoint Kafka missed.
       let sent: Awaited<ReturnType<LedgerStore['checkpointIfGrown']>> | undefined;
       for (let i = 0; !sent && i < 20; i++) {
         sent = await ledger.checkpointIfGrown('audit').catch(async () => (await new Promise((r) => setTimeout(r, 250)), undefined));
       }
       expect(sent?.treeSize).toBe(9);
-      const messages = await readTopicWithKcat(mock.bootstrap, topic);
+      const messages = await readTopicWithKcat(kafka.bootstrap, topic);
       expect(messages.map((m) => (JSON.parse(m.payload ?? '{}') as CheckpointMessage).treeSize)).toEqual([9]);
       expect(verifyCheckpointNote((JSON.parse(messages[0].payload ?? '{}') as CheckpointMessage).note, pem, 'kms.kafka.test/ledger/audit').valid).toBe(true);
       // Sent once: a further idle round sends nothing again.
       await ledger.checkpointIfGrown('audit');
-      expect(await readTopicWithKcat(mock.bootstrap, topic)).toHaveLength(1);
+      expect(await readTopicWithKcat(kafka.bootstrap, topic)).toHaveLength(1);
     } finally {
-      await mock.brokersUp();
+      await kafka.startAll();
       await publisher.close();
     }
   }, 90_000);

@@ -1,4 +1,4 @@
-import { LazyKafkaProducer } from '@kms/notices-kafka';
+import { type KafkaTopicSettings, LazyKafkaProducer } from '@kms/notices-kafka';
 import type { logLevel } from 'kafkajs';
 import type { CheckpointPublisher, StoredCheckpoint } from '../ledger/ledger-store';
 
@@ -25,8 +25,8 @@ export interface KafkaCheckpointPublisherOptions {
   /** Default kms.ledger-checkpoints.v1. */
   topic?: string;
   clientId?: string;
-  /** Idempotent producer; true on real clusters, false only for librdkafka's mock cluster (see KafkaNoticePublisher). */
-  idempotent?: boolean;
+  /** How the topic is created before the first send (default: created, replication min(3, brokers)). */
+  topics?: KafkaTopicSettings;
   /** How long one send may wait for the acks of every in-sync replica. Default 10 s. */
   ackTimeoutMs?: number;
   logLevel?: logLevel;
@@ -47,7 +47,7 @@ export function checkpointMessage(checkpoint: StoredCheckpoint): CheckpointMessa
 /**
  * Sends a copy of every signed checkpoint to Kafka, so copies exist outside the database: value =
  * JSON {@link CheckpointMessage} (the signed note plus metadata), key = the log origin (one log stays
- * on one partition, in tree-size order), acks = -1, one request in flight. A failed send drops the
+ * on one partition, in tree-size order), acks = all from an idempotent producer, one request in flight. A failed send drops the
  * producer and the next call reconnects; the error reaches the caller (the projection runner reports it).
  */
 export class KafkaCheckpointPublisher implements CheckpointPublisher {
@@ -59,7 +59,7 @@ export class KafkaCheckpointPublisher implements CheckpointPublisher {
     this.producer = new LazyKafkaProducer({
       brokers: options.brokers,
       clientId: options.clientId ?? 'open-kms-audit-projector',
-      idempotent: options.idempotent ?? true,
+      ...(options.topics ? { topics: options.topics } : {}),
       ...(options.ackTimeoutMs !== undefined ? { ackTimeoutMs: options.ackTimeoutMs } : {}),
       ...(options.logLevel !== undefined ? { logLevel: options.logLevel } : {}),
     });

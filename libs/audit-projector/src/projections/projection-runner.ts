@@ -1,4 +1,4 @@
-import type { EventStore, EventSubscription, StoredEvent } from '@kms/event-store';
+import { type EventFollower, type EventStore, followEvents } from '@kms/event-store';
 import { LEDGER_LOGS } from '@kms/ledger';
 import type { AuditRecordFeed } from '@kms/persistence-postgres';
 import { Gauge, type Registry } from 'prom-client';
@@ -32,15 +32,13 @@ export interface ProjectionStatus {
 type Clock = { now(): Date };
 
 /**
- * Runs the projections: a catch-up subscription to the event store from the events checkpoint, a
- * polling reader of the audit feed from the audit checkpoint, and the periodic checkpoint signer.
- * After any failure it resumes from the checkpoints stored in PostgreSQL (the only source of truth).
+ * Runs the projections: a follower of the event store (followEvents, in batches) from the events
+ * checkpoint, a polling reader of the audit feed from the audit checkpoint, and the periodic
+ * checkpoint signer. Each batch moves its checkpoint in the same transaction as its rows, and after a
+ * failure the follower hands the same events over again, which the store skips up to its checkpoint.
  */
 export class ProjectionRunner {
-  private subscription?: EventSubscription;
-  private buffer: StoredEvent[] = [];
-  private chain: Promise<void> = Promise.resolve();
-  private flushTimer?: NodeJS.Timeout;
+  private eventsFollower?: EventFollower;
   private stopped = true;
   private timers = new Set<NodeJS.Timeout>();
   private readonly sleepers = new Set<() => void>();
@@ -89,7 +87,7 @@ export class ProjectionRunner {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    void this.startEvents();
+    this.followEvents();
     this.auditLoop = this.runAudit();
     if (this.opts.checkpointIntervalMs > 0) this.scheduleCheckpoints();
   }
@@ -101,10 +99,8 @@ export class ProjectionRunner {
     // Wake the sleeping loops so they see `stopped` and end.
     for (const wake of this.sleepers) wake();
     this.sleepers.clear();
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    await this.subscription?.stop();
-    this.subscription = undefined;
-    await this.chain.catch(() => undefined);
+    await this.eventsFollower?.stop();
+    this.eventsFollower = undefined;
     await this.auditLoop;
   }
 
@@ -151,63 +147,26 @@ export class ProjectionRunner {
     this.status[name].lastError = e instanceof Error ? e.message : String(e);
   }
 
-  private async startEvents(): Promise<void> {
-    if (this.stopped) return;
-    try {
-      const cp = await this.store.checkpoint('events');
-      this.status.events.position = cp.position.toString();
-      this.subscription = this.events.subscribeToAll(
-        { fromPosition: cp.position },
-        {
-          onEvent: (e) => this.onEvent(e),
-          onCaughtUp: () => this.enqueueFlush(true),
-          onError: (error) => void this.restartEvents(error),
-        },
-      );
-    } catch (e) {
-      await this.restartEvents(e);
-    }
-  }
-
-  private async restartEvents(error: unknown): Promise<void> {
-    this.fail('events', error);
-    const sub = this.subscription;
-    this.subscription = undefined;
-    this.buffer = [];
-    await sub?.stop().catch(() => undefined);
-    await this.chain.catch(() => undefined);
-    this.chain = Promise.resolve();
-    if (this.stopped) return;
-    await this.sleep(this.opts.retryDelayMs);
-    await this.startEvents();
-  }
-
-  private onEvent(e: StoredEvent): Promise<void> | void {
-    this.buffer.push(e);
-    // A full batch is awaited (back-pressure); a partial one is flushed shortly, so live events are not held.
-    if (this.buffer.length >= this.opts.eventBatch) return this.enqueueFlush(false);
-    if (!this.flushTimer) this.flushTimer = setTimeout(() => void this.enqueueFlush(true), 5);
-  }
-
-  private enqueueFlush(caughtUp: boolean): Promise<void> {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    const batch = this.buffer.splice(0);
-    this.chain = this.chain.then(async () => {
-      if (batch.length === 0) {
-        if (caughtUp) this.status.events.caughtUp = true;
-        return;
-      }
-      try {
+  private followEvents(): void {
+    this.eventsFollower = followEvents(this.events, {
+      name: 'audit-projector events',
+      from: async () => {
+        const cp = await this.store.checkpoint('events');
+        this.status.events.position = cp.position.toString();
+        return cp.position;
+      },
+      // A full batch is awaited (back-pressure); a partial one goes shortly, so live events are not held.
+      batch: { size: this.opts.eventBatch, lingerMs: 5 },
+      handleBatch: async (batch, context) => {
         await this.store.projectEvents(batch);
         const last = batch[batch.length - 1];
-        this.record('events', last.globalPosition, last.recordedAt, caughtUp && this.buffer.length === 0);
+        if (last) this.record('events', last.globalPosition, last.recordedAt, context.atHead());
         if (this.eventsHead) this.status.events.head = (await this.eventsHead()).toString();
-      } catch (e) {
-        void this.restartEvents(e);
-      }
+      },
+      onCaughtUp: () => (this.status.events.caughtUp = true),
+      onError: (e) => this.fail('events', e),
+      retry: { initialMs: this.opts.retryDelayMs, maxMs: this.opts.retryDelayMs },
     });
-    return this.chain;
   }
 
   private async runAudit(): Promise<void> {

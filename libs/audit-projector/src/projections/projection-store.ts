@@ -1,13 +1,16 @@
 import {
-  type ApprovalEvent,
   type ApprovalState,
   initialState,
+  IDENTITY_TARGETED_OPERATIONS,
   isUuid,
-  KEY_EVENT_TYPES,
-  type KeyEvent,
+  APPROVAL_STREAM_PREFIX,
+  approvalEventCodec,
+  KEY_STREAM_PREFIX,
+  keyEventCodec,
   type KeyState,
 } from '@kms/domain';
 import type { StoredEvent } from '@kms/event-store';
+import { isNotificationDelivery } from '@kms/notifications';
 import { type AuditLeafRecord, eventLeafRecord, type LeafRecord, leafData, leafHash, type LedgerLog } from '@kms/ledger';
 import type { PositionedAuditRecord } from '@kms/persistence-postgres';
 import type { DataSource, EntityManager, EntityTarget, ObjectLiteral, QueryDeepPartialEntity } from 'typeorm';
@@ -28,9 +31,6 @@ export interface ProjectionCheckpoint {
   position: bigint;
   leafCount: number;
 }
-
-const APPROVAL_EVENT_TYPES: ReadonlySet<string> = new Set(['ApprovalRequested', 'ApprovalGranted', 'ApprovalRejected', 'ApprovalExpired', 'ApprovedOperationExecuted']);
-const KEY_TYPES: ReadonlySet<string> = new Set(KEY_EVENT_TYPES);
 
 interface PendingLeaf {
   sourcePosition: string;
@@ -147,23 +147,26 @@ export class ProjectionStore {
       const approvals = new Map<string, ApprovalState>();
       for (const e of fresh) {
         let subjectKeyId: string | null = null;
-        if (e.streamId.startsWith('key-') && KEY_TYPES.has(e.type)) {
-          const event = { type: e.type, data: e.data, metadata: e.metadata } as unknown as KeyEvent;
+        if (e.streamId.startsWith(KEY_STREAM_PREFIX) && keyEventCodec.accepts(e.type)) {
+          const event = keyEventCodec.parse(e);
           const keyId = event.data.keyId;
           const current = keys.get(keyId) ?? (await this.loadKey(manager, keyId));
           const projection = evolveKeyReadModel(current, event, e.globalPosition);
           keys.set(keyId, projection.state);
           await this.writeKey(manager, projection);
           subjectKeyId = keyId;
-        } else if (e.streamId.startsWith('approval-') && APPROVAL_EVENT_TYPES.has(e.type)) {
-          const event = { type: e.type, data: e.data, metadata: e.metadata } as unknown as ApprovalEvent;
+        } else if (e.streamId.startsWith(APPROVAL_STREAM_PREFIX) && approvalEventCodec.accepts(e.type)) {
+          const event = approvalEventCodec.parse(e);
           const id = event.data.approvalId;
           const current = approvals.get(id) ?? (await this.loadApproval(manager, id));
           const row = evolveApprovalReadModel(current, event, e.globalPosition);
           approvals.set(id, row.record);
           await insertRows(manager, ApprovalEntity, [approvalEntity(row)], { conflict: ['approval_id'], update: APPROVAL_MUTABLE_COLUMNS });
           // Approvals of key operations are evidence about that key.
-          if (row.operation !== 'ReEnableIdentity' && isUuid(row.targetId)) subjectKeyId = row.targetId;
+          if (!(IDENTITY_TARGETED_OPERATIONS as readonly string[]).includes(row.operation) && isUuid(row.targetId)) subjectKeyId = row.targetId;
+        } else if (isNotificationDelivery(e) && typeof e.data['keyId'] === 'string' && isUuid(e.data['keyId'])) {
+          // Telling compliance about a key's operation (docs/notifications.md) is evidence about that key.
+          subjectKeyId = e.data['keyId'];
         }
         leaves.push({
           sourcePosition: e.globalPosition.toString(),

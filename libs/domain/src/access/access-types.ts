@@ -5,9 +5,10 @@ export type HumanRole = (typeof HUMAN_ROLES)[number];
 /**
  * Roles of the KMS's own workloads, which act on every key without per-key grants but only for their
  * job: the rotation scheduler rotates, schedules and performs destruction; the anomaly detector
- * suspends identities and reads keys and identities.
+ * suspends identities and reads keys and identities; a key provisioner (a KMIP client such as a
+ * database or storage array, granted the role by two people) creates its own keys.
  */
-export const SERVICE_ROLES = ['rotation-scheduler', 'anomaly-detector'] as const;
+export const SERVICE_ROLES = ['rotation-scheduler', 'anomaly-detector', 'key-provisioner'] as const;
 export type ServiceRole = (typeof SERVICE_ROLES)[number];
 
 /** Any role an identity can hold: people's roles, or a service role for a KMS workload. */
@@ -61,8 +62,26 @@ export const DUAL_AUTHORIZED_OPERATIONS = [
   'RetireBeforeDependentsConfirmed',
   // A person rotating another identity's credential would learn its secret: two people, both audited.
   'RotateCredential',
+  // A person registering another person could otherwise mint a second identity to approve their own requests.
+  'RegisterHumanIdentity',
+  // Roles are powers: granting them (or a service role to a workload) is a manual operation like any other.
+  'ChangeIdentityRoles',
+  // Whoever holds a person's enrolment link can enrol their own authenticator as that person.
+  'IssueEnrolmentLink',
+  // Break-glass escrow (docs/break-glass.md): who holds shares, how many open the key, and opening it.
+  'EnrolEscrowCustodian',
+  'SetEscrowPolicy',
+  'EmergencyUnseal',
+  // Whoever binds a client certificate to a workload lets the certificate's holder act as it (KMIP).
+  'BindClientCertificate',
 ] as const;
 export type DualAuthorizedOperation = (typeof DUAL_AUTHORIZED_OPERATIONS)[number];
+
+/** Approved operations whose target is an identity (not a key). */
+export const IDENTITY_TARGETED_OPERATIONS: readonly DualAuthorizedOperation[] = ['ReEnableIdentity', 'RotateCredential', 'RegisterHumanIdentity', 'ChangeIdentityRoles', 'IssueEnrolmentLink', 'EnrolEscrowCustodian', 'BindClientCertificate'];
+
+/** The actor that registers the first administrator on an empty store. */
+export const BOOTSTRAP_ACTOR = 'system:bootstrap';
 
 /** Default time a second person has to approve. */
 export const DEFAULT_APPROVAL_TTL_HOURS = 24;

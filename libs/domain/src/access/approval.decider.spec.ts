@@ -4,11 +4,13 @@ import {
   type ApprovalCommand,
   type ApprovalEvent,
   type ApprovalState,
+  type ApprovalStepUp,
   approvalStreamId,
   decideApproval,
   evolveApproval,
   type RequestApproval,
 } from './approval.decider';
+import type { IdentityProvenance } from './identity.decider';
 
 const APPROVAL = '99999999-8888-4777-8666-555555555555';
 const KEY = '11111111-2222-4333-8444-555555555555';
@@ -34,7 +36,9 @@ const request = (over: Partial<RequestApproval['data']> = {}, m: Partial<Command
   },
   metadata: meta(ALICE, t0, { changeTicket: 'CHG-42', ...m }),
 });
-const grant = (actor: string, now: Date): ApprovalCommand => ({ type: 'GrantApproval', data: {}, metadata: meta(actor, now) });
+/** An approver registered by the bootstrap step and never changed since: tied to no requester. */
+const independent: IdentityProvenance = { createdBy: 'system:bootstrap', createdWithApprovalOf: [], lastChangedBy: 'system:bootstrap', lastChangedWithApprovalOf: [] };
+const grant = (actor: string, now: Date, approver: IdentityProvenance = independent): ApprovalCommand => ({ type: 'GrantApproval', data: { approver }, metadata: meta(actor, now) });
 const reject = (actor: string, now: Date): ApprovalCommand => ({ type: 'RejectApproval', data: {}, metadata: meta(actor, now) });
 const expire = (now: Date): ApprovalCommand => ({ type: 'ExpireApproval', data: {}, metadata: meta('system:approval-expiry', now) });
 const executed = (now: Date, outcome: 'SUCCEEDED' | 'FAILED' = 'SUCCEEDED', errorCode?: string): ApprovalCommand => ({
@@ -67,7 +71,42 @@ function refusal(f: () => unknown): { code: string; field?: string; message: str
   throw new Error('expected a refusal, the command was accepted');
 }
 
+const stepUp = (over: Partial<ApprovalStepUp['binding']> = {}): ApprovalStepUp => ({
+  scheme: 'kms-approval-step-up-v1',
+  binding: { approval_id: APPROVAL, change_ticket: 'CHG-42', decision: 'approve', identity_id: BOB, nonce: 'n', ...over },
+  credentialId: 'cred',
+  authenticatorData: 'ad',
+  clientDataJSON: 'cd',
+  signature: 'sig',
+  publicKey: 'pk',
+  algorithm: -7,
+});
+
 describe('approval decider (dual authorization)', () => {
+  describe('step-up assertion on a grant', () => {
+    it('given a pending request, when the approver grants with a step-up made for it, then the grant event carries the assertion', () => {
+      const { events, state } = when({ type: 'GrantApproval', data: { approver: independent, stepUp: stepUp() }, metadata: meta(BOB, before) }, given(request()));
+      expect(events).toEqual([expect.objectContaining({ type: 'ApprovalGranted', data: { approvalId: APPROVAL, approver: BOB, stepUp: stepUp() } })]);
+      expect(state.status).toBe('Approved');
+    });
+
+    it('given a grant with a step-up, when the approved operation runs, then the approval record keeps the assertion (the read model and evidence bundle show it)', () => {
+      const granted = when({ type: 'GrantApproval', data: { approver: independent, stepUp: stepUp() }, metadata: meta(BOB, before) }, given(request())).state;
+      expect(granted).toMatchObject({ status: 'Approved', approval: { approver: BOB, stepUp: stepUp() } });
+      expect(when(executed(before), granted).state).toMatchObject({ status: 'Executed', approval: { stepUp: stepUp() } });
+      // A grant without one (ApproveRequest over gRPC) records none.
+      expect(when(grant(BOB, before), given(request())).state).not.toHaveProperty('approval.stepUp');
+    });
+
+    it.each([
+      ['another approval', { approval_id: '00000000-0000-4000-8000-000000000000' }],
+      ['another change ticket', { change_ticket: 'CHG-43' }],
+      ['another person', { identity_id: 'carol-id' }],
+    ])('given a pending request, when the step-up was made for %s, then the grant is refused', (_what, over) => {
+      expect(refusal(() => decideApproval({ type: 'GrantApproval', data: { approver: independent, stepUp: stepUp(over) }, metadata: meta(BOB, before) }, given(request())))).toMatchObject({ code: 'PERMISSION_DENIED', field: 'ceremony_id' });
+    });
+  });
+
   describe('requesting', () => {
     it('given nothing, when a person asks with a change ticket, then a pending request records who, what, why and until when', () => {
       const { events, state } = when(request(), none);
@@ -127,6 +166,32 @@ describe('approval decider (dual authorization)', () => {
       const r = refusal(() => decideApproval(grant(ALICE, before), given(request())));
       expect(r).toMatchObject({ code: 'SELF_APPROVAL', field: 'approval_id' });
       expect(r.message).toMatch(/second person/);
+    });
+
+    it.each([
+      ['created by the requester', { ...independent, createdBy: ALICE, lastChangedBy: ALICE }, /was created by the requester/],
+      ["created with the requester's approval", { ...independent, createdBy: 'carol-id', createdWithApprovalOf: [ALICE], lastChangedBy: 'carol-id', lastChangedWithApprovalOf: [ALICE] }, /created with the requester's approval/],
+      ['last changed by the requester', { ...independent, lastChangedBy: ALICE }, /was last changed by the requester/],
+      ["last changed with the requester's approval", { ...independent, lastChangedBy: 'carol-id', lastChangedWithApprovalOf: [ALICE] }, /last changed with the requester's approval/],
+      ['given its roles by the requester', { ...independent, lastChangedBy: 'carol-id', rolesChangedBy: ALICE, rolesChangedWithApprovalOf: ['carol-id'] }, /had its roles last changed by the requester/],
+      ["given its roles with the requester's approval", { ...independent, rolesChangedBy: 'carol-id', rolesChangedWithApprovalOf: [ALICE] }, /had its roles last changed with the requester's approval/],
+    ])('given a pending request, when a second person whose identity was %s approves, then SELF_APPROVAL naming why and nothing is granted', (_why, approver, why) => {
+      const r = refusal(() => decideApproval(grant(BOB, before, approver), given(request())));
+      expect(r).toMatchObject({ code: 'SELF_APPROVAL', field: 'approval_id' });
+      expect(r.message).toMatch(why);
+    });
+
+    it('given a request to change bob, when bob approves it, then SELF_APPROVAL: nobody consents to a change of themselves', () => {
+      const aboutBob = given(request({ operation: 'ChangeIdentityRoles', targetId: BOB, params: { roles: 'key-admin,security-engineering', previousRoles: 'sre-oncall' } }));
+      const r = refusal(() => decideApproval(grant(BOB, before), aboutBob));
+      expect(r).toMatchObject({ code: 'SELF_APPROVAL', field: 'approval_id' });
+      expect(r.message).toMatch(/the approver is the identity this change is about/);
+      expect(when(grant('carol-id', before), aboutBob).state).toMatchObject({ status: 'Approved', approval: { approver: 'carol-id' } });
+    });
+
+    it('given a pending request, when a second person created and changed by others (not the requester) approves, then it is approved', () => {
+      const approver: IdentityProvenance = { createdBy: 'carol-id', createdWithApprovalOf: ['dave-id'], lastChangedBy: 'erin-id', lastChangedWithApprovalOf: ['frank-id'] };
+      expect(when(grant(BOB, before, approver), given(request())).state).toMatchObject({ status: 'Approved', approval: { approver: BOB } });
     });
 
     it.each([

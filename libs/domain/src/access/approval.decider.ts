@@ -1,7 +1,10 @@
+import type { Decider } from '../events/decider';
+import { APPROVAL_STREAM_PREFIX } from '../events/stream-ids';
 import { KmsError } from '../errors/kms-error';
 import type { CommandMetadata } from '../key/key.commands';
 import type { EventMetadata } from '../key/key.events';
 import type { DualAuthorizedOperation } from './access-types';
+import { approverTiedToRequester, type IdentityProvenance } from './identity.decider';
 
 type Event<T extends string, D> = { type: T; data: D; metadata: EventMetadata };
 type Command<T extends string, D> = { type: T; data: D; metadata: CommandMetadata };
@@ -19,7 +22,29 @@ export type ApprovalRequested = Event<
   'ApprovalRequested',
   PendingOperation & { approvalId: string; requester: string; changeTicket: string; expiresAt: string }
 >;
-export type ApprovalGranted = Event<'ApprovalGranted', { approvalId: string; approver: string }>;
+/**
+ * The approver's step-up FIDO2 assertion (console approvals, docs/console.md), kept in the sealed
+ * history so anyone can re-verify offline that the approver's security key signed *this* decision:
+ * the WebAuthn challenge is base64url(SHA-256(canonical JSON of `binding`)), and the signature covers
+ * authenticatorData ‖ SHA-256(clientDataJSON) under the credential's COSE public key. All base64url.
+ */
+export interface ApprovalStepUp {
+  /** `kms-approval-step-up-v1`: how the challenge is derived from the binding. */
+  scheme: string;
+  /** What was signed: approval id, change ticket, decision, approver identity id and a random nonce. */
+  binding: { approval_id: string; change_ticket: string; decision: 'approve'; identity_id: string; nonce: string };
+  credentialId: string;
+  authenticatorData: string;
+  clientDataJSON: string;
+  signature: string;
+  /** The credential's COSE public key (public; the fingerprint alone would not let anyone verify). */
+  publicKey: string;
+  /** COSE algorithm of the key (-7 ES256, -257 RS256, -8 EdDSA). */
+  algorithm: number;
+  /** The WebAuthn relying-party id the assertion was verified for (its SHA-256 is authenticatorData's rpIdHash); absent in approvals made before it was recorded. */
+  rpId?: string;
+}
+export type ApprovalGranted = Event<'ApprovalGranted', { approvalId: string; approver: string; stepUp?: ApprovalStepUp }>;
 export type ApprovalRejected = Event<'ApprovalRejected', { approvalId: string; rejecter: string }>;
 export type ApprovalExpired = Event<'ApprovalExpired', { approvalId: string }>;
 /** The approved operation ran; outcome records whether it succeeded. */
@@ -33,7 +58,8 @@ export type RequestApproval = Command<
   'RequestApproval',
   PendingOperation & { approvalId: string; changeTicket: string; expiresAt: Date }
 >;
-export type GrantApproval = Command<'GrantApproval', Record<string, never>>;
+/** Who approves: their identity as registered, so the decider can tell whether the requester made it. */
+export type GrantApproval = Command<'GrantApproval', { approver: IdentityProvenance; stepUp?: ApprovalStepUp }>;
 export type RejectApproval = Command<'RejectApproval', Record<string, never>>;
 export type ExpireApproval = Command<'ExpireApproval', Record<string, never>>;
 export type RecordExecution = Command<'RecordExecution', { outcome: 'SUCCEEDED' | 'FAILED'; errorCode?: string }>;
@@ -49,6 +75,8 @@ export interface ApprovalRecord extends PendingOperation {
   approver?: string;
   decidedAt?: string;
   errorCode?: string;
+  /** The approver's step-up FIDO2 assertion, when the approval was confirmed with one (console approvals). */
+  stepUp?: ApprovalStepUp;
 }
 
 export type ApprovalState =
@@ -61,7 +89,7 @@ export type ApprovalState =
   | { status: 'Expired'; approval: ApprovalRecord };
 
 export function approvalStreamId(approvalId: string): string {
-  return `approval-${approvalId}`;
+  return `${APPROVAL_STREAM_PREFIX}${approvalId}`;
 }
 
 function meta(m: CommandMetadata): EventMetadata {
@@ -84,7 +112,8 @@ function pending(state: ApprovalState): Extract<ApprovalState, { status: 'Pendin
 
 /**
  * Dual authorization: a request carries a change ticket and a deadline; a second, different person
- * approves before the deadline; the requester can never approve their own request.
+ * approves before the deadline; the requester can never approve their own request, nor through an
+ * identity the requester created or last changed (or approved that for, receiving its credential).
  */
 export function decideApproval(command: ApprovalCommand, state: ApprovalState): ApprovalEvent[] {
   const metadata = meta(command.metadata);
@@ -110,7 +139,23 @@ export function decideApproval(command: ApprovalCommand, state: ApprovalState): 
       if (command.metadata.actor === s.approval.requester) {
         throw new KmsError('SELF_APPROVAL', 'the requester cannot approve their own request; a second person must', 'approval_id');
       }
-      return [{ type: 'ApprovalGranted', data: { approvalId: s.approval.approvalId, approver: command.metadata.actor }, metadata }];
+      // Nobody consents to a change of themselves (their own roles, say): that would be one person's decision.
+      if (command.metadata.actor === s.approval.targetId) {
+        throw new KmsError('SELF_APPROVAL', 'permission denied: the approver is the identity this change is about; an independent person must approve', 'approval_id');
+      }
+      const tie = approverTiedToRequester(command.data.approver, s.approval.requester);
+      if (tie) {
+        throw new KmsError(
+          'SELF_APPROVAL',
+          `permission denied: the approving identity ${tie}; an independent person, not created or last changed by the requester, must approve`,
+          'approval_id',
+        );
+      }
+      const stepUp = command.data.stepUp;
+      if (stepUp && (stepUp.binding.approval_id !== s.approval.approvalId || stepUp.binding.identity_id !== command.metadata.actor || stepUp.binding.change_ticket !== s.approval.changeTicket)) {
+        throw new KmsError('PERMISSION_DENIED', 'permission denied: the step-up assertion was made for another approval, change ticket or person', 'ceremony_id');
+      }
+      return [{ type: 'ApprovalGranted', data: { approvalId: s.approval.approvalId, approver: command.metadata.actor, ...(stepUp ? { stepUp } : {}) }, metadata }];
     }
     case 'RejectApproval': {
       const s = pending(state);
@@ -155,7 +200,10 @@ export function evolveApproval(state: ApprovalState, event: ApprovalEvent): Appr
       };
     case 'ApprovalGranted':
       if (state.status !== 'Pending') return state;
-      return { status: 'Approved', approval: { ...state.approval, approver: event.data.approver, decidedAt: event.metadata.occurredAt } };
+      return {
+        status: 'Approved',
+        approval: { ...state.approval, approver: event.data.approver, decidedAt: event.metadata.occurredAt, ...(event.data.stepUp ? { stepUp: event.data.stepUp } : {}) },
+      };
     case 'ApprovalRejected':
       if (state.status !== 'Pending') return state;
       return { status: 'Rejected', approval: { ...state.approval, approver: event.data.rejecter, decidedAt: event.metadata.occurredAt } };
@@ -173,3 +221,10 @@ export function evolveApproval(state: ApprovalState, event: ApprovalEvent): Appr
     }
   }
 }
+
+/** The approval aggregate as a Decider. */
+export const approvalDecider: Decider<ApprovalCommand, ApprovalEvent, ApprovalState> = {
+  decide: decideApproval,
+  evolve: evolveApproval,
+  initialState: () => ({ status: 'None' }),
+};

@@ -9,6 +9,7 @@ import {
   type IdentityState,
   identityStreamId,
   type RegisterIdentity,
+  approverTiedToRequester,
   validateRoles,
 } from './identity.decider';
 
@@ -65,7 +66,19 @@ describe('identity decider', () => {
       ]);
       expect(state).toEqual({
         status: 'Active',
-        identity: { identityId: ID, name: 'orders-service', kind: 'WORKLOAD', roles: [], credentialVerifier: 'v-1', validFrom: t0.toISOString(), createdAt: t0.toISOString() },
+        identity: {
+          identityId: ID,
+          name: 'orders-service',
+          kind: 'WORKLOAD',
+          roles: [],
+          credentialVerifier: 'v-1',
+          validFrom: t0.toISOString(),
+          createdAt: t0.toISOString(),
+          createdBy: 'admin-1',
+          createdWithApprovalOf: [],
+          lastChangedBy: 'admin-1',
+          lastChangedWithApprovalOf: [],
+        },
       });
       expect(identityStreamId(ID)).toBe(`identity-${ID}`);
     });
@@ -184,6 +197,160 @@ describe('identity decider', () => {
     it('given a suspended identity, when its credential rotates, then it stays suspended with the new verifier', () => {
       const { state } = when(rotate('v-3', t2), given(register(), suspend(t1)));
       expect(state).toMatchObject({ status: 'Suspended', suspendedAt: t1.toISOString(), identity: { credentialVerifier: 'v-3', validFrom: t2.toISOString() } });
+    });
+  });
+
+  describe('who made it (for the approver rule)', () => {
+    const person = (over: Partial<CommandMetadata>, now = t0): IdentityCommand => ({
+      type: 'RegisterIdentity',
+      data: { identityId: ID, name: 'carol', kind: 'HUMAN', roles: ['security-engineering'], credentialVerifier: 'v-1' },
+      metadata: meta(now, over),
+    });
+
+    it('given a person registered by bob with alice approving, then bob created it, alice approved it, and the requester rule ties it to both', () => {
+      const state = given(person({ actor: 'bob', approvers: ['alice'], approvalId: 'ap-1', changeTicket: 'CHG-1' }));
+      expect(state).toMatchObject({ status: 'Active', identity: { createdBy: 'bob', createdWithApprovalOf: ['alice'], lastChangedBy: 'bob', lastChangedWithApprovalOf: ['alice'] } });
+      if (state.status === 'Unregistered') throw new Error('not registered');
+      expect(approverTiedToRequester(state.identity, 'bob')).toBe('was created by the requester');
+      expect(approverTiedToRequester(state.identity, 'alice')).toMatch(/created with the requester's approval/);
+      expect(approverTiedToRequester(state.identity, 'dave')).toBeUndefined();
+      // Factors enrolled through a link dave asked for (or approved) tie the person to dave too.
+      expect(approverTiedToRequester({ ...state.identity, factorsEnrolledThroughLinkOf: ['dave', 'erin'] }, 'dave')).toMatch(/factors enrolled through an enrolment link the requester asked for or approved/);
+      expect(approverTiedToRequester({ ...state.identity, factorsEnrolledThroughLinkOf: ['dave', 'erin'] }, 'erin')).toMatch(/enrolment link/);
+      expect(approverTiedToRequester({ ...state.identity, factorsEnrolledThroughLinkOf: ['dave', 'erin'] }, 'frank')).toBeUndefined();
+    });
+
+    it('given a registered person, when someone else changes it, then the change is recorded as the last one and the creator stays tied', () => {
+      const rotatedByDave: IdentityCommand = { type: 'RotateCredential', data: { credentialVerifier: 'v-2' }, metadata: meta(t1, { actor: 'dave', approvers: ['erin'] }) };
+      const state = given(person({ actor: 'bob', approvers: ['alice'] }), rotatedByDave);
+      expect(state).toMatchObject({ identity: { createdBy: 'bob', createdWithApprovalOf: ['alice'], lastChangedBy: 'dave', lastChangedWithApprovalOf: ['erin'] } });
+      if (state.status === 'Unregistered') throw new Error('not registered');
+      expect(approverTiedToRequester(state.identity, 'dave')).toBe('was last changed by the requester');
+      expect(approverTiedToRequester(state.identity, 'erin')).toMatch(/last changed with the requester's approval/);
+      expect(approverTiedToRequester(state.identity, 'bob')).toBe('was created by the requester');
+      expect(approverTiedToRequester(state.identity, 'frank')).toBeUndefined();
+    });
+
+    it('given a suspended person, when re-enabled by a requester with an approver, then both are the last change', () => {
+      const state = given(person({ actor: 'bob' }), { type: 'SuspendIdentity', data: {}, metadata: meta(t1, { actor: 'detector' }) }, reEnable(t2, { actor: 'dave', approvers: ['erin'] }));
+      expect(state).toMatchObject({ status: 'Active', identity: { createdBy: 'bob', lastChangedBy: 'dave', lastChangedWithApprovalOf: ['erin'] } });
+    });
+  });
+
+  describe('binding a client certificate (KMIP mutual TLS)', () => {
+    const fingerprint = 'ab'.repeat(32);
+    const bind = (fp: unknown, subject: unknown = 'CN=mongodb-1, O=kms', now = t1): IdentityCommand => ({ type: 'BindClientCertificate', data: { fingerprint: fp, subject }, metadata: meta(now) });
+
+    it('given a workload, when a certificate is bound, then the identity records its fingerprint and subject and who bound it', () => {
+      const { events, state } = when(bind(fingerprint), given(register()));
+      expect(events.map((e) => e.type)).toEqual(['IdentityCertificateBound']);
+      expect(state).toMatchObject({ status: 'Active', identity: { clientCertificate: { fingerprint, subject: 'CN=mongodb-1, O=kms' }, lastChangedBy: 'admin-1' } });
+    });
+
+    it('given the same certificate bound, when it is bound again, then nothing happens', () => {
+      expect(when(bind(fingerprint), given(register(), bind(fingerprint))).events).toEqual([]);
+    });
+
+    it('refuses a fingerprint that is not a SHA-256, an empty subject, a person and an unknown identity, naming the field', () => {
+      expect(refusal(() => decideIdentity(bind('AB:CD'), given(register())))).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'fingerprint' });
+      expect(refusal(() => decideIdentity(bind(fingerprint, ''), given(register())))).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'subject' });
+      expect(refusal(() => decideIdentity(bind(fingerprint), given(register({ kind: 'HUMAN', roles: ['sre-oncall'] }))))).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'identity_id' });
+      expect(refusal(() => decideIdentity(bind(fingerprint), unregistered))).toMatchObject({ code: 'IDENTITY_NOT_FOUND' });
+    });
+
+    it('given a bound certificate, when another is bound, then it replaces the first', () => {
+      const other = 'cd'.repeat(32);
+      const { events, state } = when(bind(other, 'CN=mongodb-2, O=kms'), given(register(), bind(fingerprint)));
+      expect(events.map((e) => e.type)).toEqual(['IdentityCertificateBound']);
+      expect(state).toMatchObject({ identity: { clientCertificate: { fingerprint: other, subject: 'CN=mongodb-2, O=kms' } } });
+    });
+
+    it('given a bound certificate, when it is unbound, then the identity has none and the event names the one removed; unbinding again changes nothing', () => {
+      const unbind: IdentityCommand = { type: 'UnbindClientCertificate', data: {}, metadata: meta(t1) };
+      const { events, state } = when(unbind, given(register(), bind(fingerprint)));
+      expect(events).toEqual([expect.objectContaining({ type: 'IdentityCertificateUnbound', data: { identityId: expect.any(String), fingerprint } })]);
+      expect(state.status === 'Active' && state.identity.clientCertificate).toBe(undefined);
+      expect(when(unbind, given(register())).events).toEqual([]);
+    });
+  });
+
+  describe('changing roles', () => {
+    const PERSON = '22222222-3333-4444-8555-666666666666';
+    const registerPerson = (roles: HumanRole[] = ['sre-oncall']): IdentityCommand => ({
+      type: 'RegisterIdentity',
+      data: { identityId: PERSON, name: 'carol', kind: 'HUMAN', roles, credentialVerifier: 'v-1' },
+      metadata: meta(t0, { actor: 'bob', approvers: ['alice'] }),
+    });
+    const changeRoles = (roles: unknown, over: Partial<CommandMetadata> = {}, now = t1): IdentityCommand => ({ type: 'ChangeIdentityRoles', data: { roles }, metadata: meta(now, over) });
+
+    it('given a person, when dave changes their roles with erin approving, then the roles are replaced, the previous ones recorded, and dave and erin are tied to it', () => {
+      const before = given(registerPerson());
+      const { events, state } = when(changeRoles(['security-engineering', 'key-admin'], { actor: 'dave', approvers: ['erin'], approvalId: 'ap-9', changeTicket: 'CHG-9' }), before);
+      expect(events).toEqual([
+        {
+          type: 'IdentityRolesChanged',
+          data: { identityId: PERSON, roles: ['key-admin', 'security-engineering'], previousRoles: ['sre-oncall'] },
+          metadata: { actor: 'dave', correlationId: 'req-1', occurredAt: t1.toISOString(), approvers: ['erin'], approvalId: 'ap-9', changeTicket: 'CHG-9' },
+        },
+      ]);
+      expect(state).toMatchObject({
+        status: 'Active',
+        identity: { roles: ['key-admin', 'security-engineering'], lastChangedBy: 'dave', lastChangedWithApprovalOf: ['erin'], rolesChangedBy: 'dave', rolesChangedWithApprovalOf: ['erin'] },
+      });
+      if (state.status === 'Unregistered' || before.status === 'Unregistered') throw new Error('not registered');
+      // Existing tokens stay valid: the roles are read from this state on every call.
+      expect(state.identity.validFrom).toBe(before.identity.validFrom);
+      expect(approverTiedToRequester(state.identity, 'dave')).toBe('was last changed by the requester');
+      expect(approverTiedToRequester(state.identity, 'erin')).toMatch(/last changed with the requester's approval/);
+    });
+
+    it('given a person whose roles dave changed, when the person later rotates their own credential, then dave stays tied as whoever gave them their roles', () => {
+      const ownRotation: IdentityCommand = { type: 'RotateCredential', data: { credentialVerifier: 'v-2' }, metadata: meta(t2, { actor: PERSON }) };
+      const state = given(registerPerson(), changeRoles(['key-admin'], { actor: 'dave', approvers: ['erin'] }), ownRotation);
+      if (state.status === 'Unregistered') throw new Error('not registered');
+      expect(state.identity).toMatchObject({ lastChangedBy: PERSON, rolesChangedBy: 'dave' });
+      expect(approverTiedToRequester(state.identity, 'dave')).toBe('had its roles last changed by the requester');
+      expect(approverTiedToRequester(state.identity, 'erin')).toMatch(/had its roles last changed with the requester's approval/);
+      expect(approverTiedToRequester(state.identity, 'frank')).toBeUndefined();
+    });
+
+    it('given a person, when they change their own roles, then PERMISSION_DENIED naming identity_id and nothing changes', () => {
+      const r = refusal(() => decideIdentity(changeRoles(['security-engineering'], { actor: PERSON }), given(registerPerson())));
+      expect(r).toMatchObject({ code: 'PERMISSION_DENIED', field: 'identity_id' });
+      expect(r.message).toMatch(/their own roles/);
+    });
+
+    it.each([
+      ['no role at all', [], /at least one/],
+      ['an unknown role', ['sre-oncall', 'root'], /roles are/],
+      ['a service role', ['anomaly-detector'], /roles are/],
+      ['the compliance officer with another role', ['compliance-officer', 'key-admin'], /separation of duties/],
+      ['not a list', 'key-admin', /at least one/],
+    ])('given a person, when asked to hold %s, then INVALID_ARGUMENT naming roles', (_what, roles, why) => {
+      const r = refusal(() => decideIdentity(changeRoles(roles, { actor: 'dave' }), given(registerPerson())));
+      expect(r).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'roles' });
+      expect(r.message).toMatch(why);
+    });
+
+    it('given a workload, when given a service role, then it holds it; when given a person\'s role, then INVALID_ARGUMENT naming roles', () => {
+      const workload = given(register());
+      expect(when(changeRoles(['anomaly-detector'], { actor: 'dave' }), workload).state).toMatchObject({ identity: { roles: ['anomaly-detector'], rolesChangedBy: 'dave' } });
+      expect(when(changeRoles([], { actor: 'dave' }), given(register({ roles: ['rotation-scheduler'] }))).state).toMatchObject({ identity: { roles: [] } });
+      expect(refusal(() => decideIdentity(changeRoles(['key-admin'], { actor: 'dave' }), workload))).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'roles' });
+    });
+
+    it('given a person, when asked for the roles they already hold (in any order, repeated), then nothing happens', () => {
+      const state = given(registerPerson(['sre-oncall', 'key-admin']));
+      expect(decideIdentity(changeRoles(['sre-oncall', 'key-admin', 'sre-oncall'], { actor: 'dave' }), state)).toEqual([]);
+    });
+
+    it('given a suspended person, when their roles are withdrawn, then they stay suspended with the new roles', () => {
+      const suspended = given(registerPerson(['security-engineering']), suspend(t1));
+      expect(when(changeRoles(['sre-oncall'], { actor: 'dave' }, t2), suspended).state).toMatchObject({ status: 'Suspended', identity: { roles: ['sre-oncall'] } });
+    });
+
+    it('given nothing, when roles are changed, then IDENTITY_NOT_FOUND', () => {
+      expect(refusal(() => decideIdentity(changeRoles(['sre-oncall'], { actor: 'dave' }), unregistered))).toMatchObject({ code: 'IDENTITY_NOT_FOUND', field: 'identity_id' });
     });
   });
 

@@ -1,5 +1,5 @@
-import { HUMAN_ROLES, type HumanRole, type KeyPermission, type KeyPolicy } from './access-types';
-import { checkRole, OPERATION_RULES, policyAllows } from './role-matrix';
+import { DUAL_AUTHORIZED_OPERATIONS, HUMAN_ROLES, type HumanRole, type KeyPermission, type KeyPolicy } from './access-types';
+import { checkRole, OPERATION_RULES, policyAllows, ruleOfApprovedOperation } from './role-matrix';
 import { validateRoles } from './identity.decider';
 
 /**
@@ -23,6 +23,7 @@ const EXPECTED: Record<string, Row> = {
   CreateKey:                     { sre: '-',    sec: 'ok',    co: '-',     ka: 'ok',    workload: '-' },
   GetKey:                        { sre: 'ok',   sec: 'ok',    co: 'ok',    ka: 'ok',    workload: 'grant', permission: 'ADMINISTER' },
   ListKeys:                      { sre: 'ok',   sec: 'ok',    co: 'ok',    ka: 'ok',    workload: '-' },
+  LocateKeys:                    { sre: 'ok',   sec: 'ok',    co: 'ok',    ka: 'ok',    workload: 'ok' },
   RotateKey:                     { sre: 'ok',   sec: 'ok',    co: '-',     ka: 'ok',    workload: 'grant', permission: 'ADMINISTER' },
   UpdateRotationPolicy:          { sre: '-',    sec: 'ok',    co: '-',     ka: 'ok',    workload: 'grant', permission: 'ADMINISTER' },
   DisableKeyVersion:             { sre: 'ok',   sec: 'ok',    co: '-',     ka: 'ok',    workload: 'grant', permission: 'ADMINISTER' },
@@ -50,19 +51,45 @@ const EXPECTED: Record<string, Row> = {
   GenerateRandom:                { sre: 'ok',   sec: 'ok',    co: '-',     ka: 'ok',    workload: 'ok' },
   BatchEncrypt:                  { sre: 'grant', sec: 'grant', co: '-',    ka: 'grant', workload: 'grant', permission: 'ENCRYPT' },
   BatchDecrypt:                  { sre: 'grant', sec: 'grant', co: '-',    ka: 'grant', workload: 'grant', permission: 'DECRYPT' },
+  AsymmetricDecrypt:             { sre: 'grant', sec: 'grant', co: '-',    ka: 'grant', workload: 'grant', permission: 'DECRYPT' },
+  Decapsulate:                   { sre: 'grant', sec: 'grant', co: '-',    ka: 'grant', workload: 'grant', permission: 'DECRYPT' },
   BatchReEncrypt:                { sre: 'grant', sec: 'grant', co: '-',    ka: 'grant', workload: 'grant', permission: 'DECRYPT' },
   RegisterIdentity:              { sre: '-',    sec: 'ok',    co: '-',     ka: '-',     workload: '-' },
   RotateCredential:              { sre: '-',    sec: 'ok',    co: '-',     ka: '-',     workload: 'ok' },
   SuspendIdentity:               { sre: 'ok',   sec: 'ok',    co: '-',     ka: '-',     workload: '-' },
   ReEnableIdentity:              { sre: '-',    sec: 'ok',    co: '-',     ka: '-',     workload: '-' },
+  ChangeIdentityRoles:           { sre: '-',    sec: 'ok',    co: '-',     ka: '-',     workload: '-' },
+  CreateEnrolmentLink:           { sre: '-',    sec: 'ok',    co: '-',     ka: '-',     workload: '-' },
+  BindClientCertificate:         { sre: '-',    sec: 'ok',    co: '-',     ka: '-',     workload: '-' },
   GetIdentity:                   { sre: 'ok',   sec: 'ok',    co: 'ok',    ka: 'ok',    workload: '-' },
   ListIdentities:                { sre: 'ok',   sec: 'ok',    co: 'ok',    ka: 'ok',    workload: '-' },
   GetApprovalRequest:            { sre: 'ok',   sec: 'ok',    co: 'ok',    ka: 'ok',    workload: '-' },
   ListApprovalRequests:          { sre: 'ok',   sec: 'ok',    co: 'ok',    ka: 'ok',    workload: '-' },
   ApproveRequest:                { sre: '-',    sec: 'ok',    co: '-',     ka: 'ok',    workload: '-' },
+  BeginApprovalStepUp:           { sre: '-',    sec: 'ok',    co: '-',     ka: 'ok',    workload: '-' },
+  ApproveDeviceLogin:            { sre: 'ok',   sec: 'ok',    co: 'ok',    ka: 'ok',    workload: '-' },
+  DenyDeviceLogin:               { sre: 'ok',   sec: 'ok',    co: 'ok',    ka: 'ok',    workload: '-' },
   RejectRequest:                 { sre: '-',    sec: 'ok',    co: '-',     ka: 'ok',    workload: '-' },
+  EnrolEscrowCustodian:          { sre: '-',    sec: 'ok',    co: '-',     ka: '-',     workload: '-' },
+  SetEscrowPolicy:               { sre: '-',    sec: 'ok',    co: '-',     ka: 'ok',    workload: '-',     permission: 'ADMINISTER' },
+  SealEscrow:                    { sre: '-',    sec: 'ok',    co: '-',     ka: 'ok',    workload: '-',     permission: 'ADMINISTER' },
+  SettleEscrowDeclarations:      { sre: '-',    sec: 'ok',    co: '-',     ka: 'ok',    workload: '-',     permission: 'ADMINISTER' },
+  GetEscrowStatus:               { sre: 'ok',   sec: 'ok',    co: 'ok',    ka: 'ok',    workload: '-',     permission: 'ADMINISTER' },
+  OpenEscrowReconstruction:      { sre: 'ok',   sec: 'ok',    co: '-',     ka: 'ok',    workload: '-',     permission: 'ADMINISTER' },
+  CompleteEscrowReconstruction:  { sre: 'ok',   sec: 'ok',    co: '-',     ka: 'ok',    workload: '-' },
+  CounterSignEscrowTranscript:   { sre: 'ok',   sec: 'ok',    co: 'ok',    ka: 'ok',    workload: '-' },
+  DeclareEscrowPackageDestroyed: { sre: 'ok',   sec: 'ok',    co: 'ok',    ka: 'ok',    workload: '-' },
+  SubmitEscrowShare:             { sre: 'ok',   sec: 'ok',    co: 'ok',    ka: 'ok',    workload: '-' },
+  GetEscrowPackage:              { sre: 'ok',   sec: 'ok',    co: 'ok',    ka: 'ok',    workload: '-' },
   ReadAudit:                     { sre: '-',    sec: 'ok',    co: 'ok',    ka: '-',     workload: '-' },
   ExportEvidence:                { sre: '-',    sec: 'ok',    co: 'ok',    ka: '-',     workload: '-' },
+  SaveNotificationList:          { sre: '-',    sec: 'ok',    co: '-',     ka: '-',     workload: '-' },
+  RemoveNotificationList:        { sre: '-',    sec: 'ok',    co: '-',     ka: '-',     workload: '-' },
+  ListNotificationLists:         { sre: '-',    sec: 'ok',    co: 'ok',    ka: '-',     workload: '-' },
+  ListNotificationDeliveries:    { sre: '-',    sec: 'ok',    co: 'ok',    ka: '-',     workload: '-' },
+  GetNotificationStatus:         { sre: '-',    sec: 'ok',    co: 'ok',    ka: '-',     workload: '-' },
+  IssueProofToken:               { sre: 'grant', sec: 'grant', co: '-',    ka: 'grant', workload: 'grant', permission: 'SIGN' },
+  GetProofChain:                 { sre: 'ok',   sec: 'ok',    co: 'ok',    ka: 'ok',    workload: 'grant', permission: 'VERIFY' },
 };
 
 function cellOf(check: ReturnType<typeof checkRole>): Cell {
@@ -83,6 +110,10 @@ describe('role matrix (README "Access control")', () => {
     expect(Object.keys(OPERATION_RULES).sort()).toEqual(Object.keys(EXPECTED).sort());
   });
 
+  it.each(DUAL_AUTHORIZED_OPERATIONS)('the approved operation %s falls under a rule of the matrix (its requester and approver are checked against it)', (op) => {
+    expect(Object.keys(OPERATION_RULES)).toContain(ruleOfApprovedOperation(op));
+  });
+
   it.each(Object.entries(EXPECTED))('%s needs key permission %p', (operation, row) => {
     expect(OPERATION_RULES[operation].keyPermission).toBe(row.permission);
   });
@@ -100,7 +131,7 @@ describe('role matrix (README "Access control")', () => {
 
     it.each([
       'Encrypt', 'Decrypt', 'ReEncrypt', 'Sign', 'Verify', 'GenerateDataKey', 'GenerateMac', 'VerifyMac', 'GenerateRandom',
-      'BatchEncrypt', 'BatchDecrypt', 'BatchReEncrypt',
+      'BatchEncrypt', 'BatchDecrypt', 'BatchReEncrypt', 'AsymmetricDecrypt', 'Decapsulate',
     ])('never uses keys, whatever the key policy says: %s is refused at the role gate', (op) => {
       // Refused before any key policy is consulted, so a grant cannot help.
       const check = checkRole(co, op);
@@ -122,7 +153,7 @@ describe('role matrix (README "Access control")', () => {
     it.each([
       'CreateKey', 'ListKeys', 'EnableKeyVersion', 'SetKeyPolicy',
       'GetApprovalRequest', 'ListApprovalRequests', 'ApproveRequest', 'RejectRequest',
-      'RegisterIdentity', 'SuspendIdentity', 'ReEnableIdentity', 'GetIdentity', 'ListIdentities',
+      'RegisterIdentity', 'SuspendIdentity', 'ReEnableIdentity', 'ChangeIdentityRoles', 'BindClientCertificate', 'GetIdentity', 'ListIdentities',
       'ReadAudit', 'ExportEvidence',
     ])('may never call %s', (op) => {
       expect(checkRole(workload, op)).toEqual({ allowed: false, reason: `workload identities may not call ${op}` });
@@ -228,6 +259,16 @@ describe('service roles of the KMS workloads', () => {
   it.each(['RotateKey', 'ReEnableIdentity', 'Decrypt', 'ApproveRequest', 'RegisterIdentity', 'ReportOverdueConfirmations'])('the anomaly detector gets nothing special for %s', (op) => {
     const r = checkRole(detector, op);
     expect(r.allowed === false || (r.allowed && r.needsKeyGrant)).toBe(true);
+  });
+
+  it('a key provisioner (a KMIP client granted the role by two people) may create keys, and nothing else without a grant', () => {
+    const provisioner = { kind: 'WORKLOAD' as const, roles: ['key-provisioner' as const] };
+    expect(checkRole(provisioner, 'CreateKey')).toEqual({ allowed: true, needsKeyGrant: false });
+    for (const op of ['RotateKey', 'Encrypt', 'ScheduleKeyVersionDestruction', 'SetKeyPolicy']) {
+      const r = checkRole(provisioner, op);
+      expect(r.allowed === false || (r.allowed && r.needsKeyGrant)).toBe(true);
+    }
+    expect(checkRole(provisioner, 'ListKeys').allowed).toBe(false);
   });
 
   it('people cannot hold service roles, and workloads cannot hold people roles', () => {

@@ -1,4 +1,4 @@
-import type { HumanRole, IdentityKind, KeyPermission, Principal, ServiceRole } from './access-types';
+import type { DualAuthorizedOperation, HumanRole, IdentityKind, KeyPermission, Principal, ServiceRole } from './access-types';
 
 /** Who may call what. `keyPermission` operations also need the key policy's grant (see below). */
 export interface OperationRule {
@@ -25,9 +25,11 @@ const KEY_USERS: readonly HumanRole[] = ['sre-oncall', 'security-engineering', '
  * consult the key policy: workloads always, humans unless their role is in humanRolesWithoutGrant.
  */
 export const OPERATION_RULES: Readonly<Record<string, OperationRule>> = {
-  CreateKey: { humanRoles: ADMINS, workloads: false },
+  CreateKey: { humanRoles: ADMINS, workloads: false, serviceRoles: ['key-provisioner'] },
   GetKey: { humanRoles: READERS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: READERS, serviceRoles: ['rotation-scheduler', 'anomaly-detector'] },
   ListKeys: { humanRoles: READERS, workloads: false, serviceRoles: ['rotation-scheduler', 'anomaly-detector'] },
+  // KMIP Locate: people who read keys see every key; a workload only the keys whose policy names it.
+  LocateKeys: { humanRoles: READERS, workloads: true },
   RotateKey: { humanRoles: OPERATORS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: OPERATORS, serviceRoles: ['rotation-scheduler'] },
   UpdateRotationPolicy: { humanRoles: ADMINS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
   DisableKeyVersion: { humanRoles: OPERATORS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: OPERATORS, serviceRoles: ['rotation-scheduler'] },
@@ -58,22 +60,78 @@ export const OPERATION_RULES: Readonly<Record<string, OperationRule>> = {
   BatchEncrypt: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'ENCRYPT' },
   BatchDecrypt: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'DECRYPT' },
   BatchReEncrypt: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'DECRYPT' },
+  AsymmetricDecrypt: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'DECRYPT' },
+  Decapsulate: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'DECRYPT' },
   // Identities and approvals.
   RegisterIdentity: { humanRoles: ['security-engineering'], workloads: false },
   // Workloads rotate only their own credential; a person rotating another identity's needs a second person.
   RotateCredential: { humanRoles: ['security-engineering'], workloads: true },
   SuspendIdentity: { humanRoles: ['security-engineering', 'sre-oncall'], workloads: false, serviceRoles: ['anomaly-detector'] },
   ReEnableIdentity: { humanRoles: ['security-engineering'], workloads: false },
+  // Always two people (see DualAuthorization); nobody changes their own.
+  ChangeIdentityRoles: { humanRoles: ['security-engineering'], workloads: false },
+  // A one-time link for a person's first security key (docs/console.md).
+  CreateEnrolmentLink: { humanRoles: ['security-engineering'], workloads: false },
+  // A client certificate authenticates a workload over KMIP: two people bind, replace or remove it.
+  BindClientCertificate: { humanRoles: ['security-engineering'], workloads: false },
   GetIdentity: { humanRoles: READERS, workloads: false, serviceRoles: ['anomaly-detector'] },
   ListIdentities: { humanRoles: READERS, workloads: false, serviceRoles: ['anomaly-detector'] },
   GetApprovalRequest: { humanRoles: READERS, workloads: false },
   ListApprovalRequests: { humanRoles: READERS, workloads: false },
   ApproveRequest: { humanRoles: ADMINS, workloads: false },
+  // The console's step-up ceremony before an approval (docs/console.md): whoever may approve.
+  BeginApprovalStepUp: { humanRoles: ADMINS, workloads: false },
+  // A person lets a `kms login` of theirs have a token (or refuses it): their own powers only.
+  ApproveDeviceLogin: { humanRoles: READERS, workloads: false },
+  DenyDeviceLogin: { humanRoles: READERS, workloads: false },
   RejectRequest: { humanRoles: ADMINS, workloads: false },
+  // Break-glass escrow (docs/break-glass.md). Custodians act as themselves: the service checks the
+  // caller holds a package of the ceremony; enrolment, escrow policy and unseal take two people.
+  EnrolEscrowCustodian: { humanRoles: ['security-engineering'], workloads: false },
+  SetEscrowPolicy: { humanRoles: ADMINS, workloads: false, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
+  SealEscrow: { humanRoles: ADMINS, workloads: false, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS, serviceRoles: ['rotation-scheduler'] },
+  SettleEscrowDeclarations: { humanRoles: ADMINS, workloads: false, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS, serviceRoles: ['rotation-scheduler'] },
+  GetEscrowStatus: { humanRoles: READERS, workloads: false, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: READERS, serviceRoles: ['rotation-scheduler'] },
+  OpenEscrowReconstruction: { humanRoles: OPERATORS, workloads: false, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: OPERATORS },
+  CompleteEscrowReconstruction: { humanRoles: OPERATORS, workloads: false },
+  CounterSignEscrowTranscript: { humanRoles: READERS, workloads: false },
+  DeclareEscrowPackageDestroyed: { humanRoles: READERS, workloads: false },
+  SubmitEscrowShare: { humanRoles: READERS, workloads: false },
+  GetEscrowPackage: { humanRoles: READERS, workloads: false },
   // Compliance (HTTP): reading audit and exporting evidence. Never key use.
   ReadAudit: { humanRoles: ['compliance-officer', 'security-engineering'], workloads: false },
+  // Compliance notifications (HTTP, docs/notifications.md): security engineering defines the lists;
+  // compliance reads them and the delivery records.
+  SaveNotificationList: { humanRoles: ['security-engineering'], workloads: false },
+  RemoveNotificationList: { humanRoles: ['security-engineering'], workloads: false },
+  ListNotificationLists: { humanRoles: ['compliance-officer', 'security-engineering'], workloads: false },
+  ListNotificationDeliveries: { humanRoles: ['compliance-officer', 'security-engineering'], workloads: false },
+  GetNotificationStatus: { humanRoles: ['compliance-officer', 'security-engineering'], workloads: false },
   ExportEvidence: { humanRoles: ['compliance-officer', 'security-engineering'], workloads: false },
+  // Regulatory proof tokens: signing needs SIGN on the tenant's root key; reading the chain, VERIFY (or a reader's role).
+  IssueProofToken: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'SIGN' },
+  GetProofChain: { humanRoles: READERS, workloads: true, keyPermission: 'VERIFY', humanRolesWithoutGrant: READERS },
 };
+
+/** The operation whose rule an approved operation falls under (requester and approver must both be allowed it). */
+export function ruleOfApprovedOperation(operation: DualAuthorizedOperation): string {
+  switch (operation) {
+    case 'RotateRootTenantKey':
+      return 'RotateKey';
+    case 'LowerMinDecryptionVersion':
+      return 'SetMinDecryptionVersion';
+    case 'RetireBeforeDependentsConfirmed':
+      return 'DisableKeyVersion';
+    case 'RegisterHumanIdentity':
+      return 'RegisterIdentity';
+    case 'IssueEnrolmentLink':
+      return 'CreateEnrolmentLink';
+    case 'EmergencyUnseal':
+      return 'OpenEscrowReconstruction';
+    default:
+      return operation;
+  }
+}
 
 export type RoleCheck = { allowed: true; needsKeyGrant: boolean } | { allowed: false; reason: string };
 

@@ -1,4 +1,4 @@
-import { CIPHERTEXT_HEADER_LENGTH, decodeCiphertext, encodeCiphertextHeader } from './ciphertext-format';
+import { CIPHERTEXT_HEADER_LENGTH, CiphertextFormatError, decodeCiphertext, encodeCiphertextHeader } from './ciphertext-format';
 import { KmsError } from '../errors/kms-error';
 
 describe('ciphertext format', () => {
@@ -14,15 +14,18 @@ describe('ciphertext format', () => {
   });
 
   it.each([
-    ['too short', Buffer.alloc(10)],
-    ['wrong magic', Buffer.concat([Buffer.from('XX'), Buffer.alloc(60)])],
-  ])('rejects %s as INVALID_CIPHERTEXT', (_name, buf) => {
+    ['too short', Buffer.alloc(10), 'TOO_SHORT'],
+    ['wrong magic', Buffer.concat([Buffer.from('XX'), Buffer.alloc(60)]), 'UNKNOWN_FORMAT'],
+    ['key version 0', Buffer.concat([encodeCiphertextHeader({ keyId, version: 1 }).fill(0, 19), Buffer.alloc(40)]), 'INVALID_KEY_VERSION'],
+  ])('rejects %s as INVALID_CIPHERTEXT, naming the problem for the audit record', (_name, buf, problem) => {
     expect(() => decodeCiphertext(buf)).toThrow(KmsError);
     try {
       decodeCiphertext(buf);
     } catch (e) {
-      expect((e as KmsError).code).toBe('INVALID_CIPHERTEXT');
-      expect((e as KmsError).field).toBe('ciphertext');
+      expect(e).toBeInstanceOf(CiphertextFormatError);
+      expect((e as CiphertextFormatError).code).toBe('INVALID_CIPHERTEXT');
+      expect((e as CiphertextFormatError).field).toBe('ciphertext');
+      expect((e as CiphertextFormatError).problem).toBe(problem);
     }
   });
 });

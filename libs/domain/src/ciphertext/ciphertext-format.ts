@@ -28,6 +28,20 @@ export interface CiphertextHeader {
   version: number;
 }
 
+/** Why bytes are not a well-formed ciphertext (for the audit record; callers get one answer). */
+export type CiphertextFormatProblem = 'TOO_SHORT' | 'UNKNOWN_FORMAT' | 'INVALID_KEY_VERSION';
+
+/** A ciphertext that does not parse: INVALID_CIPHERTEXT naming the field, with the problem for investigators. */
+export class CiphertextFormatError extends KmsError<'INVALID_CIPHERTEXT'> {
+  constructor(
+    readonly problem: CiphertextFormatProblem,
+    message: string,
+    field: string,
+  ) {
+    super('INVALID_CIPHERTEXT', message, field);
+  }
+}
+
 export function isUuid(value: string): boolean {
   return UUID_PATTERN.test(value);
 }
@@ -55,13 +69,13 @@ export function encodeCiphertextHeader(h: CiphertextHeader): Buffer {
 /** Split a ciphertext into header and body, or fail with INVALID_CIPHERTEXT naming the field. */
 export function decodeCiphertext(ciphertext: Buffer, field = 'ciphertext'): { header: CiphertextHeader; headerBytes: Buffer; body: Buffer } {
   if (ciphertext.length < CIPHERTEXT_OVERHEAD) {
-    throw new KmsError('INVALID_CIPHERTEXT', `${field}: too short to be a KMS ciphertext`, field);
+    throw new CiphertextFormatError('TOO_SHORT', `${field}: too short to be a KMS ciphertext`, field);
   }
   if (!ciphertext.subarray(0, 2).equals(CIPHERTEXT_MAGIC) || ciphertext.readUInt8(2) !== CIPHERTEXT_FORMAT_VERSION) {
-    throw new KmsError('INVALID_CIPHERTEXT', `${field}: not a KMS ciphertext (unknown format)`, field);
+    throw new CiphertextFormatError('UNKNOWN_FORMAT', `${field}: not a KMS ciphertext (unknown format)`, field);
   }
   const version = ciphertext.readUInt32BE(19);
-  if (version === 0 || version > 0x7fffffff) throw new KmsError('INVALID_CIPHERTEXT', `${field}: invalid key version in header`, field);
+  if (version === 0 || version > 0x7fffffff) throw new CiphertextFormatError('INVALID_KEY_VERSION', `${field}: invalid key version in header`, field);
   return {
     header: { keyId: bytesToUuid(ciphertext.subarray(3, 19)), version },
     headerBytes: ciphertext.subarray(0, CIPHERTEXT_HEADER_LENGTH),

@@ -33,7 +33,17 @@ export type KmsErrorCode =
   | 'DEPENDENTS_NOT_CONFIRMED'
   | 'CIPHERTEXTS_OUTSTANDING'
   | 'CONFIRMATIONS_NOT_OVERDUE'
-  | 'NOT_A_DEPENDENT';
+  | 'NOT_A_DEPENDENT'
+  | 'REQUEST_ID_REUSED'
+  | 'REQUEST_ALREADY_DONE'
+  | 'MALFORMED_REQUEST'
+  | 'INTEGRITY_VIOLATION'
+  | 'TOO_MANY_ATTEMPTS'
+  | 'FACTORS_ALREADY_ENROLLED'
+  | 'DEVICE_AUTHORIZATION_NOT_FOUND'
+  | 'DEVICE_AUTHORIZATION_NOT_PENDING'
+  /** A break-glass version held in escrow: usable only while an approved emergency unseal is open. */
+  | 'KEY_SEALED';
 
 /** A domain error: a stable code, a message safe to show a client, and the offending field when there is one. */
 export class KmsError<C extends KmsErrorCode = KmsErrorCode> extends Error {
@@ -47,6 +57,14 @@ export class KmsError<C extends KmsErrorCode = KmsErrorCode> extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * An error that refuses access, whatever its code says of the request's shape (e.g. a token asked
+ * to live longer than the policy allows): audited as DENIED, answered like its code.
+ */
+export class AccessRefusedError<C extends KmsErrorCode = KmsErrorCode> extends KmsError<C> {
+  readonly accessRefused = true;
 }
 
 /** Shorthand for an INVALID_ARGUMENT error naming the field. */

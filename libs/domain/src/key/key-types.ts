@@ -1,4 +1,4 @@
-/** Key purposes named by the KMS policy (shared/seeds/002). */
+/** Key purposes named by the KMS policy (docs/policy.md). */
 export const KEY_PURPOSES = ['ROOT_TENANT', 'SERVICE_ENVELOPE', 'DATA_PROTECTION', 'BREAK_GLASS'] as const;
 export type KeyPurpose = (typeof KEY_PURPOSES)[number];
 
@@ -10,10 +10,26 @@ export const PURPOSE_MAX_ROTATION_DAYS: Readonly<Record<KeyPurpose, number>> = {
   BREAK_GLASS: 30,
 };
 
-export const ALGORITHMS = ['AES_256_GCM', 'HMAC_SHA256', 'ECDSA_P256_SHA256', 'ED25519', 'RSA_PSS_3072_SHA256'] as const;
+export const ALGORITHMS = [
+  'AES_256_GCM',
+  'HMAC_SHA256',
+  'ECDSA_P256_SHA256',
+  'ED25519',
+  'RSA_PSS_3072_SHA256',
+  'RSA_OAEP_3072_SHA256',
+  'ML_DSA_65',
+  'ML_KEM_768',
+] as const;
 export type Algorithm = (typeof ALGORITHMS)[number];
 
-export type KeyUsage = 'ENCRYPT_DECRYPT' | 'MAC' | 'SIGN_VERIFY';
+/** Post-quantum algorithms: software protection only until an HSM module offers them. */
+export const POST_QUANTUM_ALGORITHMS: ReadonlySet<Algorithm> = new Set<Algorithm>(['ML_DSA_65', 'ML_KEM_768']);
+
+/**
+ * ASYMMETRIC_DECRYPT: anyone encrypts offline with the public key (RSA-OAEP), the KMS decrypts.
+ * KEY_ENCAPSULATION: anyone encapsulates offline with the public key (ML-KEM), the KMS decapsulates.
+ */
+export type KeyUsage = 'ENCRYPT_DECRYPT' | 'MAC' | 'SIGN_VERIFY' | 'ASYMMETRIC_DECRYPT' | 'KEY_ENCAPSULATION';
 
 export const ALGORITHM_USAGE: Readonly<Record<Algorithm, KeyUsage>> = {
   AES_256_GCM: 'ENCRYPT_DECRYPT',
@@ -21,7 +37,13 @@ export const ALGORITHM_USAGE: Readonly<Record<Algorithm, KeyUsage>> = {
   ECDSA_P256_SHA256: 'SIGN_VERIFY',
   ED25519: 'SIGN_VERIFY',
   RSA_PSS_3072_SHA256: 'SIGN_VERIFY',
+  RSA_OAEP_3072_SHA256: 'ASYMMETRIC_DECRYPT',
+  ML_DSA_65: 'SIGN_VERIFY',
+  ML_KEM_768: 'KEY_ENCAPSULATION',
 };
+
+/** Usages whose keys are pairs with a public key anyone may fetch. */
+export const ASYMMETRIC_USAGES: readonly KeyUsage[] = ['SIGN_VERIFY', 'ASYMMETRIC_DECRYPT', 'KEY_ENCAPSULATION'];
 
 export const PROTECTION_LEVELS = ['SOFTWARE', 'HSM'] as const;
 export type ProtectionLevel = (typeof PROTECTION_LEVELS)[number];
@@ -32,17 +54,30 @@ export const ROTATION_REASONS = ['SCHEDULED', 'MANUAL', 'COMPROMISE', 'TENANT_RO
 export type RotationReason = (typeof ROTATION_REASONS)[number];
 
 /** Operations a caller performs with a key version. */
-export type KeyOperation = 'ENCRYPT' | 'DECRYPT' | 'SIGN' | 'VERIFY' | 'MAC' | 'VERIFY_MAC' | 'GENERATE_DATA_KEY' | 'GET_PUBLIC_KEY';
+export type KeyOperation =
+  | 'ENCRYPT'
+  | 'DECRYPT'
+  | 'SIGN'
+  | 'VERIFY'
+  | 'MAC'
+  | 'VERIFY_MAC'
+  | 'GENERATE_DATA_KEY'
+  | 'GET_PUBLIC_KEY'
+  | 'ASYMMETRIC_DECRYPT'
+  | 'DECAPSULATE';
 
-export const OPERATION_USAGE: Readonly<Record<KeyOperation, KeyUsage>> = {
-  ENCRYPT: 'ENCRYPT_DECRYPT',
-  DECRYPT: 'ENCRYPT_DECRYPT',
-  GENERATE_DATA_KEY: 'ENCRYPT_DECRYPT',
-  SIGN: 'SIGN_VERIFY',
-  VERIFY: 'SIGN_VERIFY',
-  GET_PUBLIC_KEY: 'SIGN_VERIFY',
-  MAC: 'MAC',
-  VERIFY_MAC: 'MAC',
+/** The key usages each operation works with. */
+export const OPERATION_USAGE: Readonly<Record<KeyOperation, readonly KeyUsage[]>> = {
+  ENCRYPT: ['ENCRYPT_DECRYPT'],
+  DECRYPT: ['ENCRYPT_DECRYPT'],
+  GENERATE_DATA_KEY: ['ENCRYPT_DECRYPT'],
+  SIGN: ['SIGN_VERIFY'],
+  VERIFY: ['SIGN_VERIFY'],
+  GET_PUBLIC_KEY: ASYMMETRIC_USAGES,
+  MAC: ['MAC'],
+  VERIFY_MAC: ['MAC'],
+  ASYMMETRIC_DECRYPT: ['ASYMMETRIC_DECRYPT'],
+  DECAPSULATE: ['KEY_ENCAPSULATION'],
 };
 
 /** Destruction waiting period (policy default 30 days, never less than 1). */

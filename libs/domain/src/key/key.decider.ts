@@ -1,3 +1,4 @@
+import type { Decider } from '../events/decider';
 import { KmsError, invalidArgument } from '../errors/kms-error';
 import { samePolicy, validateKeyPolicy } from '../access/key-policy';
 import { isUuid } from '../ciphertext/ciphertext-format';
@@ -510,7 +511,7 @@ export function foldKey(events: Iterable<KeyEvent>, from: KeyState = initialStat
 export function versionForOperation(state: KeyState, operation: KeyOperation, requestedVersion?: number): KeyVersion {
   const s = existing(state);
   const usage = ALGORITHM_USAGE[s.key.algorithm];
-  if (OPERATION_USAGE[operation] !== usage) {
+  if (!OPERATION_USAGE[operation].includes(usage)) {
     throw new KmsError(
       'USAGE_MISMATCH',
       `key ${s.key.keyId} is a ${usage} key (${s.key.algorithm}) and cannot be used to ${operation.toLowerCase().replace(/_/g, ' ')}`,
@@ -540,4 +541,34 @@ export function versionForOperation(state: KeyState, operation: KeyOperation, re
 /** When the primary version is due for rotation. */
 export function nextRotationAt(key: KeyRecord): Date {
   return new Date(Date.parse(key.primarySince) + key.rotationPeriodDays * DAY_MS);
+}
+
+/** The key aggregate as a Decider (one command handler serves every aggregate). */
+export const keyDecider: Decider<KeyCommand, KeyEvent, KeyState> = { decide, evolve, initialState };
+
+/**
+ * The version a command would introduce, so its material is made before the command is decided
+ * (decided once, with the real material): a rotation of an enabled key, or a compromise of the
+ * primary version. Undefined when the command introduces none (or will be refused).
+ */
+export function versionIntroducedBy(command: { type: 'RotateKey' } | { type: 'ReportKeyCompromise'; version: number }, state: KeyState): number | undefined {
+  if (state.status === 'NotCreated') return undefined;
+  const next = state.key.versions.length + 1;
+  switch (command.type) {
+    case 'RotateKey':
+      return state.status === 'Disabled' ? undefined : next;
+    case 'ReportKeyCompromise':
+      return command.version === state.key.primaryVersion ? next : undefined;
+    default: {
+      const never: never = command;
+      return never;
+    }
+  }
+}
+
+/** Whether `version`'s scheduled destruction is due at `now` (what DestroyKeyVersion requires). */
+export function destructionDue(state: KeyState, version: number, now: Date): boolean {
+  if (state.status === 'NotCreated') return false;
+  const v = state.key.versions[version - 1];
+  return v !== undefined && v.state === 'DESTROY_SCHEDULED' && v.destroyAt !== undefined && Date.parse(v.destroyAt) <= now.getTime();
 }

@@ -1,3 +1,4 @@
+import { KEY_NAME_STREAM_PREFIX, KEY_STREAM_PREFIX } from '../events/stream-ids';
 import type { KeyPolicy } from '../access/access-types';
 import type { Algorithm, HsmKeyOrigin, KeyPurpose, ProtectionLevel, RotationReason } from './key-types';
 
@@ -139,12 +140,12 @@ export const KEY_EVENT_TYPES: readonly KeyEventType[] = [
 
 /** Stream holding one key's events. */
 export function keyStreamId(keyId: string): string {
-  return `key-${keyId}`;
+  return `${KEY_STREAM_PREFIX}${keyId}`;
 }
 
 /** Stream that reserves a key name within a tenant, so names stay unique without a read model. */
 export function keyNameStreamId(tenant: string, name: string): string {
-  return `keyname-${tenant}/${name}`;
+  return `${KEY_NAME_STREAM_PREFIX}${tenant}/${name}`;
 }
 
 export type KeyNameReserved = Event<'KeyNameReserved', { tenant: string; name: string; keyId: string }>;

@@ -2,3 +2,4 @@
 //   @jest-environment ./libs/key-backend-pkcs11/src/testing/softhsm-test.environment.ts
 export * from './softhsm-test-token';
 export * from './softhsm-test-root';
+export * from './softhsm-jurisdiction-test-tokens';

@@ -1,7 +1,8 @@
 /*
  * Event -> acknowledged notice latency through the real path: PostgreSQL event store (LISTEN/NOTIFY
- * subscription) -> outbox relay -> notice recorded in PostgreSQL -> kafkajs (acks=-1, one request in
- * flight) -> librdkafka mock cluster (3 brokers). Prints figures, asserts nothing (STYLE.md 13).
+ * subscription) -> outbox relay -> notice recorded in PostgreSQL -> kafkajs (idempotent, acks=all,
+ * one request in flight) -> a 3-node Apache Kafka cluster (tools/kafka, replication 3,
+ * min.insync.replicas 2). Prints figures, asserts nothing (STYLE.md 13).
  * Run: npx tsx libs/notices-kafka/src/bench/notice-latency.bench.ts
  * Uses KMS_TEST_DATABASE_URL or the local kms_test database, in a schema it drops afterwards.
  */
@@ -13,7 +14,7 @@ import { logLevel } from 'kafkajs';
 import { KafkaNoticePublisher } from '../kafka/kafka-notice-publisher';
 import { noticeMigrations } from '../postgres/notices.migration';
 import { PostgresNoticeStore } from '../postgres/postgres-notice-store';
-import { KafkaMockProcess } from '../testing/kafka-mock.process';
+import { KafkaTestCluster } from '../testing/kafka-cluster.process';
 
 const KEYS = 10;
 const PACED_ROTATIONS = 300;
@@ -37,8 +38,8 @@ async function main(): Promise<void> {
   await runMigrations(target, [...eventStoreMigrations, ...noticeMigrations]);
   const pool = createPgPool(target);
   const events = new PostgresEventStore(pool);
-  const mock = await KafkaMockProcess.start({ topics: ['kms.key-lifecycle.v1:6'], brokers: 3 });
-  const publisher = new KafkaNoticePublisher({ brokers: mock.bootstrap.split(','), topic: 'kms.key-lifecycle.v1', idempotent: false, logLevel: logLevel.NOTHING });
+  const kafka = await KafkaTestCluster.start({ name: 'notice-bench', nodes: 3, topics: [{ name: 'kms.key-lifecycle.v1', partitions: 6 }] });
+  const publisher = new KafkaNoticePublisher({ brokers: kafka.brokers, topic: 'kms.key-lifecycle.v1', logLevel: logLevel.NOTHING });
   let latencies: number[] = [];
   const relay = new OutboxRelay(events, {
     mapper: new NoticeMapper({ source: '/open-kms/bench' }),
@@ -83,7 +84,7 @@ async function main(): Promise<void> {
     await publisher.close();
     await events.close();
     await pool.end();
-    await mock.stop();
+    await kafka.destroy();
     await dropSchema(target);
   }
 }

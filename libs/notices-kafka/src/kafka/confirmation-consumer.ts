@@ -4,6 +4,8 @@ import { KmsCallError, type KmsClient } from '@kms/contracts';
 import { isUuid } from '@kms/domain';
 import { Logger } from '@nestjs/common';
 import { type Consumer, Kafka, type KafkaMessage, logLevel as kafkaLogLevel } from 'kafkajs';
+import type { KafkaTopicSettings } from './kafka-settings';
+import { KafkaTopicProvisioner } from './kafka-topic-provisioner';
 
 /** Default topic dependents confirm on; configurable (KMS_CONFIRMATIONS_TOPIC). */
 export const DEFAULT_CONFIRMATION_TOPIC = 'kms.key-confirmations.v1';
@@ -98,6 +100,13 @@ export interface ConfirmationConsumerOptions {
   groupId?: string;
   clientId?: string;
   logLevel?: number;
+  /** Create the topic before subscribing (KMS_KAFKA_CREATE_TOPICS and friends); absent: it must exist. */
+  topics?: KafkaTopicSettings;
+  /**
+   * How long the group waits for a silent member before giving its partitions to the others
+   * (default 30 s; the broker allows 6 s to 300 s). Heartbeats go every third of it, at most 3 s.
+   */
+  sessionTimeoutMs?: number;
 }
 
 /** Counters for metrics and tests. */
@@ -113,12 +122,18 @@ export interface ConfirmationStats {
  * Reads dependents' confirmations from a Kafka topic and records each through the key service as the
  * dependent itself (its token), so the topic path has the same checks and audit as gRPC
  * ConfirmKeyVersion. Offsets are committed only after the key service answered: a confirmation is
- * never lost, and replays are harmless (confirming a version again changes nothing). A refused message
- * is logged by its coordinates and error code, counted, and skipped.
+ * never lost, and replays are harmless (confirming a version again records no second event). A
+ * refused message is logged by its coordinates and error code, counted, and skipped.
+ *
+ * Several KMS instances share the consumer group: when one dies or a member joins, the group
+ * rebalances and the partitions' uncommitted messages are delivered again to their new owner.
  */
 export class KafkaConfirmationConsumer {
   private readonly logger = new Logger('confirmations');
   private readonly consumer: Consumer;
+  private readonly provisioner: KafkaTopicProvisioner | undefined;
+  private stopped = false;
+  private wake: (() => void) | null = null;
   private readonly counters: ConfirmationStats = { confirmed: 0, refused: 0, retried: 0, lastRefusal: null };
   readonly topic: string;
 
@@ -133,14 +148,41 @@ export class KafkaConfirmationConsumer {
       logLevel: options.logLevel ?? kafkaLogLevel.WARN,
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
     });
-    this.consumer = kafka.consumer({ groupId: options.groupId ?? CONFIRMATION_CONSUMER_GROUP, retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 } });
+    const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
+    this.consumer = kafka.consumer({
+      groupId: options.groupId ?? CONFIRMATION_CONSUMER_GROUP,
+      sessionTimeout,
+      heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
+      // The topic is created with its settings (or by operators), never by a subscription.
+      allowAutoTopicCreation: false,
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
+    });
+    this.provisioner = options.topics ? new KafkaTopicProvisioner(kafka, options.topics, (t) => this.logger.log(`created topic ${t.topic}: ${t.partitions} partitions, replication factor ${t.replicationFactor}, min.insync.replicas ${t.minInsyncReplicas}`)) : undefined;
   }
 
-  /** Connect and consume in the background; kafkajs reconnects by itself while the broker is away. */
+  /**
+   * Create the topic (retrying while the cluster is unreachable), join the group and consume in the
+   * background; kafkajs reconnects by itself while a broker is away. Resolves once consuming.
+   */
   async start(): Promise<void> {
+    for (let delay = 500; this.provisioner; delay = Math.min(2 * delay, 10_000)) {
+      try {
+        await this.provisioner.ensure([this.topic]);
+        break;
+      } catch (e) {
+        if (this.stopped) return;
+        this.logger.warn(`confirmations topic ${this.topic} not ready, retrying in ${delay} ms: ${e instanceof Error ? e.message : String(e)}`);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delay);
+          this.wake = () => (clearTimeout(timer), resolve());
+        });
+        if (this.stopped) return;
+      }
+    }
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
     await this.consumer.run({
+      // kafkajs commits only offsets whose eachMessage resolved (after each batch and before a rebalance).
       autoCommit: true,
       eachMessage: async ({ partition, message }) => this.handle(partition, message),
     });
@@ -151,6 +193,8 @@ export class KafkaConfirmationConsumer {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
     await this.consumer.disconnect();
   }
 

@@ -1,18 +1,17 @@
 import { noticeToJson, type Notice, type NoticePublisher, toCloudEvent } from '@kms/notices';
 import { Kafka as CloudEventsKafka } from 'cloudevents';
 import type { logLevel } from 'kafkajs';
+import type { KafkaTopicSettings } from './kafka-settings';
+import type { CreatedTopic } from './kafka-topic-provisioner';
 import { LazyKafkaProducer } from './lazy-kafka-producer';
 
 export interface KafkaNoticePublisherOptions {
   brokers: string[];
   topic: string;
   clientId?: string;
-  /**
-   * Idempotent producer (exactly one copy per send even across retries). Use it on real clusters.
-   * librdkafka 2.0.2's mock cluster reports controller id 0, which makes kafkajs' InitProducerId
-   * fail, so the tests run without it; ordering then rests on maxInFlightRequests = 1.
-   */
-  idempotent?: boolean;
+  /** How the topic is created before the first publish (KMS_KAFKA_CREATE_TOPICS and friends). */
+  topics?: KafkaTopicSettings;
+  onTopicCreated?: (t: CreatedTopic) => void;
   /** How long one send may wait for the acks of every in-sync replica. Default 10 s. */
   ackTimeoutMs?: number;
   /** kafkajs log level; default ERROR. */
@@ -22,7 +21,8 @@ export interface KafkaNoticePublisherOptions {
 /**
  * Publishes notices to Kafka as CloudEvents in structured mode (one JSON value, content-type
  * `application/cloudevents+json`), keyed by the notice subject (key id) so a key's notices land on
- * one partition in order. `publish` resolves only after acks=-1, with one request in flight.
+ * one partition in order. `publish` resolves only after acks=all, from an idempotent producer with
+ * one request in flight.
  * A failed send drops the producer and the next call reconnects, so a broker that was down and came
  * back (or a new leader) is found again.
  */
@@ -35,7 +35,8 @@ export class KafkaNoticePublisher implements NoticePublisher {
     this.producer = new LazyKafkaProducer({
       brokers: options.brokers,
       clientId: options.clientId ?? 'open-kms-notices',
-      idempotent: options.idempotent ?? false,
+      ...(options.topics ? { topics: options.topics } : {}),
+      ...(options.onTopicCreated ? { onTopicCreated: options.onTopicCreated } : {}),
       ...(options.ackTimeoutMs !== undefined ? { ackTimeoutMs: options.ackTimeoutMs } : {}),
       ...(options.logLevel !== undefined ? { logLevel: options.logLevel } : {}),
     });
@@ -44,6 +45,11 @@ export class KafkaNoticePublisher implements NoticePublisher {
   async publish(notice: Notice): Promise<void> {
     const message = CloudEventsKafka.structured(toCloudEvent(notice));
     await this.producer.send(this.options.topic, [{ key: notice.subject, value: noticeToJson(notice), headers: { ...message.headers } }]);
+  }
+
+  /** Create the topic now (when allowed) instead of before the first publish. */
+  ensureTopic(): Promise<void> {
+    return this.producer.ensureTopics([this.options.topic]);
   }
 
   close(): Promise<void> {

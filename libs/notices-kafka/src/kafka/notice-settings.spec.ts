@@ -1,33 +1,12 @@
-import { ConfigError } from '@kms/config';
-import { loadNoticeSettings } from './notice-settings';
+import { DEFAULT_NOTICE_TOPIC } from '@kms/notices';
+import { testConfig } from '@kms/config/testing';
+import { DEFAULT_CONFIRMATION_TOPIC } from './confirmation-consumer';
 
-describe('loadNoticeSettings', () => {
-  it('defaults to standalone (no broker), the kms.key-lifecycle.v1 topic, 24 h to confirm and an idempotent producer', () => {
-    expect(loadNoticeSettings({})).toEqual({
-      brokers: [],
-      topic: 'kms.key-lifecycle.v1',
-      source: '/open-kms',
-      confirmWithinMs: 24 * 3_600_000,
-      idempotentProducer: true,
-      maxLagSeconds: 900,
-      clientId: 'open-kms-notices',
-      confirmationsTopic: 'kms.key-confirmations.v1',
-    });
-  });
-
-  it('reads brokers, topic and the producer flag', () => {
-    const s = loadNoticeSettings({ KAFKA_BROKERS: 'k1:9092, k2:9092', KMS_NOTICES_TOPIC: 'acme.keys.v1', KMS_KAFKA_IDEMPOTENT: 'false', KMS_NOTICES_CONFIRM_WITHIN_HOURS: '4' });
-    expect(s).toMatchObject({ brokers: ['k1:9092', 'k2:9092'], topic: 'acme.keys.v1', idempotentProducer: false, confirmWithinMs: 4 * 3_600_000 });
-  });
-
-  it.each([
-    ['KAFKA_BROKERS', 'no-port'],
-    ['KMS_NOTICES_TOPIC', 'bad topic'],
-    ['KMS_CONFIRMATIONS_TOPIC', 'bad/topic'],
-    ['KMS_KAFKA_IDEMPOTENT', 'yes'],
-    ['KMS_NOTICES_CONFIRM_WITHIN_HOURS', '-1'],
-  ])('names the bad variable %s', (variable, value) => {
-    expect(() => loadNoticeSettings({ [variable]: value })).toThrow(ConfigError);
-    expect(() => loadNoticeSettings({ [variable]: value })).toThrow(new RegExp(`^${variable}:`));
+// libs/config cannot import the notice libs, so it repeats their default topics; they must stay the same.
+describe('the notices section of the configuration', () => {
+  it('defaults to the topics the notice adapters use', () => {
+    const { notices } = testConfig();
+    expect(notices.topic).toBe(DEFAULT_NOTICE_TOPIC);
+    expect(notices.confirmationsTopic).toBe(DEFAULT_CONFIRMATION_TOPIC);
   });
 });

@@ -1,1 +1,2 @@
-export * from './kafka-mock.process';
+export * from './kafka-cluster.process';
+export * from './kcat-topic.reader';

@@ -24,6 +24,8 @@ export class InMemoryNoticeStore implements NoticeStore {
   }
 
   async commit(relay: string, position: bigint, published?: { id: string; at: Date }): Promise<void> {
+    // Refused whole, as the PostgreSQL store's CHECK refuses the transaction.
+    if (position < 0n) throw new RangeError('a checkpoint position is never negative');
     if (published) {
       const n = this.notices.get(published.id);
       if (n && !n.publishedAt) n.publishedAt = published.at;

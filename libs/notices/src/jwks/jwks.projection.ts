@@ -1,5 +1,5 @@
-import { type Algorithm, ALGORITHM_USAGE, evolve, type ExistingKeyState, KEY_EVENT_TYPES, type KeyEvent, type KeyState } from '@kms/domain';
-import type { EventStore, EventSubscription, StoredEvent } from '@kms/event-store';
+import { type Algorithm, ALGORITHM_USAGE, evolve, type ExistingKeyState, idOfStream, KEY_STREAM_PREFIX, keyEventCodec, type KeyPurpose, type KeyState, type KeyVersionState } from '@kms/domain';
+import { type EventFollower, type EventStore, followEvents, type FollowerStatus, type StoredEvent } from '@kms/event-store';
 import { createPublicKey, type JsonWebKey } from 'node:crypto';
 import type { PublicKeySource } from './public-key-source.port';
 
@@ -10,59 +10,66 @@ export interface JwkSet {
   keys: PublicJwk[];
 }
 
-/** JOSE algorithm of each signing algorithm (RFC 7518, RFC 8037). */
+/** JOSE algorithm of each signing algorithm (RFC 7518, RFC 8037, RFC 9964 for ML-DSA). */
 const JOSE_ALG: Partial<Record<Algorithm, string>> = {
   ECDSA_P256_SHA256: 'ES256',
   ED25519: 'EdDSA',
   RSA_PSS_3072_SHA256: 'PS256',
+  ML_DSA_65: 'ML-DSA-65',
 };
 
-const KEY_TYPES: ReadonlySet<string> = new Set(KEY_EVENT_TYPES);
-const KEY_STREAM_PREFIX = 'key-';
+/** Bytes in front of the raw public key in an ML-DSA-65 SPKI (AlgorithmIdentifier + BIT STRING header). */
+const ML_DSA_65_SPKI_PREFIX = 22;
+
+/** The key members of a JWK: the AKP form of RFC 9964 (`pub`) for ML-DSA, node:crypto's export otherwise. */
+function jwkMembers(algorithm: Algorithm, spki: Buffer): JsonWebKey {
+  if (algorithm === 'ML_DSA_65') return { kty: 'AKP', pub: spki.subarray(ML_DSA_65_SPKI_PREFIX).toString('base64url') };
+  return createPublicKey({ key: spki, format: 'der', type: 'spki' }).export({ format: 'jwk' });
+}
 
 /**
- * The JWKS of each tenant: every ENABLED version of its asymmetric signing keys, kid `<keyId>:<version>`.
+ * Retired root versions stay published until destroyed (the scheduler destroys them no earlier than
+ * the policy's 365 days), so historical RPT chains stay verifiable; other keys publish enabled versions.
+ */
+function published(purpose: KeyPurpose, state: KeyVersionState): boolean {
+  if (state === 'ENABLED') return true;
+  return purpose === 'ROOT_TENANT' && (state === 'DISABLED' || state === 'DESTROY_SCHEDULED');
+}
+
+/**
+ * The JWKS of each tenant: every ENABLED version of its asymmetric signing keys (and retired root versions), kid `<keyId>:<version>`.
  * Keys are folded from the store with the domain's `evolve`; public keys come from a PublicKeySource
  * and are cached (a version's public key never changes).
  */
 export class JwksProjection {
   private readonly keys = new Map<string, { state: ExistingKeyState; streamVersion: number }>();
   private readonly cache = new Map<string, PublicJwk>();
-  private subscription?: EventSubscription;
+  private follower?: EventFollower;
 
   constructor(private readonly source: PublicKeySource) {}
 
   /** Follow the store from the start; resolves once caught up. */
   start(store: EventStore): Promise<void> {
-    return new Promise((resolve, reject) => {
-      let caughtUp = false;
-      this.subscription = store.subscribeToAll(
-        {},
-        {
-          onEvent: (e) => this.apply(e),
-          onCaughtUp: () => {
-            caughtUp = true;
-            resolve();
-          },
-          onError: (error) => {
-            if (!caughtUp) reject(error);
-          },
-        },
-      );
-    });
+    this.follower = followEvents(store, { name: 'jwks', handle: (e) => this.apply(e) });
+    return this.follower.caughtUp();
   }
 
   async stop(): Promise<void> {
-    await this.subscription?.stop();
+    await this.follower?.stop();
+  }
+
+  /** The follower's state, position and last error (readiness, metrics); undefined before start. */
+  status(): FollowerStatus | undefined {
+    return this.follower?.status();
   }
 
   /** Fold one store event. Idempotent by stream version. */
   apply(e: StoredEvent): void {
-    if (!e.streamId.startsWith(KEY_STREAM_PREFIX) || !KEY_TYPES.has(e.type)) return;
-    const keyId = e.streamId.slice(KEY_STREAM_PREFIX.length);
+    const keyId = keyEventCodec.accepts(e.type) ? idOfStream(KEY_STREAM_PREFIX, e.streamId) : undefined;
+    if (keyId === undefined) return;
     const current = this.keys.get(keyId);
     if (current && e.streamVersion <= current.streamVersion) return;
-    const event = { type: e.type, data: e.data, metadata: e.metadata } as unknown as KeyEvent;
+    const event = keyEventCodec.parse(e);
     const next: KeyState = evolve(current?.state ?? { status: 'NotCreated' }, event);
     if (next.status !== 'NotCreated') this.keys.set(keyId, { state: next, streamVersion: e.streamVersion });
   }
@@ -75,7 +82,7 @@ export class JwksProjection {
     for (const key of keys) {
       for (const v of key.versions) {
         // A compromised version must not verify anything new, even while it stays readable.
-        if (v.state !== 'ENABLED' || v.compromisedAt) continue;
+        if (!published(key.purpose, v.state) || v.compromisedAt) continue;
         const alg = JOSE_ALG[v.algorithm];
         if (!alg) continue;
         out.push(await this.jwk(key.keyId, v.version, v.algorithm, v.protectionLevel, v.materialRef, alg));
@@ -89,7 +96,7 @@ export class JwksProjection {
     const hit = this.cache.get(kid);
     if (hit) return hit;
     const spki = await this.source.spki({ keyId, version, algorithm, protectionLevel, materialRef });
-    const jwk: PublicJwk = { ...createPublicKey({ key: spki, format: 'der', type: 'spki' }).export({ format: 'jwk' }), kid, alg, use: 'sig' };
+    const jwk: PublicJwk = { ...jwkMembers(algorithm, spki), kid, alg, use: 'sig' };
     this.cache.set(kid, jwk);
     return jwk;
   }

@@ -4,13 +4,14 @@ import { resolve } from 'node:path';
 import { noticeToObject } from './notice-cloud-event';
 import { NoticeMapper } from './notice.mapper';
 import { NOTICE_TYPES } from './notice.model';
+import { integrityNotice } from '../relay/integrity-notice-sweep';
 
 interface ObjectSchema {
   required: string[];
   properties: Record<string, { enum?: unknown[] }>;
 }
 const schema = JSON.parse(readFileSync(resolve(__dirname, '../../../../docs/schemas/kms-key-lifecycle-notice.v1.json'), 'utf8')) as ObjectSchema & {
-  $defs: { keyNotice: ObjectSchema; approvalNotice: ObjectSchema };
+  $defs: { keyNotice: ObjectSchema; approvalNotice: ObjectSchema; integrityNotice: ObjectSchema };
 };
 
 let position = 0n;
@@ -41,6 +42,23 @@ describe('docs/schemas/kms-key-lifecycle-notice.v1.json', () => {
     const event = noticeToObject(rotation);
     expectShape(event, schema);
     expectShape(event['data'] as Record<string, unknown>, schema.$defs.keyNotice);
+  });
+
+  it('describes an integrity alarm notice exactly', () => {
+    const alarm = integrityNotice(
+      {
+        position: 9n,
+        time: new Date('2026-01-01T00:00:00.000Z'),
+        actor: 'system:audit-projector',
+        details: { alarmId: '3b4f1c2e-0000-5000-8000-000000000000', source: 'events', position: '4', streamId: 'key-k1', streamVersion: 2, problem: 'the event is not sealed' },
+      },
+      '/kms',
+    );
+    if (!alarm) throw new Error('no notice');
+    const event = noticeToObject(alarm);
+    expectShape(event, schema);
+    expectShape(event['data'] as Record<string, unknown>, schema.$defs.integrityNotice);
+    expect(event).toMatchObject({ kmsurgent: true, subject: 'integrity/events', data: { recordId: null, streamVersion: 2, detectedBy: 'audit-projector' } });
   });
 
   it('describes an approval notice exactly', () => {

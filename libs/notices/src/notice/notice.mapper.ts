@@ -1,16 +1,15 @@
 import {
   type Algorithm,
   type ApprovalRequested,
-  approvalStreamId,
-  type ApprovedOperationExecuted,
+  APPROVAL_STREAM_PREFIX,
+  approvalEventCodec,
   DAY_MS,
-  type DependentConfirmationsOverdue,
+  ESCROW_CEREMONY_STREAM_PREFIX,
+  escrowCeremonyEventCodec,
   type EventMetadata,
-  type KeyCreated,
+  KEY_STREAM_PREFIX,
+  keyEventCodec,
   type KeyPurpose,
-  type KeyVersionCreated,
-  type KeyVersionDestructionScheduled,
-  type PrimaryVersionChanged,
 } from '@kms/domain';
 import type { StoredEvent } from '@kms/event-store';
 import { type ApprovalNotice, type ApprovalNoticeData, type ApprovalNoticeType, type KeyNotice, type KeyNoticeData, type KeyNoticeType, type Notice, NOTICE_TYPES } from './notice.model';
@@ -31,8 +30,6 @@ interface KeyFacts {
 
 type ApprovalFacts = Pick<ApprovalRequested['data'], 'operation' | 'targetId' | 'requester' | 'changeTicket' | 'expiresAt'>;
 
-const KEY_STREAM_PREFIX = 'key-';
-const APPROVAL_STREAM_PREFIX = approvalStreamId('');
 
 /**
  * Turns store events into notices. Keeps the little per-key and per-approval state a notice needs but
@@ -52,27 +49,50 @@ export class NoticeMapper {
   apply(e: StoredEvent): Notice | null {
     if (e.streamId.startsWith(KEY_STREAM_PREFIX)) return this.applyKeyEvent(e);
     if (e.streamId.startsWith(APPROVAL_STREAM_PREFIX)) return this.applyApprovalEvent(e);
+    if (e.streamId.startsWith(ESCROW_CEREMONY_STREAM_PREFIX)) return this.applyEscrowEvent(e);
     return null;
   }
 
-  private applyKeyEvent(e: StoredEvent): KeyNotice | null {
-    const meta = e.metadata as unknown as EventMetadata;
+  /** Break-glass escrow: a reseal whose custodians did not all declare their old package destroyed in time. */
+  private applyEscrowEvent(stored: StoredEvent): KeyNotice | null {
+    if (stored.type !== 'EscrowDeclarationOverdue' || !escrowCeremonyEventCodec.accepts(stored.type)) return null;
+    const e = escrowCeremonyEventCodec.parse(stored);
+    if (e.type !== 'EscrowDeclarationOverdue') return null;
+    return this.keyNotice(
+      stored,
+      NOTICE_TYPES.escrowDeclarationsOverdue,
+      e.data.keyId,
+      e.data.version,
+      {
+        reason: 'ESCROW_DECLARATIONS_OVERDUE',
+        urgent: true,
+        confirmBy: e.data.declareBy,
+        pendingDependents: e.data.pending.map((custodianId) => ({ dependentId: custodianId, name: `escrow custodian ${custodianId}` })),
+      },
+      e.metadata,
+    );
+  }
+
+  private applyKeyEvent(stored: StoredEvent): KeyNotice | null {
+    if (!keyEventCodec.accepts(stored.type)) return null;
+    const e = keyEventCodec.parse(stored);
+    const meta = e.metadata;
     switch (e.type) {
       case 'KeyCreated': {
-        const d = e.data as unknown as KeyCreated['data'];
+        const d = e.data;
         this.keys.set(d.keyId, { tenant: d.tenant, purpose: d.purpose, algorithm: d.algorithm, fingerprints: new Map() });
         return null;
       }
       case 'KeyVersionCreated': {
-        const d = e.data as unknown as KeyVersionCreated['data'];
+        const d = e.data;
         if (d.publicKeyFingerprint) this.keys.get(d.keyId)?.fingerprints.set(d.version, d.publicKeyFingerprint);
         return null;
       }
       case 'PrimaryVersionChanged': {
-        const d = e.data as unknown as PrimaryVersionChanged['data'];
+        const d = e.data;
         const urgent = d.reason === 'COMPROMISE';
         const confirmBy = new Date(Date.parse(meta.occurredAt) + this.confirmWithinMs).toISOString();
-        return this.keyNotice(e, NOTICE_TYPES.keyRotated, d.keyId, d.version, {
+        return this.keyNotice(stored, NOTICE_TYPES.keyRotated, d.keyId, d.version, {
           previousVersion: d.previousVersion,
           reason: d.reason,
           urgent,
@@ -80,28 +100,28 @@ export class NoticeMapper {
         });
       }
       case 'KeyVersionCompromised': {
-        const d = e.data as { keyId: string; version: number };
-        return this.keyNotice(e, NOTICE_TYPES.keyVersionCompromised, d.keyId, d.version, { reason: 'COMPROMISE', urgent: true });
+        const d = e.data;
+        return this.keyNotice(stored, NOTICE_TYPES.keyVersionCompromised, d.keyId, d.version, { reason: 'COMPROMISE', urgent: true });
       }
       case 'KeyVersionDestructionScheduled': {
-        const d = e.data as unknown as KeyVersionDestructionScheduled['data'];
-        return this.keyNotice(e, NOTICE_TYPES.keyVersionDestructionScheduled, d.keyId, d.version, {
+        const d = e.data;
+        return this.keyNotice(stored, NOTICE_TYPES.keyVersionDestructionScheduled, d.keyId, d.version, {
           reason: 'DESTRUCTION_SCHEDULED',
           destroyAt: d.destroyAt,
         });
       }
       case 'KeyVersionDestructionCancelled': {
-        const d = e.data as { keyId: string; version: number };
-        return this.keyNotice(e, NOTICE_TYPES.keyVersionDestructionCancelled, d.keyId, d.version, { reason: 'DESTRUCTION_CANCELLED' });
+        const d = e.data;
+        return this.keyNotice(stored, NOTICE_TYPES.keyVersionDestructionCancelled, d.keyId, d.version, { reason: 'DESTRUCTION_CANCELLED' });
       }
       case 'KeyVersionDestroyed': {
-        const d = e.data as { keyId: string; version: number };
-        return this.keyNotice(e, NOTICE_TYPES.keyVersionDestroyed, d.keyId, d.version, { reason: 'DESTROYED' });
+        const d = e.data;
+        return this.keyNotice(stored, NOTICE_TYPES.keyVersionDestroyed, d.keyId, d.version, { reason: 'DESTROYED' });
       }
       case 'DependentConfirmationsOverdue': {
         // An alert: dependents still run on old material after the window the policy allows.
-        const d = e.data as unknown as DependentConfirmationsOverdue['data'];
-        return this.keyNotice(e, NOTICE_TYPES.confirmationsOverdue, d.keyId, d.version, {
+        const d = e.data;
+        return this.keyNotice(stored, NOTICE_TYPES.confirmationsOverdue, d.keyId, d.version, {
           reason: 'CONFIRMATIONS_OVERDUE',
           urgent: true,
           confirmBy: d.confirmBy,
@@ -119,11 +139,12 @@ export class NoticeMapper {
     keyId: string,
     version: number,
     extra: Partial<Pick<KeyNoticeData, 'previousVersion' | 'reason' | 'urgent' | 'confirmBy' | 'destroyAt' | 'pendingDependents'>>,
+    metadata?: EventMetadata,
   ): KeyNotice | null {
     const facts = this.keys.get(keyId);
     // A key event without its KeyCreated cannot come from a well-formed store; there is nothing to say about it.
     if (!facts) return null;
-    const meta = e.metadata as unknown as EventMetadata;
+    const meta = metadata ?? keyEventCodec.parse(e).metadata;
     const urgent = extra.urgent ?? false;
     const data: KeyNoticeData = {
       keyId,
@@ -145,16 +166,18 @@ export class NoticeMapper {
     return { ...this.envelope(e, keyId, urgent), type, data };
   }
 
-  private applyApprovalEvent(e: StoredEvent): ApprovalNotice | null {
-    const meta = e.metadata as unknown as EventMetadata;
-    const approvalId = (e.data as { approvalId?: string }).approvalId;
+  private applyApprovalEvent(stored: StoredEvent): ApprovalNotice | null {
+    if (!approvalEventCodec.accepts(stored.type)) return null;
+    const e = approvalEventCodec.parse(stored);
+    const meta: EventMetadata = e.metadata;
+    const approvalId = e.data.approvalId;
     if (typeof approvalId !== 'string') return null;
     let type: ApprovalNoticeType;
     let outcome: ApprovalNoticeData['outcome'] = null;
     let errorCode: string | null = null;
     switch (e.type) {
       case 'ApprovalRequested': {
-        const d = e.data as unknown as ApprovalRequested['data'];
+        const d: ApprovalRequested['data'] = e.data;
         this.approvals.set(approvalId, {
           operation: d.operation,
           targetId: d.targetId,
@@ -175,7 +198,7 @@ export class NoticeMapper {
         type = NOTICE_TYPES.approvalExpired;
         break;
       case 'ApprovedOperationExecuted': {
-        const d = e.data as unknown as ApprovedOperationExecuted['data'];
+        const d = e.data;
         outcome = d.outcome;
         errorCode = d.errorCode ?? null;
         type = NOTICE_TYPES.approvalExecuted;
@@ -201,7 +224,7 @@ export class NoticeMapper {
       urgent: false,
     };
     // Keyed by the target so an approval's notices stay in order with the key's own notices.
-    return { ...this.envelope(e, facts.targetId, false), type, data };
+    return { ...this.envelope(stored, facts.targetId, false), type, data };
   }
 
   private envelope(e: StoredEvent, subject: string, urgent: boolean): Omit<Notice, 'type' | 'data'> {

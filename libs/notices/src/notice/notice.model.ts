@@ -8,11 +8,14 @@ export const NOTICE_TYPES = {
   keyVersionDestructionCancelled: 'kms.key.version-destruction-cancelled.v1',
   keyVersionDestroyed: 'kms.key.version-destroyed.v1',
   confirmationsOverdue: 'kms.key.confirmations-overdue.v1',
+  /** A break-glass reseal's destruction declarations were not all in by the deadline (urgent). */
+  escrowDeclarationsOverdue: 'kms.key.escrow-declarations-overdue.v1',
   approvalRequested: 'kms.approval.requested.v1',
   approvalGranted: 'kms.approval.granted.v1',
   approvalRejected: 'kms.approval.rejected.v1',
   approvalExpired: 'kms.approval.expired.v1',
   approvalExecuted: 'kms.approval.executed.v1',
+  integrityViolation: 'kms.integrity.violation.v1',
 } as const;
 
 export type KeyNoticeType =
@@ -21,7 +24,8 @@ export type KeyNoticeType =
   | typeof NOTICE_TYPES.keyVersionDestructionScheduled
   | typeof NOTICE_TYPES.keyVersionDestructionCancelled
   | typeof NOTICE_TYPES.keyVersionDestroyed
-  | typeof NOTICE_TYPES.confirmationsOverdue;
+  | typeof NOTICE_TYPES.confirmationsOverdue
+  | typeof NOTICE_TYPES.escrowDeclarationsOverdue;
 
 export type ApprovalNoticeType =
   | typeof NOTICE_TYPES.approvalRequested
@@ -30,7 +34,9 @@ export type ApprovalNoticeType =
   | typeof NOTICE_TYPES.approvalExpired
   | typeof NOTICE_TYPES.approvalExecuted;
 
-export type NoticeType = KeyNoticeType | ApprovalNoticeType;
+export type IntegrityNoticeType = typeof NOTICE_TYPES.integrityViolation;
+
+export type NoticeType = KeyNoticeType | ApprovalNoticeType | IntegrityNoticeType;
 
 /** Default topic; configurable (KMS_NOTICES_TOPIC). */
 export const DEFAULT_NOTICE_TOPIC = 'kms.key-lifecycle.v1';
@@ -98,8 +104,30 @@ interface NoticeBase {
   urgent: boolean;
 }
 
+/**
+ * `data` of an integrity alarm: a row of the event store or audit trail the KMS did not write, edited,
+ * moved or missing, or a ledger that no longer matches its source. Names the record, never its data.
+ */
+export interface IntegrityNoticeData {
+  /** The alarm id: the same violation found by two processes has the same id (and notice id). */
+  alarmId: string;
+  source: 'events' | 'audit_records' | 'ledger';
+  position: string | null;
+  recordId: string | null;
+  streamId: string | null;
+  streamVersion: number | null;
+  problem: string;
+  /** The process that found it. */
+  detectedBy: string;
+  detectedAt: string;
+  tenant: null;
+  urgent: true;
+}
+
 export type KeyNotice = NoticeBase & { type: KeyNoticeType; data: KeyNoticeData };
 export type ApprovalNotice = NoticeBase & { type: ApprovalNoticeType; data: ApprovalNoticeData };
 
-/** One rotation notice, before it is encoded as a CloudEvent. */
-export type Notice = KeyNotice | ApprovalNotice;
+export type IntegrityNotice = NoticeBase & { type: IntegrityNoticeType; data: IntegrityNoticeData; urgent: true };
+
+/** One notice, before it is encoded as a CloudEvent. */
+export type Notice = KeyNotice | ApprovalNotice | IntegrityNotice;

@@ -1,3 +1,4 @@
+import type { CheckpointStore } from '@kms/event-store';
 import type { Notice } from '../notice/notice.model';
 
 /** A notice as the store keeps it: its CloudEvent JSON and whether a broker acknowledged it. */
@@ -14,10 +15,9 @@ export interface RecordedNotice {
 /**
  * Where notices are recorded (readable over HTTP without a broker) and where the relay keeps its
  * checkpoint: the store position up to which every notice is recorded and, with a broker, acknowledged.
+ * Its checkpoints are a CheckpointStore (`loadCheckpoint(relay)` answers 0n when there is none).
  */
-export interface NoticeStore {
-  /** The checkpoint named `relay`; 0n when there is none. */
-  loadCheckpoint(relay: string): Promise<bigint>;
+export interface NoticeStore extends CheckpointStore {
   /** Record a notice. Idempotent by id: recording it again changes nothing. */
   record(notice: Notice): Promise<void>;
   /**

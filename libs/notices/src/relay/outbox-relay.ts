@@ -1,4 +1,4 @@
-import type { EventStore, EventSubscription, StoredEvent } from '@kms/event-store';
+import { type EventFollower, type EventStore, followEvents, type StoredEvent } from '@kms/event-store';
 import type { NoticeMapper } from '../notice/notice.mapper';
 import type { Notice } from '../notice/notice.model';
 import type { NoticePublisher } from '../ports/notice-publisher.port';
@@ -62,11 +62,10 @@ class RelayStopped extends Error {
 export class OutboxRelay {
   private readonly name: string;
   private readonly now: () => Date;
-  private subscription?: EventSubscription;
+  private follower?: EventFollower;
   private stopping = false;
   private wakeSleeper: (() => void) | null = null;
   private uncommitted = 0;
-  private caughtUpPromise?: Promise<void>;
   private readonly status: RelayStatus = {
     state: 'idle',
     checkpoint: 0n,
@@ -95,42 +94,27 @@ export class OutboxRelay {
     this.status.checkpoint = checkpoint;
     this.status.handled = checkpoint;
     this.status.state = 'replaying';
-    let caughtUp = false;
-    this.caughtUpPromise = new Promise<void>((resolve, reject) => {
-      this.subscription = this.events.subscribeToAll(
-        {},
-        {
-          onEvent: (e) => this.handle(e),
-          onCaughtUp: () => {
-            caughtUp = true;
-            this.status.state = 'running';
-            resolve();
-          },
-          onError: (error) => {
-            if (!(error instanceof RelayStopped)) {
-              this.status.state = 'failed';
-              this.status.lastError = error.message;
-            }
-            if (!caughtUp) reject(error);
-          },
-        },
-      );
+    // Record, publish and commit retry inside handle(); a failure that escapes it (the mapper) is
+    // retried by the follower, which feeds the same event again after a backoff.
+    this.follower = followEvents(this.events, {
+      name: this.name,
+      handle: (e) => this.handle(e),
+      onCaughtUp: () => (this.status.state = 'running'),
+      retry: { initialMs: this.options.initialRetryDelayMs ?? 100, maxMs: this.options.maxRetryDelayMs ?? 5000 },
     });
-    // Callers that never await caughtUp() must not see an unhandled rejection.
-    this.caughtUpPromise.catch(() => undefined);
   }
 
   /** Resolves once every event that existed at start has been handled (rejects if the relay stopped first). */
   caughtUp(): Promise<void> {
-    if (!this.caughtUpPromise) return Promise.reject(new Error('relay not started'));
-    return this.caughtUpPromise;
+    if (!this.follower) return Promise.reject(new Error('relay not started'));
+    return this.follower.caughtUp();
   }
 
   /** Stop following. A notice published but not committed yet is sent again by the next relay. */
   async stop(): Promise<void> {
     this.stopping = true;
     this.wakeSleeper?.();
-    await this.subscription?.stop();
+    await this.follower?.stop();
     if (this.uncommitted > 0 && this.status.handled > this.status.checkpoint) {
       // Best effort: a lost commit of events without notices only costs a replay.
       await this.options.store.commit(this.name, this.status.handled).then(
@@ -142,7 +126,14 @@ export class OutboxRelay {
   }
 
   snapshot(): RelayStatus {
-    return { ...this.status, waitingOn: this.status.waitingOn && { ...this.status.waitingOn } };
+    // While the follower waits to feed a failed event again, the relay is failed (not ready).
+    const follower = this.follower?.status();
+    const failed = follower?.state === 'retrying' || follower?.state === 'failed';
+    return {
+      ...this.status,
+      ...(failed ? { state: 'failed' as const, lastError: follower.lastError } : {}),
+      waitingOn: this.status.waitingOn && { ...this.status.waitingOn },
+    };
   }
 
   /** Lag behind the store head, in positions and in age of the oldest unacknowledged notice. */

@@ -15,6 +15,9 @@ export class KeyHistoryWriter {
     readonly keyId: string = randomUUID(),
   ) {}
 
+  /** The algorithm given to create(); versions carry it like the key does. */
+  private algorithm = 'ECDSA_P256_SHA256';
+
   async append(type: string, data: Record<string, unknown>, occurredAt: string, metadata: Record<string, unknown> = {}): Promise<NewEvent> {
     const event: NewEvent = { id: randomUUID(), type, data: { keyId: this.keyId, ...data }, metadata: eventMetadata(occurredAt, 'alice', metadata) };
     const r = await this.store.appendToStream(`key-${this.keyId}`, [event], { expectedVersion: this.version < 0 ? 'no_stream' : this.version });
@@ -26,6 +29,7 @@ export class KeyHistoryWriter {
   async create(opts: { tenant?: string; purpose?: string; algorithm?: string; at?: string } = {}): Promise<void> {
     const at = opts.at ?? '2026-01-01T00:00:00.000Z';
     const algorithm = opts.algorithm ?? 'ECDSA_P256_SHA256';
+    this.algorithm = algorithm;
     await this.append(
       'KeyCreated',
       {
@@ -46,7 +50,7 @@ export class KeyHistoryWriter {
 
   /** KeyVersionCreated + PrimaryVersionChanged. */
   async newVersion(version: number, reason: string, at: string): Promise<NewEvent> {
-    const algorithm = 'ECDSA_P256_SHA256';
+    const algorithm = this.algorithm;
     await this.append(
       'KeyVersionCreated',
       { version, algorithm, protectionLevel: 'SOFTWARE', materialRef: `mat-${this.keyId}-${version}`, publicKeyFingerprint: fingerprintOf(this.keyId, version), reason },

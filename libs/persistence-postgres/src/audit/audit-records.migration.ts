@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { allowHistoryChanges, refuseHistoryChanges } from '../pg/append-only.migration';
 
 /**
  * The audit trail. `position` is the global order consumers read by; rows are only ever inserted.
@@ -58,5 +59,40 @@ export class CreateTrackedCiphertexts1795900000000 implements MigrationInterface
   }
 }
 
+/** The audit trail is append-only: UPDATE, DELETE and TRUNCATE of `audit_records` are refused by triggers. */
+export class AppendOnlyAuditRecords1796100000001 implements MigrationInterface {
+  name = 'AppendOnlyAuditRecords1796100000001';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await refuseHistoryChanges(queryRunner, 'audit_records');
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await allowHistoryChanges(queryRunner, 'audit_records');
+  }
+}
+
+/**
+ * Every audit record is sealed by its writer (AuditSealer, audit-seal.ts): its place in one hash chain
+ * over the whole trail and a MAC under a key the database never sees. Null for rows written before
+ * sealing until the upgrade seals them (sealExistingAuditRecords); readers refuse an unsealed row.
+ */
+export class SealAuditRecords1796300000000 implements MigrationInterface {
+  name = 'SealAuditRecords1796300000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query('ALTER TABLE audit_records ADD COLUMN seal_prev text NULL, ADD COLUMN seal_hash text NULL, ADD COLUMN seal_mac text NULL');
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query('ALTER TABLE audit_records DROP COLUMN seal_mac, DROP COLUMN seal_hash, DROP COLUMN seal_prev');
+  }
+}
+
 /** Migrations of the audit log, for runMigrations(). */
-export const auditMigrations: Array<new () => MigrationInterface> = [CreateAuditRecords1795358922293, CreateTrackedCiphertexts1795900000000];
+export const auditMigrations: Array<new () => MigrationInterface> = [
+  CreateAuditRecords1795358922293,
+  CreateTrackedCiphertexts1795900000000,
+  AppendOnlyAuditRecords1796100000001,
+  SealAuditRecords1796300000000,
+];

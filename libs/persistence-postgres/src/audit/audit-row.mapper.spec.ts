@@ -1,6 +1,6 @@
 import type { AuditRecord } from '@kms/application';
 import { KmsError } from '@kms/domain';
-import { AUDIT_COLUMNS, insertAuditRowsSql, MAX_ROWS_PER_INSERT, toAuditRow } from './audit-row.mapper';
+import { AUDIT_COLUMNS, insertAuditRowsSql, MAX_ROWS_PER_INSERT, SEALED_AUDIT_COLUMNS, toAuditRow } from './audit-row.mapper';
 
 const base: AuditRecord = {
   id: '0a6c2f6e-9d1b-4c53-9a51-1f0f4a1b2c3d',
@@ -75,14 +75,16 @@ describe('toAuditRow', () => {
 });
 
 describe('insertAuditRowsSql', () => {
-  it('numbers parameters row by row and casts details to jsonb', () => {
+  it('numbers parameters row by row, position first and the seal last, and casts details to jsonb', () => {
     const sql = insertAuditRowsSql(2);
-    expect(sql).toContain('($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb), ($13,');
-    expect(sql).toContain('$24::jsonb)');
-    expect(sql).not.toContain('$25');
+    expect(sql).toContain('("position", "id",');
+    expect(sql).toContain('"details", "seal_prev", "seal_hash", "seal_mac")');
+    expect(sql).toContain('($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, $16), ($17,');
+    expect(sql).toContain('$29::jsonb, $30, $31, $32)');
+    expect(sql).not.toContain('$33');
   });
 
   it('keeps the widest INSERT within the bind parameter limit', () => {
-    expect(MAX_ROWS_PER_INSERT * AUDIT_COLUMNS.length).toBeLessThanOrEqual(65_535);
+    expect(MAX_ROWS_PER_INSERT * SEALED_AUDIT_COLUMNS.length).toBeLessThanOrEqual(65_535);
   });
 });

@@ -1,5 +1,6 @@
 import type { AuditRecord } from '@kms/application';
 import { KmsError } from '@kms/domain';
+import type { AuditSeal, SealableAuditRow } from './audit-seal';
 
 /** One audit_records row as INSERT parameters, in AUDIT_COLUMNS order. */
 export type AuditRow = Array<string | number | null>;
@@ -20,8 +21,11 @@ export const AUDIT_COLUMNS = [
   'details',
 ] as const;
 
+/** Columns the writer inserts: the record's, with the position it reserved and its seal (recorded_at comes from the database). */
+export const SEALED_AUDIT_COLUMNS = ['position', ...AUDIT_COLUMNS, 'seal_prev', 'seal_hash', 'seal_mac'] as const;
+
 /** PostgreSQL accepts at most 65,535 bind parameters per statement. */
-export const MAX_ROWS_PER_INSERT = Math.floor(65_535 / AUDIT_COLUMNS.length);
+export const MAX_ROWS_PER_INSERT = Math.floor(65_535 / SEALED_AUDIT_COLUMNS.length);
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const OUTCOMES: ReadonlySet<string> = new Set(['SUCCESS', 'FAILURE', 'DENIED']);
@@ -41,6 +45,24 @@ function requiredText(value: unknown, field: string): string {
 
 function optionalText(value: unknown, field: string): string | null {
   return value === undefined || value === null ? null : requiredText(value, field);
+}
+
+/**
+ * Where tracking lives in a stored row: the `details` keys the audit trail has always had
+ * (ciphertextRef, sourceCiphertextRef; a ReEncrypt's destination key and version are details too),
+ * so tracked_ciphertexts can be rebuilt from audit_records alone.
+ */
+export const CIPHERTEXT_REF_DETAIL = 'ciphertextRef';
+export const SOURCE_CIPHERTEXT_REF_DETAIL = 'sourceCiphertextRef';
+
+function storedDetails(record: AuditRecord): AuditRecord['details'] {
+  const t = record.ciphertexts;
+  if (!t) return record.details;
+  return {
+    ...record.details,
+    ...(t.released ? { [SOURCE_CIPHERTEXT_REF_DETAIL]: t.released } : {}),
+    ...(t.handedOut ? { [CIPHERTEXT_REF_DETAIL]: t.handedOut.ref } : {}),
+  };
 }
 
 function detailsJson(details: AuditRecord['details']): string | null {
@@ -84,16 +106,44 @@ export function toAuditRow(record: AuditRecord): AuditRow {
     record.outcome,
     optionalText(record.errorCode, 'errorCode'),
     optionalText(record.sourceAddress, 'sourceAddress'),
-    detailsJson(record.details),
+    detailsJson(storedDetails(record)),
   ];
 }
 
-const INSERT_HEAD = `INSERT INTO audit_records (${AUDIT_COLUMNS.map((c) => `"${c}"`).join(', ')}) VALUES `;
-const DETAILS_INDEX = AUDIT_COLUMNS.indexOf('details');
+/**
+ * What PostgreSQL will give back for `row` stored at `position`: the values a seal covers. uuid
+ * columns read back in lower case and jsonb re-orders keys (canonical JSON absorbs that).
+ */
+export function sealableAuditRow(row: AuditRow, position: bigint): SealableAuditRow {
+  const [id, time, requestId, operation, keyId, keyVersion, actor, actorRole, outcome, errorCode, sourceAddress, details] = row;
+  return {
+    position,
+    id: (id as string).toLowerCase(),
+    time: new Date(time as string),
+    request_id: requestId as string,
+    operation: operation as string,
+    key_id: keyId === null ? null : (keyId as string).toLowerCase(),
+    key_version: keyVersion as number | null,
+    actor: actor as string,
+    actor_role: actorRole as string | null,
+    outcome: outcome as string,
+    error_code: errorCode as string | null,
+    source_address: sourceAddress as string | null,
+    details: details === null ? null : (JSON.parse(details as string) as Record<string, unknown>),
+  };
+}
 
-/** A parameterised multi-row INSERT for `rowCount` rows. */
+/** INSERT parameters (SEALED_AUDIT_COLUMNS order) of a validated row at its reserved position, with its seal. */
+export function sealedAuditRow(row: AuditRow, position: bigint, seal: AuditSeal): AuditRow {
+  return [position.toString(), ...row, seal.prev, seal.hash, seal.mac];
+}
+
+const INSERT_HEAD = `INSERT INTO audit_records (${SEALED_AUDIT_COLUMNS.map((c) => `"${c}"`).join(', ')}) VALUES `;
+const DETAILS_INDEX = SEALED_AUDIT_COLUMNS.indexOf('details');
+
+/** A parameterised multi-row INSERT for `rowCount` sealed rows (see sealedAuditRow). */
 export function insertAuditRowsSql(rowCount: number): string {
-  const width = AUDIT_COLUMNS.length;
+  const width = SEALED_AUDIT_COLUMNS.length;
   let sql = INSERT_HEAD;
   for (let r = 0; r < rowCount; r++) {
     sql += r === 0 ? '(' : ', (';

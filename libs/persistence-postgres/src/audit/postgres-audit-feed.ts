@@ -1,5 +1,7 @@
 import type { AuditRecord } from '@kms/application';
 import type { Pool } from 'pg';
+import { readStoredAuditRows, STORED_AUDIT_COLUMNS, type StoredAuditRowText, toStoredAuditRow } from './audit-chain';
+import type { AuditSealer, StoredAuditRow } from './audit-seal';
 
 /** An audit record as stored, with its position in the audit log's global order. */
 export interface PositionedAuditRecord extends AuditRecord {
@@ -25,71 +27,100 @@ export interface KeyUsesQuery {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const COLUMNS = `"position"::text AS position, id, "time", request_id, operation, key_id, key_version, actor, actor_role, outcome,
-              error_code, source_address, details`;
 
-interface AuditRecordRow {
-  position: string;
-  id: string;
-  time: Date;
-  request_id: string;
-  operation: string;
-  key_id: string | null;
-  key_version: number | null;
-  actor: string;
-  actor_role: string | null;
-  outcome: AuditRecord['outcome'];
-  error_code: string | null;
-  source_address: string | null;
-  details: Record<string, string | number | boolean> | null;
-}
-
-function toRecord(r: AuditRecordRow): PositionedAuditRecord {
+/** A stored row as the audit record it holds, with its position. */
+export function toPositionedAuditRecord(r: StoredAuditRow): PositionedAuditRecord {
   return {
-    position: BigInt(r.position),
+    position: r.position,
     id: r.id,
     time: r.time,
     requestId: r.request_id,
     operation: r.operation,
     actor: r.actor,
-    outcome: r.outcome,
+    outcome: r.outcome as AuditRecord['outcome'],
     ...(r.key_id !== null ? { keyId: r.key_id } : {}),
     ...(r.key_version !== null ? { keyVersion: r.key_version } : {}),
     ...(r.actor_role !== null ? { actorRole: r.actor_role } : {}),
     ...(r.error_code !== null ? { errorCode: r.error_code } : {}),
     ...(r.source_address !== null ? { sourceAddress: r.source_address } : {}),
-    ...(r.details !== null ? { details: r.details } : {}),
+    ...(r.details !== null ? { details: r.details as AuditRecord['details'] } : {}),
   };
 }
 
 /**
  * Reads audit_records (see auditMigrations) for consumers such as the audit projector. Positions are
- * visible in commit order because every flush of PostgresAuditLog takes the same advisory lock.
+ * visible in commit order because every writer takes the same advisory lock. Every record is checked
+ * against its seal (AuditSealer) before it is delivered.
  */
 export class PostgresAuditFeed implements AuditRecordFeed {
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly sealer: AuditSealer,
+  ) {}
 
+  /**
+   * Records after `afterPosition`, each sealed and chained to the one before it (the first to the
+   * record at or before `afterPosition`, itself checked; to nothing when none precedes it). Stops
+   * at the first record that is not: those before it are returned, and when it is the first to
+   * deliver, AuditIntegrityError (naming its position and id) is thrown.
+   */
   async readAfter(afterPosition: bigint, limit: number): Promise<PositionedAuditRecord[]> {
-    const { rows } = await this.pool.query<AuditRecordRow>(
-      `SELECT ${COLUMNS} FROM audit_records WHERE audit_records."position" > $1 ORDER BY audit_records."position" LIMIT $2`,
-      [afterPosition.toString(), limit],
-    );
-    return rows.map(toRecord);
+    const { anchor, rows } = await readStoredAuditRows(this.pool, afterPosition, limit);
+    const prev = anchor ? this.sealer.check(anchor).hash : null;
+    const { valid, error } = this.sealer.checkChain(rows, prev);
+    if (error && valid.length === 0) throw error;
+    return valid.map(toPositionedAuditRecord);
   }
 
-  /** Records of one key by time and position range, in position order (index on key_id, time). */
+  /**
+   * Records of one key by time and position range, in position order (index on key_id, time). Each
+   * record's own seal is checked (a filtered read cannot check the links); AuditIntegrityError at
+   * the first that fails.
+   */
   async readKeyUses(q: KeyUsesQuery): Promise<PositionedAuditRecord[]> {
     // key_id is a uuid column: any other id names no stored record (and must not fail the caller).
     if (!UUID.test(q.keyId) || q.throughPosition <= q.afterPosition) return [];
-    const { rows } = await this.pool.query<AuditRecordRow>(
-      `SELECT ${COLUMNS}
+    const { rows } = await this.pool.query<StoredAuditRowText>(
+      `SELECT ${STORED_AUDIT_COLUMNS}
          FROM audit_records
         WHERE key_id = $1 AND "time" >= $2 AND ($3::integer IS NULL OR key_version = $3::integer)
           AND "position" > $4 AND "position" <= $5
-        ORDER BY "position" LIMIT $6`,
+        ORDER BY audit_records."position" LIMIT $6`,
       [q.keyId, q.from, q.version, q.afterPosition.toString(), q.throughPosition.toString(), q.limit],
     );
-    return rows.map(toRecord);
+    return rows.map((r) => {
+      const stored = toStoredAuditRow(r);
+      this.sealer.check(stored);
+      return toPositionedAuditRecord(stored);
+    });
+  }
+
+  /**
+   * Records of one operation with `afterPosition < position <= throughPosition`, in position order.
+   * Each record's own seal is checked (a filtered read cannot check the links) and a record that
+   * fails is left out, not thrown: this read feeds the integrity alarm sweep, which must neither send
+   * a forged alarm nor stop sending real ones behind it; the reader of the whole trail (the audit
+   * projector and its reconciliation) names the forged record.
+   */
+  async readOperation(operation: string, afterPosition: bigint, throughPosition: bigint, limit: number): Promise<PositionedAuditRecord[]> {
+    if (throughPosition <= afterPosition) return [];
+    const { rows } = await this.pool.query<StoredAuditRowText>(
+      `SELECT ${STORED_AUDIT_COLUMNS} FROM audit_records
+        WHERE "position" > $1 AND "position" <= $2 AND operation = $3
+        ORDER BY audit_records."position" LIMIT $4`,
+      [afterPosition.toString(), throughPosition.toString(), operation, limit],
+    );
+    const out: PositionedAuditRecord[] = [];
+    for (const r of rows) {
+      const stored = toStoredAuditRow(r);
+      try {
+        this.sealer.check(stored);
+      } catch {
+        continue;
+      }
+      out.push(toPositionedAuditRecord(stored));
+    }
+    return out;
   }
 
   async headPosition(): Promise<bigint> {

@@ -1,41 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AuditRecord } from '@kms/application';
-import { KmsError } from '@kms/domain';
+import { auditLogContract, auditRecord as record, auditRecords as records, outcome } from '@kms/application/testing';
 import { Client, type Pool } from 'pg';
 import { createPgPool, dropSchema, type PostgresTarget, runMigrations, testDatabaseUrl, uniqueTestSchema } from '../pg/postgres-connection';
 import { auditMigrations } from './audit-records.migration';
+import { PostgresAuditFeed } from './postgres-audit-feed';
 import { PostgresAuditLog } from './postgres-audit-log';
+import { testAuditSealer } from '../testing';
+
+const sealer = testAuditSealer();
 
 const target: PostgresTarget = { url: testDatabaseUrl(), schema: uniqueTestSchema('audit_log') };
 let pool: Pool;
-
-function record(overrides: Partial<AuditRecord> = {}): AuditRecord {
-  return {
-    id: randomUUID(),
-    time: new Date('2026-05-06T07:08:09.123Z'),
-    requestId: `req-${randomUUID()}`,
-    operation: 'Encrypt',
-    actor: 'svc-billing',
-    outcome: 'SUCCESS',
-    ...overrides,
-  };
-}
-
-function records(n: number): AuditRecord[] {
-  return Array.from({ length: n }, () => record());
-}
-
-/** 'RESOLVED', or the KmsError code the promise rejected with. */
-async function outcome(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'RESOLVED';
-  } catch (e) {
-    if (e instanceof KmsError) return e.code;
-    throw e;
-  }
-}
 
 const outcomes = (ps: Array<Promise<unknown>>): Promise<string[]> => Promise.all(ps.map(outcome));
 
@@ -76,7 +53,7 @@ afterAll(async () => {
 
 describe('PostgresAuditLog', () => {
   it('given append resolved, then another session reads the record with every field', async () => {
-    const log = new PostgresAuditLog(pool);
+    const log = new PostgresAuditLog(pool, sealer);
     const r = record({
       keyId: '5d3a1c9e-2b4f-4e6a-8d7c-0f1e2d3c4b5a',
       keyVersion: 3,
@@ -108,7 +85,7 @@ describe('PostgresAuditLog', () => {
   });
 
   it('given a record without optional fields, then those columns are NULL', async () => {
-    const log = new PostgresAuditLog(pool);
+    const log = new PostgresAuditLog(pool, sealer);
     const r = record();
     await log.append(r);
     const row = await withReader(target, async (c) => (await c.query('SELECT * FROM audit_records WHERE id = $1', [r.id])).rows[0]);
@@ -116,7 +93,7 @@ describe('PostgresAuditLog', () => {
   });
 
   it('given 1,000 concurrent appends, then all are stored in far fewer flushes than records', async () => {
-    const log = new PostgresAuditLog(pool);
+    const log = new PostgresAuditLog(pool, sealer);
     const batch = records(1000);
     expect(await outcomes(batch.map((r) => log.append(r)))).toEqual(batch.map(() => 'RESOLVED'));
 
@@ -127,7 +104,7 @@ describe('PostgresAuditLog', () => {
   });
 
   it('given 50 appenders each awaiting its previous append, then records arriving during a flush share the next one', async () => {
-    const log = new PostgresAuditLog(pool);
+    const log = new PostgresAuditLog(pool, sealer);
     const ids: string[] = [];
     await Promise.all(
       Array.from({ length: 50 }, async () => {
@@ -146,7 +123,7 @@ describe('PostgresAuditLog', () => {
   });
 
   it('given maxBatch 10, then no flush of single appends carries more than 10 records', async () => {
-    const log = new PostgresAuditLog(pool, { maxBatch: 10 });
+    const log = new PostgresAuditLog(pool, sealer, { maxBatch: 10 });
     const batch = records(25);
     await Promise.all(batch.map((r) => log.append(r)));
     expect(log.stats()).toMatchObject({ records: 25, largestBatch: 10, flushes: 3 });
@@ -154,7 +131,7 @@ describe('PostgresAuditLog', () => {
   });
 
   it('given appendMany larger than maxBatch, then it is one flush and its rows are contiguous and in order', async () => {
-    const log = new PostgresAuditLog(pool, { maxBatch: 10 });
+    const log = new PostgresAuditLog(pool, sealer, { maxBatch: 10 });
     const batch = records(30);
     await log.appendMany(batch);
     expect(log.stats()).toMatchObject({ flushes: 1, records: 30, largestBatch: 30 });
@@ -167,7 +144,7 @@ describe('PostgresAuditLog', () => {
   });
 
   it('given appendMany whose last chunk PostgreSQL refuses, then none of its records is stored', async () => {
-    const log = new PostgresAuditLog(pool, { maxBatch: 10 });
+    const log = new PostgresAuditLog(pool, sealer, { maxBatch: 10 });
     const existing = record();
     await log.append(existing);
     // 25 fresh records then a duplicate id: the refusal comes in the third INSERT of the transaction.
@@ -177,7 +154,7 @@ describe('PostgresAuditLog', () => {
   });
 
   it('given a record PostgreSQL would refuse, then it alone is rejected and its neighbours commit', async () => {
-    const log = new PostgresAuditLog(pool);
+    const log = new PostgresAuditLog(pool, sealer);
     const ok1 = record();
     const bad = record({ requestId: 'nul\u0000inside' });
     const ok2 = record();
@@ -191,18 +168,19 @@ describe('PostgresAuditLog', () => {
     const key = () => randomUUID();
     const ref = () => randomUUID().replace(/-/g, '');
     const issued = (keyId: string, version: number, r: string, over: Partial<AuditRecord> = {}) =>
-      record({ operation: 'GenerateDataKey', keyId, keyVersion: version, details: { dataKeyBytes: 32, ciphertextRef: r }, ...over });
+      record({ operation: 'GenerateDataKey', keyId, keyVersion: version, details: { dataKeyBytes: 32 }, ciphertexts: { handedOut: { ref: r, keyId, version } }, ...over });
     const moved = (keyId: string, from: number, to: number, src: string, dst: string) =>
       record({
         operation: 'ReEncrypt',
         keyId,
         keyVersion: from,
-        details: { sourceKeyId: keyId, sourceKeyVersion: from, destinationKeyId: keyId, destinationKeyVersion: to, sourceCiphertextRef: src, ciphertextRef: dst },
+        details: { sourceKeyId: keyId, sourceKeyVersion: from, destinationKeyId: keyId, destinationKeyVersion: to },
+        ciphertexts: { released: src, handedOut: { ref: dst, keyId, version: to } },
       });
     const counts = async (log: PostgresAuditLog, keyId: string) => Object.fromEntries(await log.outstanding(keyId));
 
     it('counts what successful calls handed out per version, and ReEncrypt moves each reference once', async () => {
-      const log = new PostgresAuditLog(pool);
+      const log = new PostgresAuditLog(pool, sealer);
       const k = key();
       const [a, b, c] = [ref(), ref(), ref()];
       await Promise.all([log.append(issued(k, 1, a)), log.append(issued(k, 1, b)), log.append(issued(k, 1, c))]);
@@ -220,7 +198,7 @@ describe('PostgresAuditLog', () => {
     });
 
     it('the tracking commits with the audit record or not at all', async () => {
-      const log = new PostgresAuditLog(pool, { maxBatch: 10 });
+      const log = new PostgresAuditLog(pool, sealer, { maxBatch: 10 });
       const k = key();
       const existing = record();
       await log.append(existing);
@@ -231,7 +209,7 @@ describe('PostgresAuditLog', () => {
     });
 
     it('the table is reproducible from the audit trail alone', async () => {
-      const log = new PostgresAuditLog(pool);
+      const log = new PostgresAuditLog(pool, sealer);
       const k = key();
       const [a, b] = [ref(), ref()];
       await log.appendMany([issued(k, 1, a), issued(k, 1, b), moved(k, 1, 2, a, ref())]);
@@ -266,7 +244,7 @@ describe('PostgresAuditLog', () => {
     ])('given %s, then every pending append rejects with AUDIT_UNAVAILABLE and none resolves', async (_, url) => {
       const badPool = poolFor({ url: await url(), schema: target.schema });
       try {
-        const log = new PostgresAuditLog(badPool);
+        const log = new PostgresAuditLog(badPool, sealer);
         const pending = [...records(100).map((r) => log.append(r)), log.appendMany(records(5))];
         expect(new Set(await outcomes(pending))).toEqual(new Set(['AUDIT_UNAVAILABLE']));
         expect(log.stats()).toMatchObject({ flushes: 0, records: 0 });
@@ -281,7 +259,7 @@ describe('PostgresAuditLog', () => {
       await runMigrations(own, auditMigrations);
       const ownPool = poolFor(own);
       try {
-        const log = new PostgresAuditLog(ownPool);
+        const log = new PostgresAuditLog(ownPool, sealer);
         const before = records(10);
         await Promise.all(before.map((r) => log.append(r)));
         expect(await storedIds(before.map((r) => r.id), own)).toHaveLength(10);
@@ -304,7 +282,7 @@ describe('PostgresAuditLog', () => {
       if (address === null || typeof address === 'string') throw new Error('no port');
       const silentPool = poolFor({ url: `postgres://postgres@127.0.0.1:${address.port}/kms_test`, schema: target.schema });
       try {
-        const log = new PostgresAuditLog(silentPool, { flushTimeoutMs: 300 });
+        const log = new PostgresAuditLog(silentPool, sealer, { flushTimeoutMs: 300 });
         expect(new Set(await outcomes(records(20).map((r) => log.append(r))))).toEqual(new Set(['AUDIT_UNAVAILABLE']));
         expect(log.stats().records).toBe(0);
       } finally {
@@ -315,7 +293,7 @@ describe('PostgresAuditLog', () => {
     });
 
     it('given a flush stuck behind a lock, then it is rejected at the timeout, not committed later, and the log recovers', async () => {
-      const log = new PostgresAuditLog(pool, { flushTimeoutMs: 500 });
+      const log = new PostgresAuditLog(pool, sealer, { flushTimeoutMs: 500 });
       const stuck = records(5);
       const locker = new Client({ connectionString: target.url, options: `-c search_path=${target.schema}` });
       await locker.connect();
@@ -335,7 +313,7 @@ describe('PostgresAuditLog', () => {
 
   describe('back-pressure', () => {
     it('given more records than the queue bound, then the excess is rejected at once and the rest commit', async () => {
-      const log = new PostgresAuditLog(pool, { maxQueued: 100 });
+      const log = new PostgresAuditLog(pool, sealer, { maxQueued: 100 });
       const batch = records(150);
       const pending = batch.map((r) => log.append(r));
 
@@ -348,7 +326,7 @@ describe('PostgresAuditLog', () => {
     });
 
     it('given an appendMany larger than the bound, then it is rejected whole', async () => {
-      const log = new PostgresAuditLog(pool, { maxQueued: 10 });
+      const log = new PostgresAuditLog(pool, sealer, { maxQueued: 10 });
       const batch = records(11);
       expect(await outcome(log.appendMany(batch))).toBe('AUDIT_UNAVAILABLE');
       expect(await storedIds(batch.map((r) => r.id))).toEqual([]);
@@ -357,7 +335,7 @@ describe('PostgresAuditLog', () => {
 
   describe('close', () => {
     it('given queued appends, when closed, then they are all committed before close resolves and later appends reject', async () => {
-      const log = new PostgresAuditLog(pool, { maxBatch: 50 });
+      const log = new PostgresAuditLog(pool, sealer, { maxBatch: 50 });
       const batch = records(200);
       const settled: string[] = [];
       const pending = batch.map((r) => log.append(r).then(() => settled.push(r.id)));
@@ -372,8 +350,45 @@ describe('PostgresAuditLog', () => {
     });
 
     it('given nothing queued, then close resolves at once', async () => {
-      const log = new PostgresAuditLog(pool);
+      const log = new PostgresAuditLog(pool, sealer);
       await expect(log.close()).resolves.toBeUndefined();
     });
   });
 });
+
+auditLogContract(
+  'PostgresAuditLog',
+  async () => {
+    const own: PostgresTarget = { url: testDatabaseUrl(), schema: uniqueTestSchema('audit_contract') };
+    await runMigrations(own, auditMigrations);
+    const ownPool = poolFor(own);
+    // A real refusal inside the flush's transaction: a trigger that raises for listed ids ('*': every row).
+    await ownPool.query(`
+      CREATE TABLE ${own.schema}.contract_refusals (id text PRIMARY KEY);
+      CREATE FUNCTION ${own.schema}.contract_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF EXISTS (SELECT 1 FROM ${own.schema}.contract_refusals WHERE id IN ('*', NEW.id::text)) THEN
+          RAISE EXCEPTION 'audit record % refused by the test', NEW.id;
+        END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER contract_refuse BEFORE INSERT ON ${own.schema}.audit_records FOR EACH ROW EXECUTE FUNCTION ${own.schema}.contract_refuse();`);
+    const log = new PostgresAuditLog(ownPool, sealer);
+    const feed = new PostgresAuditFeed(ownPool, sealer);
+    const refuse = (id: string) => ownPool.query('INSERT INTO contract_refusals (id) VALUES ($1) ON CONFLICT DO NOTHING', [id]).then(() => undefined);
+    return {
+      log,
+      ciphertexts: log,
+      read: async () => (await feed.readAfter(0n, 1_000_000)).map(({ position: _position, ...r }) => r),
+      breakStorage: () => refuse('*'),
+      heal: () => ownPool.query(`DELETE FROM contract_refusals WHERE id = '*'`).then(() => undefined),
+      refuseRecord: refuse,
+      cleanup: async () => {
+        await log.close();
+        await ownPool.end();
+        await dropSchema(own);
+      },
+    };
+  },
+  { tracksCiphertexts: true },
+);

@@ -1,7 +1,9 @@
-import { type AuditLog, type AuditRecord, CIPHERTEXT_REF, type OutstandingCiphertexts, SOURCE_CIPHERTEXT_REF, type TrackingChanges, trackingChanges } from '@kms/application';
+import { type AuditLog, type AuditRecord, type OutstandingCiphertexts, type TrackingChanges, trackingChanges } from '@kms/application';
 import { KmsError } from '@kms/domain';
 import type { Pool, PoolClient } from 'pg';
+import { lockAndSeal } from './audit-chain';
 import { type AuditRow, insertAuditRowsSql, MAX_ROWS_PER_INSERT, toAuditRow } from './audit-row.mapper';
+import type { AuditSealer } from './audit-seal';
 
 export interface PostgresAuditLogOptions {
   /** Most rows per INSERT and per flush; an appendMany larger than this is still one flush. Default 512. */
@@ -44,8 +46,6 @@ const DEFAULT_MAX_BATCH = 512;
 const DEFAULT_MAX_QUEUED = 50_000;
 const DEFAULT_FLUSH_TIMEOUT_MS = 10_000;
 const SQL_CACHE_SIZE = 64;
-/** Advisory lock key every audit flush takes; any constant all writers agree on. */
-export const AUDIT_APPEND_LOCK_KEY = 7_301_954_417;
 
 /** The error every refused or failed append rejects with; callers refuse the operation (fail closed). */
 export function auditUnavailable(cause?: unknown): KmsError<'AUDIT_UNAVAILABLE'> {
@@ -71,6 +71,9 @@ function positiveInteger(value: number, name: string, max = Number.MAX_SAFE_INTE
  *
  * The same transaction applies the ciphertext tracking the records carry (tracked_ciphertexts), so a
  * DATA_PROTECTION version's outstanding count changes exactly when the audit record does.
+ *
+ * Every record is sealed inside the flush, under the audit append lock (see AuditSealer): one read of
+ * the chain's head and one batch of reserved positions per flush.
  */
 export class PostgresAuditLog implements AuditLog, OutstandingCiphertexts {
   private readonly maxBatch: number;
@@ -87,6 +90,7 @@ export class PostgresAuditLog implements AuditLog, OutstandingCiphertexts {
 
   constructor(
     private readonly pool: Pool,
+    private readonly sealer: AuditSealer,
     options: PostgresAuditLogOptions = {},
   ) {
     this.maxBatch = positiveInteger(options.maxBatch ?? DEFAULT_MAX_BATCH, 'maxBatch', MAX_ROWS_PER_INSERT);
@@ -129,7 +133,7 @@ export class PostgresAuditLog implements AuditLog, OutstandingCiphertexts {
     if (this.queuedRecords + rows.length > this.maxQueued) {
       return Promise.reject(auditUnavailable(new Error(`more than ${this.maxQueued} audit records are waiting`)));
     }
-    const tracking = records.filter((r) => r.details !== undefined && (CIPHERTEXT_REF in r.details || SOURCE_CIPHERTEXT_REF in r.details));
+    const tracking = records.filter((r) => r.ciphertexts !== undefined);
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ rows, tracking, resolve, reject });
       this.queuedRecords += rows.length;
@@ -225,11 +229,9 @@ export class PostgresAuditLog implements AuditLog, OutstandingCiphertexts {
     try {
       // Forced on for this transaction so a role or database default of "off" cannot weaken durability.
       await client.query('BEGIN; SET LOCAL synchronous_commit TO on');
-      // One lock for all writers (several key-service instances) so positions become visible in commit
-      // order: a reader that has seen position 6 can never later find a 5 committed behind it.
-      await client.query(`SELECT pg_advisory_xact_lock(${AUDIT_APPEND_LOCK_KEY})`);
-      for (let i = 0; i < rows.length; i += this.maxBatch) {
-        const chunk = rows.slice(i, i + this.maxBatch);
+      const sealed = await lockAndSeal(client, rows, this.sealer);
+      for (let i = 0; i < sealed.length; i += this.maxBatch) {
+        const chunk = sealed.slice(i, i + this.maxBatch);
         const inserted = await client.query(this.sqlFor(chunk.length), chunk.flat());
         if (inserted.rowCount !== chunk.length) throw new Error(`inserted ${inserted.rowCount} of ${chunk.length} audit rows`);
       }

@@ -1,20 +1,33 @@
 /**
- * A readiness check. `check()` resolves when the dependency is usable and rejects otherwise; it must
- * bound its own duration (see `withTimeout`), because a probe that hangs is as bad as one that fails.
+ * What a check resolves with when its dependency works but not fully — e.g. a relay riding out a
+ * broker outage, its work waiting safely — so the process stays ready (/readyz 200) while saying so.
+ */
+export interface HealthDegraded {
+  degraded: string;
+}
+
+/**
+ * A readiness check. `check()` resolves when the dependency is usable (with `{ degraded }` when it
+ * is usable but behind) and rejects otherwise; it must bound its own duration (see `withTimeout`),
+ * because a probe that hangs is as bad as one that fails.
  */
 export interface HealthCheck {
   /** Unique across the process, e.g. "audit-projector.postgres": modules share one /readyz. */
   readonly name: string;
-  check(): Promise<void>;
+  check(): Promise<void | HealthDegraded>;
 }
 
 export type CheckResult =
   | { name: string; status: 'ok'; durationMs: number }
+  | { name: string; status: 'degraded'; durationMs: number; reason: string }
   | { name: string; status: 'failed'; durationMs: number; error: string };
 
-/** What GET /readyz returns: `ok` only when every registered check passed. */
+/**
+ * What GET /readyz returns: `unavailable` (503) when a check failed, else `degraded` (200) when a
+ * check reported degraded, else `ok`.
+ */
 export interface ReadinessReport {
-  status: 'ok' | 'unavailable';
+  status: 'ok' | 'degraded' | 'unavailable';
   checks: CheckResult[];
 }
 

@@ -46,6 +46,27 @@ describe('HealthRegistry', () => {
     );
   });
 
+  it('is degraded, not unavailable, when a check passes but reports degraded, and says why', async () => {
+    registry.register(passing('a.redis'));
+    registry.register({ name: 'b.relay', check: async () => ({ degraded: 'publishing failed 3 times, 12 positions behind' }) });
+
+    const report = await registry.runAll();
+
+    expect(report.status).toBe('degraded');
+    expect(report.checks).toContainEqual(expect.objectContaining({ name: 'b.relay', status: 'degraded', reason: 'publishing failed 3 times, 12 positions behind' }));
+    const text = await metrics.metrics();
+    expect(text).toContain('kms_health_check_up{check="b.relay"} 1');
+    expect(text).toContain('kms_health_check_degraded{check="b.relay"} 1');
+    expect(text).toContain('kms_health_check_degraded{check="a.redis"} 0');
+  });
+
+  it('is unavailable when one check fails even if another is only degraded', async () => {
+    registry.register({ name: 'a.relay', check: async () => ({ degraded: 'behind' }) });
+    registry.register(failing('b.postgres', new Error('down')));
+
+    expect((await registry.runAll()).status).toBe('unavailable');
+  });
+
   it('never echoes a connection string from an error', async () => {
     registry.register(failing('db', new Error('cannot reach postgres://kms:hunter2@db:5432/kms (timeout)')));
 

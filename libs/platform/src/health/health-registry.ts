@@ -14,11 +14,18 @@ export class HealthRegistry {
   private readonly checks = new Map<string, HealthCheck>();
   private readonly up: Gauge;
   private readonly duration: Gauge;
+  private readonly degraded: Gauge;
 
   constructor(@Inject(METRICS_REGISTRY) metrics: Registry) {
     this.up = new Gauge({
       name: 'kms_health_check_up',
-      help: '1 if the readiness check passed when last run, 0 if it failed.',
+      help: '1 if the readiness check passed (ok or degraded) when last run, 0 if it failed.',
+      labelNames: ['check'],
+      registers: [metrics],
+    });
+    this.degraded = new Gauge({
+      name: 'kms_health_check_degraded',
+      help: '1 if the readiness check passed but reported degraded when last run (still ready), else 0.',
       labelNames: ['check'],
       registers: [metrics],
     });
@@ -44,19 +51,23 @@ export class HealthRegistry {
   /** Run every check concurrently and record the outcome in the metrics. */
   async runAll(): Promise<ReadinessReport> {
     const checks = await Promise.all([...this.checks.values()].map((c) => this.run(c)));
-    return { status: checks.every((c) => c.status === 'ok') ? 'ok' : 'unavailable', checks };
+    const status = checks.some((c) => c.status === 'failed') ? 'unavailable' : checks.some((c) => c.status === 'degraded') ? 'degraded' : 'ok';
+    return { status, checks };
   }
 
   private async run(check: HealthCheck): Promise<CheckResult> {
     const started = performance.now();
     let result: CheckResult;
     try {
-      await check.check();
-      result = { name: check.name, status: 'ok', durationMs: elapsedMs(started) };
+      const outcome = await check.check();
+      result = outcome
+        ? { name: check.name, status: 'degraded', durationMs: elapsedMs(started), reason: describeCheckError(new Error(outcome.degraded)) }
+        : { name: check.name, status: 'ok', durationMs: elapsedMs(started) };
     } catch (e) {
       result = { name: check.name, status: 'failed', durationMs: elapsedMs(started), error: describeCheckError(e) };
     }
-    this.up.set({ check: check.name }, result.status === 'ok' ? 1 : 0);
+    this.up.set({ check: check.name }, result.status === 'failed' ? 0 : 1);
+    this.degraded.set({ check: check.name }, result.status === 'degraded' ? 1 : 0);
     this.duration.set({ check: check.name }, result.durationMs / 1000);
     return result;
   }

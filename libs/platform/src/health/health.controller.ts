@@ -1,4 +1,5 @@
-import { Controller, Get, Header, Inject, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
+import type { ServerResponse } from 'node:http';
 import { Registry } from 'prom-client';
 import type { ReadinessReport } from './health-check';
 import { HealthRegistry, METRICS_REGISTRY } from './health-registry';
@@ -18,12 +19,15 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** 200 when every registered check passes, else 503 with the failing checks named. */
+  /**
+   * 200 when every registered check passes (status `degraded` when one reported so), else 503 with
+   * the failing checks named. A readiness report, not an error: the same body either way.
+   */
   @Get('readyz')
   @Header('Cache-Control', 'no-store')
-  async readyz(): Promise<ReadinessReport> {
+  async readyz(@Res({ passthrough: true }) res: ServerResponse): Promise<ReadinessReport> {
     const report = await this.health.runAll();
-    if (report.status !== 'ok') throw new ServiceUnavailableException(report);
+    if (report.status === 'unavailable') res.statusCode = 503;
     return report;
   }
 

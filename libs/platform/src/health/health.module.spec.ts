@@ -1,5 +1,7 @@
-import { Inject, Module, ServiceUnavailableException, type OnModuleInit } from '@nestjs/common';
+import type { ServerResponse } from 'node:http';
+import { Inject, Module, type OnModuleInit } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { Registry } from 'prom-client';
 import { HealthController } from './health.controller';
 import { HealthModule } from './health.module';
 import { HealthRegistry } from './health-registry';
@@ -35,10 +37,10 @@ describe('HealthModule composed from several feature modules', () => {
     try {
       expect(app.get(HealthRegistry, { strict: false }).names()).toEqual(['cache.redis', 'store.postgres']);
 
-      const readyz = app.get(HealthController, { strict: false }).readyz();
+      const res = { statusCode: 200 } as ServerResponse;
+      const body = await app.get(HealthController, { strict: false }).readyz(res);
 
-      await expect(readyz).rejects.toBeInstanceOf(ServiceUnavailableException);
-      const body = await readyz.catch((e: ServiceUnavailableException) => e.getResponse());
+      expect(res.statusCode).toBe(503);
       expect(body).toEqual({
         status: 'unavailable',
         checks: [
@@ -49,5 +51,23 @@ describe('HealthModule composed from several feature modules', () => {
     } finally {
       await app.close();
     }
+  });
+
+  it('answers /readyz (no 503) with status degraded when a check only reports degraded', async () => {
+    const registry = new HealthRegistry(new Registry());
+    registry.register({ name: 'cache.redis', check: async () => undefined });
+    registry.register({ name: 'notices.relay', check: async () => ({ degraded: 'broker unreachable, 4 notices waiting' }) });
+
+    const res = { statusCode: 200 } as ServerResponse;
+    const body = await new HealthController(registry, new Registry()).readyz(res);
+    expect(res.statusCode).toBe(200);
+
+    expect(body).toEqual({
+      status: 'degraded',
+      checks: [
+        expect.objectContaining({ name: 'cache.redis', status: 'ok' }),
+        expect.objectContaining({ name: 'notices.relay', status: 'degraded', reason: 'broker unreachable, 4 notices waiting' }),
+      ],
+    });
   });
 });

@@ -3,6 +3,8 @@ import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import type { AddressInfo } from 'node:net';
 import { HealthModule } from '../health/health.module';
+import { ProblemDetailsFilter } from './problem-details.filter';
+import { installedLogger } from '../logging/structured-logger';
 
 /** Host and port to listen on (KmsConfig['http']). */
 export interface ListenAddress {
@@ -37,7 +39,10 @@ export async function createHttpApp(
 ): Promise<HttpApp> {
   const root: DynamicModule = { module: HttpAppRootModule, imports: [HealthModule, ...[modules].flat()] };
   // abortOnError: false so a boot failure is thrown to the caller (logged, exit 1) instead of process.abort().
-  const app = await NestFactory.create(root, new ExpressAdapter(), { abortOnError: false, logger: options.logger });
+  const logger = options.logger ?? installedLogger();
+  const app = await NestFactory.create(root, new ExpressAdapter(), { abortOnError: false, ...(logger !== undefined ? { logger } : {}) });
+  // One error format on every HTTP endpoint (gRPC errors are not touched: the filter rethrows them).
+  app.useGlobalFilters(new ProblemDetailsFilter());
   try {
     await options.configure?.(app);
     await app.listen(address.port, address.host);

@@ -22,6 +22,15 @@ export interface FollowerSnapshotStore {
   save(snapshot: FollowerSnapshot): Promise<void>;
 }
 
+/** The checkpoint table, idempotent. */
+export const FOLLOWER_SNAPSHOT_TABLE_SQL = `
+  CREATE TABLE IF NOT EXISTS rotation_scheduler_checkpoints (
+    name       text        PRIMARY KEY,
+    format     integer     NOT NULL,
+    "position" bigint      NOT NULL,
+    keys       jsonb       NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now())`;
+
 /** Checkpoint in PostgreSQL, next to the event store it follows; one row per scheduler name. */
 export class PostgresFollowerSnapshotStore implements FollowerSnapshotStore {
   constructor(
@@ -29,15 +38,9 @@ export class PostgresFollowerSnapshotStore implements FollowerSnapshotStore {
     private readonly name = 'rotation-scheduler',
   ) {}
 
-  /** Create the table if missing (idempotent). */
+  /** Create the table if missing (idempotent; tests, the apps run followerSnapshotMigrations). */
   async ensureSchema(): Promise<void> {
-    await this.pool.query(`
-      CREATE TABLE IF NOT EXISTS rotation_scheduler_checkpoints (
-        name       text        PRIMARY KEY,
-        format     integer     NOT NULL,
-        "position" bigint      NOT NULL,
-        keys       jsonb       NOT NULL,
-        updated_at timestamptz NOT NULL DEFAULT now())`);
+    await this.pool.query(FOLLOWER_SNAPSHOT_TABLE_SQL);
   }
 
   async load(): Promise<FollowerSnapshot | undefined> {

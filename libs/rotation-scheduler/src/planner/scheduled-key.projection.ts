@@ -1,4 +1,4 @@
-import { evolve, type ExistingKeyState, KEY_EVENT_TYPES, type KeyEvent } from '@kms/domain';
+import { evolve, type ExistingKeyState, idOfStream, KEY_STREAM_PREFIX, keyEventCodec, type KeyEvent } from '@kms/domain';
 import type { StoredEvent } from '@kms/event-store';
 
 /**
@@ -13,13 +13,9 @@ export interface ScheduledKey {
   streamVersion: number;
 }
 
-const KEY_STREAM_PREFIX = 'key-';
-const KEY_TYPES: ReadonlySet<string> = new Set(KEY_EVENT_TYPES);
-
 /** The key id of a stored key event, or undefined for every other stream or event type. */
 export function keyIdOf(e: Pick<StoredEvent, 'streamId' | 'type'>): string | undefined {
-  if (!e.streamId.startsWith(KEY_STREAM_PREFIX) || !KEY_TYPES.has(e.type)) return undefined;
-  return e.streamId.slice(KEY_STREAM_PREFIX.length);
+  return keyEventCodec.accepts(e.type) ? idOfStream(KEY_STREAM_PREFIX, e.streamId) : undefined;
 }
 
 /** Apply one key event to the scheduler's view of the key. Pure; unknown situations keep the view. */
@@ -36,7 +32,7 @@ export function evolveScheduledKey(current: ScheduledKey | undefined, event: Key
 
 /** A stored event as a domain key event (the store keeps them as plain JSON). */
 export function storedToKeyEvent(e: StoredEvent): KeyEvent {
-  return { type: e.type, data: e.data, metadata: e.metadata } as unknown as KeyEvent;
+  return keyEventCodec.parse(e);
 }
 
 /** Fold stored events (any streams, global order) into one view per key. */

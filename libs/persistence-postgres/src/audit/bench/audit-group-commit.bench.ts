@@ -10,6 +10,9 @@ import type { Pool } from 'pg';
 import { createPgPool, dropSchema, runMigrations, testDatabaseUrl, uniqueTestSchema } from '../../pg/postgres-connection';
 import { auditMigrations } from '../audit-records.migration';
 import { PostgresAuditLog } from '../postgres-audit-log';
+import { testAuditSealer } from '../../testing';
+
+const sealer = testAuditSealer();
 
 const SEQUENTIAL_RECORDS = 2_000;
 const CONCURRENT_APPENDERS = 64;
@@ -28,7 +31,9 @@ interface Result {
 
 /** A DATA_PROTECTION GenerateDataKey: its record carries a ciphertext reference, tracked in the same commit. */
 function trackedRecord(): AuditRecord {
-  return { ...record(), operation: 'GenerateDataKey', details: { dataKeyBytes: 32, ciphertextRef: randomUUID().replace(/-/g, '') } };
+  const base = record();
+  const ref = randomUUID().replace(/-/g, '');
+  return { ...base, operation: 'GenerateDataKey', details: { dataKeyBytes: 32 }, ciphertexts: { handedOut: { ref, keyId: base.keyId ?? randomUUID(), version: base.keyVersion ?? 1 } } };
 }
 
 function record(): AuditRecord {
@@ -54,7 +59,7 @@ async function timed(call: () => Promise<void>, latencies: number[]): Promise<vo
 }
 
 async function scenario(pool: Pool, name: string, records: number, body: (log: PostgresAuditLog, latencies: number[]) => Promise<void>): Promise<Result> {
-  const log = new PostgresAuditLog(pool);
+  const log = new PostgresAuditLog(pool, sealer);
   const latencies: number[] = [];
   const start = performance.now();
   await body(log, latencies);

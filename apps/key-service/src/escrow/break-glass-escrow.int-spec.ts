@@ -1,0 +1,319 @@
+/**
+ * @jest-environment ./libs/key-backend-pkcs11/src/testing/softhsm-test.environment.ts
+ */
+import { type ChangeContext, destructionDeclaration, EscrowService, KeyCatalog, KeyLifecycleService, ManualClock, type SealedPackage } from '@kms/application';
+import { escrowCeremonyEventCodec, escrowCeremonyStreamId, isKmsError, type KmsError } from '@kms/domain';
+import {
+  canonicalJson,
+  declarationFile,
+  ESCROW_ATTESTATION_KEY_FILE,
+  generateCustodianKeys,
+  openShare,
+  reconstructionFile,
+  sealingTranscriptFile,
+  sealSubmission,
+  signCanonicalEd25519,
+  verifyEscrowEvidence,
+  type CustodianPrivateKeys,
+} from '@kms/evidence';
+import { eventStoreMigrations, PostgresEventStore } from '@kms/event-store-postgres';
+import { createPkcs11Hsm } from '@kms/key-backend-pkcs11';
+import { SOFTHSM_MODULE, softHsmTestToken } from '@kms/key-backend-pkcs11/testing';
+import { MasterKey, SoftwareKeyBackend } from '@kms/key-backend-software';
+import { createPgPool, dropSchema, keyMaterialMigrations, PostgresKeyMaterialStore, runMigrations, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
+import { withOneCharChanged } from '@kms/testing';
+import { randomUUID } from 'node:crypto';
+import type { Pool } from 'pg';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const HOUR_MS = 60 * 60 * 1000;
+const target = { url: testDatabaseUrl(), schema: uniqueTestSchema('escrow') };
+const token = softHsmTestToken();
+const hsm = createPkcs11Hsm({ modulePath: SOFTHSM_MODULE, token: { kind: 'label', label: token.label }, pin: { kind: 'file', path: token.userPinFile }, softhsm2Conf: token.confPath });
+const clock = new ManualClock(new Date('2026-01-01T09:00:00Z'));
+
+let pool: Pool;
+let store: PostgresEventStore;
+let software: SoftwareKeyBackend;
+let lifecycle: KeyLifecycleService;
+let escrow: EscrowService;
+let catalog: KeyCatalog;
+
+/** Every message of every error a test saw, scanned for secrets at the end. */
+const errorsSeen: string[] = [];
+/** Every share and every piece of material the test handled in clear. */
+const secretsSeen: Buffer[] = [];
+
+const CUSTODIANS = ['carol', 'dave', 'erin', 'frank', 'grace'];
+const custodianKeys = new Map<string, CustodianPrivateKeys>();
+// As the approval runner calls the service once bob approved alice's recorded request.
+const admin: ChangeContext = { actor: 'alice', correlationId: 'c', approvers: ['bob'], approvalId: 'approval-of-bob' };
+const scheduler: ChangeContext = { actor: 'rotation-scheduler', correlationId: 'c' };
+/** Evidence files as the bundle holds them: canonical JSON, every byte signed. */
+const files = new Map<string, Buffer>();
+
+function keysOf(custodian: string): CustodianPrivateKeys {
+  const keys = custodianKeys.get(custodian);
+  if (!keys) throw new Error(`no keys for ${custodian}`);
+  return keys;
+}
+
+async function refusal(p: Promise<unknown>): Promise<KmsError> {
+  try {
+    await p;
+  } catch (e) {
+    if (!isKmsError(e)) throw e;
+    errorsSeen.push(e.message, JSON.stringify(e.facts ?? {}));
+    return e;
+  }
+  throw new Error('expected a refusal');
+}
+
+function ctx(actor: string): ChangeContext {
+  return { actor, correlationId: randomUUID() };
+}
+
+/** What a custodian does with their package: open it with their private key. */
+function open(pkg: SealedPackage): Buffer {
+  const share = openShare(keysOf(pkg.custodianId).encryptionPrivateKey, pkg.box, pkg);
+  secretsSeen.push(Buffer.from(share));
+  return share;
+}
+
+async function sealAndCounterSign(keyId: string): Promise<{ version: number; packages: SealedPackage[] }> {
+  const sealed = await escrow.seal(keyId, admin);
+  for (const c of CUSTODIANS) await escrow.counterSign(keyId, sealed.transcript.version, c, signCanonicalEd25519(sealed.transcript, keysOf(c).signingPrivateKey), ctx(c));
+  const signed = await escrow.signedTranscript(keyId, sealed.transcript.version);
+  files.set(sealingTranscriptFile(sealed.transcript.ceremonyId), Buffer.from(canonicalJson(signed)));
+  return { version: sealed.transcript.version, packages: sealed.packages };
+}
+
+async function declare(pkg: SealedPackage): Promise<void> {
+  const declaration = destructionDeclaration({
+    ceremonyId: pkg.ceremonyId,
+    keyId: pkg.keyId,
+    version: pkg.version,
+    custodianId: pkg.custodianId,
+    packageFingerprint: pkg.packageFingerprint,
+    declaredAt: clock.now().toISOString(),
+  });
+  const signed = { declaration, signature: signCanonicalEd25519(declaration, keysOf(pkg.custodianId).signingPrivateKey) };
+  await escrow.declareDestroyed(signed, ctx(pkg.custodianId));
+  files.set(declarationFile(pkg.ceremonyId, pkg.custodianId), Buffer.from(canonicalJson(signed)));
+}
+
+async function createBreakGlassKey(name: string): Promise<string> {
+  const key = await lifecycle.createKey(
+    { tenant: 'acme', name, purpose: 'BREAK_GLASS', algorithm: 'AES_256_GCM', protectionLevel: 'SOFTWARE', labels: {}, owner: 'sre' },
+    admin,
+  );
+  await escrow.setEscrowPolicy({ keyId: key.keyId, threshold: 3, custodians: CUSTODIANS, witness: 'wendy', declarationWindowHours: 48 }, admin);
+  return key.keyId;
+}
+
+async function material(keyId: string, version: number): Promise<Buffer> {
+  const v = (await catalog.get(keyId)).key.versions.find((x) => x.version === version);
+  if (!v) throw new Error(`no version ${version}`);
+  const m = await software.exportForEscrow({ keyId, version, algorithm: v.algorithm, materialRef: v.materialRef });
+  secretsSeen.push(Buffer.from(m));
+  return m;
+}
+
+beforeAll(async () => {
+  await runMigrations(target, [...eventStoreMigrations, ...keyMaterialMigrations]);
+  pool = createPgPool(target, { max: 4, application_name: 'kms-escrow-int' });
+  store = new PostgresEventStore(pool);
+  software = new SoftwareKeyBackend({ store: new PostgresKeyMaterialStore(pool), masterKey: MasterKey.generate() });
+  catalog = new KeyCatalog(store);
+  await catalog.start(store);
+  lifecycle = new KeyLifecycleService(store, catalog, { SOFTWARE: software, HSM: hsm.keyBackend }, clock);
+  escrow = new EscrowService({ store, clock, attestation: hsm.attestationSigner, material: software, backends: { SOFTWARE: software, HSM: hsm.keyBackend } });
+  for (const c of CUSTODIANS) {
+    const keys = generateCustodianKeys();
+    custodianKeys.set(c, keys.privateKeys);
+    await escrow.enrolCustodian({ identityId: c, ...keys.publicKeys }, admin);
+  }
+  files.set(ESCROW_ATTESTATION_KEY_FILE, Buffer.from(await hsm.attestationSigner.publicKeyPem()));
+});
+
+afterAll(async () => {
+  await catalog.stop();
+  await store.close();
+  await pool.end();
+  await dropSchema(target);
+  await hsm.close();
+});
+
+describe('custodians and escrow policy', () => {
+  it('refuses to enrol a custodian without a second person, and a key that is not an X25519 key', async () => {
+    const keys = generateCustodianKeys();
+    expect(await refusal(escrow.enrolCustodian({ identityId: 'mallory', ...keys.publicKeys }, ctx('alice')))).toMatchObject({ code: 'APPROVAL_REQUIRED' });
+    expect(await refusal(escrow.enrolCustodian({ identityId: 'mallory', encryptionPublicKey: keys.publicKeys.signingPublicKey, signingPublicKey: keys.publicKeys.signingPublicKey }, admin))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'encryption_public_key',
+    });
+    expect(await refusal(escrow.enrolCustodian({ identityId: 'carol', ...keys.publicKeys }, admin))).toMatchObject({ code: 'ILLEGAL_TRANSITION', field: 'identity_id' });
+  });
+
+  it('keeps k >= 2 and n >= k, names the field, and refuses a witness who holds a share', async () => {
+    const key = await lifecycle.createKey({ tenant: 'acme', name: 'policy-checks', purpose: 'BREAK_GLASS', algorithm: 'AES_256_GCM', protectionLevel: 'SOFTWARE', labels: {}, owner: 'sre' }, admin);
+    expect(await refusal(escrow.setEscrowPolicy({ keyId: key.keyId, threshold: 1, custodians: CUSTODIANS, witness: 'wendy' }, admin))).toMatchObject({ field: 'threshold' });
+    expect(await refusal(escrow.setEscrowPolicy({ keyId: key.keyId, threshold: 3, custodians: ['carol', 'dave'], witness: 'wendy' }, admin))).toMatchObject({ field: 'custodians' });
+    expect(await refusal(escrow.setEscrowPolicy({ keyId: key.keyId, threshold: 3, custodians: CUSTODIANS, witness: 'carol' }, admin))).toMatchObject({ field: 'witness' });
+    expect(await refusal(escrow.setEscrowPolicy({ keyId: key.keyId, threshold: 3, custodians: [...CUSTODIANS, 'nobody'], witness: 'wendy' }, admin))).toMatchObject({ field: 'custodians' });
+  });
+});
+
+describe('a 3-of-5 break-glass key, sealed, drilled, unsealed and resealed at day 30', () => {
+  let keyId: string;
+  let v1: { version: number; packages: SealedPackage[] };
+
+  beforeAll(async () => {
+    keyId = await createBreakGlassKey('db-break-glass');
+    v1 = await sealAndCounterSign(keyId);
+  });
+
+  it('seals 5 packages with threshold 3, each openable only by its custodian, signed by the attestation key and all participants', async () => {
+    const status = await escrow.status(keyId, v1.version);
+    expect(status).toMatchObject({ status: 'SEALED', threshold: 3, shareCount: 5, custodians: CUSTODIANS, counterSigned: CUSTODIANS });
+    expect(v1.packages.map((p) => p.custodianId)).toEqual(CUSTODIANS);
+    const [carol, dave] = v1.packages;
+    expect(() => openShare(keysOf('dave').encryptionPrivateKey, carol.box, carol)).toThrow(/authentication failed/);
+    expect(() => openShare(keysOf('dave').encryptionPrivateKey, dave.box, { ...dave, shareIndex: 1 })).toThrow(/authentication failed/);
+    const { events } = await store.readStream(escrowCeremonyStreamId(keyId, v1.version));
+    expect(events.map((e) => e.type)).toEqual([
+      'SealingCeremonyOpened',
+      ...CUSTODIANS.map(() => 'SharePackageSealed'),
+      'SealingTranscriptSigned',
+      ...CUSTODIANS.map(() => 'SealingTranscriptCounterSigned'),
+    ]);
+    expect(verifyEscrowEvidence(files)).toMatchObject({ valid: true, ceremonies: 1 });
+  });
+
+  it('refuses a counter-signature that is not the participant’s', async () => {
+    const { transcript } = await escrow.signedTranscript(keyId, v1.version);
+    expect(await refusal(escrow.counterSign(keyId, v1.version, 'carol', signCanonicalEd25519(transcript, keysOf('dave').signingPrivateKey), ctx('carol')))).toMatchObject({ field: 'signature' });
+  });
+
+  it('a drill: 2 shares are not enough, a swapped share is named and refused, 3 valid shares recombine to the sealed fingerprint without enabling use', async () => {
+    const drill = await escrow.openReconstruction(keyId, v1.version, 'DRILL', ctx('alice'));
+    const submit = (pkg: SealedPackage, share = open(pkg)) =>
+      escrow.submitShare(drill.reconstructionId, pkg.custodianId, sealSubmission(drill.ceremonyPublicKey, share, { reconstructionId: drill.reconstructionId, custodianId: pkg.custodianId }), ctx(pkg.custodianId));
+    const [carol, dave, erin, frank] = v1.packages;
+    await submit(carol);
+    await submit(dave);
+    expect(await refusal(escrow.completeReconstruction(drill.reconstructionId, ctx('alice')))).toMatchObject({ code: 'ILLEGAL_TRANSITION', message: expect.stringContaining('2 of 3') });
+    // Frank hands in Erin's share as his own: the library would recombine a wrong key silently.
+    const swapped = await refusal(submit(frank, open(erin)));
+    expect(swapped).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'share', facts: { custodian: 'frank' }, message: expect.stringContaining('frank') });
+    await submit(erin);
+    const { transcript } = await escrow.completeReconstruction(drill.reconstructionId, ctx('alice'));
+    expect(transcript).toMatchObject({ purpose: 'DRILL', verified: true, usableUntil: null, refused: [{ custodianId: 'frank', shareIndex: 4 }] });
+    expect(transcript.accepted.map((a) => a.custodianId)).toEqual(['carol', 'dave', 'erin']);
+    expect(await escrow.usable(keyId, v1.version)).toBe(false);
+    expect((await escrow.status(keyId, v1.version)).lastDrillAt).toBe(clock.now().toISOString());
+    const signed = (await store.readStream(escrowCeremonyStreamId(keyId, v1.version))).events
+      .map((e) => escrowCeremonyEventCodec.parse(e))
+      .find((e) => e.type === 'ReconstructionCompleted');
+    if (signed?.type !== 'ReconstructionCompleted') throw new Error('no reconstruction recorded');
+    files.set(reconstructionFile(transcript.ceremonyId, transcript.reconstructionId), Buffer.from(canonicalJson({ transcript: signed.data.transcript, attestationSignature: signed.data.attestationSignature })));
+    expect(verifyEscrowEvidence(files)).toMatchObject({ valid: true, reconstructions: 1 });
+  });
+
+  it('a corrupted share (one byte changed) is named and refused', async () => {
+    const drill = await escrow.openReconstruction(keyId, v1.version, 'DRILL', ctx('alice'));
+    const grace = v1.packages[4];
+    const share = open(grace);
+    share[share.length >> 1] ^= 0x01;
+    const e = await refusal(escrow.submitShare(drill.reconstructionId, 'grace', sealSubmission(drill.ceremonyPublicKey, share, { reconstructionId: drill.reconstructionId, custodianId: 'grace' }), ctx('grace')));
+    expect(e).toMatchObject({ field: 'share', facts: { custodian: 'grace' } });
+  });
+
+  it('an emergency unseal needs a second person and enables use for a bounded window only', async () => {
+    expect(await refusal(escrow.openReconstruction(keyId, v1.version, 'UNSEAL', ctx('alice')))).toMatchObject({ code: 'APPROVAL_REQUIRED' });
+    const unseal = await escrow.openReconstruction(keyId, v1.version, 'UNSEAL', admin);
+    for (const pkg of v1.packages.slice(2)) {
+      await escrow.submitShare(unseal.reconstructionId, pkg.custodianId, sealSubmission(unseal.ceremonyPublicKey, open(pkg), { reconstructionId: unseal.reconstructionId, custodianId: pkg.custodianId }), ctx(pkg.custodianId));
+    }
+    const { transcript } = await escrow.completeReconstruction(unseal.reconstructionId, admin);
+    expect(transcript).toMatchObject({ purpose: 'UNSEAL', verified: true, approvers: ['bob'], usableUntil: new Date(clock.now().getTime() + HOUR_MS).toISOString() });
+    expect(await escrow.usable(keyId, v1.version)).toBe(true);
+    clock.advance(HOUR_MS + 1);
+    expect(await escrow.usable(keyId, v1.version)).toBe(false);
+  });
+
+  it('reseal at day 30: all five declarations destroy the old version’s material', async () => {
+    const oldMaterial = await material(keyId, v1.version);
+    clock.advance(30 * DAY_MS);
+    await lifecycle.rotateKey(keyId, 'SCHEDULED', scheduler);
+    const v2 = await sealAndCounterSign(keyId);
+    expect(v2.version).toBe(2);
+    expect(await escrow.status(keyId, v1.version)).toMatchObject({ status: 'SUPERSEDED', pendingDeclarations: CUSTODIANS, declareBy: new Date(clock.now().getTime() + 48 * HOUR_MS).toISOString() });
+    expect(await refusal(escrow.settleDeclarations(keyId, v1.version, scheduler))).toMatchObject({ code: 'CONFIRMATIONS_NOT_OVERDUE' });
+    for (const pkg of v1.packages) await declare(pkg);
+    const settled = await escrow.settleDeclarations(keyId, v1.version, scheduler);
+    expect(settled).toMatchObject({ status: 'DESTROYED', pendingDeclarations: [] });
+    const v = (await catalog.get(keyId)).key.versions[0];
+    expect(await refusal(software.exportForEscrow({ keyId, version: 1, algorithm: v.algorithm, materialRef: v.materialRef }))).toMatchObject({ code: 'BACKEND_UNAVAILABLE', message: expect.stringContaining('missing') });
+    expect(oldMaterial).toHaveLength(32);
+    expect(verifyEscrowEvidence(files)).toMatchObject({ valid: true, ceremonies: 2, declarations: 5 });
+  });
+});
+
+describe('a reseal with one declaration missing', () => {
+  it('raises EscrowDeclarationOverdue after the window and destroys nothing', async () => {
+    const keyId = await createBreakGlassKey('payments-break-glass');
+    const v1 = await sealAndCounterSign(keyId);
+    clock.advance(30 * DAY_MS);
+    await lifecycle.rotateKey(keyId, 'SCHEDULED', scheduler);
+    await sealAndCounterSign(keyId);
+    for (const pkg of v1.packages.slice(0, 4)) await declare(pkg);
+    clock.advance(48 * HOUR_MS + 1);
+    const settled = await escrow.settleDeclarations(keyId, v1.version, scheduler);
+    expect(settled).toMatchObject({ status: 'SUPERSEDED', pendingDeclarations: ['grace'] });
+    const types = (await store.readStream(escrowCeremonyStreamId(keyId, v1.version))).events.map((e) => e.type);
+    expect(types.filter((t) => t === 'EscrowDeclarationOverdue')).toHaveLength(1);
+    expect(types).not.toContain('EscrowedVersionDestroyed');
+    expect(await material(keyId, v1.version)).toHaveLength(32);
+    // The alert is raised once, however often the scheduler settles.
+    await escrow.settleDeclarations(keyId, v1.version, scheduler);
+    expect((await store.readStream(escrowCeremonyStreamId(keyId, v1.version))).events.filter((e) => e.type === 'EscrowDeclarationOverdue')).toHaveLength(1);
+  });
+});
+
+describe('the offline verifier', () => {
+  it('fails naming the file when any transcript or declaration is altered', () => {
+    expect(verifyEscrowEvidence(files).valid).toBe(true);
+    const documents = [...files.keys()].filter((f) => f !== ESCROW_ATTESTATION_KEY_FILE);
+    expect(documents.length).toBeGreaterThan(10);
+    for (const file of documents) {
+      const text = String(files.get(file));
+      for (const at of [Math.floor(text.length / 4), Math.floor(text.length / 2), Math.floor((3 * text.length) / 4)]) {
+        const altered = new Map(files);
+        altered.set(file, Buffer.from(withOneCharChanged(text, at)));
+        const result = verifyEscrowEvidence(altered);
+        expect({ file, at, valid: result.valid }).toEqual({ file, at, valid: false });
+        expect(result.problems.map((p) => p.file)).toContain(file);
+      }
+    }
+  });
+});
+
+describe('secrecy', () => {
+  it('no share and no break-glass material appears in any table or error', async () => {
+    expect(secretsSeen.length).toBeGreaterThanOrEqual(10);
+    const tables = await pool.query<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1', [target.schema]);
+    let dump = '';
+    for (const { table_name } of tables.rows) {
+      const rows = await pool.query<{ row: string }>(`SELECT t::text AS row FROM "${target.schema}"."${table_name}" t`);
+      dump += rows.rows.map((r) => r.row).join('\n');
+    }
+    expect(dump).toContain('SharePackageSealed');
+    const haystack = dump + errorsSeen.join('\n');
+    for (const secret of secretsSeen) {
+      for (const encoding of ['hex', 'base64', 'base64url'] as const) expect(haystack.includes(secret.toString(encoding))).toBe(false);
+      // Binary bytea columns appear as \x<hex>: a 16-byte run of any secret in hex is enough to be found.
+      expect(haystack.includes(secret.subarray(0, 16).toString('hex'))).toBe(false);
+    }
+  });
+});

@@ -1,0 +1,81 @@
+import { ConfigError } from './config-error';
+import { testConfig } from './testing';
+
+const two = [
+  { id: 'hsm-eu', tokenLabel: 'kms-eu', pinFile: 'eu.pin', jurisdiction: 'eu-sovereign', provider: 'ovh', environment: 'sovereign', certifications: ['FIPS 140-3 #4821'] },
+  { id: 'hsm-us', tokenLabel: 'kms-us', pinVariable: 'US_HSM_PIN', jurisdiction: 'US', provider: 'aws', environment: 'commercial' },
+];
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    testConfig(env, '/srv/kms');
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return e as ConfigError;
+  }
+  throw new Error('loaded');
+}
+
+describe('HSM instances', () => {
+  it('keeps the single KMS_HSM_* HSM working as instance "default" of the default jurisdiction', () => {
+    const config = testConfig({ KMS_HSM_ENABLED: 'true', KMS_HSM_PIN_FILE: 'pin', KMS_HSM_TOKEN_LABEL: 'kms' }, '/srv/kms');
+    expect(config.hsmInstances).toEqual([
+      expect.objectContaining({
+        id: 'default',
+        modulePath: '/usr/lib/softhsm/libsofthsm2.so',
+        token: { kind: 'label', label: 'kms' },
+        pin: { kind: 'file', path: '/srv/kms/pin' },
+        jurisdiction: 'default',
+        provider: 'unspecified',
+        environment: 'on-premises',
+        certifications: [],
+      }),
+    ]);
+    expect(config.hsm).toMatchObject({ enabled: true, token: { kind: 'label', label: 'kms' } });
+  });
+
+  it('declares the single HSM\'s jurisdiction and certifications with KMS_HSM_* variables', () => {
+    const config = testConfig({ KMS_HSM_ENABLED: 'true', KMS_HSM_PIN_FILE: 'pin', KMS_HSM_JURISDICTION: 'DE', KMS_HSM_ENVIRONMENT: 'sovereign', KMS_HSM_CERTIFICATIONS: 'FIPS 140-3 #1, CC EAL4+' });
+    expect(config.hsmInstances[0]).toMatchObject({ jurisdiction: 'de', environment: 'sovereign', certifications: ['FIPS 140-3 #1', 'CC EAL4+'] });
+    expect(configError({ KMS_HSM_ENABLED: 'true', KMS_HSM_PIN_FILE: 'pin', KMS_HSM_ENVIRONMENT: 'cloud' }).variable).toBe('KMS_HSM_ENVIRONMENT');
+  });
+
+  it('has no instance without an HSM', () => {
+    expect(testConfig().hsmInstances).toEqual([]);
+  });
+
+  it('reads several instances from KMS_HSM_INSTANCES, PINs from a file or a named variable', () => {
+    const config = testConfig({ KMS_HSM_INSTANCES: JSON.stringify(two), US_HSM_PIN: '1234' }, '/srv/kms');
+    expect(config.hsmInstances.map((i) => [i.id, i.jurisdiction, i.environment, i.provider])).toEqual([
+      ['hsm-eu', 'eu-sovereign', 'sovereign', 'ovh'],
+      ['hsm-us', 'us', 'commercial', 'aws'],
+    ]);
+    expect(config.hsmInstances[0].pin).toEqual({ kind: 'file', path: '/srv/kms/eu.pin' });
+    const us = config.hsmInstances[1].pin;
+    expect(us.kind === 'env' && us.value.reveal()).toBe('1234');
+    // The PIN is a Secret: it never appears in the configuration as JSON.
+    expect(JSON.stringify(config.hsmInstances)).not.toContain('1234');
+  });
+
+  it.each([
+    [{ KMS_HSM_INSTANCES: '[' }, 'KMS_HSM_INSTANCES', 'not valid JSON'],
+    [{ KMS_HSM_INSTANCES: JSON.stringify([{ ...two[0], jurisdiction: 'eu_x' }]) }, 'KMS_HSM_INSTANCES', '0.jurisdiction'],
+    [{ KMS_HSM_INSTANCES: JSON.stringify([{ ...two[0], environment: 'cloud' }]) }, 'KMS_HSM_INSTANCES', '0.environment'],
+    [{ KMS_HSM_INSTANCES: JSON.stringify([two[0], two[0]]) }, 'KMS_HSM_INSTANCES', 'declared twice'],
+    [{ KMS_HSM_INSTANCES: JSON.stringify([{ ...two[0], pin: '1234' }]) }, 'KMS_HSM_INSTANCES', 'pin'],
+    [{ KMS_HSM_INSTANCES: JSON.stringify([two[1]]) }, 'US_HSM_PIN', 'names it as its PIN'],
+    [{ KMS_HSM_INSTANCES: JSON.stringify([{ ...two[0], pinFile: undefined }]) }, 'KMS_HSM_INSTANCES', '0.pinFile'],
+  ])('refuses %j naming %s', (env, variable, text) => {
+    const e = configError(env as Record<string, string>);
+    expect(e.variable).toBe(variable);
+    expect(e.message).toContain(text);
+  });
+
+  it('in standalone mode, gives instances without a PIN the state folder\'s SoftHSM2 token files', () => {
+    const config = testConfig({ KMS_STANDALONE: '1', KMS_HSM_INSTANCES: JSON.stringify(two.map(({ pinFile: _f, pinVariable: _v, ...i }) => i)) }, '/srv/kms');
+    expect(config.hsmInstances.map((i) => [i.token, i.pin, i.softhsm2Conf, i.provisionSoftHsmToken])).toEqual([
+      [{ kind: 'label', label: 'kms-eu' }, { kind: 'file', path: '/srv/kms/.kms-state/hsm/user.pin' }, '/srv/kms/.kms-state/hsm/softhsm2.conf', true],
+      [{ kind: 'label', label: 'kms-us' }, { kind: 'file', path: '/srv/kms/.kms-state/hsm/user.pin' }, '/srv/kms/.kms-state/hsm/softhsm2.conf', true],
+    ]);
+  });
+});

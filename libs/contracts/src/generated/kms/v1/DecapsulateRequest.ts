@@ -1,0 +1,14 @@
+// Original file: src/proto/kms/v1/key_management_service.proto
+
+
+export interface DecapsulateRequest {
+  'key_id'?: (string);
+  'key_version'?: (number);
+  'ciphertext'?: (Buffer | Uint8Array | string);
+}
+
+export interface DecapsulateRequest__Output {
+  'key_id': (string);
+  'key_version': (number);
+  'ciphertext': (Buffer);
+}

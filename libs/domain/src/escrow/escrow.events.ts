@@ -1,0 +1,110 @@
+import type { EventMetadata } from '../key/key.events';
+
+type Event<T extends string, D> = { type: T; data: D; metadata: EventMetadata };
+
+/** Stream prefixes of the escrow aggregates. */
+export const CUSTODIAN_STREAM_PREFIX = 'escrow-custodian-';
+export const ESCROW_POLICY_STREAM_PREFIX = 'escrow-policy-';
+export const ESCROW_CEREMONY_STREAM_PREFIX = 'escrow-ceremony-';
+
+/** A person's escrow-custodian enrolment: `escrow-custodian-<identityId>`. */
+export function custodianStreamId(identityId: string): string {
+  return `${CUSTODIAN_STREAM_PREFIX}${identityId}`;
+}
+/** A break-glass key's escrow policy: `escrow-policy-<keyId>`. */
+export function escrowPolicyStreamId(keyId: string): string {
+  return `${ESCROW_POLICY_STREAM_PREFIX}${keyId}`;
+}
+/** The sealing ceremony of one key version, and everything that later happens to its packages. */
+export function escrowCeremonyStreamId(keyId: string, version: number): string {
+  return `${ESCROW_CEREMONY_STREAM_PREFIX}${keyId}-v${version}`;
+}
+
+/** Public keys only: X25519 to receive shares, Ed25519 to sign declarations and counter-signatures. */
+export type CustodianEnrolled = Event<
+  'CustodianEnrolled',
+  { identityId: string; encryptionPublicKey: string; signingPublicKey: string; encryptionKeyFingerprint: string; signingKeyFingerprint: string }
+>;
+export type CustodianEvent = CustodianEnrolled;
+
+/** k-of-n over named custodians, with a witness who is not a custodian. */
+export type EscrowPolicySet = Event<'EscrowPolicySet', { keyId: string; threshold: number; custodians: string[]; witness: string; declarationWindowHours: number }>;
+export type EscrowPolicyEvent = EscrowPolicySet;
+
+export type SealingCeremonyOpened = Event<
+  'SealingCeremonyOpened',
+  {
+    ceremonyId: string;
+    keyId: string;
+    version: number;
+    threshold: number;
+    shareCount: number;
+    witness: string;
+    custodians: string[];
+    keyFingerprint: string;
+    previousCeremonyId: string | null;
+  }
+>;
+/** One share sealed to one custodian. Its commitment and package fingerprint, never the share. */
+/**
+ * `box`: the share encrypted to the custodian's X25519 key (only their private key opens it), kept
+ * so the custodian fetches their package from the KMS (GetEscrowPackage). Never a share in clear.
+ */
+export type SharePackageSealed = Event<
+  'SharePackageSealed',
+  { ceremonyId: string; custodianId: string; shareIndex: number; commitment: string; packageFingerprint: string; box?: Record<string, string> }
+>;
+/** The transcript, signed by the KMS attestation key (base64 DER ECDSA). */
+export type SealingTranscriptSigned = Event<'SealingTranscriptSigned', { ceremonyId: string; transcript: Record<string, unknown>; attestationSignature: string }>;
+export type SealingTranscriptCounterSigned = Event<'SealingTranscriptCounterSigned', { ceremonyId: string; custodianId: string; signature: string }>;
+/** A newer ceremony replaced this one: custodians must declare their packages destroyed by `declareBy`. */
+export type EscrowPackagesSuperseded = Event<'EscrowPackagesSuperseded', { ceremonyId: string; byCeremonyId: string; declareBy: string }>;
+export type PackageDestructionDeclared = Event<
+  'PackageDestructionDeclared',
+  { ceremonyId: string; custodianId: string; packageFingerprint: string; declaration: Record<string, unknown>; signature: string }
+>;
+/** The declaration window ended with declarations missing: an urgent alert, and no destruction. */
+export type EscrowDeclarationOverdue = Event<'EscrowDeclarationOverdue', { ceremonyId: string; keyId: string; version: number; declareBy: string; pending: string[] }>;
+/** Every declaration is in: the version's material was destroyed (crypto-shred / C_DestroyObject). */
+export type EscrowedVersionDestroyed = Event<'EscrowedVersionDestroyed', { ceremonyId: string; keyId: string; version: number; hsmObjectDestroyed: boolean }>;
+export type ReconstructionOpened = Event<
+  'ReconstructionOpened',
+  { ceremonyId: string; reconstructionId: string; purpose: 'DRILL' | 'UNSEAL'; ceremonyKeyFingerprint: string; expiresAt: string }
+>;
+export type ShareSubmissionAccepted = Event<'ShareSubmissionAccepted', { ceremonyId: string; reconstructionId: string; custodianId: string; shareIndex: number }>;
+export type ShareSubmissionRefused = Event<'ShareSubmissionRefused', { ceremonyId: string; reconstructionId: string; custodianId: string; reason: string }>;
+export type ReconstructionCompleted = Event<
+  'ReconstructionCompleted',
+  { ceremonyId: string; reconstructionId: string; purpose: 'DRILL' | 'UNSEAL'; transcript: Record<string, unknown>; attestationSignature: string; usableUntil: string | null }
+>;
+
+export type EscrowCeremonyEvent =
+  | SealingCeremonyOpened
+  | SharePackageSealed
+  | SealingTranscriptSigned
+  | SealingTranscriptCounterSigned
+  | EscrowPackagesSuperseded
+  | PackageDestructionDeclared
+  | EscrowDeclarationOverdue
+  | EscrowedVersionDestroyed
+  | ReconstructionOpened
+  | ShareSubmissionAccepted
+  | ShareSubmissionRefused
+  | ReconstructionCompleted;
+
+export const CUSTODIAN_EVENT_TYPES: readonly CustodianEvent['type'][] = ['CustodianEnrolled'];
+export const ESCROW_POLICY_EVENT_TYPES: readonly EscrowPolicyEvent['type'][] = ['EscrowPolicySet'];
+export const ESCROW_CEREMONY_EVENT_TYPES: readonly EscrowCeremonyEvent['type'][] = [
+  'SealingCeremonyOpened',
+  'SharePackageSealed',
+  'SealingTranscriptSigned',
+  'SealingTranscriptCounterSigned',
+  'EscrowPackagesSuperseded',
+  'PackageDestructionDeclared',
+  'EscrowDeclarationOverdue',
+  'EscrowedVersionDestroyed',
+  'ReconstructionOpened',
+  'ShareSubmissionAccepted',
+  'ShareSubmissionRefused',
+  'ReconstructionCompleted',
+];

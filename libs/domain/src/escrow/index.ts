@@ -1,0 +1,3 @@
+export * from './escrow.events';
+export * from './escrow.decider';
+export * from './escrow.codec';

@@ -1,0 +1,3 @@
+export * from './jurisdiction';
+export * from './residency-rules.decider';
+export * from './hsm-timeline.decider';

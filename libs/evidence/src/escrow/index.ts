@@ -1,0 +1,3 @@
+export * from './escrow-crypto';
+export * from './escrow-documents';
+export * from './escrow-evidence.verifier';

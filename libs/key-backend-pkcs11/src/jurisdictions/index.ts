@@ -1,0 +1,3 @@
+export * from './softhsm-jurisdiction-tokens';
+export * from './hsm-instance-registry';
+export * from './jurisdictional-hsm-backend';

@@ -1,0 +1,68 @@
+import type { ClientBase, Pool } from 'pg';
+import { type AuditRow, sealableAuditRow, sealedAuditRow } from './audit-row.mapper';
+import type { AuditSealer, StoredAuditRow } from './audit-seal';
+
+/** Advisory lock key every audit writer takes; any constant all writers agree on. */
+export const AUDIT_APPEND_LOCK_KEY = 7_301_954_417;
+
+type Queryable = Pick<ClientBase, 'query'> | Pick<Pool, 'query'>;
+
+/**
+ * Inside the caller's open transaction: take the audit append lock, reserve positions for `rows`
+ * and seal them in order after the last stored record. Returns INSERT parameters in
+ * SEALED_AUDIT_COLUMNS order (see insertAuditRowsSql). Two round trips, whatever the number of rows.
+ */
+export async function lockAndSeal(client: ClientBase, rows: AuditRow[], sealer: AuditSealer): Promise<AuditRow[]> {
+  // One lock for all writers (several key-service instances) so positions become visible in commit
+  // order: a reader that has seen position 6 can never later find a 5 committed behind it. A
+  // statement of its own: the chain's head must be read with a snapshot taken after the lock.
+  await client.query(`SELECT pg_advisory_xact_lock(${AUDIT_APPEND_LOCK_KEY})`);
+  const head = await client.query<{ prev: string | null; positions: string[] }>(
+    `SELECT (SELECT seal_hash FROM audit_records ORDER BY audit_records."position" DESC LIMIT 1) AS prev,
+            ARRAY(SELECT nextval(pg_get_serial_sequence('audit_records', 'position'))::text FROM generate_series(1, $1::integer)) AS positions`,
+    [rows.length],
+  );
+  const { prev: last = null, positions = [] } = head.rows[0] ?? {};
+  const reserved = positions.map(BigInt).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  if (reserved.length !== rows.length) throw new Error(`reserved ${reserved.length} of ${rows.length} audit positions`);
+  let prev = last;
+  return rows.map((row, i) => {
+    const position = reserved[i] as bigint;
+    const seal = sealer.seal(sealableAuditRow(row, position), prev);
+    prev = seal.hash;
+    return sealedAuditRow(row, position, seal);
+  });
+}
+
+/**
+ * Every stored column of audit_records a seal covers, and the seal (position as text: a bigint).
+ * ORDER BY must name audit_records."position": a bare "position" is this text alias, sorting 10 before 2.
+ */
+export const STORED_AUDIT_COLUMNS = `"position"::text AS position, id, "time", request_id, operation, key_id, key_version, actor, actor_role, outcome,
+              error_code, source_address, details, seal_prev, seal_hash, seal_mac`;
+
+/** A row as pg returns STORED_AUDIT_COLUMNS. */
+export type StoredAuditRowText = Omit<StoredAuditRow, 'position'> & { position: string };
+
+/** A row read with STORED_AUDIT_COLUMNS, position as a bigint. */
+export function toStoredAuditRow(r: StoredAuditRowText): StoredAuditRow {
+  return { ...r, position: BigInt(r.position) };
+}
+
+/**
+ * Raw audit rows with their seals, not checked: the record at or before `afterPosition` (the
+ * anchor the first row must chain to; absent when nothing precedes) and up to `limit` rows after
+ * it, in position order. For readers that check seals themselves (PostgresAuditFeed, reconcilers).
+ */
+export async function readStoredAuditRows(db: Queryable, afterPosition: bigint, limit: number): Promise<{ anchor?: StoredAuditRow; rows: StoredAuditRow[] }> {
+  const { rows } = await db.query<StoredAuditRowText>(
+    `(SELECT ${STORED_AUDIT_COLUMNS} FROM audit_records WHERE "position" <= $1 ORDER BY audit_records."position" DESC LIMIT 1)
+     UNION ALL
+     (SELECT ${STORED_AUDIT_COLUMNS} FROM audit_records WHERE "position" > $1 ORDER BY audit_records."position" LIMIT $2)`,
+    [afterPosition.toString(), limit],
+  );
+  const all = rows.map(toStoredAuditRow).sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
+  const first = all[0];
+  if (first !== undefined && first.position <= afterPosition) return { anchor: first, rows: all.slice(1) };
+  return { rows: all };
+}

@@ -1,0 +1,103 @@
+import { randomBytes } from 'node:crypto';
+import { AuditIntegrityError, AuditSealer, type SealableAuditRow, type StoredAuditRow } from './audit-seal';
+
+const sealer = new AuditSealer(randomBytes(32));
+
+const row = (position: bigint, overrides: Partial<SealableAuditRow> = {}): SealableAuditRow => ({
+  position,
+  id: '0a6c2f6e-9d1b-4c53-9a51-1f0f4a1b2c3d',
+  time: new Date('2026-03-04T05:06:07.089Z'),
+  request_id: 'req-1',
+  operation: 'Decrypt',
+  key_id: 'b3c1a7e2-5f04-4d3e-8c2a-7e9f0d1c2b3a',
+  key_version: 7,
+  actor: 'svc-payments',
+  actor_role: 'service',
+  outcome: 'SUCCESS',
+  error_code: null,
+  source_address: '10.0.0.8',
+  details: { plaintextBytes: 4096, batch: false },
+  ...overrides,
+});
+
+function stored(r: SealableAuditRow, prev: string | null, by = sealer): StoredAuditRow {
+  const s = by.seal(r, prev);
+  return { ...r, seal_prev: s.prev, seal_hash: s.hash, seal_mac: s.mac };
+}
+
+function problem(fn: () => unknown): string {
+  try {
+    fn();
+    return 'accepted';
+  } catch (e) {
+    if (e instanceof AuditIntegrityError) return e.problem;
+    throw e;
+  }
+}
+
+describe('AuditSealer', () => {
+  it('given a sealed row, when its details come back with keys re-ordered (jsonb), then the seal still holds', () => {
+    const s = stored(row(1n), null);
+    expect(problem(() => sealer.check({ ...s, details: { batch: false, plaintextBytes: 4096 } }, null))).toBe('accepted');
+  });
+
+  it('given a key shorter than 32 bytes, then it refuses to make a sealer', () => {
+    expect(() => new AuditSealer(randomBytes(16))).toThrow(RangeError);
+  });
+
+  it.each<[string, Partial<SealableAuditRow>]>([
+    ['position', { position: 2n }],
+    ['id', { id: '1a6c2f6e-9d1b-4c53-9a51-1f0f4a1b2c3d' }],
+    ['time', { time: new Date('2026-03-04T05:06:07.090Z') }],
+    ['request_id', { request_id: 'req-2' }],
+    ['operation', { operation: 'Encrypt' }],
+    ['key_id', { key_id: null }],
+    ['key_version', { key_version: 8 }],
+    ['actor', { actor: 'svc-other' }],
+    ['actor_role', { actor_role: null }],
+    ['outcome', { outcome: 'DENIED' }],
+    ['error_code', { error_code: 'PERMISSION_DENIED' }],
+    ['source_address', { source_address: '10.0.0.9' }],
+    ['details', { details: { plaintextBytes: 4097, batch: false } }],
+    ['details (removed)', { details: null }],
+  ])('covers %s: a stored row edited there is refused', (_field, edit) => {
+    const s = stored(row(1n), null);
+    expect(problem(() => sealer.check({ ...s, ...edit }, null))).toBe('the record differs from what was sealed (edited or moved)');
+  });
+
+  it('chains: each row names the previous hash; a wrong, missing or extra link is refused', () => {
+    const a = stored(row(1n), null);
+    const b = stored(row(2n, { request_id: 'req-2' }), a.seal_hash);
+    expect(sealer.checkChain([a, b], null)).toEqual({ valid: [a, b] });
+    // b read as the first record of the trail: something before it is missing.
+    expect(problem(() => sealer.check(b, null))).toBe('the record claims a predecessor but none precedes it (records removed)');
+    // a read after some other record: it does not follow it.
+    expect(problem(() => sealer.check(a, b.seal_hash))).toBe('the record does not follow the previous one (reordered, removed or inserted)');
+    const { valid, error } = sealer.checkChain([b, a], null);
+    expect(valid).toEqual([]);
+    expect(error?.position).toBe(2n);
+  });
+
+  it('refuses an unsealed row, a row sealed with another key (a correct hash, a forged MAC) and a non-hex MAC, naming position and id only', () => {
+    const r = row(5n, { details: { secretish: 'do-not-leak' } });
+    const unsealed: StoredAuditRow = { ...r, seal_prev: null, seal_hash: null, seal_mac: null };
+    const other = stored(r, null, new AuditSealer(randomBytes(32)));
+    const ours = stored(r, null);
+    expect(problem(() => sealer.check(unsealed))).toBe('the record is not sealed');
+    expect(other.seal_hash).toBe(ours.seal_hash);
+    expect(problem(() => sealer.check(other))).toBe('the seal was not made with the KMS key (forged)');
+    expect(problem(() => sealer.check({ ...ours, seal_mac: 'zz' + (ours.seal_mac as string).slice(2) }))).toBe('the seal was not made with the KMS key (forged)');
+    try {
+      sealer.check(other);
+      throw new Error('accepted');
+    } catch (e) {
+      expect(e).toBeInstanceOf(AuditIntegrityError);
+      const err = e as AuditIntegrityError;
+      expect(err.position).toBe(5n);
+      expect(err.recordId).toBe(r.id);
+      expect(err.message).toContain(`record ${r.id} at position 5`);
+      expect(err.message).not.toContain('do-not-leak');
+      expect(err.message).not.toContain(ours.seal_hash as string);
+    }
+  });
+});
