@@ -164,4 +164,28 @@ describe('5,000 fuzzed gRPC frames', () => {
     const pt = await workload.call<{ plaintext: Buffer }>('Decrypt', { ciphertext: ct.ciphertext });
     expect(Buffer.from(pt.plaintext).toString()).toBe('still here');
   }, 300_000);
+
+  it('audits a call to every method whose text fields hold a NUL, an unpaired surrogate or a key id that is not a UUID', async () => {
+    const token = await kms.admin.token();
+    const session = connect(`http://${kms.service.grpcAddress}`);
+    session.on('error', () => undefined);
+    // Fields 1-8 as length-delimited text: what every method's first string fields would decode to.
+    // 0xED 0xA0 0x80 is an encoded lone surrogate (U+D800), which PostgreSQL's jsonb refuses like NUL.
+    const texts = [Buffer.from('a\u0000b'), Buffer.from([0x6b, 0xed, 0xa0, 0x80]), Buffer.from('not-a-uuid\u0000')];
+    const message = (t: Buffer): Buffer =>
+      Buffer.concat(Array.from({ length: 8 }, (_, n) => Buffer.concat([Buffer.from([((n + 1) << 3) | 2, t.length]), t])));
+    const sent: Array<{ requestId: string; method: string; status: number }> = [];
+    for (const method of ALL_METHODS) {
+      for (const [i, t] of texts.entries()) {
+        const requestId = `nul-${method}-${i}-${randomUUID()}`;
+        const f = { kind: 'text', headers: { authorization: `Bearer ${token}` }, body: frame(message(t)) };
+        const status = await rawCall(session, `/${KMS_PACKAGE}.${serviceOf(method)}/${method}`, requestId, f);
+        sent.push({ requestId, method, status });
+      }
+    }
+    session.close();
+    const audited = await kms.db.query<{ request_id: string; n: number }>(`SELECT request_id, count(*)::int AS n FROM audit_records WHERE request_id LIKE 'nul-%' GROUP BY request_id`);
+    const counts = new Map(audited.rows.map((r) => [r.request_id, r.n]));
+    expect(sent.filter((s) => s.status === 13 || s.status === -1 || counts.get(s.requestId) !== 1).map((s) => `${s.method}: ${s.status}`)).toEqual([]);
+  }, 120_000);
 });

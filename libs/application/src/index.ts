@@ -6,6 +6,7 @@ export * from './crypto/crypto.service';
 export * from './crypto/request-validation';
 export * from './audit/audited-operation';
 export * from './audit/in-memory-audit-log';
+export * from './audit/storable-record';
 export * from './audit/ciphertext-tracking';
 export * from './access/aggregate-cache';
 export * from './access/notification-sink.port';

@@ -6,6 +6,7 @@ import type { AuditLog, AuditOutcome, AuditRecord, Clock } from '../ports/audit-
 import type { OperationFacts } from '../crypto/crypto.service';
 import { CallTransaction, withTransaction } from '../changes/call-transaction';
 import { traced } from '../calls/tracing';
+import { storableRecord } from './storable-record';
 import { type ChangeCommitter, DuplicateRequestError, type IdempotencyEntry, type IdempotencyStore, PartialChangeError, type RecordedOutcome } from '../changes/change-committer.port';
 
 /** Who is calling, from where, under which request id. */
@@ -92,7 +93,7 @@ export class AuditedExecutor {
 
   record(ctx: CallContext, operation: string, facts: OperationFacts, error?: unknown): AuditRecord {
     const { outcome, errorCode } = outcomeOf(error);
-    return {
+    return storableRecord({
       id: randomUUID(),
       time: this.clock.now(),
       requestId: ctx.requestId,
@@ -106,7 +107,7 @@ export class AuditedExecutor {
       ...(ctx.sourceAddress ? { sourceAddress: ctx.sourceAddress } : {}),
       ...(facts.details ? { details: facts.details } : {}),
       ...(facts.ciphertexts && outcome === 'SUCCESS' ? { ciphertexts: facts.ciphertexts } : {}),
-    };
+    });
   }
 
   /** Run one operation and audit it. */

@@ -1,4 +1,4 @@
-import type { AuditRecord } from '@kms/application';
+import { type AuditRecord, storableRecord } from '@kms/application';
 import { KmsError } from '@kms/domain';
 import { AUDIT_COLUMNS, insertAuditRowsSql, MAX_ROWS_PER_INSERT, SEALED_AUDIT_COLUMNS, toAuditRow } from './audit-row.mapper';
 
@@ -86,5 +86,31 @@ describe('insertAuditRowsSql', () => {
 
   it('keeps the widest INSERT within the bind parameter limit', () => {
     expect(MAX_ROWS_PER_INSERT * SEALED_AUDIT_COLUMNS.length).toBeLessThanOrEqual(65_535);
+  });
+});
+
+describe('toAuditRow after storableRecord', () => {
+  /** Text of random UTF-16 code units: NULs, lone surrogates, controls and all. */
+  function noise(rnd: () => number, max: number): string {
+    return String.fromCharCode(...Array.from({ length: Math.floor(rnd() * max) }, () => Math.floor(rnd() * 0x10000)));
+  }
+
+  it('accepts any record the executor can build from what a caller sent (2,000 random ones)', () => {
+    let s = 20261204;
+    const rnd = (): number => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+    for (let i = 0; i < 2000; i++) {
+      const record: AuditRecord = {
+        ...base,
+        requestId: noise(rnd, 40),
+        actor: noise(rnd, 20),
+        keyId: rnd() < 0.5 ? noise(rnd, 40) : 'b3c1a7e2-5f04-4d3e-8c2a-7e9f0d1c2b3a',
+        keyVersion: rnd() < 0.5 ? Math.floor((rnd() - 0.5) * 2 ** 33) : 1,
+        sourceAddress: noise(rnd, 10),
+        details: { [noise(rnd, 8)]: noise(rnd, 60), n: rnd() < 0.1 ? Number.NaN : i },
+      };
+      expect(() => toAuditRow(storableRecord(record))).not.toThrow();
+    }
+    // Without it, the same noise is refused: the property above is not vacuous.
+    expect(fieldRefused({ requestId: 'a\u0000', keyId: 'not-a-uuid' })).toBeDefined();
   });
 });
