@@ -132,6 +132,8 @@ describe('KMIP server driven by PyKMIP over mutual TLS (e2e)', () => {
       'MAC:GenerateMac:SUCCESS',
       'Revoke:ReportKeyCompromise:SUCCESS',
       'Destroy:ScheduleKeyVersionDestruction:SUCCESS',
+      // Refused calls name the protocol too, whatever their handler did to the audit details.
+      'Destroy:ScheduleKeyVersionDestruction:FAILURE',
     ]) {
       expect(kmipOps).toContain(expected);
     }
@@ -151,6 +153,16 @@ describe('KMIP server driven by PyKMIP over mutual TLS (e2e)', () => {
     );
     expect(rows.length).toBeGreaterThan(0);
     expect(rows[0]?.outcome).not.toBe('SUCCESS');
+
+    // The refused certificate gets its answer, then loses the connection: no second try on it.
+    const client = await KmipClient.connect({ host: '127.0.0.1', port: kms.service.kmip?.port ?? 0, cert: stranger.cert, key: stranger.key, ca: readFileSync(files.ca, 'utf8') });
+    try {
+      const [answer] = await client.request([{ operation: 'Query', payload: [] }]);
+      expect(answer).toMatchObject({ ok: false, reason: ResultReason.AuthenticationNotSuccessful });
+      await expect(client.request([{ operation: 'Query', payload: [] }])).rejects.toThrow(/closed the connection/);
+    } finally {
+      client.close();
+    }
   }, 120_000);
 
   it('answers a batch of several operations in one request, each audited, and stops at a failure unless asked to continue', async () => {
@@ -171,6 +183,79 @@ describe('KMIP server driven by PyKMIP over mutual TLS (e2e)', () => {
     } finally {
       client.close();
     }
+  }, 60_000);
+
+  it('adds, modifies and deletes custom attributes as labels of the key (KeyLabelsChanged, audited); attributes of the KMS itself are fixed', async () => {
+    const client = await KmipClient.connect({ host: '127.0.0.1', port: kms.service.kmip?.port ?? 0, cert: readFileSync(files.cert, 'utf8'), key: readFileSync(files.key, 'utf8'), ca: readFileSync(files.ca, 'utf8') });
+    const attribute = (name: string, value: string) => ttlv.struct(Tag.Attribute, [ttlv.text(Tag.AttributeName, name), ttlv.text(Tag.AttributeValue, value)]);
+    try {
+      const created = await client.call('Create', [
+        ttlv.enum(Tag.ObjectType, 0x02),
+        ttlv.struct(Tag.TemplateAttribute, [
+          ttlv.struct(Tag.Attribute, [ttlv.text(Tag.AttributeName, 'Cryptographic Algorithm'), ttlv.enum(Tag.AttributeValue, 0x03)]),
+          ttlv.struct(Tag.Attribute, [ttlv.text(Tag.AttributeName, 'Cryptographic Length'), ttlv.int(Tag.AttributeValue, 256)]),
+          attribute('x-team', 'storage'),
+        ]),
+      ]);
+      const uid = created.req(Tag.UniqueIdentifier, 'TextString');
+      const results = await client.request([
+        { operation: 'AddAttribute', payload: [ttlv.text(Tag.UniqueIdentifier, uid), attribute('x-tier', 'gold')] },
+        { operation: 'ModifyAttribute', payload: [ttlv.text(Tag.UniqueIdentifier, uid), attribute('x-team', 'databases')] },
+        { operation: 'AddAttribute', payload: [ttlv.text(Tag.UniqueIdentifier, uid), attribute('x-scratch', 'tmp')] },
+        { operation: 'DeleteAttribute', payload: [ttlv.text(Tag.UniqueIdentifier, uid), ttlv.text(Tag.AttributeName, 'x-scratch')] },
+      ]);
+      expect(results.map((r) => r.ok)).toEqual([true, true, true, true]);
+      const key = await kms.admin.call<{ labels: Record<string, string> }>('GetKey', { key_id: uid });
+      expect(key.labels).toEqual({ team: 'databases', tier: 'gold' });
+
+      const refused = await client.request([
+        { operation: 'AddAttribute', payload: [ttlv.text(Tag.UniqueIdentifier, uid), attribute('x-tier', 'silver')] },
+        { operation: 'ModifyAttribute', payload: [ttlv.text(Tag.UniqueIdentifier, uid), attribute('x-missing', 'v')] },
+        { operation: 'ModifyAttribute', payload: [ttlv.text(Tag.UniqueIdentifier, uid), attribute('x-kms-purpose', 'SIGNING')] },
+        { operation: 'ModifyAttribute', payload: [ttlv.text(Tag.UniqueIdentifier, uid), ttlv.struct(Tag.Attribute, [ttlv.text(Tag.AttributeName, 'Name'), ttlv.struct(Tag.AttributeValue, [ttlv.text(Tag.NameValue, 'renamed'), ttlv.enum(Tag.NameType, 1)])])] },
+      ]);
+      // Stop at the first failure unless asked to continue: one at a time.
+      expect(refused.map((r) => (r.ok ? 'ok' : r.reason))).toEqual([ResultReason.IllegalOperation]);
+      for (const [op, attr, reason] of [
+        ['ModifyAttribute', attribute('x-missing', 'v'), ResultReason.ItemNotFound],
+        ['ModifyAttribute', attribute('x-kms-purpose', 'SIGNING'), ResultReason.IllegalOperation],
+        ['DeleteAttribute', undefined, ResultReason.IllegalOperation],
+      ] as const) {
+        const payload = op === 'DeleteAttribute' ? [ttlv.text(Tag.UniqueIdentifier, uid), ttlv.text(Tag.AttributeName, 'Name')] : [ttlv.text(Tag.UniqueIdentifier, uid), attr as ReturnType<typeof attribute>];
+        const [answer] = await client.request([{ operation: op, payload }]);
+        expect(answer).toMatchObject({ ok: false, reason });
+      }
+      expect((await kms.admin.call<{ labels: Record<string, string> }>('GetKey', { key_id: uid })).labels).toEqual({ team: 'databases', tier: 'gold' });
+
+      const { rows } = await kms.db.query<AuditRow>(
+        `SELECT operation, actor, outcome, details FROM audit_records WHERE operation = 'UpdateKeyLabels' AND key_id = $1 ORDER BY "position"`,
+        [uid],
+      );
+      expect(rows.map((r) => `${String(r.details?.['kmipOperation'])}:${r.outcome}:${String(r.details?.['protocol'])}`)).toEqual([
+        'AddAttribute:SUCCESS:KMIP',
+        'ModifyAttribute:SUCCESS:KMIP',
+        'AddAttribute:SUCCESS:KMIP',
+        'DeleteAttribute:SUCCESS:KMIP',
+        'AddAttribute:FAILURE:KMIP',
+        'ModifyAttribute:FAILURE:KMIP',
+      ]);
+      const events = await kms.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM events WHERE stream_id = $1 AND type = 'KeyLabelsChanged'`, [`key-${uid}`]);
+      expect(events.rows[0]?.n).toBe(4);
+    } finally {
+      client.close();
+    }
+  }, 60_000);
+
+  it('changing a key\'s labels over gRPC takes a person a second person\'s approval', async () => {
+    const key = await kms.admin.call<{ key_id: string }>('CreateKey', { tenant: 'kmip', name: 'labelled', purpose: 'DATA_PROTECTION', algorithm: 'AES_256_GCM', labels: { team: 'a' } });
+    const asked = await trailers.refusal('UpdateKeyLabels', { key_id: key.key_id, labels: { team: 'b' }, context: TICKET }, { token: await ann.token() });
+    expect(asked.trailers['kms-error-code']).toBe('APPROVAL_REQUIRED');
+    const bad = await trailers.refusal('UpdateKeyLabels', { key_id: key.key_id, labels: { 'Not A Label!': 'b' }, context: TICKET }, { token: await ann.token() });
+    expect(bad.trailers['kms-error-field']).toMatch(/^labels/);
+    expect((await kms.admin.call<{ labels: Record<string, string> }>('GetKey', { key_id: key.key_id })).labels).toEqual({ team: 'a' });
+    const done = await ben.call<{ status: string }>('ApproveRequest', { approval_id: asked.trailers['kms-approval-id'] as string, context: TICKET });
+    expect(done.status).toBe('EXECUTED');
+    expect((await kms.admin.call<{ labels: Record<string, string> }>('GetKey', { key_id: key.key_id })).labels).toEqual({ team: 'b' });
   }, 60_000);
 
   it('answers a message announcing more than the size limit with Invalid Message and closes the connection, audited', async () => {

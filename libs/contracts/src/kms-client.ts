@@ -5,7 +5,7 @@ import { KMS_PROTO_FILE, PROTO_LOADER_OPTIONS, PROTO_ROOT } from './proto-paths'
 
 /** Every unary method of kms.v1.KeyManagementService. */
 export const KMS_METHODS = [
-  'CreateKey', 'GetKey', 'ListKeys', 'RotateKey', 'UpdateRotationPolicy', 'DisableKeyVersion', 'EnableKeyVersion',
+  'CreateKey', 'GetKey', 'ListKeys', 'RotateKey', 'UpdateRotationPolicy', 'UpdateKeyLabels', 'DisableKeyVersion', 'EnableKeyVersion',
   'ScheduleKeyVersionDestruction', 'CancelKeyVersionDestruction', 'DestroyKeyVersion', 'SetMinDecryptionVersion',
   'Encrypt', 'Decrypt', 'ReEncrypt', 'GenerateDataKey', 'Sign', 'Verify', 'GetPublicKey', 'GenerateMac', 'VerifyMac',
   'GenerateRandom', 'BatchEncrypt', 'BatchDecrypt', 'BatchReEncrypt', 'SetKeyPolicy', 'GetKeyOriginStatement', 'ReportKeyCompromise', 'RegisterDependent', 'RemoveDependent', 'ConfirmKeyVersion', 'ReportOverdueConfirmations',

@@ -36,6 +36,7 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 export type RequestedChange =
   | { operation: 'RotateKey'; key: KeyRecord; reason: RotationReason }
   | { operation: 'UpdateRotationPolicy'; keyId: string; rotationPeriodDays: number }
+  | { operation: 'UpdateKeyLabels'; keyId: string; labels: Record<string, string> }
   | { operation: 'DisableKeyVersion'; keyId: string; version: number; overrideDependents: boolean }
   | { operation: 'EnableKeyVersion'; keyId: string; version: number }
   | { operation: 'ScheduleKeyVersionDestruction'; keyId: string; version: number; delayDays?: number; overrideDependents: boolean }
@@ -210,6 +211,8 @@ export class DualAuthorization {
       }
       case 'UpdateRotationPolicy':
         return key('UpdateRotationPolicy', change.keyId, { rotationPeriodDays: change.rotationPeriodDays }, { type: 'UpdateRotationPolicy', data: { rotationPeriodDays: change.rotationPeriodDays } });
+      case 'UpdateKeyLabels':
+        return key('UpdateKeyLabels', change.keyId, { labels: change.labels }, { type: 'SetKeyLabels', data: { labels: change.labels } });
       case 'DisableKeyVersion':
         if (!change.overrideDependents) return undefined;
         return key('RetireBeforeDependentsConfirmed', change.keyId, { version: change.version }, { type: 'DisableKeyVersion', data: { version: change.version, overrideDependents: true } });
@@ -365,6 +368,9 @@ export class DualAuthorization {
         return;
       case 'UpdateRotationPolicy':
         await this.lifecycle.updateRotationPolicy(op.targetId, p['rotationPeriodDays'] as number, ctx);
+        return;
+      case 'UpdateKeyLabels':
+        await this.lifecycle.setKeyLabels(op.targetId, p['labels'] as Record<string, string>, ctx);
         return;
       case 'LowerMinDecryptionVersion':
         await this.lifecycle.setMinDecryptionVersion(op.targetId, p['minDecryptionVersion'] as number, ctx);

@@ -25,10 +25,19 @@ export interface IncomingCall {
   details?: Record<string, string | number | boolean>;
 }
 
-/** The call's facts, seeded with what the transport says of every record of it. */
-function seeded(facts: OperationFacts, incoming: IncomingCall): OperationFacts {
-  if (incoming.details) facts.details = { ...incoming.details, ...facts.details };
-  return facts;
+/**
+ * Run a handler with the transport's details (e.g. `protocol: 'KMIP'`) in its facts, whatever the
+ * handler does to them and however it ends: they are put back after it, so a handler that sets
+ * `facts.details` wholesale, or throws, still leaves them in the audit record.
+ */
+async function seeded<T>(facts: OperationFacts, incoming: IncomingCall, fn: (facts: OperationFacts) => Promise<T> | T): Promise<T> {
+  if (!incoming.details) return fn(facts);
+  facts.details = { ...incoming.details, ...facts.details };
+  try {
+    return await fn(facts);
+  } finally {
+    facts.details = { ...facts.details, ...incoming.details };
+  }
 }
 
 /** What a handler gets once the caller is authenticated and allowed to call the operation. */
@@ -114,7 +123,7 @@ export class CallPipeline {
     return this.observed(ctx, incoming.operation, async (log) => {
       const admitted = await this.admit(ctx, incoming);
       log.actor = admitted.ctx.actor;
-      return this.executor.run(admitted.ctx, incoming.operation, (facts) => fn({ ...admitted, facts: seeded(facts, incoming) }));
+      return this.executor.run(admitted.ctx, incoming.operation, (facts) => seeded(facts, incoming, (f) => fn({ ...admitted, facts: f })));
     });
   }
 
@@ -123,7 +132,7 @@ export class CallPipeline {
     return this.observed(ctx, incoming.operation, async (log) => {
       const admitted = await this.admit(ctx, incoming);
       log.actor = admitted.ctx.actor;
-      return this.executor.runChange(admitted.ctx, incoming.operation, (facts) => fn({ ...admitted, facts: seeded(facts, incoming) }), { ...options, request });
+      return this.executor.runChange(admitted.ctx, incoming.operation, (facts) => seeded(facts, incoming, (f) => fn({ ...admitted, facts: f })), { ...options, request });
     });
   }
 
@@ -138,7 +147,7 @@ export class CallPipeline {
       const admitted = await this.admit(ctx, incoming);
       log.actor = admitted.ctx.actor;
       const list = await items(admitted);
-      return this.executor.runBatch(admitted.ctx, incoming.operation, list, (item, facts) => fn(item, { ...admitted, facts: seeded(facts, incoming) }));
+      return this.executor.runBatch(admitted.ctx, incoming.operation, list, (item, facts) => seeded(facts, incoming, (f) => fn(item, { ...admitted, facts: f })));
     });
   }
 

@@ -301,6 +301,11 @@ export class KeyLifecycleService {
     return this.execute(keyId, () => ({ type: 'SetKeyPolicy', data: { policy }, metadata: this.metadata(ctx) }));
   }
 
+  /** Replace the key's labels (custom attributes): metadata only, recorded as KeyLabelsChanged. */
+  setKeyLabels(keyId: string, labels: Record<string, string>, ctx: ChangeContext): Promise<KeyRecord> {
+    return this.execute(keyId, () => ({ type: 'SetKeyLabels', data: { labels }, metadata: this.metadata(ctx) }));
+  }
+
   /**
    * Decide a command against the current state without writing anything: the check an approval
    * request runs first, so a request that could never succeed is refused at once.

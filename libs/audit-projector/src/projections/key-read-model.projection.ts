@@ -81,6 +81,8 @@ function transition(before: KeyState, after: ExistingKeyState, event: KeyEvent):
       return { version: null, from: `min decryption v${event.data.previousMinDecryptionVersion}`, to: `min decryption v${event.data.minDecryptionVersion}` };
     case 'KeyPolicyChanged':
       return { version: null, from: `grants to ${Object.keys(event.data.previousPolicy.grants).length} identities`, to: `grants to ${Object.keys(event.data.policy.grants).length} identities` };
+    case 'KeyLabelsChanged':
+      return { version: null, from: `${Object.keys(event.data.previousLabels).length} label(s)`, to: `labels ${Object.keys(event.data.labels).sort().join(', ') || 'none'}` };
     // Rotation issue: compromise, dependents and confirmations are recorded in the state ledger; their
     // own read models (dependents, confirmations) are not projected yet.
     case 'KeyVersionCompromised':

@@ -90,6 +90,7 @@ import type { SetMinDecryptionVersionRequest as _kms_v1_SetMinDecryptionVersionR
 import type { SignRequest as _kms_v1_SignRequest, SignRequest__Output as _kms_v1_SignRequest__Output } from './kms/v1/SignRequest';
 import type { SignResponse as _kms_v1_SignResponse, SignResponse__Output as _kms_v1_SignResponse__Output } from './kms/v1/SignResponse';
 import type { SubmitEscrowShareRequest as _kms_v1_SubmitEscrowShareRequest, SubmitEscrowShareRequest__Output as _kms_v1_SubmitEscrowShareRequest__Output } from './kms/v1/SubmitEscrowShareRequest';
+import type { UpdateKeyLabelsRequest as _kms_v1_UpdateKeyLabelsRequest, UpdateKeyLabelsRequest__Output as _kms_v1_UpdateKeyLabelsRequest__Output } from './kms/v1/UpdateKeyLabelsRequest';
 import type { UpdateRotationPolicyRequest as _kms_v1_UpdateRotationPolicyRequest, UpdateRotationPolicyRequest__Output as _kms_v1_UpdateRotationPolicyRequest__Output } from './kms/v1/UpdateRotationPolicyRequest';
 import type { VerifyMacRequest as _kms_v1_VerifyMacRequest, VerifyMacRequest__Output as _kms_v1_VerifyMacRequest__Output } from './kms/v1/VerifyMacRequest';
 import type { VerifyMacResponse as _kms_v1_VerifyMacResponse, VerifyMacResponse__Output as _kms_v1_VerifyMacResponse__Output } from './kms/v1/VerifyMacResponse';
@@ -198,6 +199,7 @@ export interface ProtoGrpcType {
       SignRequest: MessageTypeDefinition<_kms_v1_SignRequest, _kms_v1_SignRequest__Output>
       SignResponse: MessageTypeDefinition<_kms_v1_SignResponse, _kms_v1_SignResponse__Output>
       SubmitEscrowShareRequest: MessageTypeDefinition<_kms_v1_SubmitEscrowShareRequest, _kms_v1_SubmitEscrowShareRequest__Output>
+      UpdateKeyLabelsRequest: MessageTypeDefinition<_kms_v1_UpdateKeyLabelsRequest, _kms_v1_UpdateKeyLabelsRequest__Output>
       UpdateRotationPolicyRequest: MessageTypeDefinition<_kms_v1_UpdateRotationPolicyRequest, _kms_v1_UpdateRotationPolicyRequest__Output>
       VerifyMacRequest: MessageTypeDefinition<_kms_v1_VerifyMacRequest, _kms_v1_VerifyMacRequest__Output>
       VerifyMacResponse: MessageTypeDefinition<_kms_v1_VerifyMacResponse, _kms_v1_VerifyMacResponse__Output>

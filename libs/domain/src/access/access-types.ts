@@ -53,6 +53,7 @@ export interface Principal {
 export const DUAL_AUTHORIZED_OPERATIONS = [
   'RotateRootTenantKey',
   'UpdateRotationPolicy',
+  'UpdateKeyLabels',
   'LowerMinDecryptionVersion',
   'ScheduleKeyVersionDestruction',
   'SetKeyPolicy',

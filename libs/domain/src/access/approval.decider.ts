@@ -15,7 +15,7 @@ export interface PendingOperation {
   /** Key or identity the operation targets. */
   targetId: string;
   /** Operation arguments (never secrets). */
-  params: Record<string, string | number | boolean | null | Record<string, string[]>>;
+  params: Record<string, string | number | boolean | null | Record<string, string[]> | Record<string, string>>;
 }
 
 export type ApprovalRequested = Event<

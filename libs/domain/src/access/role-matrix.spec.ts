@@ -26,6 +26,7 @@ const EXPECTED: Record<string, Row> = {
   LocateKeys:                    { sre: 'ok',   sec: 'ok',    co: 'ok',    ka: 'ok',    workload: 'ok' },
   RotateKey:                     { sre: 'ok',   sec: 'ok',    co: '-',     ka: 'ok',    workload: 'grant', permission: 'ADMINISTER' },
   UpdateRotationPolicy:          { sre: '-',    sec: 'ok',    co: '-',     ka: 'ok',    workload: 'grant', permission: 'ADMINISTER' },
+  UpdateKeyLabels:               { sre: '-',    sec: 'ok',    co: '-',     ka: 'ok',    workload: 'grant', permission: 'ADMINISTER' },
   DisableKeyVersion:             { sre: 'ok',   sec: 'ok',    co: '-',     ka: 'ok',    workload: 'grant', permission: 'ADMINISTER' },
   EnableKeyVersion:              { sre: '-',    sec: 'ok',    co: '-',     ka: 'ok',    workload: '-',     permission: 'ADMINISTER' },
   ScheduleKeyVersionDestruction: { sre: '-',    sec: 'ok',    co: '-',     ka: 'ok',    workload: 'grant', permission: 'ADMINISTER' },

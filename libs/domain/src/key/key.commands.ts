@@ -71,6 +71,8 @@ export type ConfirmKeyVersion = Command<'ConfirmKeyVersion', { dependentId: stri
 export type ReportOverdueConfirmations = Command<'ReportOverdueConfirmations', { version: number }>;
 
 export type SetKeyPolicy = Command<'SetKeyPolicy', { policy: KeyPolicy }>;
+/** Replace the key's labels (its custom attributes, e.g. KMIP `x-…`): the whole set, validated like at creation. */
+export type SetKeyLabels = Command<'SetKeyLabels', { labels: Record<string, string> }>;
 
 export type KeyCommand =
   | CreateKey
@@ -83,6 +85,7 @@ export type KeyCommand =
   | DestroyKeyVersion
   | SetMinDecryptionVersion
   | SetKeyPolicy
+  | SetKeyLabels
   | ReportKeyCompromise
   | RegisterDependent
   | RemoveDependent

@@ -307,3 +307,26 @@ describe('overdue confirmations', () => {
     expect(decide(report(1, 48), given(create(), register, rotate(2)))).toEqual([]);
   });
 });
+
+describe('labels', () => {
+  const setLabels = (labels: unknown): KeyCommand => ({ type: 'SetKeyLabels', data: { labels: labels as Record<string, string> }, metadata: meta() });
+
+  it('replaces the whole set and records the previous one', () => {
+    const state = given(create());
+    const events = decide(setLabels({ team: 'payments', tier: 'gold' }), state);
+    expect(events).toEqual([
+      { type: 'KeyLabelsChanged', data: { keyId: KEY_ID, labels: { team: 'payments', tier: 'gold' }, previousLabels: { team: 'payments' } }, metadata: expect.any(Object) },
+    ]);
+    const after = events.reduce(evolve, state);
+    if (after.status === 'NotCreated') throw new Error('unreachable');
+    expect(after.key.labels).toEqual({ team: 'payments', tier: 'gold' });
+    expect(decide(setLabels({}), after).reduce(evolve, after)).toMatchObject({ key: { labels: {} } });
+  });
+
+  it('records nothing for the same set, and refuses labels that creation would refuse or a key that does not exist', () => {
+    expect(decide(setLabels({ team: 'payments' }), given(create()))).toEqual([]);
+    expect(errorCode(() => decide(setLabels({ 'Bad Key!': 'x' }), given(create())))).toBe('INVALID_ARGUMENT');
+    expect(errorCode(() => decide(setLabels(['x']), given(create())))).toBe('INVALID_ARGUMENT');
+    expect(errorCode(() => decide(setLabels({ a: 'b' }), initialState()))).toBe('KEY_NOT_FOUND');
+  });
+});

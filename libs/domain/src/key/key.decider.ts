@@ -114,6 +114,11 @@ function assertDependentsConfirmed(key: KeyRecord, version: number, facts: Retir
   }
 }
 
+function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => Object.prototype.hasOwnProperty.call(b, k) && b[k] === a[k]);
+}
+
 /** Decide which events a command produces from the current state. Throws KmsError when illegal. */
 export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
   const metadata = eventMetadata(command.metadata);
@@ -367,6 +372,12 @@ export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
       if (samePolicy(policy, s.key.policy)) return [];
       return [{ type: 'KeyPolicyChanged', data: { keyId: s.key.keyId, policy, previousPolicy: s.key.policy }, metadata }];
     }
+    case 'SetKeyLabels': {
+      const s = existing(state);
+      const labels = validateLabels(command.data.labels);
+      if (sameLabels(labels, s.key.labels)) return [];
+      return [{ type: 'KeyLabelsChanged', data: { keyId: s.key.keyId, labels, previousLabels: s.key.labels }, metadata }];
+    }
     default:
       return assertNever(command);
   }
@@ -461,6 +472,8 @@ export function evolve(state: KeyState, event: KeyEvent): KeyState {
       return withKey(state, (key) => ({ ...key, minDecryptionVersion: event.data.minDecryptionVersion }));
     case 'KeyPolicyChanged':
       return withKey(state, (key) => ({ ...key, policy: event.data.policy }));
+    case 'KeyLabelsChanged':
+      return withKey(state, (key) => ({ ...key, labels: event.data.labels }));
     case 'DependentRegistered':
       return withKey(state, (key) => ({
         ...key,

@@ -99,6 +99,9 @@ export type DependentConfirmationsOverdue = Event<
 
 export type KeyPolicyChanged = Event<'KeyPolicyChanged', { keyId: string; policy: KeyPolicy; previousPolicy: KeyPolicy }>;
 
+/** The key's labels were replaced (metadata only: no material, no grant changes). */
+export type KeyLabelsChanged = Event<'KeyLabelsChanged', { keyId: string; labels: Record<string, string>; previousLabels: Record<string, string> }>;
+
 export type KeyEvent =
   | KeyCreated
   | KeyVersionCreated
@@ -111,6 +114,7 @@ export type KeyEvent =
   | RotationPolicyChanged
   | MinDecryptionVersionChanged
   | KeyPolicyChanged
+  | KeyLabelsChanged
   | KeyVersionCompromised
   | DependentRegistered
   | DependentRemoved
@@ -131,6 +135,7 @@ export const KEY_EVENT_TYPES: readonly KeyEventType[] = [
   'RotationPolicyChanged',
   'MinDecryptionVersionChanged',
   'KeyPolicyChanged',
+  'KeyLabelsChanged',
   'KeyVersionCompromised',
   'DependentRegistered',
   'DependentRemoved',

@@ -13,6 +13,7 @@ import {
   type ScheduleKeyVersionDestructionRequest__Output,
   type SetKeyPolicyRequest__Output,
   type SetMinDecryptionVersionRequest__Output,
+  type UpdateKeyLabelsRequest__Output,
   type UpdateRotationPolicyRequest__Output,
 } from '@kms/contracts';
 import { type Algorithm, invalidArgument, KmsError, type KeyPurpose, type ProtectionLevel, validateKeyPolicy, validateLabels, validatePurpose, validateRotationReason, validateTenant } from '@kms/domain';
@@ -117,6 +118,19 @@ export class KeyLifecycleController {
       await this.dual.guard(scope.principal, change, { operation: 'UpdateRotationPolicy', keyId, rotationPeriodDays: days }, scope.facts);
       const key = await this.lifecycle.updateRotationPolicy(keyId, days, change);
       scope.facts.details = { rotationPeriodDays: key.rotationPeriodDays };
+      return toProtoKey(key);
+    });
+  }
+
+  @GrpcMethod(KMS_SERVICE, 'UpdateKeyLabels')
+  updateKeyLabels(req: UpdateKeyLabelsRequest__Output, metadata: Metadata, call: Call) {
+    return this.gate.runChange('UpdateKeyLabels', req, metadata, call, async (scope) => {
+      const keyId = (await administeredKey(this.catalog, scope, req.key_id)).key.keyId;
+      const labels = validateLabels(req.labels);
+      const change = changeContext(scope, req.context);
+      await this.dual.guard(scope.principal, change, { operation: 'UpdateKeyLabels', keyId, labels }, scope.facts);
+      const key = await this.lifecycle.setKeyLabels(keyId, labels, change);
+      scope.facts.details = { labels: Object.keys(key.labels).sort().join(',') };
       return toProtoKey(key);
     });
   }

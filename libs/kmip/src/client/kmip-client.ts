@@ -49,7 +49,7 @@ export class KmipClient {
       ...items.map((i) => ttlv.struct(Tag.BatchItem, [ttlv.enum(Tag.Operation, Operation[i.operation]), ttlv.struct(Tag.RequestPayload, i.payload)])),
     ]);
     const response = this.readOne();
-    this.socket.write(encodeTtlv(message));
+    if (!this.socket.destroyed && !this.socket.writableEnded) this.socket.write(encodeTtlv(message));
     const root = Fields.of(decodeTtlv(await response), 'ResponseMessage');
     return root.all(Tag.BatchItem, 'Structure').map((b, i) => {
       const f = new Fields(b.value, `BatchItem[${i}]`);
@@ -68,6 +68,10 @@ export class KmipClient {
 
   private readOne(): Promise<Buffer> {
     return new Promise((resolve, reject) => {
+      if (this.socket.destroyed || this.socket.readableEnded) {
+        reject(new Error('the KMIP server closed the connection'));
+        return;
+      }
       let chunks: Buffer[] = [];
       let size = 0;
       const onData = (chunk: Buffer): void => {

@@ -40,7 +40,6 @@ export interface OperationResult {
 }
 
 /** Operations whose application twin is not on this branch: refused by name (docs/kmip.md). */
-const NOT_SUPPORTED: ReadonlySet<OperationName> = new Set(['AddAttribute', 'ModifyAttribute', 'DeleteAttribute']);
 
 const GCM_NONCE_BYTES = 12;
 const KMS_HEADER_BYTES = 23;
@@ -119,34 +118,18 @@ export class KmipOperations {
       });
   }
 
-  private withProtocol(scope: CallScope, incoming: IncomingCall): void {
-    scope.facts.details = { ...incoming.details, ...scope.facts.details };
-  }
-
   /** An audited call that changes nothing, authorized as `operation`. */
   private run<T>(operation: string, kmip: OperationName, session: KmipSession, fn: (scope: CallScope) => Promise<T> | T): Promise<T> {
     const incoming = this.incoming(operation, kmip, session);
     const ctx = this.app.pipeline.begin(incoming);
-    return this.app.pipeline.run(ctx, incoming, (scope) =>
-      KmipOperations.translated(async () => {
-        const out = await fn(scope);
-        this.withProtocol(scope, incoming);
-        return out;
-      }),
-    );
+    return this.app.pipeline.run(ctx, incoming, (scope) => KmipOperations.translated(() => fn(scope)));
   }
 
   /** An audited change (its events commit with its audit record), authorized as `operation`. */
   private change<T>(operation: string, kmip: OperationName, session: KmipSession, request: unknown, fn: (scope: CallScope) => Promise<T> | T): Promise<T> {
     const incoming = this.incoming(operation, kmip, session);
     const ctx = this.app.pipeline.begin(incoming);
-    return this.app.pipeline.runChange(ctx, incoming, request, (scope) =>
-      KmipOperations.translated(async () => {
-        const out = await fn(scope);
-        this.withProtocol(scope, incoming);
-        return out;
-      }),
-    );
+    return this.app.pipeline.runChange(ctx, incoming, request, (scope) => KmipOperations.translated(() => fn(scope)));
   }
 
   private context(scope: CallScope, kmip: OperationName): ChangeContext {
@@ -252,9 +235,7 @@ export class KmipOperations {
       case 'AddAttribute':
       case 'ModifyAttribute':
       case 'DeleteAttribute':
-        return this.run('GetKey', operation, session, () => {
-          throw new KmipRefusal('PERMISSION_DENIED', 'OperationNotSupported', `${operation}: changing a key's name or labels is not available over KMIP yet`);
-        });
+        return this.changeAttribute(operation, payload, uid, session);
       default: {
         const never: never = operation;
         throw new KmipError('OperationNotSupported', `operation ${String(never)} is not supported`);
@@ -262,9 +243,54 @@ export class KmipOperations {
     }
   }
 
+  /**
+   * AddAttribute / ModifyAttribute / DeleteAttribute of a custom attribute (`x-<label>`): the key's
+   * labels change through UpdateKeyLabels (same authorization, KeyLabelsChanged, audited). Custom
+   * attributes are single-instance here (index 0 only). Everything else is the KMS's own and fixed:
+   * `x-kms-…`, the Name (unique per tenant, named in the key's events) and the standard attributes.
+   */
+  private changeAttribute(operation: 'AddAttribute' | 'ModifyAttribute' | 'DeleteAttribute', payload: Fields, uid: () => string, session: KmipSession): Promise<OperationResult> {
+    return this.change('UpdateKeyLabels', operation, session, { kmip: operation, uid: uid() }, async (scope) => {
+      let name: string;
+      let value: TtlvItem | undefined;
+      let index: number | undefined;
+      if (operation === 'DeleteAttribute') {
+        name = payload.req(Tag.AttributeName, 'TextString');
+        index = payload.opt(Tag.AttributeIndex, 'Integer');
+      } else {
+        const attribute = payload.struct(Tag.Attribute);
+        if (!attribute) throw new KmipError('MissingData', `${operation}: Attribute is required`);
+        name = attribute.req(Tag.AttributeName, 'TextString');
+        value = attribute.items.find((i) => i.tag === Tag.AttributeValue);
+        if (!value) throw new KmipError('MissingData', `${operation}: Attribute "${name}": AttributeValue is required`);
+        index = attribute.opt(Tag.AttributeIndex, 'Integer');
+      }
+      if (!name.startsWith('x-') || name.startsWith('x-kms-')) {
+        throw new KmipRefusal('ILLEGAL_TRANSITION', 'IllegalOperation', `${operation}: attribute "${name}" is fixed by the KMS; only custom attributes (x-<label>, not x-kms-…) can change`);
+      }
+      if (index !== undefined && index !== 0) throw new KmipError('InvalidField', `${operation}: custom attributes have one instance (Attribute Index 0), got ${index}`);
+      const { state, object } = await this.key(scope, uid(), 'ADMINISTER');
+      const label = name.slice(2);
+      const labels = { ...state.key.labels };
+      const had = Object.prototype.hasOwnProperty.call(labels, label);
+      if (operation === 'AddAttribute' && had) throw new KmipRefusal('ILLEGAL_TRANSITION', 'IllegalOperation', `AddAttribute: "${name}" is already set; use ModifyAttribute`);
+      if (operation !== 'AddAttribute' && !had) throw new KmipRefusal('INVALID_ARGUMENT', 'ItemNotFound', `${operation}: the object has no attribute "${name}"`);
+      const previous = labels[label];
+      if (operation === 'DeleteAttribute') delete labels[label];
+      else labels[label] = textValue(value, name) ?? '';
+      const change = this.context(scope, operation);
+      await this.app.dual.guard(scope.principal, change, { operation: 'UpdateKeyLabels', keyId: state.key.keyId, labels }, scope.facts);
+      await this.app.lifecycle.setKeyLabels(state.key.keyId, labels, change);
+      scope.facts.details = { attribute: name };
+      const shown = operation === 'DeleteAttribute' ? ttlv.text(Tag.AttributeValue, previous ?? '') : ttlv.text(Tag.AttributeValue, labels[label] ?? '');
+      const id = object.publicHalf ? `${state.key.keyId}${PUBLIC_KEY_SUFFIX}` : state.key.keyId;
+      return { payload: [ttlv.text(Tag.UniqueIdentifier, id), attributeItem(name, shown)], uid: id };
+    });
+  }
+
   /** Whether `operation` is answered by this server (Query). */
   static supported(operation: OperationName): boolean {
-    return !NOT_SUPPORTED.has(operation) && operation !== 'Register';
+    return operation !== 'Register';
   }
 
   private discoverVersions(payload: Fields): TtlvItem[] {

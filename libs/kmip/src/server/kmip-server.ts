@@ -147,6 +147,9 @@ export class KmipServer {
       await this.pipeline.refuseTransport({ operation: 'KmipRequest', peer: who.peer, details: { protocol: 'KMIP' } }, `operation 0x${u.operationCode.toString(16)} is not supported`);
       results.push({ operationCode: u.operationCode, ...(u.uniqueBatchItemId ? { uniqueBatchItemId: u.uniqueBatchItemId } : {}), ok: false, reason: 'OperationNotSupported', message: `operation 0x${u.operationCode.toString(16)} is not supported (${[...OPERATION_NAMES.values()].join(', ')} are)` });
     }
-    socket.write(encodeTtlv(buildResponse(request.version, this.now(), results)));
+    const response = encodeTtlv(buildResponse(request.version, this.now(), results));
+    // A certificate that authenticates no one gets its answer and loses the connection: no second try on it.
+    if (results.some((r) => !r.ok && r.reason === 'AuthenticationNotSuccessful')) socket.end(response);
+    else socket.write(response);
   }
 }

@@ -45,6 +45,7 @@ import type { SetKeyPolicyRequest as _kms_v1_SetKeyPolicyRequest, SetKeyPolicyRe
 import type { SetMinDecryptionVersionRequest as _kms_v1_SetMinDecryptionVersionRequest, SetMinDecryptionVersionRequest__Output as _kms_v1_SetMinDecryptionVersionRequest__Output } from '../../kms/v1/SetMinDecryptionVersionRequest';
 import type { SignRequest as _kms_v1_SignRequest, SignRequest__Output as _kms_v1_SignRequest__Output } from '../../kms/v1/SignRequest';
 import type { SignResponse as _kms_v1_SignResponse, SignResponse__Output as _kms_v1_SignResponse__Output } from '../../kms/v1/SignResponse';
+import type { UpdateKeyLabelsRequest as _kms_v1_UpdateKeyLabelsRequest, UpdateKeyLabelsRequest__Output as _kms_v1_UpdateKeyLabelsRequest__Output } from '../../kms/v1/UpdateKeyLabelsRequest';
 import type { UpdateRotationPolicyRequest as _kms_v1_UpdateRotationPolicyRequest, UpdateRotationPolicyRequest__Output as _kms_v1_UpdateRotationPolicyRequest__Output } from '../../kms/v1/UpdateRotationPolicyRequest';
 import type { VerifyMacRequest as _kms_v1_VerifyMacRequest, VerifyMacRequest__Output as _kms_v1_VerifyMacRequest__Output } from '../../kms/v1/VerifyMacRequest';
 import type { VerifyMacResponse as _kms_v1_VerifyMacResponse, VerifyMacResponse__Output as _kms_v1_VerifyMacResponse__Output } from '../../kms/v1/VerifyMacResponse';
@@ -340,6 +341,15 @@ export interface KeyManagementServiceClient extends grpc.Client {
   sign(argument: _kms_v1_SignRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_SignResponse__Output>): grpc.ClientUnaryCall;
   sign(argument: _kms_v1_SignRequest, callback: grpc.requestCallback<_kms_v1_SignResponse__Output>): grpc.ClientUnaryCall;
   
+  UpdateKeyLabels(argument: _kms_v1_UpdateKeyLabelsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
+  UpdateKeyLabels(argument: _kms_v1_UpdateKeyLabelsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
+  UpdateKeyLabels(argument: _kms_v1_UpdateKeyLabelsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
+  UpdateKeyLabels(argument: _kms_v1_UpdateKeyLabelsRequest, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
+  updateKeyLabels(argument: _kms_v1_UpdateKeyLabelsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
+  updateKeyLabels(argument: _kms_v1_UpdateKeyLabelsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
+  updateKeyLabels(argument: _kms_v1_UpdateKeyLabelsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
+  updateKeyLabels(argument: _kms_v1_UpdateKeyLabelsRequest, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
+  
   UpdateRotationPolicy(argument: _kms_v1_UpdateRotationPolicyRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
   UpdateRotationPolicy(argument: _kms_v1_UpdateRotationPolicyRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
   UpdateRotationPolicy(argument: _kms_v1_UpdateRotationPolicyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
@@ -434,6 +444,8 @@ export interface KeyManagementServiceHandlers extends grpc.UntypedServiceImpleme
   
   Sign: grpc.handleUnaryCall<_kms_v1_SignRequest__Output, _kms_v1_SignResponse>;
   
+  UpdateKeyLabels: grpc.handleUnaryCall<_kms_v1_UpdateKeyLabelsRequest__Output, _kms_v1_Key>;
+  
   UpdateRotationPolicy: grpc.handleUnaryCall<_kms_v1_UpdateRotationPolicyRequest__Output, _kms_v1_Key>;
   
   Verify: grpc.handleUnaryCall<_kms_v1_VerifyRequest__Output, _kms_v1_VerifyResponse>;
@@ -475,6 +487,7 @@ export interface KeyManagementServiceDefinition extends grpc.ServiceDefinition {
   SetKeyPolicy: MethodDefinition<_kms_v1_SetKeyPolicyRequest, _kms_v1_Key, _kms_v1_SetKeyPolicyRequest__Output, _kms_v1_Key__Output>
   SetMinDecryptionVersion: MethodDefinition<_kms_v1_SetMinDecryptionVersionRequest, _kms_v1_Key, _kms_v1_SetMinDecryptionVersionRequest__Output, _kms_v1_Key__Output>
   Sign: MethodDefinition<_kms_v1_SignRequest, _kms_v1_SignResponse, _kms_v1_SignRequest__Output, _kms_v1_SignResponse__Output>
+  UpdateKeyLabels: MethodDefinition<_kms_v1_UpdateKeyLabelsRequest, _kms_v1_Key, _kms_v1_UpdateKeyLabelsRequest__Output, _kms_v1_Key__Output>
   UpdateRotationPolicy: MethodDefinition<_kms_v1_UpdateRotationPolicyRequest, _kms_v1_Key, _kms_v1_UpdateRotationPolicyRequest__Output, _kms_v1_Key__Output>
   Verify: MethodDefinition<_kms_v1_VerifyRequest, _kms_v1_VerifyResponse, _kms_v1_VerifyRequest__Output, _kms_v1_VerifyResponse__Output>
   VerifyMac: MethodDefinition<_kms_v1_VerifyMacRequest, _kms_v1_VerifyMacResponse, _kms_v1_VerifyMacRequest__Output, _kms_v1_VerifyMacResponse__Output>

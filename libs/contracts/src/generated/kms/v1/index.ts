@@ -93,6 +93,7 @@ export * from './SetMinDecryptionVersionRequest';
 export * from './SignRequest';
 export * from './SignResponse';
 export * from './SubmitEscrowShareRequest';
+export * from './UpdateKeyLabelsRequest';
 export * from './UpdateRotationPolicyRequest';
 export * from './VerifyMacRequest';
 export * from './VerifyMacResponse';
