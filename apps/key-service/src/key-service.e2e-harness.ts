@@ -50,6 +50,11 @@ export interface KeyServiceUnderTest {
   /** Base URL of the service's HTTP server (/readyz, /metrics). */
   httpUrl: string;
   schema: string;
+  /**
+   * Another key-service instance on the same schema, configuration and clock (its own ports, pool,
+   * catalog, subscription and audit writer): a replica, as two pods behind one service would be.
+   */
+  startReplica(): Promise<{ service: RunningKeyService; client: KmsClient; stop(): Promise<void> }>;
   stop(): Promise<void>;
 }
 
@@ -65,14 +70,15 @@ export async function startKeyServiceUnderTest(
   const schema = uniqueTestSchema(name);
   const url = testDatabaseUrl();
   const [grpcPort, httpPort] = [await freePort(), await freePort()];
-  const loaded = loadConfig({
+  const env = {
     KMS_DATABASE_URL: url,
     KMS_DATABASE_SCHEMA: schema,
     KMS_MASTER_KEY: randomBytes(32).toString('base64'),
     KMS_GRPC_ADDRESS: `127.0.0.1:${grpcPort}`,
     KMS_HTTP_ADDRESS: `127.0.0.1:${httpPort}`,
     ...extraEnv,
-  });
+  };
+  const loaded = loadConfig(env);
   // With an owner URL, as the deployments do it: the migrate step first, then a service that never sees that URL.
   if (loaded.postgres.migrationUrl) await migrateKms(loaded);
   const config = withoutOwnerUrl(loaded);
@@ -135,6 +141,25 @@ export async function startKeyServiceUnderTest(
       gateway.close();
     }
   };
+  const replicas: Array<{ stop(): Promise<void> }> = [];
+  const startReplica = async () => {
+    const [g, h] = [await freePort(), await freePort()];
+    const replica = await startKeyService(withoutOwnerUrl(loadConfig({ ...env, KMS_GRPC_ADDRESS: `127.0.0.1:${g}`, KMS_HTTP_ADDRESS: `127.0.0.1:${h}` })), { clock, logger: false });
+    const replicaClient = createKmsClient(`127.0.0.1:${g}`);
+    const handle = {
+      service: replica,
+      client: replicaClient,
+      async stop() {
+        const i = replicas.indexOf(handle);
+        if (i < 0) return;
+        replicas.splice(i, 1);
+        replicaClient.close();
+        await replica.close();
+      },
+    };
+    replicas.push(handle);
+    return handle;
+  };
   return {
     service,
     client,
@@ -148,7 +173,9 @@ export async function startKeyServiceUnderTest(
     db,
     httpUrl: `http://127.0.0.1:${httpPort}`,
     schema,
+    startReplica,
     async stop() {
+      for (const r of [...replicas]) await r.stop();
       client.close();
       await service.close();
       await db.end();
