@@ -80,12 +80,26 @@ function open(pkg: SealedPackage): Buffer {
   return share;
 }
 
+/** Every participant checks the recorded transcript and counter-signs it; the packages are fetched as each custodian does. */
+async function counterSignAll(keyId: string, version: number): Promise<{ version: number; packages: SealedPackage[] }> {
+  const { transcript } = await escrow.signedTranscript(keyId, version);
+  for (const c of CUSTODIANS) await escrow.counterSign(keyId, version, c, signCanonicalEd25519(transcript, keysOf(c).signingPrivateKey), ctx(c));
+  const signed = await escrow.signedTranscript(keyId, version);
+  files.set(sealingTranscriptFile(transcript.ceremonyId), Buffer.from(canonicalJson(signed)));
+  return { version, packages: await Promise.all(CUSTODIANS.map((c) => escrow.packageOf(keyId, version, c))) };
+}
+
 async function sealAndCounterSign(keyId: string): Promise<{ version: number; packages: SealedPackage[] }> {
   const sealed = await escrow.seal(keyId, admin);
-  for (const c of CUSTODIANS) await escrow.counterSign(keyId, sealed.transcript.version, c, signCanonicalEd25519(sealed.transcript, keysOf(c).signingPrivateKey), ctx(c));
-  const signed = await escrow.signedTranscript(keyId, sealed.transcript.version);
-  files.set(sealingTranscriptFile(sealed.transcript.ceremonyId), Buffer.from(canonicalJson(signed)));
-  return { version: sealed.transcript.version, packages: sealed.packages };
+  return counterSignAll(keyId, sealed.transcript.version);
+}
+
+/** The 30-day rotation as the scheduler runs it: the new version is sealed by the rotation itself. */
+async function rotateAndCounterSign(keyId: string): Promise<{ version: number; packages: SealedPackage[] }> {
+  const key = await lifecycle.rotateKey(keyId, 'SCHEDULED', scheduler);
+  const { transcript } = await escrow.signedTranscript(keyId, key.primaryVersion);
+  expect(transcript).toMatchObject({ version: key.primaryVersion, initiatedBy: 'rotation-scheduler' });
+  return counterSignAll(keyId, key.primaryVersion);
 }
 
 async function declare(pkg: SealedPackage): Promise<void> {
@@ -127,7 +141,8 @@ beforeAll(async () => {
   catalog = new KeyCatalog(store);
   await catalog.start(store);
   lifecycle = new KeyLifecycleService(store, catalog, { SOFTWARE: software, HSM: hsm.keyBackend }, clock);
-  escrow = new EscrowService({ store, clock, attestation: hsm.attestationSigner, material: software, backends: { SOFTWARE: software, HSM: hsm.keyBackend } });
+  escrow = new EscrowService({ store, clock, attestation: hsm.attestationSigner, material: software, versions: lifecycle });
+  lifecycle.useNewVersionHook(escrow);
   for (const c of CUSTODIANS) {
     const keys = generateCustodianKeys();
     custodianKeys.set(c, keys.privateKeys);
@@ -242,19 +257,29 @@ describe('a 3-of-5 break-glass key, sealed, drilled, unsealed and resealed at da
     expect(await escrow.usable(keyId, v1.version)).toBe(false);
   });
 
-  it('reseal at day 30: all five declarations destroy the old version’s material', async () => {
+  it('reseal at day 30: the rotation seals the new version itself; all five declarations destroy the old version through its lifecycle', async () => {
     const oldMaterial = await material(keyId, v1.version);
     clock.advance(30 * DAY_MS);
-    await lifecycle.rotateKey(keyId, 'SCHEDULED', scheduler);
-    const v2 = await sealAndCounterSign(keyId);
+    const v2 = await rotateAndCounterSign(keyId);
     expect(v2.version).toBe(2);
+    expect((await escrow.signedTranscript(keyId, 2)).transcript.previousCeremonyId).toBe(v1.packages[0].ceremonyId);
+    expect(await escrow.status(keyId, 2)).toMatchObject({ status: 'SEALED', threshold: 3, shareCount: 5, counterSigned: CUSTODIANS });
     expect(await escrow.status(keyId, v1.version)).toMatchObject({ status: 'SUPERSEDED', pendingDeclarations: CUSTODIANS, declareBy: new Date(clock.now().getTime() + 48 * HOUR_MS).toISOString() });
     expect(await refusal(escrow.settleDeclarations(keyId, v1.version, scheduler))).toMatchObject({ code: 'CONFIRMATIONS_NOT_OVERDUE' });
     for (const pkg of v1.packages) await declare(pkg);
     const settled = await escrow.settleDeclarations(keyId, v1.version, scheduler);
     expect(settled).toMatchObject({ status: 'DESTROYED', pendingDeclarations: [] });
     const v = (await catalog.get(keyId)).key.versions[0];
+    expect(v).toMatchObject({ version: 1, state: 'DESTROYED', destroyedAt: clock.now().toISOString() });
     expect(await refusal(software.exportForEscrow({ keyId, version: 1, algorithm: v.algorithm, materialRef: v.materialRef }))).toMatchObject({ code: 'BACKEND_UNAVAILABLE', message: expect.stringContaining('missing') });
+    // On the key's own stream, naming the ceremony; and on the ceremony's stream, naming the declarations' ceremony.
+    const keyEvents = (await store.readStream(`key-${keyId}`)).events;
+    expect(keyEvents.filter((e) => e.type === 'KeyVersionDestroyed').map((e) => e.data)).toEqual([
+      expect.objectContaining({ version: 1, materialDestroyed: true, escrowCeremonyId: v1.packages[0].ceremonyId }),
+    ]);
+    const ceremonyEvents = (await store.readStream(escrowCeremonyStreamId(keyId, 1))).events.map((e) => e.type);
+    expect(ceremonyEvents.filter((t) => t === 'PackageDestructionDeclared')).toHaveLength(5);
+    expect(ceremonyEvents.at(-1)).toBe('EscrowedVersionDestroyed');
     expect(oldMaterial).toHaveLength(32);
     expect(verifyEscrowEvidence(files)).toMatchObject({ valid: true, ceremonies: 2, declarations: 5 });
   });
@@ -265,8 +290,7 @@ describe('a reseal with one declaration missing', () => {
     const keyId = await createBreakGlassKey('payments-break-glass');
     const v1 = await sealAndCounterSign(keyId);
     clock.advance(30 * DAY_MS);
-    await lifecycle.rotateKey(keyId, 'SCHEDULED', scheduler);
-    await sealAndCounterSign(keyId);
+    await rotateAndCounterSign(keyId);
     for (const pkg of v1.packages.slice(0, 4)) await declare(pkg);
     clock.advance(48 * HOUR_MS + 1);
     const settled = await escrow.settleDeclarations(keyId, v1.version, scheduler);
@@ -275,9 +299,34 @@ describe('a reseal with one declaration missing', () => {
     expect(types.filter((t) => t === 'EscrowDeclarationOverdue')).toHaveLength(1);
     expect(types).not.toContain('EscrowedVersionDestroyed');
     expect(await material(keyId, v1.version)).toHaveLength(32);
+    expect((await catalog.get(keyId)).key.versions[0].state).toBe('ENABLED');
     // The alert is raised once, however often the scheduler settles.
     await escrow.settleDeclarations(keyId, v1.version, scheduler);
     expect((await store.readStream(escrowCeremonyStreamId(keyId, v1.version))).events.filter((e) => e.type === 'EscrowDeclarationOverdue')).toHaveLength(1);
+  });
+});
+
+describe('a new version of an escrowed key', () => {
+  it('is not usable in clear until sealed; an HSM break-glass key cannot be put under escrow', async () => {
+    const keyId = await createBreakGlassKey('ops-break-glass');
+    // Version 1 existed before the policy: an ordinary key until its ceremony.
+    await escrow.assertUsable(keyId, 1);
+    await sealAndCounterSign(keyId);
+    expect(await refusal(escrow.assertUsable(keyId, 1))).toMatchObject({ code: 'KEY_SEALED', field: 'key_id' });
+    // A version introduced without the escrow hook (as if its ceremony had not run): fail closed.
+    const bare = new KeyLifecycleService(store, catalog, { SOFTWARE: software, HSM: hsm.keyBackend }, clock);
+    const rotated = await bare.rotateKey(keyId, 'MANUAL', admin);
+    expect(rotated.primaryVersion).toBe(2);
+    expect(await refusal(escrow.assertUsable(keyId, 2))).toMatchObject({ code: 'KEY_SEALED', message: expect.stringContaining('not sealed yet') });
+    await escrow.seal(keyId, admin, 2);
+    expect(await refusal(escrow.assertUsable(keyId, 2))).toMatchObject({ code: 'KEY_SEALED', message: expect.stringContaining('sealed in escrow') });
+    // HSM break-glass material is generated non-extractable: no policy, rather than rotations that could never seal.
+    const policyBreaker = await lifecycle.createKey({ tenant: 'acme', name: 'hsm-break-glass', purpose: 'BREAK_GLASS', algorithm: 'AES_256_GCM', protectionLevel: 'HSM', labels: {}, owner: 'sre' }, admin);
+    expect(await refusal(escrow.setEscrowPolicy({ keyId: policyBreaker.keyId, threshold: 3, custodians: CUSTODIANS, witness: 'wendy' }, admin))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'key_id',
+      message: expect.stringContaining('non-extractable'),
+    });
   });
 });
 

@@ -273,6 +273,30 @@ export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
         },
       ];
     }
+    case 'DestroyEscrowedKeyVersion': {
+      const s = existing(state);
+      const v = findVersion(s.key, validateVersionNumber(command.data.version));
+      if (s.key.purpose !== 'BREAK_GLASS') throw invalidArgument('key_id', `key ${s.key.keyId} is ${s.key.purpose}: only break-glass versions are destroyed by their escrow`);
+      if (v.state === 'DESTROYED') return [];
+      if (v.version === s.key.primaryVersion) {
+        throw new KmsError('PRIMARY_VERSION_PROTECTED', `key version ${v.version} is the primary version; rotate first`, 'key_version');
+      }
+      if (!command.data.escrowCeremonyId) throw invalidArgument('escrow_ceremony_id', 'is required');
+      return [
+        {
+          type: 'KeyVersionDestroyed',
+          data: {
+            keyId: s.key.keyId,
+            version: v.version,
+            materialRef: v.materialRef,
+            materialDestroyed: true,
+            ...(command.data.hsmObjectDestroyed ? { hsmObjectDestroyed: true } : {}),
+            escrowCeremonyId: command.data.escrowCeremonyId,
+          },
+          metadata,
+        },
+      ];
+    }
     case 'SetMinDecryptionVersion': {
       const s = existing(state);
       const min = validateVersionNumber(command.data.minDecryptionVersion, 'min_decryption_version');
