@@ -20,7 +20,11 @@ import { eventStoreMigrations, PostgresEventStore } from '@kms/event-store-postg
 import { createPkcs11Hsm } from '@kms/key-backend-pkcs11';
 import { SOFTHSM_MODULE, softHsmTestToken } from '@kms/key-backend-pkcs11/testing';
 import { MasterKey, SoftwareKeyBackend } from '@kms/key-backend-software';
-import { createPgPool, dropSchema, keyMaterialMigrations, PostgresKeyMaterialStore, runMigrations, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
+import { auditMigrations, createPgPool, dropSchema, keyMaterialMigrations, PostgresAuditFeed, PostgresKeyMaterialStore, runMigrations, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
+import { testAuditSealer } from '@kms/persistence-postgres/testing';
+import { EvidenceBundleBuilder, LedgerStore, ProjectionRunner, ProjectionStore, SoftwareAttestationSigner } from '@kms/audit-projector';
+import { readModelTestSchema } from '@kms/audit-projector/testing';
+import { readTar, verifyEvidenceBundle } from '@kms/ledger';
 import { withOneCharChanged } from '@kms/testing';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
@@ -134,7 +138,7 @@ async function material(keyId: string, version: number): Promise<Buffer> {
 }
 
 beforeAll(async () => {
-  await runMigrations(target, [...eventStoreMigrations, ...keyMaterialMigrations]);
+  await runMigrations(target, [...eventStoreMigrations, ...keyMaterialMigrations, ...auditMigrations]);
   pool = createPgPool(target, { max: 4, application_name: 'kms-escrow-int' });
   store = new PostgresEventStore(pool);
   software = new SoftwareKeyBackend({ store: new PostgresKeyMaterialStore(pool), masterKey: MasterKey.generate() });
@@ -179,12 +183,16 @@ describe('custodians and escrow policy', () => {
   });
 });
 
+/** The key of the 3-of-5 story below, whose evidence bundle is checked at the end. */
+let resealedKeyId: string;
+
 describe('a 3-of-5 break-glass key, sealed, drilled, unsealed and resealed at day 30', () => {
   let keyId: string;
   let v1: { version: number; packages: SealedPackage[] };
 
   beforeAll(async () => {
     keyId = await createBreakGlassKey('db-break-glass');
+    resealedKeyId = keyId;
     v1 = await sealAndCounterSign(keyId);
   });
 
@@ -328,6 +336,53 @@ describe('a new version of an escrowed key', () => {
       message: expect.stringContaining('non-extractable'),
     });
   });
+});
+
+describe('the key evidence bundle', () => {
+  it('carries the escrow documents of a break-glass key, and the offline bundle verifier checks them, naming an altered one', async () => {
+    // The audit projector's own pieces: it projects this store into its ledger and builds the bundle.
+    const signer = SoftwareAttestationSigner.generate();
+    const now = { now: () => clock.now() };
+    const readModel = await readModelTestSchema('escrow_rm');
+    const ledger = new LedgerStore(readModel.dataSource, 'kms.test/ledger', signer, now);
+    const runner = new ProjectionRunner(new ProjectionStore(readModel.dataSource), store, new PostgresAuditFeed(pool, testAuditSealer()), ledger, now, undefined, {
+      checkpointIntervalMs: 0,
+      pollIntervalMs: 20,
+      retryDelayMs: 50,
+    });
+    runner.start();
+    try {
+      const head = BigInt((await pool.query<{ h: string }>('SELECT max(global_position)::text AS h FROM events')).rows[0]?.h ?? '0');
+      await runner.waitFor({ events: head }, 20_000);
+      const bundle = readTar((await new EvidenceBundleBuilder(readModel.dataSource, ledger, signer, now).build(resealedKeyId)).tar);
+      const escrowPaths = [...bundle.keys()].filter((p) => p.startsWith('escrow/'));
+      expect(escrowPaths).toContain(ESCROW_ATTESTATION_KEY_FILE);
+      expect(escrowPaths.filter((p) => p.endsWith('/sealing-transcript.json'))).toHaveLength(2);
+      expect(escrowPaths.filter((p) => p.includes('/declarations/'))).toHaveLength(5);
+      // The drill and the emergency unseal.
+      expect(escrowPaths.filter((p) => p.includes('/reconstructions/'))).toHaveLength(2);
+      // Byte for byte the documents the KMS signed and the custodians handed in (as the test kept them).
+      const kept = escrowPaths.filter((p) => files.has(p) && p !== ESCROW_ATTESTATION_KEY_FILE);
+      expect(kept.length).toBeGreaterThanOrEqual(8);
+      for (const p of kept) expect({ p, bytes: bundle.get(p)?.toString('utf8') }).toEqual({ p, bytes: files.get(p)?.toString('utf8') });
+      // The key record shows version 1 destroyed by its escrow.
+      expect(JSON.parse(String(bundle.get('key-record.json'))).versions[0]).toMatchObject({ version: 1, state: 'DESTROYED' });
+
+      const verified = verifyEvidenceBundle(bundle, await signer.publicKeyPem());
+      expect(verified.failedFiles).toEqual([]);
+      expect(verified.findings).toContainEqual(expect.objectContaining({ ok: true, file: 'escrow/', message: expect.stringContaining('2 sealing ceremony transcript(s), 5 destruction declaration(s) and 2 reconstruction transcript(s)') }));
+      // One character of a declaration changed (and the manifest re-signed by a forger cannot be): named.
+      const declaration = escrowPaths.find((p) => p.includes('/declarations/')) as string;
+      const altered = new Map(bundle);
+      altered.set(declaration, Buffer.from(withOneCharChanged(String(bundle.get(declaration)), Math.floor(String(bundle.get(declaration)).length / 2))));
+      const failed = verifyEvidenceBundle(altered, await signer.publicKeyPem());
+      expect(failed.ok).toBe(false);
+      expect(failed.failedFiles).toContain(declaration);
+    } finally {
+      await runner.stop();
+      await readModel.drop();
+    }
+  }, 60_000);
 });
 
 describe('the offline verifier', () => {

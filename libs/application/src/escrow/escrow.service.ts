@@ -335,6 +335,7 @@ export class EscrowService {
       attestationKeyFingerprint: await this.o.attestation.keyFingerprint(),
     };
     const attestationSignature = (await this.o.attestation.sign(canonicalJsonBytes(transcript))).toString('base64');
+    const attestationPublicKeyPem = await this.o.attestation.publicKeyPem();
     const metadata = this.metadata(ctx);
     await handleCommand(
       this.o.store,
@@ -366,6 +367,7 @@ export class EscrowService {
             })),
             transcript: transcript as unknown as Record<string, unknown>,
             attestationSignature,
+            attestationPublicKeyPem,
           },
           metadata,
         },

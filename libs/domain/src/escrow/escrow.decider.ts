@@ -135,6 +135,7 @@ export type SealEscrow = Command<
     packages: SharePackageSealed['data'][];
     transcript: Record<string, unknown>;
     attestationSignature: string;
+    attestationPublicKeyPem?: string;
   }
 >;
 /** A participant's Ed25519 counter-signature, already verified against their enrolled key. */
@@ -200,7 +201,16 @@ export function decideEscrowCeremony(command: EscrowCeremonyCommand, state: Escr
       return [
         { type: 'SealingCeremonyOpened', data: opened, metadata },
         ...packages.map((p): EscrowCeremonyEvent => ({ type: 'SharePackageSealed', data: p, metadata })),
-        { type: 'SealingTranscriptSigned', data: { ceremonyId: opened.ceremonyId, transcript: command.data.transcript, attestationSignature: command.data.attestationSignature }, metadata },
+        {
+          type: 'SealingTranscriptSigned',
+          data: {
+            ceremonyId: opened.ceremonyId,
+            transcript: command.data.transcript,
+            attestationSignature: command.data.attestationSignature,
+            ...(command.data.attestationPublicKeyPem ? { attestationPublicKeyPem: command.data.attestationPublicKeyPem } : {}),
+          },
+          metadata,
+        },
       ];
     }
     case 'CounterSignTranscript': {

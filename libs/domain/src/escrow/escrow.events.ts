@@ -66,7 +66,11 @@ export type SharePackageSealed = Event<
   { ceremonyId: string; custodianId: string; shareIndex: number; commitment: string; packageFingerprint: string; box?: Record<string, string> }
 >;
 /** The transcript, signed by the KMS attestation key (base64 DER ECDSA). */
-export type SealingTranscriptSigned = Event<'SealingTranscriptSigned', { ceremonyId: string; transcript: Record<string, unknown>; attestationSignature: string }>;
+/** `attestationPublicKeyPem`: the public key that signed (a public key; absent in ceremonies recorded before it), for the evidence bundle. */
+export type SealingTranscriptSigned = Event<
+  'SealingTranscriptSigned',
+  { ceremonyId: string; transcript: Record<string, unknown>; attestationSignature: string; attestationPublicKeyPem?: string }
+>;
 export type SealingTranscriptCounterSigned = Event<'SealingTranscriptCounterSigned', { ceremonyId: string; custodianId: string; signature: string }>;
 /** A newer ceremony replaced this one: custodians must declare their packages destroyed by `declareBy`. */
 export type EscrowPackagesSuperseded = Event<'EscrowPackagesSuperseded', { ceremonyId: string; byCeremonyId: string; declareBy: string }>;
