@@ -22,7 +22,7 @@ import { SOFTHSM_MODULE, softHsmTestToken } from '@kms/key-backend-pkcs11/testin
 import { MasterKey, SoftwareKeyBackend } from '@kms/key-backend-software';
 import { auditMigrations, createPgPool, dropSchema, keyMaterialMigrations, PostgresAuditFeed, PostgresKeyMaterialStore, runMigrations, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
 import { testAuditSealer } from '@kms/persistence-postgres/testing';
-import { EvidenceBundleBuilder, LedgerStore, ProjectionRunner, ProjectionStore, SoftwareAttestationSigner } from '@kms/audit-projector';
+import { ComplianceQueries, type EscrowView, EvidenceBundleBuilder, LedgerStore, ProjectionRunner, ProjectionStore, SoftwareAttestationSigner } from '@kms/audit-projector';
 import { readModelTestSchema } from '@kms/audit-projector/testing';
 import { readTar, verifyEvidenceBundle } from '@kms/ledger';
 import { withOneCharChanged } from '@kms/testing';
@@ -185,6 +185,8 @@ describe('custodians and escrow policy', () => {
 
 /** The key of the 3-of-5 story below, whose evidence bundle is checked at the end. */
 let resealedKeyId: string;
+/** The key whose fifth declaration never came. */
+let overdueKeyId: string;
 
 describe('a 3-of-5 break-glass key, sealed, drilled, unsealed and resealed at day 30', () => {
   let keyId: string;
@@ -296,6 +298,7 @@ describe('a 3-of-5 break-glass key, sealed, drilled, unsealed and resealed at da
 describe('a reseal with one declaration missing', () => {
   it('raises EscrowDeclarationOverdue after the window and destroys nothing', async () => {
     const keyId = await createBreakGlassKey('payments-break-glass');
+    overdueKeyId = keyId;
     const v1 = await sealAndCounterSign(keyId);
     clock.advance(30 * DAY_MS);
     await rotateAndCounterSign(keyId);
@@ -378,6 +381,34 @@ describe('the key evidence bundle', () => {
       const failed = verifyEvidenceBundle(altered, await signer.publicKeyPem());
       expect(failed.ok).toBe(false);
       expect(failed.failedFiles).toContain(declaration);
+
+      // The compliance API: each break-glass key's seal, custodians, last drill and pending declarations.
+      const compliance = new ComplianceQueries(readModel.dataSource, now);
+      const views = new Map((await compliance.escrow()).map((v) => [v.key_id, v]));
+      const resealed = views.get(resealedKeyId) as EscrowView;
+      expect(resealed).toMatchObject({
+        primary_version: 2,
+        current_seal: { version: 2, status: 'SEALED', threshold: 3, share_count: 5, custodians: CUSTODIANS, counter_signed: CUSTODIANS },
+        pending_declarations: [],
+      });
+      // The later stories moved the clock on by 32 days: version 2 is due for its reseal, and its only drill was of version 1.
+      expect(resealed.findings).toEqual(['sealed more than 30 days ago', 'no recovery drill in the last 30 days']);
+      expect(views.get(overdueKeyId)).toMatchObject({ pending_declarations: [{ version: 1, custodians: ['grace'], overdue: true }] });
+      expect(views.get(overdueKeyId)?.findings).toContainEqual(expect.stringContaining('declarations for version 1 overdue from grace'));
+      const control = ((await compliance.controls({ events: 1, audit: 0, eventsCheckpoint: 1, auditCheckpoint: 0 })) as Array<{ id: string; status: string; evidence: string[] }>).find((c) => c.id === 'KMS-ESC-01');
+      expect(control).toMatchObject({ status: 'FAIL', evidence: expect.arrayContaining(['/v1/escrow', `/v1/evidence/keys/${overdueKeyId}`, `/v1/evidence/keys/${resealedKeyId}`]) });
+
+      // A drill of the current version clears the drill finding.
+      const v2 = await Promise.all(CUSTODIANS.slice(0, 3).map((c) => escrow.packageOf(resealedKeyId, 2, c)));
+      const drill = await escrow.openReconstruction(resealedKeyId, 2, 'DRILL', ctx('alice'));
+      for (const pkg of v2) {
+        await escrow.submitShare(drill.reconstructionId, pkg.custodianId, sealSubmission(drill.ceremonyPublicKey, open(pkg), { reconstructionId: drill.reconstructionId, custodianId: pkg.custodianId }), ctx(pkg.custodianId));
+      }
+      await escrow.completeReconstruction(drill.reconstructionId, ctx('alice'));
+      const after = BigInt((await pool.query<{ h: string }>('SELECT max(global_position)::text AS h FROM events')).rows[0]?.h ?? '0');
+      await runner.waitFor({ events: after }, 20_000);
+      const drilled = (await compliance.escrow()).find((v) => v.key_id === resealedKeyId);
+      expect(drilled).toMatchObject({ last_drill_at: clock.now().toISOString(), findings: ['sealed more than 30 days ago'] });
     } finally {
       await runner.stop();
       await readModel.drop();
