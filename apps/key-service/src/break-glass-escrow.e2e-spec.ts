@@ -12,7 +12,7 @@ const HOUR_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * HOUR_MS;
 const TICKET = { change_ticket: 'CHG-ESCROW' };
 
-type Status = { status: string; custodians: string[]; counter_signed: string[]; pending_declarations: string[]; last_drill_time: string; usable_until: string; open_reconstructions: Array<{ reconstruction_id: string; ceremony_public_key: string; purpose: string }> };
+type Status = { status: string; custodians: string[]; counter_signed: string[]; pending_declarations: string[]; declare_by: string; last_drill_time: string; usable_until: string; open_reconstructions: Array<{ reconstruction_id: string; ceremony_public_key: string; purpose: string }> };
 type Seal = { transcript_json: string; attestation_signature: string; packages: Array<{ custodian_id: string; package_json: string }> };
 
 
@@ -154,9 +154,45 @@ describe('break-glass escrow over gRPC, with two people for enrolment, policy an
     expect((await refused(erin.call('CompleteEscrowReconstruction', { reconstruction_id: drill.reconstruction_id }))).errorCode).toBe('ILLEGAL_TRANSITION');
     // Gina cannot open Dave's package: it is sealed to Dave's key only.
     expect(() => openShare(custodianNamed(gina.identityId).keys.encryptionPrivateKey, packageOf(dave.identityId).box, packageOf(dave.identityId))).toThrow();
+    // Hank hands in Gina's share as his own: refused naming him, and the refusal is recorded though the call fails.
+    const hank = custodians[3].actor;
+    const swapRequest = randomUUID();
+    const swapped = await refused(
+      hank.call(
+        'SubmitEscrowShare',
+        {
+          reconstruction_id: drill.reconstruction_id,
+          submission_json: JSON.stringify(
+            sealSubmission(drill.ceremony_public_key, openShare(custodianNamed(gina.identityId).keys.encryptionPrivateKey, packageOf(gina.identityId).box, packageOf(gina.identityId)), {
+              reconstructionId: drill.reconstruction_id,
+              custodianId: hank.identityId,
+            }),
+          ),
+        },
+        swapRequest,
+      ),
+    );
+    expect({ code: swapped.errorCode, field: swapped.field, message: swapped.details }).toEqual({ code: 'INVALID_ARGUMENT', field: 'share', message: expect.stringContaining(hank.identityId) });
+    const refusals = (await streamEvents(kms.db, `escrow-ceremony-${keyId}-v1`)).filter((e) => e.type === 'ShareSubmissionRefused');
+    expect(refusals.map((e) => [e.data['custodianId'], e.data['reconstructionId']])).toEqual([[hank.identityId, drill.reconstruction_id]]);
+    expect(await auditRows(kms.db, swapRequest)).toEqual([
+      expect.objectContaining({
+        operation: 'SubmitEscrowShare',
+        outcome: 'FAILURE',
+        error_code: 'INVALID_ARGUMENT',
+        actor: hank.identityId,
+        details: expect.objectContaining({ custodian: hank.identityId, refused: expect.stringContaining('does not match its commitment') }),
+      }),
+    ]);
     expect(await submit(gina, drill, packageOf(gina.identityId))).toEqual({ accepted: 3, threshold: 3 });
     const done = await erin.call<{ transcript_json: string }>('CompleteEscrowReconstruction', { reconstruction_id: drill.reconstruction_id });
-    expect(JSON.parse(done.transcript_json)).toMatchObject({ purpose: 'DRILL', verified: true, usableUntil: null, keyFingerprint: transcript.keyFingerprint });
+    expect(JSON.parse(done.transcript_json)).toMatchObject({
+      purpose: 'DRILL',
+      verified: true,
+      usableUntil: null,
+      keyFingerprint: transcript.keyFingerprint,
+      refused: [expect.objectContaining({ custodianId: hank.identityId })],
+    });
     expect(await status(1)).toMatchObject({ last_drill_time: kms.clock.now().toISOString(), usable_until: '' });
   });
 
@@ -186,11 +222,33 @@ describe('break-glass escrow over gRPC, with two people for enrolment, policy an
     expect({ code: after.errorCode, message: after.details }).toEqual({ code: 'KEY_SEALED', message: expect.stringContaining(`closed at ${t.usableUntil}`) });
   });
 
-  it('at day 30 the rotated version is sealed anew; four declarations then the window passes: overdue, nothing destroyed; the fifth: destroyed', async () => {
+  it('at day 30 the scheduler rotates (RotateKey over gRPC) and the rotation itself seals the new version; custodians fetch package and transcript and counter-sign', async () => {
     kms.clock.advance(30 * DAY_MS);
-    await erin.call('RotateKey', { key_id: keyId, context: TICKET });
-    const v2 = await erin.call<Seal>('SealEscrow', { key_id: keyId, key_version: 2, context: TICKET });
-    expect(JSON.parse(v2.transcript_json)).toMatchObject({ version: 2, previousCeremonyId: transcript.ceremonyId });
+    const runs = await kms.runSchedulerFor(keyId);
+    expect(runs.filter((r) => r.outcome).map((r) => [r.deadline.kind, r.outcome?.status])).toEqual([['rotate', 'done']]);
+    expect((await erin.call<{ primary_version: number }>('GetKey', { key_id: keyId })).primary_version).toBe(2);
+    const ids = custodians.map((c) => c.actor.identityId);
+    expect(await status(2)).toMatchObject({ status: 'SEALING', custodians: ids, counter_signed: [] });
+    expect(await status(1)).toMatchObject({ status: 'SUPERSEDED', pending_declarations: ids, declare_by: new Date(kms.clock.now().getTime() + 72 * HOUR_MS).toISOString() });
+    // The rotation and its ceremony are one change, audited as the rotation.
+    const ceremony = await streamEvents(kms.db, `escrow-ceremony-${keyId}-v2`);
+    const rotation = (await streamEvents(kms.db, `key-${keyId}`)).find((e) => e.type === 'PrimaryVersionChanged' && e.data['version'] === 2);
+    expect(rotation?.data['reason']).toBe('SCHEDULED');
+    expect(ceremony[0]).toMatchObject({ type: 'SealingCeremonyOpened', metadata: expect.objectContaining({ actor: rotation?.metadata['actor'], correlationId: rotation?.metadata['correlationId'] }) });
+    expect(ceremony[0].data).toMatchObject({ version: 2, threshold: 3, shareCount: 5, previousCeremonyId: transcript.ceremonyId });
+    // Not usable in clear: sealed like version 1.
+    expect((await refused(app.call('Encrypt', { key_id: keyId, plaintext: Buffer.from('v2 sealed') }))).errorCode).toBe('KEY_SEALED');
+    for (const c of custodians) {
+      const mine = await c.actor.call<{ package_json: string; transcript_json: string }>('GetEscrowPackage', { key_id: keyId, key_version: 2 });
+      const v2 = JSON.parse(mine.transcript_json) as SealingTranscript;
+      expect(v2).toMatchObject({ version: 2, previousCeremonyId: transcript.ceremonyId });
+      expect(v2.participants.find((p) => p.custodianId === c.actor.identityId)?.packageFingerprint).toBe((JSON.parse(mine.package_json) as SealedPackage).packageFingerprint);
+      await c.actor.call('CounterSignEscrowTranscript', { key_id: keyId, key_version: 2, signature: signCanonicalEd25519(v2, c.keys.signingPrivateKey) });
+    }
+    expect(await status(2)).toMatchObject({ status: 'SEALED', counter_signed: ids });
+  });
+
+  it('four declarations then the window passes: overdue, nothing destroyed; the fifth: destroyed through the key lifecycle', async () => {
     const ids = custodians.map((c) => c.actor.identityId);
     expect(await status(1)).toMatchObject({ status: 'SUPERSEDED', pending_declarations: ids });
     const declare = (c: { actor: Actor; keys: CustodianPrivateKeys }) => {
@@ -202,16 +260,33 @@ describe('break-glass escrow over gRPC, with two people for enrolment, policy an
     const d = destructionDeclaration({ ceremonyId: transcript.ceremonyId, keyId, version: 1, custodianId: dave.actor.identityId, packageFingerprint: packageOf(dave.actor.identityId).packageFingerprint, declaredAt: kms.clock.now().toISOString() });
     expect((await refused(carol.actor.call('DeclareEscrowPackageDestroyed', { declaration_json: JSON.stringify(d), signature: signCanonicalEd25519(d, dave.keys.signingPrivateKey) }))).errorCode).toBe('PERMISSION_DENIED');
     for (const c of custodians.slice(0, 4)) await declare(c);
-    // Within the window with one missing: nothing to settle yet.
+    // Within the window with one missing: nothing to settle yet; the scheduler's escrow deadline waits for declareBy.
     expect((await refused(erin.call('SettleEscrowDeclarations', { key_id: keyId, key_version: 1 }))).errorCode).toBe('CONFIRMATIONS_NOT_OVERDUE');
+    const { declare_by: declareBy } = await status(1);
+    const waiting = await kms.runSchedulerFor(keyId);
+    expect(waiting.filter((r) => r.deadline.kind === 'escrow')).toEqual([{ deadline: expect.objectContaining({ version: 1, dueAt: declareBy, ceremonyId: transcript.ceremonyId }) }]);
+    // The old version is not retired the usual way: its escrow destroys it.
+    expect(waiting.filter((r) => r.deadline.kind === 'retire')).toEqual([]);
     expect(await status(1)).toMatchObject({ status: 'SUPERSEDED', pending_declarations: [ids[4]] });
     kms.clock.advance(73 * HOUR_MS);
-    expect(await erin.call('SettleEscrowDeclarations', { key_id: keyId, key_version: 1 })).toMatchObject({ pending_declarations: [ids[4]] });
+    const overdue = await kms.runSchedulerFor(keyId);
+    expect(overdue.filter((r) => r.deadline.kind === 'escrow').map((r) => r.outcome)).toEqual([{ status: 'done', detail: expect.stringContaining(`overdue from ${ids[4]}`) }]);
+    expect(await status(1)).toMatchObject({ pending_declarations: [ids[4]] });
     const ceremony = await streamEvents(kms.db, `escrow-ceremony-${keyId}-v1`);
     expect(ceremony.filter((e) => e.type === 'EscrowDeclarationOverdue').map((e) => e.data['pending'])).toEqual([[ids[4]]]);
     expect(ceremony.some((e) => e.type === 'EscrowedVersionDestroyed')).toBe(false);
+    expect((await erin.call<{ versions: Array<{ version: number; state: string }> }>('GetKey', { key_id: keyId })).versions[0]).toMatchObject({ version: 1, state: 'ENABLED' });
+    // The alert was raised once: no escrow deadline is left until the last declaration comes in.
+    expect((await kms.runSchedulerFor(keyId)).filter((r) => r.deadline.kind === 'escrow')).toEqual([]);
     await declare(custodians[4]);
-    expect(await erin.call('SettleEscrowDeclarations', { key_id: keyId, key_version: 1 })).toMatchObject({ pending_declarations: [] });
+    // Every declaration in: the scheduler settles at once (its workload), destroying version 1.
+    const settled = await kms.runSchedulerFor(keyId);
+    expect(settled.filter((r) => r.deadline.kind === 'escrow').map((r) => r.outcome)).toEqual([{ status: 'done', detail: expect.stringContaining('v1 destroyed') }]);
+    expect(await status(1)).toMatchObject({ status: 'DESTROYED', pending_declarations: [] });
     expect((await streamEvents(kms.db, `escrow-ceremony-${keyId}-v1`)).some((e) => e.type === 'EscrowedVersionDestroyed')).toBe(true);
+    // Through the key's own lifecycle: KeyVersionDestroyed on the key stream, and GetKey shows it.
+    const destroyed = (await streamEvents(kms.db, `key-${keyId}`)).filter((e) => e.type === 'KeyVersionDestroyed');
+    expect(destroyed.map((e) => e.data)).toEqual([expect.objectContaining({ version: 1, materialDestroyed: true, escrowCeremonyId: transcript.ceremonyId })]);
+    expect((await erin.call<{ versions: Array<{ version: number; state: string }> }>('GetKey', { key_id: keyId })).versions[0]).toMatchObject({ version: 1, state: 'DESTROYED' });
   });
 });

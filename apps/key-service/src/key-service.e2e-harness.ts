@@ -2,14 +2,15 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { ManualClock } from '@kms/application';
 import { type KmsConfig, loadConfig, Secret } from '@kms/config';
-import { connectKeyService, type DeadlineOutcome, runDeadline } from '@kms/rotation-scheduler';
+import { connectKeyService, type Deadline, type DeadlineOutcome, planKeyDeadlines, readAllKeys, runDeadline } from '@kms/rotation-scheduler';
+import { PostgresEventStore } from '@kms/event-store-postgres';
 import { createKmsClient, type KmsClient, type KmsMessage, type KmsMethod } from '@kms/contracts';
 import type { BootstrapEnrolment } from '@kms/key-service-grpc';
 import { type RunningKeyService, startKeyService } from './key-service.app';
 import type { KeyServiceRuntime } from './key-service.compose';
 import { migrateKms, withoutOwnerUrl } from './migrate/migrate-kms';
 import type { DynamicModule, Type } from '@nestjs/common';
-import { dropSchema, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
+import { createPgPool, dropSchema, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
 import { cachedToken, ConsoleCeremonies, type ConsolePeople, consolePeople, freePort, manualCeremonyClock, peopleRegistrar } from '@kms/testing';
 
 /** Someone calling the KMS with real tokens: a person or a workload. */
@@ -45,6 +46,13 @@ export interface KeyServiceUnderTest {
    * gRPC, as a workload with the `rotation-scheduler` role. Returns what the job did and who acted.
    */
   destroyAsScheduler(keyId: string, version: number): Promise<{ outcome: DeadlineOutcome; actor: string }>;
+  /**
+   * One pass of the rotation scheduler over a key at the test clock's now: its follower reads the
+   * store, its planner plans the key's deadlines, and each one due runs as its deadline job over
+   * gRPC as the `rotation-scheduler` workload. Returns every deadline planned with what its job did
+   * (undefined: not due yet).
+   */
+  runSchedulerFor(keyId: string): Promise<Array<{ deadline: Deadline; outcome?: DeadlineOutcome }>>;
   /** A pool on the service's schema, for checking rows the way an auditor would. */
   db: Pool;
   /** Base URL of the service's HTTP server (/readyz, /metrics). */
@@ -130,9 +138,30 @@ export async function startKeyServiceUnderTest(
     return actor(r.client_id, name, r.client_secret, false);
   };
   let scheduler: Actor | undefined;
+  // A name of its own, so tests that register the real scheduler's identity are not in its way.
+  const schedulerActor = async (): Promise<Actor> => (scheduler ??= await register('scheduler-under-test', 'WORKLOAD', ['rotation-scheduler']));
+  const runSchedulerFor = async (keyId: string) => {
+    const actor = await schedulerActor();
+    const pool = createPgPool({ url, schema }, { max: 1 });
+    const store = new PostgresEventStore(pool);
+    const gateway = connectKeyService(`127.0.0.1:${grpcPort}`, { clientId: actor.identityId, clientSecret: new Secret(actor.clientSecret) }, clock);
+    try {
+      const key = (await readAllKeys(store)).find((k) => k.state.key.keyId === keyId);
+      if (!key) throw new Error(`the scheduler does not know key ${keyId}`);
+      const runs: Array<{ deadline: Deadline; outcome?: DeadlineOutcome }> = [];
+      for (const deadline of planKeyDeadlines(key)) {
+        if (Date.parse(deadline.dueAt) > clock.now().getTime()) runs.push({ deadline });
+        else runs.push({ deadline, outcome: await runDeadline(deadline, gateway.keyService, clock, { destroyAfterDays: 30 }) });
+      }
+      return runs;
+    } finally {
+      gateway.close();
+      await store.close();
+      await pool.end().catch(() => undefined);
+    }
+  };
   const destroyAsScheduler = async (keyId: string, version: number) => {
-    // A name of its own, so tests that register the real scheduler's identity are not in its way.
-    scheduler ??= await register('scheduler-under-test', 'WORKLOAD', ['rotation-scheduler']);
+    scheduler = await schedulerActor();
     const gateway = connectKeyService(`127.0.0.1:${grpcPort}`, { clientId: scheduler.identityId, clientSecret: new Secret(scheduler.clientSecret) }, clock);
     try {
       const outcome = await runDeadline({ kind: 'destroy', keyId, version, dueAt: clock.now().toISOString() }, gateway.keyService, clock, { destroyAfterDays: 30 });
@@ -170,6 +199,7 @@ export async function startKeyServiceUnderTest(
     linkFor: (identityId) => registerPerson.linkFor(identityId),
     actor,
     destroyAsScheduler,
+    runSchedulerFor,
     db,
     httpUrl: `http://127.0.0.1:${httpPort}`,
     schema,

@@ -13,3 +13,4 @@ export * from './http/openapi.document';
 export * from './kafka/kafka-checkpoint-publisher';
 export * from './kafka/checkpoint-publisher.factory';
 export * from './jurisdictions/ocsf-audit-export';
+export * from './http/compliance-queries';

@@ -322,14 +322,16 @@ export class KeyServiceModule {
         {
           // Break-glass escrow (docs/break-glass.md): transcripts are signed by the attestation key, so only with an HSM.
           provide: ESCROW_SERVICE,
-          useFactory: (d: DualAuthorization, crypto: CryptoService) => {
+          useFactory: (d: DualAuthorization, crypto: CryptoService, lifecycle: KeyLifecycleService) => {
             if (!deps.attestation || !deps.escrowMaterial) return null;
-            const escrow = new EscrowService({ store, clock: deps.clock, attestation: deps.attestation, material: deps.escrowMaterial, backends: deps.backends });
+            const escrow = new EscrowService({ store, clock: deps.clock, attestation: deps.attestation, material: deps.escrowMaterial, versions: lifecycle });
             d.useEscrow(escrow);
             crypto.useBreakGlassGate(escrow);
+            // A rotation of an escrowed break-glass key runs its sealing ceremony in the same change.
+            lifecycle.useNewVersionHook(escrow);
             return escrow;
           },
-          inject: [DualAuthorization, CryptoService],
+          inject: [DualAuthorization, CryptoService, KeyLifecycleService],
         },
         { provide: ConsoleSessions, useFactory: (i: IdentityService) => new ConsoleSessions({ store: deps.console.store, identities: i, clock: deps.clock }), inject: [IdentityService] },
         { provide: DeviceAuthorizations, useFactory: (i: IdentityService) => new DeviceAuthorizations({ store: deps.console.store, identities: i, clock: deps.clock }), inject: [IdentityService] },

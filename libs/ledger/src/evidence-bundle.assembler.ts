@@ -34,6 +34,7 @@ export async function assembleEvidenceBundle(
     { path: BUNDLE_FILES.attestationKey, content: Buffer.from(content.attestationKeyPem, 'utf8') },
     ...content.originStatements.map((s) => ({ path: originStatementPath(s.version), content: jsonFile(s.signed) })),
     ...(content.sealChain ? [{ path: BUNDLE_FILES.sealChain, content: jsonFile(content.sealChain) }] : []),
+    ...[...(content.escrowFiles ?? new Map<string, Buffer>())].map(([path, bytes]) => ({ path, content: bytes })),
   ];
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const manifest: BundleManifest = {

@@ -105,6 +105,8 @@ export interface BundleContent {
   originStatements: Array<{ version: number; signed: unknown }>;
   /** The key's seal chain as stored; absent only when the source store does not seal. */
   sealChain?: SealChainFile;
+  /** Break-glass keys: the escrow documents under `escrow/` (see escrowEvidenceFiles in @kms/evidence), byte for byte as signed. */
+  escrowFiles?: ReadonlyMap<string, Buffer>;
 }
 
 export function sha256Hex(data: Buffer): string {

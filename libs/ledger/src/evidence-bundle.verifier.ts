@@ -1,5 +1,5 @@
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { canonicalJson, checkStepUpAssertion, eventSealHash, provesHsmOrigin, statementDisagreement, verifySignedStatement } from '@kms/evidence';
+import { canonicalJson, checkStepUpAssertion, eventSealHash, provesHsmOrigin, statementDisagreement, verifyEscrowEvidence, verifySignedStatement } from '@kms/evidence';
 import { approvalStreamId, foldKey, KEY_EVENT_TYPES, keyStreamId, parseKeyEvent, personFactorsStreamId } from '@kms/domain';
 import { verifyCheckpointNote, type Checkpoint } from './checkpoint-note';
 import { type AuditLeafRecord, type EventLeafRecord, type LeafRecord, recordLeafHash } from './leaf-record';
@@ -400,7 +400,25 @@ export function verifyEvidenceBundle(files: Map<string, Buffer>, attestationPubl
   checkSealChain(files, manifest, events as EventLeafRecord[], f);
   checkApprovals(files, events as EventLeafRecord[], f);
   checkOriginStatements(files, manifest.keyId, keyRecord, attestationPublicKeyPem, f);
+  checkEscrow(files, f);
   return f.result();
+}
+
+/** Where a bundle's escrow documents are (docs/break-glass.md). */
+export const ESCROW_EVIDENCE_DIR = 'escrow/';
+
+/**
+ * A break-glass key's escrow documents: every signature (attestation key, custodians' counter-
+ * signatures and declarations) and the package and key fingerprints across sealing, destruction and
+ * reconstruction (verifyEscrowEvidence), each problem naming its file. Their bytes are also in the
+ * signed manifest, like every file.
+ */
+function checkEscrow(files: Map<string, Buffer>, f: Findings): void {
+  const escrow = new Map([...files].filter(([path]) => path.startsWith(ESCROW_EVIDENCE_DIR)));
+  if (escrow.size === 0) return;
+  const v = verifyEscrowEvidence(escrow);
+  for (const p of v.problems) f.fail(p.file, p.problem);
+  if (v.valid) f.pass(ESCROW_EVIDENCE_DIR, `${v.ceremonies} sealing ceremony transcript(s), ${v.declarations} destruction declaration(s) and ${v.reconstructions} reconstruction transcript(s): every signature and fingerprint checks`);
 }
 
 /** A readable report: one line per finding, then the verdict. */

@@ -10,10 +10,26 @@ function octal(value: number, width: number): string {
   return value.toString(8).padStart(width - 1, '0') + '\0';
 }
 
+/**
+ * ustar name and prefix of a path: the name field holds 99 bytes; a longer path is split at a '/'
+ * into a prefix (up to 155 bytes) and the rest (escrow documents: `escrow/<ceremony>/reconstructions/<id>.json`).
+ */
+function splitPath(path: string): { name: string; prefix: string } | undefined {
+  if (Buffer.byteLength(path) <= 99) return { name: path, prefix: '' };
+  for (let i = path.indexOf('/'); i > 0; i = path.indexOf('/', i + 1)) {
+    const prefix = path.slice(0, i);
+    const name = path.slice(i + 1);
+    if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(name) <= 99 && name.length > 0) return { name, prefix };
+  }
+  return undefined;
+}
+
 function header(path: string, size: number, mtimeSeconds: number): Buffer {
-  if (Buffer.byteLength(path) > 99 || path.startsWith('/') || path.split('/').includes('..')) throw new TypeError(`unsafe or long archive path: ${path}`);
+  const split = splitPath(path);
+  if (!split || path.startsWith('/') || path.split('/').includes('..')) throw new TypeError(`unsafe or long archive path: ${path}`);
   const h = Buffer.alloc(BLOCK, 0);
-  h.write(path, 0, 'utf8');
+  h.write(split.name, 0, 'utf8');
+  if (split.prefix) h.write(split.prefix, 345, 'utf8');
   h.write(octal(0o644, 8), 100, 'ascii');
   h.write(octal(0, 8), 108, 'ascii');
   h.write(octal(0, 8), 116, 'ascii');

@@ -20,7 +20,11 @@ import { eventStoreMigrations, PostgresEventStore } from '@kms/event-store-postg
 import { createPkcs11Hsm } from '@kms/key-backend-pkcs11';
 import { SOFTHSM_MODULE, softHsmTestToken } from '@kms/key-backend-pkcs11/testing';
 import { MasterKey, SoftwareKeyBackend } from '@kms/key-backend-software';
-import { createPgPool, dropSchema, keyMaterialMigrations, PostgresKeyMaterialStore, runMigrations, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
+import { auditMigrations, createPgPool, dropSchema, keyMaterialMigrations, PostgresAuditFeed, PostgresKeyMaterialStore, runMigrations, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
+import { testAuditSealer } from '@kms/persistence-postgres/testing';
+import { ComplianceQueries, type EscrowView, EvidenceBundleBuilder, LedgerStore, ProjectionRunner, ProjectionStore, SoftwareAttestationSigner } from '@kms/audit-projector';
+import { readModelTestSchema } from '@kms/audit-projector/testing';
+import { readTar, verifyEvidenceBundle } from '@kms/ledger';
 import { withOneCharChanged } from '@kms/testing';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
@@ -80,12 +84,26 @@ function open(pkg: SealedPackage): Buffer {
   return share;
 }
 
+/** Every participant checks the recorded transcript and counter-signs it; the packages are fetched as each custodian does. */
+async function counterSignAll(keyId: string, version: number): Promise<{ version: number; packages: SealedPackage[] }> {
+  const { transcript } = await escrow.signedTranscript(keyId, version);
+  for (const c of CUSTODIANS) await escrow.counterSign(keyId, version, c, signCanonicalEd25519(transcript, keysOf(c).signingPrivateKey), ctx(c));
+  const signed = await escrow.signedTranscript(keyId, version);
+  files.set(sealingTranscriptFile(transcript.ceremonyId), Buffer.from(canonicalJson(signed)));
+  return { version, packages: await Promise.all(CUSTODIANS.map((c) => escrow.packageOf(keyId, version, c))) };
+}
+
 async function sealAndCounterSign(keyId: string): Promise<{ version: number; packages: SealedPackage[] }> {
   const sealed = await escrow.seal(keyId, admin);
-  for (const c of CUSTODIANS) await escrow.counterSign(keyId, sealed.transcript.version, c, signCanonicalEd25519(sealed.transcript, keysOf(c).signingPrivateKey), ctx(c));
-  const signed = await escrow.signedTranscript(keyId, sealed.transcript.version);
-  files.set(sealingTranscriptFile(sealed.transcript.ceremonyId), Buffer.from(canonicalJson(signed)));
-  return { version: sealed.transcript.version, packages: sealed.packages };
+  return counterSignAll(keyId, sealed.transcript.version);
+}
+
+/** The 30-day rotation as the scheduler runs it: the new version is sealed by the rotation itself. */
+async function rotateAndCounterSign(keyId: string): Promise<{ version: number; packages: SealedPackage[] }> {
+  const key = await lifecycle.rotateKey(keyId, 'SCHEDULED', scheduler);
+  const { transcript } = await escrow.signedTranscript(keyId, key.primaryVersion);
+  expect(transcript).toMatchObject({ version: key.primaryVersion, initiatedBy: 'rotation-scheduler' });
+  return counterSignAll(keyId, key.primaryVersion);
 }
 
 async function declare(pkg: SealedPackage): Promise<void> {
@@ -120,14 +138,15 @@ async function material(keyId: string, version: number): Promise<Buffer> {
 }
 
 beforeAll(async () => {
-  await runMigrations(target, [...eventStoreMigrations, ...keyMaterialMigrations]);
+  await runMigrations(target, [...eventStoreMigrations, ...keyMaterialMigrations, ...auditMigrations]);
   pool = createPgPool(target, { max: 4, application_name: 'kms-escrow-int' });
   store = new PostgresEventStore(pool);
   software = new SoftwareKeyBackend({ store: new PostgresKeyMaterialStore(pool), masterKey: MasterKey.generate() });
   catalog = new KeyCatalog(store);
   await catalog.start(store);
   lifecycle = new KeyLifecycleService(store, catalog, { SOFTWARE: software, HSM: hsm.keyBackend }, clock);
-  escrow = new EscrowService({ store, clock, attestation: hsm.attestationSigner, material: software, backends: { SOFTWARE: software, HSM: hsm.keyBackend } });
+  escrow = new EscrowService({ store, clock, attestation: hsm.attestationSigner, material: software, versions: lifecycle });
+  lifecycle.useNewVersionHook(escrow);
   for (const c of CUSTODIANS) {
     const keys = generateCustodianKeys();
     custodianKeys.set(c, keys.privateKeys);
@@ -164,12 +183,18 @@ describe('custodians and escrow policy', () => {
   });
 });
 
+/** The key of the 3-of-5 story below, whose evidence bundle is checked at the end. */
+let resealedKeyId: string;
+/** The key whose fifth declaration never came. */
+let overdueKeyId: string;
+
 describe('a 3-of-5 break-glass key, sealed, drilled, unsealed and resealed at day 30', () => {
   let keyId: string;
   let v1: { version: number; packages: SealedPackage[] };
 
   beforeAll(async () => {
     keyId = await createBreakGlassKey('db-break-glass');
+    resealedKeyId = keyId;
     v1 = await sealAndCounterSign(keyId);
   });
 
@@ -242,19 +267,29 @@ describe('a 3-of-5 break-glass key, sealed, drilled, unsealed and resealed at da
     expect(await escrow.usable(keyId, v1.version)).toBe(false);
   });
 
-  it('reseal at day 30: all five declarations destroy the old version’s material', async () => {
+  it('reseal at day 30: the rotation seals the new version itself; all five declarations destroy the old version through its lifecycle', async () => {
     const oldMaterial = await material(keyId, v1.version);
     clock.advance(30 * DAY_MS);
-    await lifecycle.rotateKey(keyId, 'SCHEDULED', scheduler);
-    const v2 = await sealAndCounterSign(keyId);
+    const v2 = await rotateAndCounterSign(keyId);
     expect(v2.version).toBe(2);
+    expect((await escrow.signedTranscript(keyId, 2)).transcript.previousCeremonyId).toBe(v1.packages[0].ceremonyId);
+    expect(await escrow.status(keyId, 2)).toMatchObject({ status: 'SEALED', threshold: 3, shareCount: 5, counterSigned: CUSTODIANS });
     expect(await escrow.status(keyId, v1.version)).toMatchObject({ status: 'SUPERSEDED', pendingDeclarations: CUSTODIANS, declareBy: new Date(clock.now().getTime() + 48 * HOUR_MS).toISOString() });
     expect(await refusal(escrow.settleDeclarations(keyId, v1.version, scheduler))).toMatchObject({ code: 'CONFIRMATIONS_NOT_OVERDUE' });
     for (const pkg of v1.packages) await declare(pkg);
     const settled = await escrow.settleDeclarations(keyId, v1.version, scheduler);
     expect(settled).toMatchObject({ status: 'DESTROYED', pendingDeclarations: [] });
     const v = (await catalog.get(keyId)).key.versions[0];
+    expect(v).toMatchObject({ version: 1, state: 'DESTROYED', destroyedAt: clock.now().toISOString() });
     expect(await refusal(software.exportForEscrow({ keyId, version: 1, algorithm: v.algorithm, materialRef: v.materialRef }))).toMatchObject({ code: 'BACKEND_UNAVAILABLE', message: expect.stringContaining('missing') });
+    // On the key's own stream, naming the ceremony; and on the ceremony's stream, naming the declarations' ceremony.
+    const keyEvents = (await store.readStream(`key-${keyId}`)).events;
+    expect(keyEvents.filter((e) => e.type === 'KeyVersionDestroyed').map((e) => e.data)).toEqual([
+      expect.objectContaining({ version: 1, materialDestroyed: true, escrowCeremonyId: v1.packages[0].ceremonyId }),
+    ]);
+    const ceremonyEvents = (await store.readStream(escrowCeremonyStreamId(keyId, 1))).events.map((e) => e.type);
+    expect(ceremonyEvents.filter((t) => t === 'PackageDestructionDeclared')).toHaveLength(5);
+    expect(ceremonyEvents.at(-1)).toBe('EscrowedVersionDestroyed');
     expect(oldMaterial).toHaveLength(32);
     expect(verifyEscrowEvidence(files)).toMatchObject({ valid: true, ceremonies: 2, declarations: 5 });
   });
@@ -263,10 +298,10 @@ describe('a 3-of-5 break-glass key, sealed, drilled, unsealed and resealed at da
 describe('a reseal with one declaration missing', () => {
   it('raises EscrowDeclarationOverdue after the window and destroys nothing', async () => {
     const keyId = await createBreakGlassKey('payments-break-glass');
+    overdueKeyId = keyId;
     const v1 = await sealAndCounterSign(keyId);
     clock.advance(30 * DAY_MS);
-    await lifecycle.rotateKey(keyId, 'SCHEDULED', scheduler);
-    await sealAndCounterSign(keyId);
+    await rotateAndCounterSign(keyId);
     for (const pkg of v1.packages.slice(0, 4)) await declare(pkg);
     clock.advance(48 * HOUR_MS + 1);
     const settled = await escrow.settleDeclarations(keyId, v1.version, scheduler);
@@ -275,10 +310,110 @@ describe('a reseal with one declaration missing', () => {
     expect(types.filter((t) => t === 'EscrowDeclarationOverdue')).toHaveLength(1);
     expect(types).not.toContain('EscrowedVersionDestroyed');
     expect(await material(keyId, v1.version)).toHaveLength(32);
+    expect((await catalog.get(keyId)).key.versions[0].state).toBe('ENABLED');
     // The alert is raised once, however often the scheduler settles.
     await escrow.settleDeclarations(keyId, v1.version, scheduler);
     expect((await store.readStream(escrowCeremonyStreamId(keyId, v1.version))).events.filter((e) => e.type === 'EscrowDeclarationOverdue')).toHaveLength(1);
   });
+});
+
+describe('a new version of an escrowed key', () => {
+  it('is not usable in clear until sealed; an HSM break-glass key cannot be put under escrow', async () => {
+    const keyId = await createBreakGlassKey('ops-break-glass');
+    // Version 1 existed before the policy: an ordinary key until its ceremony.
+    await escrow.assertUsable(keyId, 1);
+    await sealAndCounterSign(keyId);
+    expect(await refusal(escrow.assertUsable(keyId, 1))).toMatchObject({ code: 'KEY_SEALED', field: 'key_id' });
+    // A version introduced without the escrow hook (as if its ceremony had not run): fail closed.
+    const bare = new KeyLifecycleService(store, catalog, { SOFTWARE: software, HSM: hsm.keyBackend }, clock);
+    const rotated = await bare.rotateKey(keyId, 'MANUAL', admin);
+    expect(rotated.primaryVersion).toBe(2);
+    expect(await refusal(escrow.assertUsable(keyId, 2))).toMatchObject({ code: 'KEY_SEALED', message: expect.stringContaining('not sealed yet') });
+    await escrow.seal(keyId, admin, 2);
+    expect(await refusal(escrow.assertUsable(keyId, 2))).toMatchObject({ code: 'KEY_SEALED', message: expect.stringContaining('sealed in escrow') });
+    // HSM break-glass material is generated non-extractable: no policy, rather than rotations that could never seal.
+    const policyBreaker = await lifecycle.createKey({ tenant: 'acme', name: 'hsm-break-glass', purpose: 'BREAK_GLASS', algorithm: 'AES_256_GCM', protectionLevel: 'HSM', labels: {}, owner: 'sre' }, admin);
+    expect(await refusal(escrow.setEscrowPolicy({ keyId: policyBreaker.keyId, threshold: 3, custodians: CUSTODIANS, witness: 'wendy' }, admin))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'key_id',
+      message: expect.stringContaining('non-extractable'),
+    });
+  });
+});
+
+describe('the key evidence bundle', () => {
+  it('carries the escrow documents of a break-glass key, and the offline bundle verifier checks them, naming an altered one', async () => {
+    // The audit projector's own pieces: it projects this store into its ledger and builds the bundle.
+    const signer = SoftwareAttestationSigner.generate();
+    const now = { now: () => clock.now() };
+    const readModel = await readModelTestSchema('escrow_rm');
+    const ledger = new LedgerStore(readModel.dataSource, 'kms.test/ledger', signer, now);
+    const runner = new ProjectionRunner(new ProjectionStore(readModel.dataSource), store, new PostgresAuditFeed(pool, testAuditSealer()), ledger, now, undefined, {
+      checkpointIntervalMs: 0,
+      pollIntervalMs: 20,
+      retryDelayMs: 50,
+    });
+    runner.start();
+    try {
+      const head = BigInt((await pool.query<{ h: string }>('SELECT max(global_position)::text AS h FROM events')).rows[0]?.h ?? '0');
+      await runner.waitFor({ events: head }, 20_000);
+      const bundle = readTar((await new EvidenceBundleBuilder(readModel.dataSource, ledger, signer, now).build(resealedKeyId)).tar);
+      const escrowPaths = [...bundle.keys()].filter((p) => p.startsWith('escrow/'));
+      expect(escrowPaths).toContain(ESCROW_ATTESTATION_KEY_FILE);
+      expect(escrowPaths.filter((p) => p.endsWith('/sealing-transcript.json'))).toHaveLength(2);
+      expect(escrowPaths.filter((p) => p.includes('/declarations/'))).toHaveLength(5);
+      // The drill and the emergency unseal.
+      expect(escrowPaths.filter((p) => p.includes('/reconstructions/'))).toHaveLength(2);
+      // Byte for byte the documents the KMS signed and the custodians handed in (as the test kept them).
+      const kept = escrowPaths.filter((p) => files.has(p) && p !== ESCROW_ATTESTATION_KEY_FILE);
+      expect(kept.length).toBeGreaterThanOrEqual(8);
+      for (const p of kept) expect({ p, bytes: bundle.get(p)?.toString('utf8') }).toEqual({ p, bytes: files.get(p)?.toString('utf8') });
+      // The key record shows version 1 destroyed by its escrow.
+      expect(JSON.parse(String(bundle.get('key-record.json'))).versions[0]).toMatchObject({ version: 1, state: 'DESTROYED' });
+
+      const verified = verifyEvidenceBundle(bundle, await signer.publicKeyPem());
+      expect(verified.failedFiles).toEqual([]);
+      expect(verified.findings).toContainEqual(expect.objectContaining({ ok: true, file: 'escrow/', message: expect.stringContaining('2 sealing ceremony transcript(s), 5 destruction declaration(s) and 2 reconstruction transcript(s)') }));
+      // One character of a declaration changed (and the manifest re-signed by a forger cannot be): named.
+      const declaration = escrowPaths.find((p) => p.includes('/declarations/')) as string;
+      const altered = new Map(bundle);
+      altered.set(declaration, Buffer.from(withOneCharChanged(String(bundle.get(declaration)), Math.floor(String(bundle.get(declaration)).length / 2))));
+      const failed = verifyEvidenceBundle(altered, await signer.publicKeyPem());
+      expect(failed.ok).toBe(false);
+      expect(failed.failedFiles).toContain(declaration);
+
+      // The compliance API: each break-glass key's seal, custodians, last drill and pending declarations.
+      const compliance = new ComplianceQueries(readModel.dataSource, now);
+      const views = new Map((await compliance.escrow()).map((v) => [v.key_id, v]));
+      const resealed = views.get(resealedKeyId) as EscrowView;
+      expect(resealed).toMatchObject({
+        primary_version: 2,
+        current_seal: { version: 2, status: 'SEALED', threshold: 3, share_count: 5, custodians: CUSTODIANS, counter_signed: CUSTODIANS },
+        pending_declarations: [],
+      });
+      // The later stories moved the clock on by 32 days: version 2 is due for its reseal, and its only drill was of version 1.
+      expect(resealed.findings).toEqual(['sealed more than 30 days ago', 'no recovery drill in the last 30 days']);
+      expect(views.get(overdueKeyId)).toMatchObject({ pending_declarations: [{ version: 1, custodians: ['grace'], overdue: true }] });
+      expect(views.get(overdueKeyId)?.findings).toContainEqual(expect.stringContaining('declarations for version 1 overdue from grace'));
+      const control = ((await compliance.controls({ events: 1, audit: 0, eventsCheckpoint: 1, auditCheckpoint: 0 })) as Array<{ id: string; status: string; evidence: string[] }>).find((c) => c.id === 'KMS-ESC-01');
+      expect(control).toMatchObject({ status: 'FAIL', evidence: expect.arrayContaining(['/v1/escrow', `/v1/evidence/keys/${overdueKeyId}`, `/v1/evidence/keys/${resealedKeyId}`]) });
+
+      // A drill of the current version clears the drill finding.
+      const v2 = await Promise.all(CUSTODIANS.slice(0, 3).map((c) => escrow.packageOf(resealedKeyId, 2, c)));
+      const drill = await escrow.openReconstruction(resealedKeyId, 2, 'DRILL', ctx('alice'));
+      for (const pkg of v2) {
+        await escrow.submitShare(drill.reconstructionId, pkg.custodianId, sealSubmission(drill.ceremonyPublicKey, open(pkg), { reconstructionId: drill.reconstructionId, custodianId: pkg.custodianId }), ctx(pkg.custodianId));
+      }
+      await escrow.completeReconstruction(drill.reconstructionId, ctx('alice'));
+      const after = BigInt((await pool.query<{ h: string }>('SELECT max(global_position)::text AS h FROM events')).rows[0]?.h ?? '0');
+      await runner.waitFor({ events: after }, 20_000);
+      const drilled = (await compliance.escrow()).find((v) => v.key_id === resealedKeyId);
+      expect(drilled).toMatchObject({ last_drill_at: clock.now().toISOString(), findings: ['sealed more than 30 days ago'] });
+    } finally {
+      await runner.stop();
+      await readModel.drop();
+    }
+  }, 60_000);
 });
 
 describe('the offline verifier', () => {

@@ -45,7 +45,8 @@ import type { EventStore } from '@kms/event-store';
 import { handleCommand, loadAggregate } from '../changes/handle-command';
 import type { ChangeContext } from '../keys/key-lifecycle.service';
 import type { Clock } from '../ports/audit-log.port';
-import type { AttestationSigner, KeyBackends, VersionHandle } from '../ports/key-backend.port';
+import type { AttestationSigner, VersionHandle } from '../ports/key-backend.port';
+import { keepWritesOnFailure } from '../changes/call-transaction';
 
 /** Hours custodians have to declare a superseded package destroyed, unless the key's escrow policy says otherwise. */
 export const DEFAULT_DECLARATION_WINDOW_HOURS = 72;
@@ -73,12 +74,17 @@ export interface SealedPackage {
   box: SealedBox;
 }
 
+/** Destroys a superseded version through the key's own lifecycle (KeyLifecycleService.destroyEscrowedVersion). */
+export interface EscrowedVersions {
+  destroyEscrowedVersion(keyId: string, version: number, escrowCeremonyId: string, ctx: ChangeContext): Promise<{ key: KeyRecord; hsmObjectDestroyed: boolean }>;
+}
+
 export interface EscrowServiceOptions {
   store: EventStore;
   clock: Clock;
   attestation: AttestationSigner;
   material: EscrowMaterialSource;
-  backends: KeyBackends;
+  versions: EscrowedVersions;
   unsealWindowMinutes?: number;
   reconstructionTtlMinutes?: number;
 }
@@ -189,7 +195,7 @@ export class EscrowService {
 
   /** Check an escrow policy could be set now: a break-glass key, enrolled custodians, k >= 2, n >= k. */
   async checkPolicy(input: { keyId: string; threshold: number; custodians: string[]; witness: string; declarationWindowHours?: number }): Promise<void> {
-    await this.breakGlassKey(input.keyId);
+    await this.escrowableKey(input.keyId);
     if (!Array.isArray(input.custodians)) throw invalidArgument('custodians', 'must be a list of identity ids');
     input.custodians.forEach((c) => identifier(c, 'custodians'));
     for (const c of input.custodians) await this.custodian(c);
@@ -224,7 +230,7 @@ export class EscrowService {
     ctx: ChangeContext,
   ): Promise<void> {
     requireSecondPerson(ctx, 'setting an escrow policy');
-    const key = await this.breakGlassKey(input.keyId);
+    const key = await this.escrowableKey(input.keyId);
     if (!Array.isArray(input.custodians)) throw invalidArgument('custodians', 'must be a list of identity ids');
     input.custodians.forEach((c) => identifier(c, 'custodians'));
     for (const c of input.custodians) await this.custodian(c);
@@ -237,10 +243,23 @@ export class EscrowService {
           custodians: [...input.custodians],
           witness: identifier(input.witness, 'witness'),
           declarationWindowHours: input.declarationWindowHours ?? DEFAULT_DECLARATION_WINDOW_HOURS,
+          firstEscrowedVersion: key.versions.length + 1,
         },
         metadata: this.metadata(ctx),
       },
     }));
+  }
+
+  /**
+   * A rotation (or compromise) introduced a version: a break-glass key with an escrow policy has it
+   * sealed in the same change (KeyLifecycleService's NewVersionHook), superseding the previous
+   * ceremony. A refusal here refuses the rotation: no version of an escrowed key exists unsealed.
+   */
+  async onVersionIntroduced(key: KeyRecord, version: number, ctx: ChangeContext): Promise<void> {
+    if (key.purpose !== 'BREAK_GLASS') return;
+    const { state } = await loadAggregate(this.o.store, escrowPolicyDecider, escrowPolicyEventCodec, escrowPolicyStreamId(key.keyId));
+    if (state.status !== 'SET') return;
+    await this.seal(key.keyId, ctx, version);
   }
 
   /**
@@ -316,6 +335,7 @@ export class EscrowService {
       attestationKeyFingerprint: await this.o.attestation.keyFingerprint(),
     };
     const attestationSignature = (await this.o.attestation.sign(canonicalJsonBytes(transcript))).toString('base64');
+    const attestationPublicKeyPem = await this.o.attestation.publicKeyPem();
     const metadata = this.metadata(ctx);
     await handleCommand(
       this.o.store,
@@ -347,6 +367,7 @@ export class EscrowService {
             })),
             transcript: transcript as unknown as Record<string, unknown>,
             attestationSignature,
+            attestationPublicKeyPem,
           },
           metadata,
         },
@@ -403,13 +424,10 @@ export class EscrowService {
     let hsmObjectDestroyed = false;
     let materialDestroyed = false;
     if (state.status === 'SUPERSEDED' && pendingDeclarations(state).length === 0) {
-      const key = await this.breakGlassKey(keyId);
-      const v = key.versions.find((x) => x.version === version);
-      if (!v) throw invalidArgument('key_version', `no version ${version}`);
-      const backend = this.o.backends[v.protectionLevel];
-      if (!backend) throw new KmsError('BACKEND_UNAVAILABLE', `no ${v.protectionLevel} backend`);
-      const destroyed = await backend.destroyVersion({ keyId, version, algorithm: v.algorithm, materialRef: v.materialRef });
-      hsmObjectDestroyed = destroyed?.hsmObjectDestroyed === true;
+      await this.breakGlassKey(keyId);
+      // Through the key's own lifecycle: KeyVersionDestroyed on the key stream, so GetKey, the key
+      // view and the evidence show the version destroyed; the ceremony then names the declarations.
+      hsmObjectDestroyed = (await this.o.versions.destroyEscrowedVersion(keyId, version, state.ceremonyId, ctx)).hsmObjectDestroyed;
       materialDestroyed = true;
     }
     await handleCommand(this.o.store, escrowCeremonyDecider, escrowCeremonyEventCodec, escrowCeremonyStreamId(keyId, version), () => ({
@@ -477,6 +495,8 @@ export class EscrowService {
     }));
     if (reason || !share) {
       share?.fill(0);
+      // The refusal is recorded (ShareSubmissionRefused, naming the custodian) although the call fails.
+      keepWritesOnFailure();
       throw new KmsError('INVALID_ARGUMENT', `share: ${reason}; it was refused`, 'share', { custodian: custodianId });
     }
     open.shares.set(custodianId, share);
@@ -556,7 +576,12 @@ export class EscrowService {
    */
   async assertUsable(keyId: string, version: number): Promise<void> {
     const { state } = await loadAggregate(this.o.store, escrowCeremonyDecider, escrowCeremonyEventCodec, escrowCeremonyStreamId(keyId, version));
-    if (state.status === 'NONE') return;
+    if (state.status === 'NONE') {
+      if (await this.awaitsSealing(keyId, version)) {
+        throw new KmsError('KEY_SEALED', `key_id: version ${version} of ${keyId} is held in escrow and not sealed yet; it is not usable in clear until its sealing ceremony ran`, 'key_id');
+      }
+      return;
+    }
     const until = state.usableUntil ? new Date(state.usableUntil).getTime() : 0;
     if (until > this.o.clock.now().getTime()) return;
     const since = state.usableUntil ? ` (the last unseal window closed at ${state.usableUntil})` : '';
@@ -611,6 +636,21 @@ export class EscrowService {
     return { transcript: signed.data.transcript as unknown as SealingTranscript, attestationSignature: signed.data.attestationSignature, counterSignatures };
   }
 
+  /**
+   * A version without a ceremony of a key under an escrow policy: created under the policy, or
+   * newer than a version that was sealed. Fail closed: it is not used in clear.
+   */
+  private async awaitsSealing(keyId: string, version: number): Promise<boolean> {
+    const { state: policy } = await loadAggregate(this.o.store, escrowPolicyDecider, escrowPolicyEventCodec, escrowPolicyStreamId(keyId));
+    if (policy.status !== 'SET') return false;
+    if (policy.firstEscrowedVersion !== null && version >= policy.firstEscrowedVersion) return true;
+    for (let v = version - 1; v >= 1; v--) {
+      const { state } = await loadAggregate(this.o.store, escrowCeremonyDecider, escrowCeremonyEventCodec, escrowCeremonyStreamId(keyId, v));
+      if (state.status !== 'NONE') return true;
+    }
+    return false;
+  }
+
   private async refusedSubmissions(keyId: string, version: number, reconstructionId: string): Promise<Array<{ custodianId: string; reason: string }>> {
     const { events } = await this.o.store.readStream(escrowCeremonyStreamId(keyId, version));
     return events
@@ -641,6 +681,15 @@ export class EscrowService {
     if (state.status === 'NotCreated') throw new KmsError('KEY_NOT_FOUND', `key_id: no key ${keyId}`, 'key_id');
     if (state.key.purpose !== 'BREAK_GLASS') throw invalidArgument('key_id', `key ${keyId} is ${state.key.purpose}, not BREAK_GLASS: only break-glass keys are escrowed`);
     return state.key;
+  }
+
+  /** A break-glass key whose material can be split: software keys (HSM break-glass keys are generated non-extractable). */
+  private async escrowableKey(keyId: string): Promise<KeyRecord> {
+    const key = await this.breakGlassKey(keyId);
+    if (key.protectionLevel !== 'SOFTWARE') {
+      throw invalidArgument('key_id', `key ${keyId} is an ${key.protectionLevel} key: its material is generated non-extractable and cannot be split into escrow shares`);
+    }
+    return key;
   }
 
   private async policy(keyId: string): Promise<Extract<EscrowPolicyState, { status: 'SET' }>> {

@@ -58,6 +58,15 @@ export interface CreateKeyInput {
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
+/**
+ * Runs in the same change as a command that introduced a new version (rotation, compromise): the
+ * break-glass escrow seals the new version there (docs/break-glass.md), so a rotation and its
+ * sealing ceremony commit together or not at all.
+ */
+export interface NewVersionHook {
+  onVersionIntroduced(key: KeyRecord, version: number, ctx: ChangeContext): Promise<void>;
+}
+
 function existingOrThrow(state: KeyState): ExistingKeyState {
   if (state.status === 'NotCreated') throw new KmsError('KEY_NOT_FOUND', 'key not found', 'key_id');
   return state;
@@ -70,6 +79,7 @@ function existingOrThrow(state: KeyState): ExistingKeyState {
 export class KeyLifecycleService {
   /** Commands on one key run one after another in this process, so local callers do not race. */
   private readonly locks = new StreamLocks();
+  private newVersionHook?: NewVersionHook;
 
   constructor(
     private readonly store: EventStore,
@@ -79,6 +89,11 @@ export class KeyLifecycleService {
     /** Ciphertexts still held by DATA_PROTECTION versions; without it none are known to be outstanding. */
     private readonly ciphertexts?: OutstandingCiphertexts,
   ) {}
+
+  /** Set once at wiring time where break-glass escrow runs: a new version of an escrowed key is sealed in the same change. */
+  useNewVersionHook(hook: NewVersionHook): void {
+    this.newVersionHook = hook;
+  }
 
   /** Tracked ciphertexts handed out under a version and not re-encrypted away. */
   private async outstandingUnder(keyId: string, version: unknown): Promise<number> {
@@ -228,14 +243,19 @@ export class KeyLifecycleService {
     kind: { type: 'RotateKey' } | ((state: ExistingKeyState) => { type: 'ReportKeyCompromise'; version: number }),
     build: (state: ExistingKeyState, material: NewVersionMaterial, metadata: CommandMetadata) => KeyCommand,
   ): Promise<KeyRecord> {
+    let introduced: number | undefined;
     return this.handle(keyId, async (state) => {
       const metadata = this.metadata(ctx);
       const version = versionIntroducedBy(typeof kind === 'function' ? kind(state) : kind, state);
+      introduced = version;
       if (version === undefined) return { command: build(state, { version: state.key.versions.length + 1, materialRef: 'none' }, metadata) };
       const backend = this.backendFor(state.key.protectionLevel, state.key.algorithm);
       const created = await backend.createVersion({ keyId, version, algorithm: state.key.algorithm });
       const handle: VersionHandle = { keyId, version, algorithm: state.key.algorithm, materialRef: created.materialRef };
       return { command: build(state, { version, ...created }, metadata), undo: () => backend.discardVersion(handle).catch(() => undefined) };
+    }).then(async (key) => {
+      if (introduced !== undefined && key.versions.some((v) => v.version === introduced)) await this.newVersionHook?.onVersionIntroduced(key, introduced, ctx);
+      return key;
     });
   }
 
@@ -326,6 +346,26 @@ export class KeyLifecycleService {
    * event. If recording fails the version stays DESTROY_SCHEDULED with no material, and the next
    * sweep records it (material deletion is idempotent).
    */
+  /**
+   * Destroy a superseded break-glass version once every custodian declared their escrow package
+   * destroyed (EscrowService.settleDeclarations): shred the material (crypto-shred, or
+   * C_DestroyObject for HSM keys), then record KeyVersionDestroyed naming the ceremony.
+   */
+  async destroyEscrowedVersion(keyId: string, version: number, escrowCeremonyId: string, ctx: ChangeContext): Promise<{ key: KeyRecord; hsmObjectDestroyed: boolean }> {
+    let hsmObjectDestroyed = false;
+    const key = await this.handle(keyId, async (state) => {
+      const command: KeyCommand = { type: 'DestroyEscrowedKeyVersion', data: { version, escrowCeremonyId }, metadata: this.metadata(ctx) };
+      // Decided first without material: a refusal (primary, not break-glass) shreds nothing.
+      if (decide(command, state).length === 0) return { command };
+      const v = state.key.versions[version - 1];
+      const backend = this.backendFor(v.protectionLevel, v.algorithm);
+      const destroyed = await backend.destroyVersion({ keyId, version, algorithm: v.algorithm, materialRef: v.materialRef });
+      hsmObjectDestroyed = destroyed?.hsmObjectDestroyed === true;
+      return { command: { ...command, data: { ...command.data, ...(hsmObjectDestroyed ? { hsmObjectDestroyed: true } : {}) } } };
+    });
+    return { key, hsmObjectDestroyed };
+  }
+
   destroyKeyVersion(keyId: string, version: number, ctx: ChangeContext): Promise<KeyRecord> {
     return this.handle(keyId, async (state) => {
       const command: KeyCommand = { type: 'DestroyKeyVersion', data: { version }, metadata: this.metadata(ctx) };

@@ -1,7 +1,7 @@
 import type { AttestationSigner } from '@kms/application';
-import { type KeyRecord, keyStreamId } from '@kms/domain';
+import { escrowCeremonyStreamTarget, type KeyRecord, keyStreamId } from '@kms/domain';
 import { EventIntegrityError, type SealedHistory } from '@kms/event-store';
-import { buildKeyOriginStatement, SEAL_METADATA_KEY, signKeyOriginStatement, STREAM_SEAL_SCOPE } from '@kms/evidence';
+import { buildKeyOriginStatement, escrowEvidenceFiles, SEAL_METADATA_KEY, signKeyOriginStatement, STREAM_SEAL_SCOPE } from '@kms/evidence';
 import {
   assembleEvidenceBundle,
   type AuditLeafRecord,
@@ -105,6 +105,10 @@ export class EvidenceBundleBuilder {
         attestationKeyPem: await this.signer.publicKeyPem(),
         originStatements,
         ...(sealChain ? { sealChain } : {}),
+        // Break-glass keys: the escrow documents, rebuilt from the ledgered ceremony events bundled above.
+        escrowFiles: escrowEvidenceFiles(
+          eventLeaves.map((l) => l.record as EventLeafRecord).filter((e) => escrowCeremonyStreamTarget(e.streamId)?.keyId === keyId),
+        ),
       },
       { keyId, generatedAt: now.toISOString(), window: { from: from.toISOString(), to: to.toISOString() }, origin: this.ledger.origin, attestationKeyFingerprint },
       this.signer,

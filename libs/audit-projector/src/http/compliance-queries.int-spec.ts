@@ -292,6 +292,7 @@ describe('ComplianceQueries.controls (GET /v1/controls) follows the read models'
       'KMS-AC-01': 'PASS',
       'KMS-LOG-01': 'NOT_EVALUATED',
       'KMS-HSM-01': 'NOT_APPLICABLE',
+      'KMS-ESC-01': 'NOT_APPLICABLE',
       'KMS-BAK-01': 'NOT_EVALUATED',
     });
   });

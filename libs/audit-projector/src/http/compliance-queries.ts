@@ -1,4 +1,16 @@
-import { isUuid, KEY_PURPOSES, PURPOSE_MAX_ROTATION_DAYS } from '@kms/domain';
+import {
+  DAY_MS,
+  escrowCeremonyDecider,
+  type EscrowCeremonyEvent,
+  escrowCeremonyEventCodec,
+  type EscrowCeremonyState,
+  escrowCeremonyStreamTarget,
+  isUuid,
+  KEY_PURPOSES,
+  pendingDeclarations,
+  PURPOSE_MAX_ROTATION_DAYS,
+} from '@kms/domain';
+import type { EventLeafRecord } from '@kms/ledger';
 import { type DataSource, In, LessThan, type Repository } from 'typeorm';
 import { ApprovalEntity } from '../read-model/approval.entity';
 import { AuditLogEntity } from '../read-model/audit-log.entity';
@@ -131,6 +143,20 @@ function approvalView(a: ApprovalEntity): Record<string, unknown> {
     decided_at: a.decidedAt,
     error_code: a.errorCode,
   };
+}
+
+/** How often a break-glass key is resealed and drilled at least (policy: "sealed and rotated every 30 days"). */
+const ESCROW_PERIOD_DAYS = 30;
+
+/** A break-glass key's escrow as the compliance API shows it: current seal, custodians, last drill, pending declarations. */
+export interface EscrowView {
+  key_id: string;
+  name: string;
+  primary_version: number;
+  current_seal: { version: number; ceremony_id: string; status: string; threshold: number; share_count: number; custodians: string[]; counter_signed: string[]; sealed_at: string | null } | null;
+  last_drill_at: string | null;
+  pending_declarations: Array<{ version: number; ceremony_id: string; custodians: string[]; declare_by: string | null; overdue: boolean }>;
+  findings: string[];
 }
 
 const KEY_USE_OPERATIONS = ['Encrypt', 'Decrypt', 'ReEncrypt', 'GenerateDataKey', 'Sign', 'Verify', 'GenerateMac', 'VerifyMac', 'BatchEncrypt', 'BatchDecrypt', 'BatchReEncrypt', 'AsymmetricDecrypt', 'Decapsulate'];
@@ -272,6 +298,67 @@ export class ComplianceQueries {
     return out;
   }
 
+  /**
+   * Each break-glass key's escrow (docs/break-glass.md), folded from its ledgered escrow ceremony
+   * events: the seal of its primary version, its custodians, the last drill and the declarations
+   * still owed for superseded packages. `findings` says what the control KMS-ESC-01 holds against it.
+   */
+  async escrow(): Promise<EscrowView[]> {
+    const now = this.clock.now().getTime();
+    const keys = await this.keyRows.find({ select: { keyId: true, name: true, primaryVersion: true }, where: { purpose: 'BREAK_GLASS' }, order: { keyId: 'ASC' } });
+    const out: EscrowView[] = [];
+    for (const k of keys) {
+      const leaves = await this.leafRows.find({ select: { leafIndex: true, leafData: true }, where: { log: 'events', subjectKeyId: k.keyId }, order: { leafIndex: 'ASC' } });
+      const ceremonies = new Map<number, { state: EscrowCeremonyState; sealedAt: string | null }>();
+      for (const l of leaves) {
+        const e = JSON.parse(l.leafData.toString('utf8')) as EventLeafRecord;
+        const target = escrowCeremonyStreamTarget(e.streamId);
+        if (!target || !escrowCeremonyEventCodec.accepts(e.type)) continue;
+        const event = escrowCeremonyEventCodec.parse(e as unknown as { type: string; data: Record<string, unknown>; metadata: Record<string, unknown> }) as EscrowCeremonyEvent;
+        const c = ceremonies.get(target.version) ?? { state: escrowCeremonyDecider.initialState(), sealedAt: null };
+        ceremonies.set(target.version, { state: escrowCeremonyDecider.evolve(c.state, event), sealedAt: event.type === 'SealingTranscriptSigned' ? event.metadata.occurredAt : c.sealedAt });
+      }
+      const primary = ceremonies.get(k.primaryVersion);
+      const lastDrillAt = [...ceremonies.values()].map((c) => c.state.lastDrillAt).filter((t): t is string => t !== null).sort().at(-1) ?? null;
+      const pending = [...ceremonies.entries()]
+        .filter(([, c]) => pendingDeclarations(c.state).length > 0)
+        .map(([version, c]) => ({
+          version,
+          ceremony_id: c.state.ceremonyId,
+          custodians: pendingDeclarations(c.state),
+          declare_by: c.state.declareBy,
+          overdue: c.state.declareBy !== null && Date.parse(c.state.declareBy) <= now,
+        }));
+      const findings: string[] = [];
+      if (!primary || primary.state.status === 'NONE') findings.push(`primary version ${k.primaryVersion} is not sealed in escrow`);
+      else if (primary.state.status !== 'SEALED') findings.push(`primary version ${k.primaryVersion} is ${primary.state.status}: not every custodian counter-signed`);
+      if (primary?.sealedAt && now - Date.parse(primary.sealedAt) > ESCROW_PERIOD_DAYS * DAY_MS) findings.push(`sealed more than ${ESCROW_PERIOD_DAYS} days ago`);
+      for (const p of pending.filter((x) => x.overdue)) findings.push(`declarations for version ${p.version} overdue from ${p.custodians.join(', ')}`);
+      if (lastDrillAt === null || now - Date.parse(lastDrillAt) > ESCROW_PERIOD_DAYS * DAY_MS) findings.push(`no recovery drill in the last ${ESCROW_PERIOD_DAYS} days`);
+      out.push({
+        key_id: k.keyId,
+        name: k.name,
+        primary_version: k.primaryVersion,
+        current_seal: primary && primary.state.status !== 'NONE'
+          ? {
+              version: k.primaryVersion,
+              ceremony_id: primary.state.ceremonyId,
+              status: primary.state.status,
+              threshold: primary.state.threshold,
+              share_count: primary.state.shareCount,
+              custodians: primary.state.participants.map((p) => p.custodianId),
+              counter_signed: primary.state.participants.filter((p) => p.counterSigned).map((p) => p.custodianId),
+              sealed_at: primary.sealedAt,
+            }
+          : null,
+        last_drill_at: lastDrillAt,
+        pending_declarations: pending,
+        findings,
+      });
+    }
+    return out;
+  }
+
   /** The policy's controls (docs/policy.md), each with a status computed from the read models and links to evidence. */
   async controls(ledgerHealthy: { events: number; audit: number; eventsCheckpoint: number; auditCheckpoint: number }): Promise<unknown[]> {
     const now = this.clock.now();
@@ -361,6 +448,18 @@ export class ComplianceQueries {
       status: roots === 0 ? 'NOT_APPLICABLE' : softRoots.length === 0 ? 'PASS' : 'FAIL',
       finding: `${softRoots.length} root key(s) with a version lacking HSM origin evidence`,
       evidence: softRoots.map((r) => `/v1/evidence/keys/${r.keyId}`),
+    });
+    const escrow = await this.escrow();
+    const failing = escrow.filter((e) => e.findings.length > 0);
+    out.push({
+      id: 'KMS-ESC-01',
+      requirement: 'Break-glass keys are held in escrow, sealed every 30 days even if unused, old packages validated destroyed, recovery drilled',
+      status: escrow.length === 0 ? 'NOT_APPLICABLE' : failing.length === 0 ? 'PASS' : 'FAIL',
+      finding:
+        failing.length === 0
+          ? `${escrow.length} break-glass key(s), each sealed, drilled and with no declaration overdue`
+          : failing.map((e) => `${e.name}: ${e.findings.join('; ')}`).join(' | '),
+      evidence: ['/v1/escrow', ...failing.map((e) => `/v1/evidence/keys/${e.key_id}`)],
     });
     out.push({
       id: 'KMS-BAK-01',

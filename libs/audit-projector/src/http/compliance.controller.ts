@@ -112,6 +112,11 @@ export class ComplianceController {
     });
   }
 
+  @Get('escrow')
+  escrow(@Req() req: HttpRequest, @Res() res: ServerResponse): Promise<void> {
+    return this.gateway.handle(req, res, { operation: 'ReadAudit', route: 'GET /v1/escrow' }, async () => ({ json: { items: await this.queries.escrow() } }));
+  }
+
   @Get('projections')
   projections(@Req() req: HttpRequest, @Res() res: ServerResponse): Promise<void> {
     return this.gateway.handle(req, res, { operation: 'ReadAudit', route: 'GET /v1/projections' }, async () => ({ json: { projections: this.runner.snapshot() } }));

@@ -46,6 +46,12 @@ export const COMPLIANCE_OPENAPI = {
       },
     },
     '/v1/approvals': { get: { summary: 'Approval requests (dual authorization), each with the compliance notifications delivered about it', parameters: [q('targetId', 'key or identity id'), q('status', 'Pending, Approved, Executed, ...'), q('limit', '1..500')], responses: { '200': json('{ items }'), ...errors } } },
+    '/v1/escrow': {
+      get: {
+        summary: "Each break-glass key's escrow: current seal (custodians, counter-signatures), last drill, declarations still owed (docs/break-glass.md)",
+        responses: { '200': json('{ items: [{ key_id, name, primary_version, current_seal, last_drill_at, pending_declarations, findings }] }'), ...errors },
+      },
+    },
     '/v1/controls': { get: { summary: 'Control matrix: each policy control with a computed status and evidence links', responses: { '200': json('{ generatedAt, controls }'), ...errors } } },
     '/v1/ledger/{log}/checkpoint': { get: { summary: 'Latest signed checkpoint (C2SP signed note)', parameters: [log], responses: { '200': { description: 'text/plain signed note' }, ...errors } } },
     '/v1/ledger/{log}/inclusion': {

@@ -8,6 +8,8 @@ import {
   KEY_STREAM_PREFIX,
   keyEventCodec,
   type KeyState,
+  escrowCeremonyEventCodec,
+  escrowCeremonyStreamTarget,
 } from '@kms/domain';
 import type { StoredEvent } from '@kms/event-store';
 import { isNotificationDelivery } from '@kms/notifications';
@@ -164,6 +166,9 @@ export class ProjectionStore {
           await insertRows(manager, ApprovalEntity, [approvalEntity(row)], { conflict: ['approval_id'], update: APPROVAL_MUTABLE_COLUMNS });
           // Approvals of key operations are evidence about that key.
           if (!(IDENTITY_TARGETED_OPERATIONS as readonly string[]).includes(row.operation) && isUuid(row.targetId)) subjectKeyId = row.targetId;
+        } else if (escrowCeremonyEventCodec.accepts(e.type) && escrowCeremonyStreamTarget(e.streamId)) {
+          // A break-glass key's escrow ceremonies (transcripts, declarations, reconstructions) are evidence about it.
+          subjectKeyId = escrowCeremonyStreamTarget(e.streamId)?.keyId ?? null;
         } else if (isNotificationDelivery(e) && typeof e.data['keyId'] === 'string' && isUuid(e.data['keyId'])) {
           // Telling compliance about a key's operation (docs/notifications.md) is evidence about that key.
           subjectKeyId = e.data['keyId'];

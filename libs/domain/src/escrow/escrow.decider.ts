@@ -54,8 +54,17 @@ export const custodianDecider: Decider<EnrolCustodian, CustodianEvent, Custodian
 
 // ---------------------------------------------------------------- escrow policy
 
-export type SetEscrowPolicy = Command<'SetEscrowPolicy', { keyId: string; threshold: number; custodians: string[]; witness: string; declarationWindowHours: number }>;
-export type EscrowPolicyState = { status: 'NONE' } | { status: 'SET'; keyId: string; threshold: number; custodians: string[]; witness: string; declarationWindowHours: number };
+export type SetEscrowPolicy = Command<
+  'SetEscrowPolicy',
+  { keyId: string; threshold: number; custodians: string[]; witness: string; declarationWindowHours: number; firstEscrowedVersion: number }
+>;
+/**
+ * `firstEscrowedVersion`: the first version created under an escrow policy (the key's next version
+ * when its first policy was set). From it on, a version is never usable in clear before it is sealed.
+ */
+export type EscrowPolicyState =
+  | { status: 'NONE' }
+  | { status: 'SET'; keyId: string; threshold: number; custodians: string[]; witness: string; declarationWindowHours: number; firstEscrowedVersion: number | null };
 
 /** Validate k-of-n: k >= 2, n >= k, distinct custodians, a witness who holds no share. */
 export function validateEscrowPolicy(p: { threshold: number; custodians: string[]; witness: string; declarationWindowHours: number }): void {
@@ -74,8 +83,10 @@ export const escrowPolicyDecider: Decider<SetEscrowPolicy, EscrowPolicyEvent, Es
     validateEscrowPolicy(command.data);
     return [{ type: 'EscrowPolicySet', data: { ...command.data, custodians: [...command.data.custodians] }, metadata: meta(command.metadata) }];
   },
-  evolve(_state, event) {
-    return { status: 'SET', ...event.data };
+  evolve(state, event) {
+    // A later policy changes the custodians, never from which version on the key is escrowed.
+    const firstEscrowedVersion = state.status === 'SET' && state.firstEscrowedVersion !== null ? state.firstEscrowedVersion : (event.data.firstEscrowedVersion ?? null);
+    return { status: 'SET', ...event.data, firstEscrowedVersion };
   },
 };
 
@@ -124,6 +135,7 @@ export type SealEscrow = Command<
     packages: SharePackageSealed['data'][];
     transcript: Record<string, unknown>;
     attestationSignature: string;
+    attestationPublicKeyPem?: string;
   }
 >;
 /** A participant's Ed25519 counter-signature, already verified against their enrolled key. */
@@ -189,7 +201,16 @@ export function decideEscrowCeremony(command: EscrowCeremonyCommand, state: Escr
       return [
         { type: 'SealingCeremonyOpened', data: opened, metadata },
         ...packages.map((p): EscrowCeremonyEvent => ({ type: 'SharePackageSealed', data: p, metadata })),
-        { type: 'SealingTranscriptSigned', data: { ceremonyId: opened.ceremonyId, transcript: command.data.transcript, attestationSignature: command.data.attestationSignature }, metadata },
+        {
+          type: 'SealingTranscriptSigned',
+          data: {
+            ceremonyId: opened.ceremonyId,
+            transcript: command.data.transcript,
+            attestationSignature: command.data.attestationSignature,
+            ...(command.data.attestationPublicKeyPem ? { attestationPublicKeyPem: command.data.attestationPublicKeyPem } : {}),
+          },
+          metadata,
+        },
       ];
     }
     case 'CounterSignTranscript': {

@@ -20,6 +20,13 @@ export function escrowCeremonyStreamId(keyId: string, version: number): string {
   return `${ESCROW_CEREMONY_STREAM_PREFIX}${keyId}-v${version}`;
 }
 
+/** The key and version of an escrow ceremony stream (the inverse of escrowCeremonyStreamId), or undefined. */
+export function escrowCeremonyStreamTarget(streamId: string): { keyId: string; version: number } | undefined {
+  if (!streamId.startsWith(ESCROW_CEREMONY_STREAM_PREFIX)) return undefined;
+  const m = /^(.+)-v([1-9][0-9]*)$/.exec(streamId.slice(ESCROW_CEREMONY_STREAM_PREFIX.length));
+  return m ? { keyId: m[1], version: Number(m[2]) } : undefined;
+}
+
 /** Public keys only: X25519 to receive shares, Ed25519 to sign declarations and counter-signatures. */
 export type CustodianEnrolled = Event<
   'CustodianEnrolled',
@@ -28,7 +35,11 @@ export type CustodianEnrolled = Event<
 export type CustodianEvent = CustodianEnrolled;
 
 /** k-of-n over named custodians, with a witness who is not a custodian. */
-export type EscrowPolicySet = Event<'EscrowPolicySet', { keyId: string; threshold: number; custodians: string[]; witness: string; declarationWindowHours: number }>;
+export type EscrowPolicySet = Event<
+  'EscrowPolicySet',
+  /** firstEscrowedVersion: absent in policies recorded before it existed. */
+  { keyId: string; threshold: number; custodians: string[]; witness: string; declarationWindowHours: number; firstEscrowedVersion?: number }
+>;
 export type EscrowPolicyEvent = EscrowPolicySet;
 
 export type SealingCeremonyOpened = Event<
@@ -55,7 +66,11 @@ export type SharePackageSealed = Event<
   { ceremonyId: string; custodianId: string; shareIndex: number; commitment: string; packageFingerprint: string; box?: Record<string, string> }
 >;
 /** The transcript, signed by the KMS attestation key (base64 DER ECDSA). */
-export type SealingTranscriptSigned = Event<'SealingTranscriptSigned', { ceremonyId: string; transcript: Record<string, unknown>; attestationSignature: string }>;
+/** `attestationPublicKeyPem`: the public key that signed (a public key; absent in ceremonies recorded before it), for the evidence bundle. */
+export type SealingTranscriptSigned = Event<
+  'SealingTranscriptSigned',
+  { ceremonyId: string; transcript: Record<string, unknown>; attestationSignature: string; attestationPublicKeyPem?: string }
+>;
 export type SealingTranscriptCounterSigned = Event<'SealingTranscriptCounterSigned', { ceremonyId: string; custodianId: string; signature: string }>;
 /** A newer ceremony replaced this one: custodians must declare their packages destroyed by `declareBy`. */
 export type EscrowPackagesSuperseded = Event<'EscrowPackagesSuperseded', { ceremonyId: string; byCeremonyId: string; declareBy: string }>;

@@ -59,6 +59,12 @@ export type ScheduleKeyVersionDestruction = Command<
 export type CancelKeyVersionDestruction = Command<'CancelKeyVersionDestruction', { version: number }>;
 /** Issued by the destruction sweep after the material has been shredded. */
 export type DestroyKeyVersion = Command<'DestroyKeyVersion', { version: number; hsmObjectDestroyed?: boolean }>;
+/**
+ * Issued by the break-glass escrow once every custodian declared their package of a superseded
+ * version destroyed (docs/break-glass.md), after the material has been shredded: the version is
+ * destroyed without a scheduled waiting period, naming the escrow ceremony whose declarations allowed it.
+ */
+export type DestroyEscrowedKeyVersion = Command<'DestroyEscrowedKeyVersion', { version: number; escrowCeremonyId: string; hsmObjectDestroyed?: boolean }>;
 export type SetMinDecryptionVersion = Command<'SetMinDecryptionVersion', { minDecryptionVersion: number }>;
 
 /** Report the primary (or a named) version compromised: rotate at once with reason COMPROMISE. */
@@ -83,6 +89,7 @@ export type KeyCommand =
   | ScheduleKeyVersionDestruction
   | CancelKeyVersionDestruction
   | DestroyKeyVersion
+  | DestroyEscrowedKeyVersion
   | SetMinDecryptionVersion
   | SetKeyPolicy
   | SetKeyLabels

@@ -49,6 +49,19 @@ const rotate = (version: number, now = t0): KeyCommand => ({
 });
 
 describe('key decider', () => {
+  it('an escrowed break-glass version is destroyed without a waiting period, naming its ceremony; never the primary, never another purpose', () => {
+    const destroy = (version: number): KeyCommand => ({ type: 'DestroyEscrowedKeyVersion', data: { version, escrowCeremonyId: 'ceremony-1' }, metadata: meta() });
+    const breakGlass = given(create({ purpose: 'BREAK_GLASS' }), rotate(2));
+    expect(errorCode(() => decide(destroy(2), breakGlass))).toBe('PRIMARY_VERSION_PROTECTED');
+    expect(errorCode(() => decide(destroy(1), given(create(), rotate(2))))).toBe('INVALID_ARGUMENT');
+    const events = decide(destroy(1), breakGlass);
+    expect(events.map((e) => [e.type, e.data])).toEqual([['KeyVersionDestroyed', { keyId: KEY_ID, version: 1, materialRef: 'm-1', materialDestroyed: true, escrowCeremonyId: 'ceremony-1' }]]);
+    const destroyed = events.reduce(evolve, breakGlass);
+    if (destroyed.status === 'NotCreated') throw new Error('unreachable');
+    expect(destroyed.key.versions[0].state).toBe('DESTROYED');
+    expect(decide(destroy(1), destroyed)).toEqual([]);
+  });
+
   it('creating a key records the key, version 1 and its promotion to primary, with metadata', () => {
     const events = decide(create(), initialState());
     expect(events.map((e) => e.type)).toEqual(['KeyCreated', 'KeyVersionCreated', 'PrimaryVersionChanged']);

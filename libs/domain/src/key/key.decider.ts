@@ -48,6 +48,27 @@ function existing(state: KeyState): ExistingKeyState {
 }
 
 /** The version record, or KEY_VERSION_NOT_FOUND naming the field. */
+/** KeyVersionDestroyed of a version whose material was shredded (scheduled destruction, or by its escrow). */
+function versionDestroyed(
+  key: KeyRecord,
+  v: KeyVersion,
+  d: { hsmObjectDestroyed?: boolean; escrowCeremonyId?: string },
+  metadata: KeyEvent['metadata'],
+): KeyEvent {
+  return {
+    type: 'KeyVersionDestroyed',
+    data: {
+      keyId: key.keyId,
+      version: v.version,
+      materialRef: v.materialRef,
+      materialDestroyed: true,
+      ...(d.hsmObjectDestroyed ? { hsmObjectDestroyed: true } : {}),
+      ...(d.escrowCeremonyId ? { escrowCeremonyId: d.escrowCeremonyId } : {}),
+    },
+    metadata,
+  };
+}
+
 export function findVersion(key: KeyRecord, version: number, field = 'key_version'): KeyVersion {
   const v = key.versions[version - 1];
   if (!v) throw new KmsError('KEY_VERSION_NOT_FOUND', `${field}: version ${version} does not exist`, field);
@@ -264,19 +285,18 @@ export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
       if (Date.parse(v.destroyAt) > command.metadata.now.getTime()) {
         throw new KmsError('DESTRUCTION_NOT_DUE', `key version ${v.version} is due for destruction at ${v.destroyAt}`, 'key_version');
       }
-      return [
-        {
-          type: 'KeyVersionDestroyed',
-          data: {
-            keyId: s.key.keyId,
-            version: v.version,
-            materialRef: v.materialRef,
-            materialDestroyed: true,
-            ...(command.data.hsmObjectDestroyed ? { hsmObjectDestroyed: true } : {}),
-          },
-          metadata,
-        },
-      ];
+      return [versionDestroyed(s.key, v, command.data, metadata)];
+    }
+    case 'DestroyEscrowedKeyVersion': {
+      const s = existing(state);
+      const v = findVersion(s.key, validateVersionNumber(command.data.version));
+      if (s.key.purpose !== 'BREAK_GLASS') throw invalidArgument('key_id', `key ${s.key.keyId} is ${s.key.purpose}: only break-glass versions are destroyed by their escrow`);
+      if (v.state === 'DESTROYED') return [];
+      if (v.version === s.key.primaryVersion) {
+        throw new KmsError('PRIMARY_VERSION_PROTECTED', `key version ${v.version} is the primary version; rotate first`, 'key_version');
+      }
+      if (!command.data.escrowCeremonyId) throw invalidArgument('escrow_ceremony_id', 'is required');
+      return [versionDestroyed(s.key, v, command.data, metadata)];
     }
     case 'SetMinDecryptionVersion': {
       const s = existing(state);

@@ -72,6 +72,8 @@ export type KeyVersionDestroyed = Event<
     materialDestroyed: true;
     /** HSM versions: the token object was destroyed with C_DestroyObject. */
     hsmObjectDestroyed?: boolean;
+    /** Break-glass keys: the escrow ceremony whose destruction declarations were all in (no waiting period). */
+    escrowCeremonyId?: string;
   }
 >;
 export type RotationPolicyChanged = Event<

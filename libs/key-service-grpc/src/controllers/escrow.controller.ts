@@ -12,7 +12,7 @@ import type {
   SetEscrowPolicyRequest__Output,
   SubmitEscrowShareRequest__Output,
 } from '@kms/contracts';
-import { invalidArgument, KmsError } from '@kms/domain';
+import { invalidArgument, isKmsError, KmsError } from '@kms/domain';
 import type { SealedBox, SignedDestructionDeclaration } from '@kms/evidence';
 import { CallGate, type CallScope } from '../call-gate';
 import { administeredKey, changeContext, requiredVersion } from './request-helpers';
@@ -195,9 +195,15 @@ export class EscrowController {
       const target = this.escrow.reconstructionTarget(reconstructionId);
       scope.facts.keyId = target.keyId;
       scope.facts.keyVersion = target.version;
-      scope.facts.details = { reconstructionId };
-      const r = await this.escrow.submitShare(reconstructionId, scope.principal.identityId, json<SealedBox>(req.submission_json, 'submission_json'), changeContext(scope, undefined));
-      return { accepted: r.accepted, threshold: r.threshold };
+      scope.facts.details = { reconstructionId, custodian: scope.principal.identityId };
+      try {
+        const r = await this.escrow.submitShare(reconstructionId, scope.principal.identityId, json<SealedBox>(req.submission_json, 'submission_json'), changeContext(scope, undefined));
+        return { accepted: r.accepted, threshold: r.threshold };
+      } catch (e) {
+        // A refused share: ShareSubmissionRefused is committed (the service keeps it), and the audit record says why.
+        if (isKmsError(e) && e.field === 'share') scope.facts.details = { ...scope.facts.details, refused: e.message };
+        throw e;
+      }
     });
   }
 
@@ -223,7 +229,15 @@ export class EscrowController {
       scope.facts.keyId = keyId;
       scope.facts.keyVersion = version;
       const p = await this.escrow.packageOf(keyId, version, scope.principal.identityId);
-      return { custodian_id: p.custodianId, share_index: p.shareIndex, package_fingerprint: p.packageFingerprint, package_json: JSON.stringify(p) };
+      const signed = await this.escrow.signedTranscript(keyId, version);
+      return {
+        custodian_id: p.custodianId,
+        share_index: p.shareIndex,
+        package_fingerprint: p.packageFingerprint,
+        package_json: JSON.stringify(p),
+        transcript_json: JSON.stringify(signed.transcript),
+        attestation_signature: signed.attestationSignature,
+      };
     });
   }
 

@@ -7,7 +7,7 @@ import type { ScheduledKey } from '../planner/scheduled-key.projection';
  * never be masked by a stale snapshot: bump it whenever `evolveScheduledKey` or the domain's
  * `evolve` changes what they produce.
  */
-export const FOLLOWER_SNAPSHOT_FORMAT = 1;
+export const FOLLOWER_SNAPSHOT_FORMAT = 2;
 
 /** The follower's checkpoint: the global position applied last and every key's view at that position. */
 export interface FollowerSnapshot {

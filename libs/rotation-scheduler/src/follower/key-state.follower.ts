@@ -1,6 +1,6 @@
 import { type EventFollower, type EventStore, followEvents, type StoredEvent } from '@kms/event-store';
 import { Logger } from '@nestjs/common';
-import { applyStoredEvent, keyIdOf, type ScheduledKey } from '../planner/scheduled-key.projection';
+import { applyStoredEvent, escrowKeyIdOf, keyIdOf, type ScheduledKey } from '../planner/scheduled-key.projection';
 import type { FollowerSnapshotStore } from './follower-snapshot.store';
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -42,7 +42,7 @@ export class KeyStateFollower {
       // Synchronous, so the fold and the position a snapshot is saved with always match.
       handle: (e: StoredEvent) => {
         applyStoredEvent(this.keys, e);
-        const keyId = keyIdOf(e);
+        const keyId = keyIdOf(e) ?? escrowKeyIdOf(e);
         if (this.caughtUp && keyId !== undefined) this.onKeyEvent(keyId);
       },
       onCaughtUp: () => (this.caughtUp = true),

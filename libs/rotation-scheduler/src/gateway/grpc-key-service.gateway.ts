@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { KmsCallError, type KmsClient, type KmsMessage, type KmsMethod } from '@kms/contracts';
-import { type KeyServicePort, KeyServiceRefusal, type KeySnapshot, type KeyVersionSnapshot } from './key-service.port';
+import { type EscrowSettlement, type KeyServicePort, KeyServiceRefusal, type KeySnapshot, type KeyVersionSnapshot } from './key-service.port';
 import type { WorkloadTokenSource } from './workload-token.source';
 
 interface KeyMessage {
@@ -65,17 +65,28 @@ export class GrpcKeyServiceGateway implements KeyServicePort {
     return this.call('ReportOverdueConfirmations', { key_id: keyId, key_version: version, context: { reason: note } });
   }
 
-  private async call(method: KmsMethod, request: KmsMessage, retried = false): Promise<KeySnapshot> {
+  async settleEscrowDeclarations(keyId: string, version: number, note: string): Promise<EscrowSettlement> {
+    const s = (await this.request('SettleEscrowDeclarations', { key_id: keyId, key_version: version, context: { reason: note } })) as unknown as {
+      status: string;
+      pending_declarations?: string[];
+    };
+    return { status: s.status, pendingDeclarations: [...(s.pending_declarations ?? [])] };
+  }
+
+  private async call(method: KmsMethod, request: KmsMessage): Promise<KeySnapshot> {
+    return toSnapshot((await this.request(method, request)) as unknown as KeyMessage);
+  }
+
+  private async request(method: KmsMethod, request: KmsMessage, retried = false): Promise<KmsMessage> {
     try {
       const token = await this.tokens.token();
-      const key = await this.client.call<KmsMessage>(method, request, { token, requestId: randomUUID(), deadlineMs: this.deadlineMs });
-      return toSnapshot(key as unknown as KeyMessage);
+      return await this.client.call<KmsMessage>(method, request, { token, requestId: randomUUID(), deadlineMs: this.deadlineMs });
     } catch (e) {
       if (!(e instanceof KmsCallError)) throw e;
       // A token revoked meanwhile (credential rotated): get a new one, once.
       if (e.code === grpcStatus.UNAUTHENTICATED && !retried) {
         this.tokens.invalidate();
-        return this.call(method, request, true);
+        return this.request(method, request, true);
       }
       throw new KeyServiceRefusal(STATUS_NAMES[e.code] ?? String(e.code), e.errorCode, `${method}: ${e.details}`);
     }

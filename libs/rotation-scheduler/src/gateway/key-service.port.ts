@@ -39,4 +39,12 @@ export interface KeyServicePort {
   destroyVersion(keyId: string, version: number, note: string): Promise<KeySnapshot>;
   /** Record the alert for dependents that did not confirm the primary `version` in time. */
   reportOverdueConfirmations(keyId: string, version: number, note: string): Promise<KeySnapshot>;
+  /** Settle a superseded break-glass version's escrow declarations: destroyed when all are in, an overdue alert otherwise. */
+  settleEscrowDeclarations(keyId: string, version: number, note: string): Promise<EscrowSettlement>;
+}
+
+/** The escrow of a version after settling (GetEscrowStatus's answer, as far as the scheduler reads it). */
+export interface EscrowSettlement {
+  status: string;
+  pendingDeclarations: string[];
 }

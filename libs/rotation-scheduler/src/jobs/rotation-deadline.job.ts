@@ -41,6 +41,8 @@ const SETTLED: Readonly<Record<Deadline['kind'], ReadonlySet<string>>> = {
   retire: new Set(['KEY_VERSION_DESTROY_SCHEDULED', 'KEY_VERSION_DESTROYED', 'PRIMARY_VERSION_PROTECTED']),
   destroy: new Set(['KEY_VERSION_DESTROYED', 'ILLEGAL_TRANSITION']),
   confirm: new Set(),
+  // The ceremony is no longer superseded (already destroyed): someone settled it meanwhile.
+  escrow: new Set(['ILLEGAL_TRANSITION']),
 };
 
 function isSettled(kind: Deadline['kind'], e: unknown): e is KeyServiceRefusal {
@@ -96,11 +98,21 @@ export async function runDeadline(deadline: Deadline, keys: KeyServicePort, cloc
         await keys.reportOverdueConfirmations(deadline.keyId, deadline.version, `confirmation window ended (${id})`);
         return { status: 'done', detail: `overdue confirmations of v${deadline.version} reported` };
       }
+      case 'escrow': {
+        if (Date.parse(deadline.dueAt) > now) return { status: 'not-due', dueAt: deadline.dueAt, detail: 'declaration window still open' };
+        const settled = await keys.settleEscrowDeclarations(deadline.keyId, deadline.version, `escrow declarations due (${id})`);
+        return settled.pendingDeclarations.length === 0
+          ? { status: 'done', detail: `every declaration of ceremony ${deadline.ceremonyId} is in: v${deadline.version} ${settled.status.toLowerCase()}` }
+          : { status: 'done', detail: `declarations overdue from ${settled.pendingDeclarations.join(', ')}: alert raised, v${deadline.version} kept` };
+      }
       default:
         return assertNever(deadline);
     }
   } catch (e) {
     if (isSettled(deadline.kind, e)) return { status: 'skipped', detail: `settled by the key service: ${e.errorCode}` };
+    if (deadline.kind === 'escrow' && e instanceof KeyServiceRefusal && e.errorCode === 'CONFIRMATIONS_NOT_OVERDUE') {
+      return { status: 'not-due', dueAt: deadline.dueAt, detail: 'the key service says the declaration window is still open' };
+    }
     if (deadline.kind === 'destroy' && e instanceof KeyServiceRefusal && e.errorCode === 'DESTRUCTION_NOT_DUE') {
       return { status: 'not-due', dueAt: version?.destroyAt ?? deadline.dueAt, detail: 'the key service says destruction is not due yet' };
     }

@@ -57,6 +57,27 @@ describe('deadline planner', () => {
     ]);
   });
 
+  it('given an escrowed break-glass key resealed at day 30, then its escrow deadline is declareBy, not a retirement, and moves to the last declaration once all are in', () => {
+    const h = new History().created('bg', 'BREAK_GLASS', 0).sealed('bg', 1, 0, ['carol', 'dave']).rotated('bg', 30, 'SCHEDULED').sealed('bg', 2, 30, ['carol', 'dave']).superseded('bg', 1, 30, 33);
+    expect(h.plan()).toEqual([
+      ['escrow:bg:v1', 33],
+      ['rotate:bg:v2', 60],
+    ]);
+    // One declaration: still declareBy.
+    expect(h.declared('bg', 1, 'carol', 31).plan()).toEqual([
+      ['escrow:bg:v1', 33],
+      ['rotate:bg:v2', 60],
+    ]);
+    // The window passed and the alert was raised: nothing until the last declaration comes in.
+    expect(h.declarationsOverdue('bg', 1, 33, ['dave']).plan()).toEqual([['rotate:bg:v2', 60]]);
+    // All in: due at once (the settling destroys v1).
+    expect(h.declared('bg', 1, 'dave', 35).plan()).toEqual([
+      ['escrow:bg:v1', 35],
+      ['rotate:bg:v2', 60],
+    ]);
+    expect(h.escrowDestroyed('bg', 1, 35).plan()).toEqual([['rotate:bg:v2', 60]]);
+  });
+
   it('given a rotated data protection key, then v1 is up for retirement at once (the job holds it while ciphertexts remain under it)', () => {
     const h = new History().created('dp', 'DATA_PROTECTION', 0).rotated('dp', 100);
     expect(h.plan()).toEqual([

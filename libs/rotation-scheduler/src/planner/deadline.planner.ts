@@ -41,7 +41,13 @@ export type Deadline =
   /** Destroy a DESTROY_SCHEDULED version at its destroyAt. */
   | (DeadlineBase & { kind: 'destroy' })
   /** The confirmation window of primary `version` ends with dependents still pending: raise the alert. */
-  | (DeadlineBase & { kind: 'confirm' });
+  | (DeadlineBase & { kind: 'confirm' })
+  /**
+   * Break-glass escrow: settle the destruction declarations of superseded `version`'s ceremony
+   * (SettleEscrowDeclarations): at once when every custodian declared (the version is destroyed),
+   * at declareBy otherwise (the overdue alert).
+   */
+  | (DeadlineBase & { kind: 'escrow'; ceremonyId: string });
 
 export type DeadlineKind = Deadline['kind'];
 
@@ -72,8 +78,16 @@ export function planKeyDeadlines(key: ScheduledKey, options: PlannerOptions = {}
   if (awaitingConfirmation && k.confirmationsOverdueReported !== k.primaryVersion) {
     out.push({ kind: 'confirm', keyId: k.keyId, version: k.primaryVersion, dueAt: confirmationDeadline(k).toISOString() });
   }
+  for (const [version, ceremony] of Object.entries(key.escrow ?? {})) {
+    if (ceremony.status !== 'SUPERSEDED') continue;
+    const allIn = ceremony.custodians.every((c) => ceremony.declared.includes(c));
+    const dueAt = allIn ? ceremony.lastDeclaredAt : ceremony.overdueRaised ? null : ceremony.declareBy;
+    if (dueAt) out.push({ kind: 'escrow', keyId: k.keyId, version: Number(version), ceremonyId: ceremony.ceremonyId, dueAt });
+  }
   for (const v of k.versions) {
     if (v.version === k.primaryVersion) continue;
+    // An escrowed version is destroyed by its escrow, once every custodian declared their package destroyed.
+    if (key.escrow?.[v.version]) continue;
     if (v.state === 'DESTROY_SCHEDULED' && v.destroyAt) {
       out.push({ kind: 'destroy', keyId: k.keyId, version: v.version, dueAt: v.destroyAt });
       continue;

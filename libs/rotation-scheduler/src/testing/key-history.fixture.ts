@@ -1,4 +1,4 @@
-import { DAY_MS, type KeyEvent, type KeyPurpose } from '@kms/domain';
+import { DAY_MS, type EscrowCeremonyEvent, escrowCeremonyStreamId, type KeyEvent, type KeyPurpose } from '@kms/domain';
 import type { StoredEvent } from '@kms/event-store';
 import { deadlineJobId, planDeadlines, type PlannerOptions } from '../planner/deadline.planner';
 import { foldScheduledKeys } from '../planner/scheduled-key.projection';
@@ -13,8 +13,8 @@ export class History {
   private readonly events: StoredEvent[] = [];
   private position = 0n;
 
-  private push(keyId: string, e: KeyEvent): void {
-    const streamId = `key-${keyId}`;
+  private push(keyId: string, e: KeyEvent, stream?: string): void {
+    const streamId = stream ?? `key-${keyId}`;
     const streamVersion = this.events.filter((x) => x.streamId === streamId).length;
     this.position += 1n;
     this.events.push({
@@ -109,6 +109,52 @@ export class History {
   disabled(keyId: string, version: number, at: number): this {
     this.push(keyId, { type: 'KeyVersionDisabled', data: { keyId, version }, metadata: { actor: 'admin', correlationId: 'c', occurredAt: day(at) } });
     return this;
+  }
+
+  private escrow(keyId: string, version: number, e: EscrowCeremonyEvent): this {
+    this.push(keyId, e as unknown as KeyEvent, escrowCeremonyStreamId(keyId, version));
+    return this;
+  }
+
+  /** A sealing ceremony of `version` (docs/break-glass.md), ceremony id `c<version>`. */
+  sealed(keyId: string, version: number, at: number, custodians: string[]): this {
+    return this.escrow(keyId, version, {
+      type: 'SealingCeremonyOpened',
+      data: { ceremonyId: `c${version}`, keyId, version, threshold: 2, shareCount: custodians.length, witness: 'w', custodians, keyFingerprint: 'f'.repeat(64), previousCeremonyId: null },
+      metadata: { actor: 'admin', correlationId: 'c', occurredAt: day(at) },
+    });
+  }
+
+  superseded(keyId: string, version: number, at: number, declareByDay: number): this {
+    return this.escrow(keyId, version, {
+      type: 'EscrowPackagesSuperseded',
+      data: { ceremonyId: `c${version}`, byCeremonyId: `c${version + 1}`, declareBy: day(declareByDay) },
+      metadata: { actor: 'admin', correlationId: 'c', occurredAt: day(at) },
+    });
+  }
+
+  declared(keyId: string, version: number, custodianId: string, at: number): this {
+    return this.escrow(keyId, version, {
+      type: 'PackageDestructionDeclared',
+      data: { ceremonyId: `c${version}`, custodianId, packageFingerprint: 'p'.repeat(64), declaration: {}, signature: 's' },
+      metadata: { actor: custodianId, correlationId: 'c', occurredAt: day(at) },
+    });
+  }
+
+  declarationsOverdue(keyId: string, version: number, at: number, pending: string[]): this {
+    return this.escrow(keyId, version, {
+      type: 'EscrowDeclarationOverdue',
+      data: { ceremonyId: `c${version}`, keyId, version, declareBy: day(at), pending },
+      metadata: { actor: 'rotation-scheduler', correlationId: 'c', occurredAt: day(at) },
+    });
+  }
+
+  escrowDestroyed(keyId: string, version: number, at: number): this {
+    return this.escrow(keyId, version, {
+      type: 'EscrowedVersionDestroyed',
+      data: { ceremonyId: `c${version}`, keyId, version, hsmObjectDestroyed: false },
+      metadata: { actor: 'rotation-scheduler', correlationId: 'c', occurredAt: day(at) },
+    });
   }
 
   /** Plan from these events, as job ids with their due day. */

@@ -6,6 +6,8 @@ export interface EscrowSealedPackage {
   'share_index'?: (number);
   'package_fingerprint'?: (string);
   'package_json'?: (string);
+  'transcript_json'?: (string);
+  'attestation_signature'?: (string);
 }
 
 export interface EscrowSealedPackage__Output {
@@ -13,4 +15,6 @@ export interface EscrowSealedPackage__Output {
   'share_index': (number);
   'package_fingerprint': (string);
   'package_json': (string);
+  'transcript_json': (string);
+  'attestation_signature': (string);
 }
