@@ -1,9 +1,10 @@
-import { AuditedEventStore, type CallPipeline, type CallScope, CallScopedEventStore } from '@kms/application';
+import { AuditedEventStore, type CallPipeline, type CallScope, CallScopedEventStore, DualAuthorization } from '@kms/application';
 import { httpProblem } from '@kms/key-service-grpc';
 import type { KmsConfig } from '@kms/config';
-import { type NotificationCallScope, type NotificationKind, NotificationsModule } from '@kms/notifications';
+import { type NotificationCallScope, type NotificationKind, NotificationsModule, NotificationsRuntime } from '@kms/notifications';
 import { HealthModule, HealthRegistry, METRICS_REGISTRY } from '@kms/platform';
-import type { DynamicModule } from '@nestjs/common';
+import { type DynamicModule, Inject, Module, type OnModuleInit } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import type { KeyServiceRuntime } from './key-service.compose';
 
 /**
@@ -26,7 +27,26 @@ export function composeNotifications(
   const { store, changes, clock } = runtime.deps;
   // List changes made over the API commit with the call's audit record.
   const callStore = new CallScopedEventStore(store);
-  return NotificationsModule.forRoot(
+  // The key service's DualAuthorization, once the application is up (see NotificationListDualControl).
+  let gate: DualAuthorization | undefined;
+
+  /**
+   * Registers, at start, how an approved list change runs with the key service's DualAuthorization
+   * (before any approval can be executed), and hands the gate to the list API's calls. One class per
+   * composition, so two key services in one process keep their own.
+   */
+  @Module({})
+  class NotificationListDualControl implements OnModuleInit {
+    constructor(@Inject(ModuleRef) private readonly refs: ModuleRef) {}
+
+    onModuleInit(): void {
+      const dual = this.refs.get(DualAuthorization, { strict: false });
+      dual.useNotificationLists(this.refs.get(NotificationsRuntime, { strict: false }).approvedListChanges(callStore));
+      gate = dual;
+    }
+  }
+
+  const notifications = NotificationsModule.forRoot(
     {
       settings: {
         smtp: n.smtp && {
@@ -59,6 +79,11 @@ export function composeNotifications(
             caller: { identityId: scope.principal.identityId, roles: scope.principal.roles },
             store: callStore,
             note: (details) => void (scope.facts.details = { ...scope.facts.details, ...details }),
+            secondPerson: async (change) => {
+              if (!gate) throw new Error('notifications: the dual-authorization gate is not wired yet');
+              const context = { actor: scope.principal.identityId, correlationId: scope.ctx.requestId, ...(call.changeTicket ? { changeTicket: call.changeTicket } : {}) };
+              await gate.guard(scope.principal, context, change, scope.facts);
+            },
           });
           try {
             return call.change ? await pipeline.runChange(ctx, incoming, call.request, (scope) => work(scoped(scope))) : await pipeline.run(ctx, incoming, (scope) => work(scoped(scope)));
@@ -75,4 +100,5 @@ export function composeNotifications(
     },
     { imports: [HealthModule], metricsRegistry: METRICS_REGISTRY, healthRegistry: HealthRegistry },
   );
+  return { module: NotificationListDualControl, imports: [notifications] };
 }

@@ -32,6 +32,7 @@ describe('compliance notifications of a dual-authorized operation (end to end, i
   let kms: KeyServiceUnderTest;
   let trailers: TrailerClient;
   let carol: Actor;
+  let dave: Actor;
   let bob: Actor;
   let olga: Actor;
   let app: Actor;
@@ -66,6 +67,7 @@ describe('compliance notifications of a dual-authorized operation (end to end, i
     );
     trailers = createTrailerClient(kms.service.grpcAddress);
     carol = await kms.register('carol.seceng', 'HUMAN', ['security-engineering']);
+    dave = await kms.register('dave.seceng', 'HUMAN', ['security-engineering']);
     bob = await kms.register('bob.keyadmin', 'HUMAN', ['key-admin']);
     olga = await kms.register('olga.compliance', 'HUMAN', ['compliance-officer']);
     app = await kms.register('orders-app', 'WORKLOAD');
@@ -77,21 +79,28 @@ describe('compliance notifications of a dual-authorized operation (end to end, i
     await slack.stop();
   });
 
-  const http = async (method: string, path: string, who: Actor, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> => {
+  const http = async (method: string, path: string, who: Actor, body?: unknown, ticket?: string): Promise<{ status: number; body: Record<string, unknown> }> => {
     const res = await fetch(`${kms.httpUrl}${path}`, {
       method,
-      headers: { authorization: `Bearer ${await who.token()}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: { authorization: `Bearer ${await who.token()}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(ticket ? { 'x-change-ticket': ticket } : {}) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await res.text();
     return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
   };
 
-  it('security engineering defines the list over the API (audited, webhook redacted); others may not', async () => {
+  it('security engineering defines the list over the API with a second person (audited, webhook never in clear); others may not', async () => {
     const webhook = `${slack.url}/services/T0/B0/e2e-webhook-token`;
-    const saved = await http('PUT', '/v1/notification-lists/compliance', carol, { emails: ['compliance@example.test'], slack_webhook_url: webhook, kinds: ['approval.requested', 'approval.executed'] });
-    expect(saved).toEqual({ status: 200, body: expect.objectContaining({ name: 'compliance', slackWebhook: `${slack.url}/…`, origin: 'api' }) });
-    expect(JSON.stringify(saved.body)).not.toContain('e2e-webhook-token');
+    const list = { emails: ['compliance@example.test'], slack_webhook_url: webhook, kinds: ['approval.requested', 'approval.executed'] };
+    expect(await http('PUT', '/v1/notification-lists/compliance', carol, list)).toMatchObject({ status: 400, body: { field: 'context.change_ticket' } });
+    const asked = await http('PUT', '/v1/notification-lists/compliance', carol, list, 'CHG-LIST-1');
+    expect(asked).toMatchObject({ status: 409, body: { code: 'APPROVAL_REQUIRED' } });
+    const approvalId = String(asked.body['approvalId']);
+    // Nothing is saved until a second person approves; the request carries the webhook wrapped only.
+    expect((await kms.db.query("SELECT 1 FROM events WHERE stream_id = 'notification-list-compliance'")).rowCount).toBe(0);
+    expect(JSON.stringify((await kms.db.query('SELECT data FROM events WHERE type = $1', ['ApprovalRequested'])).rows)).not.toContain('e2e-webhook-token');
+    await expect(carol.call('ApproveRequest', { approval_id: approvalId })).rejects.toMatchObject({ errorCode: 'SELF_APPROVAL' });
+    expect((await dave.call<{ status: string; operation: string }>('ApproveRequest', { approval_id: approvalId })).status).toBe('EXECUTED');
     expect((await http('PUT', '/v1/notification-lists/mine', bob, { emails: ['bob@example.test'] })).status).toBe(403);
     expect((await http('GET', '/v1/notification-lists', app)).status).toBe(403);
     expect(await http('PUT', '/v1/notification-lists/bad', carol, { emails: ['nope'] })).toMatchObject({ status: 400, body: { field: 'emails.0' } });
@@ -101,17 +110,22 @@ describe('compliance notifications of a dual-authorized operation (end to end, i
     // The change is an audited event naming who made it, with the webhook wrapped.
     const { rows } = await kms.db.query<{ data: Record<string, unknown>; metadata: Record<string, unknown> }>("SELECT data, metadata FROM events WHERE stream_id = 'notification-list-compliance'");
     expect(rows).toHaveLength(1);
-    expect(rows[0]?.metadata['actor']).toBe(carol.identityId);
+    expect(rows[0]?.metadata).toMatchObject({ actor: carol.identityId, approvers: [dave.identityId], approvalId, changeTicket: 'CHG-LIST-1' });
     expect(JSON.stringify(rows[0]?.data)).not.toContain('e2e-webhook-token');
+    // Removing it takes two people as well.
+    expect(await http('DELETE', '/v1/notification-lists/compliance', carol, undefined, 'CHG-LIST-2')).toMatchObject({ status: 409, body: { code: 'APPROVAL_REQUIRED' } });
+    expect((await http('GET', '/v1/notification-lists', olga)).body['lists']).toEqual([expect.objectContaining({ name: 'compliance' })]);
     // Through the one call pipeline: the change commits with its record, refusals are audited too.
     const audit = await kms.db.query<{ actor: string; outcome: string; error_code: string | null; list: string | null; route: string }>(
       "SELECT actor, outcome, error_code, details->>'list' AS list, details->>'route' AS route FROM audit_records WHERE operation IN ('SaveNotificationList', 'ListNotificationLists') ORDER BY position",
     );
     expect(audit.rows).toEqual([
-      { actor: carol.identityId, outcome: 'SUCCESS', error_code: null, list: 'compliance', route: 'PUT /v1/notification-lists/{name}' },
+      { actor: carol.identityId, outcome: 'FAILURE', error_code: 'INVALID_ARGUMENT', list: 'compliance', route: 'PUT /v1/notification-lists/{name}' },
+      { actor: carol.identityId, outcome: 'FAILURE', error_code: 'APPROVAL_REQUIRED', list: 'compliance', route: 'PUT /v1/notification-lists/{name}' },
       { actor: bob.identityId, outcome: 'DENIED', error_code: 'PERMISSION_DENIED', list: null, route: 'PUT /v1/notification-lists/{name}' },
       { actor: app.identityId, outcome: 'DENIED', error_code: 'PERMISSION_DENIED', list: null, route: 'GET /v1/notification-lists' },
       { actor: carol.identityId, outcome: 'FAILURE', error_code: 'INVALID_ARGUMENT', list: null, route: 'PUT /v1/notification-lists/{name}' },
+      { actor: olga.identityId, outcome: 'SUCCESS', error_code: null, list: null, route: 'GET /v1/notification-lists' },
       { actor: olga.identityId, outcome: 'SUCCESS', error_code: null, list: null, route: 'GET /v1/notification-lists' },
     ]);
     // Without a token: 401, audited as such.

@@ -8,7 +8,7 @@ import { createPgPool, dropSchema, runMigrations, testDatabaseUrl, uniqueTestSch
 import { withOneCharChanged } from '@kms/testing';
 import { Registry } from 'prom-client';
 import { distributionListStreamId, ListSecretWrapper } from './lists/distribution-list';
-import { type NotificationSettings, NotificationsRuntime } from './notifications.runtime';
+import { type NotificationListChange, type NotificationSettings, NotificationsRuntime } from './notifications.runtime';
 import { notificationDeliveryStreamId } from './relay/notification-deliveries';
 import { notificationMigrations } from './postgres/notifications.migration';
 import { SlackWebhookTestServer, SmtpTestServer } from './testing/smtp-test-server';
@@ -52,6 +52,9 @@ function settings(smtpPort: number, lists: unknown[], over: Partial<Notification
   };
 }
 
+/** List changes the runtimes asked of the second-person gate. */
+const asked: NotificationListChange[] = [];
+
 /** A runtime on its own checkpoint name (`relay`), started; stopped after the file. */
 async function startRuntime(s: NotificationSettings, name: string): Promise<NotificationsRuntime> {
   const registry = new Registry();
@@ -62,8 +65,9 @@ async function startRuntime(s: NotificationSettings, name: string): Promise<Noti
       eventStore: events,
       recorderFor: () => events,
       listWrapKey: wrapKey,
-      // The lib alone: calls run as a security engineer on the store (the key service's pipeline is in notifications.e2e-spec).
-      calls: { run: (_call, work) => work({ caller: { identityId: 'security-engineer', roles: ['security-engineering'] }, store: events, note: () => undefined }) },
+      // The lib alone: calls run as a security engineer on the store, and list changes are recorded as
+      // asked of the second-person gate (the key service's pipeline and gate are in notifications.e2e-spec).
+      calls: { run: (_call, work) => work({ caller: { identityId: 'security-engineer', roles: ['security-engineering'] }, store: events, note: () => undefined, secondPerson: async (c) => void asked.push(c) }) },
       relayName: name,
     },
     registry,
@@ -240,7 +244,7 @@ describe('compliance notifications by email and Slack', () => {
       await first.stop();
 
       const second = new NotificationsRuntime(
-        { settings: s, postgres: target, eventStore: events, recorderFor: () => events, listWrapKey: wrapKey, calls: { run: (_call, work) => work({ caller: { identityId: 'x', roles: [] }, store: events, note: () => undefined }) }, relayName: 'tls' },
+        { settings: s, postgres: target, eventStore: events, recorderFor: () => events, listWrapKey: wrapKey, calls: { run: (_call, work) => work({ caller: { identityId: 'x', roles: [] }, store: events, note: () => undefined, secondPerson: async (c) => void asked.push(c) }) }, relayName: 'tls' },
         new Registry(),
       );
       runtimes.push(second);
@@ -259,9 +263,13 @@ describe('compliance notifications by email and Slack', () => {
     const slack = new SlackWebhookTestServer();
     await slack.start();
     const rt = await startRuntime(settings(1, []), 'lists');
-    const caller = { caller: { identityId: 'sec-eng-1', roles: ['security-engineering'] }, store: events, note: () => undefined };
+    const caller = { caller: { identityId: 'sec-eng-1', roles: ['security-engineering'] }, store: events, note: () => undefined, secondPerson: async (c: NotificationListChange) => void asked.push(c) };
     const webhook = `${slack.url}/services/T1/B1/very-secret-token`;
+    asked.length = 0;
     const shown = await rt.saveList(caller, 'api-list', { slack_webhook_url: webhook, kinds: ['key.compromised'], min_severity: 'critical' });
+    // The gate was asked with the list as it will be saved: the webhook wrapped, never in clear.
+    expect(asked).toEqual([expect.objectContaining({ operation: 'SaveNotificationList', name: 'api-list', details: expect.objectContaining({ slack: `${slack.url}/…` }) })]);
+    expect(JSON.stringify(asked)).not.toContain('very-secret-token');
     expect(shown).toEqual({ name: 'api-list', emails: [], slackWebhook: `${slack.url}/…`, kinds: ['key.compromised'], minSeverity: 'critical', tenants: ['*'], origin: 'api' });
     const saved = (await events.readStream(distributionListStreamId('api-list'))).events[0];
     expect(JSON.stringify([saved?.data, saved?.metadata])).not.toContain('very-secret-token');
@@ -283,7 +291,20 @@ describe('compliance notifications by email and Slack', () => {
     await expect(rt.saveList(caller, 'x', { slack_webhook_url: 'http://example.com/hook' })).rejects.toMatchObject({ field: 'slack_webhook_url' });
     await expect(rt.saveList(caller, 'x', { emails: ['a@example.test'], min_severity: 'loud' })).rejects.toMatchObject({ field: 'min_severity' });
     await rt.removeList(caller, 'api-list');
+    expect(asked.at(-1)).toEqual({ operation: 'RemoveNotificationList', name: 'api-list' });
     await until(() => rt.lists.all().length === 0, 'the list removed');
+
+    // An approved change runs from what the request recorded, under the requester with the approver named.
+    const approved = rt.approvedListChanges(events);
+    const recorded = (asked[0] as { list: string }).list;
+    await approved.save('api-list', recorded, { actor: 'sec-eng-1', correlationId: 'c-approve', approvers: ['sec-eng-2'], approvalId: randomUUID(), changeTicket: 'CHG-9' });
+    await until(() => rt.lists.all().length === 1, 'the approved list');
+    const history = (await events.readStream(distributionListStreamId('api-list'))).events;
+    expect(history.at(-1)?.metadata).toMatchObject({ actor: 'sec-eng-1', approvers: ['sec-eng-2'], changeTicket: 'CHG-9' });
+    // A recorded list moved to another name does not pass: its webhook is wrapped under its own name.
+    await expect(approved.save('other-list', recorded, { actor: 'sec-eng-1', correlationId: 'c-2' })).rejects.toThrow('does not unwrap');
+    await approved.remove('api-list', { actor: 'sec-eng-1', correlationId: 'c-3', approvers: ['sec-eng-2'] });
+    await until(() => rt.lists.all().length === 0, 'the list removed after approval');
     await rt.stop();
     await slack.stop();
   });

@@ -11,6 +11,7 @@ import { DEFAULT_NOTIFICATION_KINDS, type NotificationKind } from './kinds/notif
 import {
   type DistributionList,
   DistributionListInvalid,
+  type DistributionListSavedData,
   DistributionLists,
   distributionListStreamId,
   ListSecretWrapper,
@@ -48,9 +49,29 @@ export interface NotificationCaller {
 /** The operations of the notifications API, as the role matrix names them. */
 export type NotificationOperation = 'SaveNotificationList' | 'RemoveNotificationList' | 'ListNotificationLists' | 'ListNotificationDeliveries' | 'GetNotificationStatus';
 
+/** A list change as the dual-authorization gate looks at it: `list` is the saved list's event data as JSON, webhook wrapped. */
+export type NotificationListChange =
+  | { operation: 'SaveNotificationList'; name: string; list: string; details: Record<string, string> }
+  | { operation: 'RemoveNotificationList'; name: string };
+
+/** Who asked for an approved change, and who approved it (the change's event metadata). */
+export interface ApprovedChangeContext {
+  actor: string;
+  correlationId: string;
+  changeTicket?: string;
+  approvers?: string[];
+  approvalId?: string;
+}
+
 /** One admitted API call: its caller, and for a change the store whose appends commit with its record. */
 export interface NotificationCallScope {
   caller: NotificationCaller;
+  /**
+   * The key service's dual-authorization gate for this caller: returns when the change may run now,
+   * else records an approval request and throws APPROVAL_REQUIRED (the change runs when a second
+   * person approves it, through approvedListChanges).
+   */
+  secondPerson(change: NotificationListChange): Promise<void>;
   /** Appends here commit with the call's audit record (only for `change` calls). */
   store: EventStore;
   /** Facts for the call's audit record (never secrets). */
@@ -59,7 +80,10 @@ export interface NotificationCallScope {
 
 /** The transport adapter over the KMS's call pipeline (see NotificationsDependencies.calls). */
 export interface NotificationCalls {
-  run<T>(call: { operation: NotificationOperation; authorization: string | undefined; route: string; request?: unknown; change: boolean }, work: (scope: NotificationCallScope) => Promise<T>): Promise<T>;
+  run<T>(
+    call: { operation: NotificationOperation; authorization: string | undefined; route: string; request?: unknown; change: boolean; changeTicket?: string },
+    work: (scope: NotificationCallScope) => Promise<T>,
+  ): Promise<T>;
 }
 
 /** What the composition root hands the notifications module. */
@@ -169,29 +193,72 @@ export class NotificationsRuntime {
     await this.pool.end();
   }
 
-  /** The caller, refused unless it holds one of `roles`. */
-  /** Define or replace a list over the API; the webhook is wrapped before it is written. */
+  /**
+   * Define or replace a list over the API: checked, its webhook wrapped, then — a list decides who
+   * hears about every later change — through the second-person gate: the answer is APPROVAL_REQUIRED
+   * and the list is saved when a second person approves (approvedListChanges).
+   */
   async saveList(scope: NotificationCallScope, name: unknown, input: unknown): Promise<RedactedDistributionList> {
     const list = parseDistributionList(name, input, 'api');
     const event = listSavedEvent(list, this.wrapper);
     scope.note({ list: list.name });
-    await scope.store.appendToStream(
-      distributionListStreamId(list.name),
-      [{ id: randomUUID(), ...event, data: { ...event.data }, metadata: { actor: scope.caller.identityId, correlationId: randomUUID(), occurredAt: this.now().toISOString() } }],
-      { expectedVersion: 'any' },
-    );
-    return redact(list);
+    const shown = redact(list);
+    await scope.secondPerson({
+      operation: 'SaveNotificationList',
+      name: list.name,
+      list: JSON.stringify(event.data),
+      details: { emails: String(list.emails.length), slack: shown.slackWebhook ?? 'none', kinds: list.kinds.join(','), minSeverity: list.minSeverity, tenants: list.tenants.join(',') },
+    });
+    await this.appendSaved(scope.store, event.data, { actor: scope.caller.identityId, correlationId: randomUUID() });
+    return shown;
   }
 
-  /** Remove a list saved over the API (a configured list cannot be removed this way). */
+  /** Remove a list saved over the API (a configured list cannot be removed this way); two people, like saving. */
   async removeList(scope: NotificationCallScope, name: string): Promise<void> {
     scope.note({ list: name.slice(0, 200) });
     if (!this.lists.isSaved(name)) throw new DistributionListInvalid('name', `no list ${name} was saved over the API`);
-    await scope.store.appendToStream(
-      distributionListStreamId(name),
-      [{ id: randomUUID(), type: 'DistributionListRemoved', data: { name }, metadata: { actor: scope.caller.identityId, correlationId: randomUUID(), occurredAt: this.now().toISOString() } }],
-      { expectedVersion: 'stream_exists' },
-    );
+    await scope.secondPerson({ operation: 'RemoveNotificationList', name });
+    await this.appendRemoved(scope.store, name, { actor: scope.caller.identityId, correlationId: randomUUID() });
+  }
+
+  /**
+   * How an approved list change runs (registered with the key service's DualAuthorization): inside the
+   * approving call, so its event commits with that call's audit record. The list comes back from the
+   * approval request as it was checked when asked (webhook wrapped); it is checked again here.
+   */
+  approvedListChanges(store: EventStore): { save(name: string, list: string, ctx: ApprovedChangeContext): Promise<void>; remove(name: string, ctx: ApprovedChangeContext): Promise<void> } {
+    return {
+      save: async (name, list, ctx) => {
+        const data = JSON.parse(list) as DistributionListSavedData;
+        const webhook = data.slackWebhookWrapped ? this.wrapper.unwrap(name, data.slackWebhookWrapped) : null;
+        parseDistributionList(name, { emails: data.emails, slack_webhook_url: webhook, kinds: data.kinds, min_severity: data.minSeverity, tenants: data.tenants }, 'api');
+        if (data.name !== name) throw new DistributionListInvalid('name', `the approved list is named ${data.name}, not ${name}`);
+        await this.appendSaved(store, data, ctx);
+      },
+      remove: async (name, ctx) => {
+        if (!this.lists.isSaved(name)) throw new DistributionListInvalid('name', `no list ${name} was saved over the API`);
+        await this.appendRemoved(store, name, ctx);
+      },
+    };
+  }
+
+  private metadata(ctx: ApprovedChangeContext): Record<string, unknown> {
+    return {
+      actor: ctx.actor,
+      correlationId: ctx.correlationId,
+      occurredAt: this.now().toISOString(),
+      ...(ctx.changeTicket ? { changeTicket: ctx.changeTicket } : {}),
+      ...(ctx.approvers ? { approvers: ctx.approvers } : {}),
+      ...(ctx.approvalId ? { approvalId: ctx.approvalId } : {}),
+    };
+  }
+
+  private async appendSaved(store: EventStore, data: DistributionListSavedData, ctx: ApprovedChangeContext): Promise<void> {
+    await store.appendToStream(distributionListStreamId(data.name), [{ id: randomUUID(), type: 'DistributionListSaved', data: { ...data }, metadata: this.metadata(ctx) }], { expectedVersion: 'any' });
+  }
+
+  private async appendRemoved(store: EventStore, name: string, ctx: ApprovedChangeContext): Promise<void> {
+    await store.appendToStream(distributionListStreamId(name), [{ id: randomUUID(), type: 'DistributionListRemoved', data: { name }, metadata: this.metadata(ctx) }], { expectedVersion: 'stream_exists' });
   }
 
   /**

@@ -21,6 +21,16 @@ import type { IssuedEnrolmentLink, LinkIssuer } from '../factors/person-factors.
 import type { EscrowService } from '../escrow/escrow.service';
 
 /** What the approved escrow operations need (EscrowService). */
+/**
+ * How an approved change of a compliance distribution list runs (the notifications module, which
+ * owns the lists). `list` is the saved list as recorded in the approval request: its Slack webhook
+ * already wrapped, never in clear.
+ */
+export interface NotificationListApprovedOperations {
+  save(name: string, list: string, ctx: ChangeContext): Promise<void>;
+  remove(name: string, ctx: ChangeContext): Promise<void>;
+}
+
 export type EscrowApprovedOperations = Pick<EscrowService, 'enrolCustodian' | 'setEscrowPolicy' | 'openReconstruction' | 'checkEnrolment' | 'checkPolicy' | 'checkUnseal'>;
 import { clientCertificateIdentity } from './client-certificate';
 
@@ -56,6 +66,9 @@ export type RequestedChange =
   | { operation: 'SetEscrowPolicy'; keyId: string; threshold: number; custodians: string[]; witness: string; declarationWindowHours?: number }
   /** Open a reconstruction whose completion makes a sealed break-glass version usable for a window. */
   | { operation: 'EmergencyUnseal'; keyId: string; version: number }
+  /** A compliance distribution list saved or removed (docs/notifications.md): `list` as recorded, its webhook wrapped. */
+  | { operation: 'SaveNotificationList'; name: string; list: string; details: Record<string, string> }
+  | { operation: 'RemoveNotificationList'; name: string }
   /** A client certificate (KMIP) bound to a workload, replacing the one it had; null fingerprint: removed. */
   | { operation: 'BindClientCertificate'; identityId: string; fingerprint: string | null; subject: string | null };
 
@@ -110,6 +123,18 @@ export class DualAuthorization {
   /** Set once at wiring time, where the KMS has an attestation key to sign escrow transcripts. */
   useEscrow(escrow: EscrowApprovedOperations): void {
     this.escrow = escrow;
+  }
+
+  private notificationLists?: NotificationListApprovedOperations;
+
+  /** Set once at wiring time, where the notifications module runs beside the key service. */
+  useNotificationLists(lists: NotificationListApprovedOperations): void {
+    this.notificationLists = lists;
+  }
+
+  private notificationListsOrFail(): NotificationListApprovedOperations {
+    if (!this.notificationLists) throw new KmsError('BACKEND_UNAVAILABLE', 'compliance notifications are not running in this key service');
+    return this.notificationLists;
   }
 
   private escrowOrFail(): EscrowApprovedOperations {
@@ -179,6 +204,21 @@ export class DualAuthorization {
         },
         ticketMessage: "an escrow policy needs a change ticket and a second person's approval",
         details: { keyId: change.keyId, threshold: String(change.threshold), custodians, witness: change.witness },
+      };
+    }
+    // Whoever changes or removes a compliance list decides who hears about every later change: two people.
+    if (change.operation === 'SaveNotificationList') {
+      return {
+        pending: { operation: 'SaveNotificationList', targetId: change.name, params: { list: change.list } },
+        ticketMessage: "changing a compliance distribution list needs a change ticket and a second person's approval",
+        details: { list: change.name, ...change.details },
+      };
+    }
+    if (change.operation === 'RemoveNotificationList') {
+      return {
+        pending: { operation: 'RemoveNotificationList', targetId: change.name, params: {} },
+        ticketMessage: "removing a compliance distribution list needs a change ticket and a second person's approval",
+        details: { list: change.name },
       };
     }
     if (change.operation === 'EmergencyUnseal') {
@@ -437,6 +477,12 @@ export class DualAuthorization {
         return;
       case 'EmergencyUnseal':
         await this.escrowOrFail().openReconstruction(op.targetId, p['version'] as number, 'UNSEAL', ctx);
+        return;
+      case 'SaveNotificationList':
+        await this.notificationListsOrFail().save(op.targetId, String(p['list']), ctx);
+        return;
+      case 'RemoveNotificationList':
+        await this.notificationListsOrFail().remove(op.targetId, ctx);
         return;
       case 'BindClientCertificate':
         if (typeof p['fingerprint'] === 'string') await this.identities.bindClientCertificate(op.targetId, { fingerprint: p['fingerprint'], subject: p['subject'] }, ctx);

@@ -75,6 +75,9 @@ export const DUAL_AUTHORIZED_OPERATIONS = [
   'EmergencyUnseal',
   // Whoever binds a client certificate to a workload lets the certificate's holder act as it (KMIP).
   'BindClientCertificate',
+  // Whoever changes or removes a compliance distribution list decides who hears of every later change.
+  'SaveNotificationList',
+  'RemoveNotificationList',
 ] as const;
 export type DualAuthorizedOperation = (typeof DUAL_AUTHORIZED_OPERATIONS)[number];
 

@@ -21,14 +21,19 @@ export class NotificationsController {
   }
 
   @Put('notification-lists/:name')
-  save(@Param('name') name: string, @Body() body: unknown, @Headers('authorization') authorization: string | undefined): Promise<RedactedDistributionList> {
-    return this.call('SaveNotificationList', authorization, 'PUT /v1/notification-lists/{name}', (scope) => this.runtime.saveList(scope, name, body), { change: true, request: { name, body } });
+  save(
+    @Param('name') name: string,
+    @Body() body: unknown,
+    @Headers('authorization') authorization: string | undefined,
+    @Headers('x-change-ticket') changeTicket: string | undefined,
+  ): Promise<RedactedDistributionList> {
+    return this.call('SaveNotificationList', authorization, 'PUT /v1/notification-lists/{name}', (scope) => this.runtime.saveList(scope, name, body), { change: true, request: { name, body }, changeTicket });
   }
 
   @Delete('notification-lists/:name')
   @HttpCode(204)
-  async remove(@Param('name') name: string, @Headers('authorization') authorization: string | undefined): Promise<void> {
-    await this.call('RemoveNotificationList', authorization, 'DELETE /v1/notification-lists/{name}', (scope) => this.runtime.removeList(scope, name), { change: true, request: { name } });
+  async remove(@Param('name') name: string, @Headers('authorization') authorization: string | undefined, @Headers('x-change-ticket') changeTicket: string | undefined): Promise<void> {
+    await this.call('RemoveNotificationList', authorization, 'DELETE /v1/notification-lists/{name}', (scope) => this.runtime.removeList(scope, name), { change: true, request: { name }, changeTicket });
   }
 
   /** GET /v1/notification-deliveries?approval_id=&key_id=&kind=: who was told, by which channel, what the server answered. */
@@ -70,8 +75,16 @@ export class NotificationsController {
   }
 
   /** Every route through the KMS's call pipeline (authenticated, role matrix, audited, refusals too); invalid lists name their field. */
-  private call<T>(operation: NotificationOperation, authorization: string | undefined, route: string, work: (scope: NotificationCallScope) => Promise<T>, options: { change?: boolean; request?: unknown } = {}): Promise<T> {
-    return this.runtime.calls.run({ operation, authorization, route, change: options.change === true, ...(options.request !== undefined ? { request: options.request } : {}) }, async (scope) => {
+  private call<T>(
+    operation: NotificationOperation,
+    authorization: string | undefined,
+    route: string,
+    work: (scope: NotificationCallScope) => Promise<T>,
+    options: { change?: boolean; request?: unknown; changeTicket?: string | undefined } = {},
+  ): Promise<T> {
+    const ticket = options.changeTicket?.trim();
+    const call = { operation, authorization, route, change: options.change === true, ...(options.request !== undefined ? { request: options.request } : {}), ...(ticket ? { changeTicket: ticket } : {}) };
+    return this.runtime.calls.run(call, async (scope) => {
       try {
         return await work(scope);
       } catch (e) {

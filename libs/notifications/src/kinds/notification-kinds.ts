@@ -1,4 +1,4 @@
-import { IDENTITY_TARGETED_OPERATIONS } from '@kms/domain';
+import { IDENTITY_TARGETED_OPERATIONS, isUuid } from '@kms/domain';
 import type { StoredEvent } from '@kms/event-store';
 
 /** How loud a notification is; a list takes every kind it names at or above its minimum. */
@@ -103,9 +103,9 @@ function approvalKind(name: string, eventType: string, severity: NotificationSev
       const approvalId = String(e.data['approvalId']);
       const a = context.approval(approvalId);
       if (!a) return null; // an approval whose request is not in this store: nothing to name
-      // People's operations target an identity, the others a key.
+      // People's operations target an identity, list changes a list by name, the others a key.
       const onIdentity = (IDENTITY_TARGETED_OPERATIONS as readonly string[]).includes(a.operation);
-      const keyId = onIdentity ? undefined : a.targetId;
+      const keyId = onIdentity || !isUuid(a.targetId) ? undefined : a.targetId;
       return {
         tenant: context.tenantOf(keyId),
         title: `${a.operation} on ${a.targetId} ${verb}`,
