@@ -6,6 +6,9 @@ import {
   custodianDecider,
   custodianEventCodec,
   type Decider,
+  DRILL_LOG_STREAM_ID,
+  drillLogDecider,
+  drillLogEventCodec,
   ESCROW_CEREMONY_STREAM_PREFIX,
   ESCROW_POLICY_STREAM_PREFIX,
   escrowCeremonyDecider,
@@ -67,6 +70,7 @@ export const REPLAYED_AGGREGATES: readonly ReplayedAggregate[] = [
   aggregate('HSM timeline', HSM_STREAM_PREFIX, hsmTimelineDecider, hsmTimelineEventCodec),
   aggregate('residency', RESIDENCY_STREAM_PREFIX, residencyRulesDecider, residencyEventCodec),
   aggregate('proof chain', PROOF_CHAIN_STREAM_PREFIX, proofChainDecider, proofChainEventCodec),
+  aggregate('drill log', DRILL_LOG_STREAM_ID, drillLogDecider, drillLogEventCodec),
 ];
 
 /** What a replay read and folded. */
