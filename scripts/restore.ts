@@ -15,6 +15,8 @@ import type { JwkSetFile } from '@kms/evidence';
 import { EventSealer } from '@kms/event-store';
 import { createPkcs11Hsm, historySealKeys } from '@kms/key-backend-pkcs11';
 import { loadMasterKey } from '@kms/key-backend-software';
+import { basename } from 'node:path';
+import { recordDrillRequest } from '../apps/kms-cli/src/commands/drill.command';
 import { BackupJobError } from '../apps/key-service/src/backup/backup.job';
 import { DEFAULT_RPT_WINDOW, runRestoreDrill } from '../apps/key-service/src/backup/restore.job';
 
@@ -50,6 +52,9 @@ async function main(): Promise<number> {
       'jwks-url': { type: 'string' },
       'rpt-window': { type: 'string' },
       'over-live': { type: 'boolean', default: false },
+      'record-drill': { type: 'boolean', default: false },
+      participants: { type: 'string', multiple: true, default: [] },
+      'follow-up': { type: 'string', multiple: true, default: [] },
     },
   });
   if (values['over-live']) throw new BackupJobError(OVER_LIVE_REFUSED, 'over-live');
@@ -62,6 +67,10 @@ async function main(): Promise<number> {
   const jwksFor = jwksSource(values.jwks ?? [], values['jwks-url']);
   const token = process.env.KMS_TOKEN;
   if (!token) throw new BackupJobError('the backup workload token is required (kms issue-token)', 'KMS_TOKEN');
+  // The drill record is a person's act (RecordDrill is for people): their token, from kms login.
+  const drillToken = process.env.KMS_DRILL_TOKEN;
+  if (values['record-drill'] && !drillToken) throw new BackupJobError('--record-drill needs the token of a person who took part (kms login)', 'KMS_DRILL_TOKEN');
+  if (values['record-drill'] && (values.participants ?? []).length === 0) throw new BackupJobError('--record-drill needs the participants (--participants)', 'participants');
   const config = loadConfig(process.env);
   const publicKeyPem = readFileSync(values['attestation-pem'], 'utf8');
   const masterKey = await loadMasterKey(config.masterKey);
@@ -80,6 +89,18 @@ async function main(): Promise<number> {
         stdout: (s) => process.stdout.write(s),
       },
     );
+    if (values['record-drill'] && drillToken) {
+      const request = recordDrillRequest({
+        date: report.startedAt.slice(0, 10),
+        participants: values.participants ?? [],
+        archive: basename(archive),
+        outcome: report.outcome === 'passed' ? 'PASSED' : 'FAILED',
+        followUp: values['follow-up'] ?? [],
+      });
+      const r = await client.call<{ recorded?: { drill_id: string; follow_ups: Array<{ follow_up_id: number; owner: string; due_date: string }> } }>('RecordDrill', request, { token: drillToken });
+      process.stdout.write(`drill recorded\t${r.recorded?.drill_id ?? ''}\n`);
+      for (const f of r.recorded?.follow_ups ?? []) process.stdout.write(`follow-up\t${f.follow_up_id}\t${f.owner}\tdue ${f.due_date}\n`);
+    }
     return report.outcome === 'passed' ? 0 : 2;
   } finally {
     client.close();

@@ -22,6 +22,7 @@ export * from './changes/audit-intent-committer';
 export * from './changes/in-memory-audit-intents';
 export * from './changes/audited-event-store';
 export * from './changes/replay-event-store';
+export * from './drills/drill-log.service';
 export * from './calls/call-pipeline';
 export * from './access/dual-authorization.service';
 export * from './access/client-certificate';

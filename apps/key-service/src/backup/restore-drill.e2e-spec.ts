@@ -5,7 +5,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes, randomUUID, verify } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { createReadModelDataSource, LedgerStore, ProjectionRunner, ProjectionStore, SoftwareAttestationSigner } from '@kms/audit-projector';
 import { loadConfig } from '@kms/config';
 import type { JwkSetFile } from '@kms/evidence';
@@ -181,7 +181,9 @@ describe('restore drill: back up, restore into staging, replay, ledger, verifyCh
       writeFileSync(join(dir, 'attestation.pem'), await signer.publicKeyPem());
       writeFileSync(join(dir, 'jwks.json'), JSON.stringify(jwks));
       const liveEvents = Number(psql(testDatabaseUrl(), `SELECT count(*) FROM ${kms.schema}.events`));
-      const run = await restoreScript([backupDir, '--database', stagingUrl, '--attestation-pem', join(dir, 'attestation.pem'), '--jwks', join(dir, 'jwks.json')], {
+      const drillArgs = ['--record-drill', '--participants', 'alice', '--participants', 'bob', '--follow-up', 'sre:time each step of the restore'];
+      const run = await restoreScript([backupDir, '--database', stagingUrl, '--attestation-pem', join(dir, 'attestation.pem'), '--jwks', join(dir, 'jwks.json'), ...drillArgs], {
+        KMS_DRILL_TOKEN: await kms.admin.token(),
         KMS_DATABASE_URL: testDatabaseUrl(),
         KMS_DATABASE_SCHEMA: kms.schema,
         KMS_MASTER_KEY: masterKeyB64,
@@ -209,6 +211,11 @@ describe('restore drill: back up, restore into staging, replay, ledger, verifyCh
       expect(stepLine('ledger')).toMatch(/events checkpoint=\d+ signed /);
       expect(stepLine('proof chains')).toContain(`${tenant}=seq 1..9, 3 root version(s)`);
       expect(stepLine('proof chains')).toContain('tokens=9');
+      // --record-drill: the drill is a DrillRecorded event of the live KMS, with the report's outcome.
+      expect(run.out).toMatch(/^drill recorded\t[0-9a-f-]{36}$/m);
+      expect(run.out).toMatch(/^follow-up\t1\tsre\tdue \d{4}-\d\d-\d\d$/m);
+      const drill = await kms.db.query<{ data: { archive: string; outcome: string; participants: string[] } }>(`SELECT data FROM events WHERE stream_id = 'drill-log' AND type = 'DrillRecorded'`);
+      expect(drill.rows.map((r) => r.data)).toEqual([expect.objectContaining({ archive: basename(backupDir), outcome: 'PASSED', participants: ['alice', 'bob'] })]);
       // The restored chain is the issued one.
       const restored = psql(stagingUrl, `SELECT string_agg(data->>'token', ',' ORDER BY stream_version) FROM ${kms.schema}.events WHERE stream_id = 'rpt-${tenant}'`);
       expect(restored.split(',')).toEqual(tokens);
