@@ -1,7 +1,13 @@
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { status } from '@grpc/grpc-js';
+import { randomUUID } from 'node:crypto';
+import { Secret } from '@kms/config';
 import { KmsCallError } from '@kms/contracts';
+import { notifyChannelFor, PostgresEventStore } from '@kms/event-store-postgres';
+import { testDatabaseUrl } from '@kms/persistence-postgres';
+import { BullmqDeadlineQueue, connectKeyService, RotationScheduler } from '@kms/rotation-scheduler';
+import { Pool } from 'pg';
 import { type Actor, type KeyServiceUnderTest, startKeyServiceUnderTest } from './key-service.e2e-harness';
 
 const DAY = 86_400_000;
@@ -92,5 +98,48 @@ describe('backup-restore drills as events (gRPC, CLI)', () => {
     const badFollowUp = await kmsCli(['drill', 'record', '--date', '2026-03-31', '--participants', 'alice', '--archive', 'a', '--outcome', 'PASSED', '--follow-up', 'no owner here'], env);
     expect(badFollowUp.code).toBe(2);
     expect(badFollowUp.out).toContain('follow-up');
+  });
+
+  it('the rotation scheduler raises the overdue-drill alerts on its rounds, once each, as DrillOverdueReported events (audited)', async () => {
+    const identity = await kms.register('kms-rotation-scheduler', 'WORKLOAD', ['rotation-scheduler']);
+    const gateway = connectKeyService(kms.service.grpcAddress, { clientId: identity.identityId, clientSecret: new Secret(identity.clientSecret) }, kms.clock);
+    const pool = new Pool({ connectionString: testDatabaseUrl(), options: `-c search_path=${kms.schema}`, max: 3 });
+    const store = new PostgresEventStore(pool, { channel: notifyChannelFor(kms.schema), pollIntervalMs: 100 });
+    const queue = new BullmqDeadlineQueue({
+      redisUrl: process.env['KMS_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+      prefix: `kms-drills-${randomUUID().slice(0, 8)}`,
+      queueName: 'rotation-deadlines',
+      attempts: 1,
+      backoffMs: 100,
+      concurrency: 1,
+    });
+    const scheduler = new RotationScheduler(store, gateway.keyService, queue, kms.clock, { reconcileIntervalMs: 0, destroyAfterDays: 30, drillAlerts: gateway.drillAlerts });
+    const alerts = async () => (await kms.db.query<{ data: Record<string, unknown> }>(`SELECT data FROM events WHERE stream_id = 'drill-log' AND type = 'DrillOverdueReported' ORDER BY stream_version`)).rows.map((r) => r.data);
+    try {
+      // 31 March: the March drill is on time; follow-up 1 of the February drill has been overdue since 6 March.
+      await scheduler.start();
+      expect(await alerts()).toEqual([expect.objectContaining({ subject: 'FOLLOW_UP', followUpId: 1, owner: 'sre', dueDate: '2026-03-06' })]);
+      await scheduler.reconcile();
+      expect(await alerts()).toHaveLength(1);
+      // 10 May: no drill since 31 March (due by 1 May), and the March drill's follow-up (due 7 April) is late.
+      kms.clock.advance(40 * DAY);
+      await scheduler.reconcile();
+      expect((await alerts()).slice(1)).toEqual([
+        { subject: 'MONTHLY_DRILL', dueDate: '2026-05-01' },
+        expect.objectContaining({ subject: 'FOLLOW_UP', followUpId: 1, owner: 'sre', dueDate: '2026-04-07' }),
+      ]);
+      expect(scheduler.drillAlerts().map((a) => a.subject)).toEqual(['FOLLOW_UP', 'MONTHLY_DRILL', 'FOLLOW_UP']);
+      expect((await scheduler.status()).lastDrillAlertError).toBeNull();
+      const audited = await kms.db.query<{ actor: string }>(`SELECT actor FROM audit_records WHERE operation = 'ReportDrillsOverdue' AND outcome = 'SUCCESS'`);
+      expect(new Set(audited.rows.map((r) => r.actor))).toEqual(new Set([identity.identityId]));
+      // Only the scheduler's service role raises them.
+      const denied = await kms.admin.call('ReportDrillsOverdue', {}).catch((e: unknown) => e);
+      expect((denied as KmsCallError).code).toBe(status.PERMISSION_DENIED);
+    } finally {
+      await scheduler.stop();
+      gateway.close();
+      await store.close();
+      await pool.end();
+    }
   });
 });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   DRILL_LOG_STREAM_ID,
   drillLogDecider,
+  type DrillOverdueReported,
   drillLogEventCodec,
   type DrillLogState,
   type DrillState,
@@ -59,6 +60,19 @@ export class DrillLogService {
     }), { locks: this.locks });
     facts.details = { drillId: drillIdRaw, followUpId: followUpIdRaw };
     return drillStatus(handled.state, this.clock.now());
+  }
+
+  /**
+   * Raise the alert of everything overdue now and not alerted yet (DrillOverdueReported events, which
+   * the `drill.overdue` notification reacts to): the rotation scheduler calls it on every round.
+   */
+  async reportOverdue(actor: string, correlationId: string, facts: OperationFacts = {}): Promise<{ reported: DrillOverdueReported['data'][]; status: DrillStatus }> {
+    const handled = await handleCommand(this.store, drillLogDecider, drillLogEventCodec, DRILL_LOG_STREAM_ID, () => ({
+      command: { type: 'ReportDrillsOverdue' as const, metadata: { now: this.clock.now(), actor, correlationId } },
+    }), { locks: this.locks });
+    const reported = handled.events.flatMap((e) => (e.type === 'DrillOverdueReported' ? [e.data] : []));
+    facts.details = { reported: reported.length };
+    return { reported, status: drillStatus(handled.state, this.clock.now()) };
   }
 
   /** The drill log's status now: the last drill, whether the monthly drill is overdue, the open follow-ups. */

@@ -32,6 +32,8 @@ import type { DecryptResponse as _kms_v1_DecryptResponse, DecryptResponse__Outpu
 import type { Dependent as _kms_v1_Dependent, Dependent__Output as _kms_v1_Dependent__Output } from './kms/v1/Dependent';
 import type { DependentRequest as _kms_v1_DependentRequest, DependentRequest__Output as _kms_v1_DependentRequest__Output } from './kms/v1/DependentRequest';
 import type { Drill as _kms_v1_Drill, Drill__Output as _kms_v1_Drill__Output } from './kms/v1/Drill';
+import type { DrillAlert as _kms_v1_DrillAlert, DrillAlert__Output as _kms_v1_DrillAlert__Output } from './kms/v1/DrillAlert';
+import type { DrillAlerts as _kms_v1_DrillAlerts, DrillAlerts__Output as _kms_v1_DrillAlerts__Output } from './kms/v1/DrillAlerts';
 import type { DrillFollowUp as _kms_v1_DrillFollowUp, DrillFollowUp__Output as _kms_v1_DrillFollowUp__Output } from './kms/v1/DrillFollowUp';
 import type { DrillFollowUpInput as _kms_v1_DrillFollowUpInput, DrillFollowUpInput__Output as _kms_v1_DrillFollowUpInput__Output } from './kms/v1/DrillFollowUpInput';
 import type { DrillStatus as _kms_v1_DrillStatus, DrillStatus__Output as _kms_v1_DrillStatus__Output } from './kms/v1/DrillStatus';
@@ -142,6 +144,8 @@ export interface ProtoGrpcType {
       Dependent: MessageTypeDefinition<_kms_v1_Dependent, _kms_v1_Dependent__Output>
       DependentRequest: MessageTypeDefinition<_kms_v1_DependentRequest, _kms_v1_DependentRequest__Output>
       Drill: MessageTypeDefinition<_kms_v1_Drill, _kms_v1_Drill__Output>
+      DrillAlert: MessageTypeDefinition<_kms_v1_DrillAlert, _kms_v1_DrillAlert__Output>
+      DrillAlerts: MessageTypeDefinition<_kms_v1_DrillAlerts, _kms_v1_DrillAlerts__Output>
       DrillFollowUp: MessageTypeDefinition<_kms_v1_DrillFollowUp, _kms_v1_DrillFollowUp__Output>
       DrillFollowUpInput: MessageTypeDefinition<_kms_v1_DrillFollowUpInput, _kms_v1_DrillFollowUpInput__Output>
       DrillStatus: MessageTypeDefinition<_kms_v1_DrillStatus, _kms_v1_DrillStatus__Output>

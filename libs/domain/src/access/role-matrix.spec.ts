@@ -93,6 +93,7 @@ const EXPECTED: Record<string, Row> = {
   RecordDrill:                   { sre: 'ok',   sec: 'ok',    co: '-',     ka: 'ok',    workload: '-' },
   CloseDrillFollowUp:            { sre: 'ok',   sec: 'ok',    co: '-',     ka: 'ok',    workload: '-' },
   GetDrillStatus:                { sre: 'ok',   sec: 'ok',    co: 'ok',    ka: 'ok',    workload: '-' },
+  ReportDrillsOverdue:           { sre: '-',    sec: '-',     co: '-',     ka: '-',     workload: '-' },
 };
 
 function cellOf(check: ReturnType<typeof checkRole>): Cell {

@@ -116,6 +116,8 @@ export const OPERATION_RULES: Readonly<Record<string, OperationRule>> = {
   RecordDrill: { humanRoles: OPERATORS, workloads: false },
   CloseDrillFollowUp: { humanRoles: OPERATORS, workloads: false },
   GetDrillStatus: { humanRoles: READERS, workloads: false, serviceRoles: ['rotation-scheduler'] },
+  // The scheduler raises the overdue-drill alerts; it decides nothing else about drills.
+  ReportDrillsOverdue: { humanRoles: [], workloads: false, serviceRoles: ['rotation-scheduler'] },
 };
 
 /** The operation whose rule an approved operation falls under (requester and approver must both be allowed it). */

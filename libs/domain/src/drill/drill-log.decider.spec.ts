@@ -70,6 +70,22 @@ describe('drill log', () => {
     expect(drillStatus(given([]), new Date('2026-04-07T00:00:00.000Z'))).toEqual({ monthlyDrillOverdue: true, openFollowUps: [] });
   });
 
+  it('raises each overdue alert once: the monthly drill by its due date, each follow-up past due', () => {
+    const report = (iso: string): DrillLogCommand => ({ type: 'ReportDrillsOverdue', metadata: at(iso) });
+    // No drill ever: the monthly drill is overdue, reported once.
+    const first = when([], report('2026-03-01T00:00:00.000Z'));
+    expect(first.map((e) => e.data)).toEqual([{ subject: 'MONTHLY_DRILL', dueDate: 'none' }]);
+    expect(when(first, report('2026-03-02T00:00:00.000Z'))).toEqual([]);
+    const history = [...first, ...when(first, record('d1', '2026-03-06', [{ owner: 'sre', action: 'x' }]))];
+    // Nothing overdue on the due date itself.
+    expect(when(history, report('2026-03-13T12:00:00.000Z'))).toEqual([]);
+    const late = when(history, report('2026-03-14T08:00:00.000Z'));
+    expect(late.map((e) => e.data)).toEqual([{ subject: 'FOLLOW_UP', dueDate: '2026-03-13', drillId: 'd1', followUpId: 1, owner: 'sre', action: 'x' }]);
+    expect(when([...history, ...late], report('2026-03-20T08:00:00.000Z'))).toEqual([]);
+    // A month without a drill: the next monthly alert, by its due date.
+    expect(when([...history, ...late], report('2026-04-07T08:00:00.000Z')).map((e) => e.data)).toEqual([{ subject: 'MONTHLY_DRILL', dueDate: '2026-04-06' }]);
+  });
+
   it('validates a drill naming the field: date, participants, archive, outcome, follow-ups', () => {
     const ok = { date: '2026-03-06', participants: ['alice'], archive: 'kms-backup-x', outcome: 'PASSED', followUps: [] };
     expect(validateDrill(ok)).toEqual(ok);

@@ -40,8 +40,17 @@ export interface DrillRecord {
 
 export type DrillRecorded = { type: 'DrillRecorded'; data: DrillRecord; metadata: EventMetadata };
 export type DrillFollowUpClosed = { type: 'DrillFollowUpClosed'; data: { drillId: string; followUpId: number; note: string }; metadata: EventMetadata };
-export type DrillLogEvent = DrillRecorded | DrillFollowUpClosed;
-export const DRILL_LOG_EVENT_TYPES: readonly DrillLogEvent['type'][] = ['DrillRecorded', 'DrillFollowUpClosed'];
+/**
+ * The alert the rotation scheduler raises, once per thing overdue: the monthly drill (by the date it
+ * was due) or an open follow-up past its due date. Notifications (`drill.overdue`) react to it.
+ */
+export type DrillOverdueReported = {
+  type: 'DrillOverdueReported';
+  data: { subject: 'MONTHLY_DRILL'; dueDate: string } | { subject: 'FOLLOW_UP'; dueDate: string; drillId: string; followUpId: number; owner: string; action: string };
+  metadata: EventMetadata;
+};
+export type DrillLogEvent = DrillRecorded | DrillFollowUpClosed | DrillOverdueReported;
+export const DRILL_LOG_EVENT_TYPES: readonly DrillLogEvent['type'][] = ['DrillRecorded', 'DrillFollowUpClosed', 'DrillOverdueReported'];
 
 export type RecordDrill = {
   type: 'RecordDrill';
@@ -49,7 +58,9 @@ export type RecordDrill = {
   metadata: CommandMetadata;
 };
 export type CloseDrillFollowUp = { type: 'CloseDrillFollowUp'; data: { drillId: string; followUpId: number; note: string }; metadata: CommandMetadata };
-export type DrillLogCommand = RecordDrill | CloseDrillFollowUp;
+/** Raise the alerts of everything overdue at `metadata.now` not alerted yet (the rotation scheduler, periodically). */
+export type ReportDrillsOverdue = { type: 'ReportDrillsOverdue'; metadata: CommandMetadata };
+export type DrillLogCommand = RecordDrill | CloseDrillFollowUp | ReportDrillsOverdue;
 
 export interface DrillFollowUpState extends DrillFollowUp {
   closed?: { at: string; by: string; note: string };
@@ -62,6 +73,13 @@ export interface DrillState extends Omit<DrillRecord, 'followUps'> {
 export interface DrillLogState {
   /** In the order recorded. */
   drills: DrillState[];
+  /** Keys of the alerts raised (alertKey), so each overdue thing is reported once. */
+  alerted?: string[];
+}
+
+/** What identifies an alert: the monthly drill by its due date (no drill: `none`), a follow-up by drill and id. */
+export function alertKey(data: DrillOverdueReported['data']): string {
+  return data.subject === 'MONTHLY_DRILL' ? `drill:${data.dueDate}` : `follow-up:${data.drillId}:${data.followUpId}`;
 }
 
 const DAY_MS = 86_400_000;
@@ -140,6 +158,17 @@ function decide(command: DrillLogCommand, state: DrillLogState): DrillLogEvent[]
       if (followUp.closed) throw new KmsError('ILLEGAL_TRANSITION', `follow-up ${followUpId} of drill ${drillId} was closed on ${followUp.closed.at}`, 'follow_up_id');
       return [{ type: 'DrillFollowUpClosed', data: { ...command.data }, metadata: metadataOf(command.metadata) }];
     }
+    case 'ReportDrillsOverdue': {
+      const status = drillStatus(state, command.metadata.now);
+      const alerts: Array<DrillOverdueReported['data']> = [
+        ...(status.monthlyDrillOverdue ? [{ subject: 'MONTHLY_DRILL' as const, dueDate: status.nextDrillDue ?? 'none' }] : []),
+        ...status.openFollowUps
+          .filter((f) => f.overdue)
+          .map((f) => ({ subject: 'FOLLOW_UP' as const, dueDate: f.dueDate, drillId: f.drillId, followUpId: f.followUpId, owner: f.owner, action: f.action })),
+      ];
+      const done = new Set(state.alerted ?? []);
+      return alerts.filter((a) => !done.has(alertKey(a))).map((data) => ({ type: 'DrillOverdueReported' as const, data, metadata: metadataOf(command.metadata) }));
+    }
     default: {
       const never: never = command;
       throw new Error(`unknown command ${String(never)}`);
@@ -150,14 +179,17 @@ function decide(command: DrillLogCommand, state: DrillLogState): DrillLogEvent[]
 function evolve(state: DrillLogState, event: DrillLogEvent): DrillLogState {
   switch (event.type) {
     case 'DrillRecorded':
-      return { drills: [...state.drills, { ...event.data, recordedAt: event.metadata.occurredAt, recordedBy: event.metadata.actor, followUps: event.data.followUps.map((f) => ({ ...f })) }] };
+      return { ...state, drills: [...state.drills, { ...event.data, recordedAt: event.metadata.occurredAt, recordedBy: event.metadata.actor, followUps: event.data.followUps.map((f) => ({ ...f })) }] };
     case 'DrillFollowUpClosed': {
       const { drillId, followUpId, note } = event.data;
       const closed = { at: event.metadata.occurredAt, by: event.metadata.actor, note };
       return {
+        ...state,
         drills: state.drills.map((d) => (d.drillId !== drillId ? d : { ...d, followUps: d.followUps.map((f) => (f.followUpId === followUpId ? { ...f, closed } : f)) })),
       };
     }
+    case 'DrillOverdueReported':
+      return { ...state, alerted: [...(state.alerted ?? []), alertKey(event.data)] };
     default: {
       const never: never = event;
       return never;

@@ -69,6 +69,17 @@ export class DrillController {
     );
   }
 
+  @GrpcMethod(KMS_SERVICE, 'ReportDrillsOverdue')
+  reportDrillsOverdue(req: unknown, metadata: Metadata, call: Call) {
+    return this.gate.runChange('ReportDrillsOverdue', req ?? {}, metadata, call, async (scope) => {
+      const { reported, status } = await this.drills.reportOverdue(scope.principal.identityId, scope.ctx.requestId, scope.facts);
+      return {
+        reported: reported.map((a) => ({ subject: a.subject, due_date: a.dueDate, ...(a.subject === 'FOLLOW_UP' ? { drill_id: a.drillId, follow_up_id: a.followUpId, owner: a.owner } : {}) })),
+        status: statusToProto(status),
+      };
+    });
+  }
+
   @GrpcMethod(KMS_SERVICE, 'GetDrillStatus')
   getDrillStatus(_req: unknown, metadata: Metadata, call: Call) {
     return this.gate.run('GetDrillStatus', metadata, call, async () => statusToProto(await this.drills.status()));

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { KmsCallError, type KmsClient, type KmsMessage, type KmsMethod } from '@kms/contracts';
-import { type KeyServicePort, KeyServiceRefusal, type KeySnapshot, type KeyVersionSnapshot } from './key-service.port';
+import { type DrillAlert, type DrillAlertsPort, type KeyServicePort, KeyServiceRefusal, type KeySnapshot, type KeyVersionSnapshot } from './key-service.port';
 import type { WorkloadTokenSource } from './workload-token.source';
 
 interface KeyMessage {
@@ -38,7 +38,7 @@ function toSnapshot(m: KeyMessage): KeySnapshot {
 const STATUS_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(grpcStatus).map(([name, code]) => [code, name]));
 
 /** The key service over gRPC, called as the scheduler's workload identity. */
-export class GrpcKeyServiceGateway implements KeyServicePort {
+export class GrpcKeyServiceGateway implements KeyServicePort, DrillAlertsPort {
   constructor(
     private readonly client: KmsClient,
     private readonly tokens: WorkloadTokenSource,
@@ -65,17 +65,27 @@ export class GrpcKeyServiceGateway implements KeyServicePort {
     return this.call('ReportOverdueConfirmations', { key_id: keyId, key_version: version, context: { reason: note } });
   }
 
-  private async call(method: KmsMethod, request: KmsMessage, retried = false): Promise<KeySnapshot> {
+  async reportDrillsOverdue(): Promise<DrillAlert[]> {
+    const r = (await this.send('ReportDrillsOverdue', {})) as unknown as { reported: Array<{ subject: string; due_date: string; drill_id: string; follow_up_id: number; owner: string }> };
+    return r.reported.map((a) =>
+      a.subject === 'FOLLOW_UP' ? { subject: 'FOLLOW_UP', dueDate: a.due_date, drillId: a.drill_id, followUpId: Number(a.follow_up_id), owner: a.owner } : { subject: 'MONTHLY_DRILL', dueDate: a.due_date },
+    );
+  }
+
+  private async call(method: KmsMethod, request: KmsMessage): Promise<KeySnapshot> {
+    return toSnapshot((await this.send(method, request)) as unknown as KeyMessage);
+  }
+
+  private async send(method: KmsMethod, request: KmsMessage, retried = false): Promise<KmsMessage> {
     try {
       const token = await this.tokens.token();
-      const key = await this.client.call<KmsMessage>(method, request, { token, requestId: randomUUID(), deadlineMs: this.deadlineMs });
-      return toSnapshot(key as unknown as KeyMessage);
+      return await this.client.call<KmsMessage>(method, request, { token, requestId: randomUUID(), deadlineMs: this.deadlineMs });
     } catch (e) {
       if (!(e instanceof KmsCallError)) throw e;
       // A token revoked meanwhile (credential rotated): get a new one, once.
       if (e.code === grpcStatus.UNAUTHENTICATED && !retried) {
         this.tokens.invalidate();
-        return this.call(method, request, true);
+        return this.send(method, request, true);
       }
       throw new KeyServiceRefusal(STATUS_NAMES[e.code] ?? String(e.code), e.errorCode, `${method}: ${e.details}`);
     }

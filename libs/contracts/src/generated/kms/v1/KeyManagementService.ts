@@ -17,6 +17,7 @@ import type { DecapsulateResponse as _kms_v1_DecapsulateResponse, DecapsulateRes
 import type { DecryptRequest as _kms_v1_DecryptRequest, DecryptRequest__Output as _kms_v1_DecryptRequest__Output } from '../../kms/v1/DecryptRequest';
 import type { DecryptResponse as _kms_v1_DecryptResponse, DecryptResponse__Output as _kms_v1_DecryptResponse__Output } from '../../kms/v1/DecryptResponse';
 import type { DependentRequest as _kms_v1_DependentRequest, DependentRequest__Output as _kms_v1_DependentRequest__Output } from '../../kms/v1/DependentRequest';
+import type { DrillAlerts as _kms_v1_DrillAlerts, DrillAlerts__Output as _kms_v1_DrillAlerts__Output } from '../../kms/v1/DrillAlerts';
 import type { DrillStatus as _kms_v1_DrillStatus, DrillStatus__Output as _kms_v1_DrillStatus__Output } from '../../kms/v1/DrillStatus';
 import type { EncryptRequest as _kms_v1_EncryptRequest, EncryptRequest__Output as _kms_v1_EncryptRequest__Output } from '../../kms/v1/EncryptRequest';
 import type { EncryptResponse as _kms_v1_EncryptResponse, EncryptResponse__Output as _kms_v1_EncryptResponse__Output } from '../../kms/v1/EncryptResponse';
@@ -308,6 +309,15 @@ export interface KeyManagementServiceClient extends grpc.Client {
   removeDependent(argument: _kms_v1_DependentRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
   removeDependent(argument: _kms_v1_DependentRequest, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
   
+  ReportDrillsOverdue(argument: _kms_v1_GetDrillStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_DrillAlerts__Output>): grpc.ClientUnaryCall;
+  ReportDrillsOverdue(argument: _kms_v1_GetDrillStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_DrillAlerts__Output>): grpc.ClientUnaryCall;
+  ReportDrillsOverdue(argument: _kms_v1_GetDrillStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_DrillAlerts__Output>): grpc.ClientUnaryCall;
+  ReportDrillsOverdue(argument: _kms_v1_GetDrillStatusRequest, callback: grpc.requestCallback<_kms_v1_DrillAlerts__Output>): grpc.ClientUnaryCall;
+  reportDrillsOverdue(argument: _kms_v1_GetDrillStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_DrillAlerts__Output>): grpc.ClientUnaryCall;
+  reportDrillsOverdue(argument: _kms_v1_GetDrillStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_DrillAlerts__Output>): grpc.ClientUnaryCall;
+  reportDrillsOverdue(argument: _kms_v1_GetDrillStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_DrillAlerts__Output>): grpc.ClientUnaryCall;
+  reportDrillsOverdue(argument: _kms_v1_GetDrillStatusRequest, callback: grpc.requestCallback<_kms_v1_DrillAlerts__Output>): grpc.ClientUnaryCall;
+  
   ReportKeyCompromise(argument: _kms_v1_KeyVersionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
   ReportKeyCompromise(argument: _kms_v1_KeyVersionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
   ReportKeyCompromise(argument: _kms_v1_KeyVersionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
@@ -457,6 +467,8 @@ export interface KeyManagementServiceHandlers extends grpc.UntypedServiceImpleme
   
   RemoveDependent: grpc.handleUnaryCall<_kms_v1_DependentRequest__Output, _kms_v1_Key>;
   
+  ReportDrillsOverdue: grpc.handleUnaryCall<_kms_v1_GetDrillStatusRequest__Output, _kms_v1_DrillAlerts>;
+  
   ReportKeyCompromise: grpc.handleUnaryCall<_kms_v1_KeyVersionRequest__Output, _kms_v1_Key>;
   
   ReportOverdueConfirmations: grpc.handleUnaryCall<_kms_v1_KeyVersionRequest__Output, _kms_v1_Key>;
@@ -508,6 +520,7 @@ export interface KeyManagementServiceDefinition extends grpc.ServiceDefinition {
   RecordDrill: MethodDefinition<_kms_v1_RecordDrillRequest, _kms_v1_DrillStatus, _kms_v1_RecordDrillRequest__Output, _kms_v1_DrillStatus__Output>
   RegisterDependent: MethodDefinition<_kms_v1_DependentRequest, _kms_v1_Key, _kms_v1_DependentRequest__Output, _kms_v1_Key__Output>
   RemoveDependent: MethodDefinition<_kms_v1_DependentRequest, _kms_v1_Key, _kms_v1_DependentRequest__Output, _kms_v1_Key__Output>
+  ReportDrillsOverdue: MethodDefinition<_kms_v1_GetDrillStatusRequest, _kms_v1_DrillAlerts, _kms_v1_GetDrillStatusRequest__Output, _kms_v1_DrillAlerts__Output>
   ReportKeyCompromise: MethodDefinition<_kms_v1_KeyVersionRequest, _kms_v1_Key, _kms_v1_KeyVersionRequest__Output, _kms_v1_Key__Output>
   ReportOverdueConfirmations: MethodDefinition<_kms_v1_KeyVersionRequest, _kms_v1_Key, _kms_v1_KeyVersionRequest__Output, _kms_v1_Key__Output>
   RotateKey: MethodDefinition<_kms_v1_RotateKeyRequest, _kms_v1_Key, _kms_v1_RotateKeyRequest__Output, _kms_v1_Key__Output>

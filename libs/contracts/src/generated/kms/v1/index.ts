@@ -30,6 +30,8 @@ export * from './DecryptResponse';
 export * from './Dependent';
 export * from './DependentRequest';
 export * from './Drill';
+export * from './DrillAlert';
+export * from './DrillAlerts';
 export * from './DrillFollowUp';
 export * from './DrillFollowUpInput';
 export * from './DrillStatus';
