@@ -112,6 +112,11 @@ export class ComplianceController {
     });
   }
 
+  @Get('drills')
+  drills(@Req() req: HttpRequest, @Res() res: ServerResponse): Promise<void> {
+    return this.gateway.handle(req, res, { operation: 'ReadAudit', route: 'GET /v1/drills' }, async () => ({ json: await this.queries.drills() }));
+  }
+
   @Get('projections')
   projections(@Req() req: HttpRequest, @Res() res: ServerResponse): Promise<void> {
     return this.gateway.handle(req, res, { operation: 'ReadAudit', route: 'GET /v1/projections' }, async () => ({ json: { projections: this.runner.snapshot() } }));

@@ -46,6 +46,7 @@ export const COMPLIANCE_OPENAPI = {
       },
     },
     '/v1/approvals': { get: { summary: 'Approval requests (dual authorization), each with the compliance notifications delivered about it', parameters: [q('targetId', 'key or identity id'), q('status', 'Pending, Approved, Executed, ...'), q('limit', '1..500')], responses: { '200': json('{ items }'), ...errors } } },
+    '/v1/drills': { get: { summary: 'Backup-restore drills: the last drill, whether the monthly drill is overdue, the open follow-ups, every drill', responses: { '200': json('{ lastDrill, monthlyDrillOverdue, nextDrillDue, openFollowUps, drills }'), ...errors } } },
     '/v1/controls': { get: { summary: 'Control matrix: each policy control with a computed status and evidence links', responses: { '200': json('{ generatedAt, controls }'), ...errors } } },
     '/v1/ledger/{log}/checkpoint': { get: { summary: 'Latest signed checkpoint (C2SP signed note)', parameters: [log], responses: { '200': { description: 'text/plain signed note' }, ...errors } } },
     '/v1/ledger/{log}/inclusion': {
