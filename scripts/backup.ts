@@ -1,29 +1,43 @@
 // `scripts/backup.sh [--target DIR]... [--include-master-key]`: the nightly backup (docs/backup-and-drills.md).
 // Configuration is the KMS's own (libs/config: KMS_DATABASE_URL, KMS_DATABASE_SCHEMA, KMS_STATE_DIR, the HSM,
-// the master key), plus KMS_ADDRESS, KMS_BACKUP_KEY_ID (or --key-id: the kms-backup key) and KMS_TOKEN: the backup workload's token (GENERATE_DATA_KEY on kms-backup).
+// the master key), plus KMS_ADDRESS, KMS_BACKUP_KEY_ID (or --key-id: the kms-backup key) and KMS_TOKEN: the backup workload's token (GENERATE_DATA_KEY on kms-backup),
+// or KMS_BACKUP_CLIENT_ID and KMS_BACKUP_CLIENT_SECRET, exchanged for one with IssueToken (the Kubernetes CronJob).
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { AttestationSigner } from '@kms/application';
 import { SoftwareAttestationSigner } from '@kms/audit-projector';
 import { loadConfig } from '@kms/config';
-import { createKmsClient } from '@kms/contracts';
+import { createKmsClient, type KmsClient } from '@kms/contracts';
 import { createPkcs11Hsm, historySealKeys } from '@kms/key-backend-pkcs11';
 import { loadMasterKey } from '@kms/key-backend-software';
 import { AuditSealer, createPgPool, PostgresAuditLog } from '@kms/persistence-postgres';
 import { BackupJobError, runBackup } from '../apps/key-service/src/backup/backup.job';
+
+/** The backup workload's token: KMS_BACKUP_CLIENT_ID and KMS_BACKUP_CLIENT_SECRET exchanged with IssueToken. */
+async function workloadToken(client: KmsClient): Promise<string> {
+  const clientId = process.env.KMS_BACKUP_CLIENT_ID;
+  const clientSecret = process.env.KMS_BACKUP_CLIENT_SECRET;
+  if (!clientId || !clientSecret) throw new BackupJobError('the backup workload token is required (kms issue-token), or KMS_BACKUP_CLIENT_ID and KMS_BACKUP_CLIENT_SECRET', 'KMS_TOKEN');
+  return (await client.call<{ access_token: string }>('IssueToken', { client_id: clientId, client_secret: clientSecret })).access_token;
+}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: { target: { type: 'string', multiple: true, default: [] }, 'include-master-key': { type: 'boolean', default: false }, 'key-id': { type: 'string' }, config: { type: 'string', multiple: true, default: [] } },
   });
   const config = loadConfig(process.env);
-  const token = process.env.KMS_TOKEN;
-  if (!token) throw new BackupJobError('the backup workload token is required (kms issue-token)', 'KMS_TOKEN');
+  const client = createKmsClient(process.env.KMS_ADDRESS ?? `${config.grpc.host}:${config.grpc.port}`);
+  let token: string;
+  try {
+    token = process.env.KMS_TOKEN ?? (await workloadToken(client));
+  } catch (e) {
+    client.close();
+    throw e;
+  }
   const masterKey = await loadMasterKey(config.masterKey);
   const hsm = config.hsm.enabled ? createPkcs11Hsm(config.hsm) : undefined;
   await hsm?.pool.connect();
   const pool = createPgPool(config.postgres, { max: 2, application_name: 'kms-backup' });
-  const client = createKmsClient(process.env.KMS_ADDRESS ?? `${config.grpc.host}:${config.grpc.port}`);
   try {
     // The attestation key signs the manifest: the HSM's in production, else derived from the master key.
     const signer: AttestationSigner = hsm?.attestationSigner ?? SoftwareAttestationSigner.fromSeed(masterKey.derive('audit-attestation-v1'));

@@ -16,6 +16,7 @@ const DEFINITIONS: Record<string, string> = {
   'v1/Secret': 'io.k8s.api.core.v1.Secret',
   'v1/Service': 'io.k8s.api.core.v1.Service',
   'v1/ServiceAccount': 'io.k8s.api.core.v1.ServiceAccount',
+  'v1/PersistentVolumeClaim': 'io.k8s.api.core.v1.PersistentVolumeClaim',
   'apps/v1/Deployment': 'io.k8s.api.apps.v1.Deployment',
   'batch/v1/Job': 'io.k8s.api.batch.v1.Job',
   'batch/v1/CronJob': 'io.k8s.api.batch.v1.CronJob',

@@ -109,6 +109,9 @@ describe('Kubernetes manifests (infra/k8s/base)', () => {
         'kms-database/migration-url',
         'kms-master-key/master.key',
         'kms-hsm/user-pin',
+        'kms-backup-workload/client-id',
+        'kms-backup-workload/client-secret',
+        'kms-backup-workload/backup-key-id',
         ...SYSTEM_WORKLOADS.flatMap((w) => [`kms-workload-credentials/${w.envPrefix}_CLIENT_ID`, `kms-workload-credentials/${w.envPrefix}_CLIENT_SECRET`]),
       ].sort(),
     );
@@ -130,7 +133,7 @@ describe('Kubernetes manifests (infra/k8s/base)', () => {
       const key = (variable: string): string | undefined => c.env?.find((e) => e.name === variable)?.valueFrom?.secretKeyRef?.key;
       expect([name, key('KMS_DATABASE_URL'), key('KMS_MIGRATION_DATABASE_URL')]).toEqual([name, 'url', name === 'kms-provision' ? 'migration-url' : undefined]);
     }
-    // The owner's URL reaches no long-running pod, under any variable name (the suspended backup slot's
+    // The owner's URL reaches no long-running pod, under any variable name (the nightly backup's
     // pg_dump reads every table as the owner; it runs no KMS service).
     const ownerReaders = resources.flatMap((r) =>
       r.spec?.template || r.spec?.jobTemplate
@@ -142,7 +145,7 @@ describe('Kubernetes manifests (infra/k8s/base)', () => {
     expect(ownerReaders.sort()).toEqual(['CronJob/kms-backup/backup', 'Job/kms-provision/provision']);
   });
 
-  it('keeps one key service up through disruptions, denies traffic by default, and has the backup slot suspended', () => {
+  it('keeps one key service up through disruptions, denies traffic by default, and runs the nightly backup', () => {
     const [pdb] = byKind('PodDisruptionBudget');
     const keyService = byKind('Deployment').find((d) => d.metadata.name === 'kms-key-service') as Resource;
     expect(pdb.spec?.selector?.matchLabels).toEqual(keyService.spec?.selector?.matchLabels);
@@ -151,8 +154,24 @@ describe('Kubernetes manifests (infra/k8s/base)', () => {
     expect(deny.spec).toEqual({ podSelector: { matchLabels: { 'app.kubernetes.io/part-of': 'open-kms' } }, policyTypes: ['Ingress', 'Egress'] });
     for (const r of [...byKind('Deployment'), ...byKind('Job'), ...byKind('CronJob')]) expect(r.metadata.labels?.['app.kubernetes.io/part-of']).toBe('open-kms');
     const [backup] = byKind('CronJob');
-    expect(backup.spec?.suspend).toBe(true);
-    expect(podSpec(backup).containers[0].command).toEqual(['bash', 'scripts/backup.sh']);
+    expect(backup.spec).toMatchObject({ suspend: false, schedule: '30 2 * * *', timeZone: 'Etc/UTC', concurrencyPolicy: 'Forbid' });
+    // Nightly to two targets, each a claim of the base (the off-site one bound to off-site storage in an overlay).
+    const [container] = podSpec(backup).containers;
+    expect(container.command).toEqual(['bash', 'scripts/backup.sh', '--target', '/backups/local', '--target', '/backups/offsite']);
+    const spec = podSpec(backup) as PodSpec & { volumes: Array<{ name: string; persistentVolumeClaim?: { claimName: string } }> };
+    const mounts = (container as Container & { volumeMounts: Array<{ name: string; mountPath: string }> }).volumeMounts;
+    const claimAt = (path: string) => spec.volumes.find((v) => v.name === mounts.find((m) => m.mountPath === path)?.name)?.persistentVolumeClaim?.claimName;
+    expect([claimAt('/backups/local'), claimAt('/backups/offsite')]).toEqual(['kms-backups', 'kms-backups-offsite']);
+    expect(byKind('PersistentVolumeClaim').map((c) => c.metadata.name).sort()).toEqual(['kms-backups', 'kms-backups-offsite']);
+    // What scripts/backup.ts reads: the workload's credentials (exchanged for a token), the key's id, the key service.
+    expect((container.env ?? []).map((e) => e.name)).toEqual(
+      expect.arrayContaining(['KMS_DATABASE_URL', 'KMS_MASTER_KEY', 'KMS_ADDRESS', 'KMS_BACKUP_CLIENT_ID', 'KMS_BACKUP_CLIENT_SECRET', 'KMS_BACKUP_KEY_ID']),
+    );
+    // The network lets the backup reach the key service's gRPC port, both ways.
+    const egress = byKind('NetworkPolicy').find((p) => p.metadata.name === 'kms-workloads-egress-to-key-service') as Resource & { spec: { podSelector: { matchExpressions: Array<{ values: string[] }> } } };
+    expect(egress.spec.podSelector.matchExpressions[0].values).toContain('kms-backup');
+    const ingress = byKind('NetworkPolicy').find((p) => p.metadata.name === 'kms-key-service-ingress') as Resource;
+    expect(JSON.stringify(ingress.spec?.ingress)).toContain('"app.kubernetes.io/name":"kms-backup"');
   });
 
   it('names every image it uses in the kustomization, so an overlay can pin them', () => {

@@ -7,6 +7,7 @@ import { exportAudit } from './commands/export-audit.command';
 import { reconcileLedger } from './commands/reconcile-ledger.command';
 import { verifyChainFiles } from './commands/verify-chain.command';
 import { backupRewrap } from './commands/backup-rewrap.command';
+import { type DrillRecordOptions, drillRecord, drillStatus } from './commands/drill.command';
 import { login, logout } from './commands/login.command';
 import type { ProgressSink } from './commands/progress';
 import { type CliConfig, configFilePath, resolveCliConfig } from './config/cli-config';
@@ -319,6 +320,27 @@ export function buildProgram(io: CliIo, catalog: ProtoCatalog, setExit: (code: n
     setExit(await backupRewrap(connect(c), c.token, opts.target, io));
   });
   add(rewrapCmd);
+
+  const drillCmd = new Command('drill').helpGroup('Jobs and settings:').summary('backup-restore drills: record one (its follow-ups due in 5 business days), show what is open or overdue');
+  const drillRecordCmd = new Command('record')
+    .summary('record a drill: date, participants, archive, outcome, follow-up actions (owner:action)')
+    .requiredOption('--date <YYYY-MM-DD>', 'the day of the drill')
+    .requiredOption('--participants <names>', 'who took part (repeat, or comma-separated)', collect, [] as string[])
+    .requiredOption('--archive <backup>', 'the backup restored (its directory)')
+    .requiredOption('--outcome <outcome>', 'PASSED, FAILED or PARTIAL')
+    .option('--follow-up <owner:action>', 'a gap to remediate, with its owner (repeat for each)', collect, [] as string[]);
+  addCommonOptions(drillRecordCmd, false).action(async (opts: CommonOptions & DrillRecordOptions) => {
+    const c = withToken(opts);
+    setExit(await drillRecord(connect(c), c.token, opts, io));
+  });
+  drillCmd.addCommand(drillRecordCmd.copyInheritedSettings(program));
+  const drillStatusCmd = new Command('status').summary('the next monthly drill\'s due date and the open follow-ups (exit 1 when anything is overdue)');
+  addCommonOptions(drillStatusCmd, false).action(async (opts: CommonOptions) => {
+    const c = withToken(opts);
+    setExit(await drillStatus(connect(c), c.token, io));
+  });
+  drillCmd.addCommand(drillStatusCmd.copyInheritedSettings(program));
+  add(drillCmd);
 
   const loginCmd = new Command('login')
     .helpGroup('Jobs and settings:')

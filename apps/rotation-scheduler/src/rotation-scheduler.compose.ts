@@ -46,6 +46,7 @@ export async function composeRotationScheduler(
     // Without the PostgreSQL store there is no checkpoint next to the events: each start replays.
     ...(config.eventStore.kind === 'postgres' ? { snapshots } : {}),
     keyService: gateway.keyService,
+    drillAlerts: gateway.drillAlerts,
     clock: runtime.clock,
     eventsHead: async () => BigInt((await runtime.pool.query<{ h: string | null }>('SELECT max(global_position)::text AS h FROM events')).rows[0]?.h ?? '0'),
     settings,

@@ -21,6 +21,8 @@ export * from './changes/change-committer.port';
 export * from './changes/audit-intent-committer';
 export * from './changes/in-memory-audit-intents';
 export * from './changes/audited-event-store';
+export * from './changes/replay-event-store';
+export * from './drills/drill-log.service';
 export * from './calls/call-pipeline';
 export * from './access/dual-authorization.service';
 export * from './access/client-certificate';

@@ -1,4 +1,5 @@
-import { followStore } from '@kms/application';
+import { followStore, loadAggregate } from '@kms/application';
+import { DRILL_LOG_STREAM_ID, drillLogDecider, drillLogEventCodec } from '@kms/domain';
 import type { EventSubscription } from '@kms/event-store';
 import { type AttestationSigner, type AuditLog, type Clock, describeViolation, IdentityService, type IntegrityAlarm, systemClock } from '@kms/application';
 import type { KmsConfig } from '@kms/config';
@@ -126,7 +127,12 @@ export class AuditProjectorModule implements OnModuleInit, OnModuleDestroy {
         inject: [ProjectionStore, LedgerStore, METRICS_REGISTRY],
       },
       { provide: OcsfAuditExport, useFactory: (ds: DataSource, ledger: LedgerStore) => new OcsfAuditExport(ds, ledger), inject: [AUDIT_PROJECTOR_DATA_SOURCE, LedgerStore] },
-      { provide: ComplianceQueries, useFactory: (ds: DataSource) => new ComplianceQueries(ds, clock), inject: [AUDIT_PROJECTOR_DATA_SOURCE] },
+      {
+        provide: ComplianceQueries,
+        useFactory: (ds: DataSource) =>
+          new ComplianceQueries(ds, clock, async () => (await loadAggregate(deps.eventStore, drillLogDecider, drillLogEventCodec, DRILL_LOG_STREAM_ID)).state),
+        inject: [AUDIT_PROJECTOR_DATA_SOURCE],
+      },
       { provide: ComplianceGateway, useFactory: () => new ComplianceGateway(deps.identity, deps.auditLog, clock) },
       {
         provide: LedgerReconciler,

@@ -17,3 +17,4 @@ export * from './events/event-codec';
 export * from './jurisdiction/index';
 export * from './escrow';
 export * from './proof/proof-chain.decider';
+export * from './drill/drill-log.decider';

@@ -29,6 +29,7 @@ import {
   type IntegrityAlarm,
   PersonFactorsService,
   ProofTokenService,
+  DrillLogService,
   ConsoleSessions,
   type ConsoleStore,
   DeviceAuthorizations,
@@ -51,6 +52,7 @@ import { AsymmetricCryptoController } from './controllers/asymmetric-crypto.cont
 import { IdentityController } from './controllers/identity.controller';
 import { ApprovalController } from './controllers/approval.controller';
 import { ProofTokenController } from './controllers/proof-token.controller';
+import { DrillController } from './controllers/drill.controller';
 import { ProofChainHttpController } from './http/proof-chain-http.controller';
 import { CallGate } from './call-gate';
 import { FrameGuard } from './frame-guard';
@@ -263,7 +265,7 @@ export class KeyServiceModule {
     return {
       module: KeyServiceModule,
       imports: [HealthModule],
-      controllers: [KeyLifecycleController, KeyDependentsController, CryptoController, IdentityController, ApprovalController, ConsoleController, ConsoleApiController, ConsoleDeviceController, ConsoleAssetsController, EscrowController, AsymmetricCryptoController, ProofTokenController, ProofChainHttpController],
+      controllers: [KeyLifecycleController, KeyDependentsController, CryptoController, IdentityController, ApprovalController, ConsoleController, ConsoleApiController, ConsoleDeviceController, ConsoleAssetsController, EscrowController, AsymmetricCryptoController, ProofTokenController, ProofChainHttpController, DrillController],
       providers: [
         { provide: KEY_SERVICE_DEPENDENCIES, useValue: deps },
         { provide: ConsoleAssets, useFactory: () => new ConsoleAssets(deps.consoleAssetsDir) },
@@ -276,6 +278,7 @@ export class KeyServiceModule {
         },
         { provide: CryptoService, useFactory: (c: KeyCatalog) => new CryptoService(c, deps.backends), inject: [KeyCatalog] },
         { provide: ProofTokenService, useFactory: (c: KeyCatalog, k: CryptoService) => new ProofTokenService(store, c, k, deps.clock, deps.backends), inject: [KeyCatalog, CryptoService] },
+        { provide: DrillLogService, useFactory: () => new DrillLogService(store, deps.clock) },
         {
           provide: AuditedExecutor,
           useFactory: () =>

@@ -6,7 +6,7 @@ import { Inject, Logger, Module, Optional, type DynamicModule, type OnModuleDest
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { RotationSchedulerSettings } from './config/rotation-scheduler.config';
-import type { KeyServicePort } from './gateway/key-service.port';
+import type { DrillAlertsPort, KeyServicePort } from './gateway/key-service.port';
 import { RotationSchedulerStatusController, STATUS_READERS } from './http/rotation-scheduler-status.controller';
 import type { RetirementGuard } from './jobs/rotation-deadline.job';
 import type { PlannerOptions } from './planner/deadline.planner';
@@ -23,6 +23,8 @@ export interface RotationSchedulerDependencies {
   eventStore: EventStore;
   /** The key service, called as the scheduler's workload identity (see connectKeyService). */
   keyService: KeyServicePort;
+  /** The drill log's overdue alerts, raised on every reconcile (see connectKeyService); without it none. */
+  drillAlerts?: DrillAlertsPort;
   settings: Pick<RotationSchedulerSettings, 'reconcileSeconds' | 'destroyAfterDays' | 'queuePrefix' | 'queueName' | 'maxLagEvents'> &
     Partial<Pick<RotationSchedulerSettings, 'retirementRecheckSeconds'>>;
   clock?: Clock;
@@ -93,6 +95,7 @@ export class RotationSchedulerModule implements OnModuleInit, OnModuleDestroy {
               ...(deps.retirementGuard ? { retirementGuard: deps.retirementGuard } : {}),
               ...(deps.eventsHead ? { eventsHead: deps.eventsHead } : {}),
               ...(deps.snapshots ? { snapshots: deps.snapshots } : {}),
+              ...(deps.drillAlerts ? { drillAlerts: deps.drillAlerts } : {}),
               onRun: (run) => observers.forEach((o) => o(run)),
             },
           ),

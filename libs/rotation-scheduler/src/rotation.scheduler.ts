@@ -3,7 +3,7 @@ import type { EventStore } from '@kms/event-store';
 import { Logger } from '@nestjs/common';
 import type { FollowerSnapshotStore } from './follower/follower-snapshot.store';
 import { KeyStateFollower } from './follower/key-state.follower';
-import type { KeyServicePort } from './gateway/key-service.port';
+import type { DrillAlert, DrillAlertsPort, KeyServicePort } from './gateway/key-service.port';
 import { runDeadline, type DeadlineOutcome, type RetirementGuard } from './jobs/rotation-deadline.job';
 import { planDeadlines, type Deadline, type PlannerOptions } from './planner/deadline.planner';
 import type { BullmqDeadlineQueue, JobCounts, ReconcileResult } from './queue/bullmq-deadline.queue';
@@ -23,6 +23,8 @@ export interface RotationSchedulerOptions {
   onRun?: (run: DeadlineRun) => void;
   /** The follower's checkpoint (position + key views); without it every start replays from the start. */
   snapshots?: FollowerSnapshotStore;
+  /** The drill log: on every reconcile the key service raises the overdue-drill alerts (once each). */
+  drillAlerts?: DrillAlertsPort;
 }
 
 export interface RotationSchedulerStatus {
@@ -38,6 +40,8 @@ export interface RotationSchedulerStatus {
   subscriptionError: string | null;
   lastReconcileAt: string | null;
   lastReconcileError: string | null;
+  /** Why the last round's overdue-drill alerts could not be raised (null: they were, or none is wired). */
+  lastDrillAlertError: string | null;
   deadlines: number;
   jobs: JobCounts | null;
 }
@@ -61,6 +65,8 @@ export class RotationScheduler {
   private pendingEventReconcile = false;
   private lastReconcileAt: string | null = null;
   private lastReconcileError: string | null = null;
+  private lastDrillAlertError: string | null = null;
+  private readonly drillAlertsRaised: DrillAlert[] = [];
   private planned = 0;
   private readonly runs: DeadlineRun[] = [];
   private stopped = false;
@@ -102,6 +108,7 @@ export class RotationScheduler {
         this.planned = plan.length;
         this.lastReconcileAt = this.clock.now().toISOString();
         this.lastReconcileError = null;
+        await this.raiseDrillAlerts();
         const changed = [...result.added, ...result.promoted, ...result.rescheduled, ...result.removed];
         if (changed.length > 0) {
           this.logger.log(
@@ -117,6 +124,28 @@ export class RotationScheduler {
     });
     this.chain = next.catch(() => undefined);
     return next;
+  }
+
+  /** Ask the key service to raise the overdue-drill alerts; a failure is kept in the status and retried next round. */
+  private async raiseDrillAlerts(): Promise<void> {
+    if (!this.options.drillAlerts) return;
+    try {
+      const raised = await this.options.drillAlerts.reportDrillsOverdue();
+      this.lastDrillAlertError = null;
+      for (const a of raised) {
+        this.logger.warn(a.subject === 'MONTHLY_DRILL' ? `alert: the monthly backup-restore drill is overdue (due ${a.dueDate})` : `alert: drill follow-up ${a.followUpId} of ${a.drillId} (${a.owner}) is overdue (due ${a.dueDate})`);
+        this.drillAlertsRaised.push(a);
+      }
+      if (this.drillAlertsRaised.length > 100) this.drillAlertsRaised.splice(0, this.drillAlertsRaised.length - 100);
+    } catch (e) {
+      this.lastDrillAlertError = e instanceof Error ? e.message : String(e);
+      this.logger.warn(`drill alerts failed: ${this.lastDrillAlertError}`);
+    }
+  }
+
+  /** The overdue-drill alerts this process raised (most recent last; bounded). */
+  drillAlerts(): readonly DrillAlert[] {
+    return this.drillAlertsRaised;
   }
 
   /** Every deadline run so far (most recent last; bounded). */
@@ -148,6 +177,7 @@ export class RotationScheduler {
       subscriptionError: f.error ?? null,
       lastReconcileAt: this.lastReconcileAt,
       lastReconcileError: this.lastReconcileError,
+      lastDrillAlertError: this.lastDrillAlertError,
       deadlines: this.planned,
       jobs,
     };

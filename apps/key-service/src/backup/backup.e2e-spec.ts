@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { cpSync } from 'node:fs';
 import { randomBytes, verify } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { SoftwareAttestationSigner } from '@kms/audit-projector';
 import { Secret } from '@kms/config';
 import { historySealKeys } from '@kms/key-backend-pkcs11';
@@ -151,4 +151,35 @@ describe('scripts/backup.sh: the nightly backup (real PostgreSQL, pg_dump, the K
     expect(restored.events).toBe(Number(live.rows[0].n));
     await expect(restoreIntoStaging(source, stagingUrl(), deps)).rejects.toThrow(/events exists in the target database/);
   });
+
+  it('scripts/backup.sh exchanges the backup workload\'s client id and secret for a token (the Kubernetes CronJob), and fails on a wrong secret without writing anything', async () => {
+    const target = mkdtempSync(join(tmpdir(), 'kms-cron-'));
+    targets.push(target);
+    const script = (secret: string) =>
+      new Promise<{ code: number; out: string; err: string }>((done) => {
+        const env: NodeJS.ProcessEnv = {
+          ...process.env,
+          KMS_DATABASE_URL: testDatabaseUrl(),
+          KMS_DATABASE_SCHEMA: kms.schema,
+          KMS_MASTER_KEY: masterKeyB64,
+          KMS_ADDRESS: kms.service.grpcAddress,
+          KMS_BACKUP_KEY_ID: backupKeyId,
+          KMS_BACKUP_CLIENT_ID: backup.identityId,
+          KMS_BACKUP_CLIENT_SECRET: secret,
+        };
+        delete env['KMS_TOKEN'];
+        execFile('bash', [resolve(__dirname, '../../../../scripts/backup.sh'), '--target', target], { env, timeout: 120_000 }, (error, stdout, stderr) =>
+          done({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, out: stdout, err: stderr }),
+        );
+      });
+    const bad = await script('not-the-secret');
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/^backup failed: /);
+    expect(readdirSync(target)).toEqual([]);
+    const good = await script(backup.clientSecret);
+    expect({ code: good.code, err: good.err }).toEqual({ code: 0, err: '' });
+    const made = readdirSync(target);
+    expect(made).toHaveLength(1);
+    expect(good.out).toContain(`copied\t${join(target, made[0] as string)}`);
+  }, 180_000);
 });

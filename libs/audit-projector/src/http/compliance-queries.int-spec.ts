@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { type ReadModelTestSchema, readModelTestSchema } from '../testing/read-model-test-schema';
 import { HttpProblem } from './compliance-gateway';
+import { type DrillLogEvent, drillLogDecider, type DrillLogState, foldWith } from '@kms/domain';
 import { ComplianceQueries } from './compliance-queries';
 
 const NOW = '2026-06-01T00:00:00.000Z';
@@ -295,6 +296,24 @@ describe('ComplianceQueries.controls (GET /v1/controls) follows the read models'
       'KMS-ESC-01': 'NOT_APPLICABLE',
       'KMS-BAK-01': 'NOT_EVALUATED',
     });
+  });
+
+  it('KMS-BAK-01 and GET /v1/drills follow the drill log: a drill within the month and no overdue follow-up pass', async () => {
+    let log: DrillLogState = drillLogDecider.initialState();
+    const withLog = new ComplianceQueries(db.dataSource, clock, async () => log);
+    const bak = async () => ((await withLog.controls(healthy)) as Control[]).find((c) => c.id === 'KMS-BAK-01');
+    expect(await bak()).toMatchObject({ status: 'FAIL', finding: 'no drill recorded; 0 open follow-up(s), 0 overdue', evidence: ['/v1/drills'] });
+    const day = (offset: number) => new Date(clock.now().getTime() + offset * 86_400_000).toISOString().slice(0, 10);
+    const record = (drillId: string, date: string, followUps: Array<{ owner: string; action: string }>): DrillLogEvent[] =>
+      drillLogDecider.decide({ type: 'RecordDrill', data: { drillId, date, participants: ['alice'], archive: 'kms-backup-x', outcome: 'PASSED', followUps }, metadata: { now: clock.now(), actor: 'alice', correlationId: 'c' } }, log);
+    log = foldWith(drillLogDecider, record('d1', day(-3), []), log);
+    expect(await bak()).toMatchObject({ status: 'PASS', finding: `last drill ${day(-3)} (PASSED), next due by ${day(28)}; 0 open follow-up(s), 0 overdue` });
+    // A follow-up of a drill 20 days ago was due 5 business days later: overdue now, the control fails.
+    log = foldWith(drillLogDecider, record('d0', day(-20), [{ owner: 'sre', action: 'time the restore' }]), log);
+    expect(await bak()).toMatchObject({ status: 'FAIL', finding: expect.stringContaining('1 open follow-up(s), 1 overdue') });
+    expect(await withLog.drills()).toMatchObject({ monthlyDrillOverdue: false, lastDrill: { drillId: 'd1' }, openFollowUps: [{ drillId: 'd0', owner: 'sre', overdue: true }] });
+    // A projector without the drill log says so.
+    expect(await refusal(() => queries.drills())).toMatchObject({ status: 503 });
   });
 
   it('KMS-HSM-01: passes for HSM root keys with origin evidence, fails for a software or unattested version, passes again once it is destroyed', async () => {

@@ -5,6 +5,8 @@ import {
   escrowCeremonyEventCodec,
   type EscrowCeremonyState,
   escrowCeremonyStreamTarget,
+  type DrillLogState,
+  drillStatus,
   isUuid,
   KEY_PURPOSES,
   pendingDeclarations,
@@ -173,6 +175,8 @@ export class ComplianceQueries {
   constructor(
     dataSource: DataSource,
     private readonly clock: { now(): Date },
+    /** The drill log as the event store holds it (docs/backup-and-drills.md); without it drills are not evaluated. */
+    private readonly drillLog?: () => Promise<DrillLogState>,
   ) {
     this.keyRows = dataSource.getRepository(KeyEntity);
     this.versionRows = dataSource.getRepository(KeyVersionEntity);
@@ -461,13 +465,31 @@ export class ComplianceQueries {
           : failing.map((e) => `${e.name}: ${e.findings.join('; ')}`).join(' | '),
       evidence: ['/v1/escrow', ...failing.map((e) => `/v1/evidence/keys/${e.key_id}`)],
     });
-    out.push({
-      id: 'KMS-BAK-01',
-      requirement: 'Nightly backups in tamper-evident storage, monthly restore drills',
-      status: 'NOT_EVALUATED',
-      finding: 'the KMS records no backup or drill events yet',
-      evidence: [],
-    });
+    out.push(await this.drillControl());
     return out;
+  }
+
+  /** KMS-BAK-01 from the drill log: a drill within the month and no follow-up past its 5-business-day due date. */
+  private async drillControl(): Promise<unknown> {
+    const requirement = 'Monthly restore drills, documented, their gaps remediated within 5 business days';
+    if (!this.drillLog) return { id: 'KMS-BAK-01', requirement, status: 'NOT_EVALUATED', finding: 'the drill log is not read by this projector', evidence: [] };
+    const status = drillStatus(await this.drillLog(), this.clock.now());
+    const overdue = status.openFollowUps.filter((f) => f.overdue);
+    const last = status.lastDrill;
+    return {
+      id: 'KMS-BAK-01',
+      requirement,
+      status: status.monthlyDrillOverdue || overdue.length > 0 ? 'FAIL' : 'PASS',
+      finding: `${last ? `last drill ${last.date} (${last.outcome}), next due by ${status.nextDrillDue}` : 'no drill recorded'}; ${status.openFollowUps.length} open follow-up(s), ${overdue.length} overdue`,
+      evidence: ['/v1/drills'],
+    };
+  }
+
+  /** GET /v1/drills: the last drill, whether the monthly drill is overdue, the open follow-ups, and every drill recorded. */
+  async drills(): Promise<unknown> {
+    if (!this.drillLog) throw new HttpProblem(503, 'UNAVAILABLE', 'the drill log is not read by this projector');
+    const log = await this.drillLog();
+    const status = drillStatus(log, this.clock.now());
+    return { ...status, drills: log.drills };
   }
 }

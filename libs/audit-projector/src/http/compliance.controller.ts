@@ -117,6 +117,11 @@ export class ComplianceController {
     return this.gateway.handle(req, res, { operation: 'ReadAudit', route: 'GET /v1/escrow' }, async () => ({ json: { items: await this.queries.escrow() } }));
   }
 
+  @Get('drills')
+  drills(@Req() req: HttpRequest, @Res() res: ServerResponse): Promise<void> {
+    return this.gateway.handle(req, res, { operation: 'ReadAudit', route: 'GET /v1/drills' }, async () => ({ json: await this.queries.drills() }));
+  }
+
   @Get('projections')
   projections(@Req() req: HttpRequest, @Res() res: ServerResponse): Promise<void> {
     return this.gateway.handle(req, res, { operation: 'ReadAudit', route: 'GET /v1/projections' }, async () => ({ json: { projections: this.runner.snapshot() } }));

@@ -52,6 +52,7 @@ export const COMPLIANCE_OPENAPI = {
         responses: { '200': json('{ items: [{ key_id, name, primary_version, current_seal, last_drill_at, pending_declarations, findings }] }'), ...errors },
       },
     },
+    '/v1/drills': { get: { summary: 'Backup-restore drills: the last drill, whether the monthly drill is overdue, the open follow-ups, every drill', responses: { '200': json('{ lastDrill, monthlyDrillOverdue, nextDrillDue, openFollowUps, drills }'), ...errors } } },
     '/v1/controls': { get: { summary: 'Control matrix: each policy control with a computed status and evidence links', responses: { '200': json('{ generatedAt, controls }'), ...errors } } },
     '/v1/ledger/{log}/checkpoint': { get: { summary: 'Latest signed checkpoint (C2SP signed note)', parameters: [log], responses: { '200': { description: 'text/plain signed note' }, ...errors } } },
     '/v1/ledger/{log}/inclusion': {

@@ -19,6 +19,7 @@ import type { BatchReEncryptResult as _kms_v1_BatchReEncryptResult, BatchReEncry
 import type { BindClientCertificateRequest as _kms_v1_BindClientCertificateRequest, BindClientCertificateRequest__Output as _kms_v1_BindClientCertificateRequest__Output } from './kms/v1/BindClientCertificateRequest';
 import type { ChangeContext as _kms_v1_ChangeContext, ChangeContext__Output as _kms_v1_ChangeContext__Output } from './kms/v1/ChangeContext';
 import type { ChangeIdentityRolesRequest as _kms_v1_ChangeIdentityRolesRequest, ChangeIdentityRolesRequest__Output as _kms_v1_ChangeIdentityRolesRequest__Output } from './kms/v1/ChangeIdentityRolesRequest';
+import type { CloseDrillFollowUpRequest as _kms_v1_CloseDrillFollowUpRequest, CloseDrillFollowUpRequest__Output as _kms_v1_CloseDrillFollowUpRequest__Output } from './kms/v1/CloseDrillFollowUpRequest';
 import type { CompleteEscrowReconstructionRequest as _kms_v1_CompleteEscrowReconstructionRequest, CompleteEscrowReconstructionRequest__Output as _kms_v1_CompleteEscrowReconstructionRequest__Output } from './kms/v1/CompleteEscrowReconstructionRequest';
 import type { CounterSignEscrowTranscriptRequest as _kms_v1_CounterSignEscrowTranscriptRequest, CounterSignEscrowTranscriptRequest__Output as _kms_v1_CounterSignEscrowTranscriptRequest__Output } from './kms/v1/CounterSignEscrowTranscriptRequest';
 import type { CreateEnrolmentLinkRequest as _kms_v1_CreateEnrolmentLinkRequest, CreateEnrolmentLinkRequest__Output as _kms_v1_CreateEnrolmentLinkRequest__Output } from './kms/v1/CreateEnrolmentLinkRequest';
@@ -30,6 +31,12 @@ import type { DecryptRequest as _kms_v1_DecryptRequest, DecryptRequest__Output a
 import type { DecryptResponse as _kms_v1_DecryptResponse, DecryptResponse__Output as _kms_v1_DecryptResponse__Output } from './kms/v1/DecryptResponse';
 import type { Dependent as _kms_v1_Dependent, Dependent__Output as _kms_v1_Dependent__Output } from './kms/v1/Dependent';
 import type { DependentRequest as _kms_v1_DependentRequest, DependentRequest__Output as _kms_v1_DependentRequest__Output } from './kms/v1/DependentRequest';
+import type { Drill as _kms_v1_Drill, Drill__Output as _kms_v1_Drill__Output } from './kms/v1/Drill';
+import type { DrillAlert as _kms_v1_DrillAlert, DrillAlert__Output as _kms_v1_DrillAlert__Output } from './kms/v1/DrillAlert';
+import type { DrillAlerts as _kms_v1_DrillAlerts, DrillAlerts__Output as _kms_v1_DrillAlerts__Output } from './kms/v1/DrillAlerts';
+import type { DrillFollowUp as _kms_v1_DrillFollowUp, DrillFollowUp__Output as _kms_v1_DrillFollowUp__Output } from './kms/v1/DrillFollowUp';
+import type { DrillFollowUpInput as _kms_v1_DrillFollowUpInput, DrillFollowUpInput__Output as _kms_v1_DrillFollowUpInput__Output } from './kms/v1/DrillFollowUpInput';
+import type { DrillStatus as _kms_v1_DrillStatus, DrillStatus__Output as _kms_v1_DrillStatus__Output } from './kms/v1/DrillStatus';
 import type { EncryptRequest as _kms_v1_EncryptRequest, EncryptRequest__Output as _kms_v1_EncryptRequest__Output } from './kms/v1/EncryptRequest';
 import type { EncryptResponse as _kms_v1_EncryptResponse, EncryptResponse__Output as _kms_v1_EncryptResponse__Output } from './kms/v1/EncryptResponse';
 import type { EnrolEscrowCustodianRequest as _kms_v1_EnrolEscrowCustodianRequest, EnrolEscrowCustodianRequest__Output as _kms_v1_EnrolEscrowCustodianRequest__Output } from './kms/v1/EnrolEscrowCustodianRequest';
@@ -50,6 +57,7 @@ import type { GenerateMacRequest as _kms_v1_GenerateMacRequest, GenerateMacReque
 import type { GenerateMacResponse as _kms_v1_GenerateMacResponse, GenerateMacResponse__Output as _kms_v1_GenerateMacResponse__Output } from './kms/v1/GenerateMacResponse';
 import type { GenerateRandomRequest as _kms_v1_GenerateRandomRequest, GenerateRandomRequest__Output as _kms_v1_GenerateRandomRequest__Output } from './kms/v1/GenerateRandomRequest';
 import type { GenerateRandomResponse as _kms_v1_GenerateRandomResponse, GenerateRandomResponse__Output as _kms_v1_GenerateRandomResponse__Output } from './kms/v1/GenerateRandomResponse';
+import type { GetDrillStatusRequest as _kms_v1_GetDrillStatusRequest, GetDrillStatusRequest__Output as _kms_v1_GetDrillStatusRequest__Output } from './kms/v1/GetDrillStatusRequest';
 import type { GetKeyOriginStatementRequest as _kms_v1_GetKeyOriginStatementRequest, GetKeyOriginStatementRequest__Output as _kms_v1_GetKeyOriginStatementRequest__Output } from './kms/v1/GetKeyOriginStatementRequest';
 import type { GetKeyRequest as _kms_v1_GetKeyRequest, GetKeyRequest__Output as _kms_v1_GetKeyRequest__Output } from './kms/v1/GetKeyRequest';
 import type { GetProofChainRequest as _kms_v1_GetProofChainRequest, GetProofChainRequest__Output as _kms_v1_GetProofChainRequest__Output } from './kms/v1/GetProofChainRequest';
@@ -81,6 +89,7 @@ import type { ProofToken as _kms_v1_ProofToken, ProofToken__Output as _kms_v1_Pr
 import type { PublicKey as _kms_v1_PublicKey, PublicKey__Output as _kms_v1_PublicKey__Output } from './kms/v1/PublicKey';
 import type { ReEncryptRequest as _kms_v1_ReEncryptRequest, ReEncryptRequest__Output as _kms_v1_ReEncryptRequest__Output } from './kms/v1/ReEncryptRequest';
 import type { ReEncryptResponse as _kms_v1_ReEncryptResponse, ReEncryptResponse__Output as _kms_v1_ReEncryptResponse__Output } from './kms/v1/ReEncryptResponse';
+import type { RecordDrillRequest as _kms_v1_RecordDrillRequest, RecordDrillRequest__Output as _kms_v1_RecordDrillRequest__Output } from './kms/v1/RecordDrillRequest';
 import type { RegisterIdentityRequest as _kms_v1_RegisterIdentityRequest, RegisterIdentityRequest__Output as _kms_v1_RegisterIdentityRequest__Output } from './kms/v1/RegisterIdentityRequest';
 import type { RotateKeyRequest as _kms_v1_RotateKeyRequest, RotateKeyRequest__Output as _kms_v1_RotateKeyRequest__Output } from './kms/v1/RotateKeyRequest';
 import type { ScheduleKeyVersionDestructionRequest as _kms_v1_ScheduleKeyVersionDestructionRequest, ScheduleKeyVersionDestructionRequest__Output as _kms_v1_ScheduleKeyVersionDestructionRequest__Output } from './kms/v1/ScheduleKeyVersionDestructionRequest';
@@ -123,6 +132,7 @@ export interface ProtoGrpcType {
       BindClientCertificateRequest: MessageTypeDefinition<_kms_v1_BindClientCertificateRequest, _kms_v1_BindClientCertificateRequest__Output>
       ChangeContext: MessageTypeDefinition<_kms_v1_ChangeContext, _kms_v1_ChangeContext__Output>
       ChangeIdentityRolesRequest: MessageTypeDefinition<_kms_v1_ChangeIdentityRolesRequest, _kms_v1_ChangeIdentityRolesRequest__Output>
+      CloseDrillFollowUpRequest: MessageTypeDefinition<_kms_v1_CloseDrillFollowUpRequest, _kms_v1_CloseDrillFollowUpRequest__Output>
       CompleteEscrowReconstructionRequest: MessageTypeDefinition<_kms_v1_CompleteEscrowReconstructionRequest, _kms_v1_CompleteEscrowReconstructionRequest__Output>
       CounterSignEscrowTranscriptRequest: MessageTypeDefinition<_kms_v1_CounterSignEscrowTranscriptRequest, _kms_v1_CounterSignEscrowTranscriptRequest__Output>
       CreateEnrolmentLinkRequest: MessageTypeDefinition<_kms_v1_CreateEnrolmentLinkRequest, _kms_v1_CreateEnrolmentLinkRequest__Output>
@@ -134,6 +144,12 @@ export interface ProtoGrpcType {
       DecryptResponse: MessageTypeDefinition<_kms_v1_DecryptResponse, _kms_v1_DecryptResponse__Output>
       Dependent: MessageTypeDefinition<_kms_v1_Dependent, _kms_v1_Dependent__Output>
       DependentRequest: MessageTypeDefinition<_kms_v1_DependentRequest, _kms_v1_DependentRequest__Output>
+      Drill: MessageTypeDefinition<_kms_v1_Drill, _kms_v1_Drill__Output>
+      DrillAlert: MessageTypeDefinition<_kms_v1_DrillAlert, _kms_v1_DrillAlert__Output>
+      DrillAlerts: MessageTypeDefinition<_kms_v1_DrillAlerts, _kms_v1_DrillAlerts__Output>
+      DrillFollowUp: MessageTypeDefinition<_kms_v1_DrillFollowUp, _kms_v1_DrillFollowUp__Output>
+      DrillFollowUpInput: MessageTypeDefinition<_kms_v1_DrillFollowUpInput, _kms_v1_DrillFollowUpInput__Output>
+      DrillStatus: MessageTypeDefinition<_kms_v1_DrillStatus, _kms_v1_DrillStatus__Output>
       EncryptRequest: MessageTypeDefinition<_kms_v1_EncryptRequest, _kms_v1_EncryptRequest__Output>
       EncryptResponse: MessageTypeDefinition<_kms_v1_EncryptResponse, _kms_v1_EncryptResponse__Output>
       EnrolEscrowCustodianRequest: MessageTypeDefinition<_kms_v1_EnrolEscrowCustodianRequest, _kms_v1_EnrolEscrowCustodianRequest__Output>
@@ -154,6 +170,7 @@ export interface ProtoGrpcType {
       GenerateMacResponse: MessageTypeDefinition<_kms_v1_GenerateMacResponse, _kms_v1_GenerateMacResponse__Output>
       GenerateRandomRequest: MessageTypeDefinition<_kms_v1_GenerateRandomRequest, _kms_v1_GenerateRandomRequest__Output>
       GenerateRandomResponse: MessageTypeDefinition<_kms_v1_GenerateRandomResponse, _kms_v1_GenerateRandomResponse__Output>
+      GetDrillStatusRequest: MessageTypeDefinition<_kms_v1_GetDrillStatusRequest, _kms_v1_GetDrillStatusRequest__Output>
       GetKeyOriginStatementRequest: MessageTypeDefinition<_kms_v1_GetKeyOriginStatementRequest, _kms_v1_GetKeyOriginStatementRequest__Output>
       GetKeyRequest: MessageTypeDefinition<_kms_v1_GetKeyRequest, _kms_v1_GetKeyRequest__Output>
       GetProofChainRequest: MessageTypeDefinition<_kms_v1_GetProofChainRequest, _kms_v1_GetProofChainRequest__Output>
@@ -189,6 +206,7 @@ export interface ProtoGrpcType {
       PublicKey: MessageTypeDefinition<_kms_v1_PublicKey, _kms_v1_PublicKey__Output>
       ReEncryptRequest: MessageTypeDefinition<_kms_v1_ReEncryptRequest, _kms_v1_ReEncryptRequest__Output>
       ReEncryptResponse: MessageTypeDefinition<_kms_v1_ReEncryptResponse, _kms_v1_ReEncryptResponse__Output>
+      RecordDrillRequest: MessageTypeDefinition<_kms_v1_RecordDrillRequest, _kms_v1_RecordDrillRequest__Output>
       RegisterIdentityRequest: MessageTypeDefinition<_kms_v1_RegisterIdentityRequest, _kms_v1_RegisterIdentityRequest__Output>
       RotateKeyRequest: MessageTypeDefinition<_kms_v1_RotateKeyRequest, _kms_v1_RotateKeyRequest__Output>
       RotationReason: EnumTypeDefinition

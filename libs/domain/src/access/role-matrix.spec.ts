@@ -91,6 +91,10 @@ const EXPECTED: Record<string, Row> = {
   GetNotificationStatus:         { sre: '-',    sec: 'ok',    co: 'ok',    ka: '-',     workload: '-' },
   IssueProofToken:               { sre: 'grant', sec: 'grant', co: '-',    ka: 'grant', workload: 'grant', permission: 'SIGN' },
   GetProofChain:                 { sre: 'ok',   sec: 'ok',    co: 'ok',    ka: 'ok',    workload: 'grant', permission: 'VERIFY' },
+  RecordDrill:                   { sre: 'ok',   sec: 'ok',    co: '-',     ka: 'ok',    workload: '-' },
+  CloseDrillFollowUp:            { sre: 'ok',   sec: 'ok',    co: '-',     ka: 'ok',    workload: '-' },
+  GetDrillStatus:                { sre: 'ok',   sec: 'ok',    co: 'ok',    ka: 'ok',    workload: '-' },
+  ReportDrillsOverdue:           { sre: '-',    sec: '-',     co: '-',     ka: '-',     workload: '-' },
 };
 
 function cellOf(check: ReturnType<typeof checkRole>): Cell {

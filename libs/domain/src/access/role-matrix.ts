@@ -112,6 +112,13 @@ export const OPERATION_RULES: Readonly<Record<string, OperationRule>> = {
   // Regulatory proof tokens: signing needs SIGN on the tenant's root key; reading the chain, VERIFY (or a reader's role).
   IssueProofToken: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'SIGN' },
   GetProofChain: { humanRoles: READERS, workloads: true, keyPermission: 'VERIFY', humanRolesWithoutGrant: READERS },
+  // Backup-restore drills: the people who run them record them and close their follow-ups; every reader
+  // (compliance included) and the rotation scheduler (its overdue alerts) read the status.
+  RecordDrill: { humanRoles: OPERATORS, workloads: false },
+  CloseDrillFollowUp: { humanRoles: OPERATORS, workloads: false },
+  GetDrillStatus: { humanRoles: READERS, workloads: false, serviceRoles: ['rotation-scheduler'] },
+  // The scheduler raises the overdue-drill alerts; it decides nothing else about drills.
+  ReportDrillsOverdue: { humanRoles: [], workloads: false, serviceRoles: ['rotation-scheduler'] },
 };
 
 /** The operation whose rule an approved operation falls under (requester and approver must both be allowed it). */

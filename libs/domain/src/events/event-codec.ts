@@ -5,6 +5,7 @@ import { KEY_EVENT_TYPES, type KeyEvent } from '../key/key.events';
 import { HSM_TIMELINE_EVENT_TYPES, type HsmTimelineEvent } from '../jurisdiction/hsm-timeline.decider';
 import { RESIDENCY_EVENT_TYPES, type ResidencyEvent } from '../jurisdiction/residency-rules.decider';
 import { PROOF_CHAIN_EVENT_TYPES, type ProofChainEvent } from '../proof/proof-chain.decider';
+import { DRILL_LOG_EVENT_TYPES, type DrillLogEvent } from '../drill/drill-log.decider';
 export * from './stream-ids';
 
 /** An event as any store hands it back: a type name and JSON data and metadata. */
@@ -65,3 +66,4 @@ export function parseKeyEvent(raw: RawEvent): KeyEvent {
 export const hsmTimelineEventCodec: EventCodec<HsmTimelineEvent> = codec<HsmTimelineEvent>('HSM timeline', HSM_TIMELINE_EVENT_TYPES);
 export const residencyEventCodec: EventCodec<ResidencyEvent> = codec<ResidencyEvent>('residency', RESIDENCY_EVENT_TYPES);
 export const proofChainEventCodec: EventCodec<ProofChainEvent> = codec<ProofChainEvent>('proof chain', PROOF_CHAIN_EVENT_TYPES);
+export const drillLogEventCodec: EventCodec<DrillLogEvent> = codec<DrillLogEvent>('drill log', DRILL_LOG_EVENT_TYPES);

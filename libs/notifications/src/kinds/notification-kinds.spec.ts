@@ -47,6 +47,22 @@ describe('notification kinds', () => {
     expect(kind('escrow.declarations.overdue').severity).toBe('critical');
   });
 
+  it('tells of an overdue monthly drill and an overdue drill follow-up as critical, naming the due date, owner and action', () => {
+    const context = new NotificationContext();
+    const drill = kind('drill.overdue');
+    expect(drill.severity).toBe('critical');
+    expect(drill.describe(event('DrillOverdueReported', { subject: 'MONTHLY_DRILL', dueDate: '2026-04-06' }), context)).toEqual({
+      tenant: null,
+      title: 'the monthly backup-restore drill was due by 2026-04-06',
+      details: { dueDate: '2026-04-06' },
+    });
+    expect(drill.describe(event('DrillOverdueReported', { subject: 'MONTHLY_DRILL', dueDate: 'none' }), context)?.title).toBe('no backup-restore drill was ever recorded (monthly drills required)');
+    expect(drill.describe(event('DrillOverdueReported', { subject: 'FOLLOW_UP', dueDate: '2026-03-13', drillId: 'd1', followUpId: 2, owner: 'dba', action: 'pin pg_dump' }), context)).toMatchObject({
+      title: 'drill follow-up 2 (dba) was due by 2026-03-13: pin pg_dump',
+      details: { drill: 'd1', followUp: '2', owner: 'dba', dueDate: '2026-03-13' },
+    });
+  });
+
   it('tells only high and critical anomalies, at their severity', () => {
     const context = new NotificationContext();
     const anomaly = kind('anomaly.high');

@@ -198,6 +198,24 @@ export const DEFAULT_NOTIFICATION_KINDS: readonly NotificationKind[] = [
       };
     },
   },
+  {
+    // Policy: a restore drill every month, its gaps remediated within 5 business days (docs/backup-and-drills.md).
+    name: 'drill.overdue',
+    eventType: 'DrillOverdueReported',
+    severity: 'critical',
+    describe: (e): KindFacts => {
+      const d = e.data;
+      if (d['subject'] === 'MONTHLY_DRILL') {
+        const due = String(d['dueDate']);
+        return { tenant: null, title: due === 'none' ? 'no backup-restore drill was ever recorded (monthly drills required)' : `the monthly backup-restore drill was due by ${due}`, details: { dueDate: due } };
+      }
+      return {
+        tenant: null,
+        title: `drill follow-up ${String(d['followUpId'])} (${String(d['owner'])}) was due by ${String(d['dueDate'])}: ${String(d['action'])}`,
+        details: { drill: String(d['drillId']), followUp: String(d['followUpId']), owner: String(d['owner']), dueDate: String(d['dueDate']) },
+      };
+    },
+  },
 ];
 
 /** Index kinds by the event type they react to; two kinds of one name are a wiring mistake. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { KmsCallError, type KmsClient, type KmsMessage, type KmsMethod } from '@kms/contracts';
-import { type EscrowSettlement, type KeyServicePort, KeyServiceRefusal, type KeySnapshot, type KeyVersionSnapshot } from './key-service.port';
+import { type DrillAlert, type DrillAlertsPort, type EscrowSettlement, type KeyServicePort, KeyServiceRefusal, type KeySnapshot, type KeyVersionSnapshot } from './key-service.port';
 import type { WorkloadTokenSource } from './workload-token.source';
 
 interface KeyMessage {
@@ -38,7 +38,7 @@ function toSnapshot(m: KeyMessage): KeySnapshot {
 const STATUS_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(grpcStatus).map(([name, code]) => [code, name]));
 
 /** The key service over gRPC, called as the scheduler's workload identity. */
-export class GrpcKeyServiceGateway implements KeyServicePort {
+export class GrpcKeyServiceGateway implements KeyServicePort, DrillAlertsPort {
   constructor(
     private readonly client: KmsClient,
     private readonly tokens: WorkloadTokenSource,
@@ -71,6 +71,13 @@ export class GrpcKeyServiceGateway implements KeyServicePort {
       pending_declarations?: string[];
     };
     return { status: s.status, pendingDeclarations: [...(s.pending_declarations ?? [])] };
+  }
+
+  async reportDrillsOverdue(): Promise<DrillAlert[]> {
+    const r = (await this.request('ReportDrillsOverdue', {})) as unknown as { reported: Array<{ subject: string; due_date: string; drill_id: string; follow_up_id: number; owner: string }> };
+    return r.reported.map((a) =>
+      a.subject === 'FOLLOW_UP' ? { subject: 'FOLLOW_UP', dueDate: a.due_date, drillId: a.drill_id, followUpId: Number(a.follow_up_id), owner: a.owner } : { subject: 'MONTHLY_DRILL', dueDate: a.due_date },
+    );
   }
 
   private async call(method: KmsMethod, request: KmsMessage): Promise<KeySnapshot> {

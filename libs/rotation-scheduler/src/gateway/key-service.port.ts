@@ -48,3 +48,17 @@ export interface EscrowSettlement {
   status: string;
   pendingDeclarations: string[];
 }
+
+/** An overdue-drill alert the key service raised (DrillOverdueReported): the monthly drill or a follow-up. */
+export interface DrillAlert {
+  subject: 'MONTHLY_DRILL' | 'FOLLOW_UP';
+  dueDate: string;
+  drillId?: string;
+  followUpId?: number;
+  owner?: string;
+}
+
+/** The drill log's alerts (docs/backup-and-drills.md): each round, the key service raises what became overdue, once. */
+export interface DrillAlertsPort {
+  reportDrillsOverdue(): Promise<DrillAlert[]>;
+}

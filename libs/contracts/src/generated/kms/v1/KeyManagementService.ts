@@ -10,12 +10,15 @@ import type { BatchEncryptRequest as _kms_v1_BatchEncryptRequest, BatchEncryptRe
 import type { BatchEncryptResponse as _kms_v1_BatchEncryptResponse, BatchEncryptResponse__Output as _kms_v1_BatchEncryptResponse__Output } from '../../kms/v1/BatchEncryptResponse';
 import type { BatchReEncryptRequest as _kms_v1_BatchReEncryptRequest, BatchReEncryptRequest__Output as _kms_v1_BatchReEncryptRequest__Output } from '../../kms/v1/BatchReEncryptRequest';
 import type { BatchReEncryptResponse as _kms_v1_BatchReEncryptResponse, BatchReEncryptResponse__Output as _kms_v1_BatchReEncryptResponse__Output } from '../../kms/v1/BatchReEncryptResponse';
+import type { CloseDrillFollowUpRequest as _kms_v1_CloseDrillFollowUpRequest, CloseDrillFollowUpRequest__Output as _kms_v1_CloseDrillFollowUpRequest__Output } from '../../kms/v1/CloseDrillFollowUpRequest';
 import type { CreateKeyRequest as _kms_v1_CreateKeyRequest, CreateKeyRequest__Output as _kms_v1_CreateKeyRequest__Output } from '../../kms/v1/CreateKeyRequest';
 import type { DecapsulateRequest as _kms_v1_DecapsulateRequest, DecapsulateRequest__Output as _kms_v1_DecapsulateRequest__Output } from '../../kms/v1/DecapsulateRequest';
 import type { DecapsulateResponse as _kms_v1_DecapsulateResponse, DecapsulateResponse__Output as _kms_v1_DecapsulateResponse__Output } from '../../kms/v1/DecapsulateResponse';
 import type { DecryptRequest as _kms_v1_DecryptRequest, DecryptRequest__Output as _kms_v1_DecryptRequest__Output } from '../../kms/v1/DecryptRequest';
 import type { DecryptResponse as _kms_v1_DecryptResponse, DecryptResponse__Output as _kms_v1_DecryptResponse__Output } from '../../kms/v1/DecryptResponse';
 import type { DependentRequest as _kms_v1_DependentRequest, DependentRequest__Output as _kms_v1_DependentRequest__Output } from '../../kms/v1/DependentRequest';
+import type { DrillAlerts as _kms_v1_DrillAlerts, DrillAlerts__Output as _kms_v1_DrillAlerts__Output } from '../../kms/v1/DrillAlerts';
+import type { DrillStatus as _kms_v1_DrillStatus, DrillStatus__Output as _kms_v1_DrillStatus__Output } from '../../kms/v1/DrillStatus';
 import type { EncryptRequest as _kms_v1_EncryptRequest, EncryptRequest__Output as _kms_v1_EncryptRequest__Output } from '../../kms/v1/EncryptRequest';
 import type { EncryptResponse as _kms_v1_EncryptResponse, EncryptResponse__Output as _kms_v1_EncryptResponse__Output } from '../../kms/v1/EncryptResponse';
 import type { GenerateDataKeyRequest as _kms_v1_GenerateDataKeyRequest, GenerateDataKeyRequest__Output as _kms_v1_GenerateDataKeyRequest__Output } from '../../kms/v1/GenerateDataKeyRequest';
@@ -24,6 +27,7 @@ import type { GenerateMacRequest as _kms_v1_GenerateMacRequest, GenerateMacReque
 import type { GenerateMacResponse as _kms_v1_GenerateMacResponse, GenerateMacResponse__Output as _kms_v1_GenerateMacResponse__Output } from '../../kms/v1/GenerateMacResponse';
 import type { GenerateRandomRequest as _kms_v1_GenerateRandomRequest, GenerateRandomRequest__Output as _kms_v1_GenerateRandomRequest__Output } from '../../kms/v1/GenerateRandomRequest';
 import type { GenerateRandomResponse as _kms_v1_GenerateRandomResponse, GenerateRandomResponse__Output as _kms_v1_GenerateRandomResponse__Output } from '../../kms/v1/GenerateRandomResponse';
+import type { GetDrillStatusRequest as _kms_v1_GetDrillStatusRequest, GetDrillStatusRequest__Output as _kms_v1_GetDrillStatusRequest__Output } from '../../kms/v1/GetDrillStatusRequest';
 import type { GetKeyOriginStatementRequest as _kms_v1_GetKeyOriginStatementRequest, GetKeyOriginStatementRequest__Output as _kms_v1_GetKeyOriginStatementRequest__Output } from '../../kms/v1/GetKeyOriginStatementRequest';
 import type { GetKeyRequest as _kms_v1_GetKeyRequest, GetKeyRequest__Output as _kms_v1_GetKeyRequest__Output } from '../../kms/v1/GetKeyRequest';
 import type { GetProofChainRequest as _kms_v1_GetProofChainRequest, GetProofChainRequest__Output as _kms_v1_GetProofChainRequest__Output } from '../../kms/v1/GetProofChainRequest';
@@ -39,6 +43,7 @@ import type { ProofToken as _kms_v1_ProofToken, ProofToken__Output as _kms_v1_Pr
 import type { PublicKey as _kms_v1_PublicKey, PublicKey__Output as _kms_v1_PublicKey__Output } from '../../kms/v1/PublicKey';
 import type { ReEncryptRequest as _kms_v1_ReEncryptRequest, ReEncryptRequest__Output as _kms_v1_ReEncryptRequest__Output } from '../../kms/v1/ReEncryptRequest';
 import type { ReEncryptResponse as _kms_v1_ReEncryptResponse, ReEncryptResponse__Output as _kms_v1_ReEncryptResponse__Output } from '../../kms/v1/ReEncryptResponse';
+import type { RecordDrillRequest as _kms_v1_RecordDrillRequest, RecordDrillRequest__Output as _kms_v1_RecordDrillRequest__Output } from '../../kms/v1/RecordDrillRequest';
 import type { RotateKeyRequest as _kms_v1_RotateKeyRequest, RotateKeyRequest__Output as _kms_v1_RotateKeyRequest__Output } from '../../kms/v1/RotateKeyRequest';
 import type { ScheduleKeyVersionDestructionRequest as _kms_v1_ScheduleKeyVersionDestructionRequest, ScheduleKeyVersionDestructionRequest__Output as _kms_v1_ScheduleKeyVersionDestructionRequest__Output } from '../../kms/v1/ScheduleKeyVersionDestructionRequest';
 import type { SetKeyPolicyRequest as _kms_v1_SetKeyPolicyRequest, SetKeyPolicyRequest__Output as _kms_v1_SetKeyPolicyRequest__Output } from '../../kms/v1/SetKeyPolicyRequest';
@@ -97,6 +102,15 @@ export interface KeyManagementServiceClient extends grpc.Client {
   cancelKeyVersionDestruction(argument: _kms_v1_KeyVersionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
   cancelKeyVersionDestruction(argument: _kms_v1_KeyVersionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
   cancelKeyVersionDestruction(argument: _kms_v1_KeyVersionRequest, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
+  
+  CloseDrillFollowUp(argument: _kms_v1_CloseDrillFollowUpRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_DrillStatus__Output>): grpc.ClientUnaryCall;
+  CloseDrillFollowUp(argument: _kms_v1_CloseDrillFollowUpRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_DrillStatus__Output>): grpc.ClientUnaryCall;
+  CloseDrillFollowUp(argument: _kms_v1_CloseDrillFollowUpRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_DrillStatus__Output>): grpc.ClientUnaryCall;
+  CloseDrillFollowUp(argument: _kms_v1_CloseDrillFollowUpRequest, callback: grpc.requestCallback<_kms_v1_DrillStatus__Output>): grpc.ClientUnaryCall;
+  closeDrillFollowUp(argument: _kms_v1_CloseDrillFollowUpRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_DrillStatus__Output>): grpc.ClientUnaryCall;
+  closeDrillFollowUp(argument: _kms_v1_CloseDrillFollowUpRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_DrillStatus__Output>): grpc.ClientUnaryCall;
+  closeDrillFollowUp(argument: _kms_v1_CloseDrillFollowUpRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_DrillStatus__Output>): grpc.ClientUnaryCall;
+  closeDrillFollowUp(argument: _kms_v1_CloseDrillFollowUpRequest, callback: grpc.requestCallback<_kms_v1_DrillStatus__Output>): grpc.ClientUnaryCall;
   
   ConfirmKeyVersion(argument: _kms_v1_KeyVersionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
   ConfirmKeyVersion(argument: _kms_v1_KeyVersionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
@@ -197,6 +211,15 @@ export interface KeyManagementServiceClient extends grpc.Client {
   generateRandom(argument: _kms_v1_GenerateRandomRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_GenerateRandomResponse__Output>): grpc.ClientUnaryCall;
   generateRandom(argument: _kms_v1_GenerateRandomRequest, callback: grpc.requestCallback<_kms_v1_GenerateRandomResponse__Output>): grpc.ClientUnaryCall;
   
+  GetDrillStatus(argument: _kms_v1_GetDrillStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_DrillStatus__Output>): grpc.ClientUnaryCall;
+  GetDrillStatus(argument: _kms_v1_GetDrillStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_DrillStatus__Output>): grpc.ClientUnaryCall;
+  GetDrillStatus(argument: _kms_v1_GetDrillStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_DrillStatus__Output>): grpc.ClientUnaryCall;
+  GetDrillStatus(argument: _kms_v1_GetDrillStatusRequest, callback: grpc.requestCallback<_kms_v1_DrillStatus__Output>): grpc.ClientUnaryCall;
+  getDrillStatus(argument: _kms_v1_GetDrillStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_DrillStatus__Output>): grpc.ClientUnaryCall;
+  getDrillStatus(argument: _kms_v1_GetDrillStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_DrillStatus__Output>): grpc.ClientUnaryCall;
+  getDrillStatus(argument: _kms_v1_GetDrillStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_DrillStatus__Output>): grpc.ClientUnaryCall;
+  getDrillStatus(argument: _kms_v1_GetDrillStatusRequest, callback: grpc.requestCallback<_kms_v1_DrillStatus__Output>): grpc.ClientUnaryCall;
+  
   GetKey(argument: _kms_v1_GetKeyRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
   GetKey(argument: _kms_v1_GetKeyRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
   GetKey(argument: _kms_v1_GetKeyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
@@ -260,6 +283,15 @@ export interface KeyManagementServiceClient extends grpc.Client {
   reEncrypt(argument: _kms_v1_ReEncryptRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_ReEncryptResponse__Output>): grpc.ClientUnaryCall;
   reEncrypt(argument: _kms_v1_ReEncryptRequest, callback: grpc.requestCallback<_kms_v1_ReEncryptResponse__Output>): grpc.ClientUnaryCall;
   
+  RecordDrill(argument: _kms_v1_RecordDrillRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_DrillStatus__Output>): grpc.ClientUnaryCall;
+  RecordDrill(argument: _kms_v1_RecordDrillRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_DrillStatus__Output>): grpc.ClientUnaryCall;
+  RecordDrill(argument: _kms_v1_RecordDrillRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_DrillStatus__Output>): grpc.ClientUnaryCall;
+  RecordDrill(argument: _kms_v1_RecordDrillRequest, callback: grpc.requestCallback<_kms_v1_DrillStatus__Output>): grpc.ClientUnaryCall;
+  recordDrill(argument: _kms_v1_RecordDrillRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_DrillStatus__Output>): grpc.ClientUnaryCall;
+  recordDrill(argument: _kms_v1_RecordDrillRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_DrillStatus__Output>): grpc.ClientUnaryCall;
+  recordDrill(argument: _kms_v1_RecordDrillRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_DrillStatus__Output>): grpc.ClientUnaryCall;
+  recordDrill(argument: _kms_v1_RecordDrillRequest, callback: grpc.requestCallback<_kms_v1_DrillStatus__Output>): grpc.ClientUnaryCall;
+  
   RegisterDependent(argument: _kms_v1_DependentRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
   RegisterDependent(argument: _kms_v1_DependentRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
   RegisterDependent(argument: _kms_v1_DependentRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
@@ -277,6 +309,15 @@ export interface KeyManagementServiceClient extends grpc.Client {
   removeDependent(argument: _kms_v1_DependentRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
   removeDependent(argument: _kms_v1_DependentRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
   removeDependent(argument: _kms_v1_DependentRequest, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
+  
+  ReportDrillsOverdue(argument: _kms_v1_GetDrillStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_DrillAlerts__Output>): grpc.ClientUnaryCall;
+  ReportDrillsOverdue(argument: _kms_v1_GetDrillStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_DrillAlerts__Output>): grpc.ClientUnaryCall;
+  ReportDrillsOverdue(argument: _kms_v1_GetDrillStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_DrillAlerts__Output>): grpc.ClientUnaryCall;
+  ReportDrillsOverdue(argument: _kms_v1_GetDrillStatusRequest, callback: grpc.requestCallback<_kms_v1_DrillAlerts__Output>): grpc.ClientUnaryCall;
+  reportDrillsOverdue(argument: _kms_v1_GetDrillStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_DrillAlerts__Output>): grpc.ClientUnaryCall;
+  reportDrillsOverdue(argument: _kms_v1_GetDrillStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_DrillAlerts__Output>): grpc.ClientUnaryCall;
+  reportDrillsOverdue(argument: _kms_v1_GetDrillStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_DrillAlerts__Output>): grpc.ClientUnaryCall;
+  reportDrillsOverdue(argument: _kms_v1_GetDrillStatusRequest, callback: grpc.requestCallback<_kms_v1_DrillAlerts__Output>): grpc.ClientUnaryCall;
   
   ReportKeyCompromise(argument: _kms_v1_KeyVersionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
   ReportKeyCompromise(argument: _kms_v1_KeyVersionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
@@ -390,6 +431,8 @@ export interface KeyManagementServiceHandlers extends grpc.UntypedServiceImpleme
   
   CancelKeyVersionDestruction: grpc.handleUnaryCall<_kms_v1_KeyVersionRequest__Output, _kms_v1_Key>;
   
+  CloseDrillFollowUp: grpc.handleUnaryCall<_kms_v1_CloseDrillFollowUpRequest__Output, _kms_v1_DrillStatus>;
+  
   ConfirmKeyVersion: grpc.handleUnaryCall<_kms_v1_KeyVersionRequest__Output, _kms_v1_Key>;
   
   CreateKey: grpc.handleUnaryCall<_kms_v1_CreateKeyRequest__Output, _kms_v1_Key>;
@@ -412,6 +455,8 @@ export interface KeyManagementServiceHandlers extends grpc.UntypedServiceImpleme
   
   GenerateRandom: grpc.handleUnaryCall<_kms_v1_GenerateRandomRequest__Output, _kms_v1_GenerateRandomResponse>;
   
+  GetDrillStatus: grpc.handleUnaryCall<_kms_v1_GetDrillStatusRequest__Output, _kms_v1_DrillStatus>;
+  
   GetKey: grpc.handleUnaryCall<_kms_v1_GetKeyRequest__Output, _kms_v1_Key>;
   
   GetKeyOriginStatement: grpc.handleUnaryCall<_kms_v1_GetKeyOriginStatementRequest__Output, _kms_v1_KeyOriginStatement>;
@@ -426,9 +471,13 @@ export interface KeyManagementServiceHandlers extends grpc.UntypedServiceImpleme
   
   ReEncrypt: grpc.handleUnaryCall<_kms_v1_ReEncryptRequest__Output, _kms_v1_ReEncryptResponse>;
   
+  RecordDrill: grpc.handleUnaryCall<_kms_v1_RecordDrillRequest__Output, _kms_v1_DrillStatus>;
+  
   RegisterDependent: grpc.handleUnaryCall<_kms_v1_DependentRequest__Output, _kms_v1_Key>;
   
   RemoveDependent: grpc.handleUnaryCall<_kms_v1_DependentRequest__Output, _kms_v1_Key>;
+  
+  ReportDrillsOverdue: grpc.handleUnaryCall<_kms_v1_GetDrillStatusRequest__Output, _kms_v1_DrillAlerts>;
   
   ReportKeyCompromise: grpc.handleUnaryCall<_kms_v1_KeyVersionRequest__Output, _kms_v1_Key>;
   
@@ -460,6 +509,7 @@ export interface KeyManagementServiceDefinition extends grpc.ServiceDefinition {
   BatchEncrypt: MethodDefinition<_kms_v1_BatchEncryptRequest, _kms_v1_BatchEncryptResponse, _kms_v1_BatchEncryptRequest__Output, _kms_v1_BatchEncryptResponse__Output>
   BatchReEncrypt: MethodDefinition<_kms_v1_BatchReEncryptRequest, _kms_v1_BatchReEncryptResponse, _kms_v1_BatchReEncryptRequest__Output, _kms_v1_BatchReEncryptResponse__Output>
   CancelKeyVersionDestruction: MethodDefinition<_kms_v1_KeyVersionRequest, _kms_v1_Key, _kms_v1_KeyVersionRequest__Output, _kms_v1_Key__Output>
+  CloseDrillFollowUp: MethodDefinition<_kms_v1_CloseDrillFollowUpRequest, _kms_v1_DrillStatus, _kms_v1_CloseDrillFollowUpRequest__Output, _kms_v1_DrillStatus__Output>
   ConfirmKeyVersion: MethodDefinition<_kms_v1_KeyVersionRequest, _kms_v1_Key, _kms_v1_KeyVersionRequest__Output, _kms_v1_Key__Output>
   CreateKey: MethodDefinition<_kms_v1_CreateKeyRequest, _kms_v1_Key, _kms_v1_CreateKeyRequest__Output, _kms_v1_Key__Output>
   Decapsulate: MethodDefinition<_kms_v1_DecapsulateRequest, _kms_v1_DecapsulateResponse, _kms_v1_DecapsulateRequest__Output, _kms_v1_DecapsulateResponse__Output>
@@ -471,6 +521,7 @@ export interface KeyManagementServiceDefinition extends grpc.ServiceDefinition {
   GenerateDataKey: MethodDefinition<_kms_v1_GenerateDataKeyRequest, _kms_v1_GenerateDataKeyResponse, _kms_v1_GenerateDataKeyRequest__Output, _kms_v1_GenerateDataKeyResponse__Output>
   GenerateMac: MethodDefinition<_kms_v1_GenerateMacRequest, _kms_v1_GenerateMacResponse, _kms_v1_GenerateMacRequest__Output, _kms_v1_GenerateMacResponse__Output>
   GenerateRandom: MethodDefinition<_kms_v1_GenerateRandomRequest, _kms_v1_GenerateRandomResponse, _kms_v1_GenerateRandomRequest__Output, _kms_v1_GenerateRandomResponse__Output>
+  GetDrillStatus: MethodDefinition<_kms_v1_GetDrillStatusRequest, _kms_v1_DrillStatus, _kms_v1_GetDrillStatusRequest__Output, _kms_v1_DrillStatus__Output>
   GetKey: MethodDefinition<_kms_v1_GetKeyRequest, _kms_v1_Key, _kms_v1_GetKeyRequest__Output, _kms_v1_Key__Output>
   GetKeyOriginStatement: MethodDefinition<_kms_v1_GetKeyOriginStatementRequest, _kms_v1_KeyOriginStatement, _kms_v1_GetKeyOriginStatementRequest__Output, _kms_v1_KeyOriginStatement__Output>
   GetProofChain: MethodDefinition<_kms_v1_GetProofChainRequest, _kms_v1_ProofChain, _kms_v1_GetProofChainRequest__Output, _kms_v1_ProofChain__Output>
@@ -478,8 +529,10 @@ export interface KeyManagementServiceDefinition extends grpc.ServiceDefinition {
   IssueProofToken: MethodDefinition<_kms_v1_IssueProofTokenRequest, _kms_v1_ProofToken, _kms_v1_IssueProofTokenRequest__Output, _kms_v1_ProofToken__Output>
   ListKeys: MethodDefinition<_kms_v1_ListKeysRequest, _kms_v1_ListKeysResponse, _kms_v1_ListKeysRequest__Output, _kms_v1_ListKeysResponse__Output>
   ReEncrypt: MethodDefinition<_kms_v1_ReEncryptRequest, _kms_v1_ReEncryptResponse, _kms_v1_ReEncryptRequest__Output, _kms_v1_ReEncryptResponse__Output>
+  RecordDrill: MethodDefinition<_kms_v1_RecordDrillRequest, _kms_v1_DrillStatus, _kms_v1_RecordDrillRequest__Output, _kms_v1_DrillStatus__Output>
   RegisterDependent: MethodDefinition<_kms_v1_DependentRequest, _kms_v1_Key, _kms_v1_DependentRequest__Output, _kms_v1_Key__Output>
   RemoveDependent: MethodDefinition<_kms_v1_DependentRequest, _kms_v1_Key, _kms_v1_DependentRequest__Output, _kms_v1_Key__Output>
+  ReportDrillsOverdue: MethodDefinition<_kms_v1_GetDrillStatusRequest, _kms_v1_DrillAlerts, _kms_v1_GetDrillStatusRequest__Output, _kms_v1_DrillAlerts__Output>
   ReportKeyCompromise: MethodDefinition<_kms_v1_KeyVersionRequest, _kms_v1_Key, _kms_v1_KeyVersionRequest__Output, _kms_v1_Key__Output>
   ReportOverdueConfirmations: MethodDefinition<_kms_v1_KeyVersionRequest, _kms_v1_Key, _kms_v1_KeyVersionRequest__Output, _kms_v1_Key__Output>
   RotateKey: MethodDefinition<_kms_v1_RotateKeyRequest, _kms_v1_Key, _kms_v1_RotateKeyRequest__Output, _kms_v1_Key__Output>
