@@ -23,6 +23,7 @@ import { EventSealer, type EventStore, type SealedHistory } from '@kms/event-sto
 import { EsdbEventStore } from '@kms/event-store-esdb';
 import { assertSealKeyContinuity, PostgresChangeCommitter, notifyChannelFor, PostgresEventStore } from '@kms/event-store-postgres';
 import { ensureMasterKeyFile, loadMasterKey, SoftwareKeyBackend } from '@kms/key-backend-software';
+import { loadJurisdictionMasterKeys } from './master-keys.compose';
 import {
   AuditSealer,
   createPgPool,
@@ -170,6 +171,7 @@ export async function composeKeyService(
     }
   }
   const masterKey = await loadMasterKey(config.masterKey);
+  const jurisdictionMasterKeys = await loadJurisdictionMasterKeys(config, notices);
 
   const clock = options.clock ?? systemClock;
   // The HSMs come first: with the KMS_HSM_* one, the history seal keys are derived inside it.
@@ -248,6 +250,8 @@ export async function composeKeyService(
     store: new PostgresKeyMaterialStore(pool),
     importParameters: new PostgresImportParametersStore(pool),
     masterKey,
+    masterKeyJurisdiction: config.masterKeys.primary,
+    jurisdictionMasterKeys,
     now: () => clock.now(),
   });
   const backends: KeyBackends = { SOFTWARE: software };

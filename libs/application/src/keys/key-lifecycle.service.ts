@@ -1,10 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import {
   type Algorithm,
+  chooseJurisdiction,
   type CommandMetadata,
   decide,
+  DEFAULT_JURISDICTION,
   destructionDue,
   type ExistingKeyState,
+  invalidArgument,
+  type Jurisdiction,
   type KeyCommand,
   keyDecider,
   keyEventCodec,
@@ -54,6 +58,13 @@ export interface CreateKeyInput {
   owner: string;
   rotationPeriodDays?: number;
   policy?: KeyPolicy;
+  /** Where the key is kept; required when more than one jurisdiction is configured. */
+  jurisdiction?: string;
+}
+
+/** The jurisdictions a backend can keep new material in. */
+function jurisdictionsOf(backend: KeyBackend): readonly Jurisdiction[] {
+  return (backend.jurisdictions?.() ?? [DEFAULT_JURISDICTION]) as readonly Jurisdiction[];
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -97,6 +108,23 @@ export class KeyLifecycleService {
     return backend;
   }
 
+  /** Every jurisdiction some backend can keep keys in: what CreateKey's `jurisdiction` is checked against. */
+  configuredJurisdictions(): Jurisdiction[] {
+    const all = new Set<Jurisdiction>();
+    for (const backend of Object.values(this.backends)) if (backend) for (const j of jurisdictionsOf(backend)) all.add(j);
+    return [...all].sort();
+  }
+
+  /** The key's jurisdiction: the requested one (required with several configured), served by the backend of its protection level. */
+  private jurisdictionFor(requested: string | undefined, level: ProtectionLevel, backend: KeyBackend): Jurisdiction {
+    const jurisdiction = chooseJurisdiction(requested, this.configuredJurisdictions());
+    const served = jurisdictionsOf(backend);
+    if (!served.includes(jurisdiction)) {
+      throw invalidArgument('jurisdiction', `no ${level} keys can be kept in "${jurisdiction}" on this server (${level}: ${served.join(', ')})`);
+    }
+    return jurisdiction;
+  }
+
   private metadata(ctx: ChangeContext): CommandMetadata {
     return {
       now: this.clock.now(),
@@ -117,19 +145,20 @@ export class KeyLifecycleService {
     const algorithm = validateAlgorithm(input.algorithm);
     const protectionLevel = validateProtectionLevel(input.protectionLevel);
     const backend = this.backendFor(protectionLevel, algorithm);
+    const jurisdiction = this.jurisdictionFor(input.jurisdiction, protectionLevel, backend);
     const keyId = randomUUID();
     const metadata = this.metadata(ctx);
     // Dry run of the decision so invalid labels/periods fail before material is made.
     const probe: KeyCommand = {
       type: 'CreateKey',
-      data: { ...input, tenant, name, purpose, algorithm, protectionLevel, keyId, material: { version: 1, materialRef: 'probe' } },
+      data: { ...input, tenant, name, purpose, algorithm, protectionLevel, jurisdiction, keyId, material: { version: 1, materialRef: 'probe' } },
       metadata,
     };
     decide(probe, { status: 'NotCreated' });
 
     const nameStream = keyNameStreamId(tenant, name);
     const nameVersion = await this.freeName(nameStream, tenant, name);
-    const created = await backend.createVersion({ keyId, version: 1, algorithm });
+    const created = await backend.createVersion({ keyId, version: 1, algorithm, jurisdiction });
     const handle: VersionHandle = { keyId, version: 1, algorithm, materialRef: created.materialRef };
     const discard = () => backend.discardVersion(handle).catch(() => undefined);
     let reserved: number | undefined;
@@ -233,7 +262,8 @@ export class KeyLifecycleService {
       const version = versionIntroducedBy(typeof kind === 'function' ? kind(state) : kind, state);
       if (version === undefined) return { command: build(state, { version: state.key.versions.length + 1, materialRef: 'none' }, metadata) };
       const backend = this.backendFor(state.key.protectionLevel, state.key.algorithm);
-      const created = await backend.createVersion({ keyId, version, algorithm: state.key.algorithm });
+      // A new version stays in the key's jurisdiction.
+      const created = await backend.createVersion({ keyId, version, algorithm: state.key.algorithm, jurisdiction: state.key.jurisdiction });
       const handle: VersionHandle = { keyId, version, algorithm: state.key.algorithm, materialRef: created.materialRef };
       return { command: build(state, { version, ...created }, metadata), undo: () => backend.discardVersion(handle).catch(() => undefined) };
     });
