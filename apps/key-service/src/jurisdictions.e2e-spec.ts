@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { MasterKey } from '@kms/key-backend-software';
 import { JURISDICTION_TEST_TOKENS, SOFTHSM_MODULE, softHsmTestToken } from '@kms/key-backend-pkcs11/testing';
-import { type KeyServiceUnderTest, startKeyServiceUnderTest } from './key-service.e2e-harness';
+import { approvalIdOf } from '@kms/testing';
+import { auditRows } from './access-control.e2e-helpers';
+import { type Actor, type KeyServiceUnderTest, startKeyServiceUnderTest } from './key-service.e2e-harness';
 
 const run = promisify(execFile);
 
@@ -22,11 +24,11 @@ async function objectsOn(tokenLabel: string): Promise<string> {
   return stdout;
 }
 
-interface KeyView {
+type KeyView = {
   key_id: string;
   jurisdiction: string;
   protection_level: string;
-}
+};
 
 /*
  * Two HSM instances standing for two jurisdictions (SoftHSM2 tokens kms-eu and kms-us) and one master
@@ -60,8 +62,15 @@ describe('keys in their jurisdiction (two SoftHSM2 tokens, two master keys)', ()
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  const create = (name: string, protectionLevel: 'HSM' | 'SOFTWARE', jurisdiction?: string) =>
-    kms.admin.call<KeyView>('CreateKey', { name, purpose: 'DATA_PROTECTION', algorithm: 'AES_256_GCM', protection_level: protectionLevel, ...(jurisdiction !== undefined ? { jurisdiction } : {}) });
+  const create = (name: string, protectionLevel: 'HSM' | 'SOFTWARE', jurisdiction?: string, grantee?: string) =>
+    kms.admin.call<KeyView>('CreateKey', {
+      name,
+      purpose: 'DATA_PROTECTION',
+      algorithm: 'AES_256_GCM',
+      protection_level: protectionLevel,
+      ...(jurisdiction !== undefined ? { jurisdiction } : {}),
+      ...(grantee ? { policy: { grants: { [grantee]: { permissions: ['ENCRYPT', 'DECRYPT'] } } } } : {}),
+    });
 
   it('refuses a key without a jurisdiction, or in one that is not configured, naming `jurisdiction`', async () => {
     await expect(create('no-place', 'HSM')).rejects.toMatchObject({ errorCode: 'INVALID_ARGUMENT', field: 'jurisdiction', message: expect.stringContaining('eu, us') });
@@ -95,5 +104,83 @@ describe('keys in their jurisdiction (two SoftHSM2 tokens, two master keys)', ()
     const kekOf = async (keyId: string) => (await kms.db.query<{ kek_id: string }>('SELECT kek_id FROM key_material WHERE key_id = $1', [keyId])).rows.map((r) => r.kek_id);
     expect(await kekOf(us.key_id)).toEqual([MasterKey.fromBytes(usMaster).kekId]);
     expect(await kekOf(eu.key_id)).toEqual([MasterKey.fromBytes(euMaster).kekId]);
+  });
+
+  describe('residency rules', () => {
+    const TICKET = { change_ticket: 'CHG-RESIDENCY' };
+    let app: Actor;
+    let bob: Actor;
+    let euKey: KeyView;
+    let eu2Key: KeyView;
+    let usKey: KeyView;
+    let ciphertext: Buffer;
+    const plaintext = Buffer.from('personal data of an eu resident');
+
+    beforeAll(async () => {
+      app = await kms.register('residency-app', 'WORKLOAD');
+      bob = await kms.register('bob.residency', 'HUMAN', ['security-engineering']);
+      euKey = await create('res-eu', 'SOFTWARE', 'eu', app.identityId);
+      eu2Key = await create('res-eu-2', 'HSM', 'eu', app.identityId);
+      usKey = await create('res-us', 'HSM', 'us', app.identityId);
+      ciphertext = (await app.call<{ ciphertext: Buffer }>('Encrypt', { key_id: euKey.key_id, plaintext })).ciphertext;
+    }, 90_000);
+
+    const reEncrypt = (destination: KeyView, requestId?: string) =>
+      app.call<{ ciphertext: Buffer; key_id: string }>('ReEncrypt', { ciphertext, destination_key_id: destination.key_id }, requestId);
+
+    it('lets ReEncrypt stay within a jurisdiction and refuses a crossing without a rule, naming both jurisdictions, audited', async () => {
+      expect((await reEncrypt(eu2Key)).key_id).toBe(eu2Key.key_id);
+
+      const requestId = `res-refused-${randomBytes(4).toString('hex')}`;
+      await expect(reEncrypt(usKey, requestId)).rejects.toMatchObject({
+        errorCode: 'PERMISSION_DENIED',
+        field: 'destination_key_id',
+        message: expect.stringMatching(/"eu" to "us"/),
+      });
+      const [row] = await auditRows(kms.db, requestId);
+      expect(row).toMatchObject({ operation: 'ReEncrypt', outcome: 'DENIED', details: expect.objectContaining({ fromJurisdiction: 'eu', toJurisdiction: 'us', residency: 'refused' }) });
+
+      // BatchReEncrypt goes through the same check, item by item.
+      const batch = await app.call<{ results: Array<{ error?: { error_code: string; field: string }; response?: { key_id: string } }> }>('BatchReEncrypt', {
+        items: [
+          { ciphertext, destination_key_id: usKey.key_id },
+          { ciphertext, destination_key_id: eu2Key.key_id },
+        ],
+      });
+      expect(batch.results[0].error).toMatchObject({ error_code: 'PERMISSION_DENIED', field: 'destination_key_id' });
+      expect(batch.results[1].response?.key_id).toBe(eu2Key.key_id);
+    });
+
+    it('a rule takes two people; once approved the eu -> us crossing runs and is audited as such, the reverse stays refused', async () => {
+      const rule = { tenant: 'default', from_jurisdiction: 'eu', to_jurisdiction: 'us', allowed: true, context: TICKET };
+      await expect(kms.admin.call('SetResidencyRule', { ...rule, context: {} })).rejects.toMatchObject({ errorCode: 'INVALID_ARGUMENT', field: 'context.change_ticket' });
+      await expect(kms.admin.call('SetResidencyRule', { ...rule, to_jurisdiction: 'eu' })).rejects.toMatchObject({ errorCode: 'INVALID_ARGUMENT', field: 'to_jurisdiction' });
+      const asked = await kms.admin.call('SetResidencyRule', rule).then(
+        () => {
+          throw new Error('a residency rule was set by one person');
+        },
+        (e: unknown) => e,
+      );
+      const approvalId = approvalIdOf(asked);
+      // Still refused while the request waits.
+      expect((await kms.admin.call<{ allowed: unknown[] }>('GetResidencyRules', { tenant: 'default' })).allowed).toEqual([]);
+      await expect(reEncrypt(usKey)).rejects.toMatchObject({ errorCode: 'PERMISSION_DENIED' });
+      await expect(kms.admin.call('ApproveRequest', { approval_id: approvalId, context: TICKET })).rejects.toMatchObject({ errorCode: 'SELF_APPROVAL' });
+      const done = await bob.call<{ status: string; operation: string }>('ApproveRequest', { approval_id: approvalId, context: TICKET });
+      expect(done).toMatchObject({ status: 'EXECUTED', operation: 'SetResidencyRule' });
+      expect((await kms.admin.call<{ allowed: unknown[] }>('GetResidencyRules', { tenant: 'default' })).allowed).toEqual([{ from_jurisdiction: 'eu', to_jurisdiction: 'us' }]);
+      const recorded = await kms.db.query<{ type: string; approvers: string[] }>(`SELECT type, metadata->'approvers' AS approvers FROM events WHERE stream_id = 'residency-default'`);
+      expect(recorded.rows).toEqual([{ type: 'ResidencyCrossingAllowed', approvers: [bob.identityId] }]);
+
+      const requestId = `res-allowed-${randomBytes(4).toString('hex')}`;
+      const moved = await reEncrypt(usKey, requestId);
+      expect(moved.key_id).toBe(usKey.key_id);
+      expect((await app.call<{ plaintext: Buffer }>('Decrypt', { ciphertext: moved.ciphertext })).plaintext).toEqual(plaintext);
+      const [row] = await auditRows(kms.db, requestId);
+      expect(row).toMatchObject({ operation: 'ReEncrypt', outcome: 'SUCCESS', details: expect.objectContaining({ fromJurisdiction: 'eu', toJurisdiction: 'us', residency: 'allowed-crossing' }) });
+
+      // The rule is an ordered pair: us -> eu is still refused.
+      await expect(app.call('ReEncrypt', { ciphertext: moved.ciphertext, destination_key_id: euKey.key_id })).rejects.toMatchObject({ errorCode: 'PERMISSION_DENIED', message: expect.stringMatching(/"us" to "eu"/) });
+    });
   });
 });

@@ -11,6 +11,7 @@ export const KMS_METHODS = [
   'GenerateRandom', 'BatchEncrypt', 'BatchDecrypt', 'BatchReEncrypt', 'SetKeyPolicy', 'GetKeyOriginStatement', 'ReportKeyCompromise', 'RegisterDependent', 'RemoveDependent', 'ConfirmKeyVersion', 'ReportOverdueConfirmations',
   'AsymmetricDecrypt', 'Decapsulate',
   'IssueProofToken', 'GetProofChain',
+  'SetResidencyRule', 'GetResidencyRules',
 ] as const;
 export const IDENTITY_METHODS = [
   'IssueToken', 'RegisterIdentity', 'RotateCredential', 'SuspendIdentity', 'ReEnableIdentity', 'ChangeIdentityRoles', 'GetIdentity', 'ListIdentities', 'CreateEnrolmentLink', 'BindClientCertificate',

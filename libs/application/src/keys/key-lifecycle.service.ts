@@ -48,6 +48,19 @@ export interface ChangeContext {
   approvalId?: string;
 }
 
+/** A change's context as the command metadata a decider reads, at `now`. */
+export function commandMetadata(ctx: ChangeContext, now: Date): CommandMetadata {
+  return {
+    now,
+    actor: ctx.actor,
+    correlationId: ctx.correlationId,
+    ...(ctx.reason ? { reason: ctx.reason } : {}),
+    ...(ctx.changeTicket ? { changeTicket: ctx.changeTicket } : {}),
+    ...(ctx.approvers ? { approvers: ctx.approvers } : {}),
+    ...(ctx.approvalId ? { approvalId: ctx.approvalId } : {}),
+  };
+}
+
 export interface CreateKeyInput {
   tenant: string;
   name: string;
@@ -126,15 +139,7 @@ export class KeyLifecycleService {
   }
 
   private metadata(ctx: ChangeContext): CommandMetadata {
-    return {
-      now: this.clock.now(),
-      actor: ctx.actor,
-      correlationId: ctx.correlationId,
-      ...(ctx.reason ? { reason: ctx.reason } : {}),
-      ...(ctx.changeTicket ? { changeTicket: ctx.changeTicket } : {}),
-      ...(ctx.approvers ? { approvers: ctx.approvers } : {}),
-      ...(ctx.approvalId ? { approvalId: ctx.approvalId } : {}),
-    };
+    return commandMetadata(ctx, this.clock.now());
   }
 
   async createKey(input: CreateKeyInput, ctx: ChangeContext): Promise<KeyRecord> {

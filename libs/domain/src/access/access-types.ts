@@ -74,6 +74,8 @@ export const DUAL_AUTHORIZED_OPERATIONS = [
   'EmergencyUnseal',
   // Whoever binds a client certificate to a workload lets the certificate's holder act as it (KMIP).
   'BindClientCertificate',
+  // A tenant's residency rule lets material cross from one jurisdiction to another (docs/jurisdictions.md).
+  'SetResidencyRule',
 ] as const;
 export type DualAuthorizedOperation = (typeof DUAL_AUTHORIZED_OPERATIONS)[number];
 

@@ -90,6 +90,8 @@ const EXPECTED: Record<string, Row> = {
   GetNotificationStatus:         { sre: '-',    sec: 'ok',    co: 'ok',    ka: '-',     workload: '-' },
   IssueProofToken:               { sre: 'grant', sec: 'grant', co: '-',    ka: 'grant', workload: 'grant', permission: 'SIGN' },
   GetProofChain:                 { sre: 'ok',   sec: 'ok',    co: 'ok',    ka: 'ok',    workload: 'grant', permission: 'VERIFY' },
+  SetResidencyRule:              { sre: '-',    sec: 'ok',    co: '-',     ka: '-',     workload: '-' },
+  GetResidencyRules:             { sre: 'ok',   sec: 'ok',    co: 'ok',    ka: 'ok',    workload: '-' },
 };
 
 function cellOf(check: ReturnType<typeof checkRole>): Cell {
