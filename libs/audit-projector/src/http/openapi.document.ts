@@ -61,6 +61,13 @@ export const COMPLIANCE_OPENAPI = {
         responses: { '200': { description: 'application/x-tar' }, ...errors },
       },
     },
+    '/v1/evidence/hsms/{id}': {
+      get: {
+        summary: 'Attestation bundle of one HSM instance (PDF, or canonical JSON), signed by its attestation key; its SHA-256 is appended to the ledger (docs/jurisdictions.md)',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }, q('format', 'pdf (default) or json')],
+        responses: { '200': { description: 'application/pdf or application/json; x-kms-bundle-sha256, x-kms-ledger-record-id (for /v1/ledger/events/inclusion)' }, ...errors },
+      },
+    },
     '/v1/ledger/reconciliations': {
       post: {
         summary: 'Reconcile the source tables (events, audit_records) against the ledger now: seals, chains, gaps, positions, leaves, signed checkpoints',
