@@ -14,6 +14,7 @@ import { ComplianceController } from './http/compliance.controller';
 import { AuditExportController } from './jurisdictions/audit-export.controller';
 import { OcsfAuditExport } from './jurisdictions/ocsf-audit-export';
 import { HSM_ATTESTATIONS, HsmEvidenceController } from './jurisdictions/hsm-evidence.controller';
+import { DECLARED_HSMS } from './http/compliance.controller';
 import { ComplianceGateway } from './http/compliance-gateway';
 import { ComplianceQueries } from './http/compliance-queries';
 import { type CheckpointPublisher, LedgerStore } from './ledger/ledger-store';
@@ -129,6 +130,7 @@ export class AuditProjectorModule implements OnModuleInit, OnModuleDestroy {
         inject: [ProjectionStore, LedgerStore, METRICS_REGISTRY],
       },
       { provide: HSM_ATTESTATIONS, useValue: deps.hsmAttestations ?? null },
+      { provide: DECLARED_HSMS, useValue: config.hsmInstances.map(({ id, jurisdiction, provider, environment, certifications }) => ({ id, jurisdiction, provider, environment, certifications })) },
       { provide: OcsfAuditExport, useFactory: (ds: DataSource, ledger: LedgerStore) => new OcsfAuditExport(ds, ledger), inject: [AUDIT_PROJECTOR_DATA_SOURCE, LedgerStore] },
       { provide: ComplianceQueries, useFactory: (ds: DataSource) => new ComplianceQueries(ds, clock), inject: [AUDIT_PROJECTOR_DATA_SOURCE] },
       { provide: ComplianceGateway, useFactory: () => new ComplianceGateway(deps.identity, deps.auditLog, clock) },

@@ -23,14 +23,27 @@ interface KeySeed {
   labels?: Record<string, string>;
   nextRotationAt?: string;
   protectionLevel?: string;
+  /** The key's own jurisdiction (in its folded record); absent: a key made before jurisdictions. */
+  jurisdiction?: string;
 }
 
 async function insertKey(k: KeySeed): Promise<void> {
   await pool.query(
     `INSERT INTO rm_keys (key_id, tenant, name, purpose, algorithm, protection_level, owner, labels, status, primary_version, min_decryption_version,
                           rotation_period_days, created_at, primary_since, next_rotation_at, record, last_position)
-     VALUES ($1, 'acme', $2, $3, 'AES_256_GCM', $4, $5, $6, $7, 1, 1, 60, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', $8, '{}', $9)`,
-    [k.keyId, `key-${k.keyId.slice(-4)}`, k.purpose ?? 'SERVICE_ENVELOPE', k.protectionLevel ?? 'SOFTWARE', k.owner ?? 'team-a', JSON.stringify(k.labels ?? {}), k.status ?? 'Enabled', k.nextRotationAt ?? '2026-07-01T00:00:00Z', ++position],
+     VALUES ($1, 'acme', $2, $3, 'AES_256_GCM', $4, $5, $6, $7, 1, 1, 60, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', $8, $10, $9)`,
+    [
+      k.keyId,
+      `key-${k.keyId.slice(-4)}`,
+      k.purpose ?? 'SERVICE_ENVELOPE',
+      k.protectionLevel ?? 'SOFTWARE',
+      k.owner ?? 'team-a',
+      JSON.stringify(k.labels ?? {}),
+      k.status ?? 'Enabled',
+      k.nextRotationAt ?? '2026-07-01T00:00:00Z',
+      ++position,
+      JSON.stringify(k.jurisdiction ? { jurisdiction: k.jurisdiction } : {}),
+    ],
   );
 }
 
@@ -168,6 +181,46 @@ describe('ComplianceQueries.keys (GET /v1/keys)', () => {
     [{ owner: ['a', 'b'] }, 'owner'],
   ])('refuses %j with 400 INVALID_ARGUMENT naming %s', async (q, field) => {
     expect(await refusal(() => queries.keys(q))).toEqual({ status: 400, code: 'INVALID_ARGUMENT', field });
+  });
+});
+
+describe('ComplianceQueries by jurisdiction (GET /v1/keys?jurisdiction, GET /v1/jurisdictions)', () => {
+  beforeAll(async () => {
+    await clear();
+    // A key's own jurisdiction wins over a label; a key made before jurisdictions falls back to its label, else default.
+    await insertKey({ keyId: uuidAt(1), jurisdiction: 'eu', protectionLevel: 'HSM', labels: { jurisdiction: 'us' } });
+    await insertKey({ keyId: uuidAt(2), jurisdiction: 'eu', protectionLevel: 'SOFTWARE', status: 'Disabled' });
+    await insertKey({ keyId: uuidAt(3), jurisdiction: 'us', protectionLevel: 'HSM' });
+    await insertKey({ keyId: uuidAt(4), labels: { jurisdiction: 'us' } });
+    await insertKey({ keyId: uuidAt(5), jurisdiction: 'default' });
+  });
+
+  it("filters on the key's jurisdiction, case-insensitively", async () => {
+    expect(ids(await queries.keys({ jurisdiction: 'eu' }))).toEqual([uuidAt(1), uuidAt(2)]);
+    expect(ids(await queries.keys({ jurisdiction: 'US' }))).toEqual([uuidAt(3), uuidAt(4)]);
+    expect(ids(await queries.keys({ jurisdiction: 'default' }))).toEqual([uuidAt(5)]);
+    expect(ids(await queries.keys({ jurisdiction: 'eu', state: 'Enabled' }))).toEqual([uuidAt(1)]);
+    expect(((await queries.keys({ jurisdiction: 'eu' })).items as Array<Record<string, unknown>>).map((k) => k['jurisdiction'])).toEqual(['eu', 'eu']);
+  });
+
+  it('groups keys by jurisdiction with the HSM instances declared there', async () => {
+    const grouped = await queries.jurisdictions([
+      { id: 'hsm-eu', jurisdiction: 'eu', provider: 'p1', environment: 'sovereign', certifications: ['FIPS 140-3 #1'] },
+      { id: 'hsm-fr', jurisdiction: 'fr', provider: 'p2', environment: 'commercial', certifications: [] },
+    ]);
+    expect(grouped.jurisdictions).toEqual([
+      { jurisdiction: 'default', keys: 1, by_protection_level: { SOFTWARE: 1 }, by_status: { Enabled: 1 }, keys_url: '/v1/keys?jurisdiction=default', hsm_instances: [] },
+      {
+        jurisdiction: 'eu',
+        keys: 2,
+        by_protection_level: { HSM: 1, SOFTWARE: 1 },
+        by_status: { Disabled: 1, Enabled: 1 },
+        keys_url: '/v1/keys?jurisdiction=eu',
+        hsm_instances: [{ id: 'hsm-eu', provider: 'p1', environment: 'sovereign', certifications: ['FIPS 140-3 #1'], attestation_bundle: '/v1/evidence/hsms/hsm-eu' }],
+      },
+      { jurisdiction: 'fr', keys: 0, by_protection_level: {}, by_status: {}, keys_url: '/v1/keys?jurisdiction=fr', hsm_instances: [{ id: 'hsm-fr', provider: 'p2', environment: 'commercial', certifications: [], attestation_bundle: '/v1/evidence/hsms/hsm-fr' }] },
+      { jurisdiction: 'us', keys: 2, by_protection_level: { HSM: 1, SOFTWARE: 1 }, by_status: { Enabled: 2 }, keys_url: '/v1/keys?jurisdiction=us', hsm_instances: [] },
+    ]);
   });
 });
 

@@ -1,4 +1,4 @@
-import { isUuid, KEY_PURPOSES, PURPOSE_MAX_ROTATION_DAYS } from '@kms/domain';
+import { DEFAULT_JURISDICTION, isUuid, KEY_PURPOSES, PURPOSE_MAX_ROTATION_DAYS } from '@kms/domain';
 import { type DataSource, In, LessThan, type Repository } from 'typeorm';
 import { ApprovalEntity } from '../read-model/approval.entity';
 import { AuditLogEntity } from '../read-model/audit-log.entity';
@@ -47,6 +47,26 @@ function oneOf<T extends string>(q: Query, name: string, values: readonly T[]): 
 }
 
 /** A key as the API shows it: the filterable columns, never the folded record. */
+/**
+ * A key's jurisdiction in the read model: the key's own (CreateKey), or — for keys without one
+ * (`default`, e.g. created before jurisdictions existed) — their `jurisdiction` label, else `default`.
+ */
+const KEY_JURISDICTION = `COALESCE(NULLIF(k.record ->> 'jurisdiction', '${DEFAULT_JURISDICTION}'), k.labels ->> 'jurisdiction', '${DEFAULT_JURISDICTION}')`;
+
+function jurisdictionOf(k: KeyEntity): string {
+  const own = k.record?.jurisdiction;
+  return own && own !== DEFAULT_JURISDICTION ? own : (k.labels['jurisdiction'] ?? DEFAULT_JURISDICTION);
+}
+
+/** An HSM instance as declared (KMS_HSM_INSTANCES), for the per-jurisdiction view. */
+export interface DeclaredHsm {
+  id: string;
+  jurisdiction: string;
+  provider: string;
+  environment: string;
+  certifications: readonly string[];
+}
+
 function keyView(k: KeyEntity): Record<string, unknown> {
   return {
     key_id: k.keyId,
@@ -57,6 +77,7 @@ function keyView(k: KeyEntity): Record<string, unknown> {
     protection_level: k.protectionLevel,
     owner: k.owner,
     labels: k.labels,
+    jurisdiction: jurisdictionOf(k),
     status: k.status,
     primary_version: k.primaryVersion,
     min_decryption_version: k.minDecryptionVersion,
@@ -156,7 +177,7 @@ export class ComplianceQueries {
     this.leafRows = dataSource.getRepository(LedgerLeafEntity);
   }
 
-  /** Keys by purpose, state, owner, label (k=v), jurisdiction label, overdue rotation; cursor = last key id. */
+  /** Keys by purpose, state, owner, label (k=v), jurisdiction, overdue rotation; cursor = last key id. */
   async keys(q: Query): Promise<{ items: unknown[]; nextCursor: string | null }> {
     const qb = this.keyRows.createQueryBuilder('k');
     const purpose = oneOf(q, 'purpose', KEY_PURPOSES);
@@ -172,7 +193,7 @@ export class ComplianceQueries {
       qb.andWhere('k.labels @> CAST(:label AS jsonb)', { label: JSON.stringify({ [k]: rest.join('=') }) });
     }
     const jurisdiction = text(q, 'jurisdiction');
-    if (jurisdiction) qb.andWhere(`k.labels ->> 'jurisdiction' = :jurisdiction`, { jurisdiction });
+    if (jurisdiction) qb.andWhere(`${KEY_JURISDICTION} = :jurisdiction`, { jurisdiction: jurisdiction.toLowerCase() });
     const overdue = oneOf(q, 'overdue', ['true', 'false'] as const);
     if (overdue) qb.andWhere(overdue === 'true' ? 'k.nextRotationAt < :now' : 'k.nextRotationAt >= :now', { now: this.clock.now() });
     const cursor = uuid(q, 'cursor');
@@ -182,6 +203,38 @@ export class ComplianceQueries {
     const more = rows.length > n;
     const items = rows.slice(0, n);
     return { items: items.map(keyView), nextCursor: more ? items[items.length - 1].keyId : null };
+  }
+
+  /**
+   * Keys grouped by jurisdiction: how many, by protection level and status, with the HSM instances
+   * declared there (and where their attestation bundle is). Every jurisdiction with a key or an HSM.
+   */
+  async jurisdictions(declared: readonly DeclaredHsm[]): Promise<{ jurisdictions: unknown[] }> {
+    const rows = await this.keyRows
+      .createQueryBuilder('k')
+      .select(KEY_JURISDICTION, 'jurisdiction')
+      .addSelect('k.protectionLevel', 'protectionLevel')
+      .addSelect('k.status', 'status')
+      .addSelect('count(*)::int', 'n')
+      .groupBy(`${KEY_JURISDICTION}, k.protectionLevel, k.status`)
+      .getRawMany<{ jurisdiction: string; protectionLevel: string; status: string; n: number }>();
+    const names = [...new Set([...rows.map((r) => r.jurisdiction), ...declared.map((h) => h.jurisdiction)])].sort();
+    return {
+      jurisdictions: names.map((jurisdiction) => {
+        const mine = rows.filter((r) => r.jurisdiction === jurisdiction);
+        const count = (field: 'protectionLevel' | 'status') => Object.fromEntries([...new Set(mine.map((r) => r[field]))].sort().map((v) => [v, mine.filter((r) => r[field] === v).reduce((a, r) => a + r.n, 0)]));
+        return {
+          jurisdiction,
+          keys: mine.reduce((a, r) => a + r.n, 0),
+          by_protection_level: count('protectionLevel'),
+          by_status: count('status'),
+          keys_url: `/v1/keys?jurisdiction=${encodeURIComponent(jurisdiction)}`,
+          hsm_instances: declared
+            .filter((h) => h.jurisdiction === jurisdiction)
+            .map((h) => ({ id: h.id, provider: h.provider, environment: h.environment, certifications: [...h.certifications], attestation_bundle: `/v1/evidence/hsms/${h.id}` })),
+        };
+      }),
+    };
   }
 
   /** A key's current row, versions and full state ledger. */
