@@ -95,3 +95,18 @@ describe('master keys per jurisdiction (KMS_MASTER_KEY_JURISDICTION, KMS_MASTER_
     expect(() => testConfig({ KMS_MASTER_KEY_JURISDICTION: '!' })).toThrow(/^KMS_MASTER_KEY_JURISDICTION: /);
   });
 });
+
+describe('evidence owner and retention of an HSM instance (control matrix columns)', () => {
+  it('keeps them as declared, and leaves them out when not declared', () => {
+    const [eu, us] = testConfig({
+      KMS_HSM_INSTANCES: JSON.stringify([
+        { id: 'hsm-eu', pinVariable: 'PIN_EU', jurisdiction: 'eu', provider: 'p', environment: 'sovereign', evidenceOwner: 'eu-compliance', evidenceRetention: 's3://eu-evidence' },
+        { id: 'hsm-us', pinVariable: 'PIN_EU', jurisdiction: 'us', provider: 'q', environment: 'commercial' },
+      ]),
+      PIN_EU: '1234',
+    }).hsmInstances;
+    expect([eu.evidenceOwner, eu.evidenceRetention]).toEqual(['eu-compliance', 's3://eu-evidence']);
+    expect(us).not.toHaveProperty('evidenceOwner');
+    expect(() => testConfig({ KMS_HSM_INSTANCES: JSON.stringify([{ id: 'x', pinVariable: 'P', jurisdiction: 'eu', provider: 'p', environment: 'sovereign', evidenceOwner: '' }]), P: '1' })).toThrow(/^KMS_HSM_INSTANCES: 0.evidenceOwner/);
+  });
+});

@@ -349,6 +349,25 @@ describe('ComplianceQueries.controls (GET /v1/controls) follows the read models'
     });
   });
 
+  it('gains one evidence column per environment kind and jurisdiction: an artifact there, or the compensating evidence, with owner and retention', async () => {
+    expect((await queries.controls(healthy)).every((c) => !('evidence_by_environment' in (c as object)))).toBe(true);
+    const declared = [
+      { id: 'hsm-eu-1', jurisdiction: 'eu', provider: 'p', environment: 'sovereign', certifications: [], evidenceOwner: 'eu-compliance', evidenceRetention: 's3://eu-evidence' },
+      { id: 'hsm-eu-2', jurisdiction: 'eu', provider: 'p', environment: 'sovereign', certifications: [], evidenceOwner: 'eu-compliance', evidenceRetention: 's3://eu-evidence' },
+      { id: 'hsm-us', jurisdiction: 'us', provider: 'q', environment: 'commercial', certifications: [] },
+    ];
+    type Column = { environment: string; jurisdiction: string; hsm_instances: string[]; owner: string; retention: string; artifacts?: string[]; compensating_evidence?: string };
+    const controls = (await queries.controls(healthy, declared)) as Array<Control & { evidence_by_environment: Column[] }>;
+    const of = (id: string) => controls.find((c) => c.id === id)?.evidence_by_environment ?? [];
+    expect(of('KMS-HSM-01')).toEqual([
+      { environment: 'commercial', jurisdiction: 'us', hsm_instances: ['hsm-us'], owner: 'compliance-officer', retention: 'KMS audit ledger (hash-anchored, signed checkpoints)', artifacts: ['/v1/evidence/hsms/hsm-us'] },
+      { environment: 'sovereign', jurisdiction: 'eu', hsm_instances: ['hsm-eu-1', 'hsm-eu-2'], owner: 'eu-compliance', retention: 's3://eu-evidence', artifacts: ['/v1/evidence/hsms/hsm-eu-1', '/v1/evidence/hsms/hsm-eu-2'] },
+    ]);
+    expect(of('KMS-ROT-ROOT_TENANT').map((c) => c.artifacts)).toEqual([['/v1/keys?purpose=ROOT_TENANT&jurisdiction=us&overdue=true'], ['/v1/keys?purpose=ROOT_TENANT&jurisdiction=eu&overdue=true']]);
+    // A central control: the same artifact covers every environment, recorded as compensating evidence.
+    expect(of('KMS-LOG-01').map((c) => c.compensating_evidence)).toEqual([expect.stringContaining('/v1/ledger/audit/checkpoint'), expect.stringContaining('/v1/ledger/audit/checkpoint')]);
+  });
+
   it('KMS-HSM-01: passes for HSM root keys with origin evidence, fails for a software or unattested version, passes again once it is destroyed', async () => {
     const root = uuidAt(21);
     await insertKey({ keyId: root, purpose: 'ROOT_TENANT', protectionLevel: 'HSM' });

@@ -65,6 +65,60 @@ export interface DeclaredHsm {
   provider: string;
   environment: string;
   certifications: readonly string[];
+  evidenceOwner?: string;
+  evidenceRetention?: string;
+}
+
+/** Where evidence is retained when an environment declares nothing else: the KMS's own ledger. */
+const LEDGER_RETENTION = 'KMS audit ledger (hash-anchored, signed checkpoints)';
+/** Who answers for evidence when an environment declares nothing else. */
+const DEFAULT_EVIDENCE_OWNER = 'compliance-officer';
+
+/** A row of the control matrix. */
+interface ControlRow {
+  id: string;
+  requirement: string;
+  status: 'PASS' | 'FAIL' | 'NOT_APPLICABLE' | 'NOT_EVALUATED';
+  finding: string;
+  evidence: string[];
+}
+
+/** One evidence column of the control matrix: an environment kind in a jurisdiction, and its HSM instances. */
+interface EvidenceColumn {
+  environment: string;
+  jurisdiction: string;
+  hsms: DeclaredHsm[];
+}
+
+/** The columns: one per (environment kind, jurisdiction) pair the configuration declares, in a stable order. */
+function evidenceColumns(declared: readonly DeclaredHsm[]): EvidenceColumn[] {
+  const columns = new Map<string, EvidenceColumn>();
+  for (const h of declared) {
+    const key = `${h.environment}/${h.jurisdiction}`;
+    const column = columns.get(key) ?? { environment: h.environment, jurisdiction: h.jurisdiction, hsms: [] };
+    column.hsms.push(h);
+    columns.set(key, column);
+  }
+  return [...columns.values()].sort((a, b) => `${a.environment}/${a.jurisdiction}`.localeCompare(`${b.environment}/${b.jurisdiction}`));
+}
+
+/**
+ * What proves a control in one environment column: an artifact of that environment where the KMS
+ * produces one, otherwise the compensating evidence (the central artifact that covers every
+ * environment), with the owner and retention location the environment declares.
+ */
+function columnEvidence(control: ControlRow, column: EvidenceColumn): Record<string, unknown> {
+  const j = encodeURIComponent(column.jurisdiction);
+  const owner = [...new Set(column.hsms.map((h) => h.evidenceOwner ?? DEFAULT_EVIDENCE_OWNER))].join(', ');
+  const retention = [...new Set(column.hsms.map((h) => h.evidenceRetention ?? LEDGER_RETENTION))].join(', ');
+  const base = { environment: column.environment, jurisdiction: column.jurisdiction, hsm_instances: column.hsms.map((h) => h.id), owner, retention };
+  if (control.id === 'KMS-HSM-01') return { ...base, artifacts: column.hsms.map((h) => `/v1/evidence/hsms/${h.id}`) };
+  if (control.id.startsWith('KMS-ROT-')) return { ...base, artifacts: [`/v1/keys?purpose=${control.id.slice('KMS-ROT-'.length)}&jurisdiction=${j}&overdue=true`] };
+  if (control.id === 'KMS-RET-01') return { ...base, artifacts: [`/v1/keys?jurisdiction=${j}`] };
+  return {
+    ...base,
+    compensating_evidence: `central control, the same in every environment: ${control.evidence[0] ?? 'no artifact is recorded yet'}`,
+  };
 }
 
 function keyView(k: KeyEntity): Record<string, unknown> {
@@ -326,9 +380,20 @@ export class ComplianceQueries {
   }
 
   /** The policy's controls (docs/policy.md), each with a status computed from the read models and links to evidence. */
-  async controls(ledgerHealthy: { events: number; audit: number; eventsCheckpoint: number; auditCheckpoint: number }): Promise<unknown[]> {
+  /**
+   * The control matrix; with HSM instances declared, each control gains one evidence column per
+   * environment kind and jurisdiction (`evidence_by_environment`).
+   */
+  async controls(ledgerHealthy: { events: number; audit: number; eventsCheckpoint: number; auditCheckpoint: number }, declared: readonly DeclaredHsm[] = []): Promise<unknown[]> {
+    const rows = await this.controlRows(ledgerHealthy);
+    const columns = evidenceColumns(declared);
+    if (columns.length === 0) return rows;
+    return rows.map((c) => ({ ...c, evidence_by_environment: columns.map((column) => columnEvidence(c, column)) }));
+  }
+
+  private async controlRows(ledgerHealthy: { events: number; audit: number; eventsCheckpoint: number; auditCheckpoint: number }): Promise<ControlRow[]> {
     const now = this.clock.now();
-    const out: unknown[] = [];
+    const out: ControlRow[] = [];
     for (const purpose of KEY_PURPOSES) {
       const overdue = await this.keyRows.find({
         select: { keyId: true },

@@ -117,7 +117,7 @@ export class ComplianceController {
     return this.gateway.handle(req, res, { operation: 'ReadAudit', route: 'GET /v1/controls' }, async () => {
       const [e, a] = [await this.store.checkpoint('events'), await this.store.checkpoint('audit')];
       const [ec, ac] = [await this.ledger.latestCheckpoint('events'), await this.ledger.latestCheckpoint('audit')];
-      const controls = await this.queries.controls({ events: e.leafCount, audit: a.leafCount, eventsCheckpoint: ec?.treeSize ?? 0, auditCheckpoint: ac?.treeSize ?? 0 });
+      const controls = await this.queries.controls({ events: e.leafCount, audit: a.leafCount, eventsCheckpoint: ec?.treeSize ?? 0, auditCheckpoint: ac?.treeSize ?? 0 }, this.declaredHsms);
       return { json: { generatedAt: new Date().toISOString(), controls } };
     });
   }
