@@ -1,4 +1,4 @@
-import type { AccessSecrets, AttestationSigner, AuditLog, Clock, IntegrityAlarm } from '@kms/application';
+import type { AccessSecrets, AttestationSigner, AuditLog, Clock, HsmAttestationService, IntegrityAlarm } from '@kms/application';
 import { AuditProjectorModule, checkpointPublisherFor, complianceIdentity } from '@kms/audit-projector';
 import type { KmsConfig } from '@kms/config';
 import type { EventStore, SealedHistory } from '@kms/event-store';
@@ -28,6 +28,8 @@ export interface AuditProjectorRuntime {
   eventsHead?: () => Promise<bigint>;
   /** The process's integrity alarm; `expose` when no other module of the app shows it on /readyz. */
   integrity?: { alarm: IntegrityAlarm; expose: boolean };
+  /** One attestation bundle per HSM instance (GET /v1/evidence/hsms/{id}); where the process has the instances. */
+  hsmAttestations?: HsmAttestationService;
 }
 
 /** The projector module and what to release after the app closes. */
@@ -69,6 +71,7 @@ export function composeAuditProjector(config: KmsConfig, runtime: AuditProjector
     ...(checkpointPublisher ? { checkpointPublisher } : {}),
     ...(reconciliation ? { reconciliation } : {}),
     ...(runtime.integrity ? { integrity: runtime.integrity } : {}),
+    ...(runtime.hsmAttestations ? { hsmAttestations: runtime.hsmAttestations } : {}),
     settings: { origin: config.auditProjector.ledgerOrigin },
   });
   return {

@@ -254,6 +254,14 @@ describe('GET /v1/keys over HTTP', () => {
     expect(page.nextCursor).toBeNull();
   });
 
+  it('groups keys by jurisdiction (GET /v1/jurisdictions), each with the URL listing its keys', async () => {
+    const grouped = (await json<{ jurisdictions: Array<{ jurisdiction: string; keys: number; keys_url: string }> }>('/v1/jurisdictions')).jurisdictions;
+    const eu = grouped.find((j) => j.jurisdiction === 'eu');
+    expect(eu).toMatchObject({ keys: 2, keys_url: '/v1/keys?jurisdiction=eu' });
+    expect((await json<Page>(eu?.keys_url ?? '')).items.map((k) => (k as { key_id: string }).key_id)).toEqual([K1, K5]);
+    expect(grouped.find((j) => j.jurisdiction === 'us')).toMatchObject({ keys: 1 });
+  });
+
   it('answers each key with its filterable columns, never the folded record', async () => {
     const [k4] = (await json<Page>('/v1/keys?owner=team-c')).items;
     expect(k4).toEqual({
@@ -265,6 +273,7 @@ describe('GET /v1/keys over HTTP', () => {
       protection_level: 'SOFTWARE',
       owner: 'team-c',
       labels: { formula: 'a=b' },
+      jurisdiction: 'default',
       status: 'Enabled',
       primary_version: 1,
       min_decryption_version: 1,

@@ -16,6 +16,7 @@ import {
   type KeyBackends,
   type NotificationSink,
   systemClock,
+  HsmAttestationService,
 } from '@kms/application';
 import { type HistorySealKeys, historySealKeys, type HsmFailure, JurisdictionalHsmBackend, masterKeySealKeys } from '@kms/key-backend-pkcs11';
 import type { KmsConfig } from '@kms/config';
@@ -23,6 +24,7 @@ import { EventSealer, type EventStore, type SealedHistory } from '@kms/event-sto
 import { EsdbEventStore } from '@kms/event-store-esdb';
 import { assertSealKeyContinuity, PostgresChangeCommitter, notifyChannelFor, PostgresEventStore } from '@kms/event-store-postgres';
 import { ensureMasterKeyFile, loadMasterKey, SoftwareKeyBackend } from '@kms/key-backend-software';
+import { loadJurisdictionMasterKeys } from './master-keys.compose';
 import {
   AuditSealer,
   createPgPool,
@@ -73,6 +75,8 @@ export interface KeyServiceRuntime {
   sealedHistory?: SealedHistory;
   /** A key for another purpose derived from the master key (co-located services in standalone mode). */
   deriveKey(purpose: string): Buffer;
+  /** One attestation bundle per HSM instance (the compliance API's GET /v1/evidence/hsms/{id} in standalone mode). */
+  hsmAttestations?: HsmAttestationService;
   close(): Promise<void>;
 }
 
@@ -170,6 +174,7 @@ export async function composeKeyService(
     }
   }
   const masterKey = await loadMasterKey(config.masterKey);
+  const jurisdictionMasterKeys = await loadJurisdictionMasterKeys(config, notices);
 
   const clock = options.clock ?? systemClock;
   // The HSMs come first: with the KMS_HSM_* one, the history seal keys are derived inside it.
@@ -248,11 +253,14 @@ export async function composeKeyService(
     store: new PostgresKeyMaterialStore(pool),
     importParameters: new PostgresImportParametersStore(pool),
     masterKey,
+    masterKeyJurisdiction: config.masterKeys.primary,
+    jurisdictionMasterKeys,
     now: () => clock.now(),
   });
   const backends: KeyBackends = { SOFTWARE: software };
   const readiness: HealthCheck[] = [postgresCheck(pool, { name: 'key-service.postgres' })];
   let attestation: AttestationSigner | undefined;
+  let hsmAttestations: HsmAttestationService | undefined;
   hsmAudit.log = audit;
   try {
     if (hsms && hsms.registry.instances().length > 0) {
@@ -268,8 +276,11 @@ export async function composeKeyService(
         });
       }
       // The per-HSM timeline: each instance's identity at start, recorded when new or changed.
-      const { recorded } = await recordHsmIdentities(hsms.registry, store, committer, clock);
+      const { timeline, recorded } = await recordHsmIdentities(hsms.registry, store, committer, clock);
       if (recorded.length > 0) notices.push(`HSM timeline: ${recorded.join('; ')}`);
+      // One attestation bundle per instance, served by the compliance API where it runs in this process (standalone).
+      const registry = hsms.registry;
+      hsmAttestations = new HsmAttestationService((id) => registry.attestable(id), timeline);
     }
     attestation = hsms?.custody?.attestationSigner;
   } catch (e) {
@@ -318,6 +329,7 @@ export async function composeKeyService(
     notices,
     ...(sealedHistory ? { sealedHistory } : {}),
     deriveKey: (purpose) => masterKey.derive(purpose),
+    ...(hsmAttestations ? { hsmAttestations } : {}),
     async close() {
       frames.release();
       await store.close();

@@ -4,6 +4,7 @@ import { createKmsClient, KmsCallError, type KmsClient, type KmsMethod } from '@
 import { batchReEncrypt } from './commands/batch-reencrypt.command';
 import { exportEvidence } from './commands/export-evidence.command';
 import { exportAudit } from './commands/export-audit.command';
+import { hsmEvidence } from './commands/hsm-evidence.command';
 import { reconcileLedger } from './commands/reconcile-ledger.command';
 import { verifyChainFiles } from './commands/verify-chain.command';
 import { backupRewrap } from './commands/backup-rewrap.command';
@@ -286,6 +287,18 @@ export function buildProgram(io: CliIo, catalog: ProtoCatalog, setExit: (code: n
     setExit(await exportAudit(c.httpUrl, c.token, { from: opts.from, to: opts.to, ...(opts.out ? { out: opts.out } : {}), ...(opts.manifestOut ? { manifestOut: opts.manifestOut } : {}) }, io));
   });
   add(auditExport);
+
+  const hsmBundle = new Command('hsm-evidence')
+    .helpGroup('Jobs and settings:')
+    .summary("download one HSM instance's attestation bundle (PDF and canonical JSON), anchored in the ledger")
+    .description('GET /v1/evidence/hsms/{id} (format pdf, then json) with a compliance-officer or security-engineering token (docs/jurisdictions.md).')
+    .requiredOption('--id <hsm>', 'the HSM instance id (KMS_HSM_INSTANCES)')
+    .option('--out <file>', 'where to write the PDF (the JSON goes to <out>.json)');
+  addCommonOptions(hsmBundle, false).action(async (opts: CommonOptions & { id: string; out?: string }) => {
+    const c = withToken(opts);
+    setExit(await hsmEvidence(c.httpUrl, c.token, { id: opts.id, ...(opts.out ? { out: opts.out } : {}) }, io));
+  });
+  add(hsmBundle);
 
   const reconcile = new Command('reconcile-ledger')
     .helpGroup('Jobs and settings:')

@@ -91,6 +91,8 @@ async function main(): Promise<void> {
         clock: rt.deps.clock,
         // One alarm for the process: the key service shows it on /readyz.
         integrity: { alarm: rt.integrity, expose: false },
+        // The key service's HSM instances: GET /v1/evidence/hsms/{id} (docs/jurisdictions.md).
+        ...(rt.hsmAttestations ? { hsmAttestations: rt.hsmAttestations } : {}),
       });
       closers.push(projector.close);
       const notices = composeNotices(config, rt, {

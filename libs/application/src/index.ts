@@ -36,5 +36,6 @@ export * from './console/console-sessions.service';
 export * from './console/device-authorizations.service';
 export * from './jurisdictions/hsm-timeline.service';
 export * from './jurisdictions/hsm-attestation.service';
+export * from './jurisdictions/residency-rules.service';
 export * from './escrow/escrow.service';
 export * from './proofs/proof-token.service';

@@ -1,7 +1,7 @@
 import { followStore, loadAggregate } from '@kms/application';
 import { DRILL_LOG_STREAM_ID, drillLogDecider, drillLogEventCodec } from '@kms/domain';
 import type { EventSubscription } from '@kms/event-store';
-import { type AttestationSigner, type AuditLog, type Clock, describeViolation, IdentityService, type IntegrityAlarm, systemClock } from '@kms/application';
+import { type AttestationSigner, type AuditLog, type Clock, describeViolation, type HsmAttestationService, IdentityService, type IntegrityAlarm, systemClock } from '@kms/application';
 import type { KmsConfig } from '@kms/config';
 import type { EventSealer, EventStore, SealedHistory } from '@kms/event-store';
 import { type AuditRecordFeed, type AuditSealer, prepareSchema } from '@kms/persistence-postgres';
@@ -14,6 +14,8 @@ import { EvidenceBundleBuilder } from './evidence/evidence-bundle.builder';
 import { ComplianceController } from './http/compliance.controller';
 import { AuditExportController } from './jurisdictions/audit-export.controller';
 import { OcsfAuditExport } from './jurisdictions/ocsf-audit-export';
+import { HSM_ATTESTATIONS, HsmEvidenceController } from './jurisdictions/hsm-evidence.controller';
+import { DECLARED_HSMS } from './http/compliance.controller';
 import { ComplianceGateway } from './http/compliance-gateway';
 import { ComplianceQueries } from './http/compliance-queries';
 import { type CheckpointPublisher, LedgerStore } from './ledger/ledger-store';
@@ -72,6 +74,8 @@ export interface AuditProjectorDependencies {
    * already does (standalone: the key service's).
    */
   integrity?: { alarm: IntegrityAlarm; expose: boolean };
+  /** The per-HSM attestation bundles (GET /v1/evidence/hsms/{id}); absent where no HSM instance is configured. */
+  hsmAttestations?: HsmAttestationService;
   settings?: AuditProjectorSettings;
 }
 
@@ -126,6 +130,19 @@ export class AuditProjectorModule implements OnModuleInit, OnModuleDestroy {
           new ProjectionRunner(store, deps.eventStore, deps.auditFeed, ledger, clock, metrics, deps.settings?.runner, deps.eventsHead),
         inject: [ProjectionStore, LedgerStore, METRICS_REGISTRY],
       },
+      { provide: HSM_ATTESTATIONS, useValue: deps.hsmAttestations ?? null },
+      {
+        provide: DECLARED_HSMS,
+        useValue: config.hsmInstances.map(({ id, jurisdiction, provider, environment, certifications, evidenceOwner, evidenceRetention }) => ({
+          id,
+          jurisdiction,
+          provider,
+          environment,
+          certifications,
+          ...(evidenceOwner ? { evidenceOwner } : {}),
+          ...(evidenceRetention ? { evidenceRetention } : {}),
+        })),
+      },
       { provide: OcsfAuditExport, useFactory: (ds: DataSource, ledger: LedgerStore) => new OcsfAuditExport(ds, ledger), inject: [AUDIT_PROJECTOR_DATA_SOURCE, LedgerStore] },
       {
         provide: ComplianceQueries,
@@ -156,7 +173,7 @@ export class AuditProjectorModule implements OnModuleInit, OnModuleDestroy {
         inject: [AUDIT_PROJECTOR_DATA_SOURCE, LedgerStore],
       },
     );
-    return { module: AuditProjectorModule, imports: [HealthModule], providers, controllers: [ComplianceController, AuditExportController] };
+    return { module: AuditProjectorModule, imports: [HealthModule], providers, controllers: [ComplianceController, AuditExportController, HsmEvidenceController] };
   }
 
   /** Keeps the identity view current (suspensions, credential rotations) for token checks. */

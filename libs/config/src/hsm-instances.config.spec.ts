@@ -79,3 +79,34 @@ describe('HSM instances', () => {
     ]);
   });
 });
+
+describe('master keys per jurisdiction (KMS_MASTER_KEY_JURISDICTION, KMS_MASTER_KEYS)', () => {
+  it('keeps the one master key as the default jurisdiction when nothing is declared', () => {
+    expect(testConfig().masterKeys).toEqual({ primary: 'default', others: [] });
+  });
+
+  it('reads one file per jurisdiction, normalised, and refuses a key itself, a duplicate or a bad jurisdiction', () => {
+    const config = testConfig({ KMS_MASTER_KEY_JURISDICTION: 'EU', KMS_MASTER_KEYS: JSON.stringify({ US: 'keys/us.key' }) }, '/srv/kms');
+    expect(config.masterKeys).toEqual({ primary: 'eu', others: [{ jurisdiction: 'us', path: '/srv/kms/keys/us.key' }] });
+    expect(() => testConfig({ KMS_MASTER_KEYS: JSON.stringify({ us: { value: 'abc' } }) })).toThrow(/^KMS_MASTER_KEYS: us: must be the path of a file/);
+    expect(() => testConfig({ KMS_MASTER_KEY_JURISDICTION: 'eu', KMS_MASTER_KEYS: JSON.stringify({ eu: 'eu.key' }) })).toThrow(/^KMS_MASTER_KEYS: eu: is the jurisdiction of KMS_MASTER_KEY/);
+    expect(() => testConfig({ KMS_MASTER_KEYS: JSON.stringify({ 'not a place': 'x.key' }) })).toThrow(/^KMS_MASTER_KEYS: /);
+    expect(() => testConfig({ KMS_MASTER_KEYS: '["us"]' })).toThrow(/^KMS_MASTER_KEYS: must be a JSON object/);
+    expect(() => testConfig({ KMS_MASTER_KEY_JURISDICTION: '!' })).toThrow(/^KMS_MASTER_KEY_JURISDICTION: /);
+  });
+});
+
+describe('evidence owner and retention of an HSM instance (control matrix columns)', () => {
+  it('keeps them as declared, and leaves them out when not declared', () => {
+    const [eu, us] = testConfig({
+      KMS_HSM_INSTANCES: JSON.stringify([
+        { id: 'hsm-eu', pinVariable: 'PIN_EU', jurisdiction: 'eu', provider: 'p', environment: 'sovereign', evidenceOwner: 'eu-compliance', evidenceRetention: 's3://eu-evidence' },
+        { id: 'hsm-us', pinVariable: 'PIN_EU', jurisdiction: 'us', provider: 'q', environment: 'commercial' },
+      ]),
+      PIN_EU: '1234',
+    }).hsmInstances;
+    expect([eu.evidenceOwner, eu.evidenceRetention]).toEqual(['eu-compliance', 's3://eu-evidence']);
+    expect(us).not.toHaveProperty('evidenceOwner');
+    expect(() => testConfig({ KMS_HSM_INSTANCES: JSON.stringify([{ id: 'x', pinVariable: 'P', jurisdiction: 'eu', provider: 'p', environment: 'sovereign', evidenceOwner: '' }]), P: '1' })).toThrow(/^KMS_HSM_INSTANCES: 0.evidenceOwner/);
+  });
+});

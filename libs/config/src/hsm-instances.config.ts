@@ -18,6 +18,9 @@ export interface HsmInstanceConfig extends Omit<EnabledHsm, 'enabled'> {
   environment: EnvironmentKind;
   /** FIPS 140-2/3 certificate numbers, Common Criteria references..., as declared data. */
   certifications: string[];
+  /** The control matrix's owner and retention location for this environment's evidence, as declared. */
+  evidenceOwner?: string;
+  evidenceRetention?: string;
 }
 
 const instanceSchema = z.strictObject({
@@ -34,6 +37,10 @@ const instanceSchema = z.strictObject({
   provider: z.string().min(1).max(128),
   environment: z.enum(ENVIRONMENT_KINDS),
   certifications: z.array(z.string().min(1).max(256)).max(32).default([]),
+  /** Who answers for this environment's evidence in the control matrix (a team or role), as declared. */
+  evidenceOwner: z.string().min(1).max(128).optional(),
+  /** Where this environment's evidence is retained (a bucket, an archive, a records system), as declared. */
+  evidenceRetention: z.string().min(1).max(256).optional(),
 });
 
 function fromKms<T>(variable: string, fn: () => T): T {
@@ -127,6 +134,8 @@ export function loadHsmInstances(env: Env, cwd: string, hsm: HsmConfig, standalo
       provider: v.provider,
       environment: v.environment,
       certifications: v.certifications,
+      ...(v.evidenceOwner ? { evidenceOwner: v.evidenceOwner } : {}),
+      ...(v.evidenceRetention ? { evidenceRetention: v.evidenceRetention } : {}),
     };
   });
 }

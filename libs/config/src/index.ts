@@ -8,5 +8,6 @@ export * from './anomaly-detector.config';
 export * from './provision.config';
 export * from './observability.config';
 export * from './hsm-instances.config';
+export * from './jurisdiction-master-keys.config';
 export * from './kmip.config';
 export * from './notifications.config';

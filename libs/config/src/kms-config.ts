@@ -10,6 +10,7 @@ import { notificationsSchema, type NotificationsConfig } from './notifications.c
 import { provisionSchema, type ProvisionConfig } from './provision.config';
 import { rotationSchedulerSchema, type RotationSchedulerConfig } from './rotation-scheduler.config';
 import { type HsmInstanceConfig, loadHsmInstances } from './hsm-instances.config';
+import { type JurisdictionMasterKeysConfig, loadJurisdictionMasterKeys } from './jurisdiction-master-keys.config';
 import { type KmipConfig, kmipSchema } from './kmip.config';
 
 export { ConfigError, Secret } from './config-error';
@@ -163,6 +164,8 @@ export interface KmsConfig {
   observability: ObservabilityConfig;
   /** The HSM instances and their jurisdictions (docs/jurisdictions.md); the single KMS_HSM_* HSM is instance `default`. */
   hsmInstances: HsmInstanceConfig[];
+  /** KMS_MASTER_KEY_JURISDICTION and KMS_MASTER_KEYS: the master key of each jurisdiction (software keys). */
+  masterKeys: JurisdictionMasterKeysConfig;
   /** The KMIP server (docs/kmip.md). */
   kmip: KmipConfig;
   /** Compliance notifications by email and Slack (the relay beside the key service). */
@@ -393,6 +396,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     ...core,
     hsm,
     hsmInstances: loadHsmInstances(env, cwd, hsm, core.standalone, core.stateDir),
+    masterKeys: loadJurisdictionMasterKeys(env, cwd),
     keyService: parseEnv(keyServiceSchema(cwd, core.standalone), env),
     console: parseEnv(consoleSchema(cwd, core.http), env),
     rotationScheduler: parseEnv(rotationSchedulerSchema(cwd, core.grpc), env),

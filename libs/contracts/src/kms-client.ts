@@ -12,6 +12,7 @@ export const KMS_METHODS = [
   'AsymmetricDecrypt', 'Decapsulate',
   'IssueProofToken', 'GetProofChain',
   'RecordDrill', 'CloseDrillFollowUp', 'GetDrillStatus', 'ReportDrillsOverdue',
+  'SetResidencyRule', 'GetResidencyRules',
 ] as const;
 export const IDENTITY_METHODS = [
   'IssueToken', 'RegisterIdentity', 'RotateCredential', 'SuspendIdentity', 'ReEnableIdentity', 'ChangeIdentityRoles', 'GetIdentity', 'ListIdentities', 'CreateEnrolmentLink', 'BindClientCertificate',

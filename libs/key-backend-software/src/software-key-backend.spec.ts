@@ -135,7 +135,24 @@ describe('SoftwareKeyBackend', () => {
       const other = new SoftwareKeyBackend({ store, masterKey: MasterKey.generate() });
       const err = await caught(other.encrypt(h, Buffer.from('x'), Buffer.alloc(0)));
       expect(err.code).toBe('BACKEND_UNAVAILABLE');
-      expect(err.message).toBe('key material for version 4 is wrapped under a different master key than the configured one');
+      expect(err.message).toBe('key material for version 4 is wrapped under a master key that is not configured');
+    });
+
+    it('wraps a key of a jurisdiction under that jurisdiction\'s master key, and refuses a jurisdiction without one', async () => {
+      const eu = MasterKey.generate();
+      const multi = new SoftwareKeyBackend({ store, masterKey, jurisdictionMasterKeys: new Map([['eu', eu]]) });
+      expect([...multi.jurisdictions()].sort()).toEqual(['default', 'eu']);
+      const keyId = randomUUID();
+      const { materialRef } = await multi.createVersion({ keyId, version: 1, algorithm: 'AES_256_GCM', jurisdiction: 'eu' });
+      expect((await store.get(materialRef))?.kekId).toBe(eu.kekId);
+      const h = { keyId, version: 1, algorithm: 'AES_256_GCM' as const, materialRef };
+      const body = await multi.encrypt(h, Buffer.from('resident'), Buffer.alloc(0));
+      expect(await multi.decrypt(h, body, Buffer.alloc(0))).toEqual(Buffer.from('resident'));
+      // Only the eu master key opens it: the default one alone does not.
+      expect((await caught(backend.decrypt(h, body, Buffer.alloc(0)))).code).toBe('BACKEND_UNAVAILABLE');
+      const refused = await caught(multi.createVersion({ keyId: randomUUID(), version: 1, algorithm: 'AES_256_GCM', jurisdiction: 'us' }));
+      expect(refused.code).toBe('INVALID_ARGUMENT');
+      expect(refused.field).toBe('jurisdiction');
     });
 
     it('a new backend with the same master key and store serves existing versions', async () => {

@@ -4,6 +4,7 @@ import {
   ALGORITHM_USAGE,
   GCM_IV_LENGTH,
   GCM_TAG_LENGTH,
+  DEFAULT_JURISDICTION,
   KmsError,
   invalidArgument,
   isUuid,
@@ -44,6 +45,10 @@ const SUPPORTED: ReadonlySet<string> = new Set<string>(ALGORITHMS);
 export interface SoftwareKeyBackendOptions {
   store: KeyMaterialStore;
   masterKey: MasterKey;
+  /** The jurisdiction of `masterKey` (docs/jurisdictions.md). Default `default`. */
+  masterKeyJurisdiction?: string;
+  /** The master keys of other jurisdictions: a key's material is wrapped under its jurisdiction's. */
+  jurisdictionMasterKeys?: ReadonlyMap<string, MasterKey>;
   /** BYOK import parameters (PostgreSQL in the services). Default: in memory, for tests. */
   importParameters?: ImportParametersStore;
   /** Most unwrapped versions kept in memory (LRU). Default 1,000. */
@@ -151,6 +156,10 @@ export class SoftwareKeyBackend implements KeyBackend {
   readonly protectionLevel = 'SOFTWARE' as const;
   private readonly store: KeyMaterialStore;
   private readonly masterKey: MasterKey;
+  private readonly masterKeyJurisdiction: string;
+  /** Every master key by jurisdiction (to wrap) and by key id (to unwrap what any of them wrapped). */
+  private readonly byJurisdiction: ReadonlyMap<string, MasterKey>;
+  private readonly byKekId: ReadonlyMap<string, MasterKey>;
   private readonly importParameters: ImportParametersStore;
   private readonly now: () => Date;
   private readonly cache: LruCache<string, CacheEntry>;
@@ -160,6 +169,9 @@ export class SoftwareKeyBackend implements KeyBackend {
   constructor(options: SoftwareKeyBackendOptions) {
     this.store = options.store;
     this.masterKey = options.masterKey;
+    this.masterKeyJurisdiction = options.masterKeyJurisdiction ?? DEFAULT_JURISDICTION;
+    this.byJurisdiction = new Map([[this.masterKeyJurisdiction, options.masterKey], ...(options.jurisdictionMasterKeys ?? new Map())]);
+    this.byKekId = new Map([...this.byJurisdiction.values()].map((k) => [k.kekId, k]));
     this.importParameters = options.importParameters ?? new InMemoryImportParametersStore();
     this.now = options.now ?? (() => new Date());
     this.cache = new LruCache(options.cacheSize ?? DEFAULT_MATERIAL_CACHE_SIZE);
@@ -169,7 +181,21 @@ export class SoftwareKeyBackend implements KeyBackend {
     return SUPPORTED.has(algorithm);
   }
 
-  async createVersion(req: { keyId: string; version: number; algorithm: Algorithm }): Promise<CreatedVersionMaterial> {
+  jurisdictions(): readonly string[] {
+    return [...this.byJurisdiction.keys()];
+  }
+
+  /** The master key of a jurisdiction (none given: the primary one); INVALID_ARGUMENT naming `jurisdiction` when none is configured. */
+  private masterKeyOf(jurisdiction: string | undefined): MasterKey {
+    if (jurisdiction === undefined) return this.masterKey;
+    const key = this.byJurisdiction.get(jurisdiction);
+    if (key) return key;
+    // A key made before jurisdictions existed is `default`: it stays under the master key it always had.
+    if (jurisdiction === DEFAULT_JURISDICTION) return this.masterKey;
+    throw invalidArgument('jurisdiction', `no master key is configured for jurisdiction "${jurisdiction}" (${this.jurisdictions().join(', ')})`);
+  }
+
+  async createVersion(req: { keyId: string; version: number; algorithm: Algorithm; jurisdiction?: string }): Promise<CreatedVersionMaterial> {
     if (!this.supports(req.algorithm)) {
       throw new KmsError('UNSUPPORTED_ALGORITHM', `algorithm: ${String(req.algorithm)} is not supported by the software backend`, 'algorithm');
     }
@@ -177,8 +203,9 @@ export class SoftwareKeyBackend implements KeyBackend {
     if (!Number.isInteger(req.version) || req.version < 1 || req.version > 0xffff_ffff) {
       throw invalidArgument('version', 'must be a whole number from 1 to 4294967295');
     }
+    const masterKey = this.masterKeyOf(req.jurisdiction);
     const generated = await generateMaterial(req.algorithm);
-    const materialRef = await this.keep(req, generated.plaintext);
+    const materialRef = await this.keep(req, generated.plaintext, masterKey);
     return generated.spki ? { materialRef, publicKeyFingerprint: publicKeyFingerprint(generated.spki) } : { materialRef };
   }
 
@@ -212,6 +239,7 @@ export class SoftwareKeyBackend implements KeyBackend {
       throw new KmsError('UNSUPPORTED_ALGORITHM', `algorithm: ${String(req.algorithm)} is not supported by the software backend`, 'algorithm');
     }
     if (!isUuid(req.keyId)) throw invalidArgument('key_id', 'must be a UUID');
+    const masterKey = this.masterKeyOf(req.jurisdiction);
     let record: ImportParametersRecord | undefined;
     try {
       record = isUuid(req.wrappingKeyRef) ? await this.importParameters.get(req.wrappingKeyRef) : undefined;
@@ -252,21 +280,21 @@ export class SoftwareKeyBackend implements KeyBackend {
       material.fill(0);
       throw invalidArgument('import_token', 'has been used already (import tokens are single use); get new ones with GetImportParameters');
     }
-    const materialRef = await this.keep(req, material);
+    const materialRef = await this.keep(req, material, masterKey);
     return spki ? { materialRef, publicKeyFingerprint: publicKeyFingerprint(spki) } : { materialRef };
   }
 
-  /** Wrap `plaintext` under the master key, bound to a new material id and the version; store it; zero `plaintext`. */
-  private async keep(req: { keyId: string; version: number; algorithm: Algorithm }, plaintext: Buffer, createdAt = this.now()): Promise<string> {
+  /** Wrap `plaintext` under `masterKey` (the key's jurisdiction's), bound to a new material id and the version; store it; zero `plaintext`. */
+  private async keep(req: { keyId: string; version: number; algorithm: Algorithm }, plaintext: Buffer, masterKey: MasterKey, createdAt = this.now()): Promise<string> {
     const binding: MaterialBinding = { materialId: randomUUID(), keyId: req.keyId, version: req.version, algorithm: req.algorithm };
     let wrapped: Buffer;
     try {
-      wrapped = this.masterKey.wrap(plaintext, materialAad(binding));
+      wrapped = masterKey.wrap(plaintext, materialAad(binding));
     } finally {
       plaintext.fill(0);
     }
     try {
-      await this.store.put({ ...binding, kekId: this.masterKey.kekId, wrapped, createdAt });
+      await this.store.put({ ...binding, kekId: masterKey.kekId, wrapped, createdAt });
     } catch (e) {
       throw storeUnavailable(e);
     }
@@ -433,7 +461,12 @@ export class SoftwareKeyBackend implements KeyBackend {
    * The version's plaintext material, for the break-glass escrow ceremony only (it splits it into
    * sealed shares). The caller zeroes the buffer. Secret keys: the 32 bytes; key pairs: PKCS#8 DER.
    */
-  async exportForEscrow(h: VersionHandle): Promise<Buffer> {
+  exportForEscrow(h: VersionHandle): Promise<Buffer> {
+    return this.unwrapStored(h);
+  }
+
+  /** The stored material of a version, unwrapped under whichever configured master key wrapped it. The caller zeroes it. */
+  private async unwrapStored(h: VersionHandle): Promise<Buffer> {
     let record: WrappedMaterialRecord | undefined;
     try {
       record = await this.store.get(h.materialRef);
@@ -441,8 +474,9 @@ export class SoftwareKeyBackend implements KeyBackend {
       throw storeUnavailable(e);
     }
     if (!record) throw unusable(h, 'is missing');
-    if (record.kekId !== this.masterKey.kekId) throw unusable(h, 'is wrapped under a different master key than the configured one');
-    const plaintext = this.masterKey.unwrap(record.wrapped, materialAad({ materialId: h.materialRef, keyId: h.keyId, version: h.version, algorithm: h.algorithm }));
+    const masterKey = this.byKekId.get(record.kekId);
+    if (!masterKey) throw unusable(h, 'is wrapped under a master key that is not configured');
+    const plaintext = masterKey.unwrap(record.wrapped, materialAad({ materialId: h.materialRef, keyId: h.keyId, version: h.version, algorithm: h.algorithm }));
     if (!plaintext) throw unusable(h, 'failed its integrity check');
     return plaintext;
   }
@@ -477,19 +511,7 @@ export class SoftwareKeyBackend implements KeyBackend {
   }
 
   private async load(h: VersionHandle, binding: string): Promise<CacheEntry> {
-    let record: WrappedMaterialRecord | undefined;
-    try {
-      record = await this.store.get(h.materialRef);
-    } catch (e) {
-      throw storeUnavailable(e);
-    }
-    if (!record) throw unusable(h, 'is missing');
-    if (record.kekId !== this.masterKey.kekId) throw unusable(h, 'is wrapped under a different master key than the configured one');
-    const plaintext = this.masterKey.unwrap(
-      record.wrapped,
-      materialAad({ materialId: h.materialRef, keyId: h.keyId, version: h.version, algorithm: h.algorithm }),
-    );
-    if (!plaintext) throw unusable(h, 'failed its integrity check');
+    const plaintext = await this.unwrapStored(h);
     try {
       return { binding, material: importMaterial(h.algorithm, plaintext) };
     } catch {

@@ -30,6 +30,7 @@ import {
   PersonFactorsService,
   ProofTokenService,
   DrillLogService,
+  ResidencyRulesService,
   ConsoleSessions,
   type ConsoleStore,
   DeviceAuthorizations,
@@ -51,6 +52,7 @@ import { CryptoController } from './controllers/crypto.controller';
 import { AsymmetricCryptoController } from './controllers/asymmetric-crypto.controller';
 import { IdentityController } from './controllers/identity.controller';
 import { ApprovalController } from './controllers/approval.controller';
+import { ResidencyController } from './controllers/residency.controller';
 import { ProofTokenController } from './controllers/proof-token.controller';
 import { DrillController } from './controllers/drill.controller';
 import { ProofChainHttpController } from './http/proof-chain-http.controller';
@@ -265,7 +267,7 @@ export class KeyServiceModule {
     return {
       module: KeyServiceModule,
       imports: [HealthModule],
-      controllers: [KeyLifecycleController, KeyDependentsController, CryptoController, IdentityController, ApprovalController, ConsoleController, ConsoleApiController, ConsoleDeviceController, ConsoleAssetsController, EscrowController, AsymmetricCryptoController, ProofTokenController, ProofChainHttpController, DrillController],
+      controllers: [KeyLifecycleController, KeyDependentsController, CryptoController, IdentityController, ApprovalController, ConsoleController, ConsoleApiController, ConsoleDeviceController, ConsoleAssetsController, EscrowController, AsymmetricCryptoController, ProofTokenController, ProofChainHttpController, DrillController, ResidencyController],
       providers: [
         { provide: KEY_SERVICE_DEPENDENCIES, useValue: deps },
         { provide: ConsoleAssets, useFactory: () => new ConsoleAssets(deps.consoleAssetsDir) },
@@ -276,7 +278,16 @@ export class KeyServiceModule {
           useFactory: (c: KeyCatalog) => new KeyLifecycleService(store, c, deps.backends, deps.clock, deps.ciphertexts),
           inject: [KeyCatalog],
         },
-        { provide: CryptoService, useFactory: (c: KeyCatalog) => new CryptoService(c, deps.backends), inject: [KeyCatalog] },
+        { provide: ResidencyRulesService, useFactory: () => new ResidencyRulesService(store, deps.clock) },
+        {
+          provide: CryptoService,
+          useFactory: (c: KeyCatalog, r: ResidencyRulesService) => {
+            const crypto = new CryptoService(c, deps.backends);
+            crypto.useResidencyRules(r);
+            return crypto;
+          },
+          inject: [KeyCatalog, ResidencyRulesService],
+        },
         { provide: ProofTokenService, useFactory: (c: KeyCatalog, k: CryptoService) => new ProofTokenService(store, c, k, deps.clock, deps.backends), inject: [KeyCatalog, CryptoService] },
         { provide: DrillLogService, useFactory: () => new DrillLogService(store, deps.clock) },
         {
@@ -299,8 +310,12 @@ export class KeyServiceModule {
         },
         {
           provide: DualAuthorization,
-          useFactory: (a: ApprovalService, l: KeyLifecycleService, i: IdentityService) => new DualAuthorization(a, l, i),
-          inject: [ApprovalService, KeyLifecycleService, IdentityService],
+          useFactory: (a: ApprovalService, l: KeyLifecycleService, i: IdentityService, r: ResidencyRulesService) => {
+            const dual = new DualAuthorization(a, l, i);
+            dual.useResidencyRules(r);
+            return dual;
+          },
+          inject: [ApprovalService, KeyLifecycleService, IdentityService, ResidencyRulesService],
         },
         {
           provide: PersonFactorsService,

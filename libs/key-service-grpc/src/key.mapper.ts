@@ -15,6 +15,7 @@ export function toProtoKey(k: KeyRecord, outstanding?: ReadonlyMap<number, numbe
     protection_level: k.protectionLevel,
     labels: k.labels,
     owner: k.owner,
+    jurisdiction: k.jurisdiction,
     create_time: k.createdAt,
     rotation_period_days: k.rotationPeriodDays,
     next_rotation_time: nextRotationAt(k).toISOString(),

@@ -3,6 +3,7 @@ import {
   checkRole,
   type IdentityKind,
   invalidArgument,
+  type Jurisdiction,
   type KeyCommand,
   type KeyPolicy,
   type KeyRecord,
@@ -19,6 +20,7 @@ import type { ApprovalService, ApprovedOperationOutput } from './approval.servic
 import type { IdentityService, RegisteredIdentity } from './identity.service';
 import type { IssuedEnrolmentLink, LinkIssuer } from '../factors/person-factors.service';
 import type { EscrowService } from '../escrow/escrow.service';
+import type { ResidencyRuleChange, ResidencyRulesService } from '../jurisdictions/residency-rules.service';
 
 /** What the approved escrow operations need (EscrowService). */
 /**
@@ -70,7 +72,9 @@ export type RequestedChange =
   | { operation: 'SaveNotificationList'; name: string; list: string; details: Record<string, string> }
   | { operation: 'RemoveNotificationList'; name: string }
   /** A client certificate (KMIP) bound to a workload, replacing the one it had; null fingerprint: removed. */
-  | { operation: 'BindClientCertificate'; identityId: string; fingerprint: string | null; subject: string | null };
+  | { operation: 'BindClientCertificate'; identityId: string; fingerprint: string | null; subject: string | null }
+  /** Allow or revoke a residency crossing of a tenant, as ResidencyRulesService.check validated it. */
+  | { operation: 'SetResidencyRule'; rule: ResidencyRuleChange };
 
 /**
  * A change one person asks for to another identity's standing or powers, before validation: what
@@ -237,6 +241,15 @@ export class DualAuthorization {
         details: { identityId: change.identityId, ...(change.fingerprint ? { fingerprint: change.fingerprint } : { unbind: 'true' }) },
       };
     }
+    // Residency is law, not convenience: letting material cross a border always takes two people.
+    if (change.operation === 'SetResidencyRule') {
+      const { tenant, from, to, allowed } = change.rule;
+      return {
+        pending: { operation: 'SetResidencyRule', targetId: tenant, params: { from, to, allowed } },
+        ticketMessage: "a residency rule needs a change ticket and a second person's approval",
+        details: { tenant, fromJurisdiction: from, toJurisdiction: to, allowed: String(allowed) },
+      };
+    }
     if (principal.kind !== 'HUMAN') return undefined;
     const key = (operation: PendingOperation['operation'], targetId: string, params: PendingOperation['params'], preview: DistributiveOmit<KeyCommand, 'metadata'>): Requirement => ({
       pending: { operation, targetId, params },
@@ -292,6 +305,13 @@ export class DualAuthorization {
         return never;
       }
     }
+  }
+
+  private residency?: ResidencyRulesService;
+
+  /** Set once at wiring time: approved residency rule changes are applied here. */
+  useResidencyRules(residency: ResidencyRulesService): void {
+    this.residency = residency;
   }
 
   /**
@@ -483,6 +503,10 @@ export class DualAuthorization {
         return;
       case 'RemoveNotificationList':
         await this.notificationListsOrFail().remove(op.targetId, ctx);
+        return;
+      case 'SetResidencyRule':
+        if (!this.residency) throw new Error('DualAuthorization: residency rules are not wired');
+        await this.residency.change({ tenant: op.targetId, from: p['from'] as Jurisdiction, to: p['to'] as Jurisdiction, allowed: p['allowed'] === true }, ctx);
         return;
       case 'BindClientCertificate':
         if (typeof p['fingerprint'] === 'string') await this.identities.bindClientCertificate(op.targetId, { fingerprint: p['fingerprint'], subject: p['subject'] }, ctx);

@@ -5,7 +5,6 @@ import {
   type AuthMethod,
   BOOTSTRAP_ACTOR,
   BOOTSTRAP_EXCEPTION_STREAM_ID,
-  type CommandMetadata,
   IDENTITY_NAME_STREAM_PREFIX,
   IDENTITY_STREAM_PREFIX,
   identityDecider,
@@ -28,7 +27,7 @@ import {
 import { type EventStore, WrongExpectedVersionError } from '@kms/event-store';
 import type { Clock } from '../ports/audit-log.port';
 import { handleCommand, storeError, StreamLocks } from '../changes/handle-command';
-import type { ChangeContext } from '../keys/key-lifecycle.service';
+import { type ChangeContext, commandMetadata } from '../keys/key-lifecycle.service';
 import { AggregateCache } from './aggregate-cache';
 
 /** Keys the access layer needs, derived from the master key by the composition root. */
@@ -57,18 +56,6 @@ export class SuspendedIdentityError extends KmsError<'PERMISSION_DENIED'> {
   constructor(readonly identityId: string) {
     super('PERMISSION_DENIED', 'permission denied: this identity is suspended until a person re-enables it');
   }
-}
-
-function withMetadata(ctx: ChangeContext, now: Date): CommandMetadata {
-  return {
-    now,
-    actor: ctx.actor,
-    correlationId: ctx.correlationId,
-    ...(ctx.reason ? { reason: ctx.reason } : {}),
-    ...(ctx.changeTicket ? { changeTicket: ctx.changeTicket } : {}),
-    ...(ctx.approvers ? { approvers: ctx.approvers } : {}),
-    ...(ctx.approvalId ? { approvalId: ctx.approvalId } : {}),
-  };
 }
 
 /**
@@ -166,7 +153,7 @@ export class IdentityService {
     const command: IdentityCommand = {
       type: 'RegisterIdentity',
       data: { identityId, name: input.name, kind: input.kind, roles: input.roles, credentialVerifier: this.verifier(clientSecret).toString('hex') },
-      metadata: withMetadata(ctx, now),
+      metadata: commandMetadata(ctx, now),
     };
     // Reserved in the same change as the identity: a refused registration reserves nothing.
     try {
@@ -189,18 +176,18 @@ export class IdentityService {
     const state = await this.execute(identityId, () => ({
       type: 'RotateCredential',
       data: { credentialVerifier: this.verifier(clientSecret).toString('hex') },
-      metadata: withMetadata(ctx, this.clock.now()),
+      metadata: commandMetadata(ctx, this.clock.now()),
     }));
     if (state.status === 'Unregistered') throw new KmsError('IDENTITY_NOT_FOUND', 'identity not found', 'identity_id');
     return { identity: state.identity, clientSecret };
   }
 
   async suspend(identityId: string, ctx: ChangeContext): Promise<IdentityState> {
-    return this.execute(identityId, () => ({ type: 'SuspendIdentity', data: {}, metadata: withMetadata(ctx, this.clock.now()) }));
+    return this.execute(identityId, () => ({ type: 'SuspendIdentity', data: {}, metadata: commandMetadata(ctx, this.clock.now()) }));
   }
 
   async reEnable(identityId: string, ctx: ChangeContext): Promise<IdentityState> {
-    return this.execute(identityId, () => ({ type: 'ReEnableIdentity', data: {}, metadata: withMetadata(ctx, this.clock.now()) }));
+    return this.execute(identityId, () => ({ type: 'ReEnableIdentity', data: {}, metadata: commandMetadata(ctx, this.clock.now()) }));
   }
 
   /**
@@ -210,14 +197,14 @@ export class IdentityService {
    */
   async previewRoleChange(identityId: string, roles: unknown, ctx: ChangeContext): Promise<{ roles: Role[]; previousRoles: Role[] } | undefined> {
     const { state } = await this.cache.load(identityId);
-    const events = identityDecider.decide({ type: 'ChangeIdentityRoles', data: { roles }, metadata: withMetadata(ctx, this.clock.now()) }, state);
+    const events = identityDecider.decide({ type: 'ChangeIdentityRoles', data: { roles }, metadata: commandMetadata(ctx, this.clock.now()) }, state);
     const changed = events.find((e) => e.type === 'IdentityRolesChanged');
     return changed ? { roles: changed.data.roles, previousRoles: changed.data.previousRoles } : undefined;
   }
 
   /** Replace an identity's roles (run once two people agreed); its tokens carry the new roles from the next call on. */
   async changeRoles(identityId: string, roles: Role[], ctx: ChangeContext): Promise<IdentityState> {
-    return this.execute(identityId, () => ({ type: 'ChangeIdentityRoles', data: { roles }, metadata: withMetadata(ctx, this.clock.now()) }));
+    return this.execute(identityId, () => ({ type: 'ChangeIdentityRoles', data: { roles }, metadata: commandMetadata(ctx, this.clock.now()) }));
   }
 
   async get(identityId: unknown): Promise<RegisteredIdentity> {
@@ -348,7 +335,7 @@ export class IdentityService {
   /** Let the client certificate with this SHA-256 fingerprint (hex) and subject authenticate the workload (KMIP). */
   async bindClientCertificate(identityId: string, certificate: { fingerprint: unknown; subject: unknown }, ctx: ChangeContext): Promise<IdentityState> {
     if (typeof certificate.fingerprint === 'string') this.refuseHeldElsewhere(identityId, certificate.fingerprint);
-    return this.execute(identityId, () => ({ type: 'BindClientCertificate', data: certificate, metadata: withMetadata(ctx, this.clock.now()) }));
+    return this.execute(identityId, () => ({ type: 'BindClientCertificate', data: certificate, metadata: commandMetadata(ctx, this.clock.now()) }));
   }
 
   /**
@@ -360,8 +347,8 @@ export class IdentityService {
     const { state } = await this.cache.load(identityId);
     if (certificate) this.refuseHeldElsewhere(identityId, certificate.fingerprint);
     const command: IdentityCommand = certificate
-      ? { type: 'BindClientCertificate', data: certificate, metadata: withMetadata(ctx, this.clock.now()) }
-      : { type: 'UnbindClientCertificate', data: {}, metadata: withMetadata(ctx, this.clock.now()) };
+      ? { type: 'BindClientCertificate', data: certificate, metadata: commandMetadata(ctx, this.clock.now()) }
+      : { type: 'UnbindClientCertificate', data: {}, metadata: commandMetadata(ctx, this.clock.now()) };
     const events = identityDecider.decide(command, state);
     if (events.length === 0) return undefined;
     return certificate ?? { fingerprint: null, subject: null };
@@ -369,7 +356,7 @@ export class IdentityService {
 
   /** Stop the workload's client certificate from authenticating it (run once two people agreed). */
   async unbindClientCertificate(identityId: string, ctx: ChangeContext): Promise<IdentityState> {
-    return this.execute(identityId, () => ({ type: 'UnbindClientCertificate', data: {}, metadata: withMetadata(ctx, this.clock.now()) }));
+    return this.execute(identityId, () => ({ type: 'UnbindClientCertificate', data: {}, metadata: commandMetadata(ctx, this.clock.now()) }));
   }
 
   private refuseHeldElsewhere(identityId: string, fingerprint: string): void {

@@ -73,7 +73,7 @@ describe('CryptoService', () => {
       });
 
       const opened = await app.crypto.decrypt(UNRESTRICTED_ACCESS, sealed.ciphertext, aad);
-      expect(opened).toEqual({ plaintext, keyId: key.keyId, keyVersion: 1, purpose: 'DATA_PROTECTION' });
+      expect(opened).toEqual({ plaintext, keyId: key.keyId, keyVersion: 1, purpose: 'DATA_PROTECTION', tenant: 'acme', jurisdiction: 'default' });
     });
 
     it('refuses an empty plaintext naming the field; round-trips one byte without aad, and exactly 64 KiB', async () => {

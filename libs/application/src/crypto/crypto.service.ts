@@ -5,18 +5,22 @@ import {
   type Algorithm,
   CiphertextFormatError,
   type CiphertextFormatProblem,
+  decideCrossing,
   decodeCiphertext,
   encodeCiphertextHeader,
   type ExistingKeyState,
   gcmAad,
   invalidArgument,
+  type Jurisdiction,
   type KeyOperation,
   type KeyPermission,
   type KeyPurpose,
   type KeyVersion,
   KmsError,
+  residencyRulesDecider,
   versionForOperation,
 } from '@kms/domain';
+import type { ResidencyRulesService } from '../jurisdictions/residency-rules.service';
 import type { KeyBackend, KeyBackends, SignInput, VersionHandle } from '../ports/key-backend.port';
 import type { KeyCatalog } from '../keys/key-catalog';
 import type { KeyAccessCheck } from '../access/authorizer';
@@ -69,6 +73,9 @@ export interface DecryptResult {
   keyVersion: number;
   /** Purpose of the key that decrypted (ReEncrypt releases tracked DATA_PROTECTION ciphertexts). */
   purpose: KeyPurpose;
+  /** Tenant and jurisdiction of the key that decrypted (ReEncrypt checks the tenant's residency rules). */
+  tenant: string;
+  jurisdiction: Jurisdiction;
 }
 
 export interface ReEncryptResult extends EncryptResult {
@@ -84,6 +91,11 @@ export interface PublicKeyResult {
   jwk: string;
   fingerprint: string;
 }
+
+/** Where no residency rules are wired: nothing may cross (fail closed). */
+const NO_RESIDENCY_RULES: Pick<ResidencyRulesService, 'crossing'> = {
+  crossing: (tenant, from, to, field) => Promise.resolve(decideCrossing(residencyRulesDecider.initialState(), tenant, from, to, field)),
+};
 
 /** Refuses use of a break-glass version whose material is held in escrow and not unsealed now (KEY_SEALED). */
 export interface BreakGlassUseGate {
@@ -102,6 +114,13 @@ export class CryptoService {
     private readonly catalog: KeyCatalog,
     private readonly backends: KeyBackends,
   ) {}
+
+  private residency?: Pick<ResidencyRulesService, 'crossing'>;
+
+  /** Set once at wiring time: the tenants' residency rules. Without them no operation crosses jurisdictions. */
+  useResidencyRules(residency: Pick<ResidencyRulesService, 'crossing'>): void {
+    this.residency = residency;
+  }
 
   /** Set once at wiring time where break-glass escrow runs: sealed break-glass versions are used only while unsealed. */
   useBreakGlassGate(gate: BreakGlassUseGate): void {
@@ -218,7 +237,7 @@ export class CryptoService {
       throw e;
     }
     facts.details = { plaintextBytes: plaintext.length, aadBytes: aad.length };
-    return { plaintext, keyId: header.keyId, keyVersion: header.version, purpose: state.key.purpose };
+    return { plaintext, keyId: header.keyId, keyVersion: header.version, purpose: state.key.purpose, tenant: state.key.tenant, jurisdiction: state.key.jurisdiction };
   }
 
   /** Decrypt and encrypt under the destination key's primary version without the plaintext leaving the service. */
@@ -239,12 +258,22 @@ export class CryptoService {
           : destinationKeyId;
       const aad = validateAad(destinationAad, 'destination_aad');
       const { state, v, h, backend } = await this.use(access, dest, 'ENCRYPT', destFacts, undefined, 'destination_key_id');
+      // Residency: plaintext of a key of one jurisdiction goes under a key of another only where the tenant's rule allows it.
+      const from = source.jurisdiction;
+      const to = state.key.jurisdiction;
+      const crossing = from === to ? undefined : { fromJurisdiction: from, toJurisdiction: to };
+      if (crossing) {
+        facts.details = { sourceKeyId: source.keyId, sourceKeyVersion: source.keyVersion, destinationKeyId: state.key.keyId, ...crossing, residency: 'refused' };
+        await (this.residency ?? NO_RESIDENCY_RULES).crossing(source.tenant, from, to, 'destination_key_id');
+      }
       const out = await this.seal(state, v, h, backend, source.plaintext, aad);
       facts.details = {
         sourceKeyId: source.keyId,
         sourceKeyVersion: source.keyVersion,
         destinationKeyId: out.keyId,
         destinationKeyVersion: out.keyVersion,
+        // An allowed crossing is audited as such, naming both jurisdictions.
+        ...(crossing ? { ...crossing, residency: 'allowed-crossing' } : {}),
       };
       // The ciphertext moves: released from its DATA_PROTECTION version, tracked under the new one.
       if (source.purpose === 'DATA_PROTECTION') facts.ciphertexts = { released: ciphertextRef(validateCiphertextBytes(ciphertext)) };

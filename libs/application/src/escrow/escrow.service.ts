@@ -43,7 +43,7 @@ import {
 } from '@kms/evidence';
 import type { EventStore } from '@kms/event-store';
 import { handleCommand, loadAggregate } from '../changes/handle-command';
-import type { ChangeContext } from '../keys/key-lifecycle.service';
+import { type ChangeContext, commandMetadata } from '../keys/key-lifecycle.service';
 import type { Clock } from '../ports/audit-log.port';
 import type { AttestationSigner, VersionHandle } from '../ports/key-backend.port';
 import { keepWritesOnFailure } from '../changes/call-transaction';
@@ -162,15 +162,7 @@ export class EscrowService {
   constructor(private readonly o: EscrowServiceOptions) {}
 
   private metadata(ctx: ChangeContext): CommandMetadata {
-    return {
-      now: this.o.clock.now(),
-      actor: ctx.actor,
-      correlationId: ctx.correlationId,
-      ...(ctx.reason ? { reason: ctx.reason } : {}),
-      ...(ctx.changeTicket ? { changeTicket: ctx.changeTicket } : {}),
-      ...(ctx.approvers ? { approvers: ctx.approvers } : {}),
-      ...(ctx.approvalId ? { approvalId: ctx.approvalId } : {}),
-    };
+    return commandMetadata(ctx, this.o.clock.now());
   }
 
   /** Enrol a person as escrow custodian with their public keys. Dual-authorized. */

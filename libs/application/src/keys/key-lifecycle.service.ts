@@ -1,10 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import {
   type Algorithm,
+  chooseJurisdiction,
   type CommandMetadata,
   decide,
+  DEFAULT_JURISDICTION,
   destructionDue,
   type ExistingKeyState,
+  invalidArgument,
+  type Jurisdiction,
   type KeyCommand,
   keyDecider,
   keyEventCodec,
@@ -44,6 +48,19 @@ export interface ChangeContext {
   approvalId?: string;
 }
 
+/** A change's context as the command metadata a decider reads, at `now`. */
+export function commandMetadata(ctx: ChangeContext, now: Date): CommandMetadata {
+  return {
+    now,
+    actor: ctx.actor,
+    correlationId: ctx.correlationId,
+    ...(ctx.reason ? { reason: ctx.reason } : {}),
+    ...(ctx.changeTicket ? { changeTicket: ctx.changeTicket } : {}),
+    ...(ctx.approvers ? { approvers: ctx.approvers } : {}),
+    ...(ctx.approvalId ? { approvalId: ctx.approvalId } : {}),
+  };
+}
+
 export interface CreateKeyInput {
   tenant: string;
   name: string;
@@ -54,6 +71,13 @@ export interface CreateKeyInput {
   owner: string;
   rotationPeriodDays?: number;
   policy?: KeyPolicy;
+  /** Where the key is kept; required when more than one jurisdiction is configured. */
+  jurisdiction?: string;
+}
+
+/** The jurisdictions a backend can keep new material in. */
+function jurisdictionsOf(backend: KeyBackend): readonly Jurisdiction[] {
+  return (backend.jurisdictions?.() ?? [DEFAULT_JURISDICTION]) as readonly Jurisdiction[];
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -112,16 +136,25 @@ export class KeyLifecycleService {
     return backend;
   }
 
+  /** Every jurisdiction some backend can keep keys in: what CreateKey's `jurisdiction` is checked against. */
+  configuredJurisdictions(): Jurisdiction[] {
+    const all = new Set<Jurisdiction>();
+    for (const backend of Object.values(this.backends)) if (backend) for (const j of jurisdictionsOf(backend)) all.add(j);
+    return [...all].sort();
+  }
+
+  /** The key's jurisdiction: the requested one (required with several configured), served by the backend of its protection level. */
+  private jurisdictionFor(requested: string | undefined, level: ProtectionLevel, backend: KeyBackend): Jurisdiction {
+    const jurisdiction = chooseJurisdiction(requested, this.configuredJurisdictions());
+    const served = jurisdictionsOf(backend);
+    if (!served.includes(jurisdiction)) {
+      throw invalidArgument('jurisdiction', `no ${level} keys can be kept in "${jurisdiction}" on this server (${level}: ${served.join(', ')})`);
+    }
+    return jurisdiction;
+  }
+
   private metadata(ctx: ChangeContext): CommandMetadata {
-    return {
-      now: this.clock.now(),
-      actor: ctx.actor,
-      correlationId: ctx.correlationId,
-      ...(ctx.reason ? { reason: ctx.reason } : {}),
-      ...(ctx.changeTicket ? { changeTicket: ctx.changeTicket } : {}),
-      ...(ctx.approvers ? { approvers: ctx.approvers } : {}),
-      ...(ctx.approvalId ? { approvalId: ctx.approvalId } : {}),
-    };
+    return commandMetadata(ctx, this.clock.now());
   }
 
   async createKey(input: CreateKeyInput, ctx: ChangeContext): Promise<KeyRecord> {
@@ -132,19 +165,20 @@ export class KeyLifecycleService {
     const algorithm = validateAlgorithm(input.algorithm);
     const protectionLevel = validateProtectionLevel(input.protectionLevel);
     const backend = this.backendFor(protectionLevel, algorithm);
+    const jurisdiction = this.jurisdictionFor(input.jurisdiction, protectionLevel, backend);
     const keyId = randomUUID();
     const metadata = this.metadata(ctx);
     // Dry run of the decision so invalid labels/periods fail before material is made.
     const probe: KeyCommand = {
       type: 'CreateKey',
-      data: { ...input, tenant, name, purpose, algorithm, protectionLevel, keyId, material: { version: 1, materialRef: 'probe' } },
+      data: { ...input, tenant, name, purpose, algorithm, protectionLevel, jurisdiction, keyId, material: { version: 1, materialRef: 'probe' } },
       metadata,
     };
     decide(probe, { status: 'NotCreated' });
 
     const nameStream = keyNameStreamId(tenant, name);
     const nameVersion = await this.freeName(nameStream, tenant, name);
-    const created = await backend.createVersion({ keyId, version: 1, algorithm });
+    const created = await backend.createVersion({ keyId, version: 1, algorithm, jurisdiction });
     const handle: VersionHandle = { keyId, version: 1, algorithm, materialRef: created.materialRef };
     const discard = () => backend.discardVersion(handle).catch(() => undefined);
     let reserved: number | undefined;
@@ -250,7 +284,8 @@ export class KeyLifecycleService {
       introduced = version;
       if (version === undefined) return { command: build(state, { version: state.key.versions.length + 1, materialRef: 'none' }, metadata) };
       const backend = this.backendFor(state.key.protectionLevel, state.key.algorithm);
-      const created = await backend.createVersion({ keyId, version, algorithm: state.key.algorithm });
+      // A new version stays in the key's jurisdiction.
+      const created = await backend.createVersion({ keyId, version, algorithm: state.key.algorithm, jurisdiction: state.key.jurisdiction });
       const handle: VersionHandle = { keyId, version, algorithm: state.key.algorithm, materialRef: created.materialRef };
       return { command: build(state, { version, ...created }, metadata), undo: () => backend.discardVersion(handle).catch(() => undefined) };
     }).then(async (key) => {

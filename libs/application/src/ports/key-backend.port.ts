@@ -33,6 +33,8 @@ export interface ImportVersionRequest {
   version: number;
   algorithm: Algorithm;
   wrappingKeyRef: string;
+  /** The key's jurisdiction: the material is kept under that jurisdiction's protection. */
+  jurisdiction?: string;
   /** RSA-OAEP-SHA256 of a one-time AES-256 key (384 bytes) followed by the material under it with AES-KWP (RFC 5649). */
   wrappedMaterial: Buffer;
 }
@@ -47,6 +49,8 @@ export type SignInput = { message: Buffer } | { digest: Buffer };
 export interface KeyBackend {
   readonly protectionLevel: ProtectionLevel;
   supports(algorithm: Algorithm): boolean;
+  /** The jurisdictions this backend can keep new material in (HSM instances, master keys); absent: `default` only. */
+  jurisdictions?(): readonly string[];
   /** `jurisdiction`: the key's, when jurisdictions are configured (a backend spanning several chooses by it). */
   createVersion(req: { keyId: string; version: number; algorithm: Algorithm; jurisdiction?: string }): Promise<CreatedVersionMaterial>;
   /** AES-256-GCM with a fresh 96-bit IV. Returns IV | ciphertext | tag. */

@@ -24,14 +24,27 @@ interface KeySeed {
   labels?: Record<string, string>;
   nextRotationAt?: string;
   protectionLevel?: string;
+  /** The key's own jurisdiction (in its folded record); absent: a key made before jurisdictions. */
+  jurisdiction?: string;
 }
 
 async function insertKey(k: KeySeed): Promise<void> {
   await pool.query(
     `INSERT INTO rm_keys (key_id, tenant, name, purpose, algorithm, protection_level, owner, labels, status, primary_version, min_decryption_version,
                           rotation_period_days, created_at, primary_since, next_rotation_at, record, last_position)
-     VALUES ($1, 'acme', $2, $3, 'AES_256_GCM', $4, $5, $6, $7, 1, 1, 60, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', $8, '{}', $9)`,
-    [k.keyId, `key-${k.keyId.slice(-4)}`, k.purpose ?? 'SERVICE_ENVELOPE', k.protectionLevel ?? 'SOFTWARE', k.owner ?? 'team-a', JSON.stringify(k.labels ?? {}), k.status ?? 'Enabled', k.nextRotationAt ?? '2026-07-01T00:00:00Z', ++position],
+     VALUES ($1, 'acme', $2, $3, 'AES_256_GCM', $4, $5, $6, $7, 1, 1, 60, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', $8, $10, $9)`,
+    [
+      k.keyId,
+      `key-${k.keyId.slice(-4)}`,
+      k.purpose ?? 'SERVICE_ENVELOPE',
+      k.protectionLevel ?? 'SOFTWARE',
+      k.owner ?? 'team-a',
+      JSON.stringify(k.labels ?? {}),
+      k.status ?? 'Enabled',
+      k.nextRotationAt ?? '2026-07-01T00:00:00Z',
+      ++position,
+      JSON.stringify(k.jurisdiction ? { jurisdiction: k.jurisdiction } : {}),
+    ],
   );
 }
 
@@ -169,6 +182,46 @@ describe('ComplianceQueries.keys (GET /v1/keys)', () => {
     [{ owner: ['a', 'b'] }, 'owner'],
   ])('refuses %j with 400 INVALID_ARGUMENT naming %s', async (q, field) => {
     expect(await refusal(() => queries.keys(q))).toEqual({ status: 400, code: 'INVALID_ARGUMENT', field });
+  });
+});
+
+describe('ComplianceQueries by jurisdiction (GET /v1/keys?jurisdiction, GET /v1/jurisdictions)', () => {
+  beforeAll(async () => {
+    await clear();
+    // A key's own jurisdiction wins over a label; a key made before jurisdictions falls back to its label, else default.
+    await insertKey({ keyId: uuidAt(1), jurisdiction: 'eu', protectionLevel: 'HSM', labels: { jurisdiction: 'us' } });
+    await insertKey({ keyId: uuidAt(2), jurisdiction: 'eu', protectionLevel: 'SOFTWARE', status: 'Disabled' });
+    await insertKey({ keyId: uuidAt(3), jurisdiction: 'us', protectionLevel: 'HSM' });
+    await insertKey({ keyId: uuidAt(4), labels: { jurisdiction: 'us' } });
+    await insertKey({ keyId: uuidAt(5), jurisdiction: 'default' });
+  });
+
+  it("filters on the key's jurisdiction, case-insensitively", async () => {
+    expect(ids(await queries.keys({ jurisdiction: 'eu' }))).toEqual([uuidAt(1), uuidAt(2)]);
+    expect(ids(await queries.keys({ jurisdiction: 'US' }))).toEqual([uuidAt(3), uuidAt(4)]);
+    expect(ids(await queries.keys({ jurisdiction: 'default' }))).toEqual([uuidAt(5)]);
+    expect(ids(await queries.keys({ jurisdiction: 'eu', state: 'Enabled' }))).toEqual([uuidAt(1)]);
+    expect(((await queries.keys({ jurisdiction: 'eu' })).items as Array<Record<string, unknown>>).map((k) => k['jurisdiction'])).toEqual(['eu', 'eu']);
+  });
+
+  it('groups keys by jurisdiction with the HSM instances declared there', async () => {
+    const grouped = await queries.jurisdictions([
+      { id: 'hsm-eu', jurisdiction: 'eu', provider: 'p1', environment: 'sovereign', certifications: ['FIPS 140-3 #1'] },
+      { id: 'hsm-fr', jurisdiction: 'fr', provider: 'p2', environment: 'commercial', certifications: [] },
+    ]);
+    expect(grouped.jurisdictions).toEqual([
+      { jurisdiction: 'default', keys: 1, by_protection_level: { SOFTWARE: 1 }, by_status: { Enabled: 1 }, keys_url: '/v1/keys?jurisdiction=default', hsm_instances: [] },
+      {
+        jurisdiction: 'eu',
+        keys: 2,
+        by_protection_level: { HSM: 1, SOFTWARE: 1 },
+        by_status: { Disabled: 1, Enabled: 1 },
+        keys_url: '/v1/keys?jurisdiction=eu',
+        hsm_instances: [{ id: 'hsm-eu', provider: 'p1', environment: 'sovereign', certifications: ['FIPS 140-3 #1'], attestation_bundle: '/v1/evidence/hsms/hsm-eu' }],
+      },
+      { jurisdiction: 'fr', keys: 0, by_protection_level: {}, by_status: {}, keys_url: '/v1/keys?jurisdiction=fr', hsm_instances: [{ id: 'hsm-fr', provider: 'p2', environment: 'commercial', certifications: [], attestation_bundle: '/v1/evidence/hsms/hsm-fr' }] },
+      { jurisdiction: 'us', keys: 2, by_protection_level: { HSM: 1, SOFTWARE: 1 }, by_status: { Enabled: 2 }, keys_url: '/v1/keys?jurisdiction=us', hsm_instances: [] },
+    ]);
   });
 });
 
@@ -314,6 +367,25 @@ describe('ComplianceQueries.controls (GET /v1/controls) follows the read models'
     expect(await withLog.drills()).toMatchObject({ monthlyDrillOverdue: false, lastDrill: { drillId: 'd1' }, openFollowUps: [{ drillId: 'd0', owner: 'sre', overdue: true }] });
     // A projector without the drill log says so.
     expect(await refusal(() => queries.drills())).toMatchObject({ status: 503 });
+  });
+
+  it('gains one evidence column per environment kind and jurisdiction: an artifact there, or the compensating evidence, with owner and retention', async () => {
+    expect((await queries.controls(healthy)).every((c) => !('evidence_by_environment' in (c as object)))).toBe(true);
+    const declared = [
+      { id: 'hsm-eu-1', jurisdiction: 'eu', provider: 'p', environment: 'sovereign', certifications: [], evidenceOwner: 'eu-compliance', evidenceRetention: 's3://eu-evidence' },
+      { id: 'hsm-eu-2', jurisdiction: 'eu', provider: 'p', environment: 'sovereign', certifications: [], evidenceOwner: 'eu-compliance', evidenceRetention: 's3://eu-evidence' },
+      { id: 'hsm-us', jurisdiction: 'us', provider: 'q', environment: 'commercial', certifications: [] },
+    ];
+    type Column = { environment: string; jurisdiction: string; hsm_instances: string[]; owner: string; retention: string; artifacts?: string[]; compensating_evidence?: string };
+    const controls = (await queries.controls(healthy, declared)) as Array<Control & { evidence_by_environment: Column[] }>;
+    const of = (id: string) => controls.find((c) => c.id === id)?.evidence_by_environment ?? [];
+    expect(of('KMS-HSM-01')).toEqual([
+      { environment: 'commercial', jurisdiction: 'us', hsm_instances: ['hsm-us'], owner: 'compliance-officer', retention: 'KMS audit ledger (hash-anchored, signed checkpoints)', artifacts: ['/v1/evidence/hsms/hsm-us'] },
+      { environment: 'sovereign', jurisdiction: 'eu', hsm_instances: ['hsm-eu-1', 'hsm-eu-2'], owner: 'eu-compliance', retention: 's3://eu-evidence', artifacts: ['/v1/evidence/hsms/hsm-eu-1', '/v1/evidence/hsms/hsm-eu-2'] },
+    ]);
+    expect(of('KMS-ROT-ROOT_TENANT').map((c) => c.artifacts)).toEqual([['/v1/keys?purpose=ROOT_TENANT&jurisdiction=us&overdue=true'], ['/v1/keys?purpose=ROOT_TENANT&jurisdiction=eu&overdue=true']]);
+    // A central control: the same artifact covers every environment, recorded as compensating evidence.
+    expect(of('KMS-LOG-01').map((c) => c.compensating_evidence)).toEqual([expect.stringContaining('/v1/ledger/audit/checkpoint'), expect.stringContaining('/v1/ledger/audit/checkpoint')]);
   });
 
   it('KMS-HSM-01: passes for HSM root keys with origin evidence, fails for a software or unattested version, passes again once it is destroyed', async () => {

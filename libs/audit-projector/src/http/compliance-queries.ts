@@ -1,5 +1,6 @@
 import {
   DAY_MS,
+  DEFAULT_JURISDICTION,
   escrowCeremonyDecider,
   type EscrowCeremonyEvent,
   escrowCeremonyEventCodec,
@@ -61,6 +62,80 @@ function oneOf<T extends string>(q: Query, name: string, values: readonly T[]): 
 }
 
 /** A key as the API shows it: the filterable columns, never the folded record. */
+/**
+ * A key's jurisdiction in the read model: the key's own (CreateKey), or — for keys without one
+ * (`default`, e.g. created before jurisdictions existed) — their `jurisdiction` label, else `default`.
+ */
+const KEY_JURISDICTION = `COALESCE(NULLIF(k.record ->> 'jurisdiction', '${DEFAULT_JURISDICTION}'), k.labels ->> 'jurisdiction', '${DEFAULT_JURISDICTION}')`;
+
+function jurisdictionOf(k: KeyEntity): string {
+  const own = k.record?.jurisdiction;
+  return own && own !== DEFAULT_JURISDICTION ? own : (k.labels['jurisdiction'] ?? DEFAULT_JURISDICTION);
+}
+
+/** An HSM instance as declared (KMS_HSM_INSTANCES), for the per-jurisdiction view. */
+export interface DeclaredHsm {
+  id: string;
+  jurisdiction: string;
+  provider: string;
+  environment: string;
+  certifications: readonly string[];
+  evidenceOwner?: string;
+  evidenceRetention?: string;
+}
+
+/** Where evidence is retained when an environment declares nothing else: the KMS's own ledger. */
+const LEDGER_RETENTION = 'KMS audit ledger (hash-anchored, signed checkpoints)';
+/** Who answers for evidence when an environment declares nothing else. */
+const DEFAULT_EVIDENCE_OWNER = 'compliance-officer';
+
+/** A row of the control matrix. */
+interface ControlRow {
+  id: string;
+  requirement: string;
+  status: 'PASS' | 'FAIL' | 'NOT_APPLICABLE' | 'NOT_EVALUATED';
+  finding: string;
+  evidence: string[];
+}
+
+/** One evidence column of the control matrix: an environment kind in a jurisdiction, and its HSM instances. */
+interface EvidenceColumn {
+  environment: string;
+  jurisdiction: string;
+  hsms: DeclaredHsm[];
+}
+
+/** The columns: one per (environment kind, jurisdiction) pair the configuration declares, in a stable order. */
+function evidenceColumns(declared: readonly DeclaredHsm[]): EvidenceColumn[] {
+  const columns = new Map<string, EvidenceColumn>();
+  for (const h of declared) {
+    const key = `${h.environment}/${h.jurisdiction}`;
+    const column = columns.get(key) ?? { environment: h.environment, jurisdiction: h.jurisdiction, hsms: [] };
+    column.hsms.push(h);
+    columns.set(key, column);
+  }
+  return [...columns.values()].sort((a, b) => `${a.environment}/${a.jurisdiction}`.localeCompare(`${b.environment}/${b.jurisdiction}`));
+}
+
+/**
+ * What proves a control in one environment column: an artifact of that environment where the KMS
+ * produces one, otherwise the compensating evidence (the central artifact that covers every
+ * environment), with the owner and retention location the environment declares.
+ */
+function columnEvidence(control: ControlRow, column: EvidenceColumn): Record<string, unknown> {
+  const j = encodeURIComponent(column.jurisdiction);
+  const owner = [...new Set(column.hsms.map((h) => h.evidenceOwner ?? DEFAULT_EVIDENCE_OWNER))].join(', ');
+  const retention = [...new Set(column.hsms.map((h) => h.evidenceRetention ?? LEDGER_RETENTION))].join(', ');
+  const base = { environment: column.environment, jurisdiction: column.jurisdiction, hsm_instances: column.hsms.map((h) => h.id), owner, retention };
+  if (control.id === 'KMS-HSM-01') return { ...base, artifacts: column.hsms.map((h) => `/v1/evidence/hsms/${h.id}`) };
+  if (control.id.startsWith('KMS-ROT-')) return { ...base, artifacts: [`/v1/keys?purpose=${control.id.slice('KMS-ROT-'.length)}&jurisdiction=${j}&overdue=true`] };
+  if (control.id === 'KMS-RET-01') return { ...base, artifacts: [`/v1/keys?jurisdiction=${j}`] };
+  return {
+    ...base,
+    compensating_evidence: `central control, the same in every environment: ${control.evidence[0] ?? 'no artifact is recorded yet'}`,
+  };
+}
+
 function keyView(k: KeyEntity): Record<string, unknown> {
   return {
     key_id: k.keyId,
@@ -71,6 +146,7 @@ function keyView(k: KeyEntity): Record<string, unknown> {
     protection_level: k.protectionLevel,
     owner: k.owner,
     labels: k.labels,
+    jurisdiction: jurisdictionOf(k),
     status: k.status,
     primary_version: k.primaryVersion,
     min_decryption_version: k.minDecryptionVersion,
@@ -186,7 +262,7 @@ export class ComplianceQueries {
     this.leafRows = dataSource.getRepository(LedgerLeafEntity);
   }
 
-  /** Keys by purpose, state, owner, label (k=v), jurisdiction label, overdue rotation; cursor = last key id. */
+  /** Keys by purpose, state, owner, label (k=v), jurisdiction, overdue rotation; cursor = last key id. */
   async keys(q: Query): Promise<{ items: unknown[]; nextCursor: string | null }> {
     const qb = this.keyRows.createQueryBuilder('k');
     const purpose = oneOf(q, 'purpose', KEY_PURPOSES);
@@ -202,7 +278,7 @@ export class ComplianceQueries {
       qb.andWhere('k.labels @> CAST(:label AS jsonb)', { label: JSON.stringify({ [k]: rest.join('=') }) });
     }
     const jurisdiction = text(q, 'jurisdiction');
-    if (jurisdiction) qb.andWhere(`k.labels ->> 'jurisdiction' = :jurisdiction`, { jurisdiction });
+    if (jurisdiction) qb.andWhere(`${KEY_JURISDICTION} = :jurisdiction`, { jurisdiction: jurisdiction.toLowerCase() });
     const overdue = oneOf(q, 'overdue', ['true', 'false'] as const);
     if (overdue) qb.andWhere(overdue === 'true' ? 'k.nextRotationAt < :now' : 'k.nextRotationAt >= :now', { now: this.clock.now() });
     const cursor = uuid(q, 'cursor');
@@ -212,6 +288,38 @@ export class ComplianceQueries {
     const more = rows.length > n;
     const items = rows.slice(0, n);
     return { items: items.map(keyView), nextCursor: more ? items[items.length - 1].keyId : null };
+  }
+
+  /**
+   * Keys grouped by jurisdiction: how many, by protection level and status, with the HSM instances
+   * declared there (and where their attestation bundle is). Every jurisdiction with a key or an HSM.
+   */
+  async jurisdictions(declared: readonly DeclaredHsm[]): Promise<{ jurisdictions: unknown[] }> {
+    const rows = await this.keyRows
+      .createQueryBuilder('k')
+      .select(KEY_JURISDICTION, 'jurisdiction')
+      .addSelect('k.protectionLevel', 'protectionLevel')
+      .addSelect('k.status', 'status')
+      .addSelect('count(*)::int', 'n')
+      .groupBy(`${KEY_JURISDICTION}, k.protectionLevel, k.status`)
+      .getRawMany<{ jurisdiction: string; protectionLevel: string; status: string; n: number }>();
+    const names = [...new Set([...rows.map((r) => r.jurisdiction), ...declared.map((h) => h.jurisdiction)])].sort();
+    return {
+      jurisdictions: names.map((jurisdiction) => {
+        const mine = rows.filter((r) => r.jurisdiction === jurisdiction);
+        const count = (field: 'protectionLevel' | 'status') => Object.fromEntries([...new Set(mine.map((r) => r[field]))].sort().map((v) => [v, mine.filter((r) => r[field] === v).reduce((a, r) => a + r.n, 0)]));
+        return {
+          jurisdiction,
+          keys: mine.reduce((a, r) => a + r.n, 0),
+          by_protection_level: count('protectionLevel'),
+          by_status: count('status'),
+          keys_url: `/v1/keys?jurisdiction=${encodeURIComponent(jurisdiction)}`,
+          hsm_instances: declared
+            .filter((h) => h.jurisdiction === jurisdiction)
+            .map((h) => ({ id: h.id, provider: h.provider, environment: h.environment, certifications: [...h.certifications], attestation_bundle: `/v1/evidence/hsms/${h.id}` })),
+        };
+      }),
+    };
   }
 
   /** A key's current row, versions and full state ledger. */
@@ -364,9 +472,20 @@ export class ComplianceQueries {
   }
 
   /** The policy's controls (docs/policy.md), each with a status computed from the read models and links to evidence. */
-  async controls(ledgerHealthy: { events: number; audit: number; eventsCheckpoint: number; auditCheckpoint: number }): Promise<unknown[]> {
+  /**
+   * The control matrix; with HSM instances declared, each control gains one evidence column per
+   * environment kind and jurisdiction (`evidence_by_environment`).
+   */
+  async controls(ledgerHealthy: { events: number; audit: number; eventsCheckpoint: number; auditCheckpoint: number }, declared: readonly DeclaredHsm[] = []): Promise<unknown[]> {
+    const rows = await this.controlRows(ledgerHealthy);
+    const columns = evidenceColumns(declared);
+    if (columns.length === 0) return rows;
+    return rows.map((c) => ({ ...c, evidence_by_environment: columns.map((column) => columnEvidence(c, column)) }));
+  }
+
+  private async controlRows(ledgerHealthy: { events: number; audit: number; eventsCheckpoint: number; auditCheckpoint: number }): Promise<ControlRow[]> {
     const now = this.clock.now();
-    const out: unknown[] = [];
+    const out: ControlRow[] = [];
     for (const purpose of KEY_PURPOSES) {
       const overdue = await this.keyRows.find({
         select: { keyId: true },
@@ -470,7 +589,7 @@ export class ComplianceQueries {
   }
 
   /** KMS-BAK-01 from the drill log: a drill within the month and no follow-up past its 5-business-day due date. */
-  private async drillControl(): Promise<unknown> {
+  private async drillControl(): Promise<ControlRow> {
     const requirement = 'Monthly restore drills, documented, their gaps remediated within 5 business days';
     if (!this.drillLog) return { id: 'KMS-BAK-01', requirement, status: 'NOT_EVALUATED', finding: 'the drill log is not read by this projector', evidence: [] };
     const status = drillStatus(await this.drillLog(), this.clock.now());

@@ -8,8 +8,11 @@ import { ProjectionRunner } from '../projections/projection-runner';
 import { ProjectionStore } from '../projections/projection-store';
 import { LedgerReconciler, type ReconciliationReport } from '../reconciliation/ledger-reconciler';
 import { ComplianceGateway, HttpProblem, type HttpRequest } from './compliance-gateway';
-import { ComplianceQueries } from './compliance-queries';
+import { ComplianceQueries, type DeclaredHsm } from './compliance-queries';
 import { COMPLIANCE_OPENAPI } from './openapi.document';
+
+/** Injection token: the HSM instances the configuration declares (GET /v1/jurisdictions lists them per jurisdiction). */
+export const DECLARED_HSMS = Symbol('DECLARED_HSMS');
 
 function keyIdParam(keyId: string): string {
   if (!isUuid(keyId)) throw new HttpProblem(400, 'INVALID_ARGUMENT', 'keyId: must be a UUID', 'keyId');
@@ -47,6 +50,7 @@ export class ComplianceController {
     @Inject(EvidenceBundleBuilder) private readonly evidence: EvidenceBundleBuilder,
     @Inject(ProjectionRunner) private readonly runner: ProjectionRunner,
     @Inject(ProjectionStore) private readonly store: ProjectionStore,
+    @Inject(DECLARED_HSMS) private readonly declaredHsms: readonly DeclaredHsm[],
     @Optional() @Inject(LedgerReconciler) private readonly reconciler?: LedgerReconciler | null,
   ) {}
 
@@ -97,6 +101,12 @@ export class ComplianceController {
     return this.gateway.handle(req, res, { operation: 'ReadAudit', route: 'GET /v1/audit-records' }, async () => ({ json: await this.queries.auditRecords(req.query) }));
   }
 
+  /** GET /v1/jurisdictions: keys grouped by jurisdiction, with the HSM instances declared in each (docs/jurisdictions.md). */
+  @Get('jurisdictions')
+  jurisdictions(@Req() req: HttpRequest, @Res() res: ServerResponse): Promise<void> {
+    return this.gateway.handle(req, res, { operation: 'ReadAudit', route: 'GET /v1/jurisdictions' }, async () => ({ json: await this.queries.jurisdictions(this.declaredHsms) }));
+  }
+
   @Get('approvals')
   approvals(@Req() req: HttpRequest, @Res() res: ServerResponse): Promise<void> {
     return this.gateway.handle(req, res, { operation: 'ReadAudit', route: 'GET /v1/approvals' }, async () => ({ json: await this.queries.approvals(req.query) }));
@@ -107,7 +117,7 @@ export class ComplianceController {
     return this.gateway.handle(req, res, { operation: 'ReadAudit', route: 'GET /v1/controls' }, async () => {
       const [e, a] = [await this.store.checkpoint('events'), await this.store.checkpoint('audit')];
       const [ec, ac] = [await this.ledger.latestCheckpoint('events'), await this.ledger.latestCheckpoint('audit')];
-      const controls = await this.queries.controls({ events: e.leafCount, audit: a.leafCount, eventsCheckpoint: ec?.treeSize ?? 0, auditCheckpoint: ac?.treeSize ?? 0 });
+      const controls = await this.queries.controls({ events: e.leafCount, audit: a.leafCount, eventsCheckpoint: ec?.treeSize ?? 0, auditCheckpoint: ac?.treeSize ?? 0 }, this.declaredHsms);
       return { json: { generatedAt: new Date().toISOString(), controls } };
     });
   }

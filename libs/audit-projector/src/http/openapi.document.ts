@@ -27,7 +27,7 @@ export const COMPLIANCE_OPENAPI = {
           q('state', 'Enabled or Disabled'),
           q('owner', 'owner identity'),
           q('label', 'key=value'),
-          q('jurisdiction', 'value of the jurisdiction label'),
+          q('jurisdiction', "the key's jurisdiction (keys created before jurisdictions: their jurisdiction label, else default)"),
           q('overdue', 'true: rotation is overdue', { type: 'boolean' }),
           q('cursor', 'nextCursor of the previous page'),
           q('limit', '1..500, default 50', { type: 'integer' }),
@@ -66,6 +66,14 @@ export const COMPLIANCE_OPENAPI = {
         summary: 'Evidence bundle of a key (ustar archive, docs/audit-and-evidence.md)',
         parameters: [{ name: 'keyId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }, q('from', 'audit window start'), q('to', 'audit window end')],
         responses: { '200': { description: 'application/x-tar' }, ...errors },
+      },
+    },
+    '/v1/jurisdictions': { get: { summary: 'Keys grouped by jurisdiction (by protection level and status), with the HSM instances declared in each and their attestation bundle URL', responses: { '200': json('{ jurisdictions }'), ...errors } } },
+    '/v1/evidence/hsms/{id}': {
+      get: {
+        summary: 'Attestation bundle of one HSM instance (PDF, or canonical JSON), signed by its attestation key; its SHA-256 is appended to the ledger (docs/jurisdictions.md)',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }, q('format', 'pdf (default) or json')],
+        responses: { '200': { description: 'application/pdf or application/json; x-kms-bundle-sha256, x-kms-ledger-record-id (for /v1/ledger/events/inclusion)' }, ...errors },
       },
     },
     '/v1/ledger/reconciliations': {

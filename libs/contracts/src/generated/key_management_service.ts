@@ -62,6 +62,7 @@ import type { GetKeyOriginStatementRequest as _kms_v1_GetKeyOriginStatementReque
 import type { GetKeyRequest as _kms_v1_GetKeyRequest, GetKeyRequest__Output as _kms_v1_GetKeyRequest__Output } from './kms/v1/GetKeyRequest';
 import type { GetProofChainRequest as _kms_v1_GetProofChainRequest, GetProofChainRequest__Output as _kms_v1_GetProofChainRequest__Output } from './kms/v1/GetProofChainRequest';
 import type { GetPublicKeyRequest as _kms_v1_GetPublicKeyRequest, GetPublicKeyRequest__Output as _kms_v1_GetPublicKeyRequest__Output } from './kms/v1/GetPublicKeyRequest';
+import type { GetResidencyRulesRequest as _kms_v1_GetResidencyRulesRequest, GetResidencyRulesRequest__Output as _kms_v1_GetResidencyRulesRequest__Output } from './kms/v1/GetResidencyRulesRequest';
 import type { Identity as _kms_v1_Identity, Identity__Output as _kms_v1_Identity__Output } from './kms/v1/Identity';
 import type { IdentityCredential as _kms_v1_IdentityCredential, IdentityCredential__Output as _kms_v1_IdentityCredential__Output } from './kms/v1/IdentityCredential';
 import type { IdentityRequest as _kms_v1_IdentityRequest, IdentityRequest__Output as _kms_v1_IdentityRequest__Output } from './kms/v1/IdentityRequest';
@@ -91,11 +92,14 @@ import type { ReEncryptRequest as _kms_v1_ReEncryptRequest, ReEncryptRequest__Ou
 import type { ReEncryptResponse as _kms_v1_ReEncryptResponse, ReEncryptResponse__Output as _kms_v1_ReEncryptResponse__Output } from './kms/v1/ReEncryptResponse';
 import type { RecordDrillRequest as _kms_v1_RecordDrillRequest, RecordDrillRequest__Output as _kms_v1_RecordDrillRequest__Output } from './kms/v1/RecordDrillRequest';
 import type { RegisterIdentityRequest as _kms_v1_RegisterIdentityRequest, RegisterIdentityRequest__Output as _kms_v1_RegisterIdentityRequest__Output } from './kms/v1/RegisterIdentityRequest';
+import type { ResidencyCrossing as _kms_v1_ResidencyCrossing, ResidencyCrossing__Output as _kms_v1_ResidencyCrossing__Output } from './kms/v1/ResidencyCrossing';
+import type { ResidencyRules as _kms_v1_ResidencyRules, ResidencyRules__Output as _kms_v1_ResidencyRules__Output } from './kms/v1/ResidencyRules';
 import type { RotateKeyRequest as _kms_v1_RotateKeyRequest, RotateKeyRequest__Output as _kms_v1_RotateKeyRequest__Output } from './kms/v1/RotateKeyRequest';
 import type { ScheduleKeyVersionDestructionRequest as _kms_v1_ScheduleKeyVersionDestructionRequest, ScheduleKeyVersionDestructionRequest__Output as _kms_v1_ScheduleKeyVersionDestructionRequest__Output } from './kms/v1/ScheduleKeyVersionDestructionRequest';
 import type { SetEscrowPolicyRequest as _kms_v1_SetEscrowPolicyRequest, SetEscrowPolicyRequest__Output as _kms_v1_SetEscrowPolicyRequest__Output } from './kms/v1/SetEscrowPolicyRequest';
 import type { SetKeyPolicyRequest as _kms_v1_SetKeyPolicyRequest, SetKeyPolicyRequest__Output as _kms_v1_SetKeyPolicyRequest__Output } from './kms/v1/SetKeyPolicyRequest';
 import type { SetMinDecryptionVersionRequest as _kms_v1_SetMinDecryptionVersionRequest, SetMinDecryptionVersionRequest__Output as _kms_v1_SetMinDecryptionVersionRequest__Output } from './kms/v1/SetMinDecryptionVersionRequest';
+import type { SetResidencyRuleRequest as _kms_v1_SetResidencyRuleRequest, SetResidencyRuleRequest__Output as _kms_v1_SetResidencyRuleRequest__Output } from './kms/v1/SetResidencyRuleRequest';
 import type { SignRequest as _kms_v1_SignRequest, SignRequest__Output as _kms_v1_SignRequest__Output } from './kms/v1/SignRequest';
 import type { SignResponse as _kms_v1_SignResponse, SignResponse__Output as _kms_v1_SignResponse__Output } from './kms/v1/SignResponse';
 import type { SubmitEscrowShareRequest as _kms_v1_SubmitEscrowShareRequest, SubmitEscrowShareRequest__Output as _kms_v1_SubmitEscrowShareRequest__Output } from './kms/v1/SubmitEscrowShareRequest';
@@ -175,6 +179,7 @@ export interface ProtoGrpcType {
       GetKeyRequest: MessageTypeDefinition<_kms_v1_GetKeyRequest, _kms_v1_GetKeyRequest__Output>
       GetProofChainRequest: MessageTypeDefinition<_kms_v1_GetProofChainRequest, _kms_v1_GetProofChainRequest__Output>
       GetPublicKeyRequest: MessageTypeDefinition<_kms_v1_GetPublicKeyRequest, _kms_v1_GetPublicKeyRequest__Output>
+      GetResidencyRulesRequest: MessageTypeDefinition<_kms_v1_GetResidencyRulesRequest, _kms_v1_GetResidencyRulesRequest__Output>
       Identity: MessageTypeDefinition<_kms_v1_Identity, _kms_v1_Identity__Output>
       IdentityCredential: MessageTypeDefinition<_kms_v1_IdentityCredential, _kms_v1_IdentityCredential__Output>
       IdentityKind: EnumTypeDefinition
@@ -208,12 +213,15 @@ export interface ProtoGrpcType {
       ReEncryptResponse: MessageTypeDefinition<_kms_v1_ReEncryptResponse, _kms_v1_ReEncryptResponse__Output>
       RecordDrillRequest: MessageTypeDefinition<_kms_v1_RecordDrillRequest, _kms_v1_RecordDrillRequest__Output>
       RegisterIdentityRequest: MessageTypeDefinition<_kms_v1_RegisterIdentityRequest, _kms_v1_RegisterIdentityRequest__Output>
+      ResidencyCrossing: MessageTypeDefinition<_kms_v1_ResidencyCrossing, _kms_v1_ResidencyCrossing__Output>
+      ResidencyRules: MessageTypeDefinition<_kms_v1_ResidencyRules, _kms_v1_ResidencyRules__Output>
       RotateKeyRequest: MessageTypeDefinition<_kms_v1_RotateKeyRequest, _kms_v1_RotateKeyRequest__Output>
       RotationReason: EnumTypeDefinition
       ScheduleKeyVersionDestructionRequest: MessageTypeDefinition<_kms_v1_ScheduleKeyVersionDestructionRequest, _kms_v1_ScheduleKeyVersionDestructionRequest__Output>
       SetEscrowPolicyRequest: MessageTypeDefinition<_kms_v1_SetEscrowPolicyRequest, _kms_v1_SetEscrowPolicyRequest__Output>
       SetKeyPolicyRequest: MessageTypeDefinition<_kms_v1_SetKeyPolicyRequest, _kms_v1_SetKeyPolicyRequest__Output>
       SetMinDecryptionVersionRequest: MessageTypeDefinition<_kms_v1_SetMinDecryptionVersionRequest, _kms_v1_SetMinDecryptionVersionRequest__Output>
+      SetResidencyRuleRequest: MessageTypeDefinition<_kms_v1_SetResidencyRuleRequest, _kms_v1_SetResidencyRuleRequest__Output>
       SignRequest: MessageTypeDefinition<_kms_v1_SignRequest, _kms_v1_SignRequest__Output>
       SignResponse: MessageTypeDefinition<_kms_v1_SignResponse, _kms_v1_SignResponse__Output>
       SubmitEscrowShareRequest: MessageTypeDefinition<_kms_v1_SubmitEscrowShareRequest, _kms_v1_SubmitEscrowShareRequest__Output>

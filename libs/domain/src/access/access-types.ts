@@ -78,6 +78,8 @@ export const DUAL_AUTHORIZED_OPERATIONS = [
   // Whoever changes or removes a compliance distribution list decides who hears of every later change.
   'SaveNotificationList',
   'RemoveNotificationList',
+  // A tenant's residency rule lets material cross from one jurisdiction to another (docs/jurisdictions.md).
+  'SetResidencyRule',
 ] as const;
 export type DualAuthorizedOperation = (typeof DUAL_AUTHORIZED_OPERATIONS)[number];
 

@@ -95,6 +95,8 @@ const EXPECTED: Record<string, Row> = {
   CloseDrillFollowUp:            { sre: 'ok',   sec: 'ok',    co: '-',     ka: 'ok',    workload: '-' },
   GetDrillStatus:                { sre: 'ok',   sec: 'ok',    co: 'ok',    ka: 'ok',    workload: '-' },
   ReportDrillsOverdue:           { sre: '-',    sec: '-',     co: '-',     ka: '-',     workload: '-' },
+  SetResidencyRule:              { sre: '-',    sec: 'ok',    co: '-',     ka: '-',     workload: '-' },
+  GetResidencyRules:             { sre: 'ok',   sec: 'ok',    co: 'ok',    ka: 'ok',    workload: '-' },
 };
 
 function cellOf(check: ReturnType<typeof checkRole>): Cell {

@@ -108,6 +108,9 @@ export const OPERATION_RULES: Readonly<Record<string, OperationRule>> = {
   ListNotificationLists: { humanRoles: ['compliance-officer', 'security-engineering'], workloads: false },
   ListNotificationDeliveries: { humanRoles: ['compliance-officer', 'security-engineering'], workloads: false },
   GetNotificationStatus: { humanRoles: ['compliance-officer', 'security-engineering'], workloads: false },
+  // Residency rules (docs/jurisdictions.md): security engineering asks, a second person approves; readers see them.
+  SetResidencyRule: { humanRoles: ['security-engineering'], workloads: false },
+  GetResidencyRules: { humanRoles: READERS, workloads: false },
   ExportEvidence: { humanRoles: ['compliance-officer', 'security-engineering'], workloads: false },
   // Regulatory proof tokens: signing needs SIGN on the tenant's root key; reading the chain, VERIFY (or a reader's role).
   IssueProofToken: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'SIGN' },

@@ -36,6 +36,8 @@ export type CreateKey = Command<
     owner: string;
     rotationPeriodDays?: number;
     policy?: KeyPolicy;
+    /** The jurisdiction chosen for the key (already checked against the configured ones); absent: `default`. */
+    jurisdiction?: string;
     material: NewVersionMaterial;
   }
 >;

@@ -2,6 +2,7 @@ import type { Decider } from '../events/decider';
 import { KmsError, invalidArgument } from '../errors/kms-error';
 import { samePolicy, validateKeyPolicy } from '../access/key-policy';
 import { isUuid } from '../ciphertext/ciphertext-format';
+import { DEFAULT_JURISDICTION, parseJurisdiction } from '../jurisdiction/jurisdiction';
 import type { CommandMetadata, KeyCommand, RetirementFacts } from './key.commands';
 import type { EventMetadata, KeyEvent } from './key.events';
 import { type ExistingKeyState, initialState, type KeyDependent, type KeyRecord, type KeyState, type KeyVersion } from './key.state';
@@ -168,6 +169,7 @@ export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
             owner: validateOwner(d.owner),
             rotationPeriodDays,
             policy: validateKeyPolicy(d.policy),
+            jurisdiction: d.jurisdiction === undefined ? DEFAULT_JURISDICTION : parseJurisdiction(d.jurisdiction, 'jurisdiction'),
           },
           metadata,
         },
@@ -433,6 +435,7 @@ export function evolve(state: KeyState, event: KeyEvent): KeyState {
           protectionLevel: d.protectionLevel,
           labels: d.labels,
           owner: d.owner,
+          jurisdiction: d.jurisdiction ?? DEFAULT_JURISDICTION,
           createdAt: event.metadata.occurredAt,
           rotationPeriodDays: d.rotationPeriodDays,
           versions: [],

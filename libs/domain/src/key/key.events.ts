@@ -1,5 +1,6 @@
 import { KEY_NAME_STREAM_PREFIX, KEY_STREAM_PREFIX } from '../events/stream-ids';
 import type { KeyPolicy } from '../access/access-types';
+import type { Jurisdiction } from '../jurisdiction/jurisdiction';
 import type { Algorithm, HsmKeyOrigin, KeyPurpose, ProtectionLevel, RotationReason } from './key-types';
 
 /** Who did what, why and when. Attached to every event. */
@@ -31,6 +32,8 @@ export type KeyCreated = Event<
     rotationPeriodDays: number;
     /** Who may use and administer the key. */
     policy: KeyPolicy;
+    /** Where the key's material is kept (docs/jurisdictions.md); absent in keys created before jurisdictions: `default`. */
+    jurisdiction?: Jurisdiction;
   }
 >;
 

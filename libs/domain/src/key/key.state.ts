@@ -1,4 +1,5 @@
 import type { KeyPolicy } from '../access/access-types';
+import type { Jurisdiction } from '../jurisdiction/jurisdiction';
 import type { Algorithm, HsmKeyOrigin, KeyPurpose, KeyVersionState, ProtectionLevel } from './key-types';
 
 /** One version of a key as the lifecycle sees it. Never holds material. */
@@ -39,6 +40,8 @@ export interface KeyRecord {
   protectionLevel: ProtectionLevel;
   labels: Record<string, string>;
   owner: string;
+  /** Where the key's material is generated and kept; residency rules apply between jurisdictions. */
+  jurisdiction: Jurisdiction;
   createdAt: string;
   rotationPeriodDays: number;
   /** Ordered by version number, starting at 1. */

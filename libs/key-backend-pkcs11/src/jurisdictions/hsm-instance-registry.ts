@@ -43,6 +43,12 @@ export class HsmInstanceRegistry {
     return [...new Set(this.instances().map((i) => i.declaration.jurisdiction))];
   }
 
+  /** An instance as the attestation service needs it (AttestableHsm): its declaration, what it reports now, its own attestation key. */
+  attestable(id: string): { declaration: HsmDeclaration; identity(): Promise<HsmIdentity>; signer: Pkcs11Hsm['attestationSigner'] } {
+    const { declaration, hsm } = this.get(id);
+    return { declaration, identity: () => hsm.pool.identity(), signer: hsm.attestationSigner };
+  }
+
   /** The instance with this id; NOT_FOUND-like INVALID_ARGUMENT naming `field` otherwise. */
   get(id: string, field = 'hsm_id'): HsmInstance {
     const instance = this.byId.get(id);

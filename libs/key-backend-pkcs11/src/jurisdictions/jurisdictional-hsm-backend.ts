@@ -1,5 +1,5 @@
 import type { CreatedVersionMaterial, KeyBackend, SignInput, VersionHandle } from '@kms/application';
-import { type Algorithm, invalidArgument } from '@kms/domain';
+import { type Algorithm, DEFAULT_JURISDICTION, invalidArgument } from '@kms/domain';
 import type { HsmInstance, HsmInstanceRegistry } from './hsm-instance-registry';
 
 /** Between the instance id and the instance's own material reference. */
@@ -27,10 +27,16 @@ export class JurisdictionalHsmBackend implements KeyBackend {
     return this.registry.instances().every((i) => i.hsm.keyBackend.supports(algorithm));
   }
 
+  jurisdictions(): readonly string[] {
+    return this.registry.jurisdictions();
+  }
+
   async createVersion(req: { keyId: string; version: number; algorithm: Algorithm; jurisdiction?: string }): Promise<CreatedVersionMaterial> {
     const jurisdictions = this.registry.jurisdictions();
     let instance: HsmInstance;
-    if (req.jurisdiction !== undefined) instance = this.registry.forJurisdiction(req.jurisdiction);
+    // A key made before jurisdictions existed is `default`: its new versions go where its first ones went.
+    const legacy = req.jurisdiction === DEFAULT_JURISDICTION && !jurisdictions.includes(DEFAULT_JURISDICTION);
+    if (req.jurisdiction !== undefined && !legacy) instance = this.registry.forJurisdiction(req.jurisdiction);
     else if (jurisdictions.length === 1) instance = this.fallback;
     else throw invalidArgument('jurisdiction', `is required: HSM instances are configured in ${jurisdictions.join(', ')}`);
     const created = await instance.hsm.keyBackend.createVersion(req);

@@ -57,12 +57,13 @@ export class KeyLifecycleController {
           owner: unspecified(req.owner) ? scope.principal.name : req.owner,
           ...(req.rotation_period_days ? { rotationPeriodDays: req.rotation_period_days } : {}),
           policy: validateKeyPolicy(fromProtoPolicy(req.policy)),
+          ...(unspecified(req.jurisdiction) ? {} : { jurisdiction: req.jurisdiction }),
         },
         changeContext(scope, req.context),
       );
       scope.facts.keyId = key.keyId;
       scope.facts.keyVersion = key.primaryVersion;
-      scope.facts.details = { purpose: key.purpose, algorithm: key.algorithm, protectionLevel: key.protectionLevel };
+      scope.facts.details = { purpose: key.purpose, algorithm: key.algorithm, protectionLevel: key.protectionLevel, jurisdiction: key.jurisdiction };
       return toProtoKey(key);
     });
   }

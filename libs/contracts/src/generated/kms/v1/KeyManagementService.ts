@@ -32,6 +32,7 @@ import type { GetKeyOriginStatementRequest as _kms_v1_GetKeyOriginStatementReque
 import type { GetKeyRequest as _kms_v1_GetKeyRequest, GetKeyRequest__Output as _kms_v1_GetKeyRequest__Output } from '../../kms/v1/GetKeyRequest';
 import type { GetProofChainRequest as _kms_v1_GetProofChainRequest, GetProofChainRequest__Output as _kms_v1_GetProofChainRequest__Output } from '../../kms/v1/GetProofChainRequest';
 import type { GetPublicKeyRequest as _kms_v1_GetPublicKeyRequest, GetPublicKeyRequest__Output as _kms_v1_GetPublicKeyRequest__Output } from '../../kms/v1/GetPublicKeyRequest';
+import type { GetResidencyRulesRequest as _kms_v1_GetResidencyRulesRequest, GetResidencyRulesRequest__Output as _kms_v1_GetResidencyRulesRequest__Output } from '../../kms/v1/GetResidencyRulesRequest';
 import type { IssueProofTokenRequest as _kms_v1_IssueProofTokenRequest, IssueProofTokenRequest__Output as _kms_v1_IssueProofTokenRequest__Output } from '../../kms/v1/IssueProofTokenRequest';
 import type { Key as _kms_v1_Key, Key__Output as _kms_v1_Key__Output } from '../../kms/v1/Key';
 import type { KeyOriginStatement as _kms_v1_KeyOriginStatement, KeyOriginStatement__Output as _kms_v1_KeyOriginStatement__Output } from '../../kms/v1/KeyOriginStatement';
@@ -44,10 +45,12 @@ import type { PublicKey as _kms_v1_PublicKey, PublicKey__Output as _kms_v1_Publi
 import type { ReEncryptRequest as _kms_v1_ReEncryptRequest, ReEncryptRequest__Output as _kms_v1_ReEncryptRequest__Output } from '../../kms/v1/ReEncryptRequest';
 import type { ReEncryptResponse as _kms_v1_ReEncryptResponse, ReEncryptResponse__Output as _kms_v1_ReEncryptResponse__Output } from '../../kms/v1/ReEncryptResponse';
 import type { RecordDrillRequest as _kms_v1_RecordDrillRequest, RecordDrillRequest__Output as _kms_v1_RecordDrillRequest__Output } from '../../kms/v1/RecordDrillRequest';
+import type { ResidencyRules as _kms_v1_ResidencyRules, ResidencyRules__Output as _kms_v1_ResidencyRules__Output } from '../../kms/v1/ResidencyRules';
 import type { RotateKeyRequest as _kms_v1_RotateKeyRequest, RotateKeyRequest__Output as _kms_v1_RotateKeyRequest__Output } from '../../kms/v1/RotateKeyRequest';
 import type { ScheduleKeyVersionDestructionRequest as _kms_v1_ScheduleKeyVersionDestructionRequest, ScheduleKeyVersionDestructionRequest__Output as _kms_v1_ScheduleKeyVersionDestructionRequest__Output } from '../../kms/v1/ScheduleKeyVersionDestructionRequest';
 import type { SetKeyPolicyRequest as _kms_v1_SetKeyPolicyRequest, SetKeyPolicyRequest__Output as _kms_v1_SetKeyPolicyRequest__Output } from '../../kms/v1/SetKeyPolicyRequest';
 import type { SetMinDecryptionVersionRequest as _kms_v1_SetMinDecryptionVersionRequest, SetMinDecryptionVersionRequest__Output as _kms_v1_SetMinDecryptionVersionRequest__Output } from '../../kms/v1/SetMinDecryptionVersionRequest';
+import type { SetResidencyRuleRequest as _kms_v1_SetResidencyRuleRequest, SetResidencyRuleRequest__Output as _kms_v1_SetResidencyRuleRequest__Output } from '../../kms/v1/SetResidencyRuleRequest';
 import type { SignRequest as _kms_v1_SignRequest, SignRequest__Output as _kms_v1_SignRequest__Output } from '../../kms/v1/SignRequest';
 import type { SignResponse as _kms_v1_SignResponse, SignResponse__Output as _kms_v1_SignResponse__Output } from '../../kms/v1/SignResponse';
 import type { UpdateKeyLabelsRequest as _kms_v1_UpdateKeyLabelsRequest, UpdateKeyLabelsRequest__Output as _kms_v1_UpdateKeyLabelsRequest__Output } from '../../kms/v1/UpdateKeyLabelsRequest';
@@ -256,6 +259,15 @@ export interface KeyManagementServiceClient extends grpc.Client {
   getPublicKey(argument: _kms_v1_GetPublicKeyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_PublicKey__Output>): grpc.ClientUnaryCall;
   getPublicKey(argument: _kms_v1_GetPublicKeyRequest, callback: grpc.requestCallback<_kms_v1_PublicKey__Output>): grpc.ClientUnaryCall;
   
+  GetResidencyRules(argument: _kms_v1_GetResidencyRulesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_ResidencyRules__Output>): grpc.ClientUnaryCall;
+  GetResidencyRules(argument: _kms_v1_GetResidencyRulesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_ResidencyRules__Output>): grpc.ClientUnaryCall;
+  GetResidencyRules(argument: _kms_v1_GetResidencyRulesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_ResidencyRules__Output>): grpc.ClientUnaryCall;
+  GetResidencyRules(argument: _kms_v1_GetResidencyRulesRequest, callback: grpc.requestCallback<_kms_v1_ResidencyRules__Output>): grpc.ClientUnaryCall;
+  getResidencyRules(argument: _kms_v1_GetResidencyRulesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_ResidencyRules__Output>): grpc.ClientUnaryCall;
+  getResidencyRules(argument: _kms_v1_GetResidencyRulesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_ResidencyRules__Output>): grpc.ClientUnaryCall;
+  getResidencyRules(argument: _kms_v1_GetResidencyRulesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_ResidencyRules__Output>): grpc.ClientUnaryCall;
+  getResidencyRules(argument: _kms_v1_GetResidencyRulesRequest, callback: grpc.requestCallback<_kms_v1_ResidencyRules__Output>): grpc.ClientUnaryCall;
+  
   IssueProofToken(argument: _kms_v1_IssueProofTokenRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_ProofToken__Output>): grpc.ClientUnaryCall;
   IssueProofToken(argument: _kms_v1_IssueProofTokenRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_ProofToken__Output>): grpc.ClientUnaryCall;
   IssueProofToken(argument: _kms_v1_IssueProofTokenRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_ProofToken__Output>): grpc.ClientUnaryCall;
@@ -373,6 +385,15 @@ export interface KeyManagementServiceClient extends grpc.Client {
   setMinDecryptionVersion(argument: _kms_v1_SetMinDecryptionVersionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
   setMinDecryptionVersion(argument: _kms_v1_SetMinDecryptionVersionRequest, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
   
+  SetResidencyRule(argument: _kms_v1_SetResidencyRuleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_ResidencyRules__Output>): grpc.ClientUnaryCall;
+  SetResidencyRule(argument: _kms_v1_SetResidencyRuleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_ResidencyRules__Output>): grpc.ClientUnaryCall;
+  SetResidencyRule(argument: _kms_v1_SetResidencyRuleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_ResidencyRules__Output>): grpc.ClientUnaryCall;
+  SetResidencyRule(argument: _kms_v1_SetResidencyRuleRequest, callback: grpc.requestCallback<_kms_v1_ResidencyRules__Output>): grpc.ClientUnaryCall;
+  setResidencyRule(argument: _kms_v1_SetResidencyRuleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_ResidencyRules__Output>): grpc.ClientUnaryCall;
+  setResidencyRule(argument: _kms_v1_SetResidencyRuleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_ResidencyRules__Output>): grpc.ClientUnaryCall;
+  setResidencyRule(argument: _kms_v1_SetResidencyRuleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_ResidencyRules__Output>): grpc.ClientUnaryCall;
+  setResidencyRule(argument: _kms_v1_SetResidencyRuleRequest, callback: grpc.requestCallback<_kms_v1_ResidencyRules__Output>): grpc.ClientUnaryCall;
+  
   Sign(argument: _kms_v1_SignRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_SignResponse__Output>): grpc.ClientUnaryCall;
   Sign(argument: _kms_v1_SignRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_SignResponse__Output>): grpc.ClientUnaryCall;
   Sign(argument: _kms_v1_SignRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_SignResponse__Output>): grpc.ClientUnaryCall;
@@ -465,6 +486,8 @@ export interface KeyManagementServiceHandlers extends grpc.UntypedServiceImpleme
   
   GetPublicKey: grpc.handleUnaryCall<_kms_v1_GetPublicKeyRequest__Output, _kms_v1_PublicKey>;
   
+  GetResidencyRules: grpc.handleUnaryCall<_kms_v1_GetResidencyRulesRequest__Output, _kms_v1_ResidencyRules>;
+  
   IssueProofToken: grpc.handleUnaryCall<_kms_v1_IssueProofTokenRequest__Output, _kms_v1_ProofToken>;
   
   ListKeys: grpc.handleUnaryCall<_kms_v1_ListKeysRequest__Output, _kms_v1_ListKeysResponse>;
@@ -490,6 +513,8 @@ export interface KeyManagementServiceHandlers extends grpc.UntypedServiceImpleme
   SetKeyPolicy: grpc.handleUnaryCall<_kms_v1_SetKeyPolicyRequest__Output, _kms_v1_Key>;
   
   SetMinDecryptionVersion: grpc.handleUnaryCall<_kms_v1_SetMinDecryptionVersionRequest__Output, _kms_v1_Key>;
+  
+  SetResidencyRule: grpc.handleUnaryCall<_kms_v1_SetResidencyRuleRequest__Output, _kms_v1_ResidencyRules>;
   
   Sign: grpc.handleUnaryCall<_kms_v1_SignRequest__Output, _kms_v1_SignResponse>;
   
@@ -526,6 +551,7 @@ export interface KeyManagementServiceDefinition extends grpc.ServiceDefinition {
   GetKeyOriginStatement: MethodDefinition<_kms_v1_GetKeyOriginStatementRequest, _kms_v1_KeyOriginStatement, _kms_v1_GetKeyOriginStatementRequest__Output, _kms_v1_KeyOriginStatement__Output>
   GetProofChain: MethodDefinition<_kms_v1_GetProofChainRequest, _kms_v1_ProofChain, _kms_v1_GetProofChainRequest__Output, _kms_v1_ProofChain__Output>
   GetPublicKey: MethodDefinition<_kms_v1_GetPublicKeyRequest, _kms_v1_PublicKey, _kms_v1_GetPublicKeyRequest__Output, _kms_v1_PublicKey__Output>
+  GetResidencyRules: MethodDefinition<_kms_v1_GetResidencyRulesRequest, _kms_v1_ResidencyRules, _kms_v1_GetResidencyRulesRequest__Output, _kms_v1_ResidencyRules__Output>
   IssueProofToken: MethodDefinition<_kms_v1_IssueProofTokenRequest, _kms_v1_ProofToken, _kms_v1_IssueProofTokenRequest__Output, _kms_v1_ProofToken__Output>
   ListKeys: MethodDefinition<_kms_v1_ListKeysRequest, _kms_v1_ListKeysResponse, _kms_v1_ListKeysRequest__Output, _kms_v1_ListKeysResponse__Output>
   ReEncrypt: MethodDefinition<_kms_v1_ReEncryptRequest, _kms_v1_ReEncryptResponse, _kms_v1_ReEncryptRequest__Output, _kms_v1_ReEncryptResponse__Output>
@@ -539,6 +565,7 @@ export interface KeyManagementServiceDefinition extends grpc.ServiceDefinition {
   ScheduleKeyVersionDestruction: MethodDefinition<_kms_v1_ScheduleKeyVersionDestructionRequest, _kms_v1_Key, _kms_v1_ScheduleKeyVersionDestructionRequest__Output, _kms_v1_Key__Output>
   SetKeyPolicy: MethodDefinition<_kms_v1_SetKeyPolicyRequest, _kms_v1_Key, _kms_v1_SetKeyPolicyRequest__Output, _kms_v1_Key__Output>
   SetMinDecryptionVersion: MethodDefinition<_kms_v1_SetMinDecryptionVersionRequest, _kms_v1_Key, _kms_v1_SetMinDecryptionVersionRequest__Output, _kms_v1_Key__Output>
+  SetResidencyRule: MethodDefinition<_kms_v1_SetResidencyRuleRequest, _kms_v1_ResidencyRules, _kms_v1_SetResidencyRuleRequest__Output, _kms_v1_ResidencyRules__Output>
   Sign: MethodDefinition<_kms_v1_SignRequest, _kms_v1_SignResponse, _kms_v1_SignRequest__Output, _kms_v1_SignResponse__Output>
   UpdateKeyLabels: MethodDefinition<_kms_v1_UpdateKeyLabelsRequest, _kms_v1_Key, _kms_v1_UpdateKeyLabelsRequest__Output, _kms_v1_Key__Output>
   UpdateRotationPolicy: MethodDefinition<_kms_v1_UpdateRotationPolicyRequest, _kms_v1_Key, _kms_v1_UpdateRotationPolicyRequest__Output, _kms_v1_Key__Output>
