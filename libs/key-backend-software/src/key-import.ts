@@ -1,3 +1,4 @@
+import { IMPORT_PARAMETERS_VALIDITY_MS } from '@kms/application';
 import { KmsError, invalidArgument } from '@kms/domain';
 import { constants, createDecipheriv, privateDecrypt, type KeyObject } from 'node:crypto';
 
@@ -6,8 +7,6 @@ export const WRAPPED_EPHEMERAL_KEY_BYTES = 384;
 /** RFC 5649 alternative initial value; `openssl enc -id-aes256-wrap-pad -iv A65959A6` uses the same. */
 const KWP_AIV = Buffer.from('a65959a6', 'hex');
 const AES_256_KEY_BYTES = 32;
-/** How long import parameters stay valid (AWS and Google: 24 hours). */
-export const IMPORT_PARAMETERS_VALIDITY_MS = 24 * 60 * 60 * 1000;
 const IMPORT_PARAMETERS_AAD_PREFIX = 'kms-import-parameters-v1';
 
 /** Additional data binding a wrapped import wrapping key to its token and key. */

@@ -1,4 +1,4 @@
-import type { CreatedVersionMaterial, ImportParametersRecord, ImportParametersStore, ImportVersionRequest, ImportWrappingKey, KeyBackend, KeyMaterialStore, SignInput, VersionHandle, WrappedMaterialRecord } from '@kms/application';
+import { IMPORT_PARAMETERS_VALIDITY_MS, type CreatedVersionMaterial, type ImportParametersRecord, type ImportParametersStore, type ImportVersionRequest, type ImportWrappingKey, type KeyBackend, type KeyMaterialStore, type SignInput, type VersionHandle, type WrappedMaterialRecord } from '@kms/application';
 import {
   ALGORITHMS,
   ALGORITHM_USAGE,
@@ -27,7 +27,7 @@ import {
   type VerifyKeyObjectInput,
 } from 'node:crypto';
 import { generateMaterial, importMaterial, materialAad, publicKeyFingerprint, type LoadedMaterial, type MaterialBinding } from './key-material';
-import { IMPORT_PARAMETERS_VALIDITY_MS, assertImportParametersFresh, importParametersAad, unwrapImportedMaterial } from './key-import';
+import { assertImportParametersFresh, importParametersAad, unwrapImportedMaterial } from './key-import';
 import { InMemoryImportParametersStore } from './in-memory-import-parameters-store';
 import { LruCache } from './lru-cache';
 import { ML_KEM_768_CIPHERTEXT_LENGTH, mlDsaSign, mlDsaVerify, mlKemDecapsulate } from './post-quantum';

@@ -48,6 +48,7 @@ import { KeyLifecycleController } from './controllers/key-lifecycle.controller';
 import { KeyDependentsController } from './controllers/key-dependents.controller';
 import { CryptoController } from './controllers/crypto.controller';
 import { AsymmetricCryptoController } from './controllers/asymmetric-crypto.controller';
+import { KeyImportController } from './controllers/key-import.controller';
 import { IdentityController } from './controllers/identity.controller';
 import { ApprovalController } from './controllers/approval.controller';
 import { ProofTokenController } from './controllers/proof-token.controller';
@@ -263,7 +264,7 @@ export class KeyServiceModule {
     return {
       module: KeyServiceModule,
       imports: [HealthModule],
-      controllers: [KeyLifecycleController, KeyDependentsController, CryptoController, IdentityController, ApprovalController, ConsoleController, ConsoleApiController, ConsoleDeviceController, ConsoleAssetsController, EscrowController, AsymmetricCryptoController, ProofTokenController, ProofChainHttpController],
+      controllers: [KeyLifecycleController, KeyDependentsController, CryptoController, IdentityController, ApprovalController, ConsoleController, ConsoleApiController, ConsoleDeviceController, ConsoleAssetsController, EscrowController, AsymmetricCryptoController, KeyImportController, ProofTokenController, ProofChainHttpController],
       providers: [
         { provide: KEY_SERVICE_DEPENDENCIES, useValue: deps },
         { provide: ConsoleAssets, useFactory: () => new ConsoleAssets(deps.consoleAssetsDir) },

@@ -40,6 +40,8 @@ export function toProtoKey(k: KeyRecord, outstanding?: ReadonlyMap<number, numbe
       public_key_fingerprint: v.publicKeyFingerprint ?? '',
       compromised_time: v.compromisedAt ?? '',
       outstanding_ciphertexts: String(outstanding?.get(v.version) ?? 0),
+      imported: v.imported === true,
+      expire_time: v.expiresAt ?? '',
     })),
   };
 }

@@ -50,6 +50,7 @@ import type { GenerateMacRequest as _kms_v1_GenerateMacRequest, GenerateMacReque
 import type { GenerateMacResponse as _kms_v1_GenerateMacResponse, GenerateMacResponse__Output as _kms_v1_GenerateMacResponse__Output } from './kms/v1/GenerateMacResponse';
 import type { GenerateRandomRequest as _kms_v1_GenerateRandomRequest, GenerateRandomRequest__Output as _kms_v1_GenerateRandomRequest__Output } from './kms/v1/GenerateRandomRequest';
 import type { GenerateRandomResponse as _kms_v1_GenerateRandomResponse, GenerateRandomResponse__Output as _kms_v1_GenerateRandomResponse__Output } from './kms/v1/GenerateRandomResponse';
+import type { GetImportParametersRequest as _kms_v1_GetImportParametersRequest, GetImportParametersRequest__Output as _kms_v1_GetImportParametersRequest__Output } from './kms/v1/GetImportParametersRequest';
 import type { GetKeyOriginStatementRequest as _kms_v1_GetKeyOriginStatementRequest, GetKeyOriginStatementRequest__Output as _kms_v1_GetKeyOriginStatementRequest__Output } from './kms/v1/GetKeyOriginStatementRequest';
 import type { GetKeyRequest as _kms_v1_GetKeyRequest, GetKeyRequest__Output as _kms_v1_GetKeyRequest__Output } from './kms/v1/GetKeyRequest';
 import type { GetProofChainRequest as _kms_v1_GetProofChainRequest, GetProofChainRequest__Output as _kms_v1_GetProofChainRequest__Output } from './kms/v1/GetProofChainRequest';
@@ -58,6 +59,8 @@ import type { Identity as _kms_v1_Identity, Identity__Output as _kms_v1_Identity
 import type { IdentityCredential as _kms_v1_IdentityCredential, IdentityCredential__Output as _kms_v1_IdentityCredential__Output } from './kms/v1/IdentityCredential';
 import type { IdentityRequest as _kms_v1_IdentityRequest, IdentityRequest__Output as _kms_v1_IdentityRequest__Output } from './kms/v1/IdentityRequest';
 import type { IdentityServiceClient as _kms_v1_IdentityServiceClient, IdentityServiceDefinition as _kms_v1_IdentityServiceDefinition } from './kms/v1/IdentityService';
+import type { ImportKeyVersionRequest as _kms_v1_ImportKeyVersionRequest, ImportKeyVersionRequest__Output as _kms_v1_ImportKeyVersionRequest__Output } from './kms/v1/ImportKeyVersionRequest';
+import type { ImportParameters as _kms_v1_ImportParameters, ImportParameters__Output as _kms_v1_ImportParameters__Output } from './kms/v1/ImportParameters';
 import type { IssueProofTokenRequest as _kms_v1_IssueProofTokenRequest, IssueProofTokenRequest__Output as _kms_v1_IssueProofTokenRequest__Output } from './kms/v1/IssueProofTokenRequest';
 import type { IssueTokenRequest as _kms_v1_IssueTokenRequest, IssueTokenRequest__Output as _kms_v1_IssueTokenRequest__Output } from './kms/v1/IssueTokenRequest';
 import type { IssueTokenResponse as _kms_v1_IssueTokenResponse, IssueTokenResponse__Output as _kms_v1_IssueTokenResponse__Output } from './kms/v1/IssueTokenResponse';
@@ -153,6 +156,7 @@ export interface ProtoGrpcType {
       GenerateMacResponse: MessageTypeDefinition<_kms_v1_GenerateMacResponse, _kms_v1_GenerateMacResponse__Output>
       GenerateRandomRequest: MessageTypeDefinition<_kms_v1_GenerateRandomRequest, _kms_v1_GenerateRandomRequest__Output>
       GenerateRandomResponse: MessageTypeDefinition<_kms_v1_GenerateRandomResponse, _kms_v1_GenerateRandomResponse__Output>
+      GetImportParametersRequest: MessageTypeDefinition<_kms_v1_GetImportParametersRequest, _kms_v1_GetImportParametersRequest__Output>
       GetKeyOriginStatementRequest: MessageTypeDefinition<_kms_v1_GetKeyOriginStatementRequest, _kms_v1_GetKeyOriginStatementRequest__Output>
       GetKeyRequest: MessageTypeDefinition<_kms_v1_GetKeyRequest, _kms_v1_GetKeyRequest__Output>
       GetProofChainRequest: MessageTypeDefinition<_kms_v1_GetProofChainRequest, _kms_v1_GetProofChainRequest__Output>
@@ -162,6 +166,8 @@ export interface ProtoGrpcType {
       IdentityKind: EnumTypeDefinition
       IdentityRequest: MessageTypeDefinition<_kms_v1_IdentityRequest, _kms_v1_IdentityRequest__Output>
       IdentityService: SubtypeConstructor<typeof grpc.Client, _kms_v1_IdentityServiceClient> & { service: _kms_v1_IdentityServiceDefinition }
+      ImportKeyVersionRequest: MessageTypeDefinition<_kms_v1_ImportKeyVersionRequest, _kms_v1_ImportKeyVersionRequest__Output>
+      ImportParameters: MessageTypeDefinition<_kms_v1_ImportParameters, _kms_v1_ImportParameters__Output>
       IssueProofTokenRequest: MessageTypeDefinition<_kms_v1_IssueProofTokenRequest, _kms_v1_IssueProofTokenRequest__Output>
       IssueTokenRequest: MessageTypeDefinition<_kms_v1_IssueTokenRequest, _kms_v1_IssueTokenRequest__Output>
       IssueTokenResponse: MessageTypeDefinition<_kms_v1_IssueTokenResponse, _kms_v1_IssueTokenResponse__Output>

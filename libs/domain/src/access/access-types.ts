@@ -74,6 +74,8 @@ export const DUAL_AUTHORIZED_OPERATIONS = [
   'EmergencyUnseal',
   // Whoever binds a client certificate to a workload lets the certificate's holder act as it (KMIP).
   'BindClientCertificate',
+  // BYOK: material a person brings becomes the primary version of a key; a second person checks it is wanted.
+  'ImportKeyVersion',
 ] as const;
 export type DualAuthorizedOperation = (typeof DUAL_AUTHORIZED_OPERATIONS)[number];
 

@@ -37,6 +37,8 @@ const EXPECTED: Record<string, Row> = {
   RemoveDependent:               { sre: '-',    sec: 'ok',    co: '-',     ka: 'ok',    workload: 'grant', permission: 'ADMINISTER' },
   ConfirmKeyVersion:             { sre: '-',    sec: '-',     co: '-',     ka: '-',     workload: 'ok' },
   ReportOverdueConfirmations:    { sre: '-',    sec: '-',     co: '-',     ka: '-',     workload: '-',     permission: 'ADMINISTER' },
+  GetImportParameters:           { sre: '-',    sec: 'ok',    co: '-',     ka: 'ok',    workload: 'grant', permission: 'ADMINISTER' },
+  ImportKeyVersion:              { sre: '-',    sec: 'ok',    co: '-',     ka: 'ok',    workload: 'grant', permission: 'ADMINISTER' },
   SetKeyPolicy:                  { sre: '-',    sec: 'ok',    co: '-',     ka: 'ok',    workload: '-',     permission: 'ADMINISTER' },
   Encrypt:                       { sre: 'grant', sec: 'grant', co: '-',    ka: 'grant', workload: 'grant', permission: 'ENCRYPT' },
   Decrypt:                       { sre: 'grant', sec: 'grant', co: '-',    ka: 'grant', workload: 'grant', permission: 'DECRYPT' },

@@ -61,6 +61,12 @@ export type CancelKeyVersionDestruction = Command<'CancelKeyVersionDestruction',
 export type DestroyKeyVersion = Command<'DestroyKeyVersion', { version: number; hsmObjectDestroyed?: boolean }>;
 export type SetMinDecryptionVersion = Command<'SetMinDecryptionVersion', { minDecryptionVersion: number }>;
 
+/**
+ * BYOK: material the customer brought, already unwrapped and kept by the backend, becomes the next
+ * version and the primary. `expiresAt`: after it the version is destroyed (the scheduler plans it).
+ */
+export type ImportKeyVersion = Command<'ImportKeyVersion', { material: NewVersionMaterial; expiresAt?: Date }>;
+
 /** Report the primary (or a named) version compromised: rotate at once with reason COMPROMISE. */
 export type ReportKeyCompromise = Command<'ReportKeyCompromise', { version: number; material: NewVersionMaterial }>;
 
@@ -75,6 +81,7 @@ export type SetKeyPolicy = Command<'SetKeyPolicy', { policy: KeyPolicy }>;
 export type KeyCommand =
   | CreateKey
   | RotateKey
+  | ImportKeyVersion
   | UpdateRotationPolicy
   | DisableKeyVersion
   | EnableKeyVersion

@@ -307,3 +307,41 @@ describe('overdue confirmations', () => {
     expect(decide(report(1, 48), given(create(), register, rotate(2)))).toEqual([]);
   });
 });
+
+describe('importing a version (BYOK)', () => {
+  const importVersion = (version: number, expiresAt?: Date, now = t0): KeyCommand => ({
+    type: 'ImportKeyVersion',
+    data: { material: { version, materialRef: `imported-${version}` }, ...(expiresAt ? { expiresAt } : {}) },
+    metadata: meta(now),
+  });
+  const day = 24 * 60 * 60 * 1000;
+
+  it('given a key, when material is imported, then it is the new primary, marked imported, with its expiry', () => {
+    const expiresAt = new Date(t0.getTime() + 10 * day);
+    const events = decide(importVersion(2, expiresAt), given(create()));
+    expect(events.map((e) => e.type)).toEqual(['KeyVersionCreated', 'PrimaryVersionChanged']);
+    expect(events[0].data).toMatchObject({ version: 2, imported: true, expiresAt: expiresAt.toISOString(), reason: 'IMPORT', materialRef: 'imported-2' });
+    const state = given(create(), importVersion(2, expiresAt));
+    if (state.status === 'NotCreated') throw new Error('unreachable');
+    expect(state.key.primaryVersion).toBe(2);
+    expect(state.key.versions[1]).toMatchObject({ imported: true, expiresAt: expiresAt.toISOString() });
+    expect(state.key.versions[0].imported).toBeUndefined();
+  });
+
+  it('an expiry in the past is refused naming expire_time; a stale version number is a conflict', () => {
+    const state = given(create());
+    expect(() => decide(importVersion(2, new Date(t0.getTime() - 1)), state)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'expire_time' }));
+    expect(errorCode(() => decide(importVersion(3), state))).toBe('CONCURRENCY_CONFLICT');
+  });
+
+  it('given an imported version, it is destroyed once expired (even as primary, leaving the key disabled), not before', () => {
+    const expiresAt = new Date(t0.getTime() + day);
+    const state = given(create(), importVersion(2, expiresAt));
+    const destroy = (now: Date): KeyCommand => ({ type: 'DestroyKeyVersion', data: { version: 2 }, metadata: meta(now) });
+    expect(errorCode(() => decide(destroy(new Date(expiresAt.getTime() - 1)), state))).toBe('ILLEGAL_TRANSITION');
+    const after = given(create(), importVersion(2, expiresAt), destroy(expiresAt));
+    if (after.status === 'NotCreated') throw new Error('unreachable');
+    expect(after.key.versions[1].state).toBe('DESTROYED');
+    expect(after.status).toBe('Disabled');
+  });
+});

@@ -2,8 +2,8 @@ import type { Decider } from '../events/decider';
 import { KmsError, invalidArgument } from '../errors/kms-error';
 import { samePolicy, validateKeyPolicy } from '../access/key-policy';
 import { isUuid } from '../ciphertext/ciphertext-format';
-import type { CommandMetadata, KeyCommand, RetirementFacts } from './key.commands';
-import type { EventMetadata, KeyEvent } from './key.events';
+import type { CommandMetadata, KeyCommand, NewVersionMaterial, RetirementFacts } from './key.commands';
+import type { EventMetadata, KeyEvent, VersionReason } from './key.events';
 import { type ExistingKeyState, initialState, type KeyDependent, type KeyRecord, type KeyState, type KeyVersion } from './key.state';
 import {
   ALGORITHM_USAGE,
@@ -114,6 +114,31 @@ function assertDependentsConfirmed(key: KeyRecord, version: number, facts: Retir
   }
 }
 
+/** The KeyVersionCreated event of a new version of an existing key (rotation, compromise, import). */
+function versionCreated(
+  key: KeyRecord,
+  material: NewVersionMaterial,
+  reason: VersionReason,
+  metadata: EventMetadata,
+  imported?: { expiresAt?: string },
+): KeyEvent {
+  return {
+    type: 'KeyVersionCreated',
+    data: {
+      keyId: key.keyId,
+      version: material.version,
+      algorithm: key.algorithm,
+      protectionLevel: key.protectionLevel,
+      materialRef: material.materialRef,
+      ...(material.publicKeyFingerprint ? { publicKeyFingerprint: material.publicKeyFingerprint } : {}),
+      ...(material.origin ? { origin: material.origin } : {}),
+      ...(imported ? { imported: true as const, ...(imported.expiresAt ? { expiresAt: imported.expiresAt } : {}) } : {}),
+      reason,
+    },
+    metadata,
+  };
+}
+
 /** Decide which events a command produces from the current state. Throws KmsError when illegal. */
 export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
   const metadata = eventMetadata(command.metadata);
@@ -174,23 +199,25 @@ export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
       const keyId = s.key.keyId;
       const reason = command.data.rotationReason;
       return [
-        {
-          type: 'KeyVersionCreated',
-          data: {
-            keyId,
-            version: expected,
-            algorithm: s.key.algorithm,
-            protectionLevel: s.key.protectionLevel,
-            materialRef: command.data.material.materialRef,
-            ...(command.data.material.publicKeyFingerprint
-              ? { publicKeyFingerprint: command.data.material.publicKeyFingerprint }
-              : {}),
-            ...(command.data.material.origin ? { origin: command.data.material.origin } : {}),
-            reason,
-          },
-          metadata,
-        },
+        versionCreated(s.key, command.data.material, reason, metadata),
         { type: 'PrimaryVersionChanged', data: { keyId, version: expected, previousVersion: s.key.primaryVersion, reason }, metadata },
+      ];
+    }
+    case 'ImportKeyVersion': {
+      const s = existing(state);
+      const expected = s.key.versions.length + 1;
+      if (command.data.material.version !== expected) {
+        throw new KmsError('CONCURRENCY_CONFLICT', `next version is ${expected}`, 'key_version');
+      }
+      const expiresAt = command.data.expiresAt;
+      if (expiresAt !== undefined && (Number.isNaN(expiresAt.getTime()) || expiresAt.getTime() <= command.metadata.now.getTime())) {
+        throw invalidArgument('expire_time', 'must be a time in the future');
+      }
+      const keyId = s.key.keyId;
+      return [
+        versionCreated(s.key, command.data.material, 'IMPORT', metadata, expiresAt ? { expiresAt: expiresAt.toISOString() } : {}),
+        // An imported version becomes the primary, like a rotation (a disabled key too: importing is how it gets material back).
+        { type: 'PrimaryVersionChanged', data: { keyId, version: expected, previousVersion: s.key.primaryVersion, reason: 'IMPORT' }, metadata },
       ];
     }
     case 'UpdateRotationPolicy': {
@@ -253,10 +280,12 @@ export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
       const s = existing(state);
       const v = findVersion(s.key, validateVersionNumber(command.data.version));
       if (v.state === 'DESTROYED') return [];
-      if (v.state !== 'DESTROY_SCHEDULED' || !v.destroyAt) {
+      // An imported version whose expiry passed is destroyed whatever its state (BYOK expiry, like AWS).
+      const expired = importExpired(v, command.metadata.now);
+      if (!expired && (v.state !== 'DESTROY_SCHEDULED' || !v.destroyAt)) {
         throw new KmsError('ILLEGAL_TRANSITION', `key version ${v.version} is ${v.state}; schedule its destruction first`, 'key_version');
       }
-      if (Date.parse(v.destroyAt) > command.metadata.now.getTime()) {
+      if (!expired && v.destroyAt && Date.parse(v.destroyAt) > command.metadata.now.getTime()) {
         throw new KmsError('DESTRUCTION_NOT_DUE', `key version ${v.version} is due for destruction at ${v.destroyAt}`, 'key_version');
       }
       return [
@@ -303,20 +332,7 @@ export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
       }
       return [
         ...(v.compromisedAt ? [] : [compromised]),
-        {
-          type: 'KeyVersionCreated',
-          data: {
-            keyId,
-            version: expected,
-            algorithm: s.key.algorithm,
-            protectionLevel: s.key.protectionLevel,
-            materialRef: command.data.material.materialRef,
-            ...(command.data.material.publicKeyFingerprint ? { publicKeyFingerprint: command.data.material.publicKeyFingerprint } : {}),
-            ...(command.data.material.origin ? { origin: command.data.material.origin } : {}),
-            reason: 'COMPROMISE',
-          },
-          metadata,
-        },
+        versionCreated(s.key, command.data.material, 'COMPROMISE', metadata),
         { type: 'PrimaryVersionChanged', data: { keyId, version: expected, previousVersion: s.key.primaryVersion, reason: 'COMPROMISE' }, metadata },
       ];
     }
@@ -427,6 +443,8 @@ export function evolve(state: KeyState, event: KeyEvent): KeyState {
             materialRef: event.data.materialRef,
             ...(event.data.publicKeyFingerprint ? { publicKeyFingerprint: event.data.publicKeyFingerprint } : {}),
             ...(event.data.origin ? { origin: event.data.origin } : {}),
+            ...(event.data.imported ? { imported: true as const } : {}),
+            ...(event.data.expiresAt ? { expiresAt: event.data.expiresAt } : {}),
           },
         ],
       }));
@@ -566,9 +584,16 @@ export function versionIntroducedBy(command: { type: 'RotateKey' } | { type: 'Re
   }
 }
 
-/** Whether `version`'s scheduled destruction is due at `now` (what DestroyKeyVersion requires). */
+/** Whether an imported version's expiry has passed at `now` (it is then destroyed). */
+export function importExpired(v: Pick<KeyVersion, 'expiresAt'>, now: Date): boolean {
+  return v.expiresAt !== undefined && Date.parse(v.expiresAt) <= now.getTime();
+}
+
+/** Whether `version`'s destruction is due at `now` (scheduled and due, or imported and expired): what DestroyKeyVersion requires. */
 export function destructionDue(state: KeyState, version: number, now: Date): boolean {
   if (state.status === 'NotCreated') return false;
   const v = state.key.versions[version - 1];
-  return v !== undefined && v.state === 'DESTROY_SCHEDULED' && v.destroyAt !== undefined && Date.parse(v.destroyAt) <= now.getTime();
+  if (v === undefined || v.state === 'DESTROYED') return false;
+  if (importExpired(v, now)) return true;
+  return v.state === 'DESTROY_SCHEDULED' && v.destroyAt !== undefined && Date.parse(v.destroyAt) <= now.getTime();
 }

@@ -35,6 +35,24 @@ describe('deadline planner', () => {
     ]);
   });
 
+  it('given an imported version with an expiry, then its destruction is planned at the expiry, primary or not; none without one', () => {
+    expect(new History().created('b', 'SERVICE_ENVELOPE', 0).imported('b', 5, 10).plan()).toEqual([
+      ['destroy:b:v2', 15],
+      ['rotate:b:v2', 65],
+      ['retire:b:v1', 370],
+    ]);
+    expect(new History().created('b', 'SERVICE_ENVELOPE', 0).imported('b', 5, 400).rotated('b', 20).plan()).toEqual([
+      ['rotate:b:v3', 80],
+      ['retire:b:v1', 370],
+      ['destroy:b:v2', 405],
+    ]);
+    expect(new History().created('b', 'SERVICE_ENVELOPE', 0).imported('b', 5).plan()).toEqual([
+      ['rotate:b:v2', 65],
+      ['retire:b:v1', 370],
+    ]);
+    expect(new History().created('b', 'SERVICE_ENVELOPE', 0).imported('b', 5, 10).destroyed('b', 2, 15).plan()).toEqual([['retire:b:v1', 370]]);
+  });
+
   it('given a destroyed version, then nothing is planned for it', () => {
     const plan = new History().created('r', 'ROOT_TENANT', 0).rotated('r', 0).destructionScheduled('r', 1, 365, 30).destroyed('r', 1, 395).plan();
     expect(plan).toEqual([['rotate:r:v2', 90]]);

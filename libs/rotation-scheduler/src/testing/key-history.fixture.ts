@@ -74,6 +74,22 @@ export class History {
     return this;
   }
 
+  /** BYOK: material imported at day `at` becomes the primary; it expires `expiresAfterDays` later when given. */
+  imported(keyId: string, at: number, expiresAfterDays?: number): this {
+    const metadata = { actor: 'admin', correlationId: 'c', occurredAt: day(at) };
+    const previous = this.versions.get(keyId) ?? 0;
+    const version = previous + 1;
+    this.versions.set(keyId, version);
+    const expiresAt = expiresAfterDays === undefined ? {} : { expiresAt: day(at + expiresAfterDays) };
+    this.push(keyId, {
+      type: 'KeyVersionCreated',
+      data: { keyId, version, algorithm: 'AES_256_GCM', protectionLevel: 'SOFTWARE', materialRef: `m${version}`, imported: true, ...expiresAt, reason: 'IMPORT' },
+      metadata,
+    });
+    this.push(keyId, { type: 'PrimaryVersionChanged', data: { keyId, version, previousVersion: previous, reason: 'IMPORT' }, metadata });
+    return this;
+  }
+
   destructionScheduled(keyId: string, version: number, at: number, afterDays: number): this {
     this.push(keyId, {
       type: 'KeyVersionDestructionScheduled',

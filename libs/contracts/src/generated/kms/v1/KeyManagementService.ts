@@ -24,10 +24,13 @@ import type { GenerateMacRequest as _kms_v1_GenerateMacRequest, GenerateMacReque
 import type { GenerateMacResponse as _kms_v1_GenerateMacResponse, GenerateMacResponse__Output as _kms_v1_GenerateMacResponse__Output } from '../../kms/v1/GenerateMacResponse';
 import type { GenerateRandomRequest as _kms_v1_GenerateRandomRequest, GenerateRandomRequest__Output as _kms_v1_GenerateRandomRequest__Output } from '../../kms/v1/GenerateRandomRequest';
 import type { GenerateRandomResponse as _kms_v1_GenerateRandomResponse, GenerateRandomResponse__Output as _kms_v1_GenerateRandomResponse__Output } from '../../kms/v1/GenerateRandomResponse';
+import type { GetImportParametersRequest as _kms_v1_GetImportParametersRequest, GetImportParametersRequest__Output as _kms_v1_GetImportParametersRequest__Output } from '../../kms/v1/GetImportParametersRequest';
 import type { GetKeyOriginStatementRequest as _kms_v1_GetKeyOriginStatementRequest, GetKeyOriginStatementRequest__Output as _kms_v1_GetKeyOriginStatementRequest__Output } from '../../kms/v1/GetKeyOriginStatementRequest';
 import type { GetKeyRequest as _kms_v1_GetKeyRequest, GetKeyRequest__Output as _kms_v1_GetKeyRequest__Output } from '../../kms/v1/GetKeyRequest';
 import type { GetProofChainRequest as _kms_v1_GetProofChainRequest, GetProofChainRequest__Output as _kms_v1_GetProofChainRequest__Output } from '../../kms/v1/GetProofChainRequest';
 import type { GetPublicKeyRequest as _kms_v1_GetPublicKeyRequest, GetPublicKeyRequest__Output as _kms_v1_GetPublicKeyRequest__Output } from '../../kms/v1/GetPublicKeyRequest';
+import type { ImportKeyVersionRequest as _kms_v1_ImportKeyVersionRequest, ImportKeyVersionRequest__Output as _kms_v1_ImportKeyVersionRequest__Output } from '../../kms/v1/ImportKeyVersionRequest';
+import type { ImportParameters as _kms_v1_ImportParameters, ImportParameters__Output as _kms_v1_ImportParameters__Output } from '../../kms/v1/ImportParameters';
 import type { IssueProofTokenRequest as _kms_v1_IssueProofTokenRequest, IssueProofTokenRequest__Output as _kms_v1_IssueProofTokenRequest__Output } from '../../kms/v1/IssueProofTokenRequest';
 import type { Key as _kms_v1_Key, Key__Output as _kms_v1_Key__Output } from '../../kms/v1/Key';
 import type { KeyOriginStatement as _kms_v1_KeyOriginStatement, KeyOriginStatement__Output as _kms_v1_KeyOriginStatement__Output } from '../../kms/v1/KeyOriginStatement';
@@ -196,6 +199,15 @@ export interface KeyManagementServiceClient extends grpc.Client {
   generateRandom(argument: _kms_v1_GenerateRandomRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_GenerateRandomResponse__Output>): grpc.ClientUnaryCall;
   generateRandom(argument: _kms_v1_GenerateRandomRequest, callback: grpc.requestCallback<_kms_v1_GenerateRandomResponse__Output>): grpc.ClientUnaryCall;
   
+  GetImportParameters(argument: _kms_v1_GetImportParametersRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_ImportParameters__Output>): grpc.ClientUnaryCall;
+  GetImportParameters(argument: _kms_v1_GetImportParametersRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_ImportParameters__Output>): grpc.ClientUnaryCall;
+  GetImportParameters(argument: _kms_v1_GetImportParametersRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_ImportParameters__Output>): grpc.ClientUnaryCall;
+  GetImportParameters(argument: _kms_v1_GetImportParametersRequest, callback: grpc.requestCallback<_kms_v1_ImportParameters__Output>): grpc.ClientUnaryCall;
+  getImportParameters(argument: _kms_v1_GetImportParametersRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_ImportParameters__Output>): grpc.ClientUnaryCall;
+  getImportParameters(argument: _kms_v1_GetImportParametersRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_ImportParameters__Output>): grpc.ClientUnaryCall;
+  getImportParameters(argument: _kms_v1_GetImportParametersRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_ImportParameters__Output>): grpc.ClientUnaryCall;
+  getImportParameters(argument: _kms_v1_GetImportParametersRequest, callback: grpc.requestCallback<_kms_v1_ImportParameters__Output>): grpc.ClientUnaryCall;
+  
   GetKey(argument: _kms_v1_GetKeyRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
   GetKey(argument: _kms_v1_GetKeyRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
   GetKey(argument: _kms_v1_GetKeyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
@@ -231,6 +243,15 @@ export interface KeyManagementServiceClient extends grpc.Client {
   getPublicKey(argument: _kms_v1_GetPublicKeyRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_PublicKey__Output>): grpc.ClientUnaryCall;
   getPublicKey(argument: _kms_v1_GetPublicKeyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_PublicKey__Output>): grpc.ClientUnaryCall;
   getPublicKey(argument: _kms_v1_GetPublicKeyRequest, callback: grpc.requestCallback<_kms_v1_PublicKey__Output>): grpc.ClientUnaryCall;
+  
+  ImportKeyVersion(argument: _kms_v1_ImportKeyVersionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
+  ImportKeyVersion(argument: _kms_v1_ImportKeyVersionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
+  ImportKeyVersion(argument: _kms_v1_ImportKeyVersionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
+  ImportKeyVersion(argument: _kms_v1_ImportKeyVersionRequest, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
+  importKeyVersion(argument: _kms_v1_ImportKeyVersionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
+  importKeyVersion(argument: _kms_v1_ImportKeyVersionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
+  importKeyVersion(argument: _kms_v1_ImportKeyVersionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
+  importKeyVersion(argument: _kms_v1_ImportKeyVersionRequest, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
   
   IssueProofToken(argument: _kms_v1_IssueProofTokenRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_ProofToken__Output>): grpc.ClientUnaryCall;
   IssueProofToken(argument: _kms_v1_IssueProofTokenRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_ProofToken__Output>): grpc.ClientUnaryCall;
@@ -402,6 +423,8 @@ export interface KeyManagementServiceHandlers extends grpc.UntypedServiceImpleme
   
   GenerateRandom: grpc.handleUnaryCall<_kms_v1_GenerateRandomRequest__Output, _kms_v1_GenerateRandomResponse>;
   
+  GetImportParameters: grpc.handleUnaryCall<_kms_v1_GetImportParametersRequest__Output, _kms_v1_ImportParameters>;
+  
   GetKey: grpc.handleUnaryCall<_kms_v1_GetKeyRequest__Output, _kms_v1_Key>;
   
   GetKeyOriginStatement: grpc.handleUnaryCall<_kms_v1_GetKeyOriginStatementRequest__Output, _kms_v1_KeyOriginStatement>;
@@ -409,6 +432,8 @@ export interface KeyManagementServiceHandlers extends grpc.UntypedServiceImpleme
   GetProofChain: grpc.handleUnaryCall<_kms_v1_GetProofChainRequest__Output, _kms_v1_ProofChain>;
   
   GetPublicKey: grpc.handleUnaryCall<_kms_v1_GetPublicKeyRequest__Output, _kms_v1_PublicKey>;
+  
+  ImportKeyVersion: grpc.handleUnaryCall<_kms_v1_ImportKeyVersionRequest__Output, _kms_v1_Key>;
   
   IssueProofToken: grpc.handleUnaryCall<_kms_v1_IssueProofTokenRequest__Output, _kms_v1_ProofToken>;
   
@@ -459,10 +484,12 @@ export interface KeyManagementServiceDefinition extends grpc.ServiceDefinition {
   GenerateDataKey: MethodDefinition<_kms_v1_GenerateDataKeyRequest, _kms_v1_GenerateDataKeyResponse, _kms_v1_GenerateDataKeyRequest__Output, _kms_v1_GenerateDataKeyResponse__Output>
   GenerateMac: MethodDefinition<_kms_v1_GenerateMacRequest, _kms_v1_GenerateMacResponse, _kms_v1_GenerateMacRequest__Output, _kms_v1_GenerateMacResponse__Output>
   GenerateRandom: MethodDefinition<_kms_v1_GenerateRandomRequest, _kms_v1_GenerateRandomResponse, _kms_v1_GenerateRandomRequest__Output, _kms_v1_GenerateRandomResponse__Output>
+  GetImportParameters: MethodDefinition<_kms_v1_GetImportParametersRequest, _kms_v1_ImportParameters, _kms_v1_GetImportParametersRequest__Output, _kms_v1_ImportParameters__Output>
   GetKey: MethodDefinition<_kms_v1_GetKeyRequest, _kms_v1_Key, _kms_v1_GetKeyRequest__Output, _kms_v1_Key__Output>
   GetKeyOriginStatement: MethodDefinition<_kms_v1_GetKeyOriginStatementRequest, _kms_v1_KeyOriginStatement, _kms_v1_GetKeyOriginStatementRequest__Output, _kms_v1_KeyOriginStatement__Output>
   GetProofChain: MethodDefinition<_kms_v1_GetProofChainRequest, _kms_v1_ProofChain, _kms_v1_GetProofChainRequest__Output, _kms_v1_ProofChain__Output>
   GetPublicKey: MethodDefinition<_kms_v1_GetPublicKeyRequest, _kms_v1_PublicKey, _kms_v1_GetPublicKeyRequest__Output, _kms_v1_PublicKey__Output>
+  ImportKeyVersion: MethodDefinition<_kms_v1_ImportKeyVersionRequest, _kms_v1_Key, _kms_v1_ImportKeyVersionRequest__Output, _kms_v1_Key__Output>
   IssueProofToken: MethodDefinition<_kms_v1_IssueProofTokenRequest, _kms_v1_ProofToken, _kms_v1_IssueProofTokenRequest__Output, _kms_v1_ProofToken__Output>
   ListKeys: MethodDefinition<_kms_v1_ListKeysRequest, _kms_v1_ListKeysResponse, _kms_v1_ListKeysRequest__Output, _kms_v1_ListKeysResponse__Output>
   ReEncrypt: MethodDefinition<_kms_v1_ReEncryptRequest, _kms_v1_ReEncryptResponse, _kms_v1_ReEncryptRequest__Output, _kms_v1_ReEncryptResponse__Output>
