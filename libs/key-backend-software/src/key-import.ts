@@ -1,4 +1,3 @@
-import { IMPORT_PARAMETERS_VALIDITY_MS } from '@kms/application';
 import { KmsError, invalidArgument } from '@kms/domain';
 import { constants, createDecipheriv, privateDecrypt, type KeyObject } from 'node:crypto';
 
@@ -49,9 +48,3 @@ export function unwrapImportedMaterial(wrappingPrivateKey: KeyObject, wrapped: B
   }
 }
 
-/** Import parameters older than 24 hours are refused. */
-export function assertImportParametersFresh(createdAt: Date, now: Date): void {
-  if (now.getTime() - createdAt.getTime() > IMPORT_PARAMETERS_VALIDITY_MS) {
-    throw new KmsError('INVALID_ARGUMENT', 'import_token: has expired (import parameters are valid for 24 hours); get new ones', 'import_token');
-  }
-}

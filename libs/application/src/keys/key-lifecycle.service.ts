@@ -30,6 +30,7 @@ import type { Clock } from '../ports/audit-log.port';
 import type { OutstandingCiphertexts } from '../audit/ciphertext-tracking';
 import type { KeyBackend, KeyBackends, VersionHandle } from '../ports/key-backend.port';
 import type { KeyCatalog } from './key-catalog';
+import { IMPORT_PARAMETERS_VALIDITY_MS } from '../ports/import-parameters-store.port';
 import { afterCommit, currentTransaction, onAbort } from '../changes/call-transaction';
 import { handleCommand, loadAggregate, type Prepared, storeError, StreamLocks } from '../changes/handle-command';
 
@@ -61,12 +62,11 @@ export interface ImportParameters {
   importToken: string;
   /** DER SubjectPublicKeyInfo of the RSA-3072 wrapping key. */
   wrappingPublicKeySpki: Buffer;
+  /** How to wrap for it (see ImportWrappingKey). */
+  wrappingAlgorithm: string;
   createdAt: Date;
   expiresAt: Date;
 }
-
-/** How long import parameters stay valid (AWS and Google: 24 hours); backends refuse older ones. */
-export const IMPORT_PARAMETERS_VALIDITY_MS = 24 * 60 * 60 * 1000;
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -258,8 +258,8 @@ export class KeyLifecycleService {
   async importParameters(keyId: string): Promise<ImportParameters> {
     const state = await this.catalog.get(keyId);
     const backend = this.importingBackend(state);
-    const w = await backend.createImportWrappingKey({ keyId: state.key.keyId });
-    return { importToken: w.wrappingKeyRef, wrappingPublicKeySpki: w.publicKeySpki, createdAt: w.createdAt, expiresAt: new Date(w.createdAt.getTime() + IMPORT_PARAMETERS_VALIDITY_MS) };
+    const w = await backend.createImportWrappingKey({ keyId: state.key.keyId, algorithm: state.key.algorithm });
+    return { importToken: w.wrappingKeyRef, wrappingPublicKeySpki: w.publicKeySpki, wrappingAlgorithm: w.wrappingAlgorithm, createdAt: w.createdAt, expiresAt: new Date(w.createdAt.getTime() + IMPORT_PARAMETERS_VALIDITY_MS) };
   }
 
   /**

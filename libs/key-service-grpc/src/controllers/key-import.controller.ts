@@ -11,8 +11,6 @@ import { administeredKey, changeContext, unspecified } from './request-helpers';
 
 type Call = ServerUnaryCall<unknown, unknown>;
 
-/** How GetImportParameters names the wrapping scheme (AWS: RSA_AES_KEY_WRAP_SHA_256; PKCS#11: CKM_RSA_AES_KEY_WRAP). */
-const WRAPPING_ALGORITHM = 'RSA_OAEP_3072_SHA256_AES_256_KWP';
 /** 384 bytes of RSA-OAEP plus the KWP of at most a few KiB of material (an RSA-3072 PKCS#8 is about 1.8 KiB). */
 const MAX_WRAPPED_BYTES = 8 * 1024;
 
@@ -38,16 +36,15 @@ export class KeyImportController {
     return this.gate.run('GetImportParameters', metadata, call, async (scope) => {
       const state = await administeredKey(this.catalog, scope, req.key_id);
       const p = await this.lifecycle.importParameters(state.key.keyId);
-      const pem = createPublicKey({ key: p.wrappingPublicKeySpki, format: 'der', type: 'spki' }).export({ format: 'pem', type: 'spki' }).toString();
       // The token is not a secret (it only names the wrapping key), but the audit record keeps its digest, not the token.
       scope.facts.details = { importTokenSha256: createHash('sha256').update(p.importToken).digest('hex'), expiresAt: p.expiresAt.toISOString() };
       return {
         key_id: state.key.keyId,
         import_token: p.importToken,
         wrapping_public_key: p.wrappingPublicKeySpki,
-        wrapping_public_key_pem: pem,
+        wrapping_public_key_pem: createPublicKey({ key: p.wrappingPublicKeySpki, format: 'der', type: 'spki' }).export({ format: 'pem', type: 'spki' }).toString(),
         expire_time: p.expiresAt.toISOString(),
-        wrapping_algorithm: WRAPPING_ALGORITHM,
+        wrapping_algorithm: p.wrappingAlgorithm,
       };
     });
   }
