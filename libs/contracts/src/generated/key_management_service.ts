@@ -44,6 +44,8 @@ import type { EscrowServiceClient as _kms_v1_EscrowServiceClient, EscrowServiceD
 import type { EscrowShareAccepted as _kms_v1_EscrowShareAccepted, EscrowShareAccepted__Output as _kms_v1_EscrowShareAccepted__Output } from './kms/v1/EscrowShareAccepted';
 import type { EscrowStatus as _kms_v1_EscrowStatus, EscrowStatus__Output as _kms_v1_EscrowStatus__Output } from './kms/v1/EscrowStatus';
 import type { EscrowVersionRequest as _kms_v1_EscrowVersionRequest, EscrowVersionRequest__Output as _kms_v1_EscrowVersionRequest__Output } from './kms/v1/EscrowVersionRequest';
+import type { GenerateDataKeyPairRequest as _kms_v1_GenerateDataKeyPairRequest, GenerateDataKeyPairRequest__Output as _kms_v1_GenerateDataKeyPairRequest__Output } from './kms/v1/GenerateDataKeyPairRequest';
+import type { GenerateDataKeyPairResponse as _kms_v1_GenerateDataKeyPairResponse, GenerateDataKeyPairResponse__Output as _kms_v1_GenerateDataKeyPairResponse__Output } from './kms/v1/GenerateDataKeyPairResponse';
 import type { GenerateDataKeyRequest as _kms_v1_GenerateDataKeyRequest, GenerateDataKeyRequest__Output as _kms_v1_GenerateDataKeyRequest__Output } from './kms/v1/GenerateDataKeyRequest';
 import type { GenerateDataKeyResponse as _kms_v1_GenerateDataKeyResponse, GenerateDataKeyResponse__Output as _kms_v1_GenerateDataKeyResponse__Output } from './kms/v1/GenerateDataKeyResponse';
 import type { GenerateMacRequest as _kms_v1_GenerateMacRequest, GenerateMacRequest__Output as _kms_v1_GenerateMacRequest__Output } from './kms/v1/GenerateMacRequest';
@@ -129,6 +131,7 @@ export interface ProtoGrpcType {
       CounterSignEscrowTranscriptRequest: MessageTypeDefinition<_kms_v1_CounterSignEscrowTranscriptRequest, _kms_v1_CounterSignEscrowTranscriptRequest__Output>
       CreateEnrolmentLinkRequest: MessageTypeDefinition<_kms_v1_CreateEnrolmentLinkRequest, _kms_v1_CreateEnrolmentLinkRequest__Output>
       CreateKeyRequest: MessageTypeDefinition<_kms_v1_CreateKeyRequest, _kms_v1_CreateKeyRequest__Output>
+      DataKeyPairSpec: EnumTypeDefinition
       DecapsulateRequest: MessageTypeDefinition<_kms_v1_DecapsulateRequest, _kms_v1_DecapsulateRequest__Output>
       DecapsulateResponse: MessageTypeDefinition<_kms_v1_DecapsulateResponse, _kms_v1_DecapsulateResponse__Output>
       DeclareEscrowPackageDestroyedRequest: MessageTypeDefinition<_kms_v1_DeclareEscrowPackageDestroyedRequest, _kms_v1_DeclareEscrowPackageDestroyedRequest__Output>
@@ -150,6 +153,8 @@ export interface ProtoGrpcType {
       EscrowShareAccepted: MessageTypeDefinition<_kms_v1_EscrowShareAccepted, _kms_v1_EscrowShareAccepted__Output>
       EscrowStatus: MessageTypeDefinition<_kms_v1_EscrowStatus, _kms_v1_EscrowStatus__Output>
       EscrowVersionRequest: MessageTypeDefinition<_kms_v1_EscrowVersionRequest, _kms_v1_EscrowVersionRequest__Output>
+      GenerateDataKeyPairRequest: MessageTypeDefinition<_kms_v1_GenerateDataKeyPairRequest, _kms_v1_GenerateDataKeyPairRequest__Output>
+      GenerateDataKeyPairResponse: MessageTypeDefinition<_kms_v1_GenerateDataKeyPairResponse, _kms_v1_GenerateDataKeyPairResponse__Output>
       GenerateDataKeyRequest: MessageTypeDefinition<_kms_v1_GenerateDataKeyRequest, _kms_v1_GenerateDataKeyRequest__Output>
       GenerateDataKeyResponse: MessageTypeDefinition<_kms_v1_GenerateDataKeyResponse, _kms_v1_GenerateDataKeyResponse__Output>
       GenerateMacRequest: MessageTypeDefinition<_kms_v1_GenerateMacRequest, _kms_v1_GenerateMacRequest__Output>

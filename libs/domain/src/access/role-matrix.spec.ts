@@ -44,6 +44,7 @@ const EXPECTED: Record<string, Row> = {
   Decrypt:                       { sre: 'grant', sec: 'grant', co: '-',    ka: 'grant', workload: 'grant', permission: 'DECRYPT' },
   ReEncrypt:                     { sre: 'grant', sec: 'grant', co: '-',    ka: 'grant', workload: 'grant', permission: 'DECRYPT' },
   GenerateDataKey:               { sre: 'grant', sec: 'grant', co: '-',    ka: 'grant', workload: 'grant', permission: 'GENERATE_DATA_KEY' },
+  GenerateDataKeyPair:           { sre: 'grant', sec: 'grant', co: '-',    ka: 'grant', workload: 'grant', permission: 'GENERATE_DATA_KEY' },
   Sign:                          { sre: 'grant', sec: 'grant', co: '-',    ka: 'grant', workload: 'grant', permission: 'SIGN' },
   Verify:                        { sre: 'grant', sec: 'grant', co: '-',    ka: 'grant', workload: 'grant', permission: 'VERIFY' },
   GetPublicKey:                  { sre: 'ok',   sec: 'ok',    co: 'ok',    ka: 'ok',    workload: 'grant', permission: 'VERIFY' },

@@ -53,6 +53,7 @@ export const OPERATION_RULES: Readonly<Record<string, OperationRule>> = {
   Decrypt: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'DECRYPT' },
   ReEncrypt: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'DECRYPT' },
   GenerateDataKey: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'GENERATE_DATA_KEY' },
+  GenerateDataKeyPair: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'GENERATE_DATA_KEY' },
   Sign: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'SIGN' },
   Verify: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'VERIFY' },
   GetPublicKey: { humanRoles: READERS, workloads: true, keyPermission: 'VERIFY', humanRolesWithoutGrant: READERS },

@@ -1,8 +1,8 @@
 import type { Metadata, ServerUnaryCall } from '@grpc/grpc-js';
 import { Controller, Inject } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
-import { createHash, createPublicKey } from 'node:crypto';
-import { DualAuthorization, KeyCatalog, KeyLifecycleService } from '@kms/application';
+import { createHash } from 'node:crypto';
+import { DualAuthorization, KeyCatalog, KeyLifecycleService, spkiPem } from '@kms/application';
 import { type GetImportParametersRequest__Output, type ImportKeyVersionRequest__Output, KMS_SERVICE } from '@kms/contracts';
 import { invalidArgument, isUuid } from '@kms/domain';
 import { CallGate } from '../call-gate';
@@ -42,7 +42,7 @@ export class KeyImportController {
         key_id: state.key.keyId,
         import_token: p.importToken,
         wrapping_public_key: p.wrappingPublicKeySpki,
-        wrapping_public_key_pem: createPublicKey({ key: p.wrappingPublicKeySpki, format: 'der', type: 'spki' }).export({ format: 'pem', type: 'spki' }).toString(),
+        wrapping_public_key_pem: spkiPem(p.wrappingPublicKeySpki),
         expire_time: p.expiresAt.toISOString(),
         wrapping_algorithm: p.wrappingAlgorithm,
       };

@@ -18,6 +18,8 @@ import type { DecryptResponse as _kms_v1_DecryptResponse, DecryptResponse__Outpu
 import type { DependentRequest as _kms_v1_DependentRequest, DependentRequest__Output as _kms_v1_DependentRequest__Output } from '../../kms/v1/DependentRequest';
 import type { EncryptRequest as _kms_v1_EncryptRequest, EncryptRequest__Output as _kms_v1_EncryptRequest__Output } from '../../kms/v1/EncryptRequest';
 import type { EncryptResponse as _kms_v1_EncryptResponse, EncryptResponse__Output as _kms_v1_EncryptResponse__Output } from '../../kms/v1/EncryptResponse';
+import type { GenerateDataKeyPairRequest as _kms_v1_GenerateDataKeyPairRequest, GenerateDataKeyPairRequest__Output as _kms_v1_GenerateDataKeyPairRequest__Output } from '../../kms/v1/GenerateDataKeyPairRequest';
+import type { GenerateDataKeyPairResponse as _kms_v1_GenerateDataKeyPairResponse, GenerateDataKeyPairResponse__Output as _kms_v1_GenerateDataKeyPairResponse__Output } from '../../kms/v1/GenerateDataKeyPairResponse';
 import type { GenerateDataKeyRequest as _kms_v1_GenerateDataKeyRequest, GenerateDataKeyRequest__Output as _kms_v1_GenerateDataKeyRequest__Output } from '../../kms/v1/GenerateDataKeyRequest';
 import type { GenerateDataKeyResponse as _kms_v1_GenerateDataKeyResponse, GenerateDataKeyResponse__Output as _kms_v1_GenerateDataKeyResponse__Output } from '../../kms/v1/GenerateDataKeyResponse';
 import type { GenerateMacRequest as _kms_v1_GenerateMacRequest, GenerateMacRequest__Output as _kms_v1_GenerateMacRequest__Output } from '../../kms/v1/GenerateMacRequest';
@@ -180,6 +182,15 @@ export interface KeyManagementServiceClient extends grpc.Client {
   generateDataKey(argument: _kms_v1_GenerateDataKeyRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_GenerateDataKeyResponse__Output>): grpc.ClientUnaryCall;
   generateDataKey(argument: _kms_v1_GenerateDataKeyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_GenerateDataKeyResponse__Output>): grpc.ClientUnaryCall;
   generateDataKey(argument: _kms_v1_GenerateDataKeyRequest, callback: grpc.requestCallback<_kms_v1_GenerateDataKeyResponse__Output>): grpc.ClientUnaryCall;
+  
+  GenerateDataKeyPair(argument: _kms_v1_GenerateDataKeyPairRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_GenerateDataKeyPairResponse__Output>): grpc.ClientUnaryCall;
+  GenerateDataKeyPair(argument: _kms_v1_GenerateDataKeyPairRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_GenerateDataKeyPairResponse__Output>): grpc.ClientUnaryCall;
+  GenerateDataKeyPair(argument: _kms_v1_GenerateDataKeyPairRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_GenerateDataKeyPairResponse__Output>): grpc.ClientUnaryCall;
+  GenerateDataKeyPair(argument: _kms_v1_GenerateDataKeyPairRequest, callback: grpc.requestCallback<_kms_v1_GenerateDataKeyPairResponse__Output>): grpc.ClientUnaryCall;
+  generateDataKeyPair(argument: _kms_v1_GenerateDataKeyPairRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_GenerateDataKeyPairResponse__Output>): grpc.ClientUnaryCall;
+  generateDataKeyPair(argument: _kms_v1_GenerateDataKeyPairRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_GenerateDataKeyPairResponse__Output>): grpc.ClientUnaryCall;
+  generateDataKeyPair(argument: _kms_v1_GenerateDataKeyPairRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_GenerateDataKeyPairResponse__Output>): grpc.ClientUnaryCall;
+  generateDataKeyPair(argument: _kms_v1_GenerateDataKeyPairRequest, callback: grpc.requestCallback<_kms_v1_GenerateDataKeyPairResponse__Output>): grpc.ClientUnaryCall;
   
   GenerateMac(argument: _kms_v1_GenerateMacRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_GenerateMacResponse__Output>): grpc.ClientUnaryCall;
   GenerateMac(argument: _kms_v1_GenerateMacRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_GenerateMacResponse__Output>): grpc.ClientUnaryCall;
@@ -419,6 +430,8 @@ export interface KeyManagementServiceHandlers extends grpc.UntypedServiceImpleme
   
   GenerateDataKey: grpc.handleUnaryCall<_kms_v1_GenerateDataKeyRequest__Output, _kms_v1_GenerateDataKeyResponse>;
   
+  GenerateDataKeyPair: grpc.handleUnaryCall<_kms_v1_GenerateDataKeyPairRequest__Output, _kms_v1_GenerateDataKeyPairResponse>;
+  
   GenerateMac: grpc.handleUnaryCall<_kms_v1_GenerateMacRequest__Output, _kms_v1_GenerateMacResponse>;
   
   GenerateRandom: grpc.handleUnaryCall<_kms_v1_GenerateRandomRequest__Output, _kms_v1_GenerateRandomResponse>;
@@ -482,6 +495,7 @@ export interface KeyManagementServiceDefinition extends grpc.ServiceDefinition {
   EnableKeyVersion: MethodDefinition<_kms_v1_KeyVersionRequest, _kms_v1_Key, _kms_v1_KeyVersionRequest__Output, _kms_v1_Key__Output>
   Encrypt: MethodDefinition<_kms_v1_EncryptRequest, _kms_v1_EncryptResponse, _kms_v1_EncryptRequest__Output, _kms_v1_EncryptResponse__Output>
   GenerateDataKey: MethodDefinition<_kms_v1_GenerateDataKeyRequest, _kms_v1_GenerateDataKeyResponse, _kms_v1_GenerateDataKeyRequest__Output, _kms_v1_GenerateDataKeyResponse__Output>
+  GenerateDataKeyPair: MethodDefinition<_kms_v1_GenerateDataKeyPairRequest, _kms_v1_GenerateDataKeyPairResponse, _kms_v1_GenerateDataKeyPairRequest__Output, _kms_v1_GenerateDataKeyPairResponse__Output>
   GenerateMac: MethodDefinition<_kms_v1_GenerateMacRequest, _kms_v1_GenerateMacResponse, _kms_v1_GenerateMacRequest__Output, _kms_v1_GenerateMacResponse__Output>
   GenerateRandom: MethodDefinition<_kms_v1_GenerateRandomRequest, _kms_v1_GenerateRandomResponse, _kms_v1_GenerateRandomRequest__Output, _kms_v1_GenerateRandomResponse__Output>
   GetImportParameters: MethodDefinition<_kms_v1_GetImportParametersRequest, _kms_v1_ImportParameters, _kms_v1_GetImportParametersRequest__Output, _kms_v1_ImportParameters__Output>
