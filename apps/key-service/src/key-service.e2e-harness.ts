@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { ManualClock } from '@kms/application';
 import { type KmsConfig, loadConfig, Secret } from '@kms/config';
-import { connectKeyService, type DeadlineOutcome, runDeadline } from '@kms/rotation-scheduler';
+import { connectKeyService, type Deadline, type DeadlineOutcome, runDeadline } from '@kms/rotation-scheduler';
 import { createKmsClient, type KmsClient, type KmsMessage, type KmsMethod } from '@kms/contracts';
 import type { BootstrapEnrolment } from '@kms/key-service-grpc';
 import { type RunningKeyService, startKeyService } from './key-service.app';
@@ -45,6 +45,8 @@ export interface KeyServiceUnderTest {
    * gRPC, as a workload with the `rotation-scheduler` role. Returns what the job did and who acted.
    */
   destroyAsScheduler(keyId: string, version: number): Promise<{ outcome: DeadlineOutcome; actor: string }>;
+  /** Run a due rotation of primary `version` the same way (the scheduler's rotate deadline job). */
+  rotateAsScheduler(keyId: string, version: number): Promise<{ outcome: DeadlineOutcome; actor: string }>;
   /** A pool on the service's schema, for checking rows the way an auditor would. */
   db: Pool;
   /** Base URL of the service's HTTP server (/readyz, /metrics). */
@@ -124,17 +126,19 @@ export async function startKeyServiceUnderTest(
     return actor(r.client_id, name, r.client_secret, false);
   };
   let scheduler: Actor | undefined;
-  const destroyAsScheduler = async (keyId: string, version: number) => {
+  const asScheduler = async (deadline: Deadline) => {
     // A name of its own, so tests that register the real scheduler's identity are not in its way.
     scheduler ??= await register('scheduler-under-test', 'WORKLOAD', ['rotation-scheduler']);
     const gateway = connectKeyService(`127.0.0.1:${grpcPort}`, { clientId: scheduler.identityId, clientSecret: new Secret(scheduler.clientSecret) }, clock);
     try {
-      const outcome = await runDeadline({ kind: 'destroy', keyId, version, dueAt: clock.now().toISOString() }, gateway.keyService, clock, { destroyAfterDays: 30 });
+      const outcome = await runDeadline(deadline, gateway.keyService, clock, { destroyAfterDays: 30 });
       return { outcome, actor: scheduler.identityId };
     } finally {
       gateway.close();
     }
   };
+  const destroyAsScheduler = (keyId: string, version: number) => asScheduler({ kind: 'destroy', keyId, version, dueAt: clock.now().toISOString() });
+  const rotateAsScheduler = (keyId: string, version: number) => asScheduler({ kind: 'rotate', keyId, version, purpose: 'SERVICE_ENVELOPE', dueAt: clock.now().toISOString() });
   return {
     service,
     client,
@@ -145,6 +149,7 @@ export async function startKeyServiceUnderTest(
     linkFor: (identityId) => registerPerson.linkFor(identityId),
     actor,
     destroyAsScheduler,
+    rotateAsScheduler,
     db,
     httpUrl: `http://127.0.0.1:${httpPort}`,
     schema,

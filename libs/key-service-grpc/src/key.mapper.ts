@@ -18,6 +18,7 @@ export function toProtoKey(k: KeyRecord, outstanding?: ReadonlyMap<number, numbe
     create_time: k.createdAt,
     rotation_period_days: k.rotationPeriodDays,
     next_rotation_time: nextRotationAt(k).toISOString(),
+    export_expire_time: k.exportExpiresAt ?? '',
     primary_version: k.primaryVersion,
     min_decryption_version: k.minDecryptionVersion,
     enabled: primary?.state === 'ENABLED',

@@ -55,6 +55,8 @@ export interface CreateKeyInput {
   owner: string;
   rotationPeriodDays?: number;
   policy?: KeyPolicy;
+  /** A key for a temporary export: rotated as soon as this passes. */
+  exportExpiresAt?: Date;
 }
 
 /** BYOK import parameters handed to the customer: the token names the one-time wrapping key. */

@@ -36,6 +36,8 @@ export type CreateKey = Command<
     owner: string;
     rotationPeriodDays?: number;
     policy?: KeyPolicy;
+    /** A key for a temporary export: rotated as soon as this passes (policy), its prior versions then encrypt nothing. */
+    exportExpiresAt?: Date;
     material: NewVersionMaterial;
   }
 >;

@@ -345,3 +345,37 @@ describe('importing a version (BYOK)', () => {
     expect(after.status).toBe('Disabled');
   });
 });
+
+describe('export keys (export_expires_at): rotated right when the export expires', () => {
+  const hour = 60 * 60 * 1000;
+  const exportExpiresAt = new Date(t0.getTime() + 5 * hour);
+
+  it('given an export key, its next rotation is the export expiry; after the rotation the period counts again', () => {
+    const state = given(create({ exportExpiresAt }));
+    if (state.status === 'NotCreated') throw new Error('unreachable');
+    expect(state.key.exportExpiresAt).toBe(exportExpiresAt.toISOString());
+    expect(nextRotationAt(state.key).toISOString()).toBe(exportExpiresAt.toISOString());
+    const after = given(create({ exportExpiresAt }), rotate(2, new Date(exportExpiresAt.getTime() + 1000)));
+    if (after.status === 'NotCreated') throw new Error('unreachable');
+    expect(nextRotationAt(after.key).getTime()).toBe(exportExpiresAt.getTime() + 1000 + 60 * 24 * hour);
+    // A key without one rotates by its period only.
+    const plain = given(create());
+    if (plain.status === 'NotCreated') throw new Error('unreachable');
+    expect(nextRotationAt(plain.key).getTime()).toBe(t0.getTime() + 60 * 24 * hour);
+  });
+
+  it('an export expiry in the past is refused naming export_expires_at', () => {
+    expect(() => decide(create({ exportExpiresAt: new Date(t0.getTime() - 1) }), initialState())).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'export_expires_at' }));
+  });
+
+  it('after the rotation, earlier versions of an RSA-OAEP export key give no public key to encrypt to; the primary does', () => {
+    const oaep = given(create({ algorithm: 'RSA_OAEP_3072_SHA256', exportExpiresAt }), rotate(2, new Date(exportExpiresAt.getTime() + 1000)));
+    expect(errorCode(() => versionForOperation(oaep, 'GET_PUBLIC_KEY', 1))).toBe('KEY_VERSION_DISABLED');
+    expect(versionForOperation(oaep, 'GET_PUBLIC_KEY', 2).version).toBe(2);
+    // Decryption of what was encrypted before still works with the old version.
+    expect(versionForOperation(oaep, 'ASYMMETRIC_DECRYPT', 1).version).toBe(1);
+    // Without export expiry an older public key is still handed out.
+    const plain = given(create({ algorithm: 'RSA_OAEP_3072_SHA256' }), rotate(2));
+    expect(versionForOperation(plain, 'GET_PUBLIC_KEY', 1).version).toBe(1);
+  });
+});

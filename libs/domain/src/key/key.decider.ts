@@ -153,6 +153,10 @@ export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
           ? PURPOSE_MAX_ROTATION_DAYS[purpose]
           : validateRotationPeriod(purpose, d.rotationPeriodDays);
       const keyId = d.keyId;
+      const exportExpiresAt = d.exportExpiresAt;
+      if (exportExpiresAt !== undefined && (Number.isNaN(exportExpiresAt.getTime()) || exportExpiresAt.getTime() <= command.metadata.now.getTime())) {
+        throw invalidArgument('export_expires_at', 'must be a time in the future');
+      }
       return [
         {
           type: 'KeyCreated',
@@ -167,6 +171,7 @@ export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
             owner: validateOwner(d.owner),
             rotationPeriodDays,
             policy: validateKeyPolicy(d.policy),
+            ...(exportExpiresAt ? { exportExpiresAt: exportExpiresAt.toISOString() } : {}),
           },
           metadata,
         },
@@ -425,6 +430,7 @@ export function evolve(state: KeyState, event: KeyEvent): KeyState {
           minDecryptionVersion: 1,
           primarySince: event.metadata.occurredAt,
           policy: d.policy ?? { grants: {} },
+          ...(d.exportExpiresAt ? { exportExpiresAt: d.exportExpiresAt } : {}),
           dependents: {},
         },
       };
@@ -546,6 +552,14 @@ export function versionForOperation(state: KeyState, operation: KeyOperation, re
   }
   const v = findVersion(s.key, requestedVersion ?? s.key.primaryVersion);
   if (v.state !== 'ENABLED') throw versionStateError(v);
+  // Export keys: older versions encrypt nothing, so nobody gets their public key to encrypt to offline.
+  if (operation === 'GET_PUBLIC_KEY' && s.key.exportExpiresAt !== undefined && v.version !== s.key.primaryVersion && (usage === 'ASYMMETRIC_DECRYPT' || usage === 'KEY_ENCAPSULATION')) {
+    throw new KmsError(
+      'KEY_VERSION_DISABLED',
+      `key_version: version ${v.version} of an export key is disabled for encryption; only the primary version's public key is handed out`,
+      'key_version',
+    );
+  }
   if (operation === 'DECRYPT' && v.version < s.key.minDecryptionVersion) {
     throw new KmsError(
       'KEY_VERSION_BELOW_MIN_DECRYPTION',
@@ -556,9 +570,16 @@ export function versionForOperation(state: KeyState, operation: KeyOperation, re
   return v;
 }
 
-/** When the primary version is due for rotation. */
+/**
+ * When the primary version is due for rotation: at the end of its period or, for an export key whose
+ * primary predates the export expiry, right when the export expires (policy: "keys used for
+ * temporary exports must be rotated immediately after export expiration").
+ */
 export function nextRotationAt(key: KeyRecord): Date {
-  return new Date(Date.parse(key.primarySince) + key.rotationPeriodDays * DAY_MS);
+  const byPeriod = Date.parse(key.primarySince) + key.rotationPeriodDays * DAY_MS;
+  const exportExpiry = key.exportExpiresAt === undefined ? Number.NaN : Date.parse(key.exportExpiresAt);
+  const dueForExport = !Number.isNaN(exportExpiry) && Date.parse(key.primarySince) < exportExpiry && exportExpiry < byPeriod;
+  return new Date(dueForExport ? exportExpiry : byPeriod);
 }
 
 /** The key aggregate as a Decider (one command handler serves every aggregate). */

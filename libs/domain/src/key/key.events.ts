@@ -31,6 +31,8 @@ export type KeyCreated = Event<
     rotationPeriodDays: number;
     /** Who may use and administer the key. */
     policy: KeyPolicy;
+    /** ISO-8601: a key for a temporary export, rotated as soon as this passes. */
+    exportExpiresAt?: string;
   }
 >;
 

@@ -52,6 +52,8 @@ export interface KeyRecord {
   /** When the current primary became primary: the start of its rotation period. */
   primarySince: string;
   policy: KeyPolicy;
+  /** A key for a temporary export: rotated when this passes; only its primary version's public key is handed out. */
+  exportExpiresAt?: string;
   /** Services and partners that must confirm a new primary before older versions are retired. */
   dependents: Record<string, KeyDependent>;
   /** The primary version whose overdue confirmations were last reported (one alert per version). */

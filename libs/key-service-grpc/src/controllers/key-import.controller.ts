@@ -7,19 +7,12 @@ import { type GetImportParametersRequest__Output, type ImportKeyVersionRequest__
 import { invalidArgument, isUuid } from '@kms/domain';
 import { CallGate } from '../call-gate';
 import { toProtoKey } from '../key.mapper';
-import { administeredKey, changeContext, unspecified } from './request-helpers';
+import { administeredKey, changeContext, optionalTime } from './request-helpers';
 
 type Call = ServerUnaryCall<unknown, unknown>;
 
 /** 384 bytes of RSA-OAEP plus the KWP of at most a few KiB of material (an RSA-3072 PKCS#8 is about 1.8 KiB). */
 const MAX_WRAPPED_BYTES = 8 * 1024;
-
-function expiry(raw: string): Date | undefined {
-  if (unspecified(raw)) return undefined;
-  const t = new Date(raw);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(raw) || Number.isNaN(t.getTime())) throw invalidArgument('expire_time', 'must be an RFC 3339 time');
-  return t;
-}
 
 /** kms.v1.KeyManagementService, bring your own key (issue #21): thin, like the lifecycle controller. */
 @Controller()
@@ -57,7 +50,7 @@ export class KeyImportController {
       const wrapped = Buffer.from(req.wrapped_key_material ?? Buffer.alloc(0));
       if (wrapped.length === 0) throw invalidArgument('wrapped_key_material', 'is required');
       if (wrapped.length > MAX_WRAPPED_BYTES) throw invalidArgument('wrapped_key_material', `must be at most ${MAX_WRAPPED_BYTES} bytes`);
-      const expiresAt = expiry(req.expire_time);
+      const expiresAt = optionalTime(req.expire_time, 'expire_time');
       const change = changeContext(scope, req.context);
       scope.facts.details = {
         importTokenSha256: createHash('sha256').update(req.import_token).digest('hex'),

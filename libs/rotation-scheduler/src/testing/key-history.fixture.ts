@@ -31,7 +31,8 @@ export class History {
 
   private versions = new Map<string, number>();
 
-  created(keyId: string, purpose: KeyPurpose, at: number, rotationPeriodDays?: number): this {
+  /** `exportExpiresAfterDays`: an export key whose export expires that many days after `at`. */
+  created(keyId: string, purpose: KeyPurpose, at: number, rotationPeriodDays?: number, exportExpiresAfterDays?: number): this {
     const metadata = { actor: 'admin', correlationId: 'c', occurredAt: day(at) };
     const periods: Record<KeyPurpose, number> = { ROOT_TENANT: 90, SERVICE_ENVELOPE: 60, DATA_PROTECTION: 180, BREAK_GLASS: 30 };
     this.push(keyId, {
@@ -47,6 +48,7 @@ export class History {
         owner: 'team',
         rotationPeriodDays: rotationPeriodDays ?? periods[purpose],
         policy: { grants: {} },
+        ...(exportExpiresAfterDays === undefined ? {} : { exportExpiresAt: day(at + exportExpiresAfterDays) }),
       },
       metadata,
     });

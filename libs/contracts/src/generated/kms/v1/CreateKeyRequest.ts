@@ -17,6 +17,7 @@ export interface CreateKeyRequest {
   'rotation_period_days'?: (number);
   'context'?: (_kms_v1_ChangeContext | null);
   'policy'?: (_kms_v1_KeyPolicy | null);
+  'export_expires_at'?: (string);
 }
 
 export interface CreateKeyRequest__Output {
@@ -30,4 +31,5 @@ export interface CreateKeyRequest__Output {
   'rotation_period_days': (number);
   'context': (_kms_v1_ChangeContext__Output | null);
   'policy': (_kms_v1_KeyPolicy__Output | null);
+  'export_expires_at': (string);
 }

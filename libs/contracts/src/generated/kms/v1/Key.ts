@@ -25,6 +25,7 @@ export interface Key {
   'versions'?: (_kms_v1_KeyVersion)[];
   'policy'?: (_kms_v1_KeyPolicy | null);
   'dependents'?: (_kms_v1_Dependent)[];
+  'export_expire_time'?: (string);
 }
 
 export interface Key__Output {
@@ -45,4 +46,5 @@ export interface Key__Output {
   'versions': (_kms_v1_KeyVersion__Output)[];
   'policy': (_kms_v1_KeyPolicy__Output | null);
   'dependents': (_kms_v1_Dependent__Output)[];
+  'export_expire_time': (string);
 }
