@@ -53,6 +53,8 @@ export interface KeyServiceUnderTest {
    * (undefined: not due yet).
    */
   runSchedulerFor(keyId: string): Promise<Array<{ deadline: Deadline; outcome?: DeadlineOutcome }>>;
+  /** Run a due rotation of primary `version` the same way (the scheduler's rotate deadline job). */
+  rotateAsScheduler(keyId: string, version: number): Promise<{ outcome: DeadlineOutcome; actor: string }>;
   /** A pool on the service's schema, for checking rows the way an auditor would. */
   db: Pool;
   /** Base URL of the service's HTTP server (/readyz, /metrics). */
@@ -160,16 +162,18 @@ export async function startKeyServiceUnderTest(
       await pool.end().catch(() => undefined);
     }
   };
-  const destroyAsScheduler = async (keyId: string, version: number) => {
+  const asScheduler = async (deadline: Deadline) => {
     scheduler = await schedulerActor();
     const gateway = connectKeyService(`127.0.0.1:${grpcPort}`, { clientId: scheduler.identityId, clientSecret: new Secret(scheduler.clientSecret) }, clock);
     try {
-      const outcome = await runDeadline({ kind: 'destroy', keyId, version, dueAt: clock.now().toISOString() }, gateway.keyService, clock, { destroyAfterDays: 30 });
+      const outcome = await runDeadline(deadline, gateway.keyService, clock, { destroyAfterDays: 30 });
       return { outcome, actor: scheduler.identityId };
     } finally {
       gateway.close();
     }
   };
+  const destroyAsScheduler = (keyId: string, version: number) => asScheduler({ kind: 'destroy', keyId, version, dueAt: clock.now().toISOString() });
+  const rotateAsScheduler = (keyId: string, version: number) => asScheduler({ kind: 'rotate', keyId, version, purpose: 'SERVICE_ENVELOPE', dueAt: clock.now().toISOString() });
   const replicas: Array<{ stop(): Promise<void> }> = [];
   const startReplica = async () => {
     const [g, h] = [await freePort(), await freePort()];
@@ -200,6 +204,7 @@ export async function startKeyServiceUnderTest(
     actor,
     destroyAsScheduler,
     runSchedulerFor,
+    rotateAsScheduler,
     db,
     httpUrl: `http://127.0.0.1:${httpPort}`,
     schema,

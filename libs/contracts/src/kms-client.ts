@@ -9,7 +9,7 @@ export const KMS_METHODS = [
   'ScheduleKeyVersionDestruction', 'CancelKeyVersionDestruction', 'DestroyKeyVersion', 'SetMinDecryptionVersion',
   'Encrypt', 'Decrypt', 'ReEncrypt', 'GenerateDataKey', 'Sign', 'Verify', 'GetPublicKey', 'GenerateMac', 'VerifyMac',
   'GenerateRandom', 'BatchEncrypt', 'BatchDecrypt', 'BatchReEncrypt', 'SetKeyPolicy', 'GetKeyOriginStatement', 'ReportKeyCompromise', 'RegisterDependent', 'RemoveDependent', 'ConfirmKeyVersion', 'ReportOverdueConfirmations',
-  'AsymmetricDecrypt', 'Decapsulate',
+  'AsymmetricDecrypt', 'Decapsulate', 'GetImportParameters', 'ImportKeyVersion', 'GenerateDataKeyPair',
   'IssueProofToken', 'GetProofChain',
   'RecordDrill', 'CloseDrillFollowUp', 'GetDrillStatus', 'ReportDrillsOverdue',
   'SetResidencyRule', 'GetResidencyRules',

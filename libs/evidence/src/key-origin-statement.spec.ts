@@ -3,6 +3,7 @@ import { canonicalJson } from './canonical-json';
 import {
   KEY_ORIGIN_STATEMENT_TYPE,
   buildKeyOriginStatement,
+  provesHsmCustodyOfImport,
   provesHsmOrigin,
   signKeyOriginStatement,
   statementDisagreement,
@@ -227,3 +228,40 @@ describe('statementDisagreement: a signed statement must be about the recorded v
   });
 });
 
+
+describe('imported material (BYOK): the statement says imported, and must agree with the record', () => {
+  const i = input('ab'.repeat(32));
+  const importedOrigin = { ...i.origin, attributes: { local: false, neverExtractable: false, sensitive: true, extractable: false } };
+  const statement = buildKeyOriginStatement({ ...i, origin: importedOrigin, imported: true });
+  const recorded = {
+    keyId: i.keyId,
+    version: 3,
+    algorithm: 'ECDSA_P256_SHA256',
+    protectionLevel: 'HSM',
+    createdAt: '2026-03-01T09:00:00.000Z',
+    publicKeyFingerprint: i.keyFingerprint,
+    origin: JSON.parse(JSON.stringify(importedOrigin)) as unknown,
+    imported: true,
+  };
+
+  it('carries imported: true only when imported, and proves custody (not generation) by sensitive and not extractable', () => {
+    expect(statement.imported).toBe(true);
+    expect('imported' in buildKeyOriginStatement(i)).toBe(false);
+    expect(provesHsmOrigin(statement.origin)).toBe(false);
+    expect(provesHsmCustodyOfImport(statement)).toBe(true);
+    expect(provesHsmCustodyOfImport({ ...statement, origin: { ...statement.origin, attributes: { ...statement.origin.attributes, extractable: true } } })).toBe(false);
+    expect(provesHsmCustodyOfImport(buildKeyOriginStatement({ ...i, origin: importedOrigin }))).toBe(false);
+  });
+
+  it('agrees with an imported record, and names imported when statement and record differ', () => {
+    expect(statementDisagreement(statement, recorded)).toBeUndefined();
+    expect(statementDisagreement(statement, { ...recorded, imported: undefined })).toMatch(/^imported:/);
+    expect(statementDisagreement(buildKeyOriginStatement({ ...i, origin: importedOrigin }), recorded)).toMatch(/^imported:/);
+  });
+
+  it('a signed statement whose imported field is not true is refused', async () => {
+    const key = attestationKey();
+    const signed = await signKeyOriginStatement({ ...buildKeyOriginStatement({ ...i, attestationKeyFingerprint: key.fingerprint }), imported: 'yes' } as never, signerOf(key.privateKey));
+    expect(verifySignedStatement(signed.statement, signed.signature, key.pem)).toEqual({ valid: false, reason: 'statement field imported is present but not true' });
+  });
+});

@@ -38,6 +38,8 @@ export interface KeyOriginStatementInput {
   /** Hex SHA-256 of the DER SPKI (key pairs). */
   keyFingerprint?: string;
   origin: KeyOriginEvidence;
+  /** BYOK: the material was brought by the customer and unwrapped into the module (not generated there). */
+  imported?: boolean;
   /** Hex SHA-256 of the attestation key's DER SPKI. */
   attestationKeyFingerprint: string;
 }
@@ -54,6 +56,8 @@ export interface KeyOriginStatement {
   publicKeySpkiBase64?: string;
   keyFingerprint?: string;
   origin: KeyOriginEvidence;
+  /** Present (true) only for imported material: the statement says so, and CKA_LOCAL is false. */
+  imported?: true;
   attestationKeyFingerprint: string;
 }
 
@@ -122,6 +126,7 @@ export function buildKeyOriginStatement(input: KeyOriginStatementInput): KeyOrig
     ...(input.publicKeySpkiBase64 !== undefined ? { publicKeySpkiBase64: input.publicKeySpkiBase64 } : {}),
     ...(input.keyFingerprint !== undefined ? { keyFingerprint: input.keyFingerprint } : {}),
     origin,
+    ...(input.imported === true ? { imported: true as const } : {}),
     attestationKeyFingerprint: input.attestationKeyFingerprint,
   };
 }
@@ -152,6 +157,7 @@ function shapeProblem(s: unknown): string | undefined {
   for (const field of ['publicKeySpkiBase64', 'keyFingerprint']) {
     if (s[field] !== undefined && typeof s[field] !== 'string') return `statement field ${field} is not a string`;
   }
+  if (s['imported'] !== undefined && s['imported'] !== true) return 'statement field imported is present but not true';
   const origin = s['origin'];
   if (!isObject(origin)) return 'statement field origin is missing';
   const attributes = origin['attributes'];
@@ -233,6 +239,12 @@ export function verifySignedStatement(statementJson: unknown, signatureBase64: s
   return { valid: true, statement };
 }
 
+/** True when the statement says imported and the attributes show material held only by the module since (sensitive, not extractable). */
+export function provesHsmCustodyOfImport(s: KeyOriginStatement): boolean {
+  const a = s.origin.attributes;
+  return s.imported === true && !a.local && a.sensitive && !a.extractable;
+}
+
 /** True when the attributes show a key generated on the module that never left it. */
 export function provesHsmOrigin(origin: KeyOriginEvidence): boolean {
   const a = origin.attributes;
@@ -249,6 +261,8 @@ export interface RecordedKeyVersion {
   publicKeyFingerprint?: unknown;
   /** The HsmKeyOrigin recorded when the version was created. */
   origin?: unknown;
+  /** True when the version was imported (BYOK). */
+  imported?: unknown;
 }
 
 /**
@@ -266,6 +280,7 @@ export function statementDisagreement(s: KeyOriginStatement, v: RecordedKeyVersi
     return `createdAt: ${s.createdAt} in the statement, ${String(v.createdAt)} in the key record`;
   }
   if ((s.keyFingerprint ?? null) !== (v.publicKeyFingerprint ?? null)) return 'keyFingerprint: differs from the key record';
+  if ((s.imported === true) !== (v.imported === true)) return `imported: the statement says ${s.imported === true ? 'imported' : 'generated'}, the key record ${v.imported === true ? 'imported' : 'generated'}`;
   if (v.origin === undefined || canonicalJson(s.origin) !== canonicalJson(v.origin)) return 'origin: the module, object or attributes differ from those recorded when the version was created';
   return undefined;
 }

@@ -1,10 +1,11 @@
-import type { CreatedVersionMaterial, KeyBackend, SignInput, VersionHandle } from '@kms/application';
+import { assertImportParametersFresh, type CreatedVersionMaterial, type ImportVersionRequest, type ImportWrappingKey, type KeyBackend, type SignInput, type VersionHandle } from '@kms/application';
 import { ALGORITHM_USAGE, ALGORITHMS, GCM_IV_LENGTH, GCM_TAG_LENGTH, KmsError, invalidArgument, isUuid, type Algorithm, type KeyUsage } from '@kms/domain';
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import * as pkcs11js from 'pkcs11js';
 import { HandleCache } from './handle-cache';
-import { ALGORITHM_SPECS, CKM_EDDSA, RSA_PSS_SHA256, RSA_SIGNATURE_BYTES, type AlgorithmSpec, type ObjectName } from './pkcs11-algorithms';
+import { ALGORITHM_SPECS, CKM_EDDSA, RSA_PSS_SHA256, RSA_SIGNATURE_BYTES, type AlgorithmSpec, type ObjectName, type SecretKeySpec } from './pkcs11-algorithms';
 import { ckrOf } from './pkcs11-errors';
+import { destroyImportWrappingKey, findImportWrappingKey, generateImportWrappingKey, unwrapAes256Material } from './pkcs11-key-import';
 import { assertLoggedIn, destroyObjects, findByName, readOrigin, readSpki, type FoundObject } from './pkcs11-objects';
 import type { Pkcs11Session, Pkcs11SessionPool } from './pkcs11-session-pool';
 import { ecdsaP256DerToRaw, ecdsaP256RawToDer, spkiFingerprint } from './public-key-encoding';
@@ -37,6 +38,8 @@ const SUPPORTED: ReadonlySet<string> = new Set<string>(ALGORITHMS.filter((a) => 
 export interface Pkcs11KeyBackendOptions {
   /** Most versions whose object handles are cached (LRU). Default 10,000. */
   handleCacheSize?: number;
+  /** Clock for the freshness of import parameters. */
+  now?: () => Date;
 }
 
 /** A version's objects in one connection generation. */
@@ -116,6 +119,13 @@ function checkDigest(algorithm: Algorithm, digest: Buffer): Buffer {
   return digest;
 }
 
+/** What the HSM imports: AES_256_GCM only (key pairs would need their public key made outside the module). */
+function importableAlgorithm(algorithm: Algorithm): SecretKeySpec {
+  const spec = ALGORITHM_SPECS[algorithm];
+  if (algorithm !== 'AES_256_GCM' || !spec || spec.kind !== 'secret') throw unsupported(algorithm, 'cannot be imported into the HSM yet (AES_256_GCM only)');
+  return spec;
+}
+
 function gcm(iv: Buffer, aad: Buffer): pkcs11js.Mechanism {
   // The PKCS#11 2.40 CK_GCM_PARAMS layout (with ulIvBits), which SoftHSM2 and 3.0 modules expect.
   const parameter: pkcs11js.GcmParams = {
@@ -138,12 +148,60 @@ function gcm(iv: Buffer, aad: Buffer): pkcs11js.Mechanism {
 export class Pkcs11KeyBackend implements KeyBackend {
   readonly protectionLevel = 'HSM' as const;
   private readonly cache: HandleCache<VersionObjects>;
+  private readonly now: () => Date;
 
   constructor(
     private readonly pool: Pkcs11SessionPool,
     options: Pkcs11KeyBackendOptions = {},
   ) {
     this.cache = new HandleCache(options.handleCacheSize ?? DEFAULT_HANDLE_CACHE_SIZE);
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** BYOK: a one-time RSA-3072 wrapping key pair generated on the token (see pkcs11-key-import.ts). */
+  async createImportWrappingKey(req: { keyId: string; algorithm?: Algorithm }): Promise<ImportWrappingKey> {
+    if (req.algorithm !== undefined) importableAlgorithm(req.algorithm);
+    if (!isUuid(req.keyId)) throw invalidArgument('key_id', 'must be a UUID');
+    return this.pool.withSession('createImportWrappingKey', (s) => generateImportWrappingKey(s, req.keyId, randomUUID(), this.now()));
+  }
+
+  /**
+   * BYOK: unwrap with C_UnwrapKey inside the module (RSA-OAEP-SHA1, then AES-KWP) into the version's
+   * token object, sensitive and not extractable; the wrapping key pair is destroyed once it served
+   * (single use). AES_256_GCM only: key pairs would need their public key made outside the module.
+   */
+  async importVersion(req: ImportVersionRequest): Promise<CreatedVersionMaterial> {
+    const spec = importableAlgorithm(req.algorithm);
+    if (!isUuid(req.keyId)) throw invalidArgument('key_id', 'must be a UUID');
+    const name: ObjectName = { label: versionLabel(req.keyId, req.version), id: randomBytes(OBJECT_ID_BYTES) };
+    return this.pool.withSession('importVersion', async (s) => {
+      const wrapping = findImportWrappingKey(s, req.keyId, req.wrappingKeyRef);
+      if (!wrapping) throw invalidArgument('import_token', 'names no import parameters of this key (or they were used already: tokens are single use); get new ones with GetImportParameters');
+      assertImportParametersFresh(wrapping.createdAt, this.now());
+      const key = unwrapAes256Material(s, wrapping.privateKey, req.wrappedMaterial, spec.template(name), (k) => {
+        // AES-256 proves itself by working: a 25-31 byte "AES key" is refused by the module.
+        s.module.C_EncryptInit(s.handle, gcm(randomBytes(GCM_IV_LENGTH), EMPTY_INPUT), k);
+        s.module.C_Encrypt(s.handle, Buffer.alloc(1), Buffer.alloc(1 + GCM_TAG_LENGTH));
+        const [len] = s.module.C_GetAttributeValue(s.handle, k, [{ type: pkcs11js.CKA_VALUE_LEN }]);
+        // SoftHSM2 leaves CKA_VALUE_LEN at 0 on unwrapped keys; a module that sets it must say 32.
+        const bytes = len.value.length >= 4 ? Number(len.value.readUIntLE(0, Math.min(len.value.length, 6))) : 0;
+        if (bytes !== 0 && bytes !== 32) throw new Error(`AES key of ${bytes} bytes`);
+      });
+      try {
+        const origin = readOrigin(s, key, name, true);
+        destroyImportWrappingKey(s, wrapping.objects);
+        const materialRef = materialRefOf(name);
+        this.cache.set(materialRef, { generation: s.generation, keyType: spec.keyType, key });
+        return { materialRef, origin };
+      } catch (e) {
+        try {
+          destroyObjects(s, [key]);
+        } catch {
+          // The original failure is the one to report.
+        }
+        throw e;
+      }
+    });
   }
 
   /**

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type Algorithm, KmsError } from '@kms/domain';
-import { withOneCharChanged } from '@kms/testing';
+import { opensslKeyPair, opensslVerifies, withOneCharChanged, wrapWithOpenssl } from '@kms/testing';
 import { InMemoryKeyMaterialStore } from './in-memory-key-material-store';
 import { MasterKey } from './master-key';
 import { SoftwareKeyBackend } from './software-key-backend';
@@ -57,48 +57,16 @@ describe('BYOK import into the software backend: material wrapped by the openssl
     now = new Date();
   });
 
-  /** What README "Bring your own key" tells a customer to run, with the wrapping public key from the import parameters. */
-  async function wrapWithOpenssl(spki: Buffer, material: Buffer): Promise<Buffer> {
-    const id = randomUUID();
-    const f = (name: string) => join(dir, `${id}-${name}`);
-    await writeFile(f('wrapping.der'), spki);
-    await writeFile(f('material.bin'), material);
-    await run('openssl', ['rand', '-out', f('aes.bin'), '32']);
-    await run('openssl', [
-      'pkeyutl', '-encrypt', '-pubin', '-keyform', 'DER', '-inkey', f('wrapping.der'), '-in', f('aes.bin'), '-out', f('aes.enc'),
-      '-pkeyopt', 'rsa_padding_mode:oaep', '-pkeyopt', 'rsa_oaep_md:sha256', '-pkeyopt', 'rsa_mgf1_md:sha256',
-    ]);
-    const aesHex = (await readFile(f('aes.bin'))).toString('hex');
-    await run('openssl', ['enc', '-id-aes256-wrap-pad', '-iv', 'A65959A6', '-K', aesHex, '-in', f('material.bin'), '-out', f('material.enc')]);
-    return Buffer.concat([await readFile(f('aes.enc')), await readFile(f('material.enc'))]);
-  }
+  const wrap = (spki: Buffer, material: Buffer) => wrapWithOpenssl(dir, spki, material);
+  const opensslKey = (args: string[]) => opensslKeyPair(dir, args);
+  const verifies = (publicPem: string, message: Buffer, signature: Buffer, extra: string[] = []) => opensslVerifies(dir, publicPem, message, signature, extra);
 
   async function importMaterial(algorithm: Algorithm, material: Buffer) {
     const keyId = randomUUID();
     const params = await backend.createImportWrappingKey({ keyId });
-    const wrappedMaterial = await wrapWithOpenssl(params.publicKeySpki, material);
+    const wrappedMaterial = await wrap(params.publicKeySpki, material);
     const created = await backend.importVersion({ keyId, version: 1, algorithm, wrappingKeyRef: params.wrappingKeyRef, wrappedMaterial });
     return { keyId, params, wrappedMaterial, created, handle: { keyId, version: 1, algorithm, materialRef: created.materialRef } };
-  }
-
-  async function opensslKey(args: string[]): Promise<{ pkcs8: Buffer; publicPem: string }> {
-    const id = randomUUID();
-    await run('openssl', ['genpkey', ...args, '-out', join(dir, `${id}.pem`)]);
-    await run('openssl', ['pkcs8', '-topk8', '-nocrypt', '-outform', 'DER', '-in', join(dir, `${id}.pem`), '-out', join(dir, `${id}.p8`)]);
-    await run('openssl', ['pkey', '-pubout', '-in', join(dir, `${id}.pem`), '-out', join(dir, `${id}.pub`)]);
-    return { pkcs8: await readFile(join(dir, `${id}.p8`)), publicPem: join(dir, `${id}.pub`) };
-  }
-
-  async function opensslVerifies(publicPem: string, message: Buffer, signature: Buffer, extra: string[] = []): Promise<boolean> {
-    const id = randomUUID();
-    await writeFile(join(dir, `${id}.msg`), message);
-    await writeFile(join(dir, `${id}.sig`), signature);
-    try {
-      await run('openssl', ['dgst', '-sha256', ...extra, '-verify', publicPem, '-signature', join(dir, `${id}.sig`), join(dir, `${id}.msg`)]);
-      return true;
-    } catch {
-      return false;
-    }
   }
 
   it('AES-256: the KMS encrypts with the imported key; the customer, who holds the key, decrypts outside the KMS', async () => {
@@ -121,7 +89,7 @@ describe('BYOK import into the software backend: material wrapped by the openssl
     const keyId = randomUUID();
     for (const [i, v] of sample.entries()) {
       const params = await backend.createImportWrappingKey({ keyId });
-      const wrappedMaterial = await wrapWithOpenssl(params.publicKeySpki, v.key);
+      const wrappedMaterial = await wrap(params.publicKeySpki, v.key);
       const created = await backend.importVersion({ keyId, version: i + 1, algorithm: 'AES_256_GCM', wrappingKeyRef: params.wrappingKeyRef, wrappedMaterial });
       const handle = { keyId, version: i + 1, algorithm: 'AES_256_GCM' as const, materialRef: created.materialRef };
       const body = Buffer.concat([v.iv, v.ct, v.tag]);
@@ -138,8 +106,8 @@ describe('BYOK import into the software backend: material wrapped by the openssl
     const { handle, created } = await importMaterial('ECDSA_P256_SHA256', pkcs8);
     const message = Buffer.from('wire 100 EUR');
     const signature = await backend.sign(handle, { message });
-    expect(await opensslVerifies(publicPem, message, signature)).toBe(true);
-    expect(await opensslVerifies(publicPem, Buffer.from('wire 900 EUR'), signature)).toBe(false);
+    expect(await verifies(publicPem, message, signature)).toBe(true);
+    expect(await verifies(publicPem, Buffer.from('wire 900 EUR'), signature)).toBe(false);
     const spki = await backend.getPublicKey(handle);
     expect(created.publicKeyFingerprint).toBe(createHash('sha256').update(spki).digest('hex'));
   });
@@ -149,7 +117,7 @@ describe('BYOK import into the software backend: material wrapped by the openssl
     const pss = await importMaterial('RSA_PSS_3072_SHA256', pkcs8);
     const message = Buffer.from('release 7');
     const signature = await backend.sign(pss.handle, { message });
-    expect(await opensslVerifies(publicPem, message, signature, ['-sigopt', 'rsa_padding_mode:pss', '-sigopt', 'rsa_pss_saltlen:32', '-sigopt', 'rsa_mgf1_md:sha256'])).toBe(true);
+    expect(await verifies(publicPem, message, signature, ['-sigopt', 'rsa_padding_mode:pss', '-sigopt', 'rsa_pss_saltlen:32', '-sigopt', 'rsa_mgf1_md:sha256'])).toBe(true);
 
     const oaep = await importMaterial('RSA_OAEP_3072_SHA256', pkcs8);
     const secret = randomBytes(32);
@@ -171,7 +139,7 @@ describe('BYOK import into the software backend: material wrapped by the openssl
   it('refuses altered wrapped material, material wrapped for other parameters, parameters of another key, parameters older than 24 hours, and a spent token', async () => {
     const keyId = randomUUID();
     const params = await backend.createImportWrappingKey({ keyId });
-    const wrappedMaterial = await wrapWithOpenssl(params.publicKeySpki, randomBytes(32));
+    const wrappedMaterial = await wrap(params.publicKeySpki, randomBytes(32));
     const request = { keyId, version: 1, algorithm: 'AES_256_GCM' as const, wrappingKeyRef: params.wrappingKeyRef, wrappedMaterial };
 
     const altered = Buffer.from(withOneCharChanged(wrappedMaterial.toString('base64')), 'base64');

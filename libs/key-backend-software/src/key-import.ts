@@ -6,8 +6,6 @@ export const WRAPPED_EPHEMERAL_KEY_BYTES = 384;
 /** RFC 5649 alternative initial value; `openssl enc -id-aes256-wrap-pad -iv A65959A6` uses the same. */
 const KWP_AIV = Buffer.from('a65959a6', 'hex');
 const AES_256_KEY_BYTES = 32;
-/** How long import parameters stay valid (AWS and Google: 24 hours). */
-export const IMPORT_PARAMETERS_VALIDITY_MS = 24 * 60 * 60 * 1000;
 const IMPORT_PARAMETERS_AAD_PREFIX = 'kms-import-parameters-v1';
 
 /** Additional data binding a wrapped import wrapping key to its token and key. */
@@ -50,9 +48,3 @@ export function unwrapImportedMaterial(wrappingPrivateKey: KeyObject, wrapped: B
   }
 }
 
-/** Import parameters older than 24 hours are refused. */
-export function assertImportParametersFresh(createdAt: Date, now: Date): void {
-  if (now.getTime() - createdAt.getTime() > IMPORT_PARAMETERS_VALIDITY_MS) {
-    throw new KmsError('INVALID_ARGUMENT', 'import_token: has expired (import parameters are valid for 24 hours); get new ones', 'import_token');
-  }
-}

@@ -1,4 +1,4 @@
-import type { CreatedVersionMaterial, ImportParametersRecord, ImportParametersStore, ImportVersionRequest, ImportWrappingKey, KeyBackend, KeyMaterialStore, SignInput, VersionHandle, WrappedMaterialRecord } from '@kms/application';
+import { IMPORT_PARAMETERS_VALIDITY_MS, assertImportParametersFresh, type CreatedVersionMaterial, type ImportParametersRecord, type ImportParametersStore, type ImportVersionRequest, type ImportWrappingKey, type KeyBackend, type KeyMaterialStore, type SignInput, type VersionHandle, type WrappedMaterialRecord } from '@kms/application';
 import {
   ALGORITHMS,
   ALGORITHM_USAGE,
@@ -28,12 +28,15 @@ import {
   type VerifyKeyObjectInput,
 } from 'node:crypto';
 import { generateMaterial, importMaterial, materialAad, publicKeyFingerprint, type LoadedMaterial, type MaterialBinding } from './key-material';
-import { IMPORT_PARAMETERS_VALIDITY_MS, assertImportParametersFresh, importParametersAad, unwrapImportedMaterial } from './key-import';
+import { importParametersAad, unwrapImportedMaterial } from './key-import';
 import { InMemoryImportParametersStore } from './in-memory-import-parameters-store';
 import { LruCache } from './lru-cache';
 import { ML_KEM_768_CIPHERTEXT_LENGTH, mlDsaSign, mlDsaVerify, mlKemDecapsulate } from './post-quantum';
 import type { MasterKey } from './master-key';
 import { signEcdsaP256Digest, signRsaPssDigest, verifyEcdsaP256Digest, verifyRsaPssDigest } from './prehash-signer';
+
+/** What GetImportParameters names for software keys (AWS: RSA_AES_KEY_WRAP_SHA_256; PKCS#11: CKM_RSA_AES_KEY_WRAP). */
+const SOFTWARE_WRAPPING_ALGORITHM = 'RSA_OAEP_3072_SHA256_AES_256_KWP';
 
 /** Unwrapped versions kept in memory by default. */
 export const DEFAULT_MATERIAL_CACHE_SIZE = 1_000;
@@ -227,7 +230,7 @@ export class SoftwareKeyBackend implements KeyBackend {
     } catch (e) {
       throw storeUnavailable(e);
     }
-    return { wrappingKeyRef: token, publicKeySpki: generated.spki ?? Buffer.alloc(0), createdAt };
+    return { wrappingKeyRef: token, publicKeySpki: generated.spki ?? Buffer.alloc(0), createdAt, wrappingAlgorithm: SOFTWARE_WRAPPING_ALGORITHM };
   }
 
   /**

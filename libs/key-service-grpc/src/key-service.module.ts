@@ -50,6 +50,7 @@ import { KeyLifecycleController } from './controllers/key-lifecycle.controller';
 import { KeyDependentsController } from './controllers/key-dependents.controller';
 import { CryptoController } from './controllers/crypto.controller';
 import { AsymmetricCryptoController } from './controllers/asymmetric-crypto.controller';
+import { KeyImportController } from './controllers/key-import.controller';
 import { IdentityController } from './controllers/identity.controller';
 import { ApprovalController } from './controllers/approval.controller';
 import { ResidencyController } from './controllers/residency.controller';
@@ -267,7 +268,7 @@ export class KeyServiceModule {
     return {
       module: KeyServiceModule,
       imports: [HealthModule],
-      controllers: [KeyLifecycleController, KeyDependentsController, CryptoController, IdentityController, ApprovalController, ConsoleController, ConsoleApiController, ConsoleDeviceController, ConsoleAssetsController, EscrowController, AsymmetricCryptoController, ProofTokenController, ProofChainHttpController, DrillController, ResidencyController],
+      controllers: [KeyLifecycleController, KeyDependentsController, CryptoController, IdentityController, ApprovalController, ConsoleController, ConsoleApiController, ConsoleDeviceController, ConsoleAssetsController, EscrowController, KeyImportController, AsymmetricCryptoController, ProofTokenController, ProofChainHttpController, DrillController, ResidencyController],
       providers: [
         { provide: KEY_SERVICE_DEPENDENCIES, useValue: deps },
         { provide: ConsoleAssets, useFactory: () => new ConsoleAssets(deps.consoleAssetsDir) },

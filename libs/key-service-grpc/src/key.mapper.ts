@@ -19,6 +19,7 @@ export function toProtoKey(k: KeyRecord, outstanding?: ReadonlyMap<number, numbe
     create_time: k.createdAt,
     rotation_period_days: k.rotationPeriodDays,
     next_rotation_time: nextRotationAt(k).toISOString(),
+    export_expire_time: k.exportExpiresAt ?? '',
     primary_version: k.primaryVersion,
     min_decryption_version: k.minDecryptionVersion,
     enabled: primary?.state === 'ENABLED',
@@ -41,6 +42,8 @@ export function toProtoKey(k: KeyRecord, outstanding?: ReadonlyMap<number, numbe
       public_key_fingerprint: v.publicKeyFingerprint ?? '',
       compromised_time: v.compromisedAt ?? '',
       outstanding_ciphertexts: String(outstanding?.get(v.version) ?? 0),
+      imported: v.imported === true,
+      expire_time: v.expiresAt ?? '',
     })),
   };
 }

@@ -8,3 +8,4 @@ export * from './oathtool';
 export * from './console-ceremonies';
 export * from './console-people';
 export * from './tamper';
+export * from './openssl-wrap';

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   BOOTSTRAP_ACTOR,
   checkRole,
@@ -55,6 +56,11 @@ export type RequestedChange =
   | { operation: 'SetMinDecryptionVersion'; key: KeyRecord; minDecryptionVersion: number }
   | { operation: 'ReportKeyCompromise'; key: KeyRecord; version: number }
   | { operation: 'SetKeyPolicy'; keyId: string; policy: KeyPolicy }
+  /**
+   * BYOK: material a person brings, still wrapped for the import token's one-time wrapping key (only
+   * the backend can open it); it waits in the approval request until a second person approves.
+   */
+  | { operation: 'ImportKeyVersion'; key: KeyRecord; importToken: string; wrappedMaterial: Buffer; expiresAt?: Date }
   | { operation: 'ReEnableIdentity'; identityId: string }
   | { operation: 'RotateCredential'; identityId: string }
   /** `roles` replace `previousRoles`, both as validated by the identity decider. */
@@ -291,6 +297,20 @@ export class DualAuthorization {
       }
       case 'SetKeyPolicy':
         return key('SetKeyPolicy', change.keyId, { grants: change.policy.grants }, { type: 'SetKeyPolicy', data: { policy: change.policy } });
+      case 'ImportKeyVersion': {
+        const material = { version: change.key.versions.length + 1, materialRef: 'preview' };
+        const params = {
+          importToken: change.importToken,
+          wrappedKeyMaterial: change.wrappedMaterial.toString('base64'),
+          wrappedKeyMaterialSha256: createHash('sha256').update(change.wrappedMaterial).digest('hex'),
+          expiresAt: change.expiresAt?.toISOString() ?? null,
+        };
+        const need = key('ImportKeyVersion', change.key.keyId, params, {
+          type: 'ImportKeyVersion',
+          data: { material, ...(change.expiresAt ? { expiresAt: change.expiresAt } : {}) },
+        });
+        return { ...need, details: { keyId: change.key.keyId, importToken: change.importToken, wrappedKeyMaterialSha256: params.wrappedKeyMaterialSha256 } };
+      }
       case 'RotateCredential':
         // Whoever rotates another identity's credential learns its secret and could act as it.
         if (change.identityId === principal.identityId) return undefined;
@@ -449,6 +469,17 @@ export class DualAuthorization {
         return;
       case 'ReportKeyCompromise':
         await this.lifecycle.reportKeyCompromise(op.targetId, (p['version'] as number | null) ?? undefined, ctx);
+        return;
+      case 'ImportKeyVersion':
+        await this.lifecycle.importKeyVersion(
+          op.targetId,
+          {
+            importToken: String(p['importToken']),
+            wrappedMaterial: Buffer.from(String(p['wrappedKeyMaterial']), 'base64'),
+            ...(typeof p['expiresAt'] === 'string' ? { expiresAt: new Date(p['expiresAt']) } : {}),
+          },
+          ctx,
+        );
         return;
       case 'ReEnableIdentity':
         await this.identities.reEnable(op.targetId, ctx);

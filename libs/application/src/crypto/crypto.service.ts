@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, randomBytes } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPair, randomBytes } from 'node:crypto';
 import { API_LIMITS } from '@kms/contracts';
 import {
   AccessRefusedError,
@@ -53,6 +53,20 @@ const PERMISSION_FOR: Readonly<Record<KeyOperation, KeyPermission>> = {
 const MAX_SIGNATURE_BYTES = 4096;
 
 /** Facts about a call the audit record may carry (never secrets). */
+
+/** What data key pairs GenerateDataKeyPair makes. */
+export type DataKeyPairSpec = 'ECC_NIST_P256' | 'RSA_3072';
+
+/** A fresh key pair as DER: SubjectPublicKeyInfo and PKCS#8 (node:crypto, on the libuv pool). */
+function generateDataKeyPairMaterial(spec: DataKeyPairSpec): Promise<{ publicKeySpki: Buffer; privateKeyPkcs8: Buffer }> {
+  const encodings = { publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'der' } } as const;
+  return new Promise((resolve, reject) => {
+    const done = (err: Error | null, publicKeySpki: Buffer, privateKeyPkcs8: Buffer) => (err ? reject(err) : resolve({ publicKeySpki, privateKeyPkcs8 }));
+    if (spec === 'ECC_NIST_P256') generateKeyPair('ec', { namedCurve: 'P-256', ...encodings }, done);
+    else generateKeyPair('rsa', { modulusLength: 3072, publicExponent: 0x10001, ...encodings }, done);
+  });
+}
+
 export interface OperationFacts {
   keyId?: string;
   keyVersion?: number;
@@ -309,6 +323,40 @@ export class CryptoService {
     return { ...sealed, plaintext: dataKey };
   }
 
+  /**
+   * A data key pair (EC P-256 or RSA-3072) made here and handed out: the public key, the private key
+   * (PKCS#8 DER) sealed under the key's primary version like any ciphertext (Decrypt opens it), and
+   * the private key itself unless `withoutPlaintext`. Needs GENERATE_DATA_KEY on the key.
+   */
+  async generateDataKeyPair(
+    access: KeyAccessCheck,
+    keyId: unknown,
+    aadRaw: unknown,
+    specRaw: unknown,
+    withoutPlaintext: boolean,
+    facts: OperationFacts = {},
+  ): Promise<EncryptResult & { keyPairSpec: DataKeyPairSpec; publicKeySpki: Buffer; privateKeyPlaintext?: Buffer }> {
+    const aad = validateAad(aadRaw);
+    if (specRaw !== 'ECC_NIST_P256' && specRaw !== 'RSA_3072') throw invalidArgument('key_pair_spec', 'must be ECC_NIST_P256 or RSA_3072');
+    const spec: DataKeyPairSpec = specRaw;
+    const { state, v, h, backend } = await this.use(access, keyId, 'GENERATE_DATA_KEY', facts);
+    const pair = await generateDataKeyPairMaterial(spec);
+    let sealed: EncryptResult;
+    try {
+      sealed = await this.seal(state, v, h, backend, pair.privateKeyPkcs8, aad);
+    } catch (e) {
+      pair.privateKeyPkcs8.fill(0);
+      throw e;
+    }
+    facts.details = { keyPairSpec: spec, withoutPlaintext, publicKeySha256: createHash('sha256').update(pair.publicKeySpki).digest('hex') };
+    trackIssued(state, sealed, facts);
+    if (withoutPlaintext) {
+      pair.privateKeyPkcs8.fill(0);
+      return { ...sealed, keyPairSpec: spec, publicKeySpki: pair.publicKeySpki };
+    }
+    return { ...sealed, keyPairSpec: spec, publicKeySpki: pair.publicKeySpki, privateKeyPlaintext: pair.privateKeyPkcs8 };
+  }
+
   private signInput(message: unknown, digest: unknown): SignInput {
     const hasMessage = message !== undefined && message !== null;
     const hasDigest = digest !== undefined && digest !== null;
@@ -413,7 +461,8 @@ function trackIssued(state: ExistingKeyState, out: { ciphertext: Buffer; keyId: 
   facts.ciphertexts = { ...facts.ciphertexts, handedOut: { ref: ciphertextRef(out.ciphertext), keyId: out.keyId, version: out.keyVersion } };
 }
 
-function spkiPem(der: Buffer): string {
+/** PEM of a DER SubjectPublicKeyInfo. */
+export function spkiPem(der: Buffer): string {
   const lines = der.toString('base64').match(/.{1,64}/g) ?? [];
   return `-----BEGIN PUBLIC KEY-----\n${lines.join('\n')}\n-----END PUBLIC KEY-----\n`;
 }

@@ -65,6 +65,7 @@ export class KeyOriginService {
       ...(publicKeySpkiBase64 ? { publicKeySpkiBase64 } : {}),
       ...(v.publicKeyFingerprint ? { keyFingerprint: v.publicKeyFingerprint } : {}),
       origin: v.origin,
+      ...(v.imported ? { imported: true } : {}),
       attestationKeyFingerprint,
     });
     const signed = await signKeyOriginStatement(statement, this.signer);

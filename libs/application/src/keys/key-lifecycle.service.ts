@@ -34,6 +34,7 @@ import type { Clock } from '../ports/audit-log.port';
 import type { OutstandingCiphertexts } from '../audit/ciphertext-tracking';
 import type { KeyBackend, KeyBackends, VersionHandle } from '../ports/key-backend.port';
 import type { KeyCatalog } from './key-catalog';
+import { IMPORT_PARAMETERS_VALIDITY_MS } from '../ports/import-parameters-store.port';
 import { afterCommit, currentTransaction, onAbort } from '../changes/call-transaction';
 import { handleCommand, loadAggregate, type Prepared, storeError, StreamLocks } from '../changes/handle-command';
 
@@ -73,11 +74,24 @@ export interface CreateKeyInput {
   policy?: KeyPolicy;
   /** Where the key is kept; required when more than one jurisdiction is configured. */
   jurisdiction?: string;
+  /** A key for a temporary export: rotated as soon as this passes. */
+  exportExpiresAt?: Date;
 }
 
 /** The jurisdictions a backend can keep new material in. */
 function jurisdictionsOf(backend: KeyBackend): readonly Jurisdiction[] {
   return (backend.jurisdictions?.() ?? [DEFAULT_JURISDICTION]) as readonly Jurisdiction[];
+}
+
+/** BYOK import parameters handed to the customer: the token names the one-time wrapping key. */
+export interface ImportParameters {
+  importToken: string;
+  /** DER SubjectPublicKeyInfo of the RSA-3072 wrapping key. */
+  wrappingPublicKeySpki: Buffer;
+  /** How to wrap for it (see ImportWrappingKey). */
+  wrappingAlgorithm: string;
+  createdAt: Date;
+  expiresAt: Date;
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -292,6 +306,54 @@ export class KeyLifecycleService {
       if (introduced !== undefined && key.versions.some((v) => v.version === introduced)) await this.newVersionHook?.onVersionIntroduced(key, introduced, ctx);
       return key;
     });
+  }
+
+  /**
+   * BYOK: a fresh one-time RSA-3072 wrapping key for material destined for `keyId` (valid 24 hours),
+   * made by the backend of the key's protection level. Writes no event: the token is spent by ImportKeyVersion.
+   */
+  async importParameters(keyId: string): Promise<ImportParameters> {
+    const state = await this.catalog.get(keyId);
+    const backend = this.importingBackend(state);
+    const w = await backend.createImportWrappingKey({ keyId: state.key.keyId, algorithm: state.key.algorithm });
+    return { importToken: w.wrappingKeyRef, wrappingPublicKeySpki: w.publicKeySpki, wrappingAlgorithm: w.wrappingAlgorithm, createdAt: w.createdAt, expiresAt: new Date(w.createdAt.getTime() + IMPORT_PARAMETERS_VALIDITY_MS) };
+  }
+
+  /**
+   * BYOK: the backend unwraps `wrappedMaterial` (made for the import token's wrapping key) inside
+   * itself, checks it is material of the key's algorithm and keeps it; the version then becomes the
+   * primary, recorded as imported with its optional expiry. Undone if the command is not committed.
+   */
+  importKeyVersion(keyId: string, input: { importToken: string; wrappedMaterial: Buffer; expiresAt?: Date }, ctx: ChangeContext): Promise<KeyRecord> {
+    return this.handle(keyId, async (state) => {
+      const metadata = this.metadata(ctx);
+      const version = state.key.versions.length + 1;
+      const build = (material: NewVersionMaterial): KeyCommand => ({
+        type: 'ImportKeyVersion',
+        data: { material, ...(input.expiresAt ? { expiresAt: input.expiresAt } : {}) },
+        metadata,
+      });
+      // Cheap checks (expiry in the past) before the token is spent.
+      decide(build({ version, materialRef: 'probe' }), state);
+      const backend = this.importingBackend(state);
+      const created = await backend.importVersion({
+        keyId: state.key.keyId,
+        version,
+        algorithm: state.key.algorithm,
+        wrappingKeyRef: input.importToken,
+        wrappedMaterial: input.wrappedMaterial,
+      });
+      const handle: VersionHandle = { keyId, version, algorithm: state.key.algorithm, materialRef: created.materialRef };
+      return { command: build({ version, ...created }), undo: () => backend.discardVersion(handle).catch(() => undefined) };
+    });
+  }
+
+  private importingBackend(state: ExistingKeyState): KeyBackend & Required<Pick<KeyBackend, 'createImportWrappingKey' | 'importVersion'>> {
+    const backend = this.backendFor(state.key.protectionLevel, state.key.algorithm);
+    if (!backend.createImportWrappingKey || !backend.importVersion) {
+      throw new KmsError('UNSUPPORTED_ALGORITHM', `protection_level: ${state.key.protectionLevel} keys cannot import material on this server`, 'protection_level');
+    }
+    return backend as KeyBackend & Required<Pick<KeyBackend, 'createImportWrappingKey' | 'importVersion'>>;
   }
 
   updateRotationPolicy(keyId: string, rotationPeriodDays: number, ctx: ChangeContext): Promise<KeyRecord> {

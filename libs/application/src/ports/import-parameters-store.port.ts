@@ -1,3 +1,15 @@
+import { KmsError } from '@kms/domain';
+
+/** How long import parameters stay valid (AWS and Google: 24 hours); backends refuse older ones. */
+export const IMPORT_PARAMETERS_VALIDITY_MS = 24 * 60 * 60 * 1000;
+
+/** Import parameters older than 24 hours are refused, naming import_token. */
+export function assertImportParametersFresh(createdAt: Date, now: Date): void {
+  if (now.getTime() - createdAt.getTime() > IMPORT_PARAMETERS_VALIDITY_MS) {
+    throw new KmsError('INVALID_ARGUMENT', 'import_token: has expired (import parameters are valid for 24 hours); get new ones', 'import_token');
+  }
+}
+
 /**
  * BYOK import parameters: the one-time RSA-3072 wrapping key a customer wraps material for, its
  * private key wrapped under the master key, named by the import token. Valid 24 hours, used once.

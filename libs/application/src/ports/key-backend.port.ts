@@ -25,6 +25,8 @@ export interface ImportWrappingKey {
   /** DER SubjectPublicKeyInfo of the wrapping key. */
   publicKeySpki: Buffer;
   createdAt: Date;
+  /** How the customer must wrap: RSA_OAEP_3072_SHA256_AES_256_KWP, or ..._SHA1_... where the module can unwrap OAEP with SHA-1 only. */
+  wrappingAlgorithm: string;
 }
 
 /** BYOK: material wrapped for a wrapping key, to become version `version` of `keyId`. */
@@ -72,7 +74,7 @@ export interface KeyBackend {
   /** Key encapsulation (ML-KEM): the shared secret of a ciphertext made offline with the public key. */
   decapsulate(h: VersionHandle, ciphertext: Buffer): Promise<Buffer>;
   /** BYOK (backends that support import): a fresh wrapping key for material destined for `keyId`. */
-  createImportWrappingKey?(req: { keyId: string }): Promise<ImportWrappingKey>;
+  createImportWrappingKey?(req: { keyId: string; algorithm?: Algorithm }): Promise<ImportWrappingKey>;
   /**
    * BYOK: unwrap inside the backend, check the material is `algorithm` material (INVALID_ARGUMENT on
    * wrapped_key_material otherwise), keep it as the version. Parameters older than 24 hours are refused.

@@ -51,6 +51,8 @@ import type { EscrowServiceClient as _kms_v1_EscrowServiceClient, EscrowServiceD
 import type { EscrowShareAccepted as _kms_v1_EscrowShareAccepted, EscrowShareAccepted__Output as _kms_v1_EscrowShareAccepted__Output } from './kms/v1/EscrowShareAccepted';
 import type { EscrowStatus as _kms_v1_EscrowStatus, EscrowStatus__Output as _kms_v1_EscrowStatus__Output } from './kms/v1/EscrowStatus';
 import type { EscrowVersionRequest as _kms_v1_EscrowVersionRequest, EscrowVersionRequest__Output as _kms_v1_EscrowVersionRequest__Output } from './kms/v1/EscrowVersionRequest';
+import type { GenerateDataKeyPairRequest as _kms_v1_GenerateDataKeyPairRequest, GenerateDataKeyPairRequest__Output as _kms_v1_GenerateDataKeyPairRequest__Output } from './kms/v1/GenerateDataKeyPairRequest';
+import type { GenerateDataKeyPairResponse as _kms_v1_GenerateDataKeyPairResponse, GenerateDataKeyPairResponse__Output as _kms_v1_GenerateDataKeyPairResponse__Output } from './kms/v1/GenerateDataKeyPairResponse';
 import type { GenerateDataKeyRequest as _kms_v1_GenerateDataKeyRequest, GenerateDataKeyRequest__Output as _kms_v1_GenerateDataKeyRequest__Output } from './kms/v1/GenerateDataKeyRequest';
 import type { GenerateDataKeyResponse as _kms_v1_GenerateDataKeyResponse, GenerateDataKeyResponse__Output as _kms_v1_GenerateDataKeyResponse__Output } from './kms/v1/GenerateDataKeyResponse';
 import type { GenerateMacRequest as _kms_v1_GenerateMacRequest, GenerateMacRequest__Output as _kms_v1_GenerateMacRequest__Output } from './kms/v1/GenerateMacRequest';
@@ -58,6 +60,7 @@ import type { GenerateMacResponse as _kms_v1_GenerateMacResponse, GenerateMacRes
 import type { GenerateRandomRequest as _kms_v1_GenerateRandomRequest, GenerateRandomRequest__Output as _kms_v1_GenerateRandomRequest__Output } from './kms/v1/GenerateRandomRequest';
 import type { GenerateRandomResponse as _kms_v1_GenerateRandomResponse, GenerateRandomResponse__Output as _kms_v1_GenerateRandomResponse__Output } from './kms/v1/GenerateRandomResponse';
 import type { GetDrillStatusRequest as _kms_v1_GetDrillStatusRequest, GetDrillStatusRequest__Output as _kms_v1_GetDrillStatusRequest__Output } from './kms/v1/GetDrillStatusRequest';
+import type { GetImportParametersRequest as _kms_v1_GetImportParametersRequest, GetImportParametersRequest__Output as _kms_v1_GetImportParametersRequest__Output } from './kms/v1/GetImportParametersRequest';
 import type { GetKeyOriginStatementRequest as _kms_v1_GetKeyOriginStatementRequest, GetKeyOriginStatementRequest__Output as _kms_v1_GetKeyOriginStatementRequest__Output } from './kms/v1/GetKeyOriginStatementRequest';
 import type { GetKeyRequest as _kms_v1_GetKeyRequest, GetKeyRequest__Output as _kms_v1_GetKeyRequest__Output } from './kms/v1/GetKeyRequest';
 import type { GetProofChainRequest as _kms_v1_GetProofChainRequest, GetProofChainRequest__Output as _kms_v1_GetProofChainRequest__Output } from './kms/v1/GetProofChainRequest';
@@ -67,6 +70,8 @@ import type { Identity as _kms_v1_Identity, Identity__Output as _kms_v1_Identity
 import type { IdentityCredential as _kms_v1_IdentityCredential, IdentityCredential__Output as _kms_v1_IdentityCredential__Output } from './kms/v1/IdentityCredential';
 import type { IdentityRequest as _kms_v1_IdentityRequest, IdentityRequest__Output as _kms_v1_IdentityRequest__Output } from './kms/v1/IdentityRequest';
 import type { IdentityServiceClient as _kms_v1_IdentityServiceClient, IdentityServiceDefinition as _kms_v1_IdentityServiceDefinition } from './kms/v1/IdentityService';
+import type { ImportKeyVersionRequest as _kms_v1_ImportKeyVersionRequest, ImportKeyVersionRequest__Output as _kms_v1_ImportKeyVersionRequest__Output } from './kms/v1/ImportKeyVersionRequest';
+import type { ImportParameters as _kms_v1_ImportParameters, ImportParameters__Output as _kms_v1_ImportParameters__Output } from './kms/v1/ImportParameters';
 import type { IssueProofTokenRequest as _kms_v1_IssueProofTokenRequest, IssueProofTokenRequest__Output as _kms_v1_IssueProofTokenRequest__Output } from './kms/v1/IssueProofTokenRequest';
 import type { IssueTokenRequest as _kms_v1_IssueTokenRequest, IssueTokenRequest__Output as _kms_v1_IssueTokenRequest__Output } from './kms/v1/IssueTokenRequest';
 import type { IssueTokenResponse as _kms_v1_IssueTokenResponse, IssueTokenResponse__Output as _kms_v1_IssueTokenResponse__Output } from './kms/v1/IssueTokenResponse';
@@ -141,6 +146,7 @@ export interface ProtoGrpcType {
       CounterSignEscrowTranscriptRequest: MessageTypeDefinition<_kms_v1_CounterSignEscrowTranscriptRequest, _kms_v1_CounterSignEscrowTranscriptRequest__Output>
       CreateEnrolmentLinkRequest: MessageTypeDefinition<_kms_v1_CreateEnrolmentLinkRequest, _kms_v1_CreateEnrolmentLinkRequest__Output>
       CreateKeyRequest: MessageTypeDefinition<_kms_v1_CreateKeyRequest, _kms_v1_CreateKeyRequest__Output>
+      DataKeyPairSpec: EnumTypeDefinition
       DecapsulateRequest: MessageTypeDefinition<_kms_v1_DecapsulateRequest, _kms_v1_DecapsulateRequest__Output>
       DecapsulateResponse: MessageTypeDefinition<_kms_v1_DecapsulateResponse, _kms_v1_DecapsulateResponse__Output>
       DeclareEscrowPackageDestroyedRequest: MessageTypeDefinition<_kms_v1_DeclareEscrowPackageDestroyedRequest, _kms_v1_DeclareEscrowPackageDestroyedRequest__Output>
@@ -168,6 +174,8 @@ export interface ProtoGrpcType {
       EscrowShareAccepted: MessageTypeDefinition<_kms_v1_EscrowShareAccepted, _kms_v1_EscrowShareAccepted__Output>
       EscrowStatus: MessageTypeDefinition<_kms_v1_EscrowStatus, _kms_v1_EscrowStatus__Output>
       EscrowVersionRequest: MessageTypeDefinition<_kms_v1_EscrowVersionRequest, _kms_v1_EscrowVersionRequest__Output>
+      GenerateDataKeyPairRequest: MessageTypeDefinition<_kms_v1_GenerateDataKeyPairRequest, _kms_v1_GenerateDataKeyPairRequest__Output>
+      GenerateDataKeyPairResponse: MessageTypeDefinition<_kms_v1_GenerateDataKeyPairResponse, _kms_v1_GenerateDataKeyPairResponse__Output>
       GenerateDataKeyRequest: MessageTypeDefinition<_kms_v1_GenerateDataKeyRequest, _kms_v1_GenerateDataKeyRequest__Output>
       GenerateDataKeyResponse: MessageTypeDefinition<_kms_v1_GenerateDataKeyResponse, _kms_v1_GenerateDataKeyResponse__Output>
       GenerateMacRequest: MessageTypeDefinition<_kms_v1_GenerateMacRequest, _kms_v1_GenerateMacRequest__Output>
@@ -175,6 +183,7 @@ export interface ProtoGrpcType {
       GenerateRandomRequest: MessageTypeDefinition<_kms_v1_GenerateRandomRequest, _kms_v1_GenerateRandomRequest__Output>
       GenerateRandomResponse: MessageTypeDefinition<_kms_v1_GenerateRandomResponse, _kms_v1_GenerateRandomResponse__Output>
       GetDrillStatusRequest: MessageTypeDefinition<_kms_v1_GetDrillStatusRequest, _kms_v1_GetDrillStatusRequest__Output>
+      GetImportParametersRequest: MessageTypeDefinition<_kms_v1_GetImportParametersRequest, _kms_v1_GetImportParametersRequest__Output>
       GetKeyOriginStatementRequest: MessageTypeDefinition<_kms_v1_GetKeyOriginStatementRequest, _kms_v1_GetKeyOriginStatementRequest__Output>
       GetKeyRequest: MessageTypeDefinition<_kms_v1_GetKeyRequest, _kms_v1_GetKeyRequest__Output>
       GetProofChainRequest: MessageTypeDefinition<_kms_v1_GetProofChainRequest, _kms_v1_GetProofChainRequest__Output>
@@ -185,6 +194,8 @@ export interface ProtoGrpcType {
       IdentityKind: EnumTypeDefinition
       IdentityRequest: MessageTypeDefinition<_kms_v1_IdentityRequest, _kms_v1_IdentityRequest__Output>
       IdentityService: SubtypeConstructor<typeof grpc.Client, _kms_v1_IdentityServiceClient> & { service: _kms_v1_IdentityServiceDefinition }
+      ImportKeyVersionRequest: MessageTypeDefinition<_kms_v1_ImportKeyVersionRequest, _kms_v1_ImportKeyVersionRequest__Output>
+      ImportParameters: MessageTypeDefinition<_kms_v1_ImportParameters, _kms_v1_ImportParameters__Output>
       IssueProofTokenRequest: MessageTypeDefinition<_kms_v1_IssueProofTokenRequest, _kms_v1_IssueProofTokenRequest__Output>
       IssueTokenRequest: MessageTypeDefinition<_kms_v1_IssueTokenRequest, _kms_v1_IssueTokenRequest__Output>
       IssueTokenResponse: MessageTypeDefinition<_kms_v1_IssueTokenResponse, _kms_v1_IssueTokenResponse__Output>

@@ -80,6 +80,8 @@ export const DUAL_AUTHORIZED_OPERATIONS = [
   'RemoveNotificationList',
   // A tenant's residency rule lets material cross from one jurisdiction to another (docs/jurisdictions.md).
   'SetResidencyRule',
+  // BYOK: material a person brings becomes the primary version of a key; a second person checks it is wanted.
+  'ImportKeyVersion',
 ] as const;
 export type DualAuthorizedOperation = (typeof DUAL_AUTHORIZED_OPERATIONS)[number];
 

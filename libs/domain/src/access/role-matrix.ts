@@ -46,11 +46,15 @@ export const OPERATION_RULES: Readonly<Record<string, OperationRule>> = {
   ConfirmKeyVersion: { humanRoles: [], workloads: true },
   // The scheduler raises the overdue-confirmation alert; it decides nothing about the key.
   ReportOverdueConfirmations: { humanRoles: [], workloads: false, keyPermission: 'ADMINISTER', serviceRoles: ['rotation-scheduler'] },
+  // BYOK (issue #21): a one-time wrapping key for the key's administrators; an import by a person takes two people.
+  GetImportParameters: { humanRoles: ADMINS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
+  ImportKeyVersion: { humanRoles: ADMINS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
   SetKeyPolicy: { humanRoles: ADMINS, workloads: false, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
   Encrypt: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'ENCRYPT' },
   Decrypt: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'DECRYPT' },
   ReEncrypt: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'DECRYPT' },
   GenerateDataKey: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'GENERATE_DATA_KEY' },
+  GenerateDataKeyPair: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'GENERATE_DATA_KEY' },
   Sign: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'SIGN' },
   Verify: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'VERIFY' },
   GetPublicKey: { humanRoles: READERS, workloads: true, keyPermission: 'VERIFY', humanRolesWithoutGrant: READERS },

@@ -38,6 +38,8 @@ export type CreateKey = Command<
     policy?: KeyPolicy;
     /** The jurisdiction chosen for the key (already checked against the configured ones); absent: `default`. */
     jurisdiction?: string;
+    /** A key for a temporary export: rotated as soon as this passes (policy), its prior versions then encrypt nothing. */
+    exportExpiresAt?: Date;
     material: NewVersionMaterial;
   }
 >;
@@ -69,6 +71,12 @@ export type DestroyKeyVersion = Command<'DestroyKeyVersion', { version: number; 
 export type DestroyEscrowedKeyVersion = Command<'DestroyEscrowedKeyVersion', { version: number; escrowCeremonyId: string; hsmObjectDestroyed?: boolean }>;
 export type SetMinDecryptionVersion = Command<'SetMinDecryptionVersion', { minDecryptionVersion: number }>;
 
+/**
+ * BYOK: material the customer brought, already unwrapped and kept by the backend, becomes the next
+ * version and the primary. `expiresAt`: after it the version is destroyed (the scheduler plans it).
+ */
+export type ImportKeyVersion = Command<'ImportKeyVersion', { material: NewVersionMaterial; expiresAt?: Date }>;
+
 /** Report the primary (or a named) version compromised: rotate at once with reason COMPROMISE. */
 export type ReportKeyCompromise = Command<'ReportKeyCompromise', { version: number; material: NewVersionMaterial }>;
 
@@ -85,6 +93,7 @@ export type SetKeyLabels = Command<'SetKeyLabels', { labels: Record<string, stri
 export type KeyCommand =
   | CreateKey
   | RotateKey
+  | ImportKeyVersion
   | UpdateRotationPolicy
   | DisableKeyVersion
   | EnableKeyVersion

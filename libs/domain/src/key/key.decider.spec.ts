@@ -343,3 +343,75 @@ describe('labels', () => {
     expect(errorCode(() => decide(setLabels({ a: 'b' }), initialState()))).toBe('KEY_NOT_FOUND');
   });
 });
+
+describe('importing a version (BYOK)', () => {
+  const importVersion = (version: number, expiresAt?: Date, now = t0): KeyCommand => ({
+    type: 'ImportKeyVersion',
+    data: { material: { version, materialRef: `imported-${version}` }, ...(expiresAt ? { expiresAt } : {}) },
+    metadata: meta(now),
+  });
+  const day = 24 * 60 * 60 * 1000;
+
+  it('given a key, when material is imported, then it is the new primary, marked imported, with its expiry', () => {
+    const expiresAt = new Date(t0.getTime() + 10 * day);
+    const events = decide(importVersion(2, expiresAt), given(create()));
+    expect(events.map((e) => e.type)).toEqual(['KeyVersionCreated', 'PrimaryVersionChanged']);
+    expect(events[0].data).toMatchObject({ version: 2, imported: true, expiresAt: expiresAt.toISOString(), reason: 'IMPORT', materialRef: 'imported-2' });
+    const state = given(create(), importVersion(2, expiresAt));
+    if (state.status === 'NotCreated') throw new Error('unreachable');
+    expect(state.key.primaryVersion).toBe(2);
+    expect(state.key.versions[1]).toMatchObject({ imported: true, expiresAt: expiresAt.toISOString() });
+    expect(state.key.versions[0].imported).toBeUndefined();
+  });
+
+  it('an expiry in the past is refused naming expire_time; a stale version number is a conflict', () => {
+    const state = given(create());
+    expect(() => decide(importVersion(2, new Date(t0.getTime() - 1)), state)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'expire_time' }));
+    expect(errorCode(() => decide(importVersion(3), state))).toBe('CONCURRENCY_CONFLICT');
+  });
+
+  it('given an imported version, it is destroyed once expired (even as primary, leaving the key disabled), not before', () => {
+    const expiresAt = new Date(t0.getTime() + day);
+    const state = given(create(), importVersion(2, expiresAt));
+    const destroy = (now: Date): KeyCommand => ({ type: 'DestroyKeyVersion', data: { version: 2 }, metadata: meta(now) });
+    expect(errorCode(() => decide(destroy(new Date(expiresAt.getTime() - 1)), state))).toBe('ILLEGAL_TRANSITION');
+    const after = given(create(), importVersion(2, expiresAt), destroy(expiresAt));
+    if (after.status === 'NotCreated') throw new Error('unreachable');
+    expect(after.key.versions[1].state).toBe('DESTROYED');
+    expect(after.status).toBe('Disabled');
+  });
+});
+
+describe('export keys (export_expires_at): rotated right when the export expires', () => {
+  const hour = 60 * 60 * 1000;
+  const exportExpiresAt = new Date(t0.getTime() + 5 * hour);
+
+  it('given an export key, its next rotation is the export expiry; after the rotation the period counts again', () => {
+    const state = given(create({ exportExpiresAt }));
+    if (state.status === 'NotCreated') throw new Error('unreachable');
+    expect(state.key.exportExpiresAt).toBe(exportExpiresAt.toISOString());
+    expect(nextRotationAt(state.key).toISOString()).toBe(exportExpiresAt.toISOString());
+    const after = given(create({ exportExpiresAt }), rotate(2, new Date(exportExpiresAt.getTime() + 1000)));
+    if (after.status === 'NotCreated') throw new Error('unreachable');
+    expect(nextRotationAt(after.key).getTime()).toBe(exportExpiresAt.getTime() + 1000 + 60 * 24 * hour);
+    // A key without one rotates by its period only.
+    const plain = given(create());
+    if (plain.status === 'NotCreated') throw new Error('unreachable');
+    expect(nextRotationAt(plain.key).getTime()).toBe(t0.getTime() + 60 * 24 * hour);
+  });
+
+  it('an export expiry in the past is refused naming export_expires_at', () => {
+    expect(() => decide(create({ exportExpiresAt: new Date(t0.getTime() - 1) }), initialState())).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'export_expires_at' }));
+  });
+
+  it('after the rotation, earlier versions of an RSA-OAEP export key give no public key to encrypt to; the primary does', () => {
+    const oaep = given(create({ algorithm: 'RSA_OAEP_3072_SHA256', exportExpiresAt }), rotate(2, new Date(exportExpiresAt.getTime() + 1000)));
+    expect(errorCode(() => versionForOperation(oaep, 'GET_PUBLIC_KEY', 1))).toBe('KEY_VERSION_DISABLED');
+    expect(versionForOperation(oaep, 'GET_PUBLIC_KEY', 2).version).toBe(2);
+    // Decryption of what was encrypted before still works with the old version.
+    expect(versionForOperation(oaep, 'ASYMMETRIC_DECRYPT', 1).version).toBe(1);
+    // Without export expiry an older public key is still handed out.
+    const plain = given(create({ algorithm: 'RSA_OAEP_3072_SHA256' }), rotate(2));
+    expect(versionForOperation(plain, 'GET_PUBLIC_KEY', 1).version).toBe(1);
+  });
+});

@@ -3,8 +3,8 @@ import { KmsError, invalidArgument } from '../errors/kms-error';
 import { samePolicy, validateKeyPolicy } from '../access/key-policy';
 import { isUuid } from '../ciphertext/ciphertext-format';
 import { DEFAULT_JURISDICTION, parseJurisdiction } from '../jurisdiction/jurisdiction';
-import type { CommandMetadata, KeyCommand, RetirementFacts } from './key.commands';
-import type { EventMetadata, KeyEvent } from './key.events';
+import type { CommandMetadata, KeyCommand, NewVersionMaterial, RetirementFacts } from './key.commands';
+import type { EventMetadata, KeyEvent, VersionReason } from './key.events';
 import { type ExistingKeyState, initialState, type KeyDependent, type KeyRecord, type KeyState, type KeyVersion } from './key.state';
 import {
   ALGORITHM_USAGE,
@@ -141,6 +141,31 @@ function sameLabels(a: Record<string, string>, b: Record<string, string>): boole
   return keys.length === Object.keys(b).length && keys.every((k) => Object.prototype.hasOwnProperty.call(b, k) && b[k] === a[k]);
 }
 
+/** The KeyVersionCreated event of a new version of an existing key (rotation, compromise, import). */
+function versionCreated(
+  key: KeyRecord,
+  material: NewVersionMaterial,
+  reason: VersionReason,
+  metadata: EventMetadata,
+  imported?: { expiresAt?: string },
+): KeyEvent {
+  return {
+    type: 'KeyVersionCreated',
+    data: {
+      keyId: key.keyId,
+      version: material.version,
+      algorithm: key.algorithm,
+      protectionLevel: key.protectionLevel,
+      materialRef: material.materialRef,
+      ...(material.publicKeyFingerprint ? { publicKeyFingerprint: material.publicKeyFingerprint } : {}),
+      ...(material.origin ? { origin: material.origin } : {}),
+      ...(imported ? { imported: true as const, ...(imported.expiresAt ? { expiresAt: imported.expiresAt } : {}) } : {}),
+      reason,
+    },
+    metadata,
+  };
+}
+
 /** Decide which events a command produces from the current state. Throws KmsError when illegal. */
 export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
   const metadata = eventMetadata(command.metadata);
@@ -155,6 +180,10 @@ export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
           ? PURPOSE_MAX_ROTATION_DAYS[purpose]
           : validateRotationPeriod(purpose, d.rotationPeriodDays);
       const keyId = d.keyId;
+      const exportExpiresAt = d.exportExpiresAt;
+      if (exportExpiresAt !== undefined && (Number.isNaN(exportExpiresAt.getTime()) || exportExpiresAt.getTime() <= command.metadata.now.getTime())) {
+        throw invalidArgument('export_expires_at', 'must be a time in the future');
+      }
       return [
         {
           type: 'KeyCreated',
@@ -170,6 +199,7 @@ export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
             rotationPeriodDays,
             policy: validateKeyPolicy(d.policy),
             jurisdiction: d.jurisdiction === undefined ? DEFAULT_JURISDICTION : parseJurisdiction(d.jurisdiction, 'jurisdiction'),
+            ...(exportExpiresAt ? { exportExpiresAt: exportExpiresAt.toISOString() } : {}),
           },
           metadata,
         },
@@ -202,23 +232,25 @@ export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
       const keyId = s.key.keyId;
       const reason = command.data.rotationReason;
       return [
-        {
-          type: 'KeyVersionCreated',
-          data: {
-            keyId,
-            version: expected,
-            algorithm: s.key.algorithm,
-            protectionLevel: s.key.protectionLevel,
-            materialRef: command.data.material.materialRef,
-            ...(command.data.material.publicKeyFingerprint
-              ? { publicKeyFingerprint: command.data.material.publicKeyFingerprint }
-              : {}),
-            ...(command.data.material.origin ? { origin: command.data.material.origin } : {}),
-            reason,
-          },
-          metadata,
-        },
+        versionCreated(s.key, command.data.material, reason, metadata),
         { type: 'PrimaryVersionChanged', data: { keyId, version: expected, previousVersion: s.key.primaryVersion, reason }, metadata },
+      ];
+    }
+    case 'ImportKeyVersion': {
+      const s = existing(state);
+      const expected = s.key.versions.length + 1;
+      if (command.data.material.version !== expected) {
+        throw new KmsError('CONCURRENCY_CONFLICT', `next version is ${expected}`, 'key_version');
+      }
+      const expiresAt = command.data.expiresAt;
+      if (expiresAt !== undefined && (Number.isNaN(expiresAt.getTime()) || expiresAt.getTime() <= command.metadata.now.getTime())) {
+        throw invalidArgument('expire_time', 'must be a time in the future');
+      }
+      const keyId = s.key.keyId;
+      return [
+        versionCreated(s.key, command.data.material, 'IMPORT', metadata, expiresAt ? { expiresAt: expiresAt.toISOString() } : {}),
+        // An imported version becomes the primary, like a rotation (a disabled key too: importing is how it gets material back).
+        { type: 'PrimaryVersionChanged', data: { keyId, version: expected, previousVersion: s.key.primaryVersion, reason: 'IMPORT' }, metadata },
       ];
     }
     case 'UpdateRotationPolicy': {
@@ -281,10 +313,12 @@ export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
       const s = existing(state);
       const v = findVersion(s.key, validateVersionNumber(command.data.version));
       if (v.state === 'DESTROYED') return [];
-      if (v.state !== 'DESTROY_SCHEDULED' || !v.destroyAt) {
+      // An imported version whose expiry passed is destroyed whatever its state (BYOK expiry, like AWS).
+      const expired = importExpired(v, command.metadata.now);
+      if (!expired && (v.state !== 'DESTROY_SCHEDULED' || !v.destroyAt)) {
         throw new KmsError('ILLEGAL_TRANSITION', `key version ${v.version} is ${v.state}; schedule its destruction first`, 'key_version');
       }
-      if (Date.parse(v.destroyAt) > command.metadata.now.getTime()) {
+      if (!expired && v.destroyAt && Date.parse(v.destroyAt) > command.metadata.now.getTime()) {
         throw new KmsError('DESTRUCTION_NOT_DUE', `key version ${v.version} is due for destruction at ${v.destroyAt}`, 'key_version');
       }
       return [versionDestroyed(s.key, v, command.data, metadata)];
@@ -330,20 +364,7 @@ export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
       }
       return [
         ...(v.compromisedAt ? [] : [compromised]),
-        {
-          type: 'KeyVersionCreated',
-          data: {
-            keyId,
-            version: expected,
-            algorithm: s.key.algorithm,
-            protectionLevel: s.key.protectionLevel,
-            materialRef: command.data.material.materialRef,
-            ...(command.data.material.publicKeyFingerprint ? { publicKeyFingerprint: command.data.material.publicKeyFingerprint } : {}),
-            ...(command.data.material.origin ? { origin: command.data.material.origin } : {}),
-            reason: 'COMPROMISE',
-          },
-          metadata,
-        },
+        versionCreated(s.key, command.data.material, 'COMPROMISE', metadata),
         { type: 'PrimaryVersionChanged', data: { keyId, version: expected, previousVersion: s.key.primaryVersion, reason: 'COMPROMISE' }, metadata },
       ];
     }
@@ -443,6 +464,7 @@ export function evolve(state: KeyState, event: KeyEvent): KeyState {
           minDecryptionVersion: 1,
           primarySince: event.metadata.occurredAt,
           policy: d.policy ?? { grants: {} },
+          ...(d.exportExpiresAt ? { exportExpiresAt: d.exportExpiresAt } : {}),
           dependents: {},
         },
       };
@@ -461,6 +483,8 @@ export function evolve(state: KeyState, event: KeyEvent): KeyState {
             materialRef: event.data.materialRef,
             ...(event.data.publicKeyFingerprint ? { publicKeyFingerprint: event.data.publicKeyFingerprint } : {}),
             ...(event.data.origin ? { origin: event.data.origin } : {}),
+            ...(event.data.imported ? { imported: true as const } : {}),
+            ...(event.data.expiresAt ? { expiresAt: event.data.expiresAt } : {}),
           },
         ],
       }));
@@ -564,6 +588,14 @@ export function versionForOperation(state: KeyState, operation: KeyOperation, re
   }
   const v = findVersion(s.key, requestedVersion ?? s.key.primaryVersion);
   if (v.state !== 'ENABLED') throw versionStateError(v);
+  // Export keys: older versions encrypt nothing, so nobody gets their public key to encrypt to offline.
+  if (operation === 'GET_PUBLIC_KEY' && s.key.exportExpiresAt !== undefined && v.version !== s.key.primaryVersion && (usage === 'ASYMMETRIC_DECRYPT' || usage === 'KEY_ENCAPSULATION')) {
+    throw new KmsError(
+      'KEY_VERSION_DISABLED',
+      `key_version: version ${v.version} of an export key is disabled for encryption; only the primary version's public key is handed out`,
+      'key_version',
+    );
+  }
   if (operation === 'DECRYPT' && v.version < s.key.minDecryptionVersion) {
     throw new KmsError(
       'KEY_VERSION_BELOW_MIN_DECRYPTION',
@@ -574,9 +606,16 @@ export function versionForOperation(state: KeyState, operation: KeyOperation, re
   return v;
 }
 
-/** When the primary version is due for rotation. */
+/**
+ * When the primary version is due for rotation: at the end of its period or, for an export key whose
+ * primary predates the export expiry, right when the export expires (policy: "keys used for
+ * temporary exports must be rotated immediately after export expiration").
+ */
 export function nextRotationAt(key: KeyRecord): Date {
-  return new Date(Date.parse(key.primarySince) + key.rotationPeriodDays * DAY_MS);
+  const byPeriod = Date.parse(key.primarySince) + key.rotationPeriodDays * DAY_MS;
+  const exportExpiry = key.exportExpiresAt === undefined ? Number.NaN : Date.parse(key.exportExpiresAt);
+  const dueForExport = !Number.isNaN(exportExpiry) && Date.parse(key.primarySince) < exportExpiry && exportExpiry < byPeriod;
+  return new Date(dueForExport ? exportExpiry : byPeriod);
 }
 
 /** The key aggregate as a Decider (one command handler serves every aggregate). */
@@ -602,9 +641,16 @@ export function versionIntroducedBy(command: { type: 'RotateKey' } | { type: 'Re
   }
 }
 
-/** Whether `version`'s scheduled destruction is due at `now` (what DestroyKeyVersion requires). */
+/** Whether an imported version's expiry has passed at `now` (it is then destroyed). */
+export function importExpired(v: Pick<KeyVersion, 'expiresAt'>, now: Date): boolean {
+  return v.expiresAt !== undefined && Date.parse(v.expiresAt) <= now.getTime();
+}
+
+/** Whether `version`'s destruction is due at `now` (scheduled and due, or imported and expired): what DestroyKeyVersion requires. */
 export function destructionDue(state: KeyState, version: number, now: Date): boolean {
   if (state.status === 'NotCreated') return false;
   const v = state.key.versions[version - 1];
-  return v !== undefined && v.state === 'DESTROY_SCHEDULED' && v.destroyAt !== undefined && Date.parse(v.destroyAt) <= now.getTime();
+  if (v === undefined || v.state === 'DESTROYED') return false;
+  if (importExpired(v, now)) return true;
+  return v.state === 'DESTROY_SCHEDULED' && v.destroyAt !== undefined && Date.parse(v.destroyAt) <= now.getTime();
 }

@@ -1,5 +1,5 @@
-import type { CreatedVersionMaterial, KeyBackend, SignInput, VersionHandle } from '@kms/application';
-import { type Algorithm, DEFAULT_JURISDICTION, invalidArgument } from '@kms/domain';
+import type { CreatedVersionMaterial, ImportVersionRequest, ImportWrappingKey, KeyBackend, SignInput, VersionHandle } from '@kms/application';
+import { type Algorithm, DEFAULT_JURISDICTION, invalidArgument, KmsError } from '@kms/domain';
 import type { HsmInstance, HsmInstanceRegistry } from './hsm-instance-registry';
 
 /** Between the instance id and the instance's own material reference. */
@@ -41,6 +41,35 @@ export class JurisdictionalHsmBackend implements KeyBackend {
     else throw invalidArgument('jurisdiction', `is required: HSM instances are configured in ${jurisdictions.join(', ')}`);
     const created = await instance.hsm.keyBackend.createVersion(req);
     return { ...created, materialRef: this.refFor(instance, created.materialRef) };
+  }
+
+  /** BYOK: the wrapping key is made on the instance new versions go to (one jurisdiction), and its token names that instance. */
+  async createImportWrappingKey(req: { keyId: string; algorithm?: Algorithm }): Promise<ImportWrappingKey> {
+    const instance = this.importInstance();
+    const w = await this.importing(instance).createImportWrappingKey(req);
+    return { ...w, wrappingKeyRef: this.refFor(instance, w.wrappingKeyRef) };
+  }
+
+  async importVersion(req: ImportVersionRequest): Promise<CreatedVersionMaterial> {
+    const instance = this.instanceOf({ materialRef: req.wrappingKeyRef });
+    const prefix = `${instance.declaration.instanceId}${SEPARATOR}`;
+    const wrappingKeyRef = req.wrappingKeyRef.startsWith(prefix) ? req.wrappingKeyRef.slice(prefix.length) : req.wrappingKeyRef;
+    const created = await this.importing(instance).importVersion({ ...req, wrappingKeyRef });
+    return { ...created, materialRef: this.refFor(instance, created.materialRef) };
+  }
+
+  private importInstance(): HsmInstance {
+    const jurisdictions = this.registry.jurisdictions();
+    if (jurisdictions.length > 1) throw new KmsError('UNSUPPORTED_ALGORITHM', `protection_level: import into HSM keys is not available with HSM instances in several jurisdictions (${jurisdictions.join(', ')})`, 'protection_level');
+    return this.fallback;
+  }
+
+  private importing(instance: HsmInstance): Required<Pick<KeyBackend, 'createImportWrappingKey' | 'importVersion'>> {
+    const b = instance.hsm.keyBackend;
+    const createImportWrappingKey = b.createImportWrappingKey?.bind(b);
+    const importVersion = b.importVersion?.bind(b);
+    if (!createImportWrappingKey || !importVersion) throw new KmsError('UNSUPPORTED_ALGORITHM', 'protection_level: this HSM instance cannot import material', 'protection_level');
+    return { createImportWrappingKey, importVersion };
   }
 
   encrypt(h: VersionHandle, plaintext: Buffer, aad: Buffer): Promise<Buffer> {

@@ -1,13 +1,14 @@
 import type { Metadata, ServerUnaryCall } from '@grpc/grpc-js';
 import { Controller, Inject } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
-import { type CallScope, CryptoService, KeyOriginService, validateBatchSize } from '@kms/application';
+import { type CallScope, CryptoService, KeyOriginService, spkiPem, validateBatchSize } from '@kms/application';
 import {
   type BatchDecryptRequest__Output,
   type BatchEncryptRequest__Output,
   type BatchReEncryptRequest__Output,
   type DecryptRequest__Output,
   type EncryptRequest__Output,
+  type GenerateDataKeyPairRequest__Output,
   type GenerateDataKeyRequest__Output,
   type GenerateMacRequest__Output,
   type GenerateRandomRequest__Output,
@@ -65,6 +66,22 @@ export class CryptoController {
     return this.gate.run('ReEncrypt', metadata, call, async ({ access, facts }) => {
       const r = await this.crypto.reEncrypt(access, req.ciphertext, req.source_aad, req.destination_key_id, req.destination_aad, facts);
       return { ciphertext: r.ciphertext, key_id: r.keyId, key_version: r.keyVersion, source_key_id: r.sourceKeyId, source_key_version: r.sourceKeyVersion };
+    });
+  }
+
+  @GrpcMethod(KMS_SERVICE, 'GenerateDataKeyPair')
+  generateDataKeyPair(req: GenerateDataKeyPairRequest__Output, metadata: Metadata, call: Call) {
+    return this.gate.run('GenerateDataKeyPair', metadata, call, async ({ access, facts }) => {
+      const r = await this.crypto.generateDataKeyPair(access, req.key_id, req.aad, req.key_pair_spec, req.without_plaintext === true, facts);
+      return {
+        private_key_plaintext: r.privateKeyPlaintext ?? Buffer.alloc(0),
+        private_key_ciphertext: r.ciphertext,
+        public_key: r.publicKeySpki,
+        public_key_pem: spkiPem(r.publicKeySpki),
+        key_id: r.keyId,
+        key_version: r.keyVersion,
+        key_pair_spec: r.keyPairSpec,
+      };
     });
   }
 

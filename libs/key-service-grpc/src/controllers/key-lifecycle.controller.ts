@@ -19,7 +19,7 @@ import {
 import { type Algorithm, invalidArgument, KmsError, type KeyPurpose, type ProtectionLevel, validateKeyPolicy, validateLabels, validatePurpose, validateRotationReason, validateTenant } from '@kms/domain';
 import { CallGate, type CallScope } from '../call-gate';
 import { fromProtoPolicy, toProtoKey } from '../key.mapper';
-import { administeredKey, changeContext, requiredVersion, unspecified } from './request-helpers';
+import { administeredKey, changeContext, optionalTime, requiredVersion, unspecified } from './request-helpers';
 
 type Call = ServerUnaryCall<unknown, unknown>;
 
@@ -46,6 +46,7 @@ export class KeyLifecycleController {
   @GrpcMethod(KMS_SERVICE, 'CreateKey')
   createKey(req: CreateKeyRequest__Output, metadata: Metadata, call: Call) {
     return this.gate.runChange('CreateKey', req, metadata, call, async (scope) => {
+      const exportExpiresAt = optionalTime(req.export_expires_at, 'export_expires_at');
       const key = await this.lifecycle.createKey(
         {
           tenant: unspecified(req.tenant) ? 'default' : req.tenant,
@@ -58,6 +59,7 @@ export class KeyLifecycleController {
           ...(req.rotation_period_days ? { rotationPeriodDays: req.rotation_period_days } : {}),
           policy: validateKeyPolicy(fromProtoPolicy(req.policy)),
           ...(unspecified(req.jurisdiction) ? {} : { jurisdiction: req.jurisdiction }),
+          ...(exportExpiresAt ? { exportExpiresAt } : {}),
         },
         changeContext(scope, req.context),
       );

@@ -38,3 +38,11 @@ export async function administeredKey(catalog: KeyCatalog, scope: CallScope, key
   scope.access.check(state, 'ADMINISTER');
   return state;
 }
+
+/** An optional RFC 3339 time field (empty: absent); INVALID_ARGUMENT naming the field otherwise. */
+export function optionalTime(raw: unknown, field: string): Date | undefined {
+  if (unspecified(raw)) return undefined;
+  const t = typeof raw === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(raw) ? new Date(raw) : new Date(Number.NaN);
+  if (Number.isNaN(t.getTime())) throw invalidArgument(field, 'must be an RFC 3339 time');
+  return t;
+}

@@ -11,7 +11,7 @@ interface KeyMessage {
   enabled: boolean;
   next_rotation_time: string;
   /** uint64 fields arrive as strings (proto-loader longs: String). */
-  versions: Array<{ version: number; state: string; destroy_time: string; outstanding_ciphertexts?: string | number }>;
+  versions: Array<{ version: number; state: string; destroy_time: string; expire_time?: string; outstanding_ciphertexts?: string | number }>;
 }
 
 const VERSION_STATES: ReadonlySet<string> = new Set(['ENABLED', 'DISABLED', 'DESTROY_SCHEDULED', 'DESTROYED']);
@@ -30,6 +30,7 @@ function toSnapshot(m: KeyMessage): KeySnapshot {
         state: v.state as KeyVersionSnapshot['state'],
         outstandingCiphertexts: Number(v.outstanding_ciphertexts ?? 0),
         ...(v.destroy_time ? { destroyAt: v.destroy_time } : {}),
+        ...(v.expire_time ? { expireAt: v.expire_time } : {}),
       };
     }),
   };

@@ -4,6 +4,8 @@ export interface KeyVersionSnapshot {
   state: 'ENABLED' | 'DISABLED' | 'DESTROY_SCHEDULED' | 'DESTROYED';
   /** Set while DESTROY_SCHEDULED. */
   destroyAt?: string;
+  /** BYOK: an imported version is destroyed at this time. */
+  expireAt?: string;
   /** DATA_PROTECTION keys: ciphertexts handed out under the version and not yet re-encrypted away. */
   outstandingCiphertexts: number;
 }

@@ -86,6 +86,13 @@ export async function runDeadline(deadline: Deadline, keys: KeyServicePort, cloc
         return { status: 'done', detail: `destruction of v${deadline.version} scheduled for ${destroyAt ?? 'unknown'}` };
       }
       case 'destroy': {
+        if (version?.expireAt && version.state !== 'DESTROYED' && Date.parse(version.expireAt) <= now) {
+          await keys.destroyVersion(deadline.keyId, deadline.version, `imported version expired (${id})`);
+          return { status: 'done', detail: `imported v${deadline.version} expired at ${version.expireAt}: destroyed` };
+        }
+        if (version?.expireAt && version.state !== 'DESTROY_SCHEDULED' && version.state !== 'DESTROYED') {
+          return { status: 'not-due', dueAt: version.expireAt, detail: 'the imported version has not expired yet' };
+        }
         if (!version || version.state !== 'DESTROY_SCHEDULED') return { status: 'skipped', detail: `v${deadline.version} is ${version?.state ?? 'missing'}` };
         const destroyAt = version.destroyAt ?? deadline.dueAt;
         if (Date.parse(destroyAt) > now) return { status: 'not-due', dueAt: destroyAt, detail: 'destruction not due yet' };

@@ -35,6 +35,34 @@ describe('deadline planner', () => {
     ]);
   });
 
+  it('given an imported version with an expiry, then its destruction is planned at the expiry, primary or not; none without one', () => {
+    expect(new History().created('b', 'SERVICE_ENVELOPE', 0).imported('b', 5, 10).plan()).toEqual([
+      ['destroy:b:v2', 15],
+      ['rotate:b:v2', 65],
+      ['retire:b:v1', 370],
+    ]);
+    expect(new History().created('b', 'SERVICE_ENVELOPE', 0).imported('b', 5, 400).rotated('b', 20).plan()).toEqual([
+      ['rotate:b:v3', 80],
+      ['retire:b:v1', 370],
+      ['destroy:b:v2', 405],
+    ]);
+    expect(new History().created('b', 'SERVICE_ENVELOPE', 0).imported('b', 5).plan()).toEqual([
+      ['rotate:b:v2', 65],
+      ['retire:b:v1', 370],
+    ]);
+    expect(new History().created('b', 'SERVICE_ENVELOPE', 0).imported('b', 5, 10).destroyed('b', 2, 15).plan()).toEqual([['retire:b:v1', 370]]);
+  });
+
+  it('given an export key, then its rotation is planned at the export expiry, and by the period once rotated after it', () => {
+    expect(new History().created('x', 'SERVICE_ENVELOPE', 0, undefined, 3).plan()).toEqual([['rotate:x:v1', 3]]);
+    expect(new History().created('x', 'SERVICE_ENVELOPE', 0, undefined, 3).rotated('x', 3, 'SCHEDULED').plan()).toEqual([
+      ['rotate:x:v2', 63],
+      ['retire:x:v1', 368],
+    ]);
+    // An expiry after the period changes nothing: the period comes first.
+    expect(new History().created('x', 'SERVICE_ENVELOPE', 0, undefined, 90).plan()).toEqual([['rotate:x:v1', 60]]);
+  });
+
   it('given a destroyed version, then nothing is planned for it', () => {
     const plan = new History().created('r', 'ROOT_TENANT', 0).rotated('r', 0).destructionScheduled('r', 1, 365, 30).destroyed('r', 1, 395).plan();
     expect(plan).toEqual([['rotate:r:v2', 90]]);

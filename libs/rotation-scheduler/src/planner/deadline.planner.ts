@@ -38,7 +38,7 @@ export type Deadline =
   | (DeadlineBase & { kind: 'rotate'; purpose: KeyPurpose })
   /** Schedule destruction of a retired version whose retention ended. */
   | (DeadlineBase & { kind: 'retire'; retiredAt: string })
-  /** Destroy a DESTROY_SCHEDULED version at its destroyAt. */
+  /** Destroy a DESTROY_SCHEDULED version at its destroyAt, or an imported version at its expiry (BYOK). */
   | (DeadlineBase & { kind: 'destroy' })
   /** The confirmation window of primary `version` ends with dependents still pending: raise the alert. */
   | (DeadlineBase & { kind: 'confirm' })
@@ -85,6 +85,12 @@ export function planKeyDeadlines(key: ScheduledKey, options: PlannerOptions = {}
     if (dueAt) out.push({ kind: 'escrow', keyId: k.keyId, version: Number(version), ceremonyId: ceremony.ceremonyId, dueAt });
   }
   for (const v of k.versions) {
+    // An imported version goes at its expiry, the primary too (its key is then disabled until a new import or rotation).
+    if (v.expiresAt && v.state !== 'DESTROYED') {
+      const dueAt = v.state === 'DESTROY_SCHEDULED' && v.destroyAt && v.destroyAt < v.expiresAt ? v.destroyAt : v.expiresAt;
+      out.push({ kind: 'destroy', keyId: k.keyId, version: v.version, dueAt });
+      continue;
+    }
     if (v.version === k.primaryVersion) continue;
     // An escrowed version is destroyed by its escrow, once every custodian declared their package destroyed.
     if (key.escrow?.[v.version]) continue;

@@ -31,7 +31,8 @@ export class History {
 
   private versions = new Map<string, number>();
 
-  created(keyId: string, purpose: KeyPurpose, at: number, rotationPeriodDays?: number): this {
+  /** `exportExpiresAfterDays`: an export key whose export expires that many days after `at`. */
+  created(keyId: string, purpose: KeyPurpose, at: number, rotationPeriodDays?: number, exportExpiresAfterDays?: number): this {
     const metadata = { actor: 'admin', correlationId: 'c', occurredAt: day(at) };
     const periods: Record<KeyPurpose, number> = { ROOT_TENANT: 90, SERVICE_ENVELOPE: 60, DATA_PROTECTION: 180, BREAK_GLASS: 30 };
     this.push(keyId, {
@@ -47,6 +48,7 @@ export class History {
         owner: 'team',
         rotationPeriodDays: rotationPeriodDays ?? periods[purpose],
         policy: { grants: {} },
+        ...(exportExpiresAfterDays === undefined ? {} : { exportExpiresAt: day(at + exportExpiresAfterDays) }),
       },
       metadata,
     });
@@ -71,6 +73,22 @@ export class History {
       metadata,
     });
     this.push(keyId, { type: 'PrimaryVersionChanged', data: { keyId, version, previousVersion: previous, reason }, metadata });
+    return this;
+  }
+
+  /** BYOK: material imported at day `at` becomes the primary; it expires `expiresAfterDays` later when given. */
+  imported(keyId: string, at: number, expiresAfterDays?: number): this {
+    const metadata = { actor: 'admin', correlationId: 'c', occurredAt: day(at) };
+    const previous = this.versions.get(keyId) ?? 0;
+    const version = previous + 1;
+    this.versions.set(keyId, version);
+    const expiresAt = expiresAfterDays === undefined ? {} : { expiresAt: day(at + expiresAfterDays) };
+    this.push(keyId, {
+      type: 'KeyVersionCreated',
+      data: { keyId, version, algorithm: 'AES_256_GCM', protectionLevel: 'SOFTWARE', materialRef: `m${version}`, imported: true, ...expiresAt, reason: 'IMPORT' },
+      metadata,
+    });
+    this.push(keyId, { type: 'PrimaryVersionChanged', data: { keyId, version, previousVersion: previous, reason: 'IMPORT' }, metadata });
     return this;
   }
 

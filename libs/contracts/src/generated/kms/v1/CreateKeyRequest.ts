@@ -18,6 +18,7 @@ export interface CreateKeyRequest {
   'context'?: (_kms_v1_ChangeContext | null);
   'policy'?: (_kms_v1_KeyPolicy | null);
   'jurisdiction'?: (string);
+  'export_expires_at'?: (string);
 }
 
 export interface CreateKeyRequest__Output {
@@ -32,4 +33,5 @@ export interface CreateKeyRequest__Output {
   'context': (_kms_v1_ChangeContext__Output | null);
   'policy': (_kms_v1_KeyPolicy__Output | null);
   'jurisdiction': (string);
+  'export_expires_at': (string);
 }

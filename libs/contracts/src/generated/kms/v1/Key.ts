@@ -26,6 +26,7 @@ export interface Key {
   'policy'?: (_kms_v1_KeyPolicy | null);
   'dependents'?: (_kms_v1_Dependent)[];
   'jurisdiction'?: (string);
+  'export_expire_time'?: (string);
 }
 
 export interface Key__Output {
@@ -47,4 +48,5 @@ export interface Key__Output {
   'policy': (_kms_v1_KeyPolicy__Output | null);
   'dependents': (_kms_v1_Dependent__Output)[];
   'jurisdiction': (string);
+  'export_expire_time': (string);
 }

@@ -21,6 +21,8 @@ import type { DrillAlerts as _kms_v1_DrillAlerts, DrillAlerts__Output as _kms_v1
 import type { DrillStatus as _kms_v1_DrillStatus, DrillStatus__Output as _kms_v1_DrillStatus__Output } from '../../kms/v1/DrillStatus';
 import type { EncryptRequest as _kms_v1_EncryptRequest, EncryptRequest__Output as _kms_v1_EncryptRequest__Output } from '../../kms/v1/EncryptRequest';
 import type { EncryptResponse as _kms_v1_EncryptResponse, EncryptResponse__Output as _kms_v1_EncryptResponse__Output } from '../../kms/v1/EncryptResponse';
+import type { GenerateDataKeyPairRequest as _kms_v1_GenerateDataKeyPairRequest, GenerateDataKeyPairRequest__Output as _kms_v1_GenerateDataKeyPairRequest__Output } from '../../kms/v1/GenerateDataKeyPairRequest';
+import type { GenerateDataKeyPairResponse as _kms_v1_GenerateDataKeyPairResponse, GenerateDataKeyPairResponse__Output as _kms_v1_GenerateDataKeyPairResponse__Output } from '../../kms/v1/GenerateDataKeyPairResponse';
 import type { GenerateDataKeyRequest as _kms_v1_GenerateDataKeyRequest, GenerateDataKeyRequest__Output as _kms_v1_GenerateDataKeyRequest__Output } from '../../kms/v1/GenerateDataKeyRequest';
 import type { GenerateDataKeyResponse as _kms_v1_GenerateDataKeyResponse, GenerateDataKeyResponse__Output as _kms_v1_GenerateDataKeyResponse__Output } from '../../kms/v1/GenerateDataKeyResponse';
 import type { GenerateMacRequest as _kms_v1_GenerateMacRequest, GenerateMacRequest__Output as _kms_v1_GenerateMacRequest__Output } from '../../kms/v1/GenerateMacRequest';
@@ -28,11 +30,14 @@ import type { GenerateMacResponse as _kms_v1_GenerateMacResponse, GenerateMacRes
 import type { GenerateRandomRequest as _kms_v1_GenerateRandomRequest, GenerateRandomRequest__Output as _kms_v1_GenerateRandomRequest__Output } from '../../kms/v1/GenerateRandomRequest';
 import type { GenerateRandomResponse as _kms_v1_GenerateRandomResponse, GenerateRandomResponse__Output as _kms_v1_GenerateRandomResponse__Output } from '../../kms/v1/GenerateRandomResponse';
 import type { GetDrillStatusRequest as _kms_v1_GetDrillStatusRequest, GetDrillStatusRequest__Output as _kms_v1_GetDrillStatusRequest__Output } from '../../kms/v1/GetDrillStatusRequest';
+import type { GetImportParametersRequest as _kms_v1_GetImportParametersRequest, GetImportParametersRequest__Output as _kms_v1_GetImportParametersRequest__Output } from '../../kms/v1/GetImportParametersRequest';
 import type { GetKeyOriginStatementRequest as _kms_v1_GetKeyOriginStatementRequest, GetKeyOriginStatementRequest__Output as _kms_v1_GetKeyOriginStatementRequest__Output } from '../../kms/v1/GetKeyOriginStatementRequest';
 import type { GetKeyRequest as _kms_v1_GetKeyRequest, GetKeyRequest__Output as _kms_v1_GetKeyRequest__Output } from '../../kms/v1/GetKeyRequest';
 import type { GetProofChainRequest as _kms_v1_GetProofChainRequest, GetProofChainRequest__Output as _kms_v1_GetProofChainRequest__Output } from '../../kms/v1/GetProofChainRequest';
 import type { GetPublicKeyRequest as _kms_v1_GetPublicKeyRequest, GetPublicKeyRequest__Output as _kms_v1_GetPublicKeyRequest__Output } from '../../kms/v1/GetPublicKeyRequest';
 import type { GetResidencyRulesRequest as _kms_v1_GetResidencyRulesRequest, GetResidencyRulesRequest__Output as _kms_v1_GetResidencyRulesRequest__Output } from '../../kms/v1/GetResidencyRulesRequest';
+import type { ImportKeyVersionRequest as _kms_v1_ImportKeyVersionRequest, ImportKeyVersionRequest__Output as _kms_v1_ImportKeyVersionRequest__Output } from '../../kms/v1/ImportKeyVersionRequest';
+import type { ImportParameters as _kms_v1_ImportParameters, ImportParameters__Output as _kms_v1_ImportParameters__Output } from '../../kms/v1/ImportParameters';
 import type { IssueProofTokenRequest as _kms_v1_IssueProofTokenRequest, IssueProofTokenRequest__Output as _kms_v1_IssueProofTokenRequest__Output } from '../../kms/v1/IssueProofTokenRequest';
 import type { Key as _kms_v1_Key, Key__Output as _kms_v1_Key__Output } from '../../kms/v1/Key';
 import type { KeyOriginStatement as _kms_v1_KeyOriginStatement, KeyOriginStatement__Output as _kms_v1_KeyOriginStatement__Output } from '../../kms/v1/KeyOriginStatement';
@@ -196,6 +201,15 @@ export interface KeyManagementServiceClient extends grpc.Client {
   generateDataKey(argument: _kms_v1_GenerateDataKeyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_GenerateDataKeyResponse__Output>): grpc.ClientUnaryCall;
   generateDataKey(argument: _kms_v1_GenerateDataKeyRequest, callback: grpc.requestCallback<_kms_v1_GenerateDataKeyResponse__Output>): grpc.ClientUnaryCall;
   
+  GenerateDataKeyPair(argument: _kms_v1_GenerateDataKeyPairRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_GenerateDataKeyPairResponse__Output>): grpc.ClientUnaryCall;
+  GenerateDataKeyPair(argument: _kms_v1_GenerateDataKeyPairRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_GenerateDataKeyPairResponse__Output>): grpc.ClientUnaryCall;
+  GenerateDataKeyPair(argument: _kms_v1_GenerateDataKeyPairRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_GenerateDataKeyPairResponse__Output>): grpc.ClientUnaryCall;
+  GenerateDataKeyPair(argument: _kms_v1_GenerateDataKeyPairRequest, callback: grpc.requestCallback<_kms_v1_GenerateDataKeyPairResponse__Output>): grpc.ClientUnaryCall;
+  generateDataKeyPair(argument: _kms_v1_GenerateDataKeyPairRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_GenerateDataKeyPairResponse__Output>): grpc.ClientUnaryCall;
+  generateDataKeyPair(argument: _kms_v1_GenerateDataKeyPairRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_GenerateDataKeyPairResponse__Output>): grpc.ClientUnaryCall;
+  generateDataKeyPair(argument: _kms_v1_GenerateDataKeyPairRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_GenerateDataKeyPairResponse__Output>): grpc.ClientUnaryCall;
+  generateDataKeyPair(argument: _kms_v1_GenerateDataKeyPairRequest, callback: grpc.requestCallback<_kms_v1_GenerateDataKeyPairResponse__Output>): grpc.ClientUnaryCall;
+  
   GenerateMac(argument: _kms_v1_GenerateMacRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_GenerateMacResponse__Output>): grpc.ClientUnaryCall;
   GenerateMac(argument: _kms_v1_GenerateMacRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_GenerateMacResponse__Output>): grpc.ClientUnaryCall;
   GenerateMac(argument: _kms_v1_GenerateMacRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_GenerateMacResponse__Output>): grpc.ClientUnaryCall;
@@ -222,6 +236,15 @@ export interface KeyManagementServiceClient extends grpc.Client {
   getDrillStatus(argument: _kms_v1_GetDrillStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_DrillStatus__Output>): grpc.ClientUnaryCall;
   getDrillStatus(argument: _kms_v1_GetDrillStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_DrillStatus__Output>): grpc.ClientUnaryCall;
   getDrillStatus(argument: _kms_v1_GetDrillStatusRequest, callback: grpc.requestCallback<_kms_v1_DrillStatus__Output>): grpc.ClientUnaryCall;
+  
+  GetImportParameters(argument: _kms_v1_GetImportParametersRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_ImportParameters__Output>): grpc.ClientUnaryCall;
+  GetImportParameters(argument: _kms_v1_GetImportParametersRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_ImportParameters__Output>): grpc.ClientUnaryCall;
+  GetImportParameters(argument: _kms_v1_GetImportParametersRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_ImportParameters__Output>): grpc.ClientUnaryCall;
+  GetImportParameters(argument: _kms_v1_GetImportParametersRequest, callback: grpc.requestCallback<_kms_v1_ImportParameters__Output>): grpc.ClientUnaryCall;
+  getImportParameters(argument: _kms_v1_GetImportParametersRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_ImportParameters__Output>): grpc.ClientUnaryCall;
+  getImportParameters(argument: _kms_v1_GetImportParametersRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_ImportParameters__Output>): grpc.ClientUnaryCall;
+  getImportParameters(argument: _kms_v1_GetImportParametersRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_ImportParameters__Output>): grpc.ClientUnaryCall;
+  getImportParameters(argument: _kms_v1_GetImportParametersRequest, callback: grpc.requestCallback<_kms_v1_ImportParameters__Output>): grpc.ClientUnaryCall;
   
   GetKey(argument: _kms_v1_GetKeyRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
   GetKey(argument: _kms_v1_GetKeyRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
@@ -267,6 +290,15 @@ export interface KeyManagementServiceClient extends grpc.Client {
   getResidencyRules(argument: _kms_v1_GetResidencyRulesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_ResidencyRules__Output>): grpc.ClientUnaryCall;
   getResidencyRules(argument: _kms_v1_GetResidencyRulesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_ResidencyRules__Output>): grpc.ClientUnaryCall;
   getResidencyRules(argument: _kms_v1_GetResidencyRulesRequest, callback: grpc.requestCallback<_kms_v1_ResidencyRules__Output>): grpc.ClientUnaryCall;
+  
+  ImportKeyVersion(argument: _kms_v1_ImportKeyVersionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
+  ImportKeyVersion(argument: _kms_v1_ImportKeyVersionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
+  ImportKeyVersion(argument: _kms_v1_ImportKeyVersionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
+  ImportKeyVersion(argument: _kms_v1_ImportKeyVersionRequest, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
+  importKeyVersion(argument: _kms_v1_ImportKeyVersionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
+  importKeyVersion(argument: _kms_v1_ImportKeyVersionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
+  importKeyVersion(argument: _kms_v1_ImportKeyVersionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
+  importKeyVersion(argument: _kms_v1_ImportKeyVersionRequest, callback: grpc.requestCallback<_kms_v1_Key__Output>): grpc.ClientUnaryCall;
   
   IssueProofToken(argument: _kms_v1_IssueProofTokenRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kms_v1_ProofToken__Output>): grpc.ClientUnaryCall;
   IssueProofToken(argument: _kms_v1_IssueProofTokenRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kms_v1_ProofToken__Output>): grpc.ClientUnaryCall;
@@ -472,11 +504,15 @@ export interface KeyManagementServiceHandlers extends grpc.UntypedServiceImpleme
   
   GenerateDataKey: grpc.handleUnaryCall<_kms_v1_GenerateDataKeyRequest__Output, _kms_v1_GenerateDataKeyResponse>;
   
+  GenerateDataKeyPair: grpc.handleUnaryCall<_kms_v1_GenerateDataKeyPairRequest__Output, _kms_v1_GenerateDataKeyPairResponse>;
+  
   GenerateMac: grpc.handleUnaryCall<_kms_v1_GenerateMacRequest__Output, _kms_v1_GenerateMacResponse>;
   
   GenerateRandom: grpc.handleUnaryCall<_kms_v1_GenerateRandomRequest__Output, _kms_v1_GenerateRandomResponse>;
   
   GetDrillStatus: grpc.handleUnaryCall<_kms_v1_GetDrillStatusRequest__Output, _kms_v1_DrillStatus>;
+  
+  GetImportParameters: grpc.handleUnaryCall<_kms_v1_GetImportParametersRequest__Output, _kms_v1_ImportParameters>;
   
   GetKey: grpc.handleUnaryCall<_kms_v1_GetKeyRequest__Output, _kms_v1_Key>;
   
@@ -487,6 +523,8 @@ export interface KeyManagementServiceHandlers extends grpc.UntypedServiceImpleme
   GetPublicKey: grpc.handleUnaryCall<_kms_v1_GetPublicKeyRequest__Output, _kms_v1_PublicKey>;
   
   GetResidencyRules: grpc.handleUnaryCall<_kms_v1_GetResidencyRulesRequest__Output, _kms_v1_ResidencyRules>;
+  
+  ImportKeyVersion: grpc.handleUnaryCall<_kms_v1_ImportKeyVersionRequest__Output, _kms_v1_Key>;
   
   IssueProofToken: grpc.handleUnaryCall<_kms_v1_IssueProofTokenRequest__Output, _kms_v1_ProofToken>;
   
@@ -544,14 +582,17 @@ export interface KeyManagementServiceDefinition extends grpc.ServiceDefinition {
   EnableKeyVersion: MethodDefinition<_kms_v1_KeyVersionRequest, _kms_v1_Key, _kms_v1_KeyVersionRequest__Output, _kms_v1_Key__Output>
   Encrypt: MethodDefinition<_kms_v1_EncryptRequest, _kms_v1_EncryptResponse, _kms_v1_EncryptRequest__Output, _kms_v1_EncryptResponse__Output>
   GenerateDataKey: MethodDefinition<_kms_v1_GenerateDataKeyRequest, _kms_v1_GenerateDataKeyResponse, _kms_v1_GenerateDataKeyRequest__Output, _kms_v1_GenerateDataKeyResponse__Output>
+  GenerateDataKeyPair: MethodDefinition<_kms_v1_GenerateDataKeyPairRequest, _kms_v1_GenerateDataKeyPairResponse, _kms_v1_GenerateDataKeyPairRequest__Output, _kms_v1_GenerateDataKeyPairResponse__Output>
   GenerateMac: MethodDefinition<_kms_v1_GenerateMacRequest, _kms_v1_GenerateMacResponse, _kms_v1_GenerateMacRequest__Output, _kms_v1_GenerateMacResponse__Output>
   GenerateRandom: MethodDefinition<_kms_v1_GenerateRandomRequest, _kms_v1_GenerateRandomResponse, _kms_v1_GenerateRandomRequest__Output, _kms_v1_GenerateRandomResponse__Output>
   GetDrillStatus: MethodDefinition<_kms_v1_GetDrillStatusRequest, _kms_v1_DrillStatus, _kms_v1_GetDrillStatusRequest__Output, _kms_v1_DrillStatus__Output>
+  GetImportParameters: MethodDefinition<_kms_v1_GetImportParametersRequest, _kms_v1_ImportParameters, _kms_v1_GetImportParametersRequest__Output, _kms_v1_ImportParameters__Output>
   GetKey: MethodDefinition<_kms_v1_GetKeyRequest, _kms_v1_Key, _kms_v1_GetKeyRequest__Output, _kms_v1_Key__Output>
   GetKeyOriginStatement: MethodDefinition<_kms_v1_GetKeyOriginStatementRequest, _kms_v1_KeyOriginStatement, _kms_v1_GetKeyOriginStatementRequest__Output, _kms_v1_KeyOriginStatement__Output>
   GetProofChain: MethodDefinition<_kms_v1_GetProofChainRequest, _kms_v1_ProofChain, _kms_v1_GetProofChainRequest__Output, _kms_v1_ProofChain__Output>
   GetPublicKey: MethodDefinition<_kms_v1_GetPublicKeyRequest, _kms_v1_PublicKey, _kms_v1_GetPublicKeyRequest__Output, _kms_v1_PublicKey__Output>
   GetResidencyRules: MethodDefinition<_kms_v1_GetResidencyRulesRequest, _kms_v1_ResidencyRules, _kms_v1_GetResidencyRulesRequest__Output, _kms_v1_ResidencyRules__Output>
+  ImportKeyVersion: MethodDefinition<_kms_v1_ImportKeyVersionRequest, _kms_v1_Key, _kms_v1_ImportKeyVersionRequest__Output, _kms_v1_Key__Output>
   IssueProofToken: MethodDefinition<_kms_v1_IssueProofTokenRequest, _kms_v1_ProofToken, _kms_v1_IssueProofTokenRequest__Output, _kms_v1_ProofToken__Output>
   ListKeys: MethodDefinition<_kms_v1_ListKeysRequest, _kms_v1_ListKeysResponse, _kms_v1_ListKeysRequest__Output, _kms_v1_ListKeysResponse__Output>
   ReEncrypt: MethodDefinition<_kms_v1_ReEncryptRequest, _kms_v1_ReEncryptResponse, _kms_v1_ReEncryptRequest__Output, _kms_v1_ReEncryptResponse__Output>

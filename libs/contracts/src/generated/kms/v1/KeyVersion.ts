@@ -16,6 +16,8 @@ export interface KeyVersion {
   'public_key_fingerprint'?: (string);
   'compromised_time'?: (string);
   'outstanding_ciphertexts'?: (number | string | Long);
+  'imported'?: (boolean);
+  'expire_time'?: (string);
 }
 
 export interface KeyVersion__Output {
@@ -29,4 +31,6 @@ export interface KeyVersion__Output {
   'public_key_fingerprint': (string);
   'compromised_time': (string);
   'outstanding_ciphertexts': (string);
+  'imported': (boolean);
+  'expire_time': (string);
 }

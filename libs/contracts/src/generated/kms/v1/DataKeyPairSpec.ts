@@ -1,0 +1,17 @@
+// Original file: src/proto/kms/v1/key_management_service.proto
+
+export const DataKeyPairSpec = {
+  DATA_KEY_PAIR_SPEC_UNSPECIFIED: 'DATA_KEY_PAIR_SPEC_UNSPECIFIED',
+  ECC_NIST_P256: 'ECC_NIST_P256',
+  RSA_3072: 'RSA_3072',
+} as const;
+
+export type DataKeyPairSpec =
+  | 'DATA_KEY_PAIR_SPEC_UNSPECIFIED'
+  | 0
+  | 'ECC_NIST_P256'
+  | 1
+  | 'RSA_3072'
+  | 2
+
+export type DataKeyPairSpec__Output = typeof DataKeyPairSpec[keyof typeof DataKeyPairSpec]
