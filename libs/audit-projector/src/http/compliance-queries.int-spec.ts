@@ -348,7 +348,18 @@ describe('ComplianceQueries.controls (GET /v1/controls) follows the read models'
       'KMS-HSM-01': 'NOT_APPLICABLE',
       'KMS-ESC-01': 'NOT_APPLICABLE',
       'KMS-BAK-01': 'NOT_EVALUATED',
+      'KMS-BAK-02': 'FAIL',
     });
+  });
+
+  it('KMS-BAK-02 follows the Backup audit records: one within 26 hours passes, an older or a failed one does not', async () => {
+    expect(await control('KMS-BAK-02')).toMatchObject({ status: 'FAIL', finding: 'no backup recorded in the audit trail' });
+    const at = (hoursAgo: number) => new Date(clock.now().getTime() - hoursAgo * 3_600_000).toISOString();
+    await insertAudit({ operation: 'Backup', outcome: 'SUCCESS', actor: 'system:backup', time: at(30) });
+    await insertAudit({ operation: 'Backup', outcome: 'FAILURE', actor: 'system:backup', time: at(1) });
+    expect(await control('KMS-BAK-02')).toMatchObject({ status: 'FAIL', finding: expect.stringContaining('30 h ago') });
+    await insertAudit({ operation: 'Backup', outcome: 'SUCCESS', actor: 'system:backup', time: at(2) });
+    expect(await control('KMS-BAK-02')).toMatchObject({ status: 'PASS', finding: expect.stringContaining('2 in the audit trail') });
   });
 
   it('KMS-BAK-01 and GET /v1/drills follow the drill log: a drill within the month and no overdue follow-up pass', async () => {
