@@ -33,6 +33,7 @@ import {
   PostgresChangeStore,
   PostgresKeyMaterialStore,
   PostgresImportParametersStore,
+  PostgresCeremonyKeyStore,
   PostgresSecondFactorStore,
   PostgresConsoleStore,
 } from '@kms/persistence-postgres';
@@ -247,6 +248,7 @@ export async function composeKeyService(
   const software = new SoftwareKeyBackend({
     store: new PostgresKeyMaterialStore(pool),
     importParameters: new PostgresImportParametersStore(pool),
+    ceremonyKeys: new PostgresCeremonyKeyStore(pool),
     masterKey,
     now: () => clock.now(),
   });
