@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { softHsmTestToken } from '@kms/key-backend-pkcs11/testing';
 import { type Actor, type KeyServiceUnderTest, startKeyServiceUnderTest } from './key-service.e2e-harness';
+import { sealSubmission } from '@kms/evidence';
+import { randomUUID } from 'node:crypto';
 import { refused, streamEvents } from './access-control.e2e-helpers';
 
 const KMS_BIN = resolve(__dirname, '../../../bin/kms.js');
@@ -152,5 +154,28 @@ describe('kms custodian against a running key service (issue 18)', () => {
     const offline = await ok(carol, ['declare-destroyed', '--offline', '--keys', keysOf(carol), '--key-id', keyId, '--key-version', '1']);
     expect(JSON.parse(offline.out)).toMatchObject({ declaration: { custodianId: carol.identityId, keyId, version: 1 }, signature: expect.any(String) });
     expect(JSON.parse(readFileSync(keysOf(carol), 'utf8'))).toHaveProperty('custodianId', carol.identityId);
+  });
+  it('an open drill outlives the service: a second instance started on the same database restores it (audited) and completes it', async () => {
+    const [carol, dave] = custodians;
+    const drill = await erin.call<{ reconstruction_id: string; ceremony_public_key: string }>('OpenEscrowReconstruction', { key_id: keyId, key_version: 1, purpose: 'DRILL', context: TICKET });
+    const share = (c: Actor) => join(dir, `${c.name}.again.share`);
+    for (const c of [carol, dave]) await ok(c, ['open-package', '--keys', keysOf(c), '--key-id', keyId, '--key-version', '1', '--out', share(c)]);
+    await ok(carol, ['submit-share', '--keys', keysOf(carol), '--share', share(carol), '--reconstruction-id', drill.reconstruction_id, '--ceremony-key', drill.ceremony_public_key]);
+    // The ceremony key is in the table only wrapped; a new instance starts from the database alone.
+    const kept = await kms.db.query<{ wrapped: Buffer }>('SELECT wrapped FROM escrow_ceremony_keys WHERE reconstruction_id = $1', [drill.reconstruction_id]);
+    expect(kept.rowCount).toBe(1);
+    const replica = await kms.startReplica();
+    try {
+      const restore = await kms.db.query<{ actor: string; details: { restored?: string } }>(`SELECT actor, details FROM audit_records WHERE operation = 'RestoreEscrowReconstructions' ORDER BY "position"`);
+      expect(restore.rows.at(-1)).toMatchObject({ actor: 'system:escrow-restore', details: { restored: expect.stringContaining(`${drill.reconstruction_id} (${keyId} v1, 1 accepted)`) } });
+      const as = async <T>(who: Actor, method: Parameters<Actor['call']>[0], request: Record<string, unknown>) => replica.client.call<T & Record<string, unknown>>(method, request, { token: await who.token(), requestId: randomUUID() });
+      const submission = sealSubmission(drill.ceremony_public_key, Buffer.from(readFileSync(share(dave), 'utf8'), 'base64'), { reconstructionId: drill.reconstruction_id, custodianId: dave.identityId });
+      expect(await as(dave, 'SubmitEscrowShare', { reconstruction_id: drill.reconstruction_id, submission_json: JSON.stringify(submission) })).toEqual({ accepted: 2, threshold: 2 });
+      const done = await as<{ transcript_json: string }>(erin, 'CompleteEscrowReconstruction', { reconstruction_id: drill.reconstruction_id });
+      expect(JSON.parse(done.transcript_json)).toMatchObject({ purpose: 'DRILL', verified: true, requestedBy: erin.identityId, accepted: [expect.objectContaining({ custodianId: carol.identityId }), expect.objectContaining({ custodianId: dave.identityId })] });
+      expect((await kms.db.query('SELECT 1 FROM escrow_ceremony_keys WHERE reconstruction_id = $1', [drill.reconstruction_id])).rowCount).toBe(0);
+    } finally {
+      await replica.stop();
+    }
   });
 });
