@@ -35,6 +35,7 @@ import {
   PostgresChangeStore,
   PostgresKeyMaterialStore,
   PostgresImportParametersStore,
+  PostgresCeremonyKeyStore,
   PostgresSecondFactorStore,
   PostgresConsoleStore,
 } from '@kms/persistence-postgres';
@@ -252,6 +253,7 @@ export async function composeKeyService(
   const software = new SoftwareKeyBackend({
     store: new PostgresKeyMaterialStore(pool),
     importParameters: new PostgresImportParametersStore(pool),
+    ceremonyKeys: new PostgresCeremonyKeyStore(pool),
     masterKey,
     masterKeyJurisdiction: config.masterKeys.primary,
     jurisdictionMasterKeys,

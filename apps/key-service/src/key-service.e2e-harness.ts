@@ -59,6 +59,8 @@ export interface KeyServiceUnderTest {
   db: Pool;
   /** Base URL of the service's HTTP server (/readyz, /metrics). */
   httpUrl: string;
+  /** host:port of the service's gRPC server (KMS_ADDRESS for the CLI). */
+  grpcAddress: string;
   schema: string;
   /**
    * Another key-service instance on the same schema, configuration and clock (its own ports, pool,
@@ -207,6 +209,7 @@ export async function startKeyServiceUnderTest(
     rotateAsScheduler,
     db,
     httpUrl: `http://127.0.0.1:${httpPort}`,
+    grpcAddress: `127.0.0.1:${grpcPort}`,
     schema,
     startReplica,
     async stop() {

@@ -168,7 +168,13 @@ export function buildProgram(io: CliIo, catalog: ProtoCatalog, setExit: (code: n
     if (!c.token && c.loginExpiredAt) throw new CliUsageError(`the token from kms login expired at ${c.loginExpiredAt}; run kms login again (or set KMS_TOKEN)`, 'token');
     return c;
   };
-  add(custodianCommand(io));
+  // A custodian acts as themselves: the calls go with the token and address the rest of the CLI uses.
+  add(
+    custodianCommand(io, async (o, method, request) => {
+      const c = withToken(o as CommonOptions);
+      return connect(c).call(method, request, { ...(c.token ? { token: c.token } : {}), deadlineMs: c.timeoutMs });
+    }),
+  );
 
   for (const m of catalog.methods()) {
     const fields = catalog.fields(m.requestType);

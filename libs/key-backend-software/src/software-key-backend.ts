@@ -1,4 +1,19 @@
-import { IMPORT_PARAMETERS_VALIDITY_MS, assertImportParametersFresh, type CreatedVersionMaterial, type ImportParametersRecord, type ImportParametersStore, type ImportVersionRequest, type ImportWrappingKey, type KeyBackend, type KeyMaterialStore, type SignInput, type VersionHandle, type WrappedMaterialRecord } from '@kms/application';
+import {
+  IMPORT_PARAMETERS_VALIDITY_MS,
+  assertImportParametersFresh,
+  type CeremonyKeyStore,
+  type CreatedVersionMaterial,
+  type EscrowCeremonyKey,
+  type ImportParametersRecord,
+  type ImportParametersStore,
+  type ImportVersionRequest,
+  type ImportWrappingKey,
+  type KeyBackend,
+  type KeyMaterialStore,
+  type SignInput,
+  type VersionHandle,
+  type WrappedMaterialRecord,
+} from '@kms/application';
 import {
   ALGORITHMS,
   ALGORITHM_USAGE,
@@ -17,6 +32,7 @@ import {
   createDecipheriv,
   createHmac,
   createPrivateKey,
+  generateKeyPairSync,
   randomBytes,
   privateDecrypt,
   randomUUID,
@@ -30,6 +46,7 @@ import {
 import { generateMaterial, importMaterial, materialAad, publicKeyFingerprint, type LoadedMaterial, type MaterialBinding } from './key-material';
 import { importParametersAad, unwrapImportedMaterial } from './key-import';
 import { InMemoryImportParametersStore } from './in-memory-import-parameters-store';
+import { InMemoryCeremonyKeyStore } from './in-memory-ceremony-key-store';
 import { LruCache } from './lru-cache';
 import { ML_KEM_768_CIPHERTEXT_LENGTH, mlDsaSign, mlDsaVerify, mlKemDecapsulate } from './post-quantum';
 import type { MasterKey } from './master-key';
@@ -54,6 +71,8 @@ export interface SoftwareKeyBackendOptions {
   jurisdictionMasterKeys?: ReadonlyMap<string, MasterKey>;
   /** BYOK import parameters (PostgreSQL in the services). Default: in memory, for tests. */
   importParameters?: ImportParametersStore;
+  /** Break-glass escrow: wrapped ceremony keys of open reconstructions (PostgreSQL in the services). Default: in memory, for tests. */
+  ceremonyKeys?: CeremonyKeyStore;
   /** Most unwrapped versions kept in memory (LRU). Default 1,000. */
   cacheSize?: number;
   /** Clock for the records' created_at. */
@@ -69,6 +88,11 @@ interface CacheEntry {
 type SecretMaterial = Extract<LoadedMaterial, { kind: 'secret' }>;
 type AsymmetricMaterial = Extract<LoadedMaterial, { kind: 'asymmetric' }>;
 type PostQuantumMaterial = Extract<LoadedMaterial, { kind: 'post-quantum' }>;
+
+/** What a ceremony key is wrapped bound to: moved to another reconstruction or key, it does not unwrap. */
+function ceremonyKeyAad(r: { reconstructionId: string; keyId: string; version: number }): Buffer {
+  return Buffer.from(`open-kms/escrow-ceremony-key/v1\0${r.reconstructionId}\0${r.keyId}\0${r.version}`, 'utf8');
+}
 
 function bindingOf(h: VersionHandle): string {
   return `${h.keyId}\0${h.version}\0${h.algorithm}`;
@@ -164,6 +188,7 @@ export class SoftwareKeyBackend implements KeyBackend {
   private readonly byJurisdiction: ReadonlyMap<string, MasterKey>;
   private readonly byKekId: ReadonlyMap<string, MasterKey>;
   private readonly importParameters: ImportParametersStore;
+  private readonly ceremonyKeys: CeremonyKeyStore;
   private readonly now: () => Date;
   private readonly cache: LruCache<string, CacheEntry>;
   /** One store read per material however many callers miss the cache at once. */
@@ -176,6 +201,7 @@ export class SoftwareKeyBackend implements KeyBackend {
     this.byJurisdiction = new Map([[this.masterKeyJurisdiction, options.masterKey], ...(options.jurisdictionMasterKeys ?? new Map())]);
     this.byKekId = new Map([...this.byJurisdiction.values()].map((k) => [k.kekId, k]));
     this.importParameters = options.importParameters ?? new InMemoryImportParametersStore();
+    this.ceremonyKeys = options.ceremonyKeys ?? new InMemoryCeremonyKeyStore();
     this.now = options.now ?? (() => new Date());
     this.cache = new LruCache(options.cacheSize ?? DEFAULT_MATERIAL_CACHE_SIZE);
   }
@@ -482,6 +508,66 @@ export class SoftwareKeyBackend implements KeyBackend {
     const plaintext = masterKey.unwrap(record.wrapped, materialAad({ materialId: h.materialRef, keyId: h.keyId, version: h.version, algorithm: h.algorithm }));
     if (!plaintext) throw unusable(h, 'failed its integrity check');
     return plaintext;
+  }
+
+  /**
+   * Break-glass escrow: a fresh X25519 ceremony key for one reconstruction. Its private key is kept
+   * only wrapped under the master key (bound to the reconstruction, key and version) until the
+   * reconstruction completes or expires; the caller gets the public key (DER SubjectPublicKeyInfo).
+   */
+  async createEscrowCeremonyKey(req: { reconstructionId: string; keyId: string; version: number; expiresAt: Date }): Promise<{ publicKeySpki: Buffer }> {
+    const { privateKey, publicKey } = generateKeyPairSync('x25519');
+    const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' });
+    let wrapped: Buffer;
+    try {
+      wrapped = this.masterKey.wrap(pkcs8, ceremonyKeyAad(req));
+    } finally {
+      pkcs8.fill(0);
+    }
+    try {
+      await this.ceremonyKeys.put({ ...req, kekId: this.masterKey.kekId, wrapped, createdAt: this.now() });
+    } catch (e) {
+      throw storeUnavailable(e);
+    }
+    return { publicKeySpki: publicKey.export({ format: 'der', type: 'spki' }) };
+  }
+
+  /** The ceremony key of an open reconstruction, unwrapped; undefined when none is kept (completed, expired and swept, or never opened). */
+  async escrowCeremonyKey(reconstructionId: string): Promise<EscrowCeremonyKey | undefined> {
+    let record;
+    try {
+      record = isUuid(reconstructionId) ? await this.ceremonyKeys.get(reconstructionId) : undefined;
+    } catch (e) {
+      throw storeUnavailable(e);
+    }
+    if (!record) return undefined;
+    if (record.kekId !== this.masterKey.kekId) throw new KmsError('BACKEND_UNAVAILABLE', `the ceremony key of reconstruction ${reconstructionId} is wrapped under a different master key than the configured one`);
+    const pkcs8 = this.masterKey.unwrap(record.wrapped, ceremonyKeyAad(record));
+    if (!pkcs8) throw new KmsError('BACKEND_UNAVAILABLE', `the ceremony key of reconstruction ${reconstructionId} failed its integrity check`);
+    try {
+      const privateKey = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
+      return { reconstructionId, keyId: record.keyId, version: record.version, expiresAt: record.expiresAt, privateKey };
+    } finally {
+      pkcs8.fill(0);
+    }
+  }
+
+  /** The reconstructions whose ceremony keys are kept (no key material): what a start-up sweep looks at. */
+  async escrowCeremonyKeys(): Promise<Array<{ reconstructionId: string; keyId: string; version: number; expiresAt: Date }>> {
+    try {
+      return (await this.ceremonyKeys.list()).map((r) => ({ reconstructionId: r.reconstructionId, keyId: r.keyId, version: r.version, expiresAt: r.expiresAt }));
+    } catch (e) {
+      throw storeUnavailable(e);
+    }
+  }
+
+  /** Delete a ceremony key (completed or expired reconstruction). Idempotent. */
+  async discardEscrowCeremonyKey(reconstructionId: string): Promise<void> {
+    try {
+      await this.ceremonyKeys.delete(reconstructionId);
+    } catch (e) {
+      throw storeUnavailable(e);
+    }
   }
 
   private async postQuantum(h: VersionHandle): Promise<PostQuantumMaterial> {

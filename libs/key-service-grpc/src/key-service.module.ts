@@ -132,6 +132,7 @@ export const BOOTSTRAP_ADMIN_NAME = 'bootstrap-admin';
 /** The bootstrap administrator's link lives a day (the most a link may): the operator may read it later than a person would. */
 export const BOOTSTRAP_ENROLMENT_LINK_TTL_MINUTES = 24 * 60;
 const SYSTEM_APPROVAL_EXPIRY = 'system:approval-expiry';
+const SYSTEM_ESCROW_RESTORE = 'system:escrow-restore';
 const HOUR_MS = 60 * 60 * 1000;
 /** Seconds between audit-intent reconciliations (EventStoreDB). */
 const RECONCILE_EVERY_MS = 30_000;
@@ -160,6 +161,7 @@ export class KeyServiceLifecycle implements OnModuleInit, OnApplicationBootstrap
     @Inject(CallGate) private readonly gate: CallGate,
     @Inject(METRICS_REGISTRY) private readonly metrics: Registry,
     @Inject(PersonFactorsService) private readonly factors: PersonFactorsService,
+    @Inject(ESCROW_SERVICE) private readonly escrow: EscrowService | null,
   ) {}
 
   onModuleInit(): void {
@@ -172,6 +174,7 @@ export class KeyServiceLifecycle implements OnModuleInit, OnApplicationBootstrap
     this.subscription = await followStore(this.deps.store, [this.catalog, this.identities.cache, this.approvals.cache]);
     this.deps.changes.reconciler?.start(RECONCILE_EVERY_MS);
     await this.bootstrapAdministrator();
+    await this.restoreEscrowReconstructions();
     const every = this.deps.approvalSweepSeconds ?? 30;
     if (every > 0) {
       this.approvalTimer = setInterval(() => void this.expireApprovals(), every * 1000);
@@ -186,6 +189,25 @@ export class KeyServiceLifecycle implements OnModuleInit, OnApplicationBootstrap
     }
     this.deps.health.setStatus('', 'SERVING');
     this.deps.health.setStatus(KMS_SERVICE_NAME, 'SERVING');
+  }
+
+  /**
+   * Break-glass escrow: the open reconstructions outlive a restart (their ceremony keys are kept
+   * wrapped, their submissions are in the events); those expired or completed meanwhile lose their
+   * ceremony key now. Audited as the system's, with what was restored and discarded.
+   */
+  private async restoreEscrowReconstructions(): Promise<void> {
+    const escrow = this.escrow;
+    if (!escrow || (await escrow.keptCeremonyKeys().catch(() => 0)) === 0) return;
+    const requestId = randomUUID();
+    // Not a reason to refuse to start: open reconstructions work without it (nothing is in memory), and
+    // an expired one is refused whether or not its ceremony key was deleted yet; the next start sweeps again.
+    await this.executor
+      .runChange({ actor: SYSTEM_ESCROW_RESTORE, requestId }, 'RestoreEscrowReconstructions', async (facts) => {
+        const { restored, discarded } = await escrow.restoreReconstructions();
+        facts.details = { restored: restored.map((r) => `${r.reconstructionId} (${r.keyId} v${r.version}, ${r.accepted} accepted)`).join(', '), discarded: discarded.join(', ') };
+      })
+      .catch(() => undefined);
   }
 
   /** Expire overdue approval requests; each expiry is a change audited as the system's. */

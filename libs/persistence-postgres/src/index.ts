@@ -19,3 +19,5 @@ export * from './factors/second-factors.migration';
 export * from './factors/postgres-second-factor-store';
 export * from './console/console-sessions.migration';
 export * from './console/postgres-console-store';
+export * from './escrow/escrow-ceremony-keys.migration';
+export * from './escrow/postgres-ceremony-key-store';

@@ -20,7 +20,19 @@ import { eventStoreMigrations, PostgresEventStore } from '@kms/event-store-postg
 import { createPkcs11Hsm } from '@kms/key-backend-pkcs11';
 import { SOFTHSM_MODULE, softHsmTestToken } from '@kms/key-backend-pkcs11/testing';
 import { MasterKey, SoftwareKeyBackend } from '@kms/key-backend-software';
-import { auditMigrations, createPgPool, dropSchema, keyMaterialMigrations, PostgresAuditFeed, PostgresKeyMaterialStore, runMigrations, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
+import {
+  auditMigrations,
+  createPgPool,
+  dropSchema,
+  escrowCeremonyKeyMigrations,
+  keyMaterialMigrations,
+  PostgresAuditFeed,
+  PostgresCeremonyKeyStore,
+  PostgresKeyMaterialStore,
+  runMigrations,
+  testDatabaseUrl,
+  uniqueTestSchema,
+} from '@kms/persistence-postgres';
 import { testAuditSealer } from '@kms/persistence-postgres/testing';
 import { ComplianceQueries, type EscrowView, EvidenceBundleBuilder, LedgerStore, ProjectionRunner, ProjectionStore, SoftwareAttestationSigner } from '@kms/audit-projector';
 import { readModelTestSchema } from '@kms/audit-projector/testing';
@@ -35,6 +47,8 @@ const target = { url: testDatabaseUrl(), schema: uniqueTestSchema('escrow') };
 const token = softHsmTestToken();
 const hsm = createPkcs11Hsm({ modulePath: SOFTHSM_MODULE, token: { kind: 'label', label: token.label }, pin: { kind: 'file', path: token.userPinFile }, softhsm2Conf: token.confPath });
 const clock = new ManualClock(new Date('2026-01-01T09:00:00Z'));
+/** The key service's master key: a restarted service is configured with the same one. */
+const masterKey = MasterKey.generate();
 
 let pool: Pool;
 let store: PostgresEventStore;
@@ -138,10 +152,10 @@ async function material(keyId: string, version: number): Promise<Buffer> {
 }
 
 beforeAll(async () => {
-  await runMigrations(target, [...eventStoreMigrations, ...keyMaterialMigrations, ...auditMigrations]);
+  await runMigrations(target, [...eventStoreMigrations, ...keyMaterialMigrations, ...auditMigrations, ...escrowCeremonyKeyMigrations]);
   pool = createPgPool(target, { max: 4, application_name: 'kms-escrow-int' });
   store = new PostgresEventStore(pool);
-  software = new SoftwareKeyBackend({ store: new PostgresKeyMaterialStore(pool), masterKey: MasterKey.generate() });
+  software = new SoftwareKeyBackend({ store: new PostgresKeyMaterialStore(pool), masterKey, ceremonyKeys: new PostgresCeremonyKeyStore(pool), now: () => clock.now() });
   catalog = new KeyCatalog(store);
   await catalog.start(store);
   lifecycle = new KeyLifecycleService(store, catalog, { SOFTWARE: software, HSM: hsm.keyBackend }, clock);
@@ -341,6 +355,102 @@ describe('a new version of an escrowed key', () => {
   });
 });
 
+/** Every row of every table of the schema, as text (bytea as \\x<hex>). */
+async function dumpTables(): Promise<string> {
+  const tables = await pool.query<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1', [target.schema]);
+  let dump = '';
+  for (const { table_name } of tables.rows) {
+    const rows = await pool.query<{ row: string }>(`SELECT t::text AS row FROM "${target.schema}"."${table_name}" t`);
+    dump += rows.rows.map((r) => r.row).join('\n');
+  }
+  return dump;
+}
+
+function expectNoneOf(secrets: Buffer[], haystack: string): void {
+  for (const secret of secrets) {
+    for (const encoding of ['hex', 'base64', 'base64url'] as const) expect(haystack.includes(secret.toString(encoding))).toBe(false);
+    // Binary bytea columns appear as \x<hex>: a 16-byte run of any secret in hex is enough to be found.
+    expect(haystack.includes(secret.subarray(0, 16).toString('hex'))).toBe(false);
+  }
+}
+
+describe('an open reconstruction and a restart of the key service', () => {
+  /** A key service started again on the same database and master key: nothing of the old process's memory. */
+  function restartedEscrow(): { escrow: EscrowService; software: SoftwareKeyBackend } {
+    const backend = new SoftwareKeyBackend({ store: new PostgresKeyMaterialStore(pool), masterKey, ceremonyKeys: new PostgresCeremonyKeyStore(pool), now: () => clock.now() });
+    const restartedLifecycle = new KeyLifecycleService(store, catalog, { SOFTWARE: backend, HSM: hsm.keyBackend }, clock);
+    const service = new EscrowService({ store, clock, attestation: hsm.attestationSigner, material: backend, versions: restartedLifecycle });
+    restartedLifecycle.useNewVersionHook(service);
+    return { escrow: service, software: backend };
+  }
+  const submission = (drill: { reconstructionId: string; ceremonyPublicKey: string }, pkg: SealedPackage) =>
+    sealSubmission(drill.ceremonyPublicKey, open(pkg), { reconstructionId: drill.reconstructionId, custodianId: pkg.custodianId });
+  const keptRows = async (reconstructionId: string) => (await pool.query('SELECT 1 FROM escrow_ceremony_keys WHERE reconstruction_id = $1', [reconstructionId])).rowCount;
+
+  it('survives it: one share before, the rest after, and the drill completes with a transcript the offline verifier accepts; the ceremony key is never in clear', async () => {
+    const keyId = await createBreakGlassKey('restart-break-glass');
+    const { packages } = await sealAndCounterSign(keyId);
+    const [carol, dave, erin] = packages;
+    const drill = await escrow.openReconstruction(keyId, 1, 'DRILL', ctx('alice'));
+    expect(await escrow.submitShare(drill.reconstructionId, 'carol', submission(drill, carol), ctx('carol'))).toEqual({ accepted: 1, threshold: 3 });
+
+    const restarted = restartedEscrow();
+    const { restored, discarded } = await restarted.escrow.restoreReconstructions();
+    expect(restored).toContainEqual({ reconstructionId: drill.reconstructionId, keyId, version: 1, accepted: 1 });
+    expect(discarded).not.toContain(drill.reconstructionId);
+    expect(await restarted.escrow.openReconstructionsOf(keyId, 1)).toEqual([{ reconstructionId: drill.reconstructionId, ceremonyPublicKey: drill.ceremonyPublicKey, purpose: 'DRILL', expiresAt: drill.expiresAt }]);
+
+    // The ceremony private key as the restarted service unwraps it: in no table, in no encoding.
+    const ceremonyKey = await restarted.software.escrowCeremonyKey(drill.reconstructionId);
+    if (!ceremonyKey) throw new Error('the restarted service has no ceremony key');
+    const pkcs8 = ceremonyKey.privateKey.export({ format: 'der', type: 'pkcs8' });
+    const raw = Buffer.from(String(ceremonyKey.privateKey.export({ format: 'jwk' }).d), 'base64url');
+    expect(raw).toHaveLength(32);
+    secretsSeen.push(pkcs8, raw);
+    expect(await keptRows(drill.reconstructionId)).toBe(1);
+    const dump = await dumpTables();
+    expect(dump).toContain(drill.reconstructionId);
+    expectNoneOf([pkcs8, raw], dump);
+
+    // Carol's accepted submission came back from the events: two more shares are enough.
+    await restarted.escrow.submitShare(drill.reconstructionId, 'dave', submission(drill, dave), ctx('dave'));
+    expect(await restarted.escrow.submitShare(drill.reconstructionId, 'erin', submission(drill, erin), ctx('erin'))).toEqual({ accepted: 3, threshold: 3 });
+    const { transcript } = await restarted.escrow.completeReconstruction(drill.reconstructionId, ctx('alice'));
+    expect(transcript).toMatchObject({ purpose: 'DRILL', verified: true, requestedBy: 'alice' });
+    expect(transcript.accepted.map((a) => a.custodianId)).toEqual(['carol', 'dave', 'erin']);
+    const signed = (await store.readStream(escrowCeremonyStreamId(keyId, 1))).events
+      .map((e) => escrowCeremonyEventCodec.parse(e))
+      .find((e) => e.type === 'ReconstructionCompleted' && e.data.reconstructionId === drill.reconstructionId);
+    if (signed?.type !== 'ReconstructionCompleted') throw new Error('no reconstruction recorded');
+    files.set(reconstructionFile(transcript.ceremonyId, transcript.reconstructionId), Buffer.from(canonicalJson({ transcript: signed.data.transcript, attestationSignature: signed.data.attestationSignature })));
+    expect(verifyEscrowEvidence(files)).toMatchObject({ valid: true, problems: [] });
+    // Completed: the ceremony key is deleted, so the submissions recorded in the events no longer open.
+    expect(await keptRows(drill.reconstructionId)).toBe(0);
+    expect(await escrow.openReconstructionsOf(keyId, 1)).toEqual([]);
+    expect(await refusal(escrow.submitShare(drill.reconstructionId, 'frank', submission(drill, packages[3]), ctx('frank')))).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'reconstruction_id' });
+  });
+
+  it('an expired reconstruction is not restored: its ceremony key is deleted at start and shares are refused', async () => {
+    const keyId = await createBreakGlassKey('expiring-break-glass');
+    const { packages } = await sealAndCounterSign(keyId);
+    const drill = await escrow.openReconstruction(keyId, 1, 'DRILL', ctx('alice'));
+    await escrow.submitShare(drill.reconstructionId, 'carol', submission(drill, packages[0]), ctx('carol'));
+    clock.advance(HOUR_MS + 1);
+    const restarted = restartedEscrow();
+    const { restored, discarded } = await restarted.escrow.restoreReconstructions();
+    expect(discarded).toContain(drill.reconstructionId);
+    expect(restored.map((r) => r.reconstructionId)).not.toContain(drill.reconstructionId);
+    expect(await keptRows(drill.reconstructionId)).toBe(0);
+    expect(await restarted.escrow.openReconstructionsOf(keyId, 1)).toEqual([]);
+    expect(await refusal(restarted.escrow.submitShare(drill.reconstructionId, 'dave', submission(drill, packages[1]), ctx('dave')))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'reconstruction_id',
+      message: expect.stringContaining('no open reconstruction'),
+    });
+    expect(await refusal(restarted.escrow.completeReconstruction(drill.reconstructionId, ctx('alice')))).toMatchObject({ field: 'reconstruction_id' });
+  });
+});
+
 describe('the key evidence bundle', () => {
   it('carries the escrow documents of a break-glass key, and the offline bundle verifier checks them, naming an altered one', async () => {
     // The audit projector's own pieces: it projects this store into its ledger and builds the bundle.
@@ -437,18 +547,10 @@ describe('the offline verifier', () => {
 describe('secrecy', () => {
   it('no share and no break-glass material appears in any table or error', async () => {
     expect(secretsSeen.length).toBeGreaterThanOrEqual(10);
-    const tables = await pool.query<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1', [target.schema]);
-    let dump = '';
-    for (const { table_name } of tables.rows) {
-      const rows = await pool.query<{ row: string }>(`SELECT t::text AS row FROM "${target.schema}"."${table_name}" t`);
-      dump += rows.rows.map((r) => r.row).join('\n');
-    }
+    const dump = await dumpTables();
     expect(dump).toContain('SharePackageSealed');
-    const haystack = dump + errorsSeen.join('\n');
-    for (const secret of secretsSeen) {
-      for (const encoding of ['hex', 'base64', 'base64url'] as const) expect(haystack.includes(secret.toString(encoding))).toBe(false);
-      // Binary bytea columns appear as \x<hex>: a 16-byte run of any secret in hex is enough to be found.
-      expect(haystack.includes(secret.subarray(0, 16).toString('hex'))).toBe(false);
-    }
+    // Accepted submissions are recorded encrypted to their ceremony key, which is gone once completed.
+    expect(dump).toContain('ShareSubmissionAccepted');
+    expectNoneOf(secretsSeen, dump + errorsSeen.join('\n'));
   });
 });

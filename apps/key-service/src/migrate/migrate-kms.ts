@@ -18,6 +18,7 @@ import {
   createPgPool,
   keyMaterialMigrations,
   importParametersMigrations,
+  escrowCeremonyKeyMigrations,
   secondFactorMigrations,
   consoleMigrations,
   PostgresAuditLog,
@@ -30,7 +31,7 @@ type Migrations = Array<new () => MigrationInterface>;
 
 /** The migrations the key service itself needs: its check at start names these when missing. */
 export function keyServiceMigrationsFor(config: Pick<KmsConfig, 'eventStore'>): Migrations {
-  return [...(config.eventStore.kind === 'postgres' ? eventStoreMigrations : []), ...keyMaterialMigrations, ...auditMigrations, ...changeMigrations, ...secondFactorMigrations, ...consoleMigrations, ...importParametersMigrations];
+  return [...(config.eventStore.kind === 'postgres' ? eventStoreMigrations : []), ...keyMaterialMigrations, ...auditMigrations, ...changeMigrations, ...secondFactorMigrations, ...consoleMigrations, ...importParametersMigrations, ...escrowCeremonyKeyMigrations];
 }
 
 /**

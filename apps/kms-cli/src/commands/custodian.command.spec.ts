@@ -29,17 +29,17 @@ async function cli(argv: string[]): Promise<{ code: number; out: string; err: st
 describe('kms custodian', () => {
   it('enrol keeps the private keys in a 0600 file, never overwrites it, and prints only public keys', async () => {
     const keys = join(dir, 'carol.keys.json');
-    const { code, out } = await cli(['enrol', '--custodian', 'carol', '--out', keys]);
+    const { code, out } = await cli(['enrol', '--offline', '--custodian', 'carol', '--out', keys]);
     expect(code).toBe(0);
     expect(statSync(keys).mode & 0o777).toBe(0o600);
     expect(JSON.parse(out)).toEqual({ identityId: 'carol', encryptionPublicKey: expect.any(String), signingPublicKey: expect.any(String) });
     expect(out).not.toContain('PRIVATE KEY');
-    expect(await cli(['enrol', '--custodian', 'carol', '--out', keys])).toMatchObject({ code: 2, err: expect.stringContaining('refusing to overwrite') });
+    expect(await cli(['enrol', '--offline', '--custodian', 'carol', '--out', keys])).toMatchObject({ code: 2, err: expect.stringContaining('refusing to overwrite') });
   });
 
   it('open-package, submit-share and declare-destroyed: the share reaches the ceremony key intact and the declaration verifies', async () => {
     const keys = join(dir, 'dave.keys.json');
-    const enrolled = JSON.parse((await cli(['enrol', '--custodian', 'dave', '--out', keys])).out) as { encryptionPublicKey: string; signingPublicKey: string };
+    const enrolled = JSON.parse((await cli(['enrol', '--offline', '--custodian', 'dave', '--out', keys])).out) as { encryptionPublicKey: string; signingPublicKey: string };
     const secret = new Uint8Array(32).map((_, i) => i * 7);
     const shares = await split(secret, 3, 2);
     const slot = { ceremonyId: 'cer-1', custodianId: 'dave', shareIndex: 2 };
@@ -53,12 +53,12 @@ describe('kms custodian', () => {
 
     const ceremony = generateKeyPairSync('x25519');
     const ceremonyKey = ceremony.publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
-    const submitted = JSON.parse((await cli(['submit-share', '--keys', keys, '--share', shareFile, '--reconstruction-id', 'r-1', '--ceremony-key', ceremonyKey])).out) as { submission: SealedBox };
+    const submitted = JSON.parse((await cli(['submit-share', '--offline', '--keys', keys, '--share', shareFile, '--reconstruction-id', 'r-1', '--ceremony-key', ceremonyKey])).out) as { submission: SealedBox };
     const received = openSubmission(ceremony.privateKey, submitted.submission, { reconstructionId: 'r-1', custodianId: 'dave' });
     expect(shareCommitment(received, slot)).toBe(shareCommitment(Buffer.from(shares[1]), slot));
     expect(Buffer.from(await combine([shares[0], new Uint8Array(received)]))).toEqual(Buffer.from(secret));
 
-    const declared = await cli(['declare-destroyed', '--keys', keys, '--package', pkgFile, '--share', shareFile, '--shred']);
+    const declared = await cli(['declare-destroyed', '--offline', '--keys', keys, '--package', pkgFile, '--share', shareFile, '--shred']);
     expect(declared.code).toBe(0);
     const signed = JSON.parse(declared.out) as { declaration: Record<string, unknown>; signature: string };
     expect(signed.declaration).toMatchObject({ ceremonyId: 'cer-1', custodianId: 'dave', packageFingerprint: packageFingerprint(box) });
@@ -68,7 +68,7 @@ describe('kms custodian', () => {
 
   it("names the problem: a key file others can read, another custodian's package, an altered package", async () => {
     const keys = join(dir, 'erin.keys.json');
-    await cli(['enrol', '--custodian', 'erin', '--out', keys]);
+    await cli(['enrol', '--offline', '--custodian', 'erin', '--out', keys]);
     const other = JSON.parse(readFileSync(join(dir, 'carol.keys.json'), 'utf8')) as { custodianId: string };
     expect(other.custodianId).toBe('carol');
     const box = sealShare(generateKeyPairSync('x25519').publicKey.export({ format: 'der', type: 'spki' }).toString('base64'), Buffer.from('share'), { ceremonyId: 'c', custodianId: 'carol', shareIndex: 1 });

@@ -1,4 +1,4 @@
-import { createHash, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
 import { combine, split } from 'shamir-secret-sharing';
 import {
   custodianDecider,
@@ -61,6 +61,26 @@ export const DEFAULT_RECONSTRUCTION_TTL_MINUTES = 60;
  */
 export interface EscrowMaterialSource {
   exportForEscrow(h: VersionHandle): Promise<Buffer>;
+  /**
+   * A fresh X25519 ceremony key for a reconstruction; the backend keeps its private key only wrapped
+   * (master key) until discarded, so an open reconstruction survives a restart and is seen by replicas.
+   */
+  createEscrowCeremonyKey(req: { reconstructionId: string; keyId: string; version: number; expiresAt: Date }): Promise<{ publicKeySpki: Buffer }>;
+  /** The unwrapped ceremony key of a reconstruction, or undefined when none is kept. */
+  escrowCeremonyKey(reconstructionId: string): Promise<EscrowCeremonyKey | undefined>;
+  /** Every kept ceremony key's reconstruction (no key material). */
+  escrowCeremonyKeys(): Promise<Array<{ reconstructionId: string; keyId: string; version: number; expiresAt: Date }>>;
+  /** Delete a ceremony key: the submissions encrypted to it can no longer be opened. Idempotent. */
+  discardEscrowCeremonyKey(reconstructionId: string): Promise<void>;
+}
+
+/** A reconstruction's ceremony key, unwrapped for one call. */
+export interface EscrowCeremonyKey {
+  reconstructionId: string;
+  keyId: string;
+  version: number;
+  expiresAt: Date;
+  privateKey: KeyObject;
 }
 
 /** A share sealed to one custodian: what the operator hands over (`kms custodian open-package`). */
@@ -87,19 +107,6 @@ export interface EscrowServiceOptions {
   versions: EscrowedVersions;
   unsealWindowMinutes?: number;
   reconstructionTtlMinutes?: number;
-}
-
-/** A reconstruction in progress: its ceremony key exists only in this process's memory. */
-interface OpenReconstruction {
-  keyId: string;
-  version: number;
-  ceremonyKey: KeyObject;
-  ceremonyPublicKey: string;
-  purpose: 'DRILL' | 'UNSEAL';
-  expiresAt: string;
-  shares: Map<string, Buffer>;
-  requestedBy: string;
-  approvers: string[];
 }
 
 /** What a person needs to see to know the escrow of a key version, without any secret. */
@@ -157,8 +164,6 @@ function identifier(value: string, field: string): string {
  * written to an event, log or error; events carry commitments and fingerprints.
  */
 export class EscrowService {
-  private readonly reconstructions = new Map<string, OpenReconstruction>();
-
   constructor(private readonly o: EscrowServiceOptions) {}
 
   private metadata(ctx: ChangeContext): CommandMetadata {
@@ -202,18 +207,58 @@ export class EscrowService {
     await this.ceremony(keyId, version);
   }
 
-  /** The reconstructions of a version open in this process, with the ceremony key custodians encrypt to. */
-  openReconstructionsOf(keyId: string, version: number): Array<{ reconstructionId: string; ceremonyPublicKey: string; purpose: 'DRILL' | 'UNSEAL'; expiresAt: string }> {
-    return [...this.reconstructions.entries()]
-      .filter(([, r]) => r.keyId === keyId && r.version === version)
-      .map(([reconstructionId, r]) => ({ reconstructionId, ceremonyPublicKey: r.ceremonyPublicKey, purpose: r.purpose, expiresAt: r.expiresAt }));
+  /**
+   * The open (not completed, not expired) reconstructions of a version, with the ceremony key
+   * custodians encrypt to: from the ceremony's events, so any replica and a restarted service see them.
+   */
+  async openReconstructionsOf(keyId: string, version: number): Promise<Array<{ reconstructionId: string; ceremonyPublicKey: string; purpose: 'DRILL' | 'UNSEAL'; expiresAt: string }>> {
+    const now = this.o.clock.now().getTime();
+    const opened = (await this.ceremonyEvents(keyId, version)).flatMap((e) => (e.type === 'ReconstructionOpened' ? [e.data] : []));
+    const { state } = await loadAggregate(this.o.store, escrowCeremonyDecider, escrowCeremonyEventCodec, escrowCeremonyStreamId(keyId, version));
+    const open = state.reconstructions.filter((r) => !r.completed && new Date(r.expiresAt).getTime() > now);
+    const out = [];
+    for (const r of open) {
+      const data = opened.find((o) => o.reconstructionId === r.reconstructionId);
+      const ceremonyPublicKey = data?.ceremonyPublicKey ?? (await this.ceremonyKeyOf(r.reconstructionId).then((k) => ceremonyPublicKeyOf(k.privateKey)).catch(() => undefined));
+      if (ceremonyPublicKey) out.push({ reconstructionId: r.reconstructionId, ceremonyPublicKey, purpose: r.purpose, expiresAt: r.expiresAt });
+    }
+    return out;
   }
 
-  /** The key and version a reconstruction in this process is for. */
-  reconstructionTarget(reconstructionId: string): { keyId: string; version: number } {
-    const open = this.reconstructions.get(reconstructionId);
-    if (!open) throw invalidArgument('reconstruction_id', `no open reconstruction ${reconstructionId} in this KMS process`);
-    return { keyId: open.keyId, version: open.version };
+  /** The key and version an open reconstruction is for (its ceremony key is kept until it completes or expires). */
+  async reconstructionTarget(reconstructionId: string): Promise<{ keyId: string; version: number }> {
+    const k = await this.ceremonyKeyOf(reconstructionId);
+    return { keyId: k.keyId, version: k.version };
+  }
+
+  /** How many reconstructions have a ceremony key kept (open, or expired and not swept yet). */
+  async keptCeremonyKeys(): Promise<number> {
+    return (await this.o.material.escrowCeremonyKeys()).length;
+  }
+
+  /**
+   * At start: the open reconstructions are restored from their wrapped ceremony keys and the
+   * ceremony's events (each accepted submission is opened again and checked against its
+   * commitment); the ceremony keys of expired or completed ones are deleted, so their submissions
+   * can no longer be opened. Nothing lives only in one process's memory.
+   */
+  async restoreReconstructions(): Promise<{ restored: Array<{ reconstructionId: string; keyId: string; version: number; accepted: number }>; discarded: string[] }> {
+    const now = this.o.clock.now().getTime();
+    const restored: Array<{ reconstructionId: string; keyId: string; version: number; accepted: number }> = [];
+    const discarded: string[] = [];
+    for (const kept of await this.o.material.escrowCeremonyKeys()) {
+      const { state } = await loadAggregate(this.o.store, escrowCeremonyDecider, escrowCeremonyEventCodec, escrowCeremonyStreamId(kept.keyId, kept.version));
+      const r = state.reconstructions.find((x) => x.reconstructionId === kept.reconstructionId);
+      if (!r || r.completed || new Date(r.expiresAt).getTime() <= now || kept.expiresAt.getTime() <= now) {
+        await this.o.material.discardEscrowCeremonyKey(kept.reconstructionId);
+        discarded.push(kept.reconstructionId);
+        continue;
+      }
+      const shares = await this.acceptedShares(kept.reconstructionId, state);
+      restored.push({ reconstructionId: kept.reconstructionId, keyId: kept.keyId, version: kept.version, accepted: shares.size });
+      for (const share of shares.values()) share.fill(0);
+    }
+    return { restored, discarded };
   }
 
   /** Set a break-glass key's escrow policy (k-of-n custodians, witness, declaration window). Dual-authorized. */
@@ -430,102 +475,107 @@ export class EscrowService {
 
   /**
    * Open a reconstruction: a drill (recombine and verify, never use) or an emergency unseal
-   * (dual-authorized). Returns the ceremony public key custodians encrypt their share to.
+   * (dual-authorized). Returns the ceremony public key custodians encrypt their share to; its private
+   * key is kept only wrapped by the key backend (master key) until the reconstruction completes or expires.
    */
   async openReconstruction(keyId: string, version: number, purpose: 'DRILL' | 'UNSEAL', ctx: ChangeContext): Promise<{ reconstructionId: string; ceremonyPublicKey: string; expiresAt: string }> {
     if (purpose !== 'DRILL' && purpose !== 'UNSEAL') throw invalidArgument('purpose', 'must be DRILL or UNSEAL');
-    const approvers = purpose === 'UNSEAL' ? requireSecondPerson(ctx, 'an emergency unseal') : (ctx.approvers ?? []);
+    if (purpose === 'UNSEAL') requireSecondPerson(ctx, 'an emergency unseal');
     await this.ceremony(keyId, version);
     const reconstructionId = randomUUID();
-    const { privateKey, publicKey } = generateKeyPairSync('x25519');
-    const spki = publicKey.export({ format: 'der', type: 'spki' });
     const expiresAt = new Date(this.o.clock.now().getTime() + (this.o.reconstructionTtlMinutes ?? DEFAULT_RECONSTRUCTION_TTL_MINUTES) * MINUTE_MS);
-    await handleCommand(this.o.store, escrowCeremonyDecider, escrowCeremonyEventCodec, escrowCeremonyStreamId(keyId, version), () => ({
-      command: { type: 'OpenReconstruction' as const, data: { reconstructionId, purpose, ceremonyKeyFingerprint: sha256Hex(spki), expiresAt }, metadata: this.metadata(ctx) },
-    }));
-    this.reconstructions.set(reconstructionId, {
-      keyId,
-      version,
-      ceremonyKey: privateKey,
-      ceremonyPublicKey: spki.toString('base64'),
-      purpose,
-      expiresAt: expiresAt.toISOString(),
-      shares: new Map(),
-      requestedBy: ctx.actor,
-      approvers,
-    });
-    return { reconstructionId, ceremonyPublicKey: spki.toString('base64'), expiresAt: expiresAt.toISOString() };
+    const { publicKeySpki } = await this.o.material.createEscrowCeremonyKey({ reconstructionId, keyId, version, expiresAt });
+    const ceremonyPublicKey = publicKeySpki.toString('base64');
+    try {
+      await handleCommand(this.o.store, escrowCeremonyDecider, escrowCeremonyEventCodec, escrowCeremonyStreamId(keyId, version), () => ({
+        command: { type: 'OpenReconstruction' as const, data: { reconstructionId, purpose, ceremonyKeyFingerprint: sha256Hex(publicKeySpki), ceremonyPublicKey, expiresAt }, metadata: this.metadata(ctx) },
+      }));
+    } catch (e) {
+      await this.o.material.discardEscrowCeremonyKey(reconstructionId).catch(() => undefined);
+      throw e;
+    }
+    return { reconstructionId, ceremonyPublicKey, expiresAt: expiresAt.toISOString() };
   }
 
   /**
    * A custodian submits their share, encrypted to the ceremony key. The share is checked against
-   * its commitment on arrival: a swapped or corrupted share is refused, naming its custodian.
+   * its commitment on arrival: a swapped or corrupted share is refused, naming its custodian. An
+   * accepted submission is recorded as it came (encrypted to the ceremony key, never the share), so
+   * the reconstruction survives a restart; once its ceremony key is deleted it no longer opens.
    */
   async submitShare(reconstructionId: string, custodianId: string, submission: SealedBox, ctx: ChangeContext): Promise<{ accepted: number; threshold: number }> {
-    const open = this.reconstructions.get(reconstructionId);
-    if (!open) throw invalidArgument('reconstruction_id', `no open reconstruction ${reconstructionId} in this KMS process`);
-    const { state } = await this.ceremony(open.keyId, open.version);
+    const ceremonyKey = await this.ceremonyKeyOf(reconstructionId);
+    const { state } = await this.ceremony(ceremonyKey.keyId, ceremonyKey.version);
     const p = state.participants.find((x) => x.custodianId === custodianId);
     if (!p) throw new KmsError('PERMISSION_DENIED', `custodian_id: ${custodianId} holds no package of ceremony ${state.ceremonyId}`, 'custodian_id');
-    let share: Buffer | undefined;
     let reason: string | undefined;
     try {
-      share = openSubmission(open.ceremonyKey, submission, { reconstructionId, custodianId });
+      const share = openSubmission(ceremonyKey.privateKey, submission, { reconstructionId, custodianId });
       if (!sameDigest(shareCommitment(share, { ceremonyId: state.ceremonyId, shareIndex: p.shareIndex }), p.commitment)) {
         reason = `the share submitted by ${custodianId} does not match its commitment (swapped or corrupted)`;
       }
+      share.fill(0);
     } catch {
       reason = `the submission of ${custodianId} does not decrypt under the ceremony key`;
     }
     const metadata = this.metadata(ctx);
-    await handleCommand(this.o.store, escrowCeremonyDecider, escrowCeremonyEventCodec, escrowCeremonyStreamId(open.keyId, open.version), () => ({
+    await handleCommand(this.o.store, escrowCeremonyDecider, escrowCeremonyEventCodec, escrowCeremonyStreamId(ceremonyKey.keyId, ceremonyKey.version), () => ({
       command: {
         type: 'RecordShareSubmission' as const,
-        data: { reconstructionId, custodianId, shareIndex: p.shareIndex, outcome: reason ? { accepted: false as const, reason } : { accepted: true as const } },
+        data: {
+          reconstructionId,
+          custodianId,
+          shareIndex: p.shareIndex,
+          outcome: reason ? { accepted: false as const, reason } : { accepted: true as const, submission: { ...submission } as unknown as Record<string, string> },
+        },
         metadata,
       },
     }));
-    if (reason || !share) {
-      share?.fill(0);
+    if (reason) {
       // The refusal is recorded (ShareSubmissionRefused, naming the custodian) although the call fails.
       keepWritesOnFailure();
       throw new KmsError('INVALID_ARGUMENT', `share: ${reason}; it was refused`, 'share', { custodian: custodianId });
     }
-    open.shares.set(custodianId, share);
-    return { accepted: open.shares.size, threshold: state.threshold };
+    const r = state.reconstructions.find((x) => x.reconstructionId === reconstructionId);
+    return { accepted: (r?.accepted.length ?? 0) + 1, threshold: state.threshold };
   }
 
   /**
    * Recombine the accepted shares, check the result against the sealed key fingerprint and record
    * the signed reconstruction transcript. An unseal makes the version usable for a bounded window.
+   * The ceremony key is deleted then: the recorded submissions no longer open.
    */
   async completeReconstruction(reconstructionId: string, ctx: ChangeContext): Promise<{ transcript: ReconstructionTranscript; attestationSignature: string }> {
-    const open = this.reconstructions.get(reconstructionId);
-    if (!open) throw invalidArgument('reconstruction_id', `no open reconstruction ${reconstructionId} in this KMS process`);
-    const { state } = await this.ceremony(open.keyId, open.version);
+    const ceremonyKey = await this.ceremonyKeyOf(reconstructionId);
+    const { keyId, version } = ceremonyKey;
+    const { state } = await this.ceremony(keyId, version);
     const r = state.reconstructions.find((x) => x.reconstructionId === reconstructionId);
     if (!r) throw invalidArgument('reconstruction_id', `no reconstruction ${reconstructionId}`);
-    if (open.shares.size < state.threshold) {
-      throw new KmsError('ILLEGAL_TRANSITION', `shares: ${open.shares.size} of ${state.threshold} accepted shares, not enough to recombine`, 'shares');
+    const shares = await this.acceptedShares(reconstructionId, state, ceremonyKey);
+    if (shares.size < state.threshold) {
+      for (const s of shares.values()) s.fill(0);
+      throw new KmsError('ILLEGAL_TRANSITION', `shares: ${shares.size} of ${state.threshold} accepted shares, not enough to recombine`, 'shares');
     }
     let recombined: Uint8Array | undefined;
     let fingerprint: string;
     try {
-      const inputs = [...open.shares.values()].map((s) => new Uint8Array(s));
+      const inputs = [...shares.values()].map((s) => new Uint8Array(s));
       recombined = await combine(inputs);
       for (const i of inputs) i.fill(0);
-      fingerprint = escrowKeyFingerprint(Buffer.from(recombined), { keyId: open.keyId, version: open.version });
+      fingerprint = escrowKeyFingerprint(Buffer.from(recombined), { keyId, version });
     } finally {
       recombined?.fill(0);
+      for (const s of shares.values()) s.fill(0);
     }
     const verified = sameDigest(fingerprint, state.keyFingerprint);
     if (!verified) throw new KmsError('INTEGRITY_VIOLATION', 'shares: the recombined material does not match the sealed key fingerprint', 'shares');
+    const opened = (await this.ceremonyEvents(keyId, version)).find((e) => e.type === 'ReconstructionOpened' && e.data.reconstructionId === reconstructionId);
     const now = this.o.clock.now();
     const usableUntil = r.purpose === 'UNSEAL' ? new Date(now.getTime() + (this.o.unsealWindowMinutes ?? DEFAULT_UNSEAL_WINDOW_MINUTES) * MINUTE_MS).toISOString() : null;
     const accepted = state.participants
-      .filter((p) => open.shares.has(p.custodianId))
+      .filter((p) => shares.has(p.custodianId))
       .map((p) => ({ custodianId: p.custodianId, shareIndex: p.shareIndex, packageFingerprint: p.packageFingerprint }));
-    const refused = (await this.refusedSubmissions(open.keyId, open.version, reconstructionId)).map((x) => ({
+    const refused = (await this.refusedSubmissions(keyId, version, reconstructionId)).map((x) => ({
       ...x,
       shareIndex: state.participants.find((p) => p.custodianId === x.custodianId)?.shareIndex ?? 0,
     }));
@@ -534,10 +584,11 @@ export class EscrowService {
       reconstructionId,
       purpose: r.purpose,
       ceremonyId: state.ceremonyId,
-      keyId: open.keyId,
-      version: open.version,
-      requestedBy: open.requestedBy,
-      approvers: open.approvers,
+      keyId,
+      version,
+      // Who opened it and who approved, as recorded when it was opened (the same after a restart).
+      requestedBy: opened?.metadata.actor ?? ctx.actor,
+      approvers: (opened?.metadata.approvers ?? []).filter((a) => a !== opened?.metadata.actor),
       accepted,
       refused,
       keyFingerprint: fingerprint,
@@ -547,19 +598,54 @@ export class EscrowService {
       attestationKeyFingerprint: await this.o.attestation.keyFingerprint(),
     };
     const attestationSignature = (await this.o.attestation.sign(canonicalJsonBytes(transcript))).toString('base64');
-    try {
-      await handleCommand(this.o.store, escrowCeremonyDecider, escrowCeremonyEventCodec, escrowCeremonyStreamId(open.keyId, open.version), () => ({
-        command: {
-          type: 'CompleteReconstruction' as const,
-          data: { reconstructionId, purpose: r.purpose, transcript: transcript as unknown as Record<string, unknown>, attestationSignature, usableUntil },
-          metadata: this.metadata(ctx),
-        },
-      }));
-    } finally {
-      for (const s of open.shares.values()) s.fill(0);
-      this.reconstructions.delete(reconstructionId);
-    }
+    await handleCommand(this.o.store, escrowCeremonyDecider, escrowCeremonyEventCodec, escrowCeremonyStreamId(keyId, version), () => ({
+      command: {
+        type: 'CompleteReconstruction' as const,
+        data: { reconstructionId, purpose: r.purpose, transcript: transcript as unknown as Record<string, unknown>, attestationSignature, usableUntil },
+        metadata: this.metadata(ctx),
+      },
+    }));
+    await this.o.material.discardEscrowCeremonyKey(reconstructionId);
     return { transcript, attestationSignature };
+  }
+
+  /** The ceremony key of an open reconstruction, or INVALID_ARGUMENT naming reconstruction_id. */
+  private async ceremonyKeyOf(reconstructionId: string): Promise<EscrowCeremonyKey> {
+    if (typeof reconstructionId !== 'string' || !IDENTIFIER.test(reconstructionId)) throw invalidArgument('reconstruction_id', 'must be a reconstruction id');
+    const k = await this.o.material.escrowCeremonyKey(reconstructionId);
+    if (!k) throw invalidArgument('reconstruction_id', `no open reconstruction ${reconstructionId} (completed, expired, or never opened)`);
+    return k;
+  }
+
+  /**
+   * The shares of a reconstruction's accepted submissions, opened again from the ceremony's events
+   * with its ceremony key and each checked against its commitment (the caller zeroes them).
+   */
+  private async acceptedShares(reconstructionId: string, state: EscrowCeremonyState, key?: EscrowCeremonyKey): Promise<Map<string, Buffer>> {
+    const ceremonyKey = key ?? (await this.ceremonyKeyOf(reconstructionId));
+    const shares = new Map<string, Buffer>();
+    for (const e of await this.ceremonyEvents(state.keyId, state.version)) {
+      if (e.type !== 'ShareSubmissionAccepted' || e.data.reconstructionId !== reconstructionId) continue;
+      const p = state.participants.find((x) => x.custodianId === e.data.custodianId);
+      if (!p || !e.data.submission) continue;
+      let share: Buffer;
+      try {
+        share = openSubmission(ceremonyKey.privateKey, e.data.submission as unknown as SealedBox, { reconstructionId, custodianId: p.custodianId });
+      } catch {
+        throw new KmsError('INTEGRITY_VIOLATION', `shares: the recorded submission of ${p.custodianId} no longer opens under the ceremony key`, 'shares');
+      }
+      if (!sameDigest(shareCommitment(share, { ceremonyId: state.ceremonyId, shareIndex: p.shareIndex }), p.commitment)) {
+        share.fill(0);
+        throw new KmsError('INTEGRITY_VIOLATION', `shares: the recorded submission of ${p.custodianId} does not match its commitment`, 'shares');
+      }
+      shares.set(p.custodianId, share);
+    }
+    return shares;
+  }
+
+  private async ceremonyEvents(keyId: string, version: number) {
+    const { events } = await this.o.store.readStream(escrowCeremonyStreamId(keyId, version));
+    return events.map((e) => escrowCeremonyEventCodec.parse(e));
   }
 
   /**
@@ -695,6 +781,11 @@ export class EscrowService {
     if (state.status !== 'ENROLLED') throw invalidArgument('custodians', `${identityId} is not an enrolled escrow custodian`);
     return state;
   }
+}
+
+/** Base64 DER SubjectPublicKeyInfo of a ceremony private key. */
+function ceremonyPublicKeyOf(privateKey: KeyObject): string {
+  return createPublicKey(privateKey).export({ format: 'der', type: 'spki' }).toString('base64');
 }
 
 /** Build a destruction declaration for a custodian to sign (CLI `declare-destroyed`). */

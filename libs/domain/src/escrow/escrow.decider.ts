@@ -144,10 +144,16 @@ export type SupersedeEscrow = Command<'SupersedeEscrow', { byCeremonyId: string;
 export type DeclarePackageDestroyed = Command<'DeclarePackageDestroyed', PackageDestructionDeclared['data']>;
 /** Run at or after declareBy: destroyed when all are in, an overdue alert otherwise. */
 export type SettleDeclarations = Command<'SettleDeclarations', { hsmObjectDestroyed?: boolean; materialDestroyed: boolean }>;
-export type OpenReconstruction = Command<'OpenReconstruction', { reconstructionId: string; purpose: 'DRILL' | 'UNSEAL'; ceremonyKeyFingerprint: string; expiresAt: Date }>;
+export type OpenReconstruction = Command<'OpenReconstruction', { reconstructionId: string; purpose: 'DRILL' | 'UNSEAL'; ceremonyKeyFingerprint: string; ceremonyPublicKey?: string; expiresAt: Date }>;
 export type RecordShareSubmission = Command<
   'RecordShareSubmission',
-  { reconstructionId: string; custodianId: string; shareIndex: number; outcome: { accepted: true } | { accepted: false; reason: string } }
+  {
+    reconstructionId: string;
+    custodianId: string;
+    shareIndex: number;
+    /** submission: the accepted share encrypted to the ceremony key, as the custodian sent it. */
+    outcome: { accepted: true; submission?: Record<string, string> } | { accepted: false; reason: string };
+  }
 >;
 export type CompleteReconstruction = Command<'CompleteReconstruction', Omit<ReconstructionCompleted['data'], 'ceremonyId'>>;
 
@@ -261,6 +267,7 @@ export function decideEscrowCeremony(command: EscrowCeremonyCommand, state: Escr
             reconstructionId: command.data.reconstructionId,
             purpose: command.data.purpose,
             ceremonyKeyFingerprint: command.data.ceremonyKeyFingerprint,
+            ...(command.data.ceremonyPublicKey ? { ceremonyPublicKey: command.data.ceremonyPublicKey } : {}),
             expiresAt: command.data.expiresAt.toISOString(),
           },
           metadata,
@@ -275,7 +282,13 @@ export function decideEscrowCeremony(command: EscrowCeremonyCommand, state: Escr
         return [{ type: 'ShareSubmissionRefused', data: { ceremonyId: state.ceremonyId, reconstructionId: r.reconstructionId, custodianId: p.custodianId, reason: outcome.reason }, metadata }];
       }
       if (r.accepted.includes(p.custodianId)) throw invalidArgument('custodian_id', `${p.custodianId} already submitted a share to reconstruction ${r.reconstructionId}`);
-      return [{ type: 'ShareSubmissionAccepted', data: { ceremonyId: state.ceremonyId, reconstructionId: r.reconstructionId, custodianId: p.custodianId, shareIndex: p.shareIndex }, metadata }];
+      return [
+        {
+          type: 'ShareSubmissionAccepted',
+          data: { ceremonyId: state.ceremonyId, reconstructionId: r.reconstructionId, custodianId: p.custodianId, shareIndex: p.shareIndex, ...(outcome.submission ? { submission: { ...outcome.submission } } : {}) },
+          metadata,
+        },
+      ];
     }
     case 'CompleteReconstruction': {
       const r = openReconstruction(state, command.data.reconstructionId, now);

@@ -82,11 +82,24 @@ export type PackageDestructionDeclared = Event<
 export type EscrowDeclarationOverdue = Event<'EscrowDeclarationOverdue', { ceremonyId: string; keyId: string; version: number; declareBy: string; pending: string[] }>;
 /** Every declaration is in: the version's material was destroyed (crypto-shred / C_DestroyObject). */
 export type EscrowedVersionDestroyed = Event<'EscrowedVersionDestroyed', { ceremonyId: string; keyId: string; version: number; hsmObjectDestroyed: boolean }>;
+/**
+ * `ceremonyPublicKey`: the X25519 public key custodians encrypt their shares to (base64 DER; absent
+ * in reconstructions recorded before it). Its private key is kept only wrapped by the key backend,
+ * until the reconstruction completes or expires.
+ */
 export type ReconstructionOpened = Event<
   'ReconstructionOpened',
-  { ceremonyId: string; reconstructionId: string; purpose: 'DRILL' | 'UNSEAL'; ceremonyKeyFingerprint: string; expiresAt: string }
+  { ceremonyId: string; reconstructionId: string; purpose: 'DRILL' | 'UNSEAL'; ceremonyKeyFingerprint: string; ceremonyPublicKey?: string; expiresAt: string }
 >;
-export type ShareSubmissionAccepted = Event<'ShareSubmissionAccepted', { ceremonyId: string; reconstructionId: string; custodianId: string; shareIndex: number }>;
+/**
+ * `submission`: the share as the custodian sent it, encrypted to the ceremony key (never the share
+ * in clear), so an open reconstruction survives a restart. Once the reconstruction completes or
+ * expires its ceremony key is deleted and the submission no longer opens.
+ */
+export type ShareSubmissionAccepted = Event<
+  'ShareSubmissionAccepted',
+  { ceremonyId: string; reconstructionId: string; custodianId: string; shareIndex: number; submission?: Record<string, string> }
+>;
 export type ShareSubmissionRefused = Event<'ShareSubmissionRefused', { ceremonyId: string; reconstructionId: string; custodianId: string; reason: string }>;
 export type ReconstructionCompleted = Event<
   'ReconstructionCompleted',

@@ -38,8 +38,8 @@ function text(value: unknown, field: string): string {
   return value;
 }
 
-/** EscrowStatus as the proto carries it, with the reconstructions open in this process. */
-function toProtoStatus(s: EscrowStatus, open: ReturnType<EscrowService['openReconstructionsOf']>) {
+/** EscrowStatus as the proto carries it, with the open reconstructions (from the ceremony events). */
+function toProtoStatus(s: EscrowStatus, open: Awaited<ReturnType<EscrowService['openReconstructionsOf']>>) {
   return {
     key_id: s.keyId,
     key_version: s.version,
@@ -84,8 +84,8 @@ export class EscrowController {
     return { keyId: key.keyId, version };
   }
 
-  private status(keyId: string, version: number) {
-    return this.escrow.status(keyId, version).then((s) => toProtoStatus(s, this.escrow.openReconstructionsOf(keyId, version)));
+  private async status(keyId: string, version: number) {
+    return toProtoStatus(await this.escrow.status(keyId, version), await this.escrow.openReconstructionsOf(keyId, version));
   }
 
   @GrpcMethod(ESCROW_SERVICE_NAME, 'EnrolEscrowCustodian')
@@ -168,7 +168,7 @@ export class EscrowController {
       scope.facts.keyVersion = version;
       const s = await this.escrow.settleDeclarations(keyId, version, changeContext(scope, req.context));
       scope.facts.details = { status: s.status, pendingDeclarations: s.pendingDeclarations.join(',') };
-      return toProtoStatus(s, this.escrow.openReconstructionsOf(keyId, version));
+      return toProtoStatus(s, await this.escrow.openReconstructionsOf(keyId, version));
     });
   }
 
@@ -192,7 +192,7 @@ export class EscrowController {
   submitShare(req: SubmitEscrowShareRequest__Output, metadata: Metadata, call: Call) {
     return this.gate.runChange('SubmitEscrowShare', req, metadata, call, async (scope) => {
       const reconstructionId = text(req.reconstruction_id, 'reconstruction_id');
-      const target = this.escrow.reconstructionTarget(reconstructionId);
+      const target = await this.escrow.reconstructionTarget(reconstructionId);
       scope.facts.keyId = target.keyId;
       scope.facts.keyVersion = target.version;
       scope.facts.details = { reconstructionId, custodian: scope.principal.identityId };
@@ -211,7 +211,7 @@ export class EscrowController {
   completeReconstruction(req: CompleteEscrowReconstructionRequest__Output, metadata: Metadata, call: Call) {
     return this.gate.runChange('CompleteEscrowReconstruction', req, metadata, call, async (scope) => {
       const reconstructionId = text(req.reconstruction_id, 'reconstruction_id');
-      const target = this.escrow.reconstructionTarget(reconstructionId);
+      const target = await this.escrow.reconstructionTarget(reconstructionId);
       await administeredKey(this.catalog, scope, target.keyId);
       scope.facts.keyVersion = target.version;
       scope.facts.details = { reconstructionId };

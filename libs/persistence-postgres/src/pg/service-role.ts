@@ -19,6 +19,8 @@ export const SERVICE_ROLE_PRIVILEGES: Readonly<Record<string, readonly ServiceTa
   key_material: ['SELECT', 'INSERT', 'DELETE'],
   // BYOK import parameters: used_at is set when an import spends the token.
   import_parameters: ['SELECT', 'INSERT', 'UPDATE'],
+  // Break-glass escrow: a wrapped ceremony key is deleted when its reconstruction completes or expires.
+  escrow_ceremony_keys: ['SELECT', 'INSERT', 'DELETE'],
   // Upserted per ciphertext reference, deleted when released.
   tracked_ciphertexts: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   // Intents are deleted once completed; idempotency entries are purged when old.
