@@ -8,7 +8,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IdentityService } from '@kms/application';
@@ -18,7 +17,7 @@ import type { BootstrapEnrolment } from '@kms/key-service-grpc';
 import { startKeyService } from '@kms/key-service-app';
 import { certificateIdentity, issueKmipClientCertificate, KmipClient, Tag, ttlv } from '@kms/kmip';
 import { dropSchema } from '@kms/persistence-postgres';
-import { ConsoleCeremonies, consolePeople, realCeremonyClock } from '@kms/testing';
+import { ConsoleCeremonies, consolePeople, freePort, realCeremonyClock } from '@kms/testing';
 import { closedLoop } from './closed-loop';
 import type { LoadResult } from './load-job';
 
@@ -29,17 +28,6 @@ function setting(name: string, fallback: number): number {
   const n = raw ? Number(raw) : fallback;
   if (!Number.isInteger(n) || n < 1) throw new Error(`${name}: must be a whole number >= 1, got "${raw}"`);
   return n;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function row(r: LoadResult): string {

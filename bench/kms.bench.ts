@@ -7,7 +7,6 @@
  * non-zero only when it could not measure: the service failed to start or answered wrongly.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { arch, cpus, loadavg, platform, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '@kms/config';
@@ -15,7 +14,7 @@ import { createKmsClient, KMS_PACKAGE, KMS_PROTO_FILE, KMS_SERVICE, type KmsClie
 import type { BootstrapEnrolment } from '@kms/key-service-grpc';
 import { type RunningKeyService, startKeyService } from '@kms/key-service-app';
 import { type AuditLogStats, dropSchema } from '@kms/persistence-postgres';
-import { ConsoleCeremonies, consolePeople, realCeremonyClock } from '@kms/testing';
+import { ConsoleCeremonies, consolePeople, freePort, realCeremonyClock } from '@kms/testing';
 import { BENCH_HSM_MODULE, type BenchToken, hsmVersionOf, type HsmVersionUnderBench, provisionBenchToken } from './bench-hsm';
 import { closedLoop } from './closed-loop';
 import { ECHO_METHOD, ECHO_PROTO_FILE, ECHO_SERVICE, startEchoServer } from './echo-server';
@@ -65,18 +64,6 @@ function readSettings(): Settings {
     hsmSessions: integerSetting('BENCH_HSM_SESSIONS', 4, 1, 64),
     hsmRounds: integerSetting('BENCH_HSM_ROUNDS', 2, 1, 10),
   };
-}
-
-/** A free TCP port on 127.0.0.1: the service's config wants a real port, not 0, to report its address. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 type EncryptResponse = { ciphertext: Buffer; key_id: string; key_version: number };

@@ -2,9 +2,9 @@
  * @jest-environment ./libs/key-backend-pkcs11/src/testing/softhsm-test.environment.ts
  */
 import { randomUUID } from 'node:crypto';
-import { destructionDeclaration, type SealedPackage } from '@kms/application';
+import { destructionDeclaration } from '@kms/application';
 import { softHsmTestToken } from '@kms/key-backend-pkcs11/testing';
-import { generateCustodianKeys, openShare, sealSubmission, signCanonicalEd25519, type CustodianPrivateKeys, type SealingTranscript } from '@kms/evidence';
+import { generateCustodianKeys, openShare, sealSubmission, signCanonicalEd25519, type CustodianPrivateKeys, type SealedPackage, type SealingTranscript } from '@kms/evidence';
 import { type Actor, type KeyServiceUnderTest, startKeyServiceUnderTest } from './key-service.e2e-harness';
 import { auditRows, refused, streamEvents } from './access-control.e2e-helpers';
 

@@ -1,7 +1,7 @@
 /**
  * @jest-environment ./libs/key-backend-pkcs11/src/testing/softhsm-test.environment.ts
  */
-import { type ChangeContext, destructionDeclaration, EscrowService, KeyCatalog, KeyLifecycleService, ManualClock, type SealedPackage } from '@kms/application';
+import { type ChangeContext, destructionDeclaration, EscrowService, KeyCatalog, KeyLifecycleService, ManualClock } from '@kms/application';
 import { escrowCeremonyEventCodec, escrowCeremonyStreamId, isKmsError, type KmsError } from '@kms/domain';
 import {
   canonicalJson,
@@ -15,6 +15,7 @@ import {
   signCanonicalEd25519,
   verifyEscrowEvidence,
   type CustodianPrivateKeys,
+  type SealedPackage,
 } from '@kms/evidence';
 import { eventStoreMigrations, PostgresEventStore } from '@kms/event-store-postgres';
 import { createPkcs11Hsm } from '@kms/key-backend-pkcs11';

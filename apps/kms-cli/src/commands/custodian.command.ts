@@ -9,6 +9,7 @@ import {
   type CustodianPrivateKeys,
   type DestructionDeclaration,
   type SealedBox,
+  type SealedPackage,
 } from '@kms/evidence';
 import { Command } from 'commander';
 import { KmsCallError, type KmsMessage, type KmsMethod } from '@kms/contracts';
@@ -16,15 +17,7 @@ import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:
 import { CliUsageError } from '../request/cli-usage.error';
 
 /** A sealed package as the KMS hands it to its custodian (EscrowService.seal). */
-interface PackageFile {
-  ceremonyId: string;
-  keyId: string;
-  version: number;
-  custodianId: string;
-  shareIndex: number;
-  packageFingerprint: string;
-  box: SealedBox;
-}
+type PackageFile = SealedPackage;
 
 interface KeysFile extends CustodianPrivateKeys {
   custodianId: string;

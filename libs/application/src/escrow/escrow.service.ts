@@ -38,6 +38,7 @@ import {
   type DestructionDeclaration,
   type ReconstructionTranscript,
   type SealedBox,
+  type SealedPackage,
   type SealingTranscript,
   type SignedDestructionDeclaration,
 } from '@kms/evidence';
@@ -83,16 +84,6 @@ export interface EscrowCeremonyKey {
   privateKey: KeyObject;
 }
 
-/** A share sealed to one custodian: what the operator hands over (`kms custodian open-package`). */
-export interface SealedPackage {
-  ceremonyId: string;
-  keyId: string;
-  version: number;
-  custodianId: string;
-  shareIndex: number;
-  packageFingerprint: string;
-  box: SealedBox;
-}
 
 /** Destroys a superseded version through the key's own lifecycle (KeyLifecycleService.destroyEscrowedVersion). */
 export interface EscrowedVersions {

@@ -47,6 +47,17 @@ export interface SealedBox {
   ciphertext: string;
 }
 
+/** A share sealed to one custodian: what the operator hands over and `kms custodian open-package` reads. */
+export interface SealedPackage {
+  ceremonyId: string;
+  keyId: string;
+  version: number;
+  custodianId: string;
+  shareIndex: number;
+  packageFingerprint: string;
+  box: SealedBox;
+}
+
 /** Hex SHA-256. */
 export function sha256Hex(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
