@@ -258,6 +258,28 @@ describe('KMIP server driven by PyKMIP over mutual TLS (e2e)', () => {
     expect((await kms.admin.call<{ labels: Record<string, string> }>('GetKey', { key_id: key.key_id })).labels).toEqual({ team: 'b' });
   }, 60_000);
 
+  it('audits an item refused before it reached its operation (a required field missing), under the certificate identity', async () => {
+    const client = await KmipClient.connect({ host: '127.0.0.1', port: kms.service.kmip?.port ?? 0, cert: readFileSync(files.cert, 'utf8'), key: readFileSync(files.key, 'utf8'), ca: readFileSync(files.ca, 'utf8') });
+    try {
+      const results = await client.request([
+        { operation: 'Revoke', payload: [ttlv.text(Tag.UniqueIdentifier, '00000000-0000-4000-8000-000000000001')] },
+        { operation: 'Get', payload: [] },
+      ]);
+      expect(results.map((r) => (r.ok ? 'ok' : r.reason))).toEqual([ResultReason.MissingData]);
+      const [get] = await client.request([{ operation: 'Get', payload: [] }]);
+      expect(get).toMatchObject({ ok: false, reason: ResultReason.MissingData });
+    } finally {
+      client.close();
+    }
+    const { rows } = await kms.db.query<AuditRow & { error_code: string }>(
+      `SELECT operation, actor, outcome, details, error_code FROM audit_records WHERE operation = 'KmipRequest' AND details->>'kmipOperation' IN ('Revoke', 'Get') ORDER BY "position"`,
+    );
+    expect(rows.map((r) => [r.details?.['kmipOperation'], r.actor, r.error_code, r.details?.['protocol']])).toEqual([
+      ['Revoke', clientId, 'MALFORMED_REQUEST', 'KMIP'],
+      ['Get', clientId, 'MALFORMED_REQUEST', 'KMIP'],
+    ]);
+  }, 60_000);
+
   it('answers a message announcing more than the size limit with Invalid Message and closes the connection, audited', async () => {
     const socket = connect({ host: '127.0.0.1', port: kms.service.kmip?.port ?? 0, cert: readFileSync(files.cert), key: readFileSync(files.key), ca: readFileSync(files.ca), servername: 'localhost' });
     await new Promise<void>((resolve, reject) => {

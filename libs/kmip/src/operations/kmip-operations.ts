@@ -12,7 +12,7 @@ import {
 } from '@kms/application';
 import { type Algorithm, type ExistingKeyState, type KeyPermission, type KeyPurpose, KmsError, validatePurpose } from '@kms/domain';
 import { type ClientAttribute, attributeItem, attributeNamed, customLabels, enumValue, intValue, type KmipObject, nameValue, objectAttributes, parseUid, PUBLIC_KEY_SUFFIX, readAttributes, textValue } from './kmip-attributes';
-import { KmipRefusal } from './kmip-error.mapper';
+import { KmipRefusal, toKmipFailure } from './kmip-error.mapper';
 import { Fields, KmipError, type ProtocolVersion } from '../ttlv/kmip-message';
 import { CryptographicAlgorithm, type OperationName, Operation, QueryFunction, RevocationReasonCode, SUPPORTED_VERSIONS, Tag, ValidityIndicator } from '../ttlv/kmip-tags';
 import { ttlv, type TtlvItem } from '../ttlv/ttlv';
@@ -90,6 +90,16 @@ function creatorGrant(algorithm: Algorithm): KeyPermission[] {
   }
 }
 
+/** Errors the call pipeline answered (and so audited): anything else an item throws was refused before it. */
+const PIPELINE_ANSWERED = new WeakSet<object>();
+
+function answered<T>(call: Promise<T>): Promise<T> {
+  return call.catch((e: unknown) => {
+    if (typeof e === 'object' && e !== null) PIPELINE_ANSWERED.add(e);
+    throw e;
+  });
+}
+
 /**
  * The KMIP transport adapter over the one audited-call pipeline: every operation is admitted by the
  * client certificate, authorized under its gRPC twin's name, audited fail-closed with the protocol
@@ -122,14 +132,14 @@ export class KmipOperations {
   private run<T>(operation: string, kmip: OperationName, session: KmipSession, fn: (scope: CallScope) => Promise<T> | T): Promise<T> {
     const incoming = this.incoming(operation, kmip, session);
     const ctx = this.app.pipeline.begin(incoming);
-    return this.app.pipeline.run(ctx, incoming, (scope) => KmipOperations.translated(() => fn(scope)));
+    return answered(this.app.pipeline.run(ctx, incoming, (scope) => KmipOperations.translated(() => fn(scope))));
   }
 
   /** An audited change (its events commit with its audit record), authorized as `operation`. */
   private change<T>(operation: string, kmip: OperationName, session: KmipSession, request: unknown, fn: (scope: CallScope) => Promise<T> | T): Promise<T> {
     const incoming = this.incoming(operation, kmip, session);
     const ctx = this.app.pipeline.begin(incoming);
-    return this.app.pipeline.runChange(ctx, incoming, request, (scope) => KmipOperations.translated(() => fn(scope)));
+    return answered(this.app.pipeline.runChange(ctx, incoming, request, (scope) => KmipOperations.translated(() => fn(scope))));
   }
 
   private context(scope: CallScope, kmip: OperationName): ChangeContext {
@@ -152,8 +162,30 @@ export class KmipOperations {
     return { state, object };
   }
 
-  /** Run one batch item; `placeholder` is the id an earlier item of the batch returned. */
+  /**
+   * Run one batch item; `placeholder` is the id an earlier item of the batch returned. An item refused
+   * before it reached the call pipeline (a required field missing, a wrong type) is audited here, as a
+   * malformed request of the certificate's identity, so every refusal leaves a record.
+   */
   async execute(operation: OperationName, payload: Fields, session: KmipSession, placeholder: string | undefined): Promise<OperationResult> {
+    try {
+      return await this.dispatch(operation, payload, session, placeholder);
+    } catch (e) {
+      if (!PIPELINE_ANSWERED.has(e as object)) await this.refusedBeforeCall(operation, session, e);
+      throw e;
+    }
+  }
+
+  private async refusedBeforeCall(kmip: OperationName, session: KmipSession, error: unknown): Promise<void> {
+    const failure = toKmipFailure(error);
+    const incoming: IncomingCall = {
+      ...this.incoming('KmipRequest', kmip, session),
+      malformed: { message: `malformed request: ${failure.message}`, size: 0, reason: failure.reason },
+    };
+    await this.app.pipeline.run(this.app.pipeline.begin(incoming), incoming, () => undefined).catch(() => undefined);
+  }
+
+  private async dispatch(operation: OperationName, payload: Fields, session: KmipSession, placeholder: string | undefined): Promise<OperationResult> {
     const uid = (): string => {
       const given = payload.opt(Tag.UniqueIdentifier, 'TextString') ?? placeholder;
       if (given === undefined) throw new KmipRefusal('INVALID_ARGUMENT', 'MissingData', 'Unique Identifier: is required (or an earlier batch item must have returned one)', 'unique_identifier');
