@@ -5,6 +5,13 @@ import { kindsByEventType, NotificationContext, type NotificationFacts, type Not
 import { type DistributionList, type DistributionLists, listWants } from '../lists/distribution-list';
 import { NotificationDeliveries, notificationDeliveryStreamId, type DeliveryRecord } from './notification-deliveries';
 
+/**
+ * Backoff for the event store and the checkpoint table (the subscription, recording a delivery):
+ * a database back from an outage is picked up within seconds. The channels' own backoff
+ * (initialRetryDelayMs..maxRetryDelayMs, up to minutes for a mail server) is for deliveries only.
+ */
+const STORE_RETRY = { initialMs: 100, maxMs: 5000 } as const;
+
 export interface NotificationRelayOptions {
   /** Checkpoint name. Default `kms-notifications`. */
   name?: string;
@@ -16,7 +23,7 @@ export interface NotificationRelayOptions {
   recorder: EventStore;
   /** Attempts per delivery before it is dead-lettered. */
   maxAttempts: number;
-  /** First retry delay; doubles per failure up to `maxRetryDelayMs`. */
+  /** First retry delay of a delivery (a channel); doubles per failure up to `maxRetryDelayMs`. */
   initialRetryDelayMs: number;
   maxRetryDelayMs: number;
   /** Highest global position in the event store, for the lag figure. */
@@ -85,7 +92,7 @@ export class NotificationRelay {
       name: this.name,
       handle: (e) => this.handle(e),
       onCaughtUp: () => (this.status.state = 'running'),
-      retry: { initialMs: this.options.initialRetryDelayMs, maxMs: this.options.maxRetryDelayMs },
+      retry: STORE_RETRY,
     });
   }
 
@@ -243,7 +250,7 @@ export class NotificationRelay {
         const error = e instanceof Error ? e : new Error(String(e));
         this.status.lastError = `${stage}: ${error.message}`;
         this.options.onRetry?.(stage, error, attempt);
-        await this.sleep(Math.min(this.options.maxRetryDelayMs, this.options.initialRetryDelayMs * 2 ** Math.min(attempt - 1, 16)));
+        await this.sleep(Math.min(STORE_RETRY.maxMs, STORE_RETRY.initialMs * 2 ** Math.min(attempt - 1, 16)));
       }
     }
   }
