@@ -133,7 +133,7 @@ describe('standalone KMS when its PostgreSQL fails', () => {
 
     await cluster.start();
     const up = await untilReady();
-    expect(up).toMatchObject({ status: 200 }); // on failure, the checks still down are printed
+    expect({ status: up.status, down: Object.entries(up.checks).filter(([, v]) => v !== 'ok') }).toMatchObject({ status: 200 }); // on failure, the checks still down are printed
     expect(Object.values(up.checks).every((s) => s === 'ok')).toBe(true);
     expect(Object.keys(up.checks).length).toBeGreaterThan(3);
     expect(await projected()).toBe(true);
@@ -152,7 +152,7 @@ describe('standalone KMS when its PostgreSQL fails', () => {
     expect(main?.child.exitCode).toBeNull();
     expect(down.status).toBe(503);
     const up = await untilReady();
-    expect(up).toMatchObject({ status: 200 }); // on failure, the checks still down are printed
+    expect({ status: up.status, down: Object.entries(up.checks).filter(([, v]) => v !== 'ok') }).toMatchObject({ status: 200 }); // on failure, the checks still down are printed
     expect(await projected()).toBe(true);
     // Nothing in the log says the process met an unhandled error.
     expect(main?.output()).not.toMatch(/Unhandled 'error' event|UnhandledPromiseRejection/);
