@@ -8,7 +8,7 @@
  * Exit 0 and "VALID: ..." when the signature over the statement's canonical JSON (RFC 8785) verifies
  * with the key; exit 1 and "INVALID: <reason>" otherwise; exit 2 on a usage or file error.
  */
-import { provesHsmOrigin, verifySignedStatement } from '@kms/evidence';
+import { provesHsmCustodyOfEscrowedKey, provesHsmCustodyOfImport, provesHsmOrigin, verifySignedStatement } from '@kms/evidence';
 import { readFileSync } from 'node:fs';
 
 function fail(code: number, message: string): never {
@@ -42,10 +42,13 @@ if (!result.valid) fail(1, `INVALID: ${result.reason}`);
 const s = result.statement;
 const m = s.origin.module;
 const a = s.origin.attributes;
+// Say how the material came to the module, as the signed statement does: never "generated" for what was not.
+const how = s.imported === true ? 'imported (brought by the customer) into' : s.origin.madeForEscrow === true ? 'made for break-glass escrow from the RNG of' : 'generated on';
 process.stdout.write(
-  `VALID: key ${s.keyId} version ${s.version} generated on ${m.manufacturer} ${m.model} serial ${m.serialNumber}, ` +
+  `VALID: key ${s.keyId} version ${s.version} ${how} ${m.manufacturer} ${m.model} serial ${m.serialNumber}, ` +
     `attributes local=${a.local}, never-extractable=${a.neverExtractable}, sensitive=${a.sensitive}, extractable=${a.extractable}\n`,
 );
-if (!provesHsmOrigin(s.origin)) {
-  process.stdout.write('WARNING: the signature is valid, but these attributes do not show a key generated in the module that never left it\n');
+const proven = s.imported === true ? provesHsmCustodyOfImport(s) : s.origin.madeForEscrow === true ? provesHsmCustodyOfEscrowedKey(s) : provesHsmOrigin(s.origin);
+if (!proven) {
+  process.stdout.write('WARNING: the signature is valid, but these attributes do not show material held by the module, sensitive and never extractable, as the statement says it came there\n');
 }

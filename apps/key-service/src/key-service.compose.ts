@@ -12,6 +12,7 @@ import {
   type Change,
   type ChangeCommitter,
   type Clock,
+  escrowMaterialFrom,
   IntegrityAlarm,
   type KeyBackends,
   type NotificationSink,
@@ -305,7 +306,8 @@ export async function composeKeyService(
       readiness,
       integrity,
       ...(attestation ? { attestation } : {}),
-      escrowMaterial: software,
+      // A break-glass version's material from the backend that holds it; ceremony keys under the master key.
+      escrowMaterial: escrowMaterialFrom(backends, software),
       secrets: { tokenSigningKey: masterKey.derive('token-signing-v1'), credentialPepper: masterKey.derive('credential-verifier-v1') },
       factors: {
         store: new PostgresSecondFactorStore(pool),

@@ -22,6 +22,11 @@ export interface KeyOriginEvidence {
   objectLabel: string;
   objectId: string;
   checkValue?: string;
+  /**
+   * Present (true) only for a break-glass version made for escrow: bytes from the module's RNG given
+   * to C_CreateObject (so CKA_LOCAL is false) and split into custodians' shares at its sealing ceremony.
+   */
+  madeForEscrow?: true;
 }
 
 /** What the KMS knows about a version when it issues a statement. */
@@ -114,6 +119,7 @@ export function buildKeyOriginStatement(input: KeyOriginStatementInput): KeyOrig
     objectLabel: input.origin.objectLabel,
     objectId: input.origin.objectId,
     ...(input.origin.checkValue !== undefined ? { checkValue: input.origin.checkValue } : {}),
+    ...(input.origin.madeForEscrow === true ? { madeForEscrow: true as const } : {}),
   };
   return {
     type: KEY_ORIGIN_STATEMENT_TYPE,
@@ -173,6 +179,7 @@ function shapeProblem(s: unknown): string | undefined {
   for (const field of ['objectLabel', 'objectId']) {
     if (typeof origin[field] !== 'string') return `statement field origin.${field} is missing or not a string`;
   }
+  if (origin['madeForEscrow'] !== undefined && origin['madeForEscrow'] !== true) return 'statement field origin.madeForEscrow is present but not true';
   return undefined;
 }
 
@@ -243,6 +250,15 @@ export function verifySignedStatement(statementJson: unknown, signatureBase64: s
 export function provesHsmCustodyOfImport(s: KeyOriginStatement): boolean {
   const a = s.origin.attributes;
   return s.imported === true && !a.local && a.sensitive && !a.extractable;
+}
+
+/**
+ * True when the statement is of a break-glass version made for escrow (module RNG, C_CreateObject,
+ * split into shares at its sealing ceremony) and the module holds it sensitive and not extractable.
+ */
+export function provesHsmCustodyOfEscrowedKey(s: KeyOriginStatement): boolean {
+  const a = s.origin.attributes;
+  return s.origin.madeForEscrow === true && s.imported !== true && !a.local && a.sensitive && !a.extractable;
 }
 
 /** True when the attributes show a key generated on the module that never left it. */

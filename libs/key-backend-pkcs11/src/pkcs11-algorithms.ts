@@ -1,4 +1,4 @@
-import type { Algorithm } from '@kms/domain';
+import { GCM_IV_LENGTH, GCM_TAG_LENGTH, type Algorithm } from '@kms/domain';
 import * as pkcs11js from 'pkcs11js';
 import { ED25519_EC_PARAMS, P256_EC_PARAMS } from './public-key-encoding';
 
@@ -11,6 +11,18 @@ const AES_KEY_BYTES = 32;
 const HMAC_KEY_BYTES = 32;
 const RSA_MODULUS_BITS = 3072;
 const RSA_PUBLIC_EXPONENT = Buffer.from([0x01, 0x00, 0x01]);
+
+/** CKM_AES_GCM with a 96-bit IV and 128-bit tag: the PKCS#11 2.40 CK_GCM_PARAMS layout (with ulIvBits), which SoftHSM2 and 3.0 modules expect. */
+export function gcm(iv: Buffer, aad: Buffer): pkcs11js.Mechanism {
+  const parameter: pkcs11js.GcmParams = {
+    type: pkcs11js.CK_PARAMS_AES_GCM_v240,
+    iv,
+    ivBits: GCM_IV_LENGTH * 8,
+    ...(aad.length > 0 ? { aad } : {}),
+    tagBits: GCM_TAG_LENGTH * 8,
+  };
+  return { mechanism: pkcs11js.CKM_AES_GCM, parameter };
+}
 
 /** Where a version's object lives on the token: CKA_LABEL and CKA_ID. */
 export interface ObjectName {

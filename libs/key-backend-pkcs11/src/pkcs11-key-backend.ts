@@ -3,8 +3,9 @@ import { ALGORITHM_USAGE, ALGORITHMS, GCM_IV_LENGTH, GCM_TAG_LENGTH, KmsError, i
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import * as pkcs11js from 'pkcs11js';
 import { HandleCache } from './handle-cache';
-import { ALGORITHM_SPECS, CKM_EDDSA, RSA_PSS_SHA256, RSA_SIGNATURE_BYTES, type AlgorithmSpec, type ObjectName, type SecretKeySpec } from './pkcs11-algorithms';
+import { ALGORITHM_SPECS, CKM_EDDSA, gcm, RSA_PSS_SHA256, RSA_SIGNATURE_BYTES, type AlgorithmSpec, type ObjectName, type SecretKeySpec } from './pkcs11-algorithms';
 import { ckrOf } from './pkcs11-errors';
+import { createEscrowedSecret, destroyEscrowCopy, readEscrowCopy } from './pkcs11-escrow';
 import { destroyImportWrappingKey, findImportWrappingKey, generateImportWrappingKey, unwrapAes256Material } from './pkcs11-key-import';
 import { assertLoggedIn, destroyObjects, findByName, readOrigin, readSpki, type FoundObject } from './pkcs11-objects';
 import type { Pkcs11Session, Pkcs11SessionPool } from './pkcs11-session-pool';
@@ -126,18 +127,6 @@ function importableAlgorithm(algorithm: Algorithm): SecretKeySpec {
   return spec;
 }
 
-function gcm(iv: Buffer, aad: Buffer): pkcs11js.Mechanism {
-  // The PKCS#11 2.40 CK_GCM_PARAMS layout (with ulIvBits), which SoftHSM2 and 3.0 modules expect.
-  const parameter: pkcs11js.GcmParams = {
-    type: pkcs11js.CK_PARAMS_AES_GCM_v240,
-    iv,
-    ivBits: GCM_IV_LENGTH * 8,
-    ...(aad.length > 0 ? { aad } : {}),
-    tagBits: GCM_TAG_LENGTH * 8,
-  };
-  return { mechanism: pkcs11js.CKM_AES_GCM, parameter };
-}
-
 /**
  * Key backend on a PKCS#11 token (protection level HSM). Every version is generated on the token as
  * sensitive, non-extractable token objects labelled `kms:<keyId>:v<version>` with a random CKA_ID;
@@ -221,7 +210,12 @@ export class Pkcs11KeyBackend implements KeyBackend {
     return ALGORITHMS.filter((a) => this.supports(a));
   }
 
-  async createVersion(req: { keyId: string; version: number; algorithm: Algorithm }): Promise<CreatedVersionMaterial> {
+  /**
+   * `escrow`: a break-glass version, to be split into escrow shares. A secret key is then made from the
+   * module's RNG with a transfer copy for its sealing ceremony (see pkcs11-escrow.ts); key pairs are
+   * refused (their private key would have to be made outside the module to be split).
+   */
+  async createVersion(req: { keyId: string; version: number; algorithm: Algorithm; escrow?: boolean }): Promise<CreatedVersionMaterial> {
     const spec = ALGORITHM_SPECS[req.algorithm];
     if (!spec || !this.supports(req.algorithm)) throw unsupported(req.algorithm, 'is not supported by the HSM backend');
     if (!isUuid(req.keyId)) throw invalidArgument('key_id', 'must be a UUID');
@@ -231,9 +225,9 @@ export class Pkcs11KeyBackend implements KeyBackend {
     const name: ObjectName = { label: versionLabel(req.keyId, req.version), id: randomBytes(OBJECT_ID_BYTES) };
     return this.pool.withSession('createVersion', async (s) => {
       if (!spec.mechanisms.every((m) => s.mechanisms.has(m))) throw unsupported(req.algorithm, 'is not supported by this HSM module');
-      const objects = await this.generate(s, spec, name);
+      const objects = req.escrow ? await this.createEscrowed(s, spec, name, req) : await this.generate(s, spec, name);
       try {
-        const origin = readOrigin(s, objects.key, name, spec.kind === 'secret');
+        const origin = { ...readOrigin(s, objects.key, name, spec.kind === 'secret'), ...(req.escrow ? { madeForEscrow: true as const } : {}) };
         const spki = objects.publicKey ? readSpki(s, objects.publicKey, req.algorithm) : undefined;
         const materialRef = materialRefOf(name);
         this.cache.set(materialRef, { ...objects, ...(spki ? { spki } : {}) });
@@ -376,9 +370,36 @@ export class Pkcs11KeyBackend implements KeyBackend {
         s,
         found.map((o) => o.handle),
       );
+      // An escrowed version never sealed still has its transfer copy: it goes with the version.
+      destroyEscrowCopy(s, h.keyId, h.version);
       this.cache.delete(h.materialRef);
       return destroyed > 0;
     });
+  }
+
+  private async createEscrowed(s: Pkcs11Session, spec: AlgorithmSpec, name: ObjectName, req: { keyId: string; version: number; algorithm: Algorithm }): Promise<Omit<VersionObjects, 'spki'>> {
+    if (spec.kind !== 'secret') throw unsupported(req.algorithm, 'cannot be a break-glass key in the HSM: escrow splits the material, and a key pair made inside the module never leaves it (use AES_256_GCM or HMAC_SHA256, or protection level SOFTWARE)');
+    const key = await createEscrowedSecret(s, spec, name, req.keyId, req.version);
+    return { generation: s.generation, keyType: spec.keyType, key };
+  }
+
+  /**
+   * Break-glass escrow: the version's material from its transfer copy, for its sealing ceremony only.
+   * The caller zeroes it. Refused once the copy is gone (the version was sealed already).
+   */
+  async exportForEscrow(h: VersionHandle): Promise<Buffer> {
+    this.nameOf(h);
+    const material = await this.pool.withSession('exportForEscrow', async (s) => readEscrowCopy(s, h.keyId, h.version));
+    if (!material) {
+      throw new KmsError('ILLEGAL_TRANSITION', `key_version: version ${h.version} of ${h.keyId} has no escrow transfer copy on the HSM: it was sealed already, or made before it was a break-glass version; rotate to seal a new version`, 'key_version');
+    }
+    return material;
+  }
+
+  /** Break-glass escrow: the sealing ceremony is recorded, so the transfer copy goes (C_DestroyObject). */
+  async escrowSealed(h: VersionHandle): Promise<void> {
+    this.nameOf(h);
+    await this.pool.withSession('escrowSealed', async (s) => destroyEscrowCopy(s, h.keyId, h.version));
   }
 
   private async generate(s: Pkcs11Session, spec: AlgorithmSpec, name: ObjectName): Promise<Omit<VersionObjects, 'spki'>> {

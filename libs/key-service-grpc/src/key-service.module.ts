@@ -177,7 +177,10 @@ export class KeyServiceLifecycle implements OnModuleInit, OnApplicationBootstrap
     await this.restoreEscrowReconstructions();
     const every = this.deps.approvalSweepSeconds ?? 30;
     if (every > 0) {
-      this.approvalTimer = setInterval(() => void this.expireApprovals(), every * 1000);
+      this.approvalTimer = setInterval(() => {
+        void this.expireApprovals();
+        void this.sweepEscrowCeremonyKeys();
+      }, every * 1000);
       this.approvalTimer.unref();
     }
     const idempotency = this.deps.changes.idempotency;
@@ -206,6 +209,21 @@ export class KeyServiceLifecycle implements OnModuleInit, OnApplicationBootstrap
       .runChange({ actor: SYSTEM_ESCROW_RESTORE, requestId }, 'RestoreEscrowReconstructions', async (facts) => {
         const { restored, discarded } = await escrow.restoreReconstructions();
         facts.details = { restored: restored.map((r) => `${r.reconstructionId} (${r.keyId} v${r.version}, ${r.accepted} accepted)`).join(', '), discarded: discarded.join(', ') };
+      })
+      .catch(() => undefined);
+  }
+
+  /**
+   * Break-glass escrow: delete the ceremony keys of reconstructions that expired while the service
+   * ran (not only at the next start), so a late submission can never be opened. Audited as the
+   * system's when something is swept; a failure is retried on the next tick.
+   */
+  private async sweepEscrowCeremonyKeys(): Promise<void> {
+    const escrow = this.escrow;
+    if (!escrow || !(await escrow.hasExpiredCeremonyKeys().catch(() => false))) return;
+    await this.executor
+      .runChange({ actor: SYSTEM_ESCROW_RESTORE, requestId: randomUUID() }, 'SweepEscrowCeremonyKeys', async (facts) => {
+        facts.details = { discarded: (await escrow.sweepExpiredCeremonyKeys()).join(', ') };
       })
       .catch(() => undefined);
   }

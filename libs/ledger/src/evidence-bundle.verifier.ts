@@ -1,5 +1,5 @@
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { canonicalJson, checkStepUpAssertion, eventSealHash, provesHsmCustodyOfImport, provesHsmOrigin, statementDisagreement, verifyEscrowEvidence, verifySignedStatement } from '@kms/evidence';
+import { canonicalJson, checkStepUpAssertion, eventSealHash, provesHsmCustodyOfEscrowedKey, provesHsmCustodyOfImport, provesHsmOrigin, statementDisagreement, verifyEscrowEvidence, verifySignedStatement } from '@kms/evidence';
 import { approvalStreamId, foldKey, KEY_EVENT_TYPES, keyStreamId, parseKeyEvent, personFactorsStreamId } from '@kms/domain';
 import { verifyCheckpointNote, type Checkpoint } from './checkpoint-note';
 import { type AuditLeafRecord, type EventLeafRecord, type LeafRecord, recordLeafHash } from './leaf-record';
@@ -195,6 +195,9 @@ function checkOriginStatements(files: Map<string, Buffer>, keyId: string, keyRec
     else if (s.imported === true) {
       if (provesHsmCustodyOfImport(s)) f.pass(path, `signed origin statement: imported (brought by the customer) into ${s.origin.module.manufacturer} ${s.origin.module.model} serial ${s.origin.module.serialNumber}, sensitive and not extractable`);
       else f.fail(path, 'the attributes of the imported version do not show it sensitive and not extractable in the HSM');
+    } else if (s.origin.madeForEscrow === true) {
+      if (provesHsmCustodyOfEscrowedKey(s)) f.pass(path, `signed origin statement: made for break-glass escrow from the RNG of ${s.origin.module.manufacturer} ${s.origin.module.model} serial ${s.origin.module.serialNumber} (split into custodians' shares), held sensitive and not extractable`);
+      else f.fail(path, 'the attributes of the escrowed version do not show it sensitive and not extractable in the HSM');
     } else if (!provesHsmOrigin(s.origin)) f.fail(path, 'the attributes do not prove generation on the HSM (local, never extractable, sensitive)');
     else f.pass(path, `signed origin statement: generated on ${s.origin.module.manufacturer} ${s.origin.module.model} serial ${s.origin.module.serialNumber}`);
   }

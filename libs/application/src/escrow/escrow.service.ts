@@ -20,6 +20,7 @@ import {
   type EscrowCeremonyState,
   type EscrowPolicyState,
   type KeyRecord,
+  type ProtectionLevel,
 } from '@kms/domain';
 import {
   canonicalJsonBytes,
@@ -46,8 +47,8 @@ import type { EventStore } from '@kms/event-store';
 import { handleCommand, loadAggregate } from '../changes/handle-command';
 import { type ChangeContext, commandMetadata } from '../keys/key-lifecycle.service';
 import type { Clock } from '../ports/audit-log.port';
-import type { AttestationSigner, VersionHandle } from '../ports/key-backend.port';
-import { keepWritesOnFailure } from '../changes/call-transaction';
+import type { AttestationSigner, KeyBackend, KeyBackends, VersionHandle } from '../ports/key-backend.port';
+import { afterCommit, keepWritesOnFailure } from '../changes/call-transaction';
 
 /** Hours custodians have to declare a superseded package destroyed, unless the key's escrow policy says otherwise. */
 export const DEFAULT_DECLARATION_WINDOW_HOURS = 72;
@@ -61,7 +62,9 @@ export const DEFAULT_RECONSTRUCTION_TTL_MINUTES = 60;
  * sealing ceremony; the caller zeroes the buffer.
  */
 export interface EscrowMaterialSource {
-  exportForEscrow(h: VersionHandle): Promise<Buffer>;
+  exportForEscrow(h: EscrowedVersionHandle): Promise<Buffer>;
+  /** The sealing ceremony of the version is recorded: a transfer copy kept for it (HSM versions) can go. */
+  escrowSealed?(h: EscrowedVersionHandle): Promise<void>;
   /**
    * A fresh X25519 ceremony key for a reconstruction; the backend keeps its private key only wrapped
    * (master key) until discarded, so an open reconstruction survives a restart and is seen by replicas.
@@ -73,6 +76,38 @@ export interface EscrowMaterialSource {
   escrowCeremonyKeys(): Promise<Array<{ reconstructionId: string; keyId: string; version: number; expiresAt: Date }>>;
   /** Delete a ceremony key: the submissions encrypted to it can no longer be opened. Idempotent. */
   discardEscrowCeremonyKey(reconstructionId: string): Promise<void>;
+}
+
+/** A break-glass version's material, in the backend of its protection level. */
+export type EscrowedVersionHandle = VersionHandle & { protectionLevel: ProtectionLevel };
+
+/** Where reconstructions' ceremony keys are kept (the software backend, under the master key). */
+export type EscrowCeremonyKeyStore = Omit<EscrowMaterialSource, 'exportForEscrow' | 'escrowSealed'>;
+
+/**
+ * The escrow material source over every configured backend: a version's material comes from the
+ * backend of its protection level (software: unwrapped under the master key; HSM: the transfer copy
+ * the module kept for the ceremony), and ceremony keys from `ceremonyKeys`.
+ */
+export function escrowMaterialFrom(backends: KeyBackends, ceremonyKeys: EscrowCeremonyKeyStore): EscrowMaterialSource {
+  const backendOf = (h: EscrowedVersionHandle): KeyBackend & Required<Pick<KeyBackend, 'exportForEscrow'>> => {
+    const backend = backends[h.protectionLevel];
+    if (!backend?.exportForEscrow) {
+      throw new KmsError('UNSUPPORTED_ALGORITHM', `protection_level: ${h.protectionLevel} break-glass keys cannot be escrowed here: no configured backend of that level can hand its material to a sealing ceremony`, 'protection_level');
+    }
+    return backend as KeyBackend & Required<Pick<KeyBackend, 'exportForEscrow'>>;
+  };
+  const handle = (h: EscrowedVersionHandle): VersionHandle => ({ keyId: h.keyId, version: h.version, algorithm: h.algorithm, materialRef: h.materialRef });
+  return {
+    exportForEscrow: (h) => backendOf(h).exportForEscrow(handle(h)),
+    escrowSealed: async (h) => {
+      await backendOf(h).escrowSealed?.(handle(h));
+    },
+    createEscrowCeremonyKey: (req) => ceremonyKeys.createEscrowCeremonyKey(req),
+    escrowCeremonyKey: (id) => ceremonyKeys.escrowCeremonyKey(id),
+    escrowCeremonyKeys: () => ceremonyKeys.escrowCeremonyKeys(),
+    discardEscrowCeremonyKey: (id) => ceremonyKeys.discardEscrowCeremonyKey(id),
+  };
 }
 
 /** A reconstruction's ceremony key, unwrapped for one call. */
@@ -183,7 +218,7 @@ export class EscrowService {
 
   /** Check an escrow policy could be set now: a break-glass key, enrolled custodians, k >= 2, n >= k. */
   async checkPolicy(input: { keyId: string; threshold: number; custodians: string[]; witness: string; declarationWindowHours?: number }): Promise<void> {
-    await this.escrowableKey(input.keyId);
+    await this.breakGlassKey(input.keyId);
     if (!Array.isArray(input.custodians)) throw invalidArgument('custodians', 'must be a list of identity ids');
     input.custodians.forEach((c) => identifier(c, 'custodians'));
     for (const c of input.custodians) await this.custodian(c);
@@ -228,6 +263,28 @@ export class EscrowService {
   }
 
   /**
+   * Delete the ceremony keys of reconstructions whose window has passed, so the submissions encrypted
+   * to them can no longer be opened; run on a timer while the service runs (and at start). Returns the
+   * reconstructions swept; an empty list touches nothing.
+   */
+  async sweepExpiredCeremonyKeys(): Promise<string[]> {
+    const now = this.o.clock.now().getTime();
+    const swept: string[] = [];
+    for (const kept of await this.o.material.escrowCeremonyKeys()) {
+      if (kept.expiresAt.getTime() > now) continue;
+      await this.o.material.discardEscrowCeremonyKey(kept.reconstructionId);
+      swept.push(kept.reconstructionId);
+    }
+    return swept;
+  }
+
+  /** Whether any kept ceremony key has expired (a cheap check before an audited sweep). */
+  async hasExpiredCeremonyKeys(): Promise<boolean> {
+    const now = this.o.clock.now().getTime();
+    return (await this.o.material.escrowCeremonyKeys()).some((k) => k.expiresAt.getTime() <= now);
+  }
+
+  /**
    * At start: the open reconstructions are restored from their wrapped ceremony keys and the
    * ceremony's events (each accepted submission is opened again and checked against its
    * commitment); the ceremony keys of expired or completed ones are deleted, so their submissions
@@ -258,7 +315,7 @@ export class EscrowService {
     ctx: ChangeContext,
   ): Promise<void> {
     requireSecondPerson(ctx, 'setting an escrow policy');
-    const key = await this.escrowableKey(input.keyId);
+    const key = await this.breakGlassKey(input.keyId);
     if (!Array.isArray(input.custodians)) throw invalidArgument('custodians', 'must be a list of identity ids');
     input.custodians.forEach((c) => identifier(c, 'custodians'));
     for (const c of input.custodians) await this.custodian(c);
@@ -307,7 +364,8 @@ export class EscrowService {
     const ceremonyId = randomUUID();
     const steps: Array<{ step: string; at: string }> = [{ step: `participants declared: ${policy.custodians.join(', ')}; witness ${policy.witness}`, at: now.toISOString() }];
 
-    const material = await this.o.material.exportForEscrow({ keyId: key.keyId, version: v.version, algorithm: v.algorithm, materialRef: v.materialRef });
+    const handle: EscrowedVersionHandle = { keyId: key.keyId, version: v.version, algorithm: v.algorithm, materialRef: v.materialRef, protectionLevel: v.protectionLevel };
+    const material = await this.o.material.exportForEscrow(handle);
     let shares: Uint8Array[] = [];
     let keyFingerprint: string;
     // The library checks instanceof Uint8Array, which a Buffer from another realm (a test VM) fails.
@@ -402,6 +460,9 @@ export class EscrowService {
       }),
       { expectNew: true },
     );
+    // Once the ceremony is committed (not before: a rolled-back ceremony must be able to run again).
+    const escrowSealed = this.o.material.escrowSealed?.bind(this.o.material);
+    if (escrowSealed) await afterCommit(() => escrowSealed(handle));
     if (previous) {
       await handleCommand(this.o.store, escrowCeremonyDecider, escrowCeremonyEventCodec, escrowCeremonyStreamId(key.keyId, previous.version), () => ({
         command: { type: 'SupersedeEscrow' as const, data: { byCeremonyId: ceremonyId, declareBy: new Date(now.getTime() + policy.declarationWindowHours * HOUR_MS) }, metadata },
@@ -750,15 +811,6 @@ export class EscrowService {
     if (state.status === 'NotCreated') throw new KmsError('KEY_NOT_FOUND', `key_id: no key ${keyId}`, 'key_id');
     if (state.key.purpose !== 'BREAK_GLASS') throw invalidArgument('key_id', `key ${keyId} is ${state.key.purpose}, not BREAK_GLASS: only break-glass keys are escrowed`);
     return state.key;
-  }
-
-  /** A break-glass key whose material can be split: software keys (HSM break-glass keys are generated non-extractable). */
-  private async escrowableKey(keyId: string): Promise<KeyRecord> {
-    const key = await this.breakGlassKey(keyId);
-    if (key.protectionLevel !== 'SOFTWARE') {
-      throw invalidArgument('key_id', `key ${keyId} is an ${key.protectionLevel} key: its material is generated non-extractable and cannot be split into escrow shares`);
-    }
-    return key;
   }
 
   private async policy(keyId: string): Promise<Extract<EscrowPolicyState, { status: 'SET' }>> {

@@ -192,7 +192,8 @@ export class KeyLifecycleService {
 
     const nameStream = keyNameStreamId(tenant, name);
     const nameVersion = await this.freeName(nameStream, tenant, name);
-    const created = await backend.createVersion({ keyId, version: 1, algorithm, jurisdiction });
+    // A break-glass version will be split into escrow shares: the backend makes it so (or refuses what it cannot escrow).
+    const created = await backend.createVersion({ keyId, version: 1, algorithm, jurisdiction, ...(purpose === 'BREAK_GLASS' ? { escrow: true } : {}) });
     const handle: VersionHandle = { keyId, version: 1, algorithm, materialRef: created.materialRef };
     const discard = () => backend.discardVersion(handle).catch(() => undefined);
     let reserved: number | undefined;
@@ -299,7 +300,7 @@ export class KeyLifecycleService {
       if (version === undefined) return { command: build(state, { version: state.key.versions.length + 1, materialRef: 'none' }, metadata) };
       const backend = this.backendFor(state.key.protectionLevel, state.key.algorithm);
       // A new version stays in the key's jurisdiction.
-      const created = await backend.createVersion({ keyId, version, algorithm: state.key.algorithm, jurisdiction: state.key.jurisdiction });
+      const created = await backend.createVersion({ keyId, version, algorithm: state.key.algorithm, jurisdiction: state.key.jurisdiction, ...(state.key.purpose === 'BREAK_GLASS' ? { escrow: true } : {}) });
       const handle: VersionHandle = { keyId, version, algorithm: state.key.algorithm, materialRef: created.materialRef };
       return { command: build(state, { version, ...created }, metadata), undo: () => backend.discardVersion(handle).catch(() => undefined) };
     }).then(async (key) => {

@@ -54,7 +54,16 @@ export interface KeyBackend {
   /** The jurisdictions this backend can keep new material in (HSM instances, master keys); absent: `default` only. */
   jurisdictions?(): readonly string[];
   /** `jurisdiction`: the key's, when jurisdictions are configured (a backend spanning several chooses by it). */
-  createVersion(req: { keyId: string; version: number; algorithm: Algorithm; jurisdiction?: string }): Promise<CreatedVersionMaterial>;
+  /**
+   * `escrow`: a break-glass version, whose material the sealing ceremony will split into escrow
+   * shares (`exportForEscrow`); a backend whose material never leaves keeps a transfer copy until
+   * `escrowSealed`, or refuses what it cannot escrow.
+   */
+  createVersion(req: { keyId: string; version: number; algorithm: Algorithm; jurisdiction?: string; escrow?: boolean }): Promise<CreatedVersionMaterial>;
+  /** Break-glass escrow: the version's plaintext material for its sealing ceremony only. The caller zeroes it. */
+  exportForEscrow?(h: VersionHandle): Promise<Buffer>;
+  /** Break-glass escrow: the version's sealing ceremony is recorded; a transfer copy kept for it can go. */
+  escrowSealed?(h: VersionHandle): Promise<void>;
   /** AES-256-GCM with a fresh 96-bit IV. Returns IV | ciphertext | tag. */
   encrypt(h: VersionHandle, plaintext: Buffer, aad: Buffer): Promise<Buffer>;
   /** Inverse of encrypt. Throws KmsError INVALID_CIPHERTEXT when authentication fails. */

@@ -106,4 +106,9 @@ export interface HsmKeyOrigin {
   objectId: string;
   /** Hex key check value (symmetric keys), when the module provides one. */
   checkValue?: string;
+  /**
+   * Present (true) only for a break-glass version made for escrow: bytes from the module's RNG given
+   * to C_CreateObject (so CKA_LOCAL is false) and split into custodians' shares at its sealing ceremony.
+   */
+  madeForEscrow?: true;
 }

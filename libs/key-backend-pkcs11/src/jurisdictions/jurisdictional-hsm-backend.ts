@@ -31,7 +31,7 @@ export class JurisdictionalHsmBackend implements KeyBackend {
     return this.registry.jurisdictions();
   }
 
-  async createVersion(req: { keyId: string; version: number; algorithm: Algorithm; jurisdiction?: string }): Promise<CreatedVersionMaterial> {
+  async createVersion(req: { keyId: string; version: number; algorithm: Algorithm; jurisdiction?: string; escrow?: boolean }): Promise<CreatedVersionMaterial> {
     const jurisdictions = this.registry.jurisdictions();
     let instance: HsmInstance;
     // A key made before jurisdictions existed is `default`: its new versions go where its first ones went.
@@ -115,6 +115,17 @@ export class JurisdictionalHsmBackend implements KeyBackend {
   decapsulate(h: VersionHandle, ciphertext: Buffer): Promise<Buffer> {
     const { backend, handle } = this.route(h);
     return backend.decapsulate(handle, ciphertext);
+  }
+
+  exportForEscrow(h: VersionHandle): Promise<Buffer> {
+    const { backend, handle } = this.route(h);
+    if (!backend.exportForEscrow) throw new KmsError('UNSUPPORTED_ALGORITHM', 'protection_level: this HSM instance cannot escrow break-glass keys', 'protection_level');
+    return backend.exportForEscrow(handle);
+  }
+
+  async escrowSealed(h: VersionHandle): Promise<void> {
+    const { backend, handle } = this.route(h);
+    await backend.escrowSealed?.(handle);
   }
 
   destroyVersion(h: VersionHandle): Promise<{ hsmObjectDestroyed: boolean } | void> {
