@@ -38,9 +38,12 @@ import { testAuditSealer } from '@kms/persistence-postgres/testing';
 import { ComplianceQueries, type EscrowView, EvidenceBundleBuilder, LedgerStore, ProjectionRunner, ProjectionStore, SoftwareAttestationSigner } from '@kms/audit-projector';
 import { readModelTestSchema } from '@kms/audit-projector/testing';
 import { readTar, verifyEvidenceBundle } from '@kms/ledger';
-import { withOneCharChanged } from '@kms/testing';
+import { withOneCharChanged, wrapWithOpenssl } from '@kms/testing';
 import { execFile } from 'node:child_process';
-import { createDecipheriv, randomUUID } from 'node:crypto';
+import { createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { combine } from 'shamir-secret-sharing';
 import type { Pool } from 'pg';
 
@@ -561,6 +564,16 @@ describe('the key evidence bundle', () => {
     // The audit projector's own pieces: it projects this store into its ledger and builds the bundle.
     const signer = SoftwareAttestationSigner.generate();
     const now = { now: () => clock.now() };
+    // Beside the escrowed ones, an HSM version imported by its customer (BYOK): its statement must say imported too.
+    const byok = await lifecycle.createKey({ tenant: 'acme', name: 'byok-hsm', purpose: 'DATA_PROTECTION', algorithm: 'AES_256_GCM', protectionLevel: 'HSM', labels: {}, owner: 'sre' }, admin);
+    const params = await lifecycle.importParameters(byok.keyId);
+    const wrapDir = await mkdtemp(join(tmpdir(), 'kms-escrow-byok-'));
+    try {
+      const wrapped = await wrapWithOpenssl(wrapDir, params.wrappingPublicKeySpki, randomBytes(32), params.wrappingAlgorithm.includes('SHA1') ? 'sha1' : 'sha256');
+      await lifecycle.importKeyVersion(byok.keyId, { importToken: params.importToken, wrappedMaterial: wrapped }, admin);
+    } finally {
+      await rm(wrapDir, { recursive: true, force: true });
+    }
     const readModel = await readModelTestSchema('escrow_rm');
     const ledger = new LedgerStore(readModel.dataSource, 'kms.test/ledger', signer, now);
     const runner = new ProjectionRunner(new ProjectionStore(readModel.dataSource), store, new PostgresAuditFeed(pool, testAuditSealer()), ledger, now, undefined, {
@@ -604,6 +617,9 @@ describe('the key evidence bundle', () => {
       for (const v of [1, 2]) {
         expect(hsmVerified.findings).toContainEqual(expect.objectContaining({ ok: true, file: `origin-statements/v${v}.json`, message: expect.stringContaining('made for break-glass escrow') }));
       }
+      const byokVerified = verifyEvidenceBundle(readTar((await new EvidenceBundleBuilder(readModel.dataSource, ledger, signer, now).build(byok.keyId)).tar), await signer.publicKeyPem());
+      expect(byokVerified.failedFiles).toEqual([]);
+      expect(byokVerified.findings).toContainEqual(expect.objectContaining({ ok: true, file: 'origin-statements/v2.json', message: expect.stringContaining('imported (brought by the customer)') }));
       // A statement that drops the flag no longer matches the key record (whatever signs it).
       const statement = JSON.parse(String(hsmBundle.get('origin-statements/v2.json'))) as { statement: { origin: Record<string, unknown> } };
       delete statement.statement.origin['madeForEscrow'];

@@ -88,6 +88,8 @@ export class EvidenceBundleBuilder {
         issuedAt: now,
         ...(v.publicKeyFingerprint && HEX_SHA256.test(v.publicKeyFingerprint) ? { keyFingerprint: v.publicKeyFingerprint } : {}),
         origin: v.origin,
+        // Imported material says so in the statement, as the key record does (the verifier checks they agree).
+        ...(v.imported ? { imported: true } : {}),
         attestationKeyFingerprint,
       });
       originStatements.push({ version: v.version, signed: await signKeyOriginStatement(statement, this.signer) });
