@@ -14,7 +14,8 @@ import { ConsoleCeremonies, consolePeople, exitOf, freePort, PostgresCluster, re
 
 const MAIN = resolve(__dirname, 'main.ts');
 const BOOT_TIMEOUT_MS = 90_000;
-const RECOVERY_TIMEOUT_MS = 45_000;
+// Generous: on a loaded 2-core CI machine each readiness probe and follower retry is slow; a failure prints which checks stayed down.
+const RECOVERY_TIMEOUT_MS = 90_000;
 
 interface Readiness {
   status: number;
@@ -50,6 +51,8 @@ describe('standalone KMS when its PostgreSQL fails', () => {
       await new Promise((r) => setTimeout(r, 500));
       last = await readiness();
     }
+    // What a failure needs explained: the process's own account of the recovery.
+    if (last.status !== 200) process.stderr.write(`not ready after ${RECOVERY_TIMEOUT_MS} ms: ${JSON.stringify(last.checks)}\n--- standalone output (tail) ---\n${(main?.output() ?? '').slice(-6000)}\n`);
     return last;
   }
 
@@ -133,11 +136,11 @@ describe('standalone KMS when its PostgreSQL fails', () => {
 
     await cluster.start();
     const up = await untilReady();
-    expect({ status: up.status, down: Object.entries(up.checks).filter(([, v]) => v !== 'ok') }).toMatchObject({ status: 200 }); // on failure, the checks still down are printed
+    expect({ status: up.status, down: Object.entries(up.checks).filter(([, v]) => v !== 'ok') }).toEqual({ status: 200, down: [] }); // on failure, the checks still down are printed
     expect(Object.values(up.checks).every((s) => s === 'ok')).toBe(true);
     expect(Object.keys(up.checks).length).toBeGreaterThan(3);
     expect(await projected()).toBe(true);
-  }, 120_000);
+  }, 200_000);
 
   it('stays up while PostgreSQL is frozen for 15 s, then recovers by itself', async () => {
     cluster.freeze();
@@ -152,9 +155,9 @@ describe('standalone KMS when its PostgreSQL fails', () => {
     expect(main?.child.exitCode).toBeNull();
     expect(down.status).toBe(503);
     const up = await untilReady();
-    expect({ status: up.status, down: Object.entries(up.checks).filter(([, v]) => v !== 'ok') }).toMatchObject({ status: 200 }); // on failure, the checks still down are printed
+    expect({ status: up.status, down: Object.entries(up.checks).filter(([, v]) => v !== 'ok') }).toEqual({ status: 200, down: [] }); // on failure, the checks still down are printed
     expect(await projected()).toBe(true);
     // Nothing in the log says the process met an unhandled error.
     expect(main?.output()).not.toMatch(/Unhandled 'error' event|UnhandledPromiseRejection/);
-  }, 120_000);
+  }, 200_000);
 });
