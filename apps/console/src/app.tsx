@@ -5,6 +5,7 @@ import { when } from './format';
 import { ApprovalsPage } from './pages/approvals.page';
 import { AuditPage } from './pages/audit.page';
 import { ControlsPage } from './pages/controls.page';
+import { EscrowPage } from './pages/escrow.page';
 import { DevicePage } from './pages/device.page';
 import { EnrolPage } from './pages/enrol.page';
 import { KeyDetailPage } from './pages/key-detail.page';
@@ -30,6 +31,9 @@ function Nav() {
             </Link>
             <Link to="/controls" data-testid="nav-controls">
               Controls
+            </Link>
+            <Link to="/escrow" data-testid="nav-escrow">
+              Escrow
             </Link>
             <Link to="/audit" data-testid="nav-audit">
               Audit
@@ -101,6 +105,8 @@ function Routes() {
     <KeyDetailPage keyId={decodeURIComponent(key[1])} />
   ) : path === '/controls' ? (
     <ControlsPage />
+  ) : path === '/escrow' ? (
+    <EscrowPage />
   ) : path === '/audit' ? (
     <AuditPage key={here} query={query} />
   ) : path === '/device' ? (

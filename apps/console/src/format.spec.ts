@@ -23,6 +23,7 @@ describe('console formatting', () => {
     expect(evidenceRoute('/v1/keys?purpose=ROOT_TENANT&overdue=true')).toBe('/keys?purpose=ROOT_TENANT&overdue=true');
     expect(evidenceRoute('/v1/audit-records?outcome=DENIED')).toBe('/audit?outcome=DENIED');
     expect(evidenceRoute('/v1/approvals')).toBe('/approvals');
+    expect(evidenceRoute('/v1/escrow')).toBe('/escrow');
     expect(evidenceRoute('/v1/ledger/audit/checkpoint')).toBeUndefined();
   });
 

@@ -28,7 +28,7 @@ export function signInSubject(text: string): { identity_id: string } | { name: s
 
 /**
  * Where an evidence link of the control matrix (a compliance API path) opens in the console:
- * keys, a key's history or evidence, approvals and audit records have pages; anything else is
+ * keys, a key's history or evidence, approvals, audit records and escrow have pages; anything else is
  * shown as the API path it is.
  */
 export function evidenceRoute(apiPath: string): string | undefined {
@@ -39,5 +39,6 @@ export function evidenceRoute(apiPath: string): string | undefined {
   if (path === '/v1/keys') return `/keys${q}`;
   if (path === '/v1/audit-records') return `/audit${q}`;
   if (path === '/v1/approvals') return `/approvals${q}`;
+  if (path === '/v1/escrow') return '/escrow';
   return undefined;
 }

@@ -470,6 +470,17 @@ describe('the console in Chromium (FIDO2 virtual authenticator, oathtool codes)'
         expect.arrayContaining(['/console/keys?purpose=SERVICE_ENVELOPE&overdue=true', `/console/keys/${key.key_id}`]),
       );
       await tab.page.screenshot({ path: join(screenshots, 'controls.png'), fullPage: true });
+
+      // The escrow page: a break-glass key with no seal yet is listed with what is missing.
+      const breakGlass = await sut.admin.call<{ key_id: string }>('CreateKey', { tenant: 'acme', name: 'console-break-glass', purpose: 'BREAK_GLASS', algorithm: 'AES_256_GCM' });
+      await projected(breakGlass.key_id);
+      await byTestId(tab.page, 'nav-escrow').click();
+      const escrowRow = byTestId(tab.page, `escrow-row-${breakGlass.key_id}`);
+      await escrowRow.waitFor();
+      expect(await escrowRow.locator('[data-testid="escrow-seal"]').textContent()).toContain('no seal');
+      expect(await escrowRow.locator('[data-testid="escrow-last-drill"]').textContent()).toBe('never');
+      expect(await escrowRow.locator('[data-testid="escrow-findings"]').textContent()).toMatch(/version 1 is not sealed in escrow.*no recovery drill/);
+      await tab.page.screenshot({ path: join(screenshots, 'escrow.png'), fullPage: true });
     });
 
     it('approves a kms login code on the device page; the CLI then receives a token of that person', async () => {

@@ -35,6 +35,7 @@ const COMPLIANCE_PATHS: readonly RegExp[] = [
   /^controls$/,
   /^evidence\/keys\/[A-Za-z0-9._~-]{1,128}$/,
   /^projections$/,
+  /^escrow$/,
 ];
 const COMPLIANCE_PREFIX = '/v1/console/api/compliance/';
 /** Answer headers passed through from the compliance API (besides the status and body). */
@@ -243,7 +244,7 @@ export class ConsoleApiController {
       const path = url.pathname.startsWith(COMPLIANCE_PREFIX) ? url.pathname.slice(COMPLIANCE_PREFIX.length) : '';
       const { session, ctx } = await this.admit(req, 'ReadComplianceViaConsole', 'GET /v1/console/api/compliance/{path}', false);
       if (!COMPLIANCE_PATHS.some((p) => p.test(path))) {
-        await this.pipeline.refuse({ ...ctx, actor: session.identityId }, 'ReadComplianceViaConsole', invalidArgument('path', 'the console reads only keys, keys/{id}/history, audit-records, approvals, controls, evidence/keys/{id} and projections'), {
+        await this.pipeline.refuse({ ...ctx, actor: session.identityId }, 'ReadComplianceViaConsole', invalidArgument('path', 'the console reads only keys, keys/{id}/history, audit-records, approvals, controls, evidence/keys/{id}, projections and escrow'), {
           details: { transport: 'http', route: 'GET /v1/console/api/compliance/{path}' },
         });
       }
