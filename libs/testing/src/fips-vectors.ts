@@ -1,0 +1,116 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** Where the copied FIPS 203/204 ACVP test cases live (see fixtures/fips-vectors/README.md for their source). */
+export const FIPS_VECTORS_DIR = join(__dirname, '..', 'fixtures', 'fips-vectors');
+
+export interface MlKemKeyGenCase {
+  tcId: number;
+  d: string;
+  z: string;
+  ek: string;
+  dk: string;
+}
+
+export interface MlDsaKeyGenCase {
+  tcId: number;
+  seed: string;
+  pk: string;
+}
+
+interface AcvpFile<T> {
+  source: string;
+  algorithm: string;
+  mode: string;
+  revision: string;
+  testGroups: Array<{ tgId: number; parameterSet: string; tests: T[] }>;
+}
+
+function acvpCases<T>(file: string, algorithm: string, parameterSet: string): T[] {
+  const parsed = JSON.parse(readFileSync(join(FIPS_VECTORS_DIR, file), 'utf8')) as AcvpFile<T>;
+  if (parsed.algorithm !== algorithm || parsed.mode !== 'keyGen') throw new Error(`${file} is not an ${algorithm} keyGen file`);
+  const cases = parsed.testGroups.filter((g) => g.parameterSet === parameterSet).flatMap((g) => g.tests);
+  if (cases.length === 0) throw new Error(`${file} has no ${parameterSet} test case`);
+  return cases;
+}
+
+/** NIST ACVP ML-KEM keyGen (FIPS 203) cases for ML-KEM-768: d, z in; ek, dk expected (hex). */
+export function mlKem768KeyGenVectors(): MlKemKeyGenCase[] {
+  return acvpCases<MlKemKeyGenCase>('ml-kem-768-keygen.acvp.json', 'ML-KEM', 'ML-KEM-768');
+}
+
+/** NIST ACVP ML-DSA keyGen (FIPS 204) cases for ML-DSA-65: seed in; pk expected (hex). */
+export function mlDsa65KeyGenVectors(): MlDsaKeyGenCase[] {
+  return acvpCases<MlDsaKeyGenCase>('ml-dsa-65-keygen.acvp.json', 'ML-DSA', 'ML-DSA-65');
+}
+
+const PYCA_PROBE = 'from cryptography.hazmat.primitives.asymmetric import mldsa, mlkem';
+
+/**
+ * A Python whose pyca/cryptography has ML-KEM and ML-DSA (cryptography 47 or later): KMS_PYCA_PYTHON,
+ * python3, or a pyenv interpreter. Throws (never skips) when there is none: the cross-check cannot run.
+ */
+export function pycaPython(): string {
+  const pyenv = join(homedir(), '.pyenv', 'versions');
+  let versions: string[] = [];
+  try {
+    versions = readdirSync(pyenv).map((v) => join(pyenv, v, 'bin', 'python3'));
+  } catch {
+    // no pyenv on this machine
+  }
+  const candidates = [process.env['KMS_PYCA_PYTHON'], 'python3', ...versions].filter((c): c is string => !!c);
+  for (const candidate of candidates) {
+    try {
+      execFileSync(candidate, ['-c', PYCA_PROBE], { stdio: 'ignore' });
+      return candidate;
+    } catch {
+      // not this one
+    }
+  }
+  throw new Error(`no Python with pyca/cryptography ML-KEM/ML-DSA support (tried ${candidates.join(', ')}); set KMS_PYCA_PYTHON`);
+}
+
+/**
+ * pyca/cryptography, an implementation independent of @noble/post-quantum, on hex inputs:
+ * - mldsa65-verify {pk, message, signature} → {valid}
+ * - mldsa65-sign {seed, message} → {signature, pk}
+ * - mlkem768-encapsulate {ek} → {sharedSecret, ciphertext}
+ * - mlkem768-public {seed} → {ek}
+ */
+const PYCA_SCRIPT = `
+import json, sys
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import mldsa, mlkem
+req = json.load(sys.stdin)
+op, a = req["op"], {k: bytes.fromhex(v) for k, v in req["args"].items()}
+if op == "mldsa65-verify":
+    try:
+        mldsa.MLDSA65PublicKey.from_public_bytes(a["pk"]).verify(a["signature"], a["message"])
+        out = {"valid": True}
+    except InvalidSignature:
+        out = {"valid": False}
+elif op == "mldsa65-sign":
+    key = mldsa.MLDSA65PrivateKey.from_seed_bytes(a["seed"])
+    out = {"signature": key.sign(a["message"]).hex(), "pk": key.public_key().public_bytes_raw().hex()}
+elif op == "mlkem768-encapsulate":
+    ss, ct = mlkem.MLKEM768PublicKey.from_public_bytes(a["ek"]).encapsulate()
+    out = {"sharedSecret": ss.hex(), "ciphertext": ct.hex()}
+elif op == "mlkem768-public":
+    out = {"ek": mlkem.MLKEM768PrivateKey.from_seed_bytes(a["seed"]).public_key().public_bytes_raw().hex()}
+else:
+    raise SystemExit("unknown op " + op)
+json.dump(out, sys.stdout)
+`;
+
+export async function pyca<T extends Record<string, string | boolean>>(python: string, op: string, args: Record<string, Buffer | Uint8Array>): Promise<T> {
+  const hexArgs = Object.fromEntries(Object.entries(args).map(([k, v]) => [k, Buffer.from(v).toString('hex')]));
+  const child = run(python, ['-c', PYCA_SCRIPT]);
+  child.child.stdin?.end(JSON.stringify({ op, args: hexArgs }));
+  const { stdout } = await child;
+  return JSON.parse(stdout) as T;
+}
