@@ -49,6 +49,24 @@ export function mlDsa65KeyGenVectors(): MlDsaKeyGenCase[] {
   return acvpCases<MlDsaKeyGenCase>('ml-dsa-65-keygen.acvp.json', 'ML-DSA', 'ML-DSA-65');
 }
 
+/** Where the X-Wing draft's known answers live (fixtures/xwing/README.md). */
+export const XWING_VECTORS_DIR = join(__dirname, '..', 'fixtures', 'xwing');
+
+export interface XwingDraftVectors {
+  /** DER of Appendix D's PKCS#8 private key (seed 00..1f) and SubjectPublicKeyInfo. */
+  pkcs8: Buffer;
+  spki: Buffer;
+  /** Appendix C test vectors: seed and encapsulation randomness (eseed) in, shared secret out (hex). */
+  vectors: Array<{ seed: string; eseed: string; ss: string }>;
+}
+
+/** draft-connolly-cfrg-xwing-kem-10 known answers. */
+export function xwingDraftVectors(): XwingDraftVectors {
+  const der = (file: string) => Buffer.from(readFileSync(join(XWING_VECTORS_DIR, file), 'utf8').replace(/-----[^-]+-----|\s/g, ''), 'base64');
+  const parsed = JSON.parse(readFileSync(join(XWING_VECTORS_DIR, 'xwing-kem-10.vectors.json'), 'utf8')) as { vectors: XwingDraftVectors['vectors'] };
+  return { pkcs8: der('xwing.priv'), spki: der('xwing.pub'), vectors: parsed.vectors };
+}
+
 const PYCA_PROBE = 'from cryptography.hazmat.primitives.asymmetric import mldsa, mlkem';
 
 /**
