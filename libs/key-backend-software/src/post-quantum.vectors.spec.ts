@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mlDsa65KeyGenVectors, mlKem768KeyGenVectors, pyca, pycaPython } from '@kms/testing';
+import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
+import { mlDsa65KeyGenVectors, mlKem768EncapsulationVectors, mlKem768KeyGenVectors, pyca, pycaPython } from '@kms/testing';
 import { mlDsaSign, mlDsaVerify, mlKemDecapsulate, postQuantumKeyPair, postQuantumPublicKeyFromSpki } from './post-quantum';
 
 const hex = (s: string) => Buffer.from(s, 'hex');
@@ -13,6 +14,24 @@ describe('post-quantum key material against NIST ACVP known answers (FIPS 203, F
       expect(Buffer.from(pair.publicKey).toString('hex')).toBe(v.ek.toLowerCase());
       expect(Buffer.from(pair.secretKey).toString('hex')).toBe(v.dk.toLowerCase());
       expect(Buffer.from(postQuantumPublicKeyFromSpki('ML_KEM_768', pair.spki) ?? []).toString('hex')).toBe(v.ek.toLowerCase());
+    }
+  });
+
+  it('ML-KEM-768 encapDecap: encapsulation with the ACVP m gives the ACVP c and k; the decapsulation the KMS runs turns c back into k', () => {
+    const cases = mlKem768EncapsulationVectors();
+    expect(cases.length).toBeGreaterThan(0);
+    for (const v of cases) {
+      // The sender's side (what a client of the KMS runs), deterministic with the vector's m.
+      const { cipherText, sharedSecret } = ml_kem768.encapsulate(hex(v.ek), hex(v.m));
+      expect(Buffer.from(cipherText).toString('hex')).toBe(v.c.toLowerCase());
+      expect(Buffer.from(sharedSecret).toString('hex')).toBe(v.k.toLowerCase());
+      // The KMS's side: mlKemDecapsulate with the ACVP decapsulation key.
+      const pair = { algorithm: 'ML_KEM_768' as const, secretKey: hex(v.dk), publicKey: hex(v.ek), spki: Buffer.alloc(0) };
+      expect(mlKemDecapsulate(pair, hex(v.c)).toString('hex')).toBe(v.k.toLowerCase());
+      // An altered ciphertext is implicitly rejected: a different, unrelated secret.
+      const altered = hex(v.c);
+      altered[500] ^= 0x80;
+      expect(mlKemDecapsulate(pair, altered).toString('hex')).not.toBe(v.k.toLowerCase());
     }
   });
 

@@ -17,6 +17,15 @@ export interface MlKemKeyGenCase {
   dk: string;
 }
 
+export interface MlKemEncapsulationCase {
+  tcId: number;
+  ek: string;
+  dk: string;
+  m: string;
+  c: string;
+  k: string;
+}
+
 export interface MlDsaKeyGenCase {
   tcId: number;
   seed: string;
@@ -28,12 +37,12 @@ interface AcvpFile<T> {
   algorithm: string;
   mode: string;
   revision: string;
-  testGroups: Array<{ tgId: number; parameterSet: string; tests: T[] }>;
+  testGroups: Array<{ tgId?: number; parameterSet: string; tests: T[] }>;
 }
 
-function acvpCases<T>(file: string, algorithm: string, parameterSet: string): T[] {
+function acvpCases<T>(file: string, algorithm: string, parameterSet: string, mode = 'keyGen'): T[] {
   const parsed = JSON.parse(readFileSync(join(FIPS_VECTORS_DIR, file), 'utf8')) as AcvpFile<T>;
-  if (parsed.algorithm !== algorithm || parsed.mode !== 'keyGen') throw new Error(`${file} is not an ${algorithm} keyGen file`);
+  if (parsed.algorithm !== algorithm || parsed.mode !== mode) throw new Error(`${file} is not an ${algorithm} ${mode} file`);
   const cases = parsed.testGroups.filter((g) => g.parameterSet === parameterSet).flatMap((g) => g.tests);
   if (cases.length === 0) throw new Error(`${file} has no ${parameterSet} test case`);
   return cases;
@@ -42,6 +51,11 @@ function acvpCases<T>(file: string, algorithm: string, parameterSet: string): T[
 /** NIST ACVP ML-KEM keyGen (FIPS 203) cases for ML-KEM-768: d, z in; ek, dk expected (hex). */
 export function mlKem768KeyGenVectors(): MlKemKeyGenCase[] {
   return acvpCases<MlKemKeyGenCase>('ml-kem-768-keygen.acvp.json', 'ML-KEM', 'ML-KEM-768');
+}
+
+/** NIST ACVP ML-KEM encapDecap (FIPS 203) encapsulation cases for ML-KEM-768: ek, m in → c, k; dk decapsulates c to k (hex). */
+export function mlKem768EncapsulationVectors(): MlKemEncapsulationCase[] {
+  return acvpCases<MlKemEncapsulationCase>('ml-kem-768-encapdecap.acvp.json', 'ML-KEM', 'ML-KEM-768', 'encapDecap');
 }
 
 /** NIST ACVP ML-DSA keyGen (FIPS 204) cases for ML-DSA-65: seed in; pk expected (hex). */
