@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mlDsa65KeyGenVectors, mlKem768KeyGenVectors, pyca, pycaPython, wrapWithOpenssl } from '@kms/testing';
+import { mlDsa65KeyGenVectors, mlDsa65WycheproofSignVectors, mlKem768KeyGenVectors, pyca, pycaPython, wrapWithOpenssl } from '@kms/testing';
 import { type Actor, type KeyServiceUnderTest, startKeyServiceUnderTest } from './key-service.e2e-harness';
 
 type PublicKeyAnswer = { key_version: number; algorithm: string; pem: string; jwk: string };
@@ -80,5 +80,15 @@ describe('ML-KEM-768 and ML-DSA-65 keys against NIST ACVP vectors and pyca/crypt
     const theirs = await pyca<{ signature: string }>(python, 'mldsa65-sign', { seed: hex(v.seed), message });
     expect((await app.call<{ valid: boolean }>('Verify', { key_id: keyId, message, signature: hex(theirs.signature) })).valid).toBe(true);
     expect((await app.call<{ valid: boolean }>('Verify', { key_id: keyId, message: Buffer.concat([message, Buffer.of(1)]), signature: hex(theirs.signature) })).valid).toBe(false);
+  }, 60_000);
+
+  it('ML-DSA-65 (Wycheproof): the seed imported, GetPublicKey is the expected key; Verify accepts the expected signature; the KMS signature verifies in pyca under that key', async () => {
+    const [v] = mlDsa65WycheproofSignVectors();
+    const keyId = await keyWithImportedSeed('wycheproof-mldsa', 'ML_DSA_65', hex(v.seed));
+    const pub = await app.call<PublicKeyAnswer>('GetPublicKey', { key_id: keyId });
+    expect(spkiOf(pub.pem).subarray(22).toString('hex')).toBe(v.pk);
+    expect((await app.call<{ valid: boolean }>('Verify', { key_id: keyId, message: hex(v.msg), signature: hex(v.sig) })).valid).toBe(true);
+    const signed = await app.call<{ signature: Buffer }>('Sign', { key_id: keyId, message: hex(v.msg) });
+    expect(await pyca(python, 'mldsa65-verify', { pk: hex(v.pk), message: hex(v.msg), signature: Buffer.from(signed.signature) })).toEqual({ valid: true });
   }, 60_000);
 });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { ml_dsa65 } from '@noble/post-quantum/ml-dsa.js';
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
-import { mlDsa65KeyGenVectors, mlKem768EncapsulationVectors, mlKem768KeyGenVectors, pyca, pycaPython } from '@kms/testing';
+import { mlDsa65KeyGenVectors, mlDsa65WycheproofSignVectors, mlKem768EncapsulationVectors, mlKem768KeyGenVectors, pyca, pycaPython } from '@kms/testing';
 import { mlDsaSign, mlDsaVerify, mlKemDecapsulate, postQuantumKeyPair, postQuantumPublicKeyFromSpki } from './post-quantum';
 
 const hex = (s: string) => Buffer.from(s, 'hex');
@@ -42,6 +43,24 @@ describe('post-quantum key material against NIST ACVP known answers (FIPS 203, F
       const pair = postQuantumKeyPair('ML_DSA_65', hex(v.seed));
       expect(Buffer.from(pair.publicKey).toString('hex')).toBe(v.pk.toLowerCase());
       expect(Buffer.from(postQuantumPublicKeyFromSpki('ML_DSA_65', pair.spki) ?? []).toString('hex')).toBe(v.pk.toLowerCase());
+    }
+  });
+
+  it('ML-DSA-65 sign/verify (Wycheproof): the seed gives the public key, the deterministic signature is the expected one, and the KMS verification accepts it and no altered one', () => {
+    const cases = mlDsa65WycheproofSignVectors();
+    expect(cases.length).toBeGreaterThan(0);
+    for (const v of cases) {
+      const pair = postQuantumKeyPair('ML_DSA_65', hex(v.seed));
+      expect(Buffer.from(pair.publicKey).toString('hex')).toBe(v.pk);
+      // FIPS 204 ML-DSA.Sign with rnd = 0 (the KMS signs hedged, with fresh rnd, through the same code).
+      expect(Buffer.from(ml_dsa65.sign(hex(v.msg), pair.secretKey, { extraEntropy: false })).toString('hex')).toBe(v.sig);
+      expect(mlDsaVerify(hex(v.pk), hex(v.msg), hex(v.sig))).toBe(true);
+      const altered = hex(v.sig);
+      altered[altered.length - 100] ^= 0x04;
+      expect(mlDsaVerify(hex(v.pk), hex(v.msg), altered)).toBe(false);
+      expect(mlDsaVerify(hex(v.pk), Buffer.concat([hex(v.msg), Buffer.of(0)]), hex(v.sig))).toBe(false);
+      // The hedged signature the KMS makes verifies under the same public key.
+      expect(mlDsaVerify(hex(v.pk), hex(v.msg), mlDsaSign(pair, hex(v.msg)))).toBe(true);
     }
   });
 });

@@ -81,6 +81,27 @@ export function xwingDraftVectors(): XwingDraftVectors {
   return { pkcs8: der('xwing.priv'), spki: der('xwing.pub'), vectors: parsed.vectors };
 }
 
+export interface MlDsaSignCase {
+  /** Private seed (FIPS 204 ξ), public key, message and the deterministic signature (hex). */
+  seed: string;
+  pk: string;
+  tcId: number;
+  msg: string;
+  sig: string;
+}
+
+/** Project Wycheproof ML-DSA-65 signing (deterministic) and verification cases. */
+export function mlDsa65WycheproofSignVectors(): MlDsaSignCase[] {
+  const parsed = JSON.parse(readFileSync(join(FIPS_VECTORS_DIR, 'ml-dsa-65-sign.wycheproof.json'), 'utf8')) as {
+    algorithm: string;
+    testGroups: Array<{ privateSeed: string; publicKey: string; tests: Array<{ tcId: number; msg: string; sig: string; result: string }> }>;
+  };
+  if (parsed.algorithm !== 'ML-DSA-65') throw new Error('ml-dsa-65-sign.wycheproof.json is not an ML-DSA-65 file');
+  return parsed.testGroups.flatMap((g) =>
+    g.tests.filter((t) => t.result === 'valid').map((t) => ({ seed: g.privateSeed, pk: g.publicKey, tcId: t.tcId, msg: t.msg, sig: t.sig })),
+  );
+}
+
 const PYCA_PROBE = 'from cryptography.hazmat.primitives.asymmetric import mldsa, mlkem';
 
 /**
