@@ -25,8 +25,8 @@ import type { KeyBackend, KeyBackends, SignInput, VersionHandle } from '../ports
 import type { KeyCatalog } from '../keys/key-catalog';
 import type { KeyAccessCheck } from '../access/authorizer';
 import { ciphertextRef } from '../audit/ciphertext-tracking';
-import { generateXwingKeyPair } from './hybrid-kem';
 import { type CiphertextTracking, type Clock, systemClock } from '../ports/audit-log.port';
+import { generateXwingKeyPair } from './hybrid-kem';
 import {
   optionalVersion,
   validateAad,

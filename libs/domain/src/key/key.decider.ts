@@ -567,10 +567,8 @@ export function foldKey(events: Iterable<KeyEvent>, from: KeyState = initialStat
 /**
  * Pick the version an operation uses and check it may: new operations use the primary version,
  * operations on existing data name theirs. Throws USAGE_MISMATCH, KEY_DISABLED, or a version state error.
- */
-/**
- * The version an operation uses, if it may. With `now`, an imported version whose expiry has passed is
- * refused (KEY_VERSION_EXPIRED) even before the scheduler's destroy deadline has destroyed it.
+ * With `now`, an imported version whose expiry has passed is refused (KEY_VERSION_EXPIRED) even
+ * before the scheduler's destroy deadline has destroyed it.
  */
 export function versionForOperation(state: KeyState, operation: KeyOperation, requestedVersion?: number, now?: Date): KeyVersion {
   const s = existing(state);
