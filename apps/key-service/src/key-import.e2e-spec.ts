@@ -91,6 +91,17 @@ describe('bring your own key over gRPC: GetImportParameters and ImportKeyVersion
     kms.clock.set(new Date(Date.parse(expireTime) - 1000));
     expect((await kms.destroyAsScheduler(key.key_id, 2)).outcome).toMatchObject({ status: 'not-due', dueAt: expireTime });
     kms.clock.set(new Date(Date.parse(expireTime) + 1000));
+    // Expired but not yet destroyed (the deadline has not run): the service's clock refuses the version, audited.
+    const expiredEncrypt = randomUUID();
+    expect(await refused(app.call('Encrypt', { key_id: key.key_id, plaintext: Buffer.from('x') }, expiredEncrypt))).toMatchObject({ errorCode: 'KEY_VERSION_EXPIRED', field: 'key_id' });
+    const expiredDecrypt = randomUUID();
+    const decryptRefusal = await refused(app.call('Decrypt', { ciphertext: enc.ciphertext, aad }, expiredDecrypt));
+    expect(decryptRefusal).toMatchObject({ errorCode: 'KEY_VERSION_EXPIRED', field: 'key_version' });
+    expect(decryptRefusal.message).toContain(expireTime);
+    for (const [requestId, operation] of [[expiredEncrypt, 'Encrypt'], [expiredDecrypt, 'Decrypt']]) {
+      expect(await auditRows(kms.db, requestId)).toEqual([expect.objectContaining({ operation, outcome: 'FAILURE', error_code: 'KEY_VERSION_EXPIRED', key_id: key.key_id })]);
+    }
+    expect((await app.call<KeyAnswer>('GetKey', { key_id: key.key_id })).versions[1].state).toBe('ENABLED');
     expect((await kms.destroyAsScheduler(key.key_id, 2)).outcome.status).toBe('done');
     const after = await app.call<KeyAnswer>('GetKey', { key_id: key.key_id });
     expect(after.versions[1].state).toBe('DESTROYED');

@@ -323,7 +323,7 @@ export class KeyServiceModule {
         {
           provide: CryptoService,
           useFactory: (c: KeyCatalog, r: ResidencyRulesService) => {
-            const crypto = new CryptoService(c, deps.backends);
+            const crypto = new CryptoService(c, deps.backends, deps.clock);
             crypto.useResidencyRules(r);
             return crypto;
           },

@@ -9,3 +9,4 @@ export * from './console-ceremonies';
 export * from './console-people';
 export * from './tamper';
 export * from './openssl-wrap';
+export * from './fips-vectors';

@@ -88,7 +88,7 @@ describe('version state rule', () => {
     { type: 'KeyVersionCompromised', data: { keyId: 'key-payments', version: 1 }, metadata: { occurredAt: '2026-03-02T12:00:00.000Z' } },
   ]);
 
-  it.each(['KEY_VERSION_DISABLED', 'KEY_VERSION_DESTROY_SCHEDULED', 'KEY_VERSION_DESTROYED'])('given a refused use with %s, then a medium finding', (code) => {
+  it.each(['KEY_VERSION_DISABLED', 'KEY_VERSION_DESTROY_SCHEDULED', 'KEY_VERSION_DESTROYED', 'KEY_VERSION_EXPIRED'])('given a refused use with %s, then a medium finding', (code) => {
     const f = run([usage({ time: MONDAY, outcome: 'FAILURE', errorCode: code, keyVersion: 2 })]);
     expect(f.map((x) => [x.rule, x.severity, x.keyVersion, x.evidence.facts['versionState']])).toEqual([['version-state', 'medium', 2, code]]);
   });

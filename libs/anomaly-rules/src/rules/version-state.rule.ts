@@ -2,10 +2,10 @@ import { isKeyUse, type UsageRecord } from '../model/anomaly.model';
 import { alreadyFlagged, FLAG_HORIZON_MS, finding, markFlagged, windowStart, type RuleContext, type RuleResult, type SubjectState } from './rule-context';
 
 /** Error codes the key service answers when a version is not usable. */
-export const REFUSED_VERSION_CODES = new Set(['KEY_VERSION_DISABLED', 'KEY_VERSION_DESTROY_SCHEDULED', 'KEY_VERSION_DESTROYED']);
+export const REFUSED_VERSION_CODES = new Set(['KEY_VERSION_DISABLED', 'KEY_VERSION_DESTROY_SCHEDULED', 'KEY_VERSION_DESTROYED', 'KEY_VERSION_EXPIRED']);
 
 /**
- * Version state: an attempt to use a disabled, destroy-scheduled or destroyed version (the key
+ * Version state: an attempt to use a disabled, destroy-scheduled, destroyed or expired imported version (the key
  * service refused it), or any use of a version reported compromised at or before the call (still
  * allowed for decryption, so only the lifecycle events reveal it).
  */

@@ -25,7 +25,8 @@ import type { KeyBackend, KeyBackends, SignInput, VersionHandle } from '../ports
 import type { KeyCatalog } from '../keys/key-catalog';
 import type { KeyAccessCheck } from '../access/authorizer';
 import { ciphertextRef } from '../audit/ciphertext-tracking';
-import type { CiphertextTracking } from '../ports/audit-log.port';
+import { type CiphertextTracking, type Clock, systemClock } from '../ports/audit-log.port';
+import { generateXwingKeyPair } from './hybrid-kem';
 import {
   optionalVersion,
   validateAad,
@@ -54,11 +55,16 @@ const MAX_SIGNATURE_BYTES = 4096;
 
 /** Facts about a call the audit record may carry (never secrets). */
 
-/** What data key pairs GenerateDataKeyPair makes. */
-export type DataKeyPairSpec = 'ECC_NIST_P256' | 'RSA_3072';
+/**
+ * What data key pairs GenerateDataKeyPair makes. ML_KEM_768_X25519 is the hybrid post-quantum data
+ * key: an X-Wing key pair (ML-KEM-768 + X25519, see hybrid-kem.ts) to encapsulate data keys to.
+ */
+export const DATA_KEY_PAIR_SPECS = ['ECC_NIST_P256', 'RSA_3072', 'ML_KEM_768_X25519'] as const;
+export type DataKeyPairSpec = (typeof DATA_KEY_PAIR_SPECS)[number];
 
-/** A fresh key pair as DER: SubjectPublicKeyInfo and PKCS#8 (node:crypto, on the libuv pool). */
+/** A fresh key pair as DER: SubjectPublicKeyInfo and PKCS#8 (node:crypto on the libuv pool; X-Wing with @noble/post-quantum). */
 function generateDataKeyPairMaterial(spec: DataKeyPairSpec): Promise<{ publicKeySpki: Buffer; privateKeyPkcs8: Buffer }> {
+  if (spec === 'ML_KEM_768_X25519') return Promise.resolve(generateXwingKeyPair());
   const encodings = { publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'der' } } as const;
   return new Promise((resolve, reject) => {
     const done = (err: Error | null, publicKeySpki: Buffer, privateKeyPkcs8: Buffer) => (err ? reject(err) : resolve({ publicKeySpki, privateKeyPkcs8 }));
@@ -127,6 +133,8 @@ export class CryptoService {
   constructor(
     private readonly catalog: KeyCatalog,
     private readonly backends: KeyBackends,
+    /** Imported versions past their expiry are refused by this clock, before the scheduler destroys them. */
+    private readonly clock: Clock = systemClock,
   ) {}
 
   private residency?: Pick<ResidencyRulesService, 'crossing'>;
@@ -176,7 +184,7 @@ export class CryptoService {
     try {
       state = await this.authorizedState(access, keyId, op);
       facts.keyVersion = version ?? state.key.primaryVersion;
-      v = versionForOperation(state, op, version);
+      v = versionForOperation(state, op, version, this.clock.now());
     } catch (e) {
       // Errors about the key name the field the caller used for it (e.g. destination_key_id).
       if (e instanceof KmsError && e.field === 'key_id' && field !== 'key_id') throw new KmsError(e.code, e.message, field);
@@ -237,7 +245,7 @@ export class CryptoService {
     }
     let v: KeyVersion;
     try {
-      v = versionForOperation(state, 'DECRYPT', header.version);
+      v = versionForOperation(state, 'DECRYPT', header.version, this.clock.now());
     } catch (e) {
       if (e instanceof KmsError && e.code === 'KEY_VERSION_NOT_FOUND') throw undecryptable(facts, field, 'KEY_VERSION_NOT_FOUND');
       throw e;
@@ -324,7 +332,7 @@ export class CryptoService {
   }
 
   /**
-   * A data key pair (EC P-256 or RSA-3072) made here and handed out: the public key, the private key
+   * A data key pair (EC P-256, RSA-3072 or X-Wing) made here and handed out: the public key, the private key
    * (PKCS#8 DER) sealed under the key's primary version like any ciphertext (Decrypt opens it), and
    * the private key itself unless `withoutPlaintext`. Needs GENERATE_DATA_KEY on the key.
    */
@@ -337,8 +345,8 @@ export class CryptoService {
     facts: OperationFacts = {},
   ): Promise<EncryptResult & { keyPairSpec: DataKeyPairSpec; publicKeySpki: Buffer; privateKeyPlaintext?: Buffer }> {
     const aad = validateAad(aadRaw);
-    if (specRaw !== 'ECC_NIST_P256' && specRaw !== 'RSA_3072') throw invalidArgument('key_pair_spec', 'must be ECC_NIST_P256 or RSA_3072');
-    const spec: DataKeyPairSpec = specRaw;
+    const spec = DATA_KEY_PAIR_SPECS.find((s) => s === specRaw);
+    if (spec === undefined) throw invalidArgument('key_pair_spec', `must be one of ${DATA_KEY_PAIR_SPECS.join(', ')}`);
     const { state, v, h, backend } = await this.use(access, keyId, 'GENERATE_DATA_KEY', facts);
     const pair = await generateDataKeyPairMaterial(spec);
     let sealed: EncryptResult;

@@ -337,7 +337,7 @@ export function applicationFixture(shared: { store?: InMemoryEventStore; backend
     catalog,
     backend,
     lifecycle: new KeyLifecycleService(store, catalog, backends, clock, audit),
-    crypto: new CryptoService(catalog, backends),
+    crypto: new CryptoService(catalog, backends, clock),
     audit,
     executor: new AuditedExecutor(audit, clock),
   };

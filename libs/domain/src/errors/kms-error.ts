@@ -10,6 +10,8 @@ export type KmsErrorCode =
   | 'KEY_VERSION_DESTROY_SCHEDULED'
   | 'KEY_VERSION_DESTROYED'
   | 'KEY_VERSION_BELOW_MIN_DECRYPTION'
+  /** An imported version past its expire_time, refused by the clock before its destruction has run. */
+  | 'KEY_VERSION_EXPIRED'
   | 'PRIMARY_VERSION_PROTECTED'
   | 'USAGE_MISMATCH'
   | 'UNSUPPORTED_ALGORITHM'

@@ -380,6 +380,29 @@ describe('importing a version (BYOK)', () => {
     expect(after.key.versions[1].state).toBe('DESTROYED');
     expect(after.status).toBe('Disabled');
   });
+
+  it('given an expired imported version not yet destroyed, operations on the clock refuse it with KEY_VERSION_EXPIRED; before its expiry they use it', () => {
+    const expiresAt = new Date(t0.getTime() + day);
+    const state = given(create(), importVersion(2, expiresAt));
+    const before = new Date(expiresAt.getTime() - 1);
+    expect(versionForOperation(state, 'ENCRYPT', undefined, before).version).toBe(2);
+    expect(versionForOperation(state, 'DECRYPT', 2, before).version).toBe(2);
+    const thrown = (f: () => unknown): unknown => {
+      try {
+        f();
+      } catch (e) {
+        return e;
+      }
+      throw new Error('expected a refusal');
+    };
+    // The primary (implied by the key): named on key_id, with the expiry in the message.
+    expect(thrown(() => versionForOperation(state, 'ENCRYPT', undefined, expiresAt))).toMatchObject({ code: 'KEY_VERSION_EXPIRED', field: 'key_id', message: expect.stringContaining(expiresAt.toISOString()) });
+    // A version asked for by number: named on key_version.
+    expect(thrown(() => versionForOperation(state, 'DECRYPT', 2, expiresAt))).toMatchObject({ code: 'KEY_VERSION_EXPIRED', field: 'key_version' });
+    expect(thrown(() => versionForOperation(state, 'DECRYPT', undefined, expiresAt))).toMatchObject({ code: 'KEY_VERSION_EXPIRED', field: 'key_id' });
+    // Versions that were not imported have no expiry.
+    expect(versionForOperation(state, 'DECRYPT', 1, new Date(expiresAt.getTime() + 365 * day)).version).toBe(1);
+  });
 });
 
 describe('export keys (export_expires_at): rotated right when the export expires', () => {

@@ -567,8 +567,10 @@ export function foldKey(events: Iterable<KeyEvent>, from: KeyState = initialStat
 /**
  * Pick the version an operation uses and check it may: new operations use the primary version,
  * operations on existing data name theirs. Throws USAGE_MISMATCH, KEY_DISABLED, or a version state error.
+ * With `now`, an imported version whose expiry has passed is refused (KEY_VERSION_EXPIRED) even
+ * before the scheduler's destroy deadline has destroyed it.
  */
-export function versionForOperation(state: KeyState, operation: KeyOperation, requestedVersion?: number): KeyVersion {
+export function versionForOperation(state: KeyState, operation: KeyOperation, requestedVersion?: number, now?: Date): KeyVersion {
   const s = existing(state);
   const usage = ALGORITHM_USAGE[s.key.algorithm];
   if (!OPERATION_USAGE[operation].includes(usage)) {
@@ -584,10 +586,12 @@ export function versionForOperation(state: KeyState, operation: KeyOperation, re
     if (primary.state !== 'ENABLED') {
       throw new KmsError('KEY_DISABLED', `key is disabled: its primary version ${primary.version} is ${primary.state}`, 'key_id');
     }
+    if (now && importExpired(primary, now)) throw expiredError(primary, 'key_id');
     return primary;
   }
   const v = findVersion(s.key, requestedVersion ?? s.key.primaryVersion);
   if (v.state !== 'ENABLED') throw versionStateError(v);
+  if (now && importExpired(v, now)) throw expiredError(v, requestedVersion === undefined ? 'key_id' : 'key_version');
   // Export keys: older versions encrypt nothing, so nobody gets their public key to encrypt to offline.
   if (operation === 'GET_PUBLIC_KEY' && s.key.exportExpiresAt !== undefined && v.version !== s.key.primaryVersion && (usage === 'ASYMMETRIC_DECRYPT' || usage === 'KEY_ENCAPSULATION')) {
     throw new KmsError(
@@ -639,6 +643,10 @@ export function versionIntroducedBy(command: { type: 'RotateKey' } | { type: 'Re
       return never;
     }
   }
+}
+
+function expiredError(v: KeyVersion, field: string): KmsError<'KEY_VERSION_EXPIRED'> {
+  return new KmsError('KEY_VERSION_EXPIRED', `${field}: key version ${v.version} holds imported material that expired at ${v.expiresAt}; it is no longer used and is being destroyed`, field);
 }
 
 /** Whether an imported version's expiry has passed at `now` (it is then destroyed). */
