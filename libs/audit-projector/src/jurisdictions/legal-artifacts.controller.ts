@@ -7,7 +7,13 @@ import { ComplianceGateway, type HttpRequest } from '../http/compliance-gateway'
 /** Injection token: the legal appendix service (always present: listing needs only the event store). */
 export const LEGAL_ARTIFACTS = Symbol('LEGAL_ARTIFACTS');
 
-type BodyRequest = HttpRequest & { body?: unknown; _body?: boolean };
+type BodyRequest = HttpRequest & { body?: unknown };
+
+/** Media types Express's own body parsers read before a controller runs (JSON, forms): their bytes as sent are gone. */
+function parsedByExpress(req: BodyRequest): boolean {
+  const type = String(req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  return type === 'application/json' || type.endsWith('+json') || type === 'application/x-www-form-urlencoded';
+}
 
 /** An artifact as the API shows it, with where its registration is proven in the ledger. */
 export function legalArtifactView(a: LegalArtifactState & { ledgerRecordId?: string }): Record<string, unknown> {
@@ -30,7 +36,7 @@ function single(q: Record<string, unknown>, name: string): string | undefined {
  * as it passes the bound) and the rest is discarded unread.
  */
 function readUpload(req: BodyRequest): Promise<Buffer> {
-  if (req._body === true) {
+  if (parsedByExpress(req)) {
     // Express already parsed it (JSON or a form): the bytes as sent are gone.
     throw invalidArgument('content-type', 'an upload is sent as the document\'s own bytes (e.g. application/pdf or application/octet-stream with ?mediaType=), not as JSON or a form');
   }
@@ -98,7 +104,7 @@ export class LegalArtifactsController {
   reference(@Req() req: BodyRequest, @Res() res: ServerResponse): Promise<void> {
     const body = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Record<string, unknown>;
     return this.gateway.handle(req, res, { operation: 'RegisterLegalArtifact', route: 'POST /v1/legal-artifacts', change: { request: body } }, async (principal, facts, requestId) => {
-      if (req._body !== true) throw invalidArgument('content-type', 'must be application/json: {jurisdiction, kind, title, owner, retentionLocation, url, sha256[, supersedes]}');
+      if (!parsedByExpress(req) || typeof req.body !== 'object' || req.body === null) throw invalidArgument('content-type', 'must be application/json: {jurisdiction, kind, title, owner, retentionLocation, url, sha256[, supersedes]}');
       const registered = await this.artifacts.register(
         { jurisdiction: body['jurisdiction'], kind: body['kind'], title: body['title'], owner: body['owner'], retentionLocation: body['retentionLocation'], supersedes: body['supersedes'] },
         { url: body['url'], sha256: body['sha256'] },
