@@ -10,9 +10,10 @@ import type { Jurisdiction } from '@kms/domain';
 import { canonicalJsonBytes } from '@kms/evidence';
 import { EventSealer } from '@kms/event-store';
 import { eventStoreMigrations, PostgresEventStore } from '@kms/event-store-postgres';
-import { HsmInstanceRegistry, masterKeySealKeys } from '@kms/key-backend-pkcs11';
+import { HsmInstanceRegistry, historySealKeysOnce, masterKeySealKeys } from '@kms/key-backend-pkcs11';
 import { JURISDICTION_TEST_TOKENS, SOFTHSM_MODULE, softHsmTestToken } from '@kms/key-backend-pkcs11/testing';
 import { MasterKey } from '@kms/key-backend-software';
+import { loadConfig } from '@kms/config';
 import { eventLeafRecord, leafData, leafHash, verifyCheckpointNote, verifyInclusion } from '@kms/ledger';
 import { auditMigrations, createPgPool, dropSchema, runMigrations, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
 import { exitOf, type MainProcess, startMainProcess } from '@kms/testing';
@@ -178,4 +179,71 @@ describe('the audit projector deployed alone', () => {
     expect(audit.rows.map((r) => r.outcome)).toEqual(['SUCCESS']);
     expect(stored[0]?.metadata['auditRecordId']).toBe(audit.rows[0]?.id);
   });
+});
+
+describe('the audit projector deployed alone with a custody HSM (KMS_HSM_*) that is also a declared instance', () => {
+  const custodySource = { url, schema: uniqueTestSchema('hsm_alone_custody') };
+  const custodyKeyBytes = randomBytes(32);
+  const custodyMasterKey = MasterKey.fromBytes(custodyKeyBytes);
+  const hsmEnv = { KMS_HSM_ENABLED: '1', KMS_HSM_PIN_FILE: token.userPinFile, SOFTHSM2_CONF: token.confPath };
+  let custodyPool: Pool;
+  let custodyEvents: PostgresEventStore;
+  let custodyMain: MainProcess;
+  let custodyUrl: string;
+  let custodyBearer: string;
+
+  beforeAll(async () => {
+    await runMigrations(custodySource, [...eventStoreMigrations, ...auditMigrations]);
+    // What the key service or the migrate step does first: the HSM seal root, from which the seal keys derive.
+    const sealKeys = await historySealKeysOnce(loadConfig({ KMS_DATABASE_URL: url, KMS_MASTER_KEY: custodyKeyBytes.toString('base64'), ...hsmEnv }).hsm, custodyMasterKey);
+    expect(sealKeys.source).toBe('HSM');
+    custodyPool = createPgPool(custodySource, { max: 4 });
+    custodyEvents = new PostgresEventStore(custodyPool, { channel: `kms_events_${custodySource.schema}`.slice(0, 63), pollIntervalMs: 50, sealer: new EventSealer(sealKeys.events) });
+    const ids = complianceIdentity(custodyEvents, { tokenSigningKey: custodyMasterKey.derive('token-signing-v1'), credentialPepper: custodyMasterKey.derive('credential-verifier-v1') }, systemClock);
+    const { identity: officer } = await ids.register({ name: 'carol-auditor', kind: 'HUMAN', roles: ['compliance-officer'] }, { actor: 'test-setup', correlationId: randomUUID() });
+    custodyBearer = (await ids.issueVerifiedPersonToken(officer.identityId, { webauthnCredentialId: 'test-key-of-carol' })).token;
+    custodyMain = startMainProcess(MAIN, {
+      KMS_HTTP_ADDRESS: '127.0.0.1:0',
+      KMS_DATABASE_URL: url,
+      KMS_DATABASE_SCHEMA: custodySource.schema,
+      KMS_MASTER_KEY: custodyKeyBytes.toString('base64'),
+      KMS_LEDGER_ORIGIN: 'kms.hsm-alone-custody.test/ledger',
+      ...hsmEnv,
+      KMS_HSM_INSTANCES: JSON.stringify([
+        { id: 'hsm-main', module: SOFTHSM_MODULE, tokenLabel: token.label, pinFile: token.userPinFile, jurisdiction: 'eu', provider: 'softhsm2', environment: 'on-premises' },
+        { id: 'hsm-eu', module: SOFTHSM_MODULE, tokenLabel: JURISDICTION_TEST_TOKENS.eu, pinFile: token.userPinFile, jurisdiction: 'eu', provider: 'softhsm2', environment: 'sovereign' },
+      ]),
+    });
+    custodyUrl = await custodyMain.url;
+  }, 90_000);
+
+  afterAll(async () => {
+    if (custodyMain?.child.exitCode === null) {
+      const exited = exitOf(custodyMain.child);
+      custodyMain.child.kill('SIGTERM');
+      await exited;
+    }
+    await custodyEvents?.close();
+    await custodyPool?.end();
+    await dropSchema(custodySource);
+  });
+
+  it('shares the custody token with the instance declared on it: its bundle key is the key that signs the checkpoints', async () => {
+    expect(custodyMain.output()).toContain('attestation key: the HSM key kms-attestation-v1');
+    expect(custodyMain.output()).toContain('HSM instances opened for their attestation bundles: hsm-main, hsm-eu');
+    const get2 = (path: string) => fetch(`${custodyUrl}${path}`, { headers: { authorization: `Bearer ${custodyBearer}` } });
+    const main = (await (await get2('/v1/evidence/hsms/hsm-main?format=json')).json()) as { attestationKey: { publicKeyPem: string; fingerprint: string } };
+    const eu = (await (await get2('/v1/evidence/hsms/hsm-eu?format=json')).json()) as { attestationKey: { fingerprint: string } };
+    // Two tokens, two attestation keys.
+    expect(eu.attestationKey.fingerprint).not.toBe(main.attestationKey.fingerprint);
+    let note: string | undefined;
+    const deadline = Date.now() + 40_000;
+    while (!note && Date.now() < deadline) {
+      const res = await get2('/v1/ledger/events/checkpoint');
+      if (res.status === 200) note = await res.text();
+      else await new Promise((r) => setTimeout(r, 500));
+    }
+    if (!note) throw new Error('no checkpoint was signed');
+    expect(verifyCheckpointNote(note, main.attestationKey.publicKeyPem, 'kms.hsm-alone-custody.test/ledger/events')).toMatchObject({ valid: true });
+  }, 90_000);
 });
