@@ -1,4 +1,4 @@
-import type { AccessSecrets, AttestationSigner, AuditLog, Clock, HsmAttestationService, IntegrityAlarm } from '@kms/application';
+import type { AccessSecrets, AttestationSigner, AuditLog, ChangeCommitter, Clock, HsmAttestationService, IdempotencyStore, IntegrityAlarm } from '@kms/application';
 import { AuditProjectorModule, checkpointPublisherFor, complianceIdentity } from '@kms/audit-projector';
 import type { KmsConfig } from '@kms/config';
 import type { EventStore, SealedHistory } from '@kms/event-store';
@@ -30,6 +30,8 @@ export interface AuditProjectorRuntime {
   integrity?: { alarm: IntegrityAlarm; expose: boolean };
   /** One attestation bundle per HSM instance (GET /v1/evidence/hsms/{id}); where the process has the instances. */
   hsmAttestations?: HsmAttestationService;
+  /** How the compliance API's changes (legal artifacts) commit with their audit record: the KMS's change committer. */
+  changes?: { committer: ChangeCommitter; idempotency?: IdempotencyStore };
 }
 
 /** The projector module and what to release after the app closes. */
@@ -72,6 +74,7 @@ export function composeAuditProjector(config: KmsConfig, runtime: AuditProjector
     ...(reconciliation ? { reconciliation } : {}),
     ...(runtime.integrity ? { integrity: runtime.integrity } : {}),
     ...(runtime.hsmAttestations ? { hsmAttestations: runtime.hsmAttestations } : {}),
+    ...(runtime.changes ? { changes: runtime.changes } : {}),
     settings: { origin: config.auditProjector.ledgerOrigin },
   });
   return {

@@ -1,13 +1,13 @@
 // Entry point: `npx tsx apps/audit-projector/src/main.ts`. Configuration comes from the environment (libs/config),
 // including KMS_LEDGER_ORIGIN (ledger origin prefix, default "open-kms/audit-ledger"), and, to send a copy of every signed
 // checkpoint to Kafka, KAFKA_BROKERS (+ KMS_CHECKPOINTS_TOPIC, default kms.ledger-checkpoints.v1; KMS_KAFKA_CREATE_TOPICS and the topic settings; KAFKA_CLIENT_ID).
-import type { AttestationSigner } from '@kms/application';
-import { IntegrityAlarm, systemClock } from '@kms/application';
+import type { AttestationSigner, ChangeCommitter } from '@kms/application';
+import { HsmAttestationService, HsmTimelineService, IntegrityAlarm, systemClock } from '@kms/application';
 import { SoftwareAttestationSigner } from '@kms/audit-projector';
 import { EventSealer } from '@kms/event-store';
 import { ConfigError, type KmsConfig, loadConfig } from '@kms/config';
-import { eventStoreMigrations, notifyChannelFor, PostgresEventStore } from '@kms/event-store-postgres';
-import { createPkcs11Hsm, historySealKeys, type Pkcs11Hsm } from '@kms/key-backend-pkcs11';
+import { eventStoreMigrations, notifyChannelFor, PostgresChangeCommitter, PostgresEventStore } from '@kms/event-store-postgres';
+import { composeHsmInstances, historySealKeys, type KmsHsms } from '@kms/key-backend-pkcs11';
 import { loadMasterKey } from '@kms/key-backend-software';
 import { auditMigrations, AuditSealer, createPgPool, PostgresAuditLog, prepareSchema } from '@kms/persistence-postgres';
 import { closeOnSignals, createHttpApp, startObservability } from '@kms/platform';
@@ -18,18 +18,20 @@ const logger = new Logger('audit-projector');
 
 
 /**
- * The HSM when one is configured (production): it holds the attestation key and the root the history
- * seal keys are derived from. Without one, both come from the master key; the process says which.
+ * The HSMs when configured (production), opened as the key service opens them (composeHsmInstances):
+ * the custody HSM (KMS_HSM_*) holds the attestation key and the root the history seal keys are
+ * derived from — without one, both come from the master key, and the process says which; every
+ * declared instance (KMS_HSM_INSTANCES) signs its own attestation bundles (GET /v1/evidence/hsms/{id}).
  */
-async function hsmFor(config: KmsConfig): Promise<Pkcs11Hsm | undefined> {
-  if (!config.hsm.enabled) {
-    logger.warn('attestation and seal keys: SOFTWARE keys derived from the master key (no HSM configured); production uses the HSM');
-    return undefined;
-  }
-  const hsm = createPkcs11Hsm(config.hsm);
-  await hsm.pool.connect();
-  logger.log('attestation key: the HSM key kms-attestation-v1; history seal keys derived inside the HSM (kms-seal-v1)');
-  return hsm;
+async function hsmsFor(config: KmsConfig): Promise<KmsHsms | undefined> {
+  const notices: string[] = [];
+  const hsms = await composeHsmInstances(config, notices, (f) => logger.warn(`HSM ${f.operation} failed${f.returnCode ? ` (${f.returnCode})` : ''}: ${f.message}${f.reconnecting ? '; reconnecting' : ''}`));
+  for (const notice of notices) logger.log(notice);
+  if (hsms?.custody) logger.log('attestation key: the HSM key kms-attestation-v1; history seal keys derived inside the HSM (kms-seal-v1)');
+  else logger.warn('attestation and seal keys: SOFTWARE keys derived from the master key (no HSM configured); production uses the HSM');
+  const ids = hsms?.registry.instances().map((i) => i.declaration.instanceId) ?? [];
+  if (ids.length > 0) logger.log(`HSM instances opened for their attestation bundles: ${ids.join(', ')}`);
+  return hsms;
 }
 
 async function main(): Promise<void> {
@@ -37,9 +39,10 @@ async function main(): Promise<void> {
   // JSON logs (request id and caller on every line of a call) and, when enabled, traces.
   startObservability(config.observability, 'kms-audit-projector');
   const masterKey = await loadMasterKey(config.masterKey);
-  const hsm = await hsmFor(config);
+  const hsms = await hsmsFor(config);
+  const custody = hsms?.custody;
   // The key service or the migrate step creates the HSM seal root; this process only finds it.
-  const sealKeys = await historySealKeys(hsm?.pool, masterKey, { createRoot: false });
+  const sealKeys = await historySealKeys(custody?.pool, masterKey, { createRoot: false });
   // Events are checked against their seals (and sealed when this process writes).
   const sealer = new EventSealer(sealKeys.events);
   // With one role the source tables may not exist yet (the projector may start first); with the service
@@ -54,7 +57,17 @@ async function main(): Promise<void> {
   const integrity = new IntegrityAlarm({ detectedBy: 'audit-projector', audit: auditLog, logger: new Logger('integrity') });
   integrity.watch(sealer);
   integrity.watchAudit(auditSealer);
-  const signer: AttestationSigner = hsm?.attestationSigner ?? SoftwareAttestationSigner.fromSeed(masterKey.derive('audit-attestation-v1'));
+  const signer: AttestationSigner = custody?.attestationSigner ?? SoftwareAttestationSigner.fromSeed(masterKey.derive('audit-attestation-v1'));
+  // The compliance API's changes (legal artifacts, the HSM timeline and bundle events) commit with
+  // their audit record in one PostgreSQL transaction, as the key service's do.
+  const committer: ChangeCommitter | undefined =
+    config.eventStore.kind === 'postgres' ? new PostgresChangeCommitter(pool, { channel: eventStore.channel, sealer, auditSealer }) : undefined;
+  if (!committer) logger.warn('the event store is not PostgreSQL: legal artifacts cannot be registered here and GET /v1/evidence/hsms/{id} answers 404 (use the key service\'s process)');
+  // Each declared HSM instance signs its own bundle here; its timeline events are this process's changes.
+  const hsmAttestations =
+    committer && hsms && hsms.registry.instances().length > 0
+      ? new HsmAttestationService((id) => hsms.registry.attestable(id), new HsmTimelineService(eventStore, committer, systemClock))
+      : undefined;
   const projector = composeAuditProjector(config, {
     eventStore,
     seals: { stored: eventStore, sealer },
@@ -66,6 +79,8 @@ async function main(): Promise<void> {
     clock: systemClock,
     integrity: { alarm: integrity, expose: true },
     eventsHead: async () => BigInt((await pool.query<{ h: string | null }>('SELECT max(global_position)::text AS h FROM events')).rows[0]?.h ?? '0'),
+    ...(committer ? { changes: { committer } } : {}),
+    ...(hsmAttestations ? { hsmAttestations } : {}),
   });
   if (projector.checkpointTopic) logger.log(`signed checkpoints also go to Kafka topic ${projector.checkpointTopic}`);
   const { app, url } = await createHttpApp(projector.module, config.http);
@@ -76,7 +91,7 @@ async function main(): Promise<void> {
     await integrity.settled();
     await eventStore.close();
     await auditLog.close();
-    await hsm?.close();
+    await hsms?.close();
     await projector.close();
     await pool.end();
   };

@@ -5,6 +5,7 @@ import { batchReEncrypt } from './commands/batch-reencrypt.command';
 import { exportEvidence } from './commands/export-evidence.command';
 import { exportAudit } from './commands/export-audit.command';
 import { hsmEvidence } from './commands/hsm-evidence.command';
+import { type LegalArtifactRegisterOptions, legalArtifactList, legalArtifactRegister, legalArtifactWithdraw } from './commands/legal-artifact.command';
 import { reconcileLedger } from './commands/reconcile-ledger.command';
 import { verifyChainFiles } from './commands/verify-chain.command';
 import { backupRewrap } from './commands/backup-rewrap.command';
@@ -305,6 +306,58 @@ export function buildProgram(io: CliIo, catalog: ProtoCatalog, setExit: (code: n
     setExit(await hsmEvidence(c.httpUrl, c.token, { id: opts.id, ...(opts.out ? { out: opts.out } : {}) }, io));
   });
   add(hsmBundle);
+
+  const legalCmd = new Command('legal-artifact')
+    .helpGroup('Jobs and settings:')
+    .summary("a jurisdiction's legal appendix (DTIA, provider statements, emergency access plan): register, withdraw, list");
+  const legalRegisterCmd = new Command('register')
+    .summary('register a document: --file uploads it (SHA-256 computed by the server), --url + --sha256 references it')
+    .description('POST /v1/legal-artifacts/uploads or /v1/legal-artifacts with a compliance-officer or security-engineering token (docs/jurisdictions.md).')
+    .requiredOption('--jurisdiction <j>', 'a configured jurisdiction (e.g. eu)')
+    .requiredOption('--kind <kind>', 'DTIA, PROVIDER_STATEMENT, EMERGENCY_ACCESS_PLAN or OTHER')
+    .requiredOption('--title <title>', 'what the document is')
+    .requiredOption('--owner <owner>', 'who answers for it')
+    .requiredOption('--retention-location <where>', 'where the document itself is retained')
+    .option('--file <path>', 'the document to upload (at most 10 MiB)')
+    .option('--media-type <type>', 'its media type (default from the extension)')
+    .option('--url <https-url>', 'where the referenced document is')
+    .option('--sha256 <hex>', "the referenced document's SHA-256")
+    .option('--supersedes <artifact-id>', 'an ACTIVE artifact of the same jurisdiction this one replaces');
+  addCommonOptions(legalRegisterCmd, false).action(async (opts: CommonOptions & LegalArtifactRegisterOptions) => {
+    const c = withToken(opts);
+    const { jurisdiction, kind, title, owner, retentionLocation, file, mediaType, url, sha256, supersedes } = opts;
+    const options: LegalArtifactRegisterOptions = {
+      jurisdiction,
+      kind,
+      title,
+      owner,
+      retentionLocation,
+      ...(file !== undefined ? { file } : {}),
+      ...(mediaType !== undefined ? { mediaType } : {}),
+      ...(url !== undefined ? { url } : {}),
+      ...(sha256 !== undefined ? { sha256 } : {}),
+      ...(supersedes !== undefined ? { supersedes } : {}),
+    };
+    setExit(await legalArtifactRegister(c.httpUrl, c.token, options, io));
+  });
+  legalCmd.addCommand(legalRegisterCmd.copyInheritedSettings(program));
+  const legalWithdrawCmd = new Command('withdraw').summary('withdraw an ACTIVE artifact (it stays listed, WITHDRAWN)').argument('<artifact-id>').requiredOption('--reason <text>', 'why');
+  addCommonOptions(legalWithdrawCmd, false).action(async (id: string, opts: CommonOptions & { reason: string }) => {
+    const c = withToken(opts);
+    setExit(await legalArtifactWithdraw(c.httpUrl, c.token, id, opts.reason, io));
+  });
+  legalCmd.addCommand(legalWithdrawCmd.copyInheritedSettings(program));
+  const legalListCmd = new Command('list')
+    .summary("every configured jurisdiction's artifacts, or one's")
+    .option('--jurisdiction <j>', 'only this jurisdiction')
+    .option('--status <status>', 'ACTIVE, SUPERSEDED or WITHDRAWN')
+    .option('--json', 'print the answer as JSON');
+  addCommonOptions(legalListCmd, false).action(async (opts: CommonOptions & { jurisdiction?: string; status?: string; json?: boolean }) => {
+    const c = withToken(opts);
+    setExit(await legalArtifactList(c.httpUrl, c.token, { ...(opts.jurisdiction ? { jurisdiction: opts.jurisdiction } : {}), ...(opts.status ? { status: opts.status } : {}), json: opts.json === true }, io));
+  });
+  legalCmd.addCommand(legalListCmd.copyInheritedSettings(program));
+  add(legalCmd);
 
   const reconcile = new Command('reconcile-ledger')
     .helpGroup('Jobs and settings:')

@@ -93,6 +93,8 @@ async function main(): Promise<void> {
         integrity: { alarm: rt.integrity, expose: false },
         // The key service's HSM instances: GET /v1/evidence/hsms/{id} (docs/jurisdictions.md).
         ...(rt.hsmAttestations ? { hsmAttestations: rt.hsmAttestations } : {}),
+        // Legal artifacts (docs/jurisdictions.md) commit with their audit record through the key service's committer.
+        changes: { committer: rt.deps.changes.committer, ...(rt.deps.changes.idempotency ? { idempotency: rt.deps.changes.idempotency } : {}) },
       });
       closers.push(projector.close);
       const notices = composeNotices(config, rt, {

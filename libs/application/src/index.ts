@@ -37,5 +37,6 @@ export * from './console/device-authorizations.service';
 export * from './jurisdictions/hsm-timeline.service';
 export * from './jurisdictions/hsm-attestation.service';
 export * from './jurisdictions/residency-rules.service';
+export * from './jurisdictions/legal-artifacts.service';
 export * from './escrow/escrow.service';
 export * from './proofs/proof-token.service';

@@ -1,7 +1,21 @@
 import { followStore, loadAggregate } from '@kms/application';
 import { DRILL_LOG_STREAM_ID, drillLogDecider, drillLogEventCodec } from '@kms/domain';
 import type { EventSubscription } from '@kms/event-store';
-import { type AttestationSigner, type AuditLog, type Clock, describeViolation, type HsmAttestationService, IdentityService, type IntegrityAlarm, systemClock } from '@kms/application';
+import {
+  type AttestationSigner,
+  type AuditLog,
+  CallScopedEventStore,
+  type ChangeCommitter,
+  type Clock,
+  describeViolation,
+  type HsmAttestationService,
+  type IdempotencyStore,
+  IdentityService,
+  type IntegrityAlarm,
+  LegalArtifactService,
+  systemClock,
+} from '@kms/application';
+import type { Jurisdiction } from '@kms/domain';
 import type { KmsConfig } from '@kms/config';
 import type { EventSealer, EventStore, SealedHistory } from '@kms/event-store';
 import { type AuditRecordFeed, type AuditSealer, prepareSchema } from '@kms/persistence-postgres';
@@ -15,6 +29,7 @@ import { ComplianceController } from './http/compliance.controller';
 import { AuditExportController } from './jurisdictions/audit-export.controller';
 import { OcsfAuditExport } from './jurisdictions/ocsf-audit-export';
 import { HSM_ATTESTATIONS, HsmEvidenceController } from './jurisdictions/hsm-evidence.controller';
+import { LEGAL_ARTIFACTS, LegalArtifactsController } from './jurisdictions/legal-artifacts.controller';
 import { DECLARED_HSMS } from './http/compliance.controller';
 import { ComplianceGateway } from './http/compliance-gateway';
 import { ComplianceQueries } from './http/compliance-queries';
@@ -76,7 +91,18 @@ export interface AuditProjectorDependencies {
   integrity?: { alarm: IntegrityAlarm; expose: boolean };
   /** The per-HSM attestation bundles (GET /v1/evidence/hsms/{id}); absent where no HSM instance is configured. */
   hsmAttestations?: HsmAttestationService;
+  /**
+   * How the compliance API's changes (legal artifacts) commit: the KMS's change committer over
+   * `eventStore` (events and their audit record together). Absent: those calls are refused, audited.
+   */
+  changes?: { committer: ChangeCommitter; idempotency?: IdempotencyStore };
   settings?: AuditProjectorSettings;
+}
+
+/** The jurisdictions of the configuration: those of the HSM instances and of the master keys. */
+export function configuredJurisdictions(config: KmsConfig): Jurisdiction[] {
+  const all = new Set<Jurisdiction>([...config.hsmInstances.map((h) => h.jurisdiction), config.masterKeys.primary, ...config.masterKeys.others.map((o) => o.jurisdiction)]);
+  return [...all].sort();
 }
 
 interface Setup {
@@ -145,12 +171,26 @@ export class AuditProjectorModule implements OnModuleInit, OnModuleDestroy {
       },
       { provide: OcsfAuditExport, useFactory: (ds: DataSource, ledger: LedgerStore) => new OcsfAuditExport(ds, ledger), inject: [AUDIT_PROJECTOR_DATA_SOURCE, LedgerStore] },
       {
-        provide: ComplianceQueries,
-        useFactory: (ds: DataSource) =>
-          new ComplianceQueries(ds, clock, async () => (await loadAggregate(deps.eventStore, drillLogDecider, drillLogEventCodec, DRILL_LOG_STREAM_ID)).state),
-        inject: [AUDIT_PROJECTOR_DATA_SOURCE],
+        provide: LEGAL_ARTIFACTS,
+        // Written through the call-scoped store: a registration commits with its audit record (ComplianceGateway).
+        useFactory: () => new LegalArtifactService(new CallScopedEventStore(deps.eventStore), clock, () => configuredJurisdictions(config)),
       },
-      { provide: ComplianceGateway, useFactory: () => new ComplianceGateway(deps.identity, deps.auditLog, clock) },
+      {
+        provide: ComplianceQueries,
+        useFactory: (ds: DataSource, legal: LegalArtifactService) =>
+          new ComplianceQueries(ds, clock, async () => (await loadAggregate(deps.eventStore, drillLogDecider, drillLogEventCodec, DRILL_LOG_STREAM_ID)).state, (j) => legal.list(j)),
+        inject: [AUDIT_PROJECTOR_DATA_SOURCE, LEGAL_ARTIFACTS],
+      },
+      {
+        provide: ComplianceGateway,
+        useFactory: () =>
+          new ComplianceGateway(
+            deps.identity,
+            deps.auditLog,
+            clock,
+            deps.changes ? { store: deps.eventStore, committer: deps.changes.committer, ...(deps.changes.idempotency ? { idempotency: deps.changes.idempotency } : {}) } : undefined,
+          ),
+      },
       {
         provide: LedgerReconciler,
         useFactory: (ds: DataSource, store: ProjectionStore, ledger: LedgerStore) =>
@@ -173,7 +213,7 @@ export class AuditProjectorModule implements OnModuleInit, OnModuleDestroy {
         inject: [AUDIT_PROJECTOR_DATA_SOURCE, LedgerStore],
       },
     );
-    return { module: AuditProjectorModule, imports: [HealthModule], providers, controllers: [ComplianceController, AuditExportController, HsmEvidenceController] };
+    return { module: AuditProjectorModule, imports: [HealthModule], providers, controllers: [ComplianceController, AuditExportController, HsmEvidenceController, LegalArtifactsController] };
   }
 
   /** Keeps the identity view current (suspensions, credential rotations) for token checks. */

@@ -34,6 +34,9 @@ import {
   proofChainEventCodec,
   RESIDENCY_STREAM_PREFIX,
   residencyEventCodec,
+  LEGAL_ARTIFACTS_STREAM_PREFIX,
+  legalArtifactEventCodec,
+  legalArtifactsDecider,
   residencyRulesDecider,
 } from '@kms/domain';
 import type { EventStore, StoredEvent } from '@kms/event-store';
@@ -69,6 +72,7 @@ export const REPLAYED_AGGREGATES: readonly ReplayedAggregate[] = [
   aggregate('escrow ceremony', ESCROW_CEREMONY_STREAM_PREFIX, escrowCeremonyDecider, escrowCeremonyEventCodec),
   aggregate('HSM timeline', HSM_STREAM_PREFIX, hsmTimelineDecider, hsmTimelineEventCodec),
   aggregate('residency', RESIDENCY_STREAM_PREFIX, residencyRulesDecider, residencyEventCodec),
+  aggregate('legal artifacts', LEGAL_ARTIFACTS_STREAM_PREFIX, legalArtifactsDecider, legalArtifactEventCodec),
   aggregate('proof chain', PROOF_CHAIN_STREAM_PREFIX, proofChainDecider, proofChainEventCodec),
   aggregate('drill log', DRILL_LOG_STREAM_ID, drillLogDecider, drillLogEventCodec),
 ];

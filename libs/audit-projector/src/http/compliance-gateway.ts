@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AuditedExecutor, type AuditLog, Authorizer, CallPipeline, type Clock, type IdentityService, type IncomingCall } from '@kms/application';
+import { AuditedExecutor, type AuditLog, Authorizer, CallPipeline, type CallScope, type ChangeRuntime, type Clock, type IdentityService, type IncomingCall, type OperationFacts } from '@kms/application';
 import { isUuid, KmsError, type Principal } from '@kms/domain';
 
 /** The request as Express hands it to a controller (only what the gateway reads). */
@@ -60,29 +60,48 @@ function statusOf(e: KmsError): number {
     case 'INVALID_ARGUMENT':
     case 'MALFORMED_REQUEST':
       return 400;
+    case 'ILLEGAL_TRANSITION':
+    case 'CONCURRENCY_CONFLICT':
+      return 409;
     default:
       return 503;
   }
 }
 
+/** The operations the compliance API serves, as the role matrix names them. */
+export type ComplianceOperation = 'ReadAudit' | 'ExportEvidence' | 'RegisterLegalArtifact' | 'WithdrawLegalArtifact';
+
 /**
  * The HTTP adapter of the one audited-call pipeline (CallPipeline, as the gRPC API's CallGate):
  * bearer token → principal → role gate → handler → audit record → answer. The audit record is made
  * durable before anything is sent; if it cannot be, the caller gets 503 and nothing else (fail
- * closed). Refusals are RFC 9457 problem details naming the field.
+ * closed). Refusals are RFC 9457 problem details naming the field. A `change` call (legal
+ * artifacts) runs as the gRPC API's changes do: the events its handler appends through the
+ * call-scoped store commit with its audit record (`changes`: the event store and the KMS's change
+ * committer), or neither does; without `changes` such a call is refused, audited, and nothing is written.
  */
 export class ComplianceGateway {
   private readonly pipeline: CallPipeline;
 
-  constructor(identity: IdentityService, audit: AuditLog, clock: Clock) {
-    this.pipeline = new CallPipeline(identity, new Authorizer(), new AuditedExecutor(audit, clock));
+  constructor(
+    identity: IdentityService,
+    audit: AuditLog,
+    clock: Clock,
+    private readonly changes?: ChangeRuntime,
+  ) {
+    this.pipeline = new CallPipeline(identity, new Authorizer(), new AuditedExecutor(audit, clock, changes));
+  }
+
+  /** Whether change calls can commit here (an event store and change committer were given). */
+  get acceptsChanges(): boolean {
+    return this.changes !== undefined;
   }
 
   async handle(
     req: HttpRequest,
     res: ServerResponse,
-    spec: { operation: 'ReadAudit' | 'ExportEvidence'; route: string; keyId?: string },
-    work: (principal: Principal) => Promise<HttpAnswer>,
+    spec: { operation: ComplianceOperation; route: string; keyId?: string; change?: { request: unknown } },
+    work: (principal: Principal, facts: OperationFacts, requestId: string) => Promise<HttpAnswer>,
   ): Promise<void> {
     const auth = req.headers['authorization'];
     const id = req.headers['x-request-id'];
@@ -97,12 +116,14 @@ export class ComplianceGateway {
     const ctx = this.pipeline.begin(incoming);
     let answer: HttpAnswer;
     try {
-      answer = await this.pipeline.run(ctx, incoming, async ({ principal, facts }) => {
+      const handler = async ({ principal, facts, ctx: call }: CallScope): Promise<HttpAnswer> => {
         if (spec.keyId && isUuid(spec.keyId)) facts.keyId = spec.keyId;
-        const a = await work(principal);
+        if (spec.change && !this.changes) throw new HttpProblem(503, 'CHANGES_NOT_CONFIGURED', 'this compliance API cannot record changes (no event store change committer is configured in this process)');
+        const a = await work(principal, facts, call.requestId);
         facts.details = { ...facts.details, ...(a.details ?? {}) };
         return a;
-      });
+      };
+      answer = spec.change && this.changes ? await this.pipeline.runChange(ctx, incoming, spec.change.request, handler) : await this.pipeline.run(ctx, incoming, handler);
     } catch (e) {
       const p = toProblem(e);
       problem(res, p.status, p.code, p.message, ctx.requestId, p.field);

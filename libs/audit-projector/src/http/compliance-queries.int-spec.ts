@@ -387,12 +387,35 @@ describe('ComplianceQueries.controls (GET /v1/controls) follows the read models'
       { id: 'hsm-eu-2', jurisdiction: 'eu', provider: 'p', environment: 'sovereign', certifications: [], evidenceOwner: 'eu-compliance', evidenceRetention: 's3://eu-evidence' },
       { id: 'hsm-us', jurisdiction: 'us', provider: 'q', environment: 'commercial', certifications: [] },
     ];
-    type Column = { environment: string; jurisdiction: string; hsm_instances: string[]; owner: string; retention: string; artifacts?: string[]; compensating_evidence?: string };
+    type Column = { environment: string; jurisdiction: string; hsm_instances: string[]; owner: string; retention: string; artifacts?: string[]; compensating_evidence?: string; legal_appendix?: string; legal_artifacts?: unknown[] };
     const controls = (await queries.controls(healthy, declared)) as Array<Control & { evidence_by_environment: Column[] }>;
     const of = (id: string) => controls.find((c) => c.id === id)?.evidence_by_environment ?? [];
     expect(of('KMS-HSM-01')).toEqual([
-      { environment: 'commercial', jurisdiction: 'us', hsm_instances: ['hsm-us'], owner: 'compliance-officer', retention: 'KMS audit ledger (hash-anchored, signed checkpoints)', artifacts: ['/v1/evidence/hsms/hsm-us'] },
-      { environment: 'sovereign', jurisdiction: 'eu', hsm_instances: ['hsm-eu-1', 'hsm-eu-2'], owner: 'eu-compliance', retention: 's3://eu-evidence', artifacts: ['/v1/evidence/hsms/hsm-eu-1', '/v1/evidence/hsms/hsm-eu-2'] },
+      {
+        environment: 'commercial',
+        jurisdiction: 'us',
+        hsm_instances: ['hsm-us'],
+        owner: 'compliance-officer',
+        retention: 'KMS audit ledger (hash-anchored, signed checkpoints)',
+        artifacts: ['/v1/evidence/hsms/hsm-us'],
+        legal_appendix: '/v1/legal-artifacts?jurisdiction=us',
+        legal_artifacts: [],
+      },
+      {
+        environment: 'sovereign',
+        jurisdiction: 'eu',
+        hsm_instances: ['hsm-eu-1', 'hsm-eu-2'],
+        owner: 'eu-compliance',
+        retention: 's3://eu-evidence',
+        artifacts: ['/v1/evidence/hsms/hsm-eu-1', '/v1/evidence/hsms/hsm-eu-2'],
+        legal_appendix: '/v1/legal-artifacts?jurisdiction=eu',
+        legal_artifacts: [],
+      },
+    ]);
+    // Controls no legal appendix document bears on link the appendix only.
+    expect(of('KMS-LOG-01').map((c) => [c.legal_appendix, c.legal_artifacts])).toEqual([
+      ['/v1/legal-artifacts?jurisdiction=us', undefined],
+      ['/v1/legal-artifacts?jurisdiction=eu', undefined],
     ]);
     expect(of('KMS-ROT-ROOT_TENANT').map((c) => c.artifacts)).toEqual([['/v1/keys?purpose=ROOT_TENANT&jurisdiction=us&overdue=true'], ['/v1/keys?purpose=ROOT_TENANT&jurisdiction=eu&overdue=true']]);
     // A central control: the same artifact covers every environment, recorded as compensating evidence.

@@ -9,6 +9,9 @@ import {
   type DrillLogState,
   drillStatus,
   isUuid,
+  type Jurisdiction,
+  type LegalArtifactKind,
+  type LegalArtifactState,
   KEY_PURPOSES,
   pendingDeclarations,
   PURPOSE_MAX_ROTATION_DAYS,
@@ -84,6 +87,20 @@ export interface DeclaredHsm {
   evidenceRetention?: string;
 }
 
+/** A registered legal artifact with the id of the event that registered it (its ledger record id). */
+export type RegisteredLegalArtifact = LegalArtifactState & { ledgerRecordId: string };
+
+/**
+ * Which legal appendix documents bear on which control, per jurisdiction column: the custody
+ * control (keys generated and held in that jurisdiction's HSM) on the transfer impact assessment and
+ * the provider's statements; break-glass escrow on the emergency access plan. Other kinds (OTHER)
+ * are listed by the column's `legal_appendix` link only.
+ */
+const LEGAL_KINDS_BY_CONTROL: Readonly<Record<string, readonly LegalArtifactKind[]>> = {
+  'KMS-HSM-01': ['DTIA', 'PROVIDER_STATEMENT'],
+  'KMS-ESC-01': ['EMERGENCY_ACCESS_PLAN'],
+};
+
 /** Where evidence is retained when an environment declares nothing else: the KMS's own ledger. */
 const LEDGER_RETENTION = 'KMS audit ledger (hash-anchored, signed checkpoints)';
 /** Who answers for evidence when an environment declares nothing else. */
@@ -125,11 +142,36 @@ function evidenceColumns(declared: readonly DeclaredHsm[]): EvidenceColumn[] {
  * produces one, otherwise the compensating evidence (the central artifact that covers every
  * environment), with the owner and retention location the environment declares.
  */
-function columnEvidence(control: ControlRow, column: EvidenceColumn): Record<string, unknown> {
+function columnEvidence(control: ControlRow, column: EvidenceColumn, legal: readonly RegisteredLegalArtifact[]): Record<string, unknown> {
   const j = encodeURIComponent(column.jurisdiction);
   const owner = [...new Set(column.hsms.map((h) => h.evidenceOwner ?? DEFAULT_EVIDENCE_OWNER))].join(', ');
   const retention = [...new Set(column.hsms.map((h) => h.evidenceRetention ?? LEDGER_RETENTION))].join(', ');
-  const base = { environment: column.environment, jurisdiction: column.jurisdiction, hsm_instances: column.hsms.map((h) => h.id), owner, retention };
+  const kinds = LEGAL_KINDS_BY_CONTROL[control.id];
+  const base = {
+    environment: column.environment,
+    jurisdiction: column.jurisdiction,
+    hsm_instances: column.hsms.map((h) => h.id),
+    owner,
+    retention,
+    legal_appendix: `/v1/legal-artifacts?jurisdiction=${j}`,
+    ...(kinds
+      ? {
+          legal_artifacts: legal
+            .filter((a) => kinds.includes(a.kind))
+            .map((a) => ({
+              artifactId: a.artifactId,
+              kind: a.kind,
+              title: a.title,
+              sha256: a.sha256,
+              hashOrigin: a.hashOrigin,
+              owner: a.owner,
+              retentionLocation: a.retentionLocation,
+              ...(a.url ? { url: a.url } : {}),
+              inclusion_proof: `/v1/ledger/events/inclusion?recordId=${encodeURIComponent(a.ledgerRecordId)}`,
+            })),
+        }
+      : {}),
+  };
   if (control.id === 'KMS-HSM-01') return { ...base, artifacts: column.hsms.map((h) => `/v1/evidence/hsms/${h.id}`) };
   if (control.id.startsWith('KMS-ROT-')) return { ...base, artifacts: [`/v1/keys?purpose=${control.id.slice('KMS-ROT-'.length)}&jurisdiction=${j}&overdue=true`] };
   if (control.id === 'KMS-RET-01') return { ...base, artifacts: [`/v1/keys?jurisdiction=${j}`] };
@@ -256,6 +298,8 @@ export class ComplianceQueries {
     private readonly clock: { now(): Date },
     /** The drill log as the event store holds it (docs/backup-and-drills.md); without it drills are not evaluated. */
     private readonly drillLog?: () => Promise<DrillLogState>,
+    /** A jurisdiction's legal appendix (docs/jurisdictions.md): the control matrix's columns point at it. */
+    private readonly legalArtifacts?: (jurisdiction: Jurisdiction) => Promise<RegisteredLegalArtifact[]>,
   ) {
     this.keyRows = dataSource.getRepository(KeyEntity);
     this.versionRows = dataSource.getRepository(KeyVersionEntity);
@@ -483,7 +527,11 @@ export class ComplianceQueries {
     const rows = await this.controlRows(ledgerHealthy);
     const columns = evidenceColumns(declared);
     if (columns.length === 0) return rows;
-    return rows.map((c) => ({ ...c, evidence_by_environment: columns.map((column) => columnEvidence(c, column)) }));
+    const legal = new Map<string, RegisteredLegalArtifact[]>();
+    for (const j of new Set(columns.map((c) => c.jurisdiction))) {
+      legal.set(j, this.legalArtifacts ? (await this.legalArtifacts(j as Jurisdiction)).filter((a) => a.status === 'ACTIVE') : []);
+    }
+    return rows.map((c) => ({ ...c, evidence_by_environment: columns.map((column) => columnEvidence(c, column, legal.get(column.jurisdiction) ?? [])) }));
   }
 
   private async controlRows(ledgerHealthy: { events: number; audit: number; eventsCheckpoint: number; auditCheckpoint: number }): Promise<ControlRow[]> {

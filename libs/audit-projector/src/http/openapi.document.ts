@@ -76,6 +76,33 @@ export const COMPLIANCE_OPENAPI = {
         responses: { '200': { description: 'application/pdf or application/json; x-kms-bundle-sha256, x-kms-ledger-record-id (for /v1/ledger/events/inclusion)' }, ...errors },
       },
     },
+    '/v1/legal-artifacts': {
+      get: {
+        summary: "Legal appendix per jurisdiction (DTIA, provider statements, emergency access plan...): every configured jurisdiction's artifacts, or one's (docs/jurisdictions.md)",
+        parameters: [q('jurisdiction', 'a configured jurisdiction'), q('status', 'ACTIVE, SUPERSEDED or WITHDRAWN')],
+        responses: { '200': json('{ jurisdictions: [{ jurisdiction, artifacts: [{ artifactId, kind, title, owner, retentionLocation, sha256, hashOrigin, url?, status, ledgerRecordId, inclusion_proof }] }] }'), ...errors },
+      },
+      post: {
+        summary: 'Register a document referenced by https URL with the SHA-256 its registrant states (the KMS fetches nothing); audited RegisterLegalArtifact, its event anchored in the ledger',
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['jurisdiction', 'kind', 'title', 'owner', 'retentionLocation', 'url', 'sha256'] } } } },
+        responses: { '201': json('{ artifact, ledgerRecordId }'), ...errors },
+      },
+    },
+    '/v1/legal-artifacts/uploads': {
+      post: {
+        summary: "Register an uploaded document (the body: its bytes, at most 10 MiB, content-type its media type); the SHA-256 is computed by the KMS, the bytes are not kept",
+        parameters: [q('jurisdiction', 'a configured jurisdiction'), q('kind', 'DTIA, PROVIDER_STATEMENT, EMERGENCY_ACCESS_PLAN or OTHER'), q('title', 'what it is'), q('owner', 'who answers for it'), q('retentionLocation', 'where the document is kept'), q('fileName', 'optional'), q('mediaType', 'optional, instead of content-type'), q('supersedes', 'optional: an ACTIVE artifact it replaces')],
+        responses: { '201': json('{ artifact, ledgerRecordId }'), ...errors },
+      },
+    },
+    '/v1/legal-artifacts/{id}/withdrawal': {
+      post: {
+        summary: 'Withdraw an ACTIVE artifact with a reason (it stays listed, WITHDRAWN); audited WithdrawLegalArtifact',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['reason'] } } } },
+        responses: { '200': json('{ artifact, ledgerRecordId }'), ...errors },
+      },
+    },
     '/v1/ledger/reconciliations': {
       post: {
         summary: 'Reconcile the source tables (events, audit_records) against the ledger now: seals, chains, gaps, positions, leaves, signed checkpoints',

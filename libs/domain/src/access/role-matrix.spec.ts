@@ -87,6 +87,8 @@ const EXPECTED: Record<string, Row> = {
   GetEscrowPackage:              { sre: 'ok',   sec: 'ok',    co: 'ok',    ka: 'ok',    workload: '-' },
   ReadAudit:                     { sre: '-',    sec: 'ok',    co: 'ok',    ka: '-',     workload: '-' },
   ExportEvidence:                { sre: '-',    sec: 'ok',    co: 'ok',    ka: '-',     workload: '-' },
+  RegisterLegalArtifact:         { sre: '-',    sec: 'ok',    co: 'ok',    ka: '-',     workload: '-' },
+  WithdrawLegalArtifact:         { sre: '-',    sec: 'ok',    co: 'ok',    ka: '-',     workload: '-' },
   SaveNotificationList:          { sre: '-',    sec: 'ok',    co: '-',     ka: '-',     workload: '-' },
   RemoveNotificationList:        { sre: '-',    sec: 'ok',    co: '-',     ka: '-',     workload: '-' },
   ListNotificationLists:         { sre: '-',    sec: 'ok',    co: 'ok',    ka: '-',     workload: '-' },

@@ -116,6 +116,10 @@ export const OPERATION_RULES: Readonly<Record<string, OperationRule>> = {
   SetResidencyRule: { humanRoles: ['security-engineering'], workloads: false },
   GetResidencyRules: { humanRoles: READERS, workloads: false },
   ExportEvidence: { humanRoles: ['compliance-officer', 'security-engineering'], workloads: false },
+  // Legal appendix of a jurisdiction (HTTP /v1/legal-artifacts, docs/jurisdictions.md): a record of evidence, like a
+  // drill, registered or withdrawn by one person of compliance or security engineering; every reader of audit lists it.
+  RegisterLegalArtifact: { humanRoles: ['compliance-officer', 'security-engineering'], workloads: false },
+  WithdrawLegalArtifact: { humanRoles: ['compliance-officer', 'security-engineering'], workloads: false },
   // Regulatory proof tokens: signing needs SIGN on the tenant's root key; reading the chain, VERIFY (or a reader's role).
   IssueProofToken: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'SIGN' },
   GetProofChain: { humanRoles: READERS, workloads: true, keyPermission: 'VERIFY', humanRolesWithoutGrant: READERS },

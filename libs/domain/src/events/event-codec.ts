@@ -4,6 +4,7 @@ import { PERSON_FACTORS_EVENT_TYPES, type PersonFactorsEvent } from '../access/p
 import { KEY_EVENT_TYPES, type KeyEvent } from '../key/key.events';
 import { HSM_TIMELINE_EVENT_TYPES, type HsmTimelineEvent } from '../jurisdiction/hsm-timeline.decider';
 import { RESIDENCY_EVENT_TYPES, type ResidencyEvent } from '../jurisdiction/residency-rules.decider';
+import { LEGAL_ARTIFACT_EVENT_TYPES, type LegalArtifactEvent } from '../jurisdiction/legal-artifacts.decider';
 import { PROOF_CHAIN_EVENT_TYPES, type ProofChainEvent } from '../proof/proof-chain.decider';
 import { DRILL_LOG_EVENT_TYPES, type DrillLogEvent } from '../drill/drill-log.decider';
 export * from './stream-ids';
@@ -65,5 +66,6 @@ export function parseKeyEvent(raw: RawEvent): KeyEvent {
 // Jurisdictions (docs/jurisdictions.md): the per-HSM timeline and the tenants' residency rules.
 export const hsmTimelineEventCodec: EventCodec<HsmTimelineEvent> = codec<HsmTimelineEvent>('HSM timeline', HSM_TIMELINE_EVENT_TYPES);
 export const residencyEventCodec: EventCodec<ResidencyEvent> = codec<ResidencyEvent>('residency', RESIDENCY_EVENT_TYPES);
+export const legalArtifactEventCodec: EventCodec<LegalArtifactEvent> = codec<LegalArtifactEvent>('legal artifacts', LEGAL_ARTIFACT_EVENT_TYPES);
 export const proofChainEventCodec: EventCodec<ProofChainEvent> = codec<ProofChainEvent>('proof chain', PROOF_CHAIN_EVENT_TYPES);
 export const drillLogEventCodec: EventCodec<DrillLogEvent> = codec<DrillLogEvent>('drill log', DRILL_LOG_EVENT_TYPES);
