@@ -50,6 +50,7 @@ export type RequestedChange =
   | { operation: 'RotateKey'; key: KeyRecord; reason: RotationReason }
   | { operation: 'UpdateRotationPolicy'; keyId: string; rotationPeriodDays: number }
   | { operation: 'UpdateKeyLabels'; keyId: string; labels: Record<string, string> }
+  | { operation: 'RenameKey'; keyId: string; name: string }
   | { operation: 'DisableKeyVersion'; keyId: string; version: number; overrideDependents: boolean }
   | { operation: 'EnableKeyVersion'; keyId: string; version: number }
   | { operation: 'ScheduleKeyVersionDestruction'; keyId: string; version: number; delayDays?: number; overrideDependents: boolean }
@@ -272,6 +273,8 @@ export class DualAuthorization {
         return key('UpdateRotationPolicy', change.keyId, { rotationPeriodDays: change.rotationPeriodDays }, { type: 'UpdateRotationPolicy', data: { rotationPeriodDays: change.rotationPeriodDays } });
       case 'UpdateKeyLabels':
         return key('UpdateKeyLabels', change.keyId, { labels: change.labels }, { type: 'SetKeyLabels', data: { labels: change.labels } });
+      case 'RenameKey':
+        return key('RenameKey', change.keyId, { name: change.name }, { type: 'RenameKey', data: { name: change.name } });
       case 'DisableKeyVersion':
         if (!change.overrideDependents) return undefined;
         return key('RetireBeforeDependentsConfirmed', change.keyId, { version: change.version }, { type: 'DisableKeyVersion', data: { version: change.version, overrideDependents: true } });
@@ -451,6 +454,9 @@ export class DualAuthorization {
         return;
       case 'UpdateKeyLabels':
         await this.lifecycle.setKeyLabels(op.targetId, p['labels'] as Record<string, string>, ctx);
+        return;
+      case 'RenameKey':
+        await this.lifecycle.renameKey(op.targetId, String(p['name']), ctx);
         return;
       case 'LowerMinDecryptionVersion':
         await this.lifecycle.setMinDecryptionVersion(op.targetId, p['minDecryptionVersion'] as number, ctx);

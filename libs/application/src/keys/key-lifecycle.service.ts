@@ -424,6 +424,49 @@ export class KeyLifecycleService {
   }
 
   /**
+   * Give the key another name, unique in its tenant: the new name is reserved (KeyNameReserved on its
+   * name stream), the key records KeyRenamed and the old name is released (KeyNameReleased), all in
+   * the one change of the call; a name another key holds is KEY_ALREADY_EXISTS naming `name`.
+   */
+  async renameKey(keyId: string, newName: string, ctx: ChangeContext): Promise<KeyRecord> {
+    const name = validateKeyName(newName);
+    const current = existingOrThrow(await this.catalog.get(keyId));
+    if (current.key.name === name) return current.key;
+    const { tenant } = current.key;
+    const newStream = keyNameStreamId(tenant, name);
+    const occurredAt = () => this.clock.now().toISOString();
+    const meta = () => ({ actor: ctx.actor, correlationId: ctx.correlationId, occurredAt: occurredAt() });
+    const nameVersion = await this.freeName(newStream, tenant, name);
+    let reserved: number | undefined;
+    try {
+      reserved = (
+        await this.store.appendToStream(newStream, [{ id: randomUUID(), type: 'KeyNameReserved', data: { tenant, name, keyId }, metadata: meta() }], {
+          expectedVersion: nameVersion < 0 ? 'no_stream' : nameVersion,
+        })
+      ).nextExpectedVersion;
+      let previousName = current.key.name;
+      const key = await this.handle(keyId, (state) => {
+        previousName = state.key.name;
+        return { command: { type: 'RenameKey', data: { name }, metadata: this.metadata(ctx) } };
+      });
+      const old = await this.store.readStream(keyNameStreamId(tenant, previousName));
+      const holder = old.events.at(-1);
+      // Only a reservation this key holds is released (a key created before name streams has none).
+      if (holder?.type === 'KeyNameReserved' && (holder.data as { keyId?: string }).keyId === keyId) {
+        await this.store.appendToStream(keyNameStreamId(tenant, previousName), [{ id: randomUUID(), type: 'KeyNameReleased', data: { tenant, name: previousName, keyId }, metadata: meta() }], {
+          expectedVersion: old.currentVersion,
+        });
+      }
+      return key;
+    } catch (e) {
+      if (reserved !== undefined && !currentTransaction()) await this.releaseName(newStream, tenant, name, keyId, ctx, reserved);
+      if (e instanceof WrongExpectedVersionError && e.streamId === newStream) throw this.nameTaken(tenant, name);
+      if (e instanceof KmsError) throw e;
+      throw storeError(e);
+    }
+  }
+
+  /**
    * Decide a command against the current state without writing anything: the check an approval
    * request runs first, so a request that could never succeed is refused at once.
    */

@@ -27,6 +27,7 @@ const EXPECTED: Record<string, Row> = {
   RotateKey:                     { sre: 'ok',   sec: 'ok',    co: '-',     ka: 'ok',    workload: 'grant', permission: 'ADMINISTER' },
   UpdateRotationPolicy:          { sre: '-',    sec: 'ok',    co: '-',     ka: 'ok',    workload: 'grant', permission: 'ADMINISTER' },
   UpdateKeyLabels:               { sre: '-',    sec: 'ok',    co: '-',     ka: 'ok',    workload: 'grant', permission: 'ADMINISTER' },
+  RenameKey:                     { sre: '-',    sec: 'ok',    co: '-',     ka: 'ok',    workload: 'grant', permission: 'ADMINISTER' },
   DisableKeyVersion:             { sre: 'ok',   sec: 'ok',    co: '-',     ka: 'ok',    workload: 'grant', permission: 'ADMINISTER' },
   EnableKeyVersion:              { sre: '-',    sec: 'ok',    co: '-',     ka: 'ok',    workload: '-',     permission: 'ADMINISTER' },
   ScheduleKeyVersionDestruction: { sre: '-',    sec: 'ok',    co: '-',     ka: 'ok',    workload: 'grant', permission: 'ADMINISTER' },

@@ -33,6 +33,8 @@ export const OPERATION_RULES: Readonly<Record<string, OperationRule>> = {
   RotateKey: { humanRoles: OPERATORS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: OPERATORS, serviceRoles: ['rotation-scheduler'] },
   UpdateRotationPolicy: { humanRoles: ADMINS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
   UpdateKeyLabels: { humanRoles: ADMINS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
+  // A new name for a key (KMIP ModifyAttribute of Name): as its labels.
+  RenameKey: { humanRoles: ADMINS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
   DisableKeyVersion: { humanRoles: OPERATORS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: OPERATORS, serviceRoles: ['rotation-scheduler'] },
   EnableKeyVersion: { humanRoles: ADMINS, workloads: false, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
   ScheduleKeyVersionDestruction: { humanRoles: ADMINS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS, serviceRoles: ['rotation-scheduler'] },

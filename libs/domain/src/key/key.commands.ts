@@ -89,6 +89,11 @@ export type ReportOverdueConfirmations = Command<'ReportOverdueConfirmations', {
 export type SetKeyPolicy = Command<'SetKeyPolicy', { policy: KeyPolicy }>;
 /** Replace the key's labels (its custom attributes, e.g. KMIP `x-…`): the whole set, validated like at creation. */
 export type SetKeyLabels = Command<'SetKeyLabels', { labels: Record<string, string> }>;
+/**
+ * Give the key another name (KMIP ModifyAttribute of Name). The name stays unique per tenant: the
+ * application reserves the new name and releases the old one in the same change.
+ */
+export type RenameKey = Command<'RenameKey', { name: string }>;
 
 export type KeyCommand =
   | CreateKey
@@ -104,6 +109,7 @@ export type KeyCommand =
   | SetMinDecryptionVersion
   | SetKeyPolicy
   | SetKeyLabels
+  | RenameKey
   | ReportKeyCompromise
   | RegisterDependent
   | RemoveDependent

@@ -421,6 +421,12 @@ export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
       if (sameLabels(labels, s.key.labels)) return [];
       return [{ type: 'KeyLabelsChanged', data: { keyId: s.key.keyId, labels, previousLabels: s.key.labels }, metadata }];
     }
+    case 'RenameKey': {
+      const s = existing(state);
+      const name = validateKeyName(command.data.name);
+      if (name === s.key.name) return [];
+      return [{ type: 'KeyRenamed', data: { keyId: s.key.keyId, name, previousName: s.key.name }, metadata }];
+    }
     default:
       return assertNever(command);
   }
@@ -521,6 +527,8 @@ export function evolve(state: KeyState, event: KeyEvent): KeyState {
       return withKey(state, (key) => ({ ...key, policy: event.data.policy }));
     case 'KeyLabelsChanged':
       return withKey(state, (key) => ({ ...key, labels: event.data.labels }));
+    case 'KeyRenamed':
+      return withKey(state, (key) => ({ ...key, name: event.data.name }));
     case 'DependentRegistered':
       return withKey(state, (key) => ({
         ...key,

@@ -11,10 +11,10 @@ import {
   validateKeyId,
 } from '@kms/application';
 import { type Algorithm, type ExistingKeyState, type KeyPermission, type KeyPurpose, KmsError, validatePurpose } from '@kms/domain';
-import { type ClientAttribute, attributeItem, attributeNamed, customLabels, enumValue, intValue, type KmipObject, nameValue, objectAttributes, parseUid, PUBLIC_KEY_SUFFIX, readAttributes, textValue } from './kmip-attributes';
+import { type ClientAttribute, attributeItem, JURISDICTION_ATTRIBUTE, attributeNamed, customLabels, enumValue, intValue, type KmipObject, nameValue, objectAttributes, parseUid, PUBLIC_KEY_SUFFIX, readAttributes, textValue } from './kmip-attributes';
 import { KmipRefusal, toKmipFailure } from './kmip-error.mapper';
 import { Fields, KmipError, type ProtocolVersion } from '../ttlv/kmip-message';
-import { CryptographicAlgorithm, type OperationName, Operation, QueryFunction, RevocationReasonCode, SUPPORTED_VERSIONS, Tag, ValidityIndicator } from '../ttlv/kmip-tags';
+import { CryptographicAlgorithm, NameType, type OperationName, Operation, QueryFunction, RevocationReasonCode, SUPPORTED_VERSIONS, Tag, ValidityIndicator } from '../ttlv/kmip-tags';
 import { ttlv, type TtlvItem } from '../ttlv/ttlv';
 
 /** The application services a KMIP operation calls: the same ones the gRPC controllers call. */
@@ -264,8 +264,10 @@ export class KmipOperations {
           const r = await this.app.crypto.verifyMac(scope.access, uid(), undefined, payload.req(Tag.Data, 'ByteString'), payload.req(Tag.MacData, 'ByteString'), scope.facts);
           return { payload: [ttlv.text(Tag.UniqueIdentifier, r.keyId), ttlv.enum(Tag.ValidityIndicator, r.valid ? ValidityIndicator.Valid : ValidityIndicator.Invalid)] };
         });
-      case 'AddAttribute':
       case 'ModifyAttribute':
+        if (payload.struct(Tag.Attribute)?.opt(Tag.AttributeName, 'TextString') === 'Name') return this.rename(payload, uid, session);
+        return this.changeAttribute(operation, payload, uid, session);
+      case 'AddAttribute':
       case 'DeleteAttribute':
         return this.changeAttribute(operation, payload, uid, session);
       default: {
@@ -297,6 +299,9 @@ export class KmipOperations {
         if (!value) throw new KmipError('MissingData', `${operation}: Attribute "${name}": AttributeValue is required`);
         index = attribute.opt(Tag.AttributeIndex, 'Integer');
       }
+      if (name === 'Name') {
+        throw new KmipRefusal('ILLEGAL_TRANSITION', 'IllegalOperation', `${operation}: a key has exactly one Name; rename it with ModifyAttribute`);
+      }
       if (!name.startsWith('x-') || name.startsWith('x-kms-')) {
         throw new KmipRefusal('ILLEGAL_TRANSITION', 'IllegalOperation', `${operation}: attribute "${name}" is fixed by the KMS; only custom attributes (x-<label>, not x-kms-…) can change`);
       }
@@ -317,6 +322,31 @@ export class KmipOperations {
       const shown = operation === 'DeleteAttribute' ? ttlv.text(Tag.AttributeValue, previous ?? '') : ttlv.text(Tag.AttributeValue, labels[label] ?? '');
       const id = object.publicHalf ? `${state.key.keyId}${PUBLIC_KEY_SUFFIX}` : state.key.keyId;
       return { payload: [ttlv.text(Tag.UniqueIdentifier, id), attributeItem(name, shown)], uid: id };
+    });
+  }
+
+  /**
+   * ModifyAttribute of Name: the key is renamed (RenameKey: ADMINISTER on the key, KeyRenamed on its
+   * stream, the new name reserved and the old one released in the same change), so Locate by the new
+   * name finds it and the old name is free. A key has exactly one name (Attribute Index 0).
+   */
+  private rename(payload: Fields, uid: () => string, session: KmipSession): Promise<OperationResult> {
+    return this.change('RenameKey', 'ModifyAttribute', session, { kmip: 'ModifyAttribute', uid: uid(), attribute: 'Name' }, async (scope) => {
+      const attribute = payload.struct(Tag.Attribute) as Fields;
+      const index = attribute.opt(Tag.AttributeIndex, 'Integer');
+      if (index !== undefined && index !== 0) throw new KmipError('InvalidField', `ModifyAttribute: a key has one Name (Attribute Index 0), got ${index}`);
+      const value = attribute.items.find((i) => i.tag === Tag.AttributeValue);
+      if (!value) throw new KmipError('MissingData', 'ModifyAttribute: Attribute "Name": AttributeValue is required');
+      const name = nameValue(value) as string;
+      const { state, object } = await this.key(scope, uid(), 'ADMINISTER');
+      const previousName = state.key.name;
+      const change = this.context(scope, 'ModifyAttribute');
+      await this.app.dual.guard(scope.principal, change, { operation: 'RenameKey', keyId: state.key.keyId, name }, scope.facts);
+      const key = await this.app.lifecycle.renameKey(state.key.keyId, name, change);
+      scope.facts.details = { attribute: 'Name', name: key.name, previousName };
+      const id = object.publicHalf ? `${key.keyId}${PUBLIC_KEY_SUFFIX}` : key.keyId;
+      const shown = ttlv.struct(Tag.AttributeValue, [ttlv.text(Tag.NameValue, key.name), ttlv.enum(Tag.NameType, NameType.UninterpretedTextString)]);
+      return { payload: [ttlv.text(Tag.UniqueIdentifier, id), attributeItem('Name', shown)], uid: id };
     });
   }
 
@@ -350,6 +380,7 @@ export class KmipOperations {
   private createInput(attributes: ClientAttribute[], algorithm: Algorithm, scope: CallScope, defaultPurpose: KeyPurpose) {
     const name = nameValue(attributeNamed(attributes, 'Name')) ?? `kmip-${randomUUID()}`;
     const purposeText = textValue(attributeNamed(attributes, 'x-kms-purpose'), 'x-kms-purpose');
+    const jurisdiction = textValue(attributeNamed(attributes, JURISDICTION_ATTRIBUTE), JURISDICTION_ATTRIBUTE);
     return {
       tenant: 'default',
       name,
@@ -357,6 +388,8 @@ export class KmipOperations {
       algorithm,
       protectionLevel: 'SOFTWARE' as const,
       labels: customLabels(attributes),
+      // Where the key is kept (docs/jurisdictions.md): validated by CreateKey, required when several are configured.
+      ...(jurisdiction === undefined ? {} : { jurisdiction }),
       owner: scope.principal.name,
       policy: { grants: { [scope.principal.identityId]: creatorGrant(algorithm) } },
     };
@@ -373,7 +406,7 @@ export class KmipOperations {
       const key = await this.app.lifecycle.createKey(this.createInput(attributes, algorithm, scope, algorithm === 'AES_256_GCM' ? 'DATA_PROTECTION' : 'SERVICE_ENVELOPE'), this.context(scope, 'Create'));
       scope.facts.keyId = key.keyId;
       scope.facts.keyVersion = key.primaryVersion;
-      scope.facts.details = { purpose: key.purpose, algorithm: key.algorithm, protectionLevel: key.protectionLevel };
+      scope.facts.details = { purpose: key.purpose, algorithm: key.algorithm, protectionLevel: key.protectionLevel, jurisdiction: key.jurisdiction };
       return { payload: [ttlv.enum(Tag.ObjectType, 0x02), ttlv.text(Tag.UniqueIdentifier, key.keyId)], uid: key.keyId };
     });
   }
@@ -393,7 +426,7 @@ export class KmipOperations {
       const key = await this.app.lifecycle.createKey(this.createInput(attributes, algorithm, scope, 'SERVICE_ENVELOPE'), this.context(scope, 'CreateKeyPair'));
       scope.facts.keyId = key.keyId;
       scope.facts.keyVersion = key.primaryVersion;
-      scope.facts.details = { purpose: key.purpose, algorithm: key.algorithm, protectionLevel: key.protectionLevel };
+      scope.facts.details = { purpose: key.purpose, algorithm: key.algorithm, protectionLevel: key.protectionLevel, jurisdiction: key.jurisdiction };
       return {
         payload: [ttlv.text(Tag.PrivateKeyUniqueIdentifier, key.keyId), ttlv.text(Tag.PublicKeyUniqueIdentifier, `${key.keyId}${PUBLIC_KEY_SUFFIX}`)],
         uid: key.keyId,
