@@ -41,6 +41,8 @@ const EXPECTED: Record<string, Row> = {
   ReportOverdueConfirmations:    { sre: '-',    sec: '-',     co: '-',     ka: '-',     workload: '-',     permission: 'ADMINISTER' },
   GetImportParameters:           { sre: '-',    sec: 'ok',    co: '-',     ka: 'ok',    workload: 'grant', permission: 'ADMINISTER' },
   ImportKeyVersion:              { sre: '-',    sec: 'ok',    co: '-',     ka: 'ok',    workload: 'grant', permission: 'ADMINISTER' },
+  GetImportParametersForNewKey:  { sre: '-',    sec: 'ok',    co: '-',     ka: 'ok',    workload: '-' },
+  ExportKeyMaterial:             { sre: '-',    sec: '-',     co: '-',     ka: '-',     workload: 'grant', permission: 'ADMINISTER' },
   SetKeyPolicy:                  { sre: '-',    sec: 'ok',    co: '-',     ka: 'ok',    workload: '-',     permission: 'ADMINISTER' },
   Encrypt:                       { sre: 'grant', sec: 'grant', co: '-',    ka: 'grant', workload: 'grant', permission: 'ENCRYPT' },
   Decrypt:                       { sre: 'grant', sec: 'grant', co: '-',    ka: 'grant', workload: 'grant', permission: 'DECRYPT' },

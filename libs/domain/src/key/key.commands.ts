@@ -40,6 +40,13 @@ export type CreateKey = Command<
     jurisdiction?: string;
     /** A key for a temporary export: rotated as soon as this passes (policy), its prior versions then encrypt nothing. */
     exportExpiresAt?: Date;
+    /**
+     * The key's material may be handed out (KMIP Get), for SOFTWARE keys only: set only when two people
+     * agreed (the dual-authorized CreateExportableKey), never changed afterwards.
+     */
+    exportable?: boolean;
+    /** BYOK at creation (KMIP Register): version 1 is material the caller brought, not generated here. */
+    imported?: boolean;
     material: NewVersionMaterial;
   }
 >;

@@ -184,6 +184,8 @@ export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
       if (exportExpiresAt !== undefined && (Number.isNaN(exportExpiresAt.getTime()) || exportExpiresAt.getTime() <= command.metadata.now.getTime())) {
         throw invalidArgument('export_expires_at', 'must be a time in the future');
       }
+      // Material kept in an HSM is generated non-extractable: it never leaves, whoever agrees.
+      if (d.exportable === true && d.protectionLevel !== 'SOFTWARE') throw invalidArgument('exportable', 'only SOFTWARE keys can be exportable: HSM key material never leaves the module');
       return [
         {
           type: 'KeyCreated',
@@ -200,6 +202,7 @@ export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
             policy: validateKeyPolicy(d.policy),
             jurisdiction: d.jurisdiction === undefined ? DEFAULT_JURISDICTION : parseJurisdiction(d.jurisdiction, 'jurisdiction'),
             ...(exportExpiresAt ? { exportExpiresAt: exportExpiresAt.toISOString() } : {}),
+            ...(d.exportable === true ? { exportable: true as const } : {}),
           },
           metadata,
         },
@@ -213,6 +216,7 @@ export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
             materialRef: d.material.materialRef,
             ...(d.material.publicKeyFingerprint ? { publicKeyFingerprint: d.material.publicKeyFingerprint } : {}),
             ...(d.material.origin ? { origin: d.material.origin } : {}),
+            ...(d.imported === true ? { imported: true as const } : {}),
             reason: 'INITIAL',
           },
           metadata,
@@ -471,6 +475,7 @@ export function evolve(state: KeyState, event: KeyEvent): KeyState {
           primarySince: event.metadata.occurredAt,
           policy: d.policy ?? { grants: {} },
           ...(d.exportExpiresAt ? { exportExpiresAt: d.exportExpiresAt } : {}),
+          ...(d.exportable ? { exportable: true as const } : {}),
           dependents: {},
         },
       };

@@ -36,6 +36,8 @@ export type KeyCreated = Event<
     jurisdiction?: Jurisdiction;
     /** ISO-8601: a key for a temporary export, rotated as soon as this passes. */
     exportExpiresAt?: string;
+    /** Its material may be handed out (KMIP Get): created so only with two people's agreement. */
+    exportable?: true;
   }
 >;
 
