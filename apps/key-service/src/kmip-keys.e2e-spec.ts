@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { status } from '@grpc/grpc-js';
 import { issueKmipClientCertificate, KmipClient, type KmipItemResult, ResultReason, Tag, ttlv, type TtlvItem, wrapForImport } from '@kms/kmip';
-import { type Actor, type KeyServiceUnderTest, startKeyServiceUnderTest } from './key-service.e2e-harness';
-import { createTrailerClient, type TrailerClient } from './access-control.e2e-helpers';
+import { type KeyServiceUnderTest, startKeyServiceUnderTest } from './key-service.e2e-harness';
+import { createTrailerClient } from './access-control.e2e-helpers';
 
 const run = promisify(execFile);
 const DRIVER = join(__dirname, 'testing', 'kmip', 'pykmip_byok_driver.py');
@@ -170,6 +170,10 @@ describe('KMIP Register (BYOK), exportable keys and Get, renaming (PyKMIP and th
     expect(failed(method[0])?.reason).toBe(ResultReason.FeatureNotSupported);
     const privateKey = await s.client.request([{ operation: 'Register', payload: register(wrappingUid, 1, 0x04) }]);
     expect(failed(privateKey[0])?.reason).toBe(ResultReason.FeatureNotSupported);
+    const asExportable = register(wrappingUid);
+    asExportable[1] = ttlv.struct(Tag.TemplateAttribute, [named('ttlv-byok-exportable'), text('x-kms-exportable', 'true')]);
+    const exportable = await s.client.request([{ operation: 'Register', payload: asExportable }]);
+    expect(failed(exportable[0])).toMatchObject({ reason: ResultReason.InvalidField, message: expect.stringContaining('x-kms-exportable') });
 
     const registered = await s.client.call('Register', register(wrappingUid));
     const uid = registered.req(Tag.UniqueIdentifier, 'TextString');

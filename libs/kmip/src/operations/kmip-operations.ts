@@ -617,6 +617,7 @@ export class KmipOperations {
       const block = symmetric.struct(Tag.KeyBlock);
       if (!block) throw new KmipError('MissingData', 'Register: Symmetric Key.Key Block is required');
       const attributes = readAttributes(payload.struct(Tag.TemplateAttribute));
+      if (exportableAsked(attributes)) throw new KmipRefusal('INVALID_ARGUMENT', 'InvalidField', `${EXPORTABLE_ATTRIBUTE}: a registered key is not made exportable (exportable keys are created, by two people)`, 'exportable');
       const algorithm = algorithmFor(
         block.opt(Tag.CryptographicAlgorithm, 'Enumeration') ?? enumValue(attributeNamed(attributes, 'Cryptographic Algorithm'), 'Cryptographic Algorithm'),
         block.opt(Tag.CryptographicLength, 'Integer') ?? intValue(attributeNamed(attributes, 'Cryptographic Length'), 'Cryptographic Length'),
