@@ -101,6 +101,8 @@ export interface KmipSession {
 export interface OperationResult {
   payload: TtlvItem[];
   uid?: string;
+  /** Key material in the payload (or the request): zeroed by the server once the response is encoded and sent. */
+  secrets?: Buffer[];
 }
 
 /** Operations whose application twin is not on this branch: refused by name (docs/kmip.md). */
@@ -576,7 +578,7 @@ export class KmipOperations {
         { ...pick('Cryptographic Algorithm'), tag: Tag.CryptographicAlgorithm },
         { ...pick('Cryptographic Length'), tag: Tag.CryptographicLength },
       ]);
-      return { payload: [ttlv.enum(Tag.ObjectType, ObjectType.SymmetricKey), ttlv.text(Tag.UniqueIdentifier, state.key.keyId), ttlv.struct(Tag.SymmetricKey, [keyBlock])] };
+      return { payload: [ttlv.enum(Tag.ObjectType, ObjectType.SymmetricKey), ttlv.text(Tag.UniqueIdentifier, state.key.keyId), ttlv.struct(Tag.SymmetricKey, [keyBlock])], secrets: [material] };
     });
   }
 
@@ -665,7 +667,8 @@ export class KmipOperations {
         importTokenSha256: sha256(initial.importToken),
         ...(wrapping ? { wrappedKeyMaterialSha256: sha256(initial.wrappedMaterial) } : {}),
       };
-      return { payload: [ttlv.text(Tag.UniqueIdentifier, key.keyId)], uid: key.keyId };
+      // Clear material (allowed) is wiped from the request once answered.
+      return { payload: [ttlv.text(Tag.UniqueIdentifier, key.keyId)], uid: key.keyId, ...(wrapping ? {} : { secrets: [keyBytes] }) };
     });
   }
 
