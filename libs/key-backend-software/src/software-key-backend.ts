@@ -498,7 +498,7 @@ export class SoftwareKeyBackend implements KeyBackend {
    * The raw 32 bytes of an AES/HMAC version, for an exportable key's KMIP Get (the application checks
    * the key is exportable). Key pairs are refused here: only symmetric keys are exported. The caller zeroes it.
    */
-  exportSecretMaterial(h: VersionHandle): Promise<Buffer> {
+  async exportSecretMaterial(h: VersionHandle): Promise<Buffer> {
     if (!isSecretAlgorithm(h.algorithm)) throw new KmsError('PERMISSION_DENIED', `permission denied: only symmetric key material is exported, not ${h.algorithm}`, 'key_id');
     return this.unwrapStored(h);
   }
