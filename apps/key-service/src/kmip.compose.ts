@@ -24,6 +24,7 @@ export async function startKmip(config: KmsConfig, app: INestApplication): Promi
     catalog: app.get(KeyCatalog),
     crypto: app.get(CryptoService),
     dual: app.get(DualAuthorization),
+    options: { allowClearRegister: config.kmip.allowClearRegister },
   });
   const server = new KmipServer(operations, pipeline, {
     host: config.kmip.address.host,

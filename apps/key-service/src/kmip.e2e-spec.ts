@@ -138,7 +138,7 @@ describe('KMIP server driven by PyKMIP over mutual TLS (e2e)', () => {
       expect(kmipOps).toContain(expected);
     }
     expect(rows.every((r) => r.actor === clientId)).toBe(true);
-    expect(kmipOps.some((o) => o.startsWith('Get:GetKey:') && !o.endsWith('SUCCESS'))).toBe(true);
+    expect(kmipOps.some((o) => o.startsWith('Get:ExportKeyMaterial:') && !o.endsWith('SUCCESS'))).toBe(true);
   }, 180_000);
 
   it('refuses a certificate from the CA that is bound to no identity, and audits the refusal', async () => {

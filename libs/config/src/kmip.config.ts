@@ -18,6 +18,11 @@ export interface KmipConfig {
   hostnames: string[];
   /** KMS_KMIP_MAX_MESSAGE_BYTES: largest request accepted, default 1 MiB. */
   maxMessageBytes: number;
+  /**
+   * KMS_KMIP_ALLOW_CLEAR_REGISTER, default false: accept a KMIP Register whose key arrives in clear
+   * (no Key Wrapping Data). Off, only material wrapped for the KMS's import wrapping key is accepted.
+   */
+  allowClearRegister: boolean;
 }
 
 export function kmipSchema(cwd: string, standalone: boolean, stateDir: string) {
@@ -28,6 +33,7 @@ export function kmipSchema(cwd: string, standalone: boolean, stateDir: string) {
       KMS_KMIP_TLS_DIR: z.string().optional(),
       KMS_KMIP_HOSTNAMES: envVar.text('localhost,127.0.0.1'),
       KMS_KMIP_MAX_MESSAGE_BYTES: envVar.integer(1024 * 1024, 1024, 64 * 1024 * 1024),
+      KMS_KMIP_ALLOW_CLEAR_REGISTER: envVar.boolean(false),
     })
     .transform(
       (v): KmipConfig => ({
@@ -38,6 +44,7 @@ export function kmipSchema(cwd: string, standalone: boolean, stateDir: string) {
           .map((h) => h.trim())
           .filter(Boolean),
         maxMessageBytes: v.KMS_KMIP_MAX_MESSAGE_BYTES,
+        allowClearRegister: v.KMS_KMIP_ALLOW_CLEAR_REGISTER,
       }),
     );
 }

@@ -1,7 +1,7 @@
 import type { KeyMaterialStore, VersionHandle, WrappedMaterialRecord } from '@kms/application';
 import { keyBackendContract, keyMaterialStoreContract } from '@kms/application/testing';
 import { KmsError, type Algorithm } from '@kms/domain';
-import { createCipheriv, createPrivateKey, createPublicKey, randomBytes, randomUUID } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, randomBytes, randomUUID } from 'node:crypto';
 import { InMemoryKeyMaterialStore } from './in-memory-key-material-store';
 import { materialAad } from './key-material';
 import { MasterKey } from './master-key';
@@ -266,5 +266,27 @@ describe('SoftwareKeyBackend', () => {
       expect(err).toMatchObject({ code, field });
       expect(store.inner.size).toBe(0);
     });
+  });
+});
+
+describe('SoftwareKeyBackend.exportSecretMaterial (exportable keys, KMIP Get)', () => {
+  it('returns the 32 bytes an AES version encrypts with, and refuses key pairs', async () => {
+    const backend = new SoftwareKeyBackend({ store: new InMemoryKeyMaterialStore(), masterKey: MasterKey.generate() });
+    const keyId = randomUUID();
+    const created = await backend.createVersion({ keyId, version: 1, algorithm: 'AES_256_GCM' });
+    const h: VersionHandle = { keyId, version: 1, algorithm: 'AES_256_GCM', materialRef: created.materialRef };
+    const material = await backend.exportSecretMaterial(h);
+    expect(material.length).toBe(32);
+    // What the backend encrypts with is that material: IV | ciphertext | tag under AES-256-GCM.
+    const sealed = await backend.encrypt(h, Buffer.from('exported'), Buffer.from('aad'));
+    const d = createDecipheriv('aes-256-gcm', material, sealed.subarray(0, 12));
+    d.setAAD(Buffer.from('aad'));
+    d.setAuthTag(sealed.subarray(sealed.length - 16));
+    expect(Buffer.concat([d.update(sealed.subarray(12, sealed.length - 16)), d.final()]).toString()).toBe('exported');
+
+    const pairId = randomUUID();
+    const pair = await backend.createVersion({ keyId: pairId, version: 1, algorithm: 'ECDSA_P256_SHA256' });
+    const refused = await caught(backend.exportSecretMaterial({ keyId: pairId, version: 1, algorithm: 'ECDSA_P256_SHA256', materialRef: pair.materialRef }));
+    expect(refused.code).toBe('PERMISSION_DENIED');
   });
 });

@@ -43,7 +43,7 @@ import {
   type SignKeyObjectInput,
   type VerifyKeyObjectInput,
 } from 'node:crypto';
-import { generateMaterial, importMaterial, materialAad, publicKeyFingerprint, type LoadedMaterial, type MaterialBinding } from './key-material';
+import { generateMaterial, importMaterial, isSecretAlgorithm, materialAad, publicKeyFingerprint, type LoadedMaterial, type MaterialBinding } from './key-material';
 import { importParametersAad, unwrapImportedMaterial } from './key-import';
 import { InMemoryImportParametersStore } from './in-memory-import-parameters-store';
 import { InMemoryCeremonyKeyStore } from './in-memory-ceremony-key-store';
@@ -491,6 +491,15 @@ export class SoftwareKeyBackend implements KeyBackend {
    * sealed shares). The caller zeroes the buffer. Secret keys: the 32 bytes; key pairs: PKCS#8 DER.
    */
   exportForEscrow(h: VersionHandle): Promise<Buffer> {
+    return this.unwrapStored(h);
+  }
+
+  /**
+   * The raw 32 bytes of an AES/HMAC version, for an exportable key's KMIP Get (the application checks
+   * the key is exportable). Key pairs are refused here: only symmetric keys are exported. The caller zeroes it.
+   */
+  async exportSecretMaterial(h: VersionHandle): Promise<Buffer> {
+    if (!isSecretAlgorithm(h.algorithm)) throw new KmsError('PERMISSION_DENIED', `permission denied: only symmetric key material is exported, not ${h.algorithm}`, 'key_id');
     return this.unwrapStored(h);
   }
 

@@ -20,6 +20,7 @@ export function toProtoKey(k: KeyRecord, outstanding?: ReadonlyMap<number, numbe
     rotation_period_days: k.rotationPeriodDays,
     next_rotation_time: nextRotationAt(k).toISOString(),
     export_expire_time: k.exportExpiresAt ?? '',
+    exportable: k.exportable === true,
     primary_version: k.primaryVersion,
     min_decryption_version: k.minDecryptionVersion,
     enabled: primary?.state === 'ENABLED',

@@ -107,6 +107,39 @@ describe('DualAuthorization over people', () => {
     expect((await kmsErrorOf(approvals.approve(adminAsk, ctx(c)))).message).toMatch(/created with the requester's approval/);
   });
 
+  it('given a key-provisioner workload, when it asks for an exportable key, then it takes a change ticket and a person\'s approval, and the approved key has the id asked for', async () => {
+    const { identity } = await identities.register({ name: 'kmip-client', kind: 'WORKLOAD', roles: ['key-provisioner'] }, ctx(admin));
+    const workload = principalOf(identity.identityId, identity.name, 'WORKLOAD', identity.roles);
+    const keyId = randomUUID();
+    const input = keyInput({ name: 'exportable-one', owner: workload.name, policy: { grants: { [workload.identityId]: ['ENCRYPT', 'DECRYPT', 'ADMINISTER'] } } });
+    const noTicket = await kmsErrorOf(dual.guard(workload, { actor: workload.identityId, correlationId: 'c' }, { operation: 'CreateExportableKey', keyId, input }, {}));
+    expect(noTicket).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'context.change_ticket' });
+    // A creation that could not succeed now is refused before anyone is asked (the name is taken).
+    await app.lifecycle.createKey(keyInput({ name: 'taken' }), ctx(admin));
+    expect(await kmsErrorOf(dual.guard(workload, ctx(workload), { operation: 'CreateExportableKey', keyId, input: { ...input, name: 'taken' } }, {}))).toMatchObject({ code: 'KEY_ALREADY_EXISTS' });
+
+    const facts: OperationFacts = {};
+    const approvalId = await approvalAsked(dual.guard(workload, ctx(workload), { operation: 'CreateExportableKey', keyId, input }, facts));
+    expect(facts.details).toMatchObject({ keyId, name: 'exportable-one', exportable: 'true', approvalId });
+    await expect(app.catalog.get(keyId)).rejects.toMatchObject({ code: 'KEY_NOT_FOUND' });
+    const done = await approvals.approve(approvalId, ctx(admin));
+    expect(done.status).toBe('Executed');
+    const key = (await app.catalog.get(keyId)).key;
+    expect(key).toMatchObject({ name: 'exportable-one', exportable: true, owner: 'kmip-client' });
+    expect([...(key.policy.grants[workload.identityId] ?? [])].sort()).toEqual(['ADMINISTER', 'DECRYPT', 'ENCRYPT']);
+  });
+
+  it('given a key, when a person renames it, then a second person approves it; a workload administering it renames it directly', async () => {
+    const key = await app.lifecycle.createKey(keyInput({ name: 'before' }), ctx(admin));
+    const bob = await registerAs(admin, person('bob'));
+    const approvalId = await approvalAsked(dual.guard(bob, ctx(bob), { operation: 'RenameKey', keyId: key.keyId, name: 'after' }, {}));
+    expect((await app.catalog.get(key.keyId)).key.name).toBe('before');
+    expect((await approvals.approve(approvalId, ctx(admin))).status).toBe('Executed');
+    expect((await app.catalog.get(key.keyId)).key.name).toBe('after');
+    const workload = principalOf(randomUUID(), 'svc', 'WORKLOAD', []);
+    await expect(dual.guard(workload, ctx(workload), { operation: 'RenameKey', keyId: key.keyId, name: 'again' }, {})).resolves.toBeUndefined();
+  });
+
   it('given an invalid person, when asked for, then it is refused before any approval request exists', async () => {
     await registerAs(admin, person('bob'));
     const e = await kmsErrorOf(dual.guard(admin, ctx(admin), person('carol', ['compliance-officer', 'key-admin']), {}));

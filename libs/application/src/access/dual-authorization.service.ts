@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
 import {
+  type Algorithm,
+  type KeyPurpose,
+  type ProtectionLevel,
   BOOTSTRAP_ACTOR,
   checkRole,
   type IdentityKind,
@@ -16,7 +19,7 @@ import {
   ruleOfApprovedOperation,
 } from '@kms/domain';
 import type { OperationFacts } from '../crypto/crypto.service';
-import type { ChangeContext, KeyLifecycleService } from '../keys/key-lifecycle.service';
+import type { ChangeContext, CreateKeyInput, KeyLifecycleService } from '../keys/key-lifecycle.service';
 import type { ApprovalService, ApprovedOperationOutput } from './approval.service';
 import type { IdentityService, RegisteredIdentity } from './identity.service';
 import type { IssuedEnrolmentLink, LinkIssuer } from '../factors/person-factors.service';
@@ -50,6 +53,9 @@ export type RequestedChange =
   | { operation: 'RotateKey'; key: KeyRecord; reason: RotationReason }
   | { operation: 'UpdateRotationPolicy'; keyId: string; rotationPeriodDays: number }
   | { operation: 'UpdateKeyLabels'; keyId: string; labels: Record<string, string> }
+  | { operation: 'RenameKey'; keyId: string; name: string }
+  /** A key whose material may be handed out (KMIP Get): `keyId` is the id it will have, chosen when asked for. */
+  | { operation: 'CreateExportableKey'; keyId: string; input: CreateKeyInput }
   | { operation: 'DisableKeyVersion'; keyId: string; version: number; overrideDependents: boolean }
   | { operation: 'EnableKeyVersion'; keyId: string; version: number }
   | { operation: 'ScheduleKeyVersionDestruction'; keyId: string; version: number; delayDays?: number; overrideDependents: boolean }
@@ -256,6 +262,31 @@ export class DualAuthorization {
         details: { tenant, fromJurisdiction: from, toJurisdiction: to, allowed: String(allowed) },
       };
     }
+    // Material that may leave the KMS: two people, whoever asks (a key-provisioner workload over KMIP too).
+    if (change.operation === 'CreateExportableKey') {
+      const i = change.input;
+      return {
+        pending: {
+          operation: 'CreateExportableKey',
+          targetId: change.keyId,
+          params: {
+            tenant: i.tenant,
+            name: i.name,
+            purpose: i.purpose,
+            algorithm: i.algorithm,
+            protectionLevel: i.protectionLevel,
+            labels: i.labels,
+            owner: i.owner,
+            rotationPeriodDays: i.rotationPeriodDays ?? null,
+            grants: i.policy?.grants ?? {},
+            jurisdiction: i.jurisdiction ?? null,
+          },
+        },
+        ticketMessage: "an exportable key needs a change ticket and a second person's approval",
+        approvalSuffix: '; the key is then created with this id',
+        details: { keyId: change.keyId, name: i.name, tenant: i.tenant, exportable: 'true' },
+      };
+    }
     if (principal.kind !== 'HUMAN') return undefined;
     const key = (operation: PendingOperation['operation'], targetId: string, params: PendingOperation['params'], preview: DistributiveOmit<KeyCommand, 'metadata'>): Requirement => ({
       pending: { operation, targetId, params },
@@ -272,6 +303,8 @@ export class DualAuthorization {
         return key('UpdateRotationPolicy', change.keyId, { rotationPeriodDays: change.rotationPeriodDays }, { type: 'UpdateRotationPolicy', data: { rotationPeriodDays: change.rotationPeriodDays } });
       case 'UpdateKeyLabels':
         return key('UpdateKeyLabels', change.keyId, { labels: change.labels }, { type: 'SetKeyLabels', data: { labels: change.labels } });
+      case 'RenameKey':
+        return key('RenameKey', change.keyId, { name: change.name }, { type: 'RenameKey', data: { name: change.name } });
       case 'DisableKeyVersion':
         if (!change.overrideDependents) return undefined;
         return key('RetireBeforeDependentsConfirmed', change.keyId, { version: change.version }, { type: 'DisableKeyVersion', data: { version: change.version, overrideDependents: true } });
@@ -358,6 +391,8 @@ export class DualAuthorization {
     if (change.operation === 'EnrolEscrowCustodian') this.escrowOrFail().checkEnrolment(change);
     if (change.operation === 'SetEscrowPolicy') await this.escrowOrFail().checkPolicy(change);
     if (change.operation === 'EmergencyUnseal') await this.escrowOrFail().checkUnseal(change.keyId, change.version);
+    // An exportable key is checked as it would be created now (name free, jurisdiction, SOFTWARE).
+    if (change.operation === 'CreateExportableKey') await this.lifecycle.previewCreateKey({ ...change.input, exportable: true }, ctx);
     const need = this.requirement(principal, change);
     if (need) await this.ask(need, ctx, facts);
   }
@@ -451,6 +486,28 @@ export class DualAuthorization {
         return;
       case 'UpdateKeyLabels':
         await this.lifecycle.setKeyLabels(op.targetId, p['labels'] as Record<string, string>, ctx);
+        return;
+      case 'RenameKey':
+        await this.lifecycle.renameKey(op.targetId, String(p['name']), ctx);
+        return;
+      case 'CreateExportableKey':
+        await this.lifecycle.createKey(
+          {
+            tenant: String(p['tenant']),
+            name: String(p['name']),
+            purpose: p['purpose'] as KeyPurpose,
+            algorithm: p['algorithm'] as Algorithm,
+            protectionLevel: p['protectionLevel'] as ProtectionLevel,
+            labels: (p['labels'] ?? {}) as Record<string, string>,
+            owner: String(p['owner']),
+            ...(typeof p['rotationPeriodDays'] === 'number' ? { rotationPeriodDays: p['rotationPeriodDays'] } : {}),
+            policy: { grants: (p['grants'] ?? {}) as KeyPolicy['grants'] },
+            ...(typeof p['jurisdiction'] === 'string' ? { jurisdiction: p['jurisdiction'] } : {}),
+            exportable: true,
+          },
+          ctx,
+          { keyId: op.targetId },
+        );
         return;
       case 'LowerMinDecryptionVersion':
         await this.lifecycle.setMinDecryptionVersion(op.targetId, p['minDecryptionVersion'] as number, ctx);

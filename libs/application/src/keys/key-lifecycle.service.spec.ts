@@ -32,6 +32,48 @@ describe('KeyLifecycleService', () => {
     return (await app.crypto.decrypt(UNRESTRICTED_ACCESS, ciphertext, Buffer.alloc(0))).plaintext.toString();
   }
 
+  describe('renameKey', () => {
+    it('given a key, then KeyRenamed, the new name reserved and the old one released; a taken name is refused naming `name` and changes nothing', async () => {
+      const key = await app.lifecycle.createKey(keyInput({ name: 'orders-2025' }), TEST_CHANGE);
+      const other = await app.lifecycle.createKey(keyInput({ name: 'orders-other' }), TEST_CHANGE);
+      const renamed = await app.lifecycle.renameKey(key.keyId, 'orders-2026', TEST_CHANGE);
+      expect(renamed.name).toBe('orders-2026');
+      expect((await app.catalog.get(key.keyId)).key.name).toBe('orders-2026');
+      expect((await eventTypes(key.keyId)).at(-1)).toBe('KeyRenamed');
+      const names = async (name: string) => (await app.store.readStream(keyNameStreamId('acme', name))).events.map((e) => [e.type, e.data['keyId']]);
+      expect(await names('orders-2026')).toEqual([['KeyNameReserved', key.keyId]]);
+      expect(await names('orders-2025')).toEqual([
+        ['KeyNameReserved', key.keyId],
+        ['KeyNameReleased', key.keyId],
+      ]);
+      // The old name can name another key now; a name in use cannot be taken.
+      await app.lifecycle.createKey(keyInput({ name: 'orders-2025' }), TEST_CHANGE);
+      expect(await kmsErrorOf(app.lifecycle.renameKey(key.keyId, 'orders-other', TEST_CHANGE))).toMatchObject({ code: 'KEY_ALREADY_EXISTS', field: 'name' });
+      expect(await kmsErrorOf(app.lifecycle.renameKey(key.keyId, 'Not a name!', TEST_CHANGE))).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'name' });
+      expect((await app.catalog.get(other.keyId)).key.name).toBe('orders-other');
+      expect((await app.catalog.get(key.keyId)).key.name).toBe('orders-2026');
+      // The same name again changes nothing.
+      const before = await eventTypes(key.keyId);
+      await app.lifecycle.renameKey(key.keyId, 'orders-2026', TEST_CHANGE);
+      expect(await eventTypes(key.keyId)).toEqual(before);
+    });
+  });
+
+  describe('exportable material', () => {
+    it('refuses a key not created exportable, and material its backend never lets out (as HSM keys); the software backend path is in the KMIP e2e spec', async () => {
+      const plain = await app.lifecycle.createKey(keyInput(), TEST_CHANGE);
+      const notExportable = await kmsErrorOf(app.lifecycle.exportableMaterial(await app.catalog.get(plain.keyId), 1));
+      expect(notExportable).toMatchObject({ code: 'PERMISSION_DENIED' });
+      expect(notExportable.message).toMatch(/not exportable/);
+      // The fixture's backend has no exportSecretMaterial, like the PKCS#11 one.
+      const exportable = await app.lifecycle.createKey(keyInput({ exportable: true }), TEST_CHANGE);
+      expect((await app.catalog.get(exportable.keyId)).key.exportable).toBe(true);
+      const sealed = await kmsErrorOf(app.lifecycle.exportableMaterial(await app.catalog.get(exportable.keyId), 1));
+      expect(sealed.message).toMatch(/not extractable/);
+      expect(await kmsErrorOf(app.lifecycle.exportableMaterial(await app.catalog.get(exportable.keyId), 2))).toMatchObject({ code: 'KEY_VERSION_NOT_FOUND' });
+    });
+  });
+
   describe('createKey', () => {
     it('given a valid request, then KeyCreated, KeyVersionCreated and PrimaryVersionChanged are stored with who, why and when', async () => {
       const key = await app.lifecycle.createKey(keyInput({ name: 'payments-dek', labels: { env: 'prod' } }), TEST_CHANGE);

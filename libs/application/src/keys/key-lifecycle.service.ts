@@ -28,6 +28,7 @@ import {
   validatePurpose,
   validateTenant,
   versionIntroducedBy,
+  isUuid,
 } from '@kms/domain';
 import { type EventStore, WrongExpectedVersionError } from '@kms/event-store';
 import type { Clock } from '../ports/audit-log.port';
@@ -76,6 +77,15 @@ export interface CreateKeyInput {
   jurisdiction?: string;
   /** A key for a temporary export: rotated as soon as this passes. */
   exportExpiresAt?: Date;
+  /** Its material may be handed out (KMIP Get): only ever passed once two people agreed (CreateExportableKey). */
+  exportable?: boolean;
+}
+
+/** BYOK at creation (KMIP Register): version 1 is the caller's material, wrapped for import parameters made for the new key's id. */
+export interface InitialImport {
+  keyId: string;
+  importToken: string;
+  wrappedMaterial: Buffer;
 }
 
 /** The jurisdictions a backend can keep new material in. */
@@ -171,7 +181,12 @@ export class KeyLifecycleService {
     return commandMetadata(ctx, this.clock.now());
   }
 
-  async createKey(input: CreateKeyInput, ctx: ChangeContext): Promise<KeyRecord> {
+  /**
+   * CreateKey; with `initial`, the key gets the id its import parameters were made for and its first
+   * version is the caller's material, opened by the backend from its wrapping (as ImportKeyVersion
+   * does), recorded as imported. With `keyId`, the key gets that id (an approved creation names it).
+   */
+  async createKey(input: CreateKeyInput, ctx: ChangeContext, options: { initial?: InitialImport; keyId?: string } = {}): Promise<KeyRecord> {
     // Cheap checks before any material is generated or any name reserved.
     const tenant = validateTenant(input.tenant);
     const name = validateKeyName(input.name);
@@ -180,20 +195,37 @@ export class KeyLifecycleService {
     const protectionLevel = validateProtectionLevel(input.protectionLevel);
     const backend = this.backendFor(protectionLevel, algorithm);
     const jurisdiction = this.jurisdictionFor(input.jurisdiction, protectionLevel, backend);
-    const keyId = randomUUID();
+    const chosenId = options.initial?.keyId ?? options.keyId;
+    if (chosenId !== undefined && !isUuid(chosenId)) throw invalidArgument('key_id', 'must be a UUID');
+    const keyId = chosenId ?? randomUUID();
     const metadata = this.metadata(ctx);
     // Dry run of the decision so invalid labels/periods fail before material is made.
     const probe: KeyCommand = {
       type: 'CreateKey',
-      data: { ...input, tenant, name, purpose, algorithm, protectionLevel, jurisdiction, keyId, material: { version: 1, materialRef: 'probe' } },
+      data: {
+        ...input,
+        tenant,
+        name,
+        purpose,
+        algorithm,
+        protectionLevel,
+        jurisdiction,
+        keyId,
+        ...(input.exportable === true ? { exportable: true } : {}),
+        ...(options.initial ? { imported: true } : {}),
+        material: { version: 1, materialRef: 'probe' },
+      },
       metadata,
     };
     decide(probe, { status: 'NotCreated' });
 
     const nameStream = keyNameStreamId(tenant, name);
     const nameVersion = await this.freeName(nameStream, tenant, name);
+    const initial = options.initial;
     // A break-glass version will be split into escrow shares: the backend makes it so (or refuses what it cannot escrow).
-    const created = await backend.createVersion({ keyId, version: 1, algorithm, jurisdiction, ...(purpose === 'BREAK_GLASS' ? { escrow: true } : {}) });
+    const created = initial
+      ? await this.importCapable(backend, protectionLevel).importVersion({ keyId, version: 1, algorithm, jurisdiction, wrappingKeyRef: initial.importToken, wrappedMaterial: initial.wrappedMaterial })
+      : await backend.createVersion({ keyId, version: 1, algorithm, jurisdiction, ...(purpose === 'BREAK_GLASS' ? { escrow: true } : {}) });
     const handle: VersionHandle = { keyId, version: 1, algorithm, materialRef: created.materialRef };
     const discard = () => backend.discardVersion(handle).catch(() => undefined);
     let reserved: number | undefined;
@@ -221,8 +253,75 @@ export class KeyLifecycleService {
       // Outside a call the reservation was written on its own: give the name back so a retry can use it.
       if (reserved !== undefined && !currentTransaction()) await this.releaseName(nameStream, tenant, name, keyId, ctx, reserved);
       if (e instanceof WrongExpectedVersionError && e.streamId === nameStream) throw this.nameTaken(tenant, name);
+      if (e instanceof WrongExpectedVersionError && e.streamId === keyStreamId(keyId)) throw new KmsError('KEY_ALREADY_EXISTS', `key_id: a key with id ${keyId} already exists`, 'key_id');
       throw storeError(e);
     }
+  }
+
+  /**
+   * Check a creation as it would run now, writing nothing and making no material: what an approval
+   * request for an exportable key runs first (name free, jurisdiction, protection level, the decision).
+   */
+  async previewCreateKey(input: CreateKeyInput, ctx: ChangeContext): Promise<void> {
+    const tenant = validateTenant(input.tenant);
+    const name = validateKeyName(input.name);
+    const purpose = validatePurpose(input.purpose);
+    const algorithm = validateAlgorithm(input.algorithm);
+    const protectionLevel = validateProtectionLevel(input.protectionLevel);
+    const backend = this.backendFor(protectionLevel, algorithm);
+    const jurisdiction = this.jurisdictionFor(input.jurisdiction, protectionLevel, backend);
+    decide(
+      {
+        type: 'CreateKey',
+        data: { ...input, tenant, name, purpose, algorithm, protectionLevel, jurisdiction, keyId: randomUUID(), material: { version: 1, materialRef: 'probe' } },
+        metadata: this.metadata(ctx),
+      },
+      { status: 'NotCreated' },
+    );
+    await this.freeName(keyNameStreamId(tenant, name), tenant, name);
+  }
+
+  /**
+   * BYOK at creation: import parameters (a one-time wrapping key, valid 24 hours) for a key that does
+   * not exist yet, made for the id the key will get (Register names them). Writes no event.
+   */
+  async importParametersForNewKey(algorithm: Algorithm, protectionLevel: ProtectionLevel): Promise<ImportParameters & { keyId: string }> {
+    const backend = this.importCapable(this.backendFor(protectionLevel, algorithm), protectionLevel);
+    const keyId = randomUUID();
+    const w = await backend.createImportWrappingKey({ keyId, algorithm });
+    return {
+      keyId,
+      importToken: w.wrappingKeyRef,
+      wrappingPublicKeySpki: w.publicKeySpki,
+      wrappingAlgorithm: w.wrappingAlgorithm,
+      createdAt: w.createdAt,
+      expiresAt: new Date(w.createdAt.getTime() + IMPORT_PARAMETERS_VALIDITY_MS),
+    };
+  }
+
+  /**
+   * The material of an exportable SOFTWARE key's version, for KMIP Get: refused (PERMISSION_DENIED)
+   * unless the key was created exportable, and for material the backend never lets out (HSM). The
+   * caller zeroes the buffer once sent; it never enters an event, a log or an audit record.
+   */
+  async exportableMaterial(state: ExistingKeyState, version: number): Promise<Buffer> {
+    const key = state.key;
+    if (key.exportable !== true) throw new KmsError('PERMISSION_DENIED', 'permission denied: the key is not exportable (exportable keys are created so by two people); its material never leaves the KMS', 'key_id');
+    const v = key.versions[version - 1];
+    if (!v) throw new KmsError('KEY_VERSION_NOT_FOUND', `key_version: version ${version} does not exist`, 'key_version');
+    if (v.state !== 'ENABLED') throw new KmsError('KEY_VERSION_DISABLED', `key_version: version ${version} is ${v.state}`, 'key_version');
+    const backend = this.backendFor(v.protectionLevel, v.algorithm);
+    if (v.protectionLevel !== 'SOFTWARE' || !backend.exportSecretMaterial) {
+      throw new KmsError('PERMISSION_DENIED', `permission denied: ${v.protectionLevel} key material is not extractable`, 'key_id');
+    }
+    return backend.exportSecretMaterial({ keyId: key.keyId, version, algorithm: v.algorithm, materialRef: v.materialRef });
+  }
+
+  private importCapable(backend: KeyBackend, level: ProtectionLevel): KeyBackend & Required<Pick<KeyBackend, 'createImportWrappingKey' | 'importVersion'>> {
+    if (!backend.createImportWrappingKey || !backend.importVersion) {
+      throw new KmsError('UNSUPPORTED_ALGORITHM', `protection_level: ${level} keys cannot import material on this server`, 'protection_level');
+    }
+    return backend as KeyBackend & Required<Pick<KeyBackend, 'createImportWrappingKey' | 'importVersion'>>;
   }
 
   private async releaseName(stream: string, tenant: string, name: string, keyId: string, ctx: ChangeContext, version: number): Promise<void> {
@@ -422,6 +521,49 @@ export class KeyLifecycleService {
   /** Replace the key's labels (custom attributes): metadata only, recorded as KeyLabelsChanged. */
   setKeyLabels(keyId: string, labels: Record<string, string>, ctx: ChangeContext): Promise<KeyRecord> {
     return this.execute(keyId, () => ({ type: 'SetKeyLabels', data: { labels }, metadata: this.metadata(ctx) }));
+  }
+
+  /**
+   * Give the key another name, unique in its tenant: the new name is reserved (KeyNameReserved on its
+   * name stream), the key records KeyRenamed and the old name is released (KeyNameReleased), all in
+   * the one change of the call; a name another key holds is KEY_ALREADY_EXISTS naming `name`.
+   */
+  async renameKey(keyId: string, newName: string, ctx: ChangeContext): Promise<KeyRecord> {
+    const name = validateKeyName(newName);
+    const current = existingOrThrow(await this.catalog.get(keyId));
+    if (current.key.name === name) return current.key;
+    const { tenant } = current.key;
+    const newStream = keyNameStreamId(tenant, name);
+    const occurredAt = () => this.clock.now().toISOString();
+    const meta = () => ({ actor: ctx.actor, correlationId: ctx.correlationId, occurredAt: occurredAt() });
+    const nameVersion = await this.freeName(newStream, tenant, name);
+    let reserved: number | undefined;
+    try {
+      reserved = (
+        await this.store.appendToStream(newStream, [{ id: randomUUID(), type: 'KeyNameReserved', data: { tenant, name, keyId }, metadata: meta() }], {
+          expectedVersion: nameVersion < 0 ? 'no_stream' : nameVersion,
+        })
+      ).nextExpectedVersion;
+      let previousName = current.key.name;
+      const key = await this.handle(keyId, (state) => {
+        previousName = state.key.name;
+        return { command: { type: 'RenameKey', data: { name }, metadata: this.metadata(ctx) } };
+      });
+      const old = await this.store.readStream(keyNameStreamId(tenant, previousName));
+      const holder = old.events.at(-1);
+      // Only a reservation this key holds is released (a key created before name streams has none).
+      if (holder?.type === 'KeyNameReserved' && (holder.data as { keyId?: string }).keyId === keyId) {
+        await this.store.appendToStream(keyNameStreamId(tenant, previousName), [{ id: randomUUID(), type: 'KeyNameReleased', data: { tenant, name: previousName, keyId }, metadata: meta() }], {
+          expectedVersion: old.currentVersion,
+        });
+      }
+      return key;
+    } catch (e) {
+      if (reserved !== undefined && !currentTransaction()) await this.releaseName(newStream, tenant, name, keyId, ctx, reserved);
+      if (e instanceof WrongExpectedVersionError && e.streamId === newStream) throw this.nameTaken(tenant, name);
+      if (e instanceof KmsError) throw e;
+      throw storeError(e);
+    }
   }
 
   /**

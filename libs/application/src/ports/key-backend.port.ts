@@ -90,6 +90,11 @@ export interface KeyBackend {
    */
   importVersion?(req: ImportVersionRequest): Promise<CreatedVersionMaterial>;
   /**
+   * The raw secret material of a symmetric version (exportable keys, KMIP Get). Only backends whose
+   * material may leave implement it (software); HSM material is non-extractable. The caller zeroes it.
+   */
+  exportSecretMaterial?(h: VersionHandle): Promise<Buffer>;
+  /**
    * Irreversibly destroy the version's material. Idempotent. Returns whether an HSM object was
    * destroyed (C_DestroyObject) — always false for software material.
    */

@@ -83,6 +83,8 @@ function transition(before: KeyState, after: ExistingKeyState, event: KeyEvent):
       return { version: null, from: `grants to ${Object.keys(event.data.previousPolicy.grants).length} identities`, to: `grants to ${Object.keys(event.data.policy.grants).length} identities` };
     case 'KeyLabelsChanged':
       return { version: null, from: `${Object.keys(event.data.previousLabels).length} label(s)`, to: `labels ${Object.keys(event.data.labels).sort().join(', ') || 'none'}` };
+    case 'KeyRenamed':
+      return { version: null, from: `named ${event.data.previousName}`, to: `named ${event.data.name}` };
     // Rotation issue: compromise, dependents and confirmations are recorded in the state ledger; their
     // own read models (dependents, confirmations) are not projected yet.
     case 'KeyVersionCompromised':

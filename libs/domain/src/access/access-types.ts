@@ -82,6 +82,10 @@ export const DUAL_AUTHORIZED_OPERATIONS = [
   'SetResidencyRule',
   // BYOK: material a person brings becomes the primary version of a key; a second person checks it is wanted.
   'ImportKeyVersion',
+  // A key's name is how people and KMIP clients find it (Locate): renaming it is a manual change like its labels.
+  'RenameKey',
+  // A key whose material may leave the KMS (KMIP Get): always two people, whoever asks (a workload too).
+  'CreateExportableKey',
 ] as const;
 export type DualAuthorizedOperation = (typeof DUAL_AUTHORIZED_OPERATIONS)[number];
 

@@ -33,6 +33,8 @@ export const OPERATION_RULES: Readonly<Record<string, OperationRule>> = {
   RotateKey: { humanRoles: OPERATORS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: OPERATORS, serviceRoles: ['rotation-scheduler'] },
   UpdateRotationPolicy: { humanRoles: ADMINS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
   UpdateKeyLabels: { humanRoles: ADMINS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
+  // A new name for a key (KMIP ModifyAttribute of Name): as its labels.
+  RenameKey: { humanRoles: ADMINS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
   DisableKeyVersion: { humanRoles: OPERATORS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: OPERATORS, serviceRoles: ['rotation-scheduler'] },
   EnableKeyVersion: { humanRoles: ADMINS, workloads: false, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
   ScheduleKeyVersionDestruction: { humanRoles: ADMINS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS, serviceRoles: ['rotation-scheduler'] },
@@ -49,6 +51,10 @@ export const OPERATION_RULES: Readonly<Record<string, OperationRule>> = {
   // BYOK (issue #21): a one-time wrapping key for the key's administrators; an import by a person takes two people.
   GetImportParameters: { humanRoles: ADMINS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
   ImportKeyVersion: { humanRoles: ADMINS, workloads: true, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
+  // KMIP Register (BYOK at creation): a one-time wrapping key for a key not created yet — whoever may create keys.
+  GetImportParametersForNewKey: { humanRoles: ADMINS, workloads: false, serviceRoles: ['key-provisioner'] },
+  // KMIP Get of an exportable key's material (created so by two people): its administrators, never a person.
+  ExportKeyMaterial: { humanRoles: [], workloads: true, keyPermission: 'ADMINISTER' },
   SetKeyPolicy: { humanRoles: ADMINS, workloads: false, keyPermission: 'ADMINISTER', humanRolesWithoutGrant: ADMINS },
   Encrypt: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'ENCRYPT' },
   Decrypt: { humanRoles: KEY_USERS, workloads: true, keyPermission: 'DECRYPT' },
@@ -137,6 +143,8 @@ export function ruleOfApprovedOperation(operation: DualAuthorizedOperation): str
   switch (operation) {
     case 'RotateRootTenantKey':
       return 'RotateKey';
+    case 'CreateExportableKey':
+      return 'CreateKey';
     case 'LowerMinDecryptionVersion':
       return 'SetMinDecryptionVersion';
     case 'RetireBeforeDependentsConfirmed':

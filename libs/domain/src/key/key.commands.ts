@@ -40,6 +40,13 @@ export type CreateKey = Command<
     jurisdiction?: string;
     /** A key for a temporary export: rotated as soon as this passes (policy), its prior versions then encrypt nothing. */
     exportExpiresAt?: Date;
+    /**
+     * The key's material may be handed out (KMIP Get), for SOFTWARE keys only: set only when two people
+     * agreed (the dual-authorized CreateExportableKey), never changed afterwards.
+     */
+    exportable?: boolean;
+    /** BYOK at creation (KMIP Register): version 1 is material the caller brought, not generated here. */
+    imported?: boolean;
     material: NewVersionMaterial;
   }
 >;
@@ -89,6 +96,11 @@ export type ReportOverdueConfirmations = Command<'ReportOverdueConfirmations', {
 export type SetKeyPolicy = Command<'SetKeyPolicy', { policy: KeyPolicy }>;
 /** Replace the key's labels (its custom attributes, e.g. KMIP `x-…`): the whole set, validated like at creation. */
 export type SetKeyLabels = Command<'SetKeyLabels', { labels: Record<string, string> }>;
+/**
+ * Give the key another name (KMIP ModifyAttribute of Name). The name stays unique per tenant: the
+ * application reserves the new name and releases the old one in the same change.
+ */
+export type RenameKey = Command<'RenameKey', { name: string }>;
 
 export type KeyCommand =
   | CreateKey
@@ -104,6 +116,7 @@ export type KeyCommand =
   | SetMinDecryptionVersion
   | SetKeyPolicy
   | SetKeyLabels
+  | RenameKey
   | ReportKeyCompromise
   | RegisterDependent
   | RemoveDependent

@@ -438,3 +438,36 @@ describe('export keys (export_expires_at): rotated right when the export expires
     expect(versionForOperation(plain, 'GET_PUBLIC_KEY', 1).version).toBe(1);
   });
 });
+
+describe('renaming', () => {
+  const rename = (name: unknown): KeyCommand => ({ type: 'RenameKey', data: { name: name as string }, metadata: meta() });
+
+  it('records the new and the previous name, nothing for the same name, and refuses a name creation would refuse or a missing key', () => {
+    const state = given(create());
+    const events = decide(rename('payments-2026'), state);
+    expect(events).toEqual([{ type: 'KeyRenamed', data: { keyId: KEY_ID, name: 'payments-2026', previousName: 'payments' }, metadata: expect.any(Object) }]);
+    expect(events.reduce(evolve, state)).toMatchObject({ key: { name: 'payments-2026' } });
+    expect(decide(rename('payments'), state)).toEqual([]);
+    expect(errorCode(() => decide(rename(''), state))).toBe('INVALID_ARGUMENT');
+    expect(errorCode(() => decide(rename('ok-name'), initialState()))).toBe('KEY_NOT_FOUND');
+  });
+});
+
+describe('exportable keys and keys created with imported material', () => {
+  it('records exportable on KeyCreated and the key; HSM keys are never exportable', () => {
+    const events = decide(create({ exportable: true }), initialState());
+    expect(events[0]).toMatchObject({ type: 'KeyCreated', data: { exportable: true } });
+    expect(events.reduce(evolve, initialState())).toMatchObject({ key: { exportable: true } });
+    expect(decide(create(), initialState())[0]?.data).not.toHaveProperty('exportable');
+    expect(errorCode(() => decide(create({ exportable: true, protectionLevel: 'HSM' }), initialState()))).toBe('INVALID_ARGUMENT');
+  });
+
+  it('marks the first version imported when the key is created with the caller\'s material (KMIP Register)', () => {
+    const state = given(create({ imported: true }));
+    if (state.status === 'NotCreated') throw new Error('unreachable');
+    expect(state.key.versions.map((v) => [v.version, v.imported])).toEqual([[1, true]]);
+    const generated = given(create());
+    if (generated.status === 'NotCreated') throw new Error('unreachable');
+    expect(generated.key.versions[0]?.imported).toBeUndefined();
+  });
+});

@@ -184,6 +184,8 @@ export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
       if (exportExpiresAt !== undefined && (Number.isNaN(exportExpiresAt.getTime()) || exportExpiresAt.getTime() <= command.metadata.now.getTime())) {
         throw invalidArgument('export_expires_at', 'must be a time in the future');
       }
+      // Material kept in an HSM is generated non-extractable: it never leaves, whoever agrees.
+      if (d.exportable === true && d.protectionLevel !== 'SOFTWARE') throw invalidArgument('exportable', 'only SOFTWARE keys can be exportable: HSM key material never leaves the module');
       return [
         {
           type: 'KeyCreated',
@@ -200,6 +202,7 @@ export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
             policy: validateKeyPolicy(d.policy),
             jurisdiction: d.jurisdiction === undefined ? DEFAULT_JURISDICTION : parseJurisdiction(d.jurisdiction, 'jurisdiction'),
             ...(exportExpiresAt ? { exportExpiresAt: exportExpiresAt.toISOString() } : {}),
+            ...(d.exportable === true ? { exportable: true as const } : {}),
           },
           metadata,
         },
@@ -213,6 +216,7 @@ export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
             materialRef: d.material.materialRef,
             ...(d.material.publicKeyFingerprint ? { publicKeyFingerprint: d.material.publicKeyFingerprint } : {}),
             ...(d.material.origin ? { origin: d.material.origin } : {}),
+            ...(d.imported === true ? { imported: true as const } : {}),
             reason: 'INITIAL',
           },
           metadata,
@@ -421,6 +425,12 @@ export function decide(command: KeyCommand, state: KeyState): KeyEvent[] {
       if (sameLabels(labels, s.key.labels)) return [];
       return [{ type: 'KeyLabelsChanged', data: { keyId: s.key.keyId, labels, previousLabels: s.key.labels }, metadata }];
     }
+    case 'RenameKey': {
+      const s = existing(state);
+      const name = validateKeyName(command.data.name);
+      if (name === s.key.name) return [];
+      return [{ type: 'KeyRenamed', data: { keyId: s.key.keyId, name, previousName: s.key.name }, metadata }];
+    }
     default:
       return assertNever(command);
   }
@@ -465,6 +475,7 @@ export function evolve(state: KeyState, event: KeyEvent): KeyState {
           primarySince: event.metadata.occurredAt,
           policy: d.policy ?? { grants: {} },
           ...(d.exportExpiresAt ? { exportExpiresAt: d.exportExpiresAt } : {}),
+          ...(d.exportable ? { exportable: true as const } : {}),
           dependents: {},
         },
       };
@@ -521,6 +532,8 @@ export function evolve(state: KeyState, event: KeyEvent): KeyState {
       return withKey(state, (key) => ({ ...key, policy: event.data.policy }));
     case 'KeyLabelsChanged':
       return withKey(state, (key) => ({ ...key, labels: event.data.labels }));
+    case 'KeyRenamed':
+      return withKey(state, (key) => ({ ...key, name: event.data.name }));
     case 'DependentRegistered':
       return withKey(state, (key) => ({
         ...key,

@@ -36,6 +36,8 @@ export type KeyCreated = Event<
     jurisdiction?: Jurisdiction;
     /** ISO-8601: a key for a temporary export, rotated as soon as this passes. */
     exportExpiresAt?: string;
+    /** Its material may be handed out (KMIP Get): created so only with two people's agreement. */
+    exportable?: true;
   }
 >;
 
@@ -116,6 +118,9 @@ export type KeyPolicyChanged = Event<'KeyPolicyChanged', { keyId: string; policy
 /** The key's labels were replaced (metadata only: no material, no grant changes). */
 export type KeyLabelsChanged = Event<'KeyLabelsChanged', { keyId: string; labels: Record<string, string>; previousLabels: Record<string, string> }>;
 
+/** The key's name changed (metadata only); the name streams record the new reservation and the old release. */
+export type KeyRenamed = Event<'KeyRenamed', { keyId: string; name: string; previousName: string }>;
+
 export type KeyEvent =
   | KeyCreated
   | KeyVersionCreated
@@ -129,6 +134,7 @@ export type KeyEvent =
   | MinDecryptionVersionChanged
   | KeyPolicyChanged
   | KeyLabelsChanged
+  | KeyRenamed
   | KeyVersionCompromised
   | DependentRegistered
   | DependentRemoved
@@ -150,6 +156,7 @@ export const KEY_EVENT_TYPES: readonly KeyEventType[] = [
   'MinDecryptionVersionChanged',
   'KeyPolicyChanged',
   'KeyLabelsChanged',
+  'KeyRenamed',
   'KeyVersionCompromised',
   'DependentRegistered',
   'DependentRemoved',

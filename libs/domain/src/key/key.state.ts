@@ -57,6 +57,8 @@ export interface KeyRecord {
   policy: KeyPolicy;
   /** A key for a temporary export: rotated when this passes; only its primary version's public key is handed out. */
   exportExpiresAt?: string;
+  /** Its material may be handed out (KMIP Get, SOFTWARE keys only): set at creation by two people, never changed. */
+  exportable?: true;
   /** Services and partners that must confirm a new primary before older versions are retired. */
   dependents: Record<string, KeyDependent>;
   /** The primary version whose overdue confirmations were last reported (one alert per version). */

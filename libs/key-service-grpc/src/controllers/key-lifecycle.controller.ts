@@ -1,6 +1,7 @@
 import type { Metadata, ServerUnaryCall } from '@grpc/grpc-js';
 import { Controller, Inject } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
+import { randomUUID } from 'node:crypto';
 import { DualAuthorization, KeyCatalog, KeyLifecycleService, OUTSTANDING_CIPHERTEXTS, type OutstandingCiphertexts } from '@kms/application';
 import {
   API_LIMITS,
@@ -47,22 +48,26 @@ export class KeyLifecycleController {
   createKey(req: CreateKeyRequest__Output, metadata: Metadata, call: Call) {
     return this.gate.runChange('CreateKey', req, metadata, call, async (scope) => {
       const exportExpiresAt = optionalTime(req.export_expires_at, 'export_expires_at');
-      const key = await this.lifecycle.createKey(
-        {
-          tenant: unspecified(req.tenant) ? 'default' : req.tenant,
-          name: req.name,
-          purpose: (unspecified(req.purpose) ? undefined : req.purpose) as KeyPurpose,
-          algorithm: (unspecified(req.algorithm) ? undefined : req.algorithm) as Algorithm,
-          protectionLevel: (unspecified(req.protection_level) ? 'SOFTWARE' : req.protection_level) as ProtectionLevel,
-          labels: req.labels ?? {},
-          owner: unspecified(req.owner) ? scope.principal.name : req.owner,
-          ...(req.rotation_period_days ? { rotationPeriodDays: req.rotation_period_days } : {}),
-          policy: validateKeyPolicy(fromProtoPolicy(req.policy)),
-          ...(unspecified(req.jurisdiction) ? {} : { jurisdiction: req.jurisdiction }),
-          ...(exportExpiresAt ? { exportExpiresAt } : {}),
-        },
-        changeContext(scope, req.context),
-      );
+      const input = {
+        tenant: unspecified(req.tenant) ? 'default' : req.tenant,
+        name: req.name,
+        purpose: (unspecified(req.purpose) ? undefined : req.purpose) as KeyPurpose,
+        algorithm: (unspecified(req.algorithm) ? undefined : req.algorithm) as Algorithm,
+        protectionLevel: (unspecified(req.protection_level) ? 'SOFTWARE' : req.protection_level) as ProtectionLevel,
+        labels: req.labels ?? {},
+        owner: unspecified(req.owner) ? scope.principal.name : req.owner,
+        ...(req.rotation_period_days ? { rotationPeriodDays: req.rotation_period_days } : {}),
+        policy: validateKeyPolicy(fromProtoPolicy(req.policy)),
+        ...(unspecified(req.jurisdiction) ? {} : { jurisdiction: req.jurisdiction }),
+        ...(exportExpiresAt ? { exportExpiresAt } : {}),
+      };
+      const change = changeContext(scope, req.context);
+      // Material that may leave the KMS takes two people: recorded and answered APPROVAL_REQUIRED.
+      if (req.exportable === true) {
+        if (exportExpiresAt) throw invalidArgument('exportable', 'an exportable key cannot also be an export key (export_expires_at)');
+        await this.dual.guard(scope.principal, change, { operation: 'CreateExportableKey', keyId: randomUUID(), input }, scope.facts);
+      }
+      const key = await this.lifecycle.createKey(input, change);
       scope.facts.keyId = key.keyId;
       scope.facts.keyVersion = key.primaryVersion;
       scope.facts.details = { purpose: key.purpose, algorithm: key.algorithm, protectionLevel: key.protectionLevel, jurisdiction: key.jurisdiction };

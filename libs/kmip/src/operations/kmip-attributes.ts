@@ -6,6 +6,9 @@ import { ttlv, type TtlvItem } from '../ttlv/ttlv';
 /** The public half of a key pair has its own KMIP object id: the key id with this suffix. */
 export const PUBLIC_KEY_SUFFIX = ':public';
 
+/** The custom attribute naming a key's jurisdiction (CreateKey's `jurisdiction`) on Create/CreateKeyPair; reported by GetAttributes. */
+export const JURISDICTION_ATTRIBUTE = 'x-kms-jurisdiction';
+
 /** A KMIP object: a KMS key, or the public half of a signing key. */
 export interface KmipObject {
   keyId: string;
@@ -131,6 +134,7 @@ export function objectAttributes(state: ExistingKeyState, object: KmipObject): A
     { name: 'x-kms-purpose', value: ttlv.text(value, key.purpose) },
     { name: 'x-kms-protection-level', value: ttlv.text(value, key.protectionLevel) },
     { name: 'x-kms-primary-version', value: ttlv.text(value, String(key.primaryVersion)) },
+    { name: JURISDICTION_ATTRIBUTE, value: ttlv.text(value, key.jurisdiction) },
   ];
   for (const [k, v] of Object.entries(key.labels)) attrs.push({ name: `x-${k}`, value: ttlv.text(value, v) });
   return attrs;

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { constants, createCipheriv, createHash, createPublicKey, publicEncrypt, randomBytes, randomUUID } from 'node:crypto';
 import {
   type CallPipeline,
   type CallScope,
@@ -10,11 +10,11 @@ import {
   type KeyLifecycleService,
   validateKeyId,
 } from '@kms/application';
-import { type Algorithm, type ExistingKeyState, type KeyPermission, type KeyPurpose, KmsError, validatePurpose } from '@kms/domain';
-import { type ClientAttribute, attributeItem, attributeNamed, customLabels, enumValue, intValue, type KmipObject, nameValue, objectAttributes, parseUid, PUBLIC_KEY_SUFFIX, readAttributes, textValue } from './kmip-attributes';
+import { type Algorithm, type ExistingKeyState, isUuid, type KeyPermission, type KeyPurpose, KmsError, validatePurpose } from '@kms/domain';
+import { type ClientAttribute, attributeItem, JURISDICTION_ATTRIBUTE, attributeNamed, customLabels, enumValue, intValue, type KmipObject, nameValue, objectAttributes, parseUid, PUBLIC_KEY_SUFFIX, readAttributes, textValue } from './kmip-attributes';
 import { KmipRefusal, toKmipFailure } from './kmip-error.mapper';
 import { Fields, KmipError, type ProtocolVersion } from '../ttlv/kmip-message';
-import { CryptographicAlgorithm, type OperationName, Operation, QueryFunction, RevocationReasonCode, SUPPORTED_VERSIONS, Tag, ValidityIndicator } from '../ttlv/kmip-tags';
+import { CryptographicAlgorithm, KeyFormatType, NameType, ObjectType, type OperationName, Operation, QueryFunction, RevocationReasonCode, SUPPORTED_VERSIONS, Tag, ValidityIndicator, WrappingMethod } from '../ttlv/kmip-tags';
 import { ttlv, type TtlvItem } from '../ttlv/ttlv';
 
 /** The application services a KMIP operation calls: the same ones the gRPC controllers call. */
@@ -24,6 +24,70 @@ export interface KmipApplication {
   catalog: KeyCatalog;
   crypto: CryptoService;
   dual: DualAuthorization;
+  options?: KmipOptions;
+}
+
+/** How this server treats what KMIP allows but the KMS does not by default (docs/kmip.md). */
+export interface KmipOptions {
+  /** KMS_KMIP_ALLOW_CLEAR_REGISTER: accept Register of a key sent in clear (default false: wrapped only). */
+  allowClearRegister?: boolean;
+}
+
+/** The KMIP object a client Gets to receive a fresh one-time import wrapping key (a public key) for Register. */
+export const IMPORT_WRAPPING_KEY_UID = 'kms-import-wrapping-key';
+
+/** `kms-import-wrapping-key:<key id>:<import token>`: the wrapping key a Register's Key Wrapping Data names. */
+function importWrappingKeyUid(keyId: string, token: string): string {
+  return `${IMPORT_WRAPPING_KEY_UID}:${keyId}:${token}`;
+}
+
+function parseImportWrappingKeyUid(uid: string): { keyId: string; importToken: string } {
+  const parts = uid.split(':');
+  if (parts.length !== 3 || parts[0] !== IMPORT_WRAPPING_KEY_UID || !isUuid(parts[1]) || !isUuid(parts[2])) {
+    throw new KmipRefusal(
+      'INVALID_ARGUMENT',
+      'InvalidField',
+      `Key Wrapping Data.Encryption Key Information.Unique Identifier: must name an import wrapping key (${IMPORT_WRAPPING_KEY_UID}:<key id>:<token>, as Get of "${IMPORT_WRAPPING_KEY_UID}" returns)`,
+      'encryption_key_information',
+    );
+  }
+  return { keyId: parts[1] as string, importToken: parts[2] as string };
+}
+
+/** Create attribute asking for an exportable key (text "true"/"false"): takes two people. */
+const EXPORTABLE_ATTRIBUTE = 'x-kms-exportable';
+/** Create attribute carrying the change ticket an approval request needs (exportable keys). */
+const CHANGE_TICKET_ATTRIBUTE = 'x-kms-change-ticket';
+
+function exportableAsked(attributes: ClientAttribute[]): boolean {
+  const text = textValue(attributeNamed(attributes, EXPORTABLE_ATTRIBUTE), EXPORTABLE_ATTRIBUTE);
+  if (text === undefined || text === 'false') return false;
+  if (text === 'true') return true;
+  throw new KmipRefusal('INVALID_ARGUMENT', 'InvalidField', `${EXPORTABLE_ATTRIBUTE}: must be "true" or "false"`, 'exportable');
+}
+
+/** Largest wrapped key a Register carries (as ImportKeyVersion): RSA-OAEP of the AES key plus the KWP of the material. */
+const MAX_WRAPPED_BYTES = 8 * 1024;
+
+/**
+ * Wrap clear material the way ImportKeyVersion expects (RSA-OAEP-SHA256 of a one-time AES-256 key,
+ * then AES-KWP of the material): only for KMS_KMIP_ALLOW_CLEAR_REGISTER, so a clear Register takes
+ * the very import path a wrapped one does.
+ */
+export function wrapForImport(wrappingPublicKeySpki: Buffer, material: Buffer): Buffer {
+  const ephemeral = randomBytes(32);
+  try {
+    const key = createPublicKey({ key: wrappingPublicKeySpki, format: 'der', type: 'spki' });
+    const head = publicEncrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, ephemeral);
+    const kwp = createCipheriv('id-aes256-wrap-pad', ephemeral, Buffer.from('a65959a6', 'hex'));
+    return Buffer.concat([head, kwp.update(material), kwp.final()]);
+  } finally {
+    ephemeral.fill(0);
+  }
+}
+
+function sha256(data: Buffer | string): string {
+  return createHash('sha256').update(data).digest('hex');
 }
 
 /** Who is on the other end of a TLS connection: the verified client certificate and the peer address. */
@@ -37,6 +101,8 @@ export interface KmipSession {
 export interface OperationResult {
   payload: TtlvItem[];
   uid?: string;
+  /** Key material in the payload (or the request): zeroed by the server once the response is encoded and sent. */
+  secrets?: Buffer[];
 }
 
 /** Operations whose application twin is not on this branch: refused by name (docs/kmip.md). */
@@ -201,13 +267,7 @@ export class KmipOperations {
       case 'CreateKeyPair':
         return this.createKeyPair(payload, session);
       case 'Register':
-        return this.run('CreateKey', operation, session, () => {
-          throw new KmipRefusal(
-            'PERMISSION_DENIED',
-            'FeatureNotSupported',
-            'Register: importing key material (BYOK) is not available on this server yet; create the key here instead',
-          );
-        });
+        return this.register(payload, session);
       case 'Locate':
         return this.locate(payload, session);
       case 'Get':
@@ -264,8 +324,10 @@ export class KmipOperations {
           const r = await this.app.crypto.verifyMac(scope.access, uid(), undefined, payload.req(Tag.Data, 'ByteString'), payload.req(Tag.MacData, 'ByteString'), scope.facts);
           return { payload: [ttlv.text(Tag.UniqueIdentifier, r.keyId), ttlv.enum(Tag.ValidityIndicator, r.valid ? ValidityIndicator.Valid : ValidityIndicator.Invalid)] };
         });
-      case 'AddAttribute':
       case 'ModifyAttribute':
+        if (payload.struct(Tag.Attribute)?.opt(Tag.AttributeName, 'TextString') === 'Name') return this.rename(payload, uid, session);
+        return this.changeAttribute(operation, payload, uid, session);
+      case 'AddAttribute':
       case 'DeleteAttribute':
         return this.changeAttribute(operation, payload, uid, session);
       default: {
@@ -297,6 +359,9 @@ export class KmipOperations {
         if (!value) throw new KmipError('MissingData', `${operation}: Attribute "${name}": AttributeValue is required`);
         index = attribute.opt(Tag.AttributeIndex, 'Integer');
       }
+      if (name === 'Name') {
+        throw new KmipRefusal('ILLEGAL_TRANSITION', 'IllegalOperation', `${operation}: a key has exactly one Name; rename it with ModifyAttribute`);
+      }
       if (!name.startsWith('x-') || name.startsWith('x-kms-')) {
         throw new KmipRefusal('ILLEGAL_TRANSITION', 'IllegalOperation', `${operation}: attribute "${name}" is fixed by the KMS; only custom attributes (x-<label>, not x-kms-…) can change`);
       }
@@ -320,9 +385,34 @@ export class KmipOperations {
     });
   }
 
-  /** Whether `operation` is answered by this server (Query). */
+  /**
+   * ModifyAttribute of Name: the key is renamed (RenameKey: ADMINISTER on the key, KeyRenamed on its
+   * stream, the new name reserved and the old one released in the same change), so Locate by the new
+   * name finds it and the old name is free. A key has exactly one name (Attribute Index 0).
+   */
+  private rename(payload: Fields, uid: () => string, session: KmipSession): Promise<OperationResult> {
+    return this.change('RenameKey', 'ModifyAttribute', session, { kmip: 'ModifyAttribute', uid: uid(), attribute: 'Name' }, async (scope) => {
+      const attribute = payload.struct(Tag.Attribute) as Fields;
+      const index = attribute.opt(Tag.AttributeIndex, 'Integer');
+      if (index !== undefined && index !== 0) throw new KmipError('InvalidField', `ModifyAttribute: a key has one Name (Attribute Index 0), got ${index}`);
+      const value = attribute.items.find((i) => i.tag === Tag.AttributeValue);
+      if (!value) throw new KmipError('MissingData', 'ModifyAttribute: Attribute "Name": AttributeValue is required');
+      const name = nameValue(value) as string;
+      const { state, object } = await this.key(scope, uid(), 'ADMINISTER');
+      const previousName = state.key.name;
+      const change = this.context(scope, 'ModifyAttribute');
+      await this.app.dual.guard(scope.principal, change, { operation: 'RenameKey', keyId: state.key.keyId, name }, scope.facts);
+      const key = await this.app.lifecycle.renameKey(state.key.keyId, name, change);
+      scope.facts.details = { attribute: 'Name', name: key.name, previousName };
+      const id = object.publicHalf ? `${key.keyId}${PUBLIC_KEY_SUFFIX}` : key.keyId;
+      const shown = ttlv.struct(Tag.AttributeValue, [ttlv.text(Tag.NameValue, key.name), ttlv.enum(Tag.NameType, NameType.UninterpretedTextString)]);
+      return { payload: [ttlv.text(Tag.UniqueIdentifier, id), attributeItem('Name', shown)], uid: id };
+    });
+  }
+
+  /** Whether `operation` is answered by this server (Query): every operation it knows. */
   static supported(operation: OperationName): boolean {
-    return operation !== 'Register';
+    return Object.hasOwn(Operation, operation);
   }
 
   private discoverVersions(payload: Fields): TtlvItem[] {
@@ -350,6 +440,7 @@ export class KmipOperations {
   private createInput(attributes: ClientAttribute[], algorithm: Algorithm, scope: CallScope, defaultPurpose: KeyPurpose) {
     const name = nameValue(attributeNamed(attributes, 'Name')) ?? `kmip-${randomUUID()}`;
     const purposeText = textValue(attributeNamed(attributes, 'x-kms-purpose'), 'x-kms-purpose');
+    const jurisdiction = textValue(attributeNamed(attributes, JURISDICTION_ATTRIBUTE), JURISDICTION_ATTRIBUTE);
     return {
       tenant: 'default',
       name,
@@ -357,6 +448,8 @@ export class KmipOperations {
       algorithm,
       protectionLevel: 'SOFTWARE' as const,
       labels: customLabels(attributes),
+      // Where the key is kept (docs/jurisdictions.md): validated by CreateKey, required when several are configured.
+      ...(jurisdiction === undefined ? {} : { jurisdiction }),
       owner: scope.principal.name,
       policy: { grants: { [scope.principal.identityId]: creatorGrant(algorithm) } },
     };
@@ -370,10 +463,18 @@ export class KmipOperations {
         intValue(attributeNamed(attributes, 'Cryptographic Length'), 'Cryptographic Length'),
         'symmetric',
       );
-      const key = await this.app.lifecycle.createKey(this.createInput(attributes, algorithm, scope, algorithm === 'AES_256_GCM' ? 'DATA_PROTECTION' : 'SERVICE_ENVELOPE'), this.context(scope, 'Create'));
+      const input = this.createInput(attributes, algorithm, scope, algorithm === 'AES_256_GCM' ? 'DATA_PROTECTION' : 'SERVICE_ENVELOPE');
+      const change = this.context(scope, 'Create');
+      if (exportableAsked(attributes)) {
+        // Material that may leave the KMS takes two people: recorded as an approval request (a change
+        // ticket is needed), answered Permission Denied naming it; a person's approval creates the key.
+        const ticket = textValue(attributeNamed(attributes, CHANGE_TICKET_ATTRIBUTE), CHANGE_TICKET_ATTRIBUTE);
+        await this.app.dual.guard(scope.principal, { ...change, ...(ticket ? { changeTicket: ticket } : {}) }, { operation: 'CreateExportableKey', keyId: randomUUID(), input }, scope.facts);
+      }
+      const key = await this.app.lifecycle.createKey(input, change);
       scope.facts.keyId = key.keyId;
       scope.facts.keyVersion = key.primaryVersion;
-      scope.facts.details = { purpose: key.purpose, algorithm: key.algorithm, protectionLevel: key.protectionLevel };
+      scope.facts.details = { purpose: key.purpose, algorithm: key.algorithm, protectionLevel: key.protectionLevel, jurisdiction: key.jurisdiction };
       return { payload: [ttlv.enum(Tag.ObjectType, 0x02), ttlv.text(Tag.UniqueIdentifier, key.keyId)], uid: key.keyId };
     });
   }
@@ -390,10 +491,11 @@ export class KmipOperations {
         intValue(attributeNamed(attributes, 'Cryptographic Length'), 'Cryptographic Length'),
         'pair',
       );
+      if (exportableAsked(attributes)) throw new KmipRefusal('INVALID_ARGUMENT', 'InvalidField', `${EXPORTABLE_ATTRIBUTE}: only symmetric keys can be exportable; a private key never leaves the KMS`, 'exportable');
       const key = await this.app.lifecycle.createKey(this.createInput(attributes, algorithm, scope, 'SERVICE_ENVELOPE'), this.context(scope, 'CreateKeyPair'));
       scope.facts.keyId = key.keyId;
       scope.facts.keyVersion = key.primaryVersion;
-      scope.facts.details = { purpose: key.purpose, algorithm: key.algorithm, protectionLevel: key.protectionLevel };
+      scope.facts.details = { purpose: key.purpose, algorithm: key.algorithm, protectionLevel: key.protectionLevel, jurisdiction: key.jurisdiction };
       return {
         payload: [ttlv.text(Tag.PrivateKeyUniqueIdentifier, key.keyId), ttlv.text(Tag.PublicKeyUniqueIdentifier, `${key.keyId}${PUBLIC_KEY_SUFFIX}`)],
         uid: key.keyId,
@@ -429,7 +531,9 @@ export class KmipOperations {
   }
 
   private get(uid: () => string, session: KmipSession): Promise<OperationResult> {
-    const object = parseUid(uid());
+    const given = uid();
+    if (given === IMPORT_WRAPPING_KEY_UID) return this.importWrappingKey(session);
+    const object = parseUid(given);
     if (object.publicHalf) {
       return this.run('GetPublicKey', 'Get', session, async (scope) => {
         const r = await this.app.crypto.getPublicKey(scope.access, object.keyId, undefined, scope.facts);
@@ -437,19 +541,134 @@ export class KmipOperations {
         const state = await this.app.catalog.get(object.keyId);
         const attrs = objectAttributes(state, object);
         const pick = (n: string): TtlvItem => attrs.find((a) => a.name === n)?.value as TtlvItem;
-        const keyBlock = ttlv.struct(0x420040, [
-          ttlv.enum(0x420042, 0x05 /* X.509 SubjectPublicKeyInfo */),
-          ttlv.struct(0x420045, [ttlv.bytes(0x420043, der)]),
+        const keyBlock = ttlv.struct(Tag.KeyBlock, [
+          ttlv.enum(Tag.KeyFormatType, KeyFormatType.X509),
+          ttlv.struct(Tag.KeyValue, [ttlv.bytes(Tag.KeyMaterial, der)]),
           { ...pick('Cryptographic Algorithm'), tag: Tag.CryptographicAlgorithm },
           { ...pick('Cryptographic Length'), tag: Tag.CryptographicLength },
         ]);
-        return { payload: [ttlv.enum(Tag.ObjectType, 0x03), ttlv.text(Tag.UniqueIdentifier, uid()), ttlv.struct(0x42006d, [keyBlock])] };
+        return { payload: [ttlv.enum(Tag.ObjectType, ObjectType.PublicKey), ttlv.text(Tag.UniqueIdentifier, given), ttlv.struct(0x42006d, [keyBlock])] };
       });
     }
-    return this.run('GetKey', 'Get', session, async (scope) => {
-      await this.key(scope, uid(), 'ADMINISTER');
-      // No exportable-key policy exists: secret and private key material never leaves the KMS.
-      throw new KmipRefusal('PERMISSION_DENIED', 'NotExtractable', 'Get: key material never leaves the KMS; use Encrypt/Decrypt/Sign/MAC here (public keys: Get the ":public" object)');
+    // Secret material leaves only for a key created exportable by two people (SOFTWARE, symmetric),
+    // through the same audited pipeline; the audit record says it was exported, never what.
+    return this.run('ExportKeyMaterial', 'Get', session, async (scope) => {
+      const { state } = await this.key(scope, given, 'ADMINISTER');
+      const version = state.key.primaryVersion;
+      scope.facts.keyVersion = version;
+      if (state.key.exportable !== true) {
+        throw new KmipRefusal('PERMISSION_DENIED', 'NotExtractable', 'Get: key material never leaves the KMS unless the key was created exportable (two people); use Encrypt/Decrypt/Sign/MAC here (public keys: Get the ":public" object)');
+      }
+      const a = objectAttributes(state, object);
+      if ((a.find((x) => x.name === 'Object Type')?.value as { value: number }).value !== ObjectType.SymmetricKey) {
+        throw new KmipRefusal('PERMISSION_DENIED', 'NotExtractable', 'Get: only symmetric keys are exported; a private key never leaves the KMS');
+      }
+      let material: Buffer;
+      try {
+        material = await this.app.lifecycle.exportableMaterial(state, version);
+      } catch (e) {
+        if (e instanceof KmsError && e.code === 'PERMISSION_DENIED') throw new KmipRefusal('PERMISSION_DENIED', 'NotExtractable', `Get: ${e.message}`);
+        throw e;
+      }
+      scope.facts.details = { exported: 'true', protectionLevel: state.key.protectionLevel, algorithm: state.key.algorithm };
+      const pick = (n: string): TtlvItem => a.find((x) => x.name === n)?.value as TtlvItem;
+      const keyBlock = ttlv.struct(Tag.KeyBlock, [
+        ttlv.enum(Tag.KeyFormatType, KeyFormatType.Raw),
+        ttlv.struct(Tag.KeyValue, [ttlv.bytes(Tag.KeyMaterial, material)]),
+        { ...pick('Cryptographic Algorithm'), tag: Tag.CryptographicAlgorithm },
+        { ...pick('Cryptographic Length'), tag: Tag.CryptographicLength },
+      ]);
+      return { payload: [ttlv.enum(Tag.ObjectType, ObjectType.SymmetricKey), ttlv.text(Tag.UniqueIdentifier, state.key.keyId), ttlv.struct(Tag.SymmetricKey, [keyBlock])], secrets: [material] };
+    });
+  }
+
+  /**
+   * Get of "kms-import-wrapping-key": a fresh one-time RSA-3072 wrapping key (valid 24 hours) for a key
+   * Register will create, as GetImportParameters makes them (the key's id is chosen now). Authorized as
+   * creating a key; audited with the token's digest, like GetImportParameters.
+   */
+  private importWrappingKey(session: KmipSession): Promise<OperationResult> {
+    return this.run('GetImportParametersForNewKey', 'Get', session, async (scope) => {
+      const p = await this.app.lifecycle.importParametersForNewKey('AES_256_GCM', 'SOFTWARE');
+      scope.facts.details = { importTokenSha256: sha256(p.importToken), expiresAt: p.expiresAt.toISOString(), forKeyId: p.keyId };
+      const keyBlock = ttlv.struct(Tag.KeyBlock, [
+        ttlv.enum(Tag.KeyFormatType, KeyFormatType.X509),
+        ttlv.struct(Tag.KeyValue, [ttlv.bytes(Tag.KeyMaterial, p.wrappingPublicKeySpki)]),
+        ttlv.enum(Tag.CryptographicAlgorithm, CryptographicAlgorithm.RSA),
+        ttlv.int(Tag.CryptographicLength, 3072),
+      ]);
+      return { payload: [ttlv.enum(Tag.ObjectType, ObjectType.PublicKey), ttlv.text(Tag.UniqueIdentifier, importWrappingKeyUid(p.keyId, p.importToken)), ttlv.struct(0x42006d, [keyBlock])] };
+    });
+  }
+
+  /**
+   * Register (BYOK) of a symmetric key: a new key whose first version is the caller's material
+   * (origin IMPORTED), through CreateKey with the import path of ImportKeyVersion — the material
+   * arrives wrapped for a one-time import wrapping key (Get "kms-import-wrapping-key") and is opened
+   * by the backend only. Authorized as CreateKey (key-provisioner); the key is granted to its creator
+   * (ADMINISTER: what ImportKeyVersion needs). Clear material only with KMS_KMIP_ALLOW_CLEAR_REGISTER.
+   */
+  private register(payload: Fields, session: KmipSession): Promise<OperationResult> {
+    return this.change('CreateKey', 'Register', session, { kmip: 'Register' }, async (scope) => {
+      // A person's import takes two people (gRPC ImportKeyVersion); KMIP clients are workloads.
+      if (scope.principal.kind === 'HUMAN') throw new KmipRefusal('PERMISSION_DENIED', 'PermissionDenied', 'Register: a person imports key material over gRPC (ImportKeyVersion, two people), not over KMIP');
+      const objectType = payload.req(Tag.ObjectType, 'Enumeration');
+      if (objectType !== ObjectType.SymmetricKey) throw new KmipRefusal('INVALID_ARGUMENT', 'FeatureNotSupported', 'Object Type: Register imports symmetric keys (AES-256, HMAC-SHA256) only', 'object_type');
+      const symmetric = payload.struct(Tag.SymmetricKey);
+      if (!symmetric) throw new KmipError('MissingData', 'Register: Symmetric Key is required');
+      const block = symmetric.struct(Tag.KeyBlock);
+      if (!block) throw new KmipError('MissingData', 'Register: Symmetric Key.Key Block is required');
+      const attributes = readAttributes(payload.struct(Tag.TemplateAttribute));
+      if (exportableAsked(attributes)) throw new KmipRefusal('INVALID_ARGUMENT', 'InvalidField', `${EXPORTABLE_ATTRIBUTE}: a registered key is not made exportable (exportable keys are created, by two people)`, 'exportable');
+      const algorithm = algorithmFor(
+        block.opt(Tag.CryptographicAlgorithm, 'Enumeration') ?? enumValue(attributeNamed(attributes, 'Cryptographic Algorithm'), 'Cryptographic Algorithm'),
+        block.opt(Tag.CryptographicLength, 'Integer') ?? intValue(attributeNamed(attributes, 'Cryptographic Length'), 'Cryptographic Length'),
+        'symmetric',
+      );
+      const valueItem = block.items.find((i) => i.tag === Tag.KeyValue);
+      if (!valueItem) throw new KmipError('MissingData', 'Register: Key Block.Key Value is required');
+      // Key Value: a Byte String when wrapped (KMIP), or a structure with Key Material (what PyKMIP sends).
+      const keyBytes = valueItem.type === 'ByteString' ? valueItem.value : Fields.of(valueItem, 'Key Value').req(Tag.KeyMaterial, 'ByteString');
+      const wrapping = block.struct(Tag.KeyWrappingData);
+      const input = this.createInput(attributes, algorithm, scope, algorithm === 'AES_256_GCM' ? 'DATA_PROTECTION' : 'SERVICE_ENVELOPE');
+      let initial: { keyId: string; importToken: string; wrappedMaterial: Buffer };
+      if (wrapping) {
+        const method = wrapping.req(Tag.WrappingMethod, 'Enumeration');
+        if (method !== WrappingMethod.Encrypt) throw new KmipRefusal('INVALID_ARGUMENT', 'FeatureNotSupported', 'Key Wrapping Data.Wrapping Method: only Encrypt (RSA-OAEP-SHA256 + AES-KWP for the import wrapping key) is accepted', 'wrapping_method');
+        const info = wrapping.struct(Tag.EncryptionKeyInformation);
+        if (!info) throw new KmipError('MissingData', 'Key Wrapping Data.Encryption Key Information is required: the import wrapping key it is wrapped for');
+        const named = parseImportWrappingKeyUid(info.req(Tag.UniqueIdentifier, 'TextString'));
+        if (keyBytes.length === 0 || keyBytes.length > MAX_WRAPPED_BYTES) {
+          throw new KmipRefusal('INVALID_ARGUMENT', 'InvalidField', `Key Value: the wrapped key must be 1 to ${MAX_WRAPPED_BYTES} bytes`, 'wrapped_key_material');
+        }
+        initial = { ...named, wrappedMaterial: keyBytes };
+      } else {
+        if (this.app.options?.allowClearRegister !== true) {
+          throw new KmipRefusal(
+            'PERMISSION_DENIED',
+            'PermissionDenied',
+            `Register: key material must arrive wrapped (Key Wrapping Data naming a wrapping key from Get "${IMPORT_WRAPPING_KEY_UID}"); clear material is refused on this server (KMS_KMIP_ALLOW_CLEAR_REGISTER)`,
+          );
+        }
+        // Clear material (explicitly allowed): wrapped here for fresh import parameters, so it takes the same import path.
+        const p = await this.app.lifecycle.importParametersForNewKey(algorithm, 'SOFTWARE');
+        initial = { keyId: p.keyId, importToken: p.importToken, wrappedMaterial: wrapForImport(p.wrappingPublicKeySpki, keyBytes) };
+      }
+      const key = await this.app.lifecycle.createKey(input, this.context(scope, 'Register'), { initial });
+      scope.facts.keyId = key.keyId;
+      scope.facts.keyVersion = key.primaryVersion;
+      scope.facts.details = {
+        purpose: key.purpose,
+        algorithm: key.algorithm,
+        protectionLevel: key.protectionLevel,
+        jurisdiction: key.jurisdiction,
+        origin: 'IMPORTED',
+        keyArrived: wrapping ? 'wrapped' : 'clear',
+        importTokenSha256: sha256(initial.importToken),
+        ...(wrapping ? { wrappedKeyMaterialSha256: sha256(initial.wrappedMaterial) } : {}),
+      };
+      // Clear material (allowed) is wiped from the request once answered.
+      return { payload: [ttlv.text(Tag.UniqueIdentifier, key.keyId)], uid: key.keyId, ...(wrapping ? {} : { secrets: [keyBytes] }) };
     });
   }
 

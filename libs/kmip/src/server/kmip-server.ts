@@ -132,11 +132,13 @@ export class KmipServer {
     const session: KmipSession = { ...who, version: request.version };
     const results: BatchResult[] = [];
     let placeholder: string | undefined;
+    const secrets: Buffer[] = [];
     for (const item of request.items) {
       const id = item.uniqueBatchItemId ? { uniqueBatchItemId: item.uniqueBatchItemId } : {};
       try {
         const out = await this.operations.execute(item.operation, item.payload, session, placeholder);
         if (out.uid !== undefined) placeholder = out.uid;
+        if (out.secrets) secrets.push(...out.secrets);
         results.push({ operationCode: item.operationCode, ...id, ok: true, payload: out.payload });
       } catch (e) {
         results.push({ operationCode: item.operationCode, ...id, ok: false, ...toKmipFailure(e) });
@@ -148,8 +150,13 @@ export class KmipServer {
       results.push({ operationCode: u.operationCode, ...(u.uniqueBatchItemId ? { uniqueBatchItemId: u.uniqueBatchItemId } : {}), ok: false, reason: 'OperationNotSupported', message: `operation 0x${u.operationCode.toString(16)} is not supported (${[...OPERATION_NAMES.values()].join(', ')} are)` });
     }
     const response = encodeTtlv(buildResponse(request.version, this.now(), results));
+    // Key material (an exportable key's Get, a clear Register) is wiped once encoded, and the encoded response once sent.
+    for (const secret of secrets) secret.fill(0);
+    // The request's bytes too (a clear Register carried the key in them).
+    if (secrets.length > 0) bytes.fill(0);
+    const wipe = secrets.length > 0 ? () => response.fill(0) : undefined;
     // A certificate that authenticates no one gets its answer and loses the connection: no second try on it.
-    if (results.some((r) => !r.ok && r.reason === 'AuthenticationNotSuccessful')) socket.end(response);
-    else socket.write(response);
+    if (results.some((r) => !r.ok && r.reason === 'AuthenticationNotSuccessful')) socket.end(response, wipe);
+    else socket.write(response, wipe);
   }
 }

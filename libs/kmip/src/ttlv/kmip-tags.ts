@@ -59,6 +59,15 @@ export const Tag = {
   UniqueIdentifier: 0x420094,
   ValidityIndicator: 0x42009b,
   VendorIdentification: 0x42009d,
+  EncryptionKeyInformation: 0x420036,
+  KeyBlock: 0x420040,
+  KeyFormatType: 0x420042,
+  KeyMaterial: 0x420043,
+  KeyValue: 0x420045,
+  KeyWrappingData: 0x420046,
+  SymmetricKey: 0x42008f,
+  WrappingMethod: 0x42009e,
+  EncodingOption: 0x4200a3,
   DigitalSignatureAlgorithm: 0x4200ae,
   Data: 0x4200c2,
   SignatureData: 0x4200c3,
@@ -124,6 +133,8 @@ export const KeyState = { PreActive: 1, Active: 2, Deactivated: 3, Compromised: 
 export const RevocationReasonCode = { Unspecified: 1, KeyCompromise: 2, CACompromise: 3, AffiliationChanged: 4, Superseded: 5, CessationOfOperation: 6, PrivilegeWithdrawn: 7 } as const;
 export const QueryFunction = { Operations: 1, Objects: 2, ServerInformation: 3 } as const;
 export const NameType = { UninterpretedTextString: 1 } as const;
+export const KeyFormatType = { Raw: 0x01, X509: 0x05, TransparentSymmetricKey: 0x07 } as const;
+export const WrappingMethod = { Encrypt: 0x01 } as const;
 export const BlockCipherMode = { GCM: 9 } as const;
 export const ValidityIndicator = { Valid: 1, Invalid: 2 } as const;
 export const BatchErrorContinuation = { Continue: 1, Stop: 2, Undo: 3 } as const;

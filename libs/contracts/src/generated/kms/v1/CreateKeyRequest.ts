@@ -19,6 +19,7 @@ export interface CreateKeyRequest {
   'policy'?: (_kms_v1_KeyPolicy | null);
   'jurisdiction'?: (string);
   'export_expires_at'?: (string);
+  'exportable'?: (boolean);
 }
 
 export interface CreateKeyRequest__Output {
@@ -34,4 +35,5 @@ export interface CreateKeyRequest__Output {
   'policy': (_kms_v1_KeyPolicy__Output | null);
   'jurisdiction': (string);
   'export_expires_at': (string);
+  'exportable': (boolean);
 }

@@ -27,6 +27,7 @@ export interface Key {
   'dependents'?: (_kms_v1_Dependent)[];
   'jurisdiction'?: (string);
   'export_expire_time'?: (string);
+  'exportable'?: (boolean);
 }
 
 export interface Key__Output {
@@ -49,4 +50,5 @@ export interface Key__Output {
   'dependents': (_kms_v1_Dependent__Output)[];
   'jurisdiction': (string);
   'export_expire_time': (string);
+  'exportable': (boolean);
 }
