@@ -1,7 +1,7 @@
 /**
  * @jest-environment ./libs/key-backend-pkcs11/src/testing/softhsm-test.environment.ts
  */
-import { randomBytes } from 'node:crypto';
+import { constants, generateKeyPairSync, randomBytes, verify } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,6 +69,33 @@ describe('bring your own key into an HSM key over gRPC (SoftHSM2, issue #21)', (
     const enc = await app.call<{ ciphertext: Buffer; key_version: number }>('Encrypt', { key_id: key.key_id, plaintext: Buffer.from('sealed by the HSM'), aad });
     expect(enc.key_version).toBe(2);
     expect(openKmsCiphertextOutside(material, Buffer.from(enc.ciphertext), aad).toString()).toBe('sealed by the HSM');
+  }, 120_000);
+
+  it('an RSA-3072 key pair (PKCS#8 wrapped by openssl) is unwrapped in the HSM: it signs what openssl verifies with the customer’s public key, GetPublicKey gives that key, the origin statement says imported', async () => {
+    const key = await kms.admin.call<{ key_id: string }>('CreateKey', {
+      name: 'byok-hsm-rsa',
+      purpose: 'SERVICE_ENVELOPE',
+      algorithm: 'RSA_PSS_3072_SHA256',
+      protection_level: 'HSM',
+      policy: { grants: { [app.identityId]: { permissions: ['ADMINISTER', 'SIGN', 'VERIFY'] } } },
+    });
+    const params = await app.call<ImportParametersAnswer>('GetImportParameters', { key_id: key.key_id });
+    const pair = generateKeyPairSync('rsa', { modulusLength: 3072 });
+    const wrapped = await wrapWithOpenssl(dir, Buffer.from(params.wrapping_public_key), pair.privateKey.export({ format: 'der', type: 'pkcs8' }), 'sha1');
+    const imported = await app.call<{ primary_version: number }>('ImportKeyVersion', { key_id: key.key_id, import_token: params.import_token, wrapped_key_material: wrapped });
+    expect(imported.primary_version).toBe(2);
+    const customerPem = pair.publicKey.export({ format: 'pem', type: 'spki' }).toString();
+    const published = await app.call<{ pem: string; key_version: number }>('GetPublicKey', { key_id: key.key_id });
+    expect({ pem: published.pem.trim(), version: published.key_version }).toEqual({ pem: customerPem.trim(), version: 2 });
+    const message = Buffer.from('signed in the HSM with a key its owner brought');
+    const signed = await app.call<{ signature: Buffer; key_version: number }>('Sign', { key_id: key.key_id, message });
+    expect(signed.key_version).toBe(2);
+    expect(verify('sha256', message, { key: pair.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, Buffer.from(signed.signature))).toBe(true);
+    const origin = await app.call<OriginAnswer>('GetKeyOriginStatement', { key_id: key.key_id, key_version: 2 });
+    const verified = verifySignedStatement(origin.statement_json, origin.signature, origin.attestation_public_key_pem);
+    if (!verified.valid) throw new Error(verified.reason);
+    expect(verified.statement).toMatchObject({ imported: true, origin: { attributes: { local: false, sensitive: true, extractable: false } } });
+    expect(provesHsmCustodyOfImport(verified.statement)).toBe(true);
   }, 120_000);
 
   it('HSM keys of other algorithms get no import parameters: UNSUPPORTED_ALGORITHM', async () => {

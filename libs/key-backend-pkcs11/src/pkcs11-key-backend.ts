@@ -3,10 +3,10 @@ import { ALGORITHM_USAGE, ALGORITHMS, GCM_IV_LENGTH, GCM_TAG_LENGTH, KmsError, i
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import * as pkcs11js from 'pkcs11js';
 import { HandleCache } from './handle-cache';
-import { ALGORITHM_SPECS, CKM_EDDSA, gcm, RSA_PSS_SHA256, RSA_SIGNATURE_BYTES, type AlgorithmSpec, type ObjectName, type SecretKeySpec } from './pkcs11-algorithms';
+import { ALGORITHM_SPECS, CKM_EDDSA, gcm, RSA_PSS_SHA256, RSA_SIGNATURE_BYTES, type AlgorithmSpec, type KeyPairSpec, type ObjectName } from './pkcs11-algorithms';
 import { ckrOf } from './pkcs11-errors';
 import { createEscrowedSecret, destroyEscrowCopy, readEscrowCopy } from './pkcs11-escrow';
-import { destroyImportWrappingKey, findImportWrappingKey, generateImportWrappingKey, unwrapAes256Material } from './pkcs11-key-import';
+import { destroyImportWrappingKey, findImportWrappingKey, generateImportWrappingKey, unwrapAes256Material, unwrapRsa3072KeyPair } from './pkcs11-key-import';
 import { assertLoggedIn, destroyObjects, findByName, readOrigin, readSpki, type FoundObject } from './pkcs11-objects';
 import type { Pkcs11Session, Pkcs11SessionPool } from './pkcs11-session-pool';
 import { ecdsaP256DerToRaw, ecdsaP256RawToDer, spkiFingerprint } from './public-key-encoding';
@@ -120,10 +120,15 @@ function checkDigest(algorithm: Algorithm, digest: Buffer): Buffer {
   return digest;
 }
 
-/** What the HSM imports: AES_256_GCM only (key pairs would need their public key made outside the module). */
-function importableAlgorithm(algorithm: Algorithm): SecretKeySpec {
+/** What can be imported into the module: AES-256 keys, and RSA-3072 key pairs (their public half is read back from the private key). */
+function importableAlgorithm(algorithm: Algorithm): AlgorithmSpec {
   const spec = ALGORITHM_SPECS[algorithm];
-  if (algorithm !== 'AES_256_GCM' || !spec || spec.kind !== 'secret') throw unsupported(algorithm, 'cannot be imported into the HSM yet (AES_256_GCM only)');
+  if ((algorithm !== 'AES_256_GCM' && algorithm !== 'RSA_PSS_3072_SHA256') || !spec) {
+    throw unsupported(
+      algorithm,
+      'cannot be imported into the HSM (AES_256_GCM and RSA_PSS_3072_SHA256 can): an EC or Ed25519 private key unwrapped inside the module has no public point the module would give back, and an HMAC key no length it would report',
+    );
+  }
   return spec;
 }
 
@@ -157,7 +162,8 @@ export class Pkcs11KeyBackend implements KeyBackend {
   /**
    * BYOK: unwrap with C_UnwrapKey inside the module (RSA-OAEP-SHA1, then AES-KWP) into the version's
    * token object, sensitive and not extractable; the wrapping key pair is destroyed once it served
-   * (single use). AES_256_GCM only: key pairs would need their public key made outside the module.
+   * (single use). AES_256_GCM keys, and RSA_PSS_3072_SHA256 key pairs whose public key object is made
+   * from the unwrapped private key's modulus and exponent (see unwrapRsa3072KeyPair).
    */
   async importVersion(req: ImportVersionRequest): Promise<CreatedVersionMaterial> {
     const spec = importableAlgorithm(req.algorithm);
@@ -167,6 +173,7 @@ export class Pkcs11KeyBackend implements KeyBackend {
       const wrapping = findImportWrappingKey(s, req.keyId, req.wrappingKeyRef);
       if (!wrapping) throw invalidArgument('import_token', 'names no import parameters of this key (or they were used already: tokens are single use); get new ones with GetImportParameters');
       assertImportParametersFresh(wrapping.createdAt, this.now());
+      if (spec.kind === 'pair') return this.importKeyPair(s, spec, name, wrapping, req);
       const key = unwrapAes256Material(s, wrapping.privateKey, req.wrappedMaterial, spec.template(name), (k) => {
         // AES-256 proves itself by working: a 25-31 byte "AES key" is refused by the module.
         s.module.C_EncryptInit(s.handle, gcm(randomBytes(GCM_IV_LENGTH), EMPTY_INPUT), k);
@@ -191,6 +198,32 @@ export class Pkcs11KeyBackend implements KeyBackend {
         throw e;
       }
     });
+  }
+
+  /** BYOK of an RSA-3072 key pair: unwrapped inside the module, the public key object made from its modulus, then proven by a signature. */
+  private importKeyPair(s: Pkcs11Session, spec: KeyPairSpec, name: ObjectName, wrapping: { privateKey: Buffer; objects: Buffer[] }, req: ImportVersionRequest): CreatedVersionMaterial {
+    const pair = unwrapRsa3072KeyPair(s, wrapping.privateKey, req.wrappedMaterial, spec.privateTemplate(name), spec.publicTemplate(name));
+    try {
+      // The pair works as one inside the module: a PSS signature by the private key verifies under the public one.
+      const digest = randomBytes(SHA256_LENGTH);
+      s.module.C_SignInit(s.handle, RSA_PSS_SHA256, pair.privateKey);
+      const signature = s.module.C_Sign(s.handle, digest, Buffer.alloc(RSA_SIGNATURE_BYTES));
+      s.module.C_VerifyInit(s.handle, RSA_PSS_SHA256, pair.publicKey);
+      if (!s.module.C_Verify(s.handle, digest, signature)) throw invalidArgument('wrapped_key_material', 'the imported private key does not sign for its own public key');
+      const origin = readOrigin(s, pair.privateKey, name, false);
+      const spki = readSpki(s, pair.publicKey, req.algorithm);
+      destroyImportWrappingKey(s, wrapping.objects);
+      const materialRef = materialRefOf(name);
+      this.cache.set(materialRef, { generation: s.generation, keyType: spec.keyType, key: pair.privateKey, publicKey: pair.publicKey, spki });
+      return { materialRef, origin, publicKeyFingerprint: spkiFingerprint(spki) };
+    } catch (e) {
+      try {
+        destroyObjects(s, [pair.privateKey, pair.publicKey]);
+      } catch {
+        // The original failure is the one to report.
+      }
+      throw e;
+    }
   }
 
   /**

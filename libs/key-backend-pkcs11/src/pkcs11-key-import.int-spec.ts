@@ -1,8 +1,9 @@
 /**
  * @jest-environment ./libs/key-backend-pkcs11/src/testing/softhsm-test.environment.ts
  */
-import { createDecipheriv, createPublicKey, publicEncrypt, constants, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { createDecipheriv, createHash, createPublicKey, generateKeyPairSync, publicEncrypt, constants, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as pkcs11js from 'pkcs11js';
@@ -105,7 +106,7 @@ describe('BYOK import into the HSM (SoftHSM2): C_UnwrapKey, the material never i
     });
   });
 
-  it('refuses material that is not an AES-256 key (16 or 28 bytes), altered material, and algorithms other than AES_256_GCM; a failed import leaves the token usable', async () => {
+  it('refuses material that is not an AES-256 key (16 or 28 bytes), altered material, and an EC key pair; a failed import leaves the token usable', async () => {
     const keyId = randomUUID();
     const params = await backend.createImportWrappingKey({ keyId });
     const request = { keyId, version: 1, algorithm: 'AES_256_GCM' as const, wrappingKeyRef: params.wrappingKeyRef };
@@ -123,5 +124,62 @@ describe('BYOK import into the HSM (SoftHSM2): C_UnwrapKey, the material never i
     expect(leftovers).toBe(0);
     const created = await backend.importVersion({ ...request, wrappedMaterial: good });
     expect(created.origin?.attributes.local).toBe(false);
+  });
+
+  it('an RSA-3072 key pair wrapped by the openssl CLI (PKCS#8) is unwrapped inside the module; its public key is read back from it; it signs what openssl verifies with the customer’s own public key', async () => {
+    const keyId = randomUUID();
+    const params = await backend.createImportWrappingKey({ keyId, algorithm: 'RSA_PSS_3072_SHA256' });
+    const pair = generateKeyPairSync('rsa', { modulusLength: 3072 });
+    const pkcs8 = pair.privateKey.export({ format: 'der', type: 'pkcs8' });
+    const wrapped = await wrapWithOpenssl(dir, params.publicKeySpki, pkcs8, 'sha1');
+    const created = await backend.importVersion({ keyId, version: 1, algorithm: 'RSA_PSS_3072_SHA256', wrappingKeyRef: params.wrappingKeyRef, wrappedMaterial: wrapped });
+    expect(created.origin?.attributes).toEqual({ local: false, neverExtractable: false, sensitive: true, extractable: false });
+    const customerSpki = pair.publicKey.export({ format: 'der', type: 'spki' });
+    expect(created.publicKeyFingerprint).toBe(createHash('sha256').update(customerSpki).digest('hex'));
+
+    const handle = { keyId, version: 1, algorithm: 'RSA_PSS_3072_SHA256' as const, materialRef: created.materialRef };
+    expect(await backend.getPublicKey(handle)).toEqual(customerSpki);
+    const message = Buffer.from('signed inside the HSM with an imported key');
+    const signature = await backend.sign(handle, { message });
+    // Verified outside with the openssl CLI and the public key the customer kept.
+    await writeFile(join(dir, `${keyId}.pub.der`), customerSpki);
+    await writeFile(join(dir, `${keyId}.msg`), message);
+    await writeFile(join(dir, `${keyId}.sig`), signature);
+    const verified = await new Promise<string>((resolve) =>
+      execFile(
+        'openssl',
+        ['dgst', '-sha256', '-sigopt', 'rsa_padding_mode:pss', '-sigopt', 'rsa_pss_saltlen:32', '-sigopt', 'rsa_mgf1_md:sha256', '-keyform', 'DER', '-verify', join(dir, `${keyId}.pub.der`), '-signature', join(dir, `${keyId}.sig`), join(dir, `${keyId}.msg`)],
+        (_e, stdout, stderr) => resolve(`${stdout}${stderr}`),
+      ),
+    );
+    expect(verified).toContain('Verified OK');
+
+    // The private key object: sensitive, never readable; the wrapping key pair spent.
+    const seen = await hsm.pool.withSession('test', async (s) => {
+      const objects = findObjects(s, [{ type: pkcs11js.CKA_LABEL, value: `kms:${keyId}:v1` }]);
+      const priv = objects.find((o) => o.objectClass === pkcs11js.CKO_PRIVATE_KEY);
+      let valueReadable = true;
+      try {
+        if (priv) s.module.C_GetAttributeValue(s.handle, priv.handle, [{ type: pkcs11js.CKA_PRIVATE_EXPONENT }]);
+      } catch {
+        valueReadable = false;
+      }
+      return { classes: objects.map((o) => o.objectClass).sort(), valueReadable, wrappingLeft: findObjects(s, [{ type: pkcs11js.CKA_LABEL, value: `kms-import:${keyId}:${params.wrappingKeyRef}` }]).length };
+    });
+    expect(seen).toEqual({ classes: [pkcs11js.CKO_PUBLIC_KEY, pkcs11js.CKO_PRIVATE_KEY].sort(), valueReadable: false, wrappingLeft: 0 });
+  });
+
+  it('refuses an RSA key of another size, and EC key pairs (the module gives back no public point for them)', async () => {
+    const keyId = randomUUID();
+    const params = await backend.createImportWrappingKey({ keyId, algorithm: 'RSA_PSS_3072_SHA256' });
+    const small = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'der', type: 'pkcs8' });
+    const wrapped = await wrapWithOpenssl(dir, params.publicKeySpki, small, 'sha1');
+    await expect(backend.importVersion({ keyId, version: 1, algorithm: 'RSA_PSS_3072_SHA256', wrappingKeyRef: params.wrappingKeyRef, wrappedMaterial: wrapped })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'wrapped_key_material',
+    });
+    await expect(backend.createImportWrappingKey({ keyId, algorithm: 'ECDSA_P256_SHA256' })).rejects.toMatchObject({ code: 'UNSUPPORTED_ALGORITHM', message: expect.stringContaining('public point') });
+    const leftovers = await hsm.pool.withSession('test', async (s) => findObjects(s, [{ type: pkcs11js.CKA_LABEL, value: `kms:${keyId}:v1` }]).length);
+    expect(leftovers).toBe(0);
   });
 });

@@ -89,26 +89,14 @@ export function findImportWrappingKey(s: Pkcs11Session, keyId: string, token: st
 }
 
 /**
- * Unwrap inside the module, never in process memory: C_UnwrapKey with RSA-OAEP (SHA-1) of the one-time
- * AES-256 key into a session object (sensitive, not extractable, unwrap only), then C_UnwrapKey with
- * CKM_AES_KEY_WRAP_PAD of the material under it into a token object made from `template` (the
- * version's own template without CKA_VALUE_LEN, which the module sets itself). The session key is
- * destroyed whatever happens. AES-256 material only: the KWP length pins it to 25–32 bytes and an
- * AES key of 25–31 bytes does not exist, which `checkAes` proves by using the key.
+ * The one-time AES-256 key of an import, unwrapped inside the module with RSA-OAEP (SHA-1) into a
+ * session object (sensitive, not extractable, unwrap only), handed to `fn`, and destroyed whatever
+ * happens.
  */
-export function unwrapAes256Material(
-  s: Pkcs11Session,
-  wrappingPrivateKey: Buffer,
-  wrapped: Buffer,
-  template: pkcs11js.Template,
-  checkAes: (key: Buffer) => void,
-): Buffer {
-  if (wrapped.length !== RSA_WRAPPED_BYTES + KWP_OF_32_BYTES) {
-    throw wronglyWrapped(`must be the ${RSA_WRAPPED_BYTES}-byte RSA-OAEP-wrapped AES key followed by the ${KWP_OF_32_BYTES}-byte AES-KWP of the 32-byte AES-256 key`);
-  }
+function withTransportKey<T>(s: Pkcs11Session, wrappingPrivateKey: Buffer, rsaWrapped: Buffer, fn: (transportKey: Buffer) => T): T {
   let ephemeral: Buffer;
   try {
-    ephemeral = s.module.C_UnwrapKey(s.handle, OAEP_SHA1, wrappingPrivateKey, wrapped.subarray(0, RSA_WRAPPED_BYTES), [
+    ephemeral = s.module.C_UnwrapKey(s.handle, OAEP_SHA1, wrappingPrivateKey, rsaWrapped, [
       attr(pkcs11js.CKA_CLASS, pkcs11js.CKO_SECRET_KEY),
       attr(pkcs11js.CKA_KEY_TYPE, pkcs11js.CKK_AES),
       attr(pkcs11js.CKA_TOKEN, false),
@@ -123,13 +111,41 @@ export function unwrapAes256Material(
     throw wronglyWrapped('the AES key does not decrypt with RSA-OAEP-SHA1 under these import parameters (HSM keys: OAEP with SHA-1 and MGF1-SHA1)');
   }
   try {
-    let key: Buffer;
-    try {
-      key = s.module.C_UnwrapKey(s.handle, { mechanism: CKM_AES_KEY_WRAP_PAD }, ephemeral, wrapped.subarray(RSA_WRAPPED_BYTES), template.filter((a) => a.type !== pkcs11js.CKA_VALUE_LEN));
-    } catch (e) {
-      if (ckrOf(e) === undefined) throw e;
-      throw wronglyWrapped('the material does not unwrap with AES-KWP (RFC 5649) under the wrapped AES key');
-    }
+    return fn(ephemeral);
+  } finally {
+    destroyObjects(s, [ephemeral]);
+  }
+}
+
+/** C_UnwrapKey with CKM_AES_KEY_WRAP_PAD under the transport key into an object made from `template`. */
+function unwrapUnder(s: Pkcs11Session, transportKey: Buffer, kwp: Buffer, template: pkcs11js.Template, what: string): Buffer {
+  try {
+    return s.module.C_UnwrapKey(s.handle, { mechanism: CKM_AES_KEY_WRAP_PAD }, transportKey, kwp, template);
+  } catch (e) {
+    if (ckrOf(e) === undefined) throw e;
+    throw wronglyWrapped(`the material does not unwrap with AES-KWP (RFC 5649) under the wrapped AES key as ${what}`);
+  }
+}
+
+/**
+ * Unwrap inside the module, never in process memory: the one-time AES-256 key (withTransportKey),
+ * then C_UnwrapKey with CKM_AES_KEY_WRAP_PAD of the material under it into a token object made from
+ * `template` (the version's own template without CKA_VALUE_LEN, which the module sets itself).
+ * AES-256 material only: the KWP length pins it to 25–32 bytes and an AES key of 25–31 bytes does not
+ * exist, which `checkAes` proves by using the key.
+ */
+export function unwrapAes256Material(
+  s: Pkcs11Session,
+  wrappingPrivateKey: Buffer,
+  wrapped: Buffer,
+  template: pkcs11js.Template,
+  checkAes: (key: Buffer) => void,
+): Buffer {
+  if (wrapped.length !== RSA_WRAPPED_BYTES + KWP_OF_32_BYTES) {
+    throw wronglyWrapped(`must be the ${RSA_WRAPPED_BYTES}-byte RSA-OAEP-wrapped AES key followed by the ${KWP_OF_32_BYTES}-byte AES-KWP of the 32-byte AES-256 key`);
+  }
+  return withTransportKey(s, wrappingPrivateKey, wrapped.subarray(0, RSA_WRAPPED_BYTES), (transportKey) => {
+    const key = unwrapUnder(s, transportKey, wrapped.subarray(RSA_WRAPPED_BYTES), template.filter((a) => a.type !== pkcs11js.CKA_VALUE_LEN), 'an AES key');
     try {
       checkAes(key);
     } catch {
@@ -137,9 +153,50 @@ export function unwrapAes256Material(
       throw wronglyWrapped('does not hold AES_256_GCM material (32 raw bytes)');
     }
     return key;
-  } finally {
-    destroyObjects(s, [ephemeral]);
+  });
+}
+
+/** The smallest AES-KWP of a PKCS#8 RSA-3072 private key (about 1,190 bytes of DER at least). */
+const MIN_RSA_PKCS8_KWP = 1100;
+const RSA_3072_MODULUS_BYTES = 384;
+
+/**
+ * BYOK of an RSA-3072 key pair into the module: the PKCS#8 private key is unwrapped inside it
+ * (CKM_AES_KEY_WRAP_PAD under the transport key) into a token object from `privateTemplate`; its
+ * modulus and public exponent (public attributes of an RSA private key object) must be 3072 bits and
+ * become the public key object (C_CreateObject from `publicTemplate`). The material never reaches
+ * process memory; the public half is read back, not trusted from the caller.
+ */
+export function unwrapRsa3072KeyPair(
+  s: Pkcs11Session,
+  wrappingPrivateKey: Buffer,
+  wrapped: Buffer,
+  privateTemplate: pkcs11js.Template,
+  publicTemplate: pkcs11js.Template,
+): { privateKey: Buffer; publicKey: Buffer } {
+  if (wrapped.length < RSA_WRAPPED_BYTES + MIN_RSA_PKCS8_KWP) {
+    throw wronglyWrapped(`must be the ${RSA_WRAPPED_BYTES}-byte RSA-OAEP-wrapped AES key followed by the AES-KWP of the PKCS#8 DER of an RSA-3072 private key`);
   }
+  return withTransportKey(s, wrappingPrivateKey, wrapped.subarray(0, RSA_WRAPPED_BYTES), (transportKey) => {
+    const privateKey = unwrapUnder(s, transportKey, wrapped.subarray(RSA_WRAPPED_BYTES), privateTemplate, 'a PKCS#8 RSA private key');
+    try {
+      const [modulus, exponent] = s.module.C_GetAttributeValue(s.handle, privateKey, [{ type: pkcs11js.CKA_MODULUS }, { type: pkcs11js.CKA_PUBLIC_EXPONENT }]);
+      const n = stripLeadingZeros(modulus.value);
+      if (n.length !== RSA_3072_MODULUS_BYTES || (n[0] & 0x80) === 0) throw wronglyWrapped(`holds an RSA key of ${n.length * 8 - Math.clz32(n[0] ?? 0) + 24} bits, not 3072`);
+      const template = publicTemplate.filter((a) => a.type !== pkcs11js.CKA_MODULUS_BITS && a.type !== pkcs11js.CKA_PUBLIC_EXPONENT);
+      const publicKey = s.module.C_CreateObject(s.handle, [...template, attr(pkcs11js.CKA_MODULUS, n), attr(pkcs11js.CKA_PUBLIC_EXPONENT, exponent.value)]);
+      return { privateKey, publicKey };
+    } catch (e) {
+      destroyObjects(s, [privateKey]);
+      throw e;
+    }
+  });
+}
+
+function stripLeadingZeros(b: Buffer): Buffer {
+  let i = 0;
+  while (i < b.length - 1 && b[i] === 0) i++;
+  return b.subarray(i);
 }
 
 /** Spend the parameters: the wrapping key pair is destroyed after a successful import. */
