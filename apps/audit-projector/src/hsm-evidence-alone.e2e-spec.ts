@@ -179,6 +179,19 @@ describe('the audit projector deployed alone', () => {
     expect(audit.rows.map((r) => r.outcome)).toEqual(['SUCCESS']);
     expect(stored[0]?.metadata['auditRecordId']).toBe(audit.rows[0]?.id);
   });
+
+  it('refuses a body that is not JSON with 400 MALFORMED_REQUEST naming the body, audited under the caller (HttpRequest)', async () => {
+    const requestId = '5f0c3a2e-1b7d-4c8e-9f60-2a4b6c8d0e11';
+    const res = await fetch(`${projectorUrl}/v1/legal-artifacts`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json', 'x-request-id': requestId },
+      body: '{"jurisdiction": "eu", oops',
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code: 'MALFORMED_REQUEST', field: 'body' });
+    const audit = await pool.query<{ operation: string; error_code: string; actor: string; details: Record<string, unknown> }>(`SELECT operation, error_code, actor, details FROM audit_records WHERE request_id = $1`, [requestId]);
+    expect(audit.rows).toEqual([expect.objectContaining({ operation: 'HttpRequest', error_code: 'MALFORMED_REQUEST', actor: expect.not.stringMatching(/^unauthenticated$/), details: expect.objectContaining({ route: 'POST /v1/legal-artifacts' }) })]);
+  });
 });
 
 describe('the audit projector deployed alone with a custody HSM (KMS_HSM_*) that is also a declared instance', () => {

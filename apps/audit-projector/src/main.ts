@@ -3,7 +3,7 @@
 // checkpoint to Kafka, KAFKA_BROKERS (+ KMS_CHECKPOINTS_TOPIC, default kms.ledger-checkpoints.v1; KMS_KAFKA_CREATE_TOPICS and the topic settings; KAFKA_CLIENT_ID).
 import type { AttestationSigner, ChangeCommitter } from '@kms/application';
 import { HsmAttestationService, HsmTimelineService, IntegrityAlarm, systemClock } from '@kms/application';
-import { SoftwareAttestationSigner } from '@kms/audit-projector';
+import { ComplianceGateway, type HttpRequest, SoftwareAttestationSigner } from '@kms/audit-projector';
 import { EventSealer } from '@kms/event-store';
 import { ConfigError, type KmsConfig, loadConfig } from '@kms/config';
 import { eventStoreMigrations, notifyChannelFor, PostgresChangeCommitter, PostgresEventStore } from '@kms/event-store-postgres';
@@ -83,7 +83,13 @@ async function main(): Promise<void> {
     ...(hsmAttestations ? { hsmAttestations } : {}),
   });
   if (projector.checkpointTopic) logger.log(`signed checkpoints also go to Kafka topic ${projector.checkpointTopic}`);
-  const { app, url } = await createHttpApp(projector.module, config.http);
+  const { app, url } = await createHttpApp(projector.module, config.http, {
+    // A body the HTTP server refuses (not JSON, too large) is audited like any refused compliance call.
+    auditMalformedBody: (a) => {
+      const gateway = a.get(ComplianceGateway);
+      return (req, refusal) => gateway.refuseUnreadable(req as HttpRequest, refusal);
+    },
+  });
   // Released after the app (the module stops its projections first).
   const shutdown = app.close.bind(app);
   app.close = async () => {

@@ -1,5 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
+import { CallPipeline, unreadableHttpCall } from '@kms/application';
 import type { KmsConfig } from '@kms/config';
 import { keyServiceGrpcOptions, KeyServiceModule } from '@kms/key-service-grpc';
 import { createHttpApp } from '@kms/platform';
@@ -43,6 +44,11 @@ export async function startKeyService(
     const extra = typeof options.extraModules === 'function' ? await options.extraModules(runtime) : (options.extraModules ?? []);
     const { app, url } = await createHttpApp([KeyServiceModule.register(runtime.deps), ...extra], config.http, {
       ...(options.logger === false ? { logger: false as const } : {}),
+      // A body the HTTP server refuses (not JSON, too large) is audited like any refused call.
+      auditMalformedBody: (a) => {
+        const pipeline = a.get(CallPipeline);
+        return (req, refusal) => pipeline.refuseUnreadable(unreadableHttpCall(req, refusal));
+      },
       configure: async (a) => {
         a.connectMicroservice(grpcOptions, { inheritAppConfig: true });
         await a.startAllMicroservices();

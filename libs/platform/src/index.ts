@@ -5,6 +5,7 @@ export * from './health/health.module';
 export * from './health/postgres.health-check';
 export * from './health/redis.health-check';
 export * from './redis/redis-connection';
+export * from './http/body-refusal';
 export * from './http/http-app';
 export * from './postgres/postgres-pool';
 export * from './http/problem-details.filter';

@@ -174,6 +174,18 @@ export class CallPipeline {
     });
   }
 
+  /**
+   * Audit a request whose body the transport could not read (HTTP: not JSON, too large), as
+   * MALFORMED_REQUEST naming the caller when its credentials say who. Throws only when the record
+   * cannot be written (AUDIT_UNAVAILABLE): the transport then answers 503.
+   */
+  async refuseUnreadable(incoming: IncomingCall & { malformed: NonNullable<IncomingCall['malformed']> }): Promise<void> {
+    await this.refuseMalformed(this.begin(incoming), incoming).catch((e: unknown) => {
+      if (e instanceof KmsError && e.code === 'MALFORMED_REQUEST') return;
+      throw e;
+    });
+  }
+
   /** Authenticate and authorize; a refusal is audited (naming who it was, when known) and thrown. */
   private async admit(anonymous: CallContext, incoming: IncomingCall): Promise<{ ctx: CallContext; principal: Principal; access: KeyAccessCheck }> {
     await this.refuseMalformed(anonymous, incoming);
@@ -210,4 +222,26 @@ export class CallPipeline {
       details: { ...incoming.details, requestBytes: malformed.size, problem: malformed.reason },
     });
   }
+}
+
+/**
+ * The audited call an HTTP request whose body was refused stands for: operation `HttpRequest`, the
+ * method and path (no query) as its route, the caller's bearer token and request id when sent.
+ */
+export function unreadableHttpCall(
+  req: { method?: string; url?: string; headers: Record<string, string | string[] | undefined>; socket: { remoteAddress?: string } },
+  refusal: { reason: string; message: string; size: number },
+): IncomingCall & { malformed: NonNullable<IncomingCall['malformed']> } {
+  const auth = req.headers['authorization'];
+  const id = req.headers['x-request-id'];
+  const peer = req.socket.remoteAddress;
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  return {
+    operation: 'HttpRequest',
+    ...(typeof auth === 'string' ? { authorization: auth } : {}),
+    ...(typeof id === 'string' ? { requestId: id } : {}),
+    ...(peer ? { peer } : {}),
+    details: { transport: 'http', route: `${req.method ?? 'GET'} ${path.slice(0, 256)}` },
+    malformed: { message: `malformed request: ${refusal.message}`, size: refusal.size, reason: refusal.reason },
+  };
 }

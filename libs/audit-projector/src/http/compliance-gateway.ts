@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AuditedExecutor, type AuditLog, Authorizer, CallPipeline, type CallScope, type ChangeRuntime, type Clock, type IdentityService, type IncomingCall, type OperationFacts } from '@kms/application';
+import { AuditedExecutor, type AuditLog, Authorizer, CallPipeline, type CallScope, type ChangeRuntime, type Clock, type IdentityService, type IncomingCall, type OperationFacts, unreadableHttpCall } from '@kms/application';
 import { isUuid, KmsError, type Principal } from '@kms/domain';
 
 /** The request as Express hands it to a controller (only what the gateway reads). */
@@ -90,6 +90,11 @@ export class ComplianceGateway {
     private readonly changes?: ChangeRuntime,
   ) {
     this.pipeline = new CallPipeline(identity, new Authorizer(), new AuditedExecutor(audit, clock, changes));
+  }
+
+  /** Audit a request whose body the HTTP server refused before any route ran (not JSON, too large). */
+  refuseUnreadable(req: HttpRequest, refusal: { reason: string; message: string; size: number }): Promise<void> {
+    return this.pipeline.refuseUnreadable(unreadableHttpCall(req, refusal));
   }
 
   /** Whether change calls can commit here (an event store and change committer were given). */

@@ -1,8 +1,9 @@
 import { Logger, Module, type DynamicModule, type INestApplication, type LoggerService, type LogLevel, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ExpressAdapter } from '@nestjs/platform-express';
+import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
 import type { AddressInfo } from 'node:net';
 import { HealthModule } from '../health/health.module';
+import { bodyRefusalHandler, HTTP_BODY_LIMIT_BYTES, type MalformedBodyAuditor } from './body-refusal';
 import { ProblemDetailsFilter } from './problem-details.filter';
 import { installedLogger } from '../logging/structured-logger';
 
@@ -17,6 +18,12 @@ export interface HttpAppOptions {
   logger?: LoggerService | LogLevel[] | false;
   /** Runs after the app is created and before it listens: connect microservices, filters, prefixes. */
   configure?: (app: INestApplication) => void | Promise<void>;
+  /**
+   * Audits a request whose body the parsers refused (not JSON, too large) before any route ran; given
+   * the app, so it can reach the call pipeline once the app is up. Without it such a request is still
+   * answered as problem details (400/413), not audited: apps with no audited HTTP operations.
+   */
+  auditMalformedBody?: (app: INestApplication) => MalformedBodyAuditor;
 }
 
 export interface HttpApp {
@@ -40,7 +47,13 @@ export async function createHttpApp(
   const root: DynamicModule = { module: HttpAppRootModule, imports: [HealthModule, ...[modules].flat()] };
   // abortOnError: false so a boot failure is thrown to the caller (logged, exit 1) instead of process.abort().
   const logger = options.logger ?? installedLogger();
-  const app = await NestFactory.create(root, new ExpressAdapter(), { abortOnError: false, ...(logger !== undefined ? { logger } : {}) });
+  // The body parsers are registered here, not by Nest, so their refusals reach bodyRefusalHandler
+  // (Nest would answer a too-large body as a 500 and a bad one unaudited).
+  const app = await NestFactory.create<NestExpressApplication>(root, new ExpressAdapter(), { abortOnError: false, bodyParser: false, ...(logger !== undefined ? { logger } : {}) });
+  app.useBodyParser('json', { limit: HTTP_BODY_LIMIT_BYTES });
+  app.useBodyParser('urlencoded', { limit: HTTP_BODY_LIMIT_BYTES, extended: true });
+  let auditor: MalformedBodyAuditor | undefined;
+  app.use(bodyRefusalHandler(() => (auditor ??= options.auditMalformedBody?.(app))));
   // One error format on every HTTP endpoint (gRPC errors are not touched: the filter rethrows them).
   app.useGlobalFilters(new ProblemDetailsFilter());
   try {
