@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditRecord } from '@kms/application';
-import type { NewEvent } from '@kms/event-store';
+import type { NewEvent, SubscriptionHandler } from '@kms/event-store';
 import { eventStoreMigrations, PostgresEventStore } from '@kms/event-store-postgres';
 import { auditMigrations, createPgPool, dropSchema, PostgresAuditFeed, PostgresAuditLog, runMigrations, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
 import { testAuditSealer } from '@kms/persistence-postgres/testing';
@@ -214,6 +214,41 @@ describe('audit projections on PostgreSQL', () => {
     await r2.waitFor({ events: lastEventPosition, audit: lastAuditPosition }, 10_000);
     await r2.stop();
     expect(await dump(third.pool)).toEqual(await dump(first.pool));
+  });
+
+  it('given the event subscription fails once after catching up and recovers with no new event, then the projection is healthy again', async () => {
+    const t = await target();
+    let failures = 0;
+    // The real store, except that its first subscription dies once it has caught up (as when PostgreSQL restarts).
+    const flaky = new Proxy(events, {
+      get(target, prop, receiver) {
+        if (prop !== 'subscribeToAll') return Reflect.get(target, prop, receiver) as unknown;
+        return (options: { fromPosition?: bigint }, handler: SubscriptionHandler) =>
+          target.subscribeToAll(options, {
+            ...handler,
+            onCaughtUp: () => {
+              handler.onCaughtUp?.();
+              if (failures++ === 0) setTimeout(() => handler.onError?.(new Error('connection terminated unexpectedly')), 10);
+            },
+          });
+      },
+    });
+    const r = new ProjectionRunner(t.store, flaky, feed, t.ledger, clock, undefined, { checkpointIntervalMs: 0, pollIntervalMs: 20, retryDelayMs: 50 });
+    r.start();
+    try {
+      await r.waitFor({ events: lastEventPosition, audit: lastAuditPosition }, 10_000);
+      const deadline = Date.now() + 10_000;
+      while (failures < 2 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+      expect(failures).toBeGreaterThanOrEqual(2);
+      // Resubscribed and caught up again: no event arrived since, and no error is left standing.
+      while (r.snapshot().some((x) => x.lastError !== null) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+      expect(r.snapshot().map((x) => ({ name: x.name, lastError: x.lastError }))).toEqual([
+        { name: 'events', lastError: null },
+        { name: 'audit', lastError: null },
+      ]);
+    } finally {
+      await r.stop();
+    }
   });
 
   describe('ledger tamper evidence', () => {

@@ -40,6 +40,8 @@ type Clock = { now(): Date };
 export class ProjectionRunner {
   private eventsFollower?: EventFollower;
   private stopped = true;
+  /** The last failed ledger checkpoint of each log, until one succeeds. */
+  private readonly checkpointErrors: Record<ProjectionName, string | null> = { events: null, audit: null };
   private timers = new Set<NodeJS.Timeout>();
   private readonly sleepers = new Set<() => void>();
   private auditLoop?: Promise<void>;
@@ -104,9 +106,21 @@ export class ProjectionRunner {
     await this.auditLoop;
   }
 
-  /** Current status of both projections (for /readyz and the API). */
+  /**
+   * Current status of both projections (for /readyz and the API). The events projection's error is
+   * its follower's own, which clears once the follower recovers (an event handled, or the store
+   * caught up with again) even when no new event arrives; a failed ledger checkpoint shows until
+   * the next one succeeds.
+   */
   snapshot(): ProjectionStatus[] {
-    return LEDGER_LOGS.map((n) => ({ ...this.status[n] }));
+    const follower = this.eventsFollower?.status();
+    return LEDGER_LOGS.map((n) => {
+      const s = { ...this.status[n] };
+      if (n === 'events' && follower) s.lastError = follower.lastError;
+      const checkpointError = this.checkpointErrors[n];
+      if (s.lastError === null && checkpointError !== null) s.lastError = `ledger checkpoint: ${checkpointError}`;
+      return s;
+    });
   }
 
   /** Resolves once both projections have reached the given source positions. */
@@ -164,7 +178,8 @@ export class ProjectionRunner {
         if (this.eventsHead) this.status.events.head = (await this.eventsHead()).toString();
       },
       onCaughtUp: () => (this.status.events.caughtUp = true),
-      onError: (e) => this.fail('events', e),
+      // Its failures and its recovery are the follower's own status (snapshot), not copied here:
+      // a copy would outlive the recovery until the next event.
       retry: { initialMs: this.opts.retryDelayMs, maxMs: this.opts.retryDelayMs },
     });
   }
@@ -198,8 +213,9 @@ export class ProjectionRunner {
       for (const log of LEDGER_LOGS) {
         try {
           await this.ledger.checkpointIfGrown(log);
+          this.checkpointErrors[log] = null;
         } catch (e) {
-          this.fail(log, e);
+          this.checkpointErrors[log] = e instanceof Error ? e.message : String(e);
         }
       }
       if (!this.stopped) this.scheduleCheckpoints();
