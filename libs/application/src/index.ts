@@ -4,6 +4,7 @@ export * from './keys/key-catalog';
 export * from './keys/key-lifecycle.service';
 export * from './crypto/crypto.service';
 export * from './crypto/request-validation';
+export * from './crypto/raw-key-der';
 export * from './audit/audited-operation';
 export * from './audit/in-memory-audit-log';
 export * from './audit/storable-record';

@@ -1,5 +1,6 @@
 import { ml_dsa65 } from '@noble/post-quantum/ml-dsa.js';
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
+import { rawKeyFromSpki, rawKeySpki } from '@kms/application';
 import { randomBytes } from 'node:crypto';
 
 export type PostQuantumAlgorithm = 'ML_DSA_65' | 'ML_KEM_768';
@@ -25,29 +26,15 @@ export function isPostQuantumAlgorithm(algorithm: string): algorithm is PostQuan
   return algorithm === 'ML_DSA_65' || algorithm === 'ML_KEM_768';
 }
 
-function derLength(n: number): Buffer {
-  if (n < 0x80) return Buffer.of(n);
-  if (n <= 0xff) return Buffer.of(0x81, n);
-  return Buffer.of(0x82, n >> 8, n & 0xff);
-}
-
-function tlv(tag: number, body: Buffer): Buffer {
-  return Buffer.concat([Buffer.of(tag), derLength(body.length), body]);
-}
-
 /** DER SubjectPublicKeyInfo: AlgorithmIdentifier with the OID and no parameters, the raw public key as the BIT STRING. */
 export function postQuantumSpki(algorithm: PostQuantumAlgorithm, publicKey: Uint8Array): Buffer {
-  return tlv(0x30, Buffer.concat([tlv(0x30, OID[algorithm]), tlv(0x03, Buffer.concat([Buffer.of(0), publicKey]))]));
+  return rawKeySpki(OID[algorithm], publicKey);
 }
 
 /** Inverse of postQuantumSpki for this algorithm; undefined when `spki` is not one. */
 export function postQuantumPublicKeyFromSpki(algorithm: PostQuantumAlgorithm, spki: Buffer): Uint8Array | undefined {
   const length = algorithm === 'ML_DSA_65' ? ml_dsa65.lengths.publicKey : ml_kem768.lengths.publicKey;
-  const expected = postQuantumSpki(algorithm, new Uint8Array(length ?? 0));
-  if (spki.length !== expected.length) return undefined;
-  const prefix = expected.length - (length ?? 0);
-  if (!spki.subarray(0, prefix).equals(expected.subarray(0, prefix))) return undefined;
-  return new Uint8Array(spki.subarray(prefix));
+  return rawKeyFromSpki(OID[algorithm], spki, length ?? 0);
 }
 
 /** A fresh seed: what is wrapped and stored for a post-quantum version (the "seed" private key format). */

@@ -555,14 +555,7 @@ export class DualAuthorization {
       }
       case 'IssueEnrolmentLink': {
         if (!this.links) throw new Error('DualAuthorization: enrolment links are not wired');
-        const link = await this.links.issueLink(op.targetId, { ttlMinutes: p['ttlMinutes'] as number, replaceFactors: p['replaceFactors'] === true }, {
-          actor: ctx.actor,
-          correlationId: ctx.correlationId,
-          ...(ctx.reason ? { reason: ctx.reason } : {}),
-          ...(ctx.changeTicket ? { changeTicket: ctx.changeTicket } : {}),
-          ...(ctx.approvers ? { approvers: ctx.approvers } : {}),
-          ...(ctx.approvalId ? { approvalId: ctx.approvalId } : {}),
-        });
+        const link = await this.links.issueLink(op.targetId, { ttlMinutes: p['ttlMinutes'] as number, replaceFactors: p['replaceFactors'] === true }, ctx);
         return { enrolmentLink: link };
       }
       case 'EnrolEscrowCustodian':

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ml_kem768_x25519 } from '@noble/post-quantum/hybrid.js';
+import { rawKeyFromSpki, rawKeySpki, seedFromPkcs8, seedPkcs8 } from './raw-key-der';
 
 /**
  * The hybrid ML-KEM-768 + X25519 data key pair: X-Wing (draft-connolly-cfrg-xwing-kem), as
@@ -15,38 +16,24 @@ export const XWING_CIPHERTEXT_BYTES = ml_kem768_x25519.lengths.cipherText ?? 112
 /** DER of id-XWing, 1.3.6.1.4.1.62253.25722 (the draft's OID for SubjectPublicKeyInfo and PKCS#8). */
 const XWING_OID = Buffer.from('060b2b0601040183e62d81c87a', 'hex');
 
-function derLength(n: number): Buffer {
-  if (n < 0x80) return Buffer.of(n);
-  if (n <= 0xff) return Buffer.of(0x81, n);
-  return Buffer.of(0x82, n >> 8, n & 0xff);
-}
-
-function tlv(tag: number, body: Buffer): Buffer {
-  return Buffer.concat([Buffer.of(tag), derLength(body.length), body]);
-}
-
 /** DER SubjectPublicKeyInfo: AlgorithmIdentifier id-XWing without parameters, the 1216-byte key as the BIT STRING. */
 export function xwingSpki(publicKey: Uint8Array): Buffer {
-  return tlv(0x30, Buffer.concat([tlv(0x30, XWING_OID), tlv(0x03, Buffer.concat([Buffer.of(0), publicKey]))]));
+  return rawKeySpki(XWING_OID, publicKey);
 }
 
 /** DER PKCS#8 (OneAsymmetricKey v0): id-XWing and the 32-byte seed as the privateKey OCTET STRING. */
 export function xwingPkcs8(seed: Uint8Array): Buffer {
-  return tlv(0x30, Buffer.concat([Buffer.from('020100', 'hex'), tlv(0x30, XWING_OID), tlv(0x04, Buffer.from(seed))]));
+  return seedPkcs8(XWING_OID, seed);
 }
 
 /** The raw public key inside an X-Wing SPKI made by xwingSpki; undefined for anything else. */
 export function xwingPublicKeyFromSpki(spki: Buffer): Uint8Array | undefined {
-  const prefix = xwingSpki(new Uint8Array(XWING_PUBLIC_KEY_BYTES)).subarray(0, -XWING_PUBLIC_KEY_BYTES);
-  if (spki.length !== prefix.length + XWING_PUBLIC_KEY_BYTES || !spki.subarray(0, prefix.length).equals(prefix)) return undefined;
-  return new Uint8Array(spki.subarray(prefix.length));
+  return rawKeyFromSpki(XWING_OID, spki, XWING_PUBLIC_KEY_BYTES);
 }
 
 /** The seed inside an X-Wing PKCS#8 made by xwingPkcs8; undefined for anything else. */
 export function xwingSeedFromPkcs8(pkcs8: Buffer): Uint8Array | undefined {
-  const prefix = xwingPkcs8(new Uint8Array(XWING_SEED_BYTES)).subarray(0, -XWING_SEED_BYTES);
-  if (pkcs8.length !== prefix.length + XWING_SEED_BYTES || !pkcs8.subarray(0, prefix.length).equals(prefix)) return undefined;
-  return new Uint8Array(pkcs8.subarray(prefix.length));
+  return seedFromPkcs8(XWING_OID, pkcs8, XWING_SEED_BYTES);
 }
 
 /** A fresh X-Wing key pair: SPKI and PKCS#8 DER. The seed and the expanded secret are zeroed once encoded. */

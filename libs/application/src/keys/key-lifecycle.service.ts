@@ -188,13 +188,7 @@ export class KeyLifecycleService {
    */
   async createKey(input: CreateKeyInput, ctx: ChangeContext, options: { initial?: InitialImport; keyId?: string } = {}): Promise<KeyRecord> {
     // Cheap checks before any material is generated or any name reserved.
-    const tenant = validateTenant(input.tenant);
-    const name = validateKeyName(input.name);
-    const purpose = validatePurpose(input.purpose);
-    const algorithm = validateAlgorithm(input.algorithm);
-    const protectionLevel = validateProtectionLevel(input.protectionLevel);
-    const backend = this.backendFor(protectionLevel, algorithm);
-    const jurisdiction = this.jurisdictionFor(input.jurisdiction, protectionLevel, backend);
+    const { tenant, name, purpose, algorithm, protectionLevel, backend, jurisdiction } = this.validatedCreation(input);
     const chosenId = options.initial?.keyId ?? options.keyId;
     if (chosenId !== undefined && !isUuid(chosenId)) throw invalidArgument('key_id', 'must be a UUID');
     const keyId = chosenId ?? randomUUID();
@@ -258,11 +252,8 @@ export class KeyLifecycleService {
     }
   }
 
-  /**
-   * Check a creation as it would run now, writing nothing and making no material: what an approval
-   * request for an exportable key runs first (name free, jurisdiction, protection level, the decision).
-   */
-  async previewCreateKey(input: CreateKeyInput, ctx: ChangeContext): Promise<void> {
+  /** CreateKey's input checked field by field, with the backend and jurisdiction it would use. */
+  private validatedCreation(input: CreateKeyInput) {
     const tenant = validateTenant(input.tenant);
     const name = validateKeyName(input.name);
     const purpose = validatePurpose(input.purpose);
@@ -270,6 +261,15 @@ export class KeyLifecycleService {
     const protectionLevel = validateProtectionLevel(input.protectionLevel);
     const backend = this.backendFor(protectionLevel, algorithm);
     const jurisdiction = this.jurisdictionFor(input.jurisdiction, protectionLevel, backend);
+    return { tenant, name, purpose, algorithm, protectionLevel, backend, jurisdiction };
+  }
+
+  /**
+   * Check a creation as it would run now, writing nothing and making no material: what an approval
+   * request for an exportable key runs first (name free, jurisdiction, protection level, the decision).
+   */
+  async previewCreateKey(input: CreateKeyInput, ctx: ChangeContext): Promise<void> {
+    const { tenant, name, purpose, algorithm, protectionLevel, jurisdiction } = this.validatedCreation(input);
     decide(
       {
         type: 'CreateKey',
