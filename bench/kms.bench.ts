@@ -9,7 +9,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { arch, cpus, loadavg, platform, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from '@kms/config';
+import { loadConfig } from '@kms/config';
 import { createKmsClient, KMS_PACKAGE, KMS_PROTO_FILE, KMS_SERVICE, type KmsClient, PROTO_ROOT } from '@kms/contracts';
 import type { BootstrapEnrolment } from '@kms/key-service-grpc';
 import { type RunningKeyService, startKeyService } from '@kms/key-service-app';
@@ -19,6 +19,7 @@ import { BENCH_HSM_MODULE, type BenchToken, hsmVersionOf, type HsmVersionUnderBe
 import { closedLoop } from './closed-loop';
 import { ECHO_METHOD, ECHO_PROTO_FILE, ECHO_SERVICE, startEchoServer } from './echo-server';
 import { LoadGenerator } from './load-generator';
+import { integerSetting } from './settings';
 import type { LoadJob, LoadResult } from './load-job';
 import { openRawPkcs11, type RawPkcs11 } from './raw-pkcs11';
 
@@ -44,14 +45,6 @@ interface Settings {
   hsmSessions: number;
   /** Rounds of raw → backend → gRPC (every other one reversed), averaged: drift hits all three alike. */
   hsmRounds: number;
-}
-
-function integerSetting(variable: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[variable];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(variable, `must be a whole number from ${min} to ${max}, got "${raw}"`);
-  return n;
 }
 
 function readSettings(): Settings {

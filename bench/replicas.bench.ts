@@ -18,11 +18,11 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '@kms/config';
 import { createKmsClient, KMS_PACKAGE, KMS_PROTO_FILE, KMS_SERVICE, type KmsClient, PROTO_ROOT } from '@kms/contracts';
 import { dropSchema, ensureDatabase } from '@kms/persistence-postgres';
 import { freePort, type KeyServiceProcess, killHard, processPeople, spawnKeyService, waitForGrpc } from '../apps/key-service/src/testing/key-service-process';
 import { LoadGenerator } from './load-generator';
+import { integerSetting } from './settings';
 import type { LoadJob, LoadResult } from './load-job';
 
 const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/kms_bench';
@@ -30,14 +30,6 @@ const BOOT_TIMEOUT_MS = 120_000;
 const DEADLINE_MS = 10_000;
 const VISIBILITY_TARGET_MS = 1000;
 const VISIBILITY_GIVE_UP_MS = 10_000;
-
-function integerSetting(variable: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[variable];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(variable, `must be a whole number from ${min} to ${max}, got "${raw}"`);
-  return n;
-}
 
 const settings = {
   concurrency: integerSetting('BENCH_CONCURRENCY', 64, 2, 4096),
