@@ -2,7 +2,7 @@ import type { Logger } from '@nestjs/common';
 import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { CallPipeline, unreadableHttpCall } from '@kms/application';
 import type { KmsConfig } from '@kms/config';
-import { keyServiceGrpcOptions, KeyServiceModule } from '@kms/key-service-grpc';
+import { keyServiceGrpcOptions, KeyServiceModule, LeanGrpcServer } from '@kms/key-service-grpc';
 import { createHttpApp } from '@kms/platform';
 import { composeKeyService, type KeyServiceComposeOptions, type KeyServiceRuntime } from './key-service.compose';
 import { type RunningKmip, startKmip } from './kmip.compose';
@@ -50,7 +50,7 @@ export async function startKeyService(
         return (req, refusal) => pipeline.refuseUnreadable(unreadableHttpCall(req, refusal));
       },
       configure: async (a) => {
-        a.connectMicroservice(grpcOptions, { inheritAppConfig: true });
+        a.connectMicroservice({ strategy: new LeanGrpcServer(grpcOptions.options) }, { inheritAppConfig: true });
         await a.startAllMicroservices();
       },
     });

@@ -33,7 +33,6 @@ import {
   createHmac,
   createPrivateKey,
   generateKeyPairSync,
-  randomBytes,
   privateDecrypt,
   randomUUID,
   sign,
@@ -47,6 +46,7 @@ import { generateMaterial, importMaterial, isSecretAlgorithm, materialAad, publi
 import { importParametersAad, unwrapImportedMaterial } from './key-import';
 import { InMemoryImportParametersStore } from './in-memory-import-parameters-store';
 import { InMemoryCeremonyKeyStore } from './in-memory-ceremony-key-store';
+import { RandomIvs } from './random-ivs';
 import { LruCache } from './lru-cache';
 import { ML_KEM_768_CIPHERTEXT_LENGTH, mlDsaSign, mlDsaVerify, mlKemDecapsulate } from './post-quantum';
 import type { MasterKey } from './master-key';
@@ -191,6 +191,7 @@ export class SoftwareKeyBackend implements KeyBackend {
   private readonly ceremonyKeys: CeremonyKeyStore;
   private readonly now: () => Date;
   private readonly cache: LruCache<string, CacheEntry>;
+  private readonly ivs = new RandomIvs(GCM_IV_LENGTH);
   /** One store read per material however many callers miss the cache at once. */
   private readonly loading = new Map<string, Promise<CacheEntry>>();
 
@@ -333,7 +334,7 @@ export class SoftwareKeyBackend implements KeyBackend {
   async encrypt(h: VersionHandle, plaintext: Buffer, aad: Buffer): Promise<Buffer> {
     requireUsage(h, 'ENCRYPT_DECRYPT', 'encrypt');
     const { key } = await this.secret(h);
-    const iv = randomBytes(GCM_IV_LENGTH);
+    const iv = this.ivs.next();
     const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: GCM_TAG_LENGTH });
     cipher.setAAD(aad);
     return Buffer.concat([iv, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);

@@ -15,6 +15,18 @@ function first(metadata: Metadata, key: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+/** The response headers: the request id, echoed (the client's own when it sent a well-formed one). */
+function sendRequestId(call: Call, requestId: string): void {
+  const headers = new Metadata();
+  headers.set('x-request-id', requestId);
+  // A call the client already cancelled has nowhere to send them; that is not the handler's failure.
+  try {
+    call.sendMetadata(headers);
+  } catch {
+    /* cancelled */
+  }
+}
+
 /**
  * The gRPC adapter of the one audited-call pipeline (CallPipeline): reads the call's metadata into
  * an IncomingCall, echoes the request id, and turns whatever the pipeline throws into a gRPC status
@@ -37,19 +49,21 @@ export class CallGate {
     };
   }
 
-  /** The call's context, with its request id echoed to the client before anything else. */
-  private begin(incoming: IncomingCall, call: Call): CallContext {
-    const ctx = this.pipeline.begin(incoming);
-    const headers = new Metadata();
-    headers.set('x-request-id', ctx.requestId);
-    call.sendMetadata(headers);
-    return ctx;
+  /**
+   * The call's context. Its request id goes back in the response headers, which are sent with the
+   * answer or the error (see `translated`): in the same write as the message, not a write of their own.
+   */
+  private begin(incoming: IncomingCall): CallContext {
+    return this.pipeline.begin(incoming);
   }
 
-  private async translated<T>(work: () => Promise<T>): Promise<T> {
+  private async translated<T>(ctx: CallContext, call: Call, work: () => Promise<T>): Promise<T> {
     try {
-      return await work();
+      const result = await work();
+      sendRequestId(call, ctx.requestId);
+      return result;
     } catch (e) {
+      sendRequestId(call, ctx.requestId);
       throw new RpcException(toServiceError(e));
     }
   }
@@ -57,8 +71,8 @@ export class CallGate {
   /** An authenticated, authorized, audited unary call. */
   run<T>(operation: string, metadata: Metadata, call: Call, fn: (scope: CallScope) => Promise<T> | T): Promise<T> {
     const incoming = this.incoming(operation, metadata, call);
-    const ctx = this.begin(incoming, call);
-    return this.translated(() => this.pipeline.run(ctx, incoming, fn));
+    const ctx = this.begin(incoming);
+    return this.translated(ctx, call, () => this.pipeline.run(ctx, incoming, fn));
   }
 
   /** A call that may change state (see CallPipeline.runChange). */
@@ -71,8 +85,8 @@ export class CallGate {
     options: Omit<ChangeOptions<T>, 'request'> = {},
   ): Promise<T> {
     const incoming = this.incoming(operation, metadata, call);
-    const ctx = this.begin(incoming, call);
-    return this.translated(() => this.pipeline.runChange(ctx, incoming, req, fn, options));
+    const ctx = this.begin(incoming);
+    return this.translated(ctx, call, () => this.pipeline.runChange(ctx, incoming, req, fn, options));
   }
 
   /** A batch: admitted once, one audit record per item, all durable in one commit. */
@@ -84,15 +98,15 @@ export class CallGate {
     fn: (item: I, scope: CallScope) => Promise<T>,
   ): Promise<Array<{ ok: true; value: T } | { ok: false; error: unknown }>> {
     const incoming = this.incoming(operation, metadata, call);
-    const ctx = this.begin(incoming, call);
-    return this.translated(() => this.pipeline.runBatch(ctx, incoming, items, fn));
+    const ctx = this.begin(incoming);
+    return this.translated(ctx, call, () => this.pipeline.runBatch(ctx, incoming, items, fn));
   }
 
   /** A call that authenticates itself (IssueToken): audited, no bearer token. */
   runUnauthenticated<T>(operation: string, metadata: Metadata, call: Call, actor: string, fn: (facts: OperationFacts) => Promise<T>): Promise<T> {
     const incoming = this.incoming(operation, metadata, call);
-    const ctx = this.begin(incoming, call);
-    return this.translated(() => this.pipeline.runUnauthenticated(ctx, incoming, actor, fn));
+    const ctx = this.begin(incoming);
+    return this.translated(ctx, call, () => this.pipeline.runUnauthenticated(ctx, incoming, actor, fn));
   }
 
   /** Audit a refusal decided inside a batch's item validation. */

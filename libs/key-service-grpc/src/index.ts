@@ -4,3 +4,4 @@ export * from './key-service.module';
 export * from './system-credentials';
 export * from './frame-guard';
 export { httpProblem } from './http/console-http';
+export * from './lean-grpc-server';

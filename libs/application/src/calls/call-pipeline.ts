@@ -156,7 +156,7 @@ export class CallPipeline {
     return this.observed(ctx, incoming.operation, async (log) => {
       const named = { ...ctx, actor };
       log.actor = actor;
-      await this.refuseMalformed(named, incoming);
+      if (incoming.malformed) await this.refuseMalformed(named, incoming);
       return this.executor.run(named, incoming.operation, fn);
     });
   }
@@ -188,7 +188,7 @@ export class CallPipeline {
 
   /** Authenticate and authorize; a refusal is audited (naming who it was, when known) and thrown. */
   private async admit(anonymous: CallContext, incoming: IncomingCall): Promise<{ ctx: CallContext; principal: Principal; access: KeyAccessCheck }> {
-    await this.refuseMalformed(anonymous, incoming);
+    if (incoming.malformed) await this.refuseMalformed(anonymous, incoming);
     let principal: Principal | undefined;
     try {
       principal = incoming.clientCertificate ? this.identities.authenticateCertificate(incoming.clientCertificate.fingerprint) : await this.identities.authenticate(this.bearer(incoming));

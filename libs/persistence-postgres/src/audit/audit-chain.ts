@@ -8,15 +8,21 @@ export const AUDIT_APPEND_LOCK_KEY = 7_301_954_417;
 type Queryable = Pick<ClientBase, 'query'> | Pick<Pool, 'query'>;
 
 /**
- * Inside the caller's open transaction: take the audit append lock, reserve positions for `rows`
- * and seal them in order after the last stored record. Returns INSERT parameters in
- * SEALED_AUDIT_COLUMNS order (see insertAuditRowsSql). Two round trips, whatever the number of rows.
+ * The statement that takes the audit append lock for the rest of the transaction. One lock for all
+ * writers (several key-service instances) so positions become visible in commit order: a reader that
+ * has seen position 6 can never later find a 5 committed behind it. It must end the statement it is
+ * sent in: the chain's head is read by a later statement, with a snapshot taken after the lock.
  */
-export async function lockAndSeal(client: ClientBase, rows: AuditRow[], sealer: AuditSealer): Promise<AuditRow[]> {
-  // One lock for all writers (several key-service instances) so positions become visible in commit
-  // order: a reader that has seen position 6 can never later find a 5 committed behind it. A
-  // statement of its own: the chain's head must be read with a snapshot taken after the lock.
-  await client.query(`SELECT pg_advisory_xact_lock(${AUDIT_APPEND_LOCK_KEY})`);
+export const TAKE_AUDIT_APPEND_LOCK = `SELECT pg_advisory_xact_lock(${AUDIT_APPEND_LOCK_KEY})`;
+
+/**
+ * Inside the caller's open transaction: take the audit append lock (unless the caller already took
+ * it with TAKE_AUDIT_APPEND_LOCK, e.g. in the same round trip as its BEGIN), reserve positions for
+ * `rows` and seal them in order after the last stored record. Returns INSERT parameters in
+ * SEALED_AUDIT_COLUMNS order (see insertAuditRowsSql). One or two round trips, whatever the number of rows.
+ */
+export async function lockAndSeal(client: ClientBase, rows: AuditRow[], sealer: AuditSealer, options: { locked?: boolean } = {}): Promise<AuditRow[]> {
+  if (!options.locked) await client.query(TAKE_AUDIT_APPEND_LOCK);
   const head = await client.query<{ prev: string | null; positions: string[] }>(
     `SELECT (SELECT seal_hash FROM audit_records ORDER BY audit_records."position" DESC LIMIT 1) AS prev,
             ARRAY(SELECT nextval(pg_get_serial_sequence('audit_records', 'position'))::text FROM generate_series(1, $1::integer)) AS positions`,

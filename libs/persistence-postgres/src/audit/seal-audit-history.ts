@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { AUDIT_APPEND_LOCK_KEY, STORED_AUDIT_COLUMNS, type StoredAuditRowText, toStoredAuditRow } from './audit-chain';
+import { STORED_AUDIT_COLUMNS, TAKE_AUDIT_APPEND_LOCK, type StoredAuditRowText, toStoredAuditRow } from './audit-chain';
 import type { AuditSealer } from './audit-seal';
 
 /** Rows read and sealed per round trip while upgrading. */
@@ -20,7 +20,7 @@ export async function sealExistingAuditRecords(pool: Pool, sealer: AuditSealer):
   try {
     await client.query('BEGIN');
     // Counted under the lock: a writer cannot seal a first record between the check and the upgrade.
-    await client.query(`SELECT pg_advisory_xact_lock(${AUDIT_APPEND_LOCK_KEY})`);
+    await client.query(TAKE_AUDIT_APPEND_LOCK);
     const counts = await client.query<{ unsealed: number; sealed: number }>(
       'SELECT count(*) FILTER (WHERE seal_hash IS NULL)::int AS unsealed, count(*) FILTER (WHERE seal_hash IS NOT NULL)::int AS sealed FROM audit_records',
     );
