@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { VersionHandle } from '@kms/application';
+import type { KeyBackend, VersionHandle } from '@kms/application';
 import { keyStreamId, type KeyVersionCreated } from '@kms/domain';
-import { ensureSoftHsmToken, Pkcs11KeyBackend, type SoftHsmToken } from '@kms/key-backend-pkcs11';
+import { ensureSoftHsmToken, JurisdictionalHsmBackend, Pkcs11KeyBackend, type SoftHsmToken } from '@kms/key-backend-pkcs11';
 import { softHsmTestRoot } from '@kms/key-backend-pkcs11/testing';
 import type { RunningKeyService } from '@kms/key-service-app';
 
@@ -54,7 +54,8 @@ export async function provisionBenchToken(sessions: number): Promise<BenchToken>
 
 /** A key's HSM version 1 as the service holds it: the backend instance, its handle, and the token object's name. */
 export interface HsmVersionUnderBench {
-  backend: Pkcs11KeyBackend;
+  /** What the service's HSM calls go through: the JurisdictionalHsmBackend over its Pkcs11KeyBackend instances (or one Pkcs11KeyBackend). */
+  backend: KeyBackend;
   handle: VersionHandle;
   objectLabel: string;
   objectId: string;
@@ -66,7 +67,7 @@ export interface HsmVersionUnderBench {
  */
 export async function hsmVersionOf(service: RunningKeyService, keyId: string): Promise<HsmVersionUnderBench> {
   const backend = service.runtime.deps.backends.HSM;
-  if (!(backend instanceof Pkcs11KeyBackend)) throw new Error('the service has no PKCS#11 backend for protection level HSM');
+  if (!(backend instanceof Pkcs11KeyBackend) && !(backend instanceof JurisdictionalHsmBackend)) throw new Error('the service has no PKCS#11 backend for protection level HSM');
   const { events } = await service.runtime.deps.store.readStream(keyStreamId(keyId));
   const created = events.find((e) => e.type === 'KeyVersionCreated' && e.data['version'] === 1);
   if (!created) throw new Error(`key ${keyId} has no version 1`);

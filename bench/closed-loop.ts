@@ -9,6 +9,13 @@ export interface ClosedLoopShape {
   seconds: number;
   /** Items one call carries: 1, or the batch size. */
   itemsPerCall: number;
+  /**
+   * Paced instead of closed: calls are due at this many per second (call k at start + k / rate),
+   * whichever lane is free takes the next one, and its latency counts from when it was due, so a
+   * server that falls behind shows it in the percentiles (no coordinated omission). Unset: each lane
+   * sends its next call as soon as the last one returns.
+   */
+  ratePerSecond?: number;
 }
 
 /**
@@ -35,10 +42,22 @@ export async function closedLoop(shape: ClosedLoopShape, call: LoopCall): Promis
   const measureFrom = start + shape.warmupSeconds * 1000;
   const stopAt = measureFrom + shape.seconds * 1000;
 
+  const rate = shape.ratePerSecond;
+  let due = 0;
+  /** When the next paced call is due (ms, performance.now() clock), waiting for it; now when not paced. */
+  const slot = async (): Promise<number> => {
+    if (rate === undefined) return performance.now();
+    const at = start + (due++ * 1000) / rate;
+    const wait = at - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    return at;
+  };
+
   const lane = async (index: number): Promise<void> => {
     let next = index;
     while (performance.now() < stopAt) {
-      const sent = performance.now();
+      const sent = await slot();
+      if (sent >= stopAt) break;
       let itemErrors = 0;
       let error: unknown;
       try {

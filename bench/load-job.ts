@@ -12,6 +12,8 @@ export interface LoadJob extends UnaryTarget {
   /** Batch responses carry a repeated `results` oneof whose failed items count as errors. */
   batchResults: boolean;
   concurrency: number;
+  /** Paced at this many calls per second instead of a closed loop (see closed-loop.ts). */
+  ratePerSecond?: number;
   warmupSeconds: number;
   seconds: number;
   /** Per-call deadline, so a stuck server cannot hold the bench. */
