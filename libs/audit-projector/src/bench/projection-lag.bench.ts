@@ -13,6 +13,9 @@ import { ProjectionStore } from '../projections/projection-store';
 import { auditProjectorMigrations } from '../read-model/audit-read-model.migration';
 import { createReadModelDataSource } from '../read-model/read-model.data-source';
 
+/** Issue #23: projection lag under load stays below this. */
+const LAG_TARGET_SECONDS = 1;
+
 async function main(): Promise<void> {
   const total = Number(process.argv[2] ?? 10_000);
   const url = testDatabaseUrl();
@@ -91,6 +94,10 @@ async function main(): Promise<void> {
   print('projection throughput over the whole burst', `${Math.round(total / ((projected - started) / 1000))} records/s`);
   print('max projection lag (kms_audit_projection_lag_seconds)', `${maxLag.toFixed(3)} s`);
   print('max records behind the audit log head', String(maxBehind));
+  // Issue #23: the projector keeps up with the maximum Encrypt rate. The burst is written by the audit
+  // writer alone, faster than audited Encrypt can make records (npm run bench prints that rate), so a
+  // lag under the target here holds at the maximum Encrypt rate too.
+  print(`target: max lag < ${LAG_TARGET_SECONDS} s at ${Math.round(total / writeS)} records/s`, maxLag < LAG_TARGET_SECONDS ? 'PASS' : 'MISS');
   print(`sign checkpoint of ${cp.treeSize} leaves (root from scratch)`, `${(signed - signStart).toFixed(1)} ms`);
   print('one inclusion proof (cached leaf hashes)', `${proofMs.toFixed(1)} ms`);
 

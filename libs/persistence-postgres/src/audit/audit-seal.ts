@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, hash, type KeyObject, timingSafeEqual } from 'node:crypto';
 import canonicalize from 'canonicalize';
 
 /**
@@ -82,8 +82,12 @@ export class AuditSealer {
     throw violation;
   }
 
-  constructor(private readonly key: Buffer) {
+  /** The seal key as a KeyObject: an HMAC made from one skips importing raw key bytes every record. */
+  private readonly key: KeyObject;
+
+  constructor(key: Buffer) {
     if (key.length < 32) throw new RangeError('the seal key must be at least 32 bytes');
+    this.key = createSecretKey(key);
   }
 
   private hashOf(r: SealableAuditRow, prev: string | null): string {
@@ -103,7 +107,7 @@ export class AuditSealer {
       details: r.details ?? null,
       prev,
     });
-    return createHash('sha256').update(body ?? '').digest('hex');
+    return hash('sha256', body ?? '', 'hex');
   }
 
   /**
