@@ -7,11 +7,14 @@ const INT4_MAX = 2_147_483_647;
 // PostgreSQL text and jsonb refuse NUL; jsonb also refuses unpaired UTF-16 surrogates.
 // eslint-disable-next-line no-control-regex
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+/** Whether a text may hold anything UNSTORABLE matches: a cheap scan first, as nearly every text holds neither. */
+// eslint-disable-next-line no-control-regex
+const MAYBE_UNSTORABLE = /[\u0000\ud800-\udfff]/;
 
 /** Text as any audit store can keep it: NULs and unpaired surrogates become U+FFFD, and it is at most MAX_AUDIT_TEXT long. */
 export function storableText(value: string): string {
   const cut = value.length > MAX_AUDIT_TEXT ? `${value.slice(0, MAX_AUDIT_TEXT)}…` : value;
-  return cut.replace(UNSTORABLE, '\ufffd');
+  return MAYBE_UNSTORABLE.test(cut) ? cut.replace(UNSTORABLE, '\ufffd') : cut;
 }
 
 function storableDetail(value: unknown): string | number | boolean | undefined {
