@@ -1,5 +1,5 @@
 import type { ClientBase, Pool } from 'pg';
-import { type AuditRow, sealableAuditRow, sealedAuditRow } from './audit-row.mapper';
+import { type AuditRow, auditRowSpan, sealableAuditRow, sealedAuditRow } from './audit-row.mapper';
 import type { AuditSealer, StoredAuditRow } from './audit-seal';
 
 /** Advisory lock key every audit writer takes; any constant all writers agree on. */
@@ -9,7 +9,8 @@ type Queryable = Pick<ClientBase, 'query'> | Pick<Pool, 'query'>;
 
 /**
  * Inside the caller's open transaction: take the audit append lock, reserve positions for `rows`
- * and seal them in order after the last stored record. Returns INSERT parameters in
+ * (a batch call's row one per item, standing at the last: see auditRowSpan) and seal them in order
+ * after the last stored record. Returns INSERT parameters in
  * SEALED_AUDIT_COLUMNS order (see insertAuditRowsSql). Two round trips, whatever the number of rows.
  */
 export async function lockAndSeal(client: ClientBase, rows: AuditRow[], sealer: AuditSealer): Promise<AuditRow[]> {
@@ -17,17 +18,24 @@ export async function lockAndSeal(client: ClientBase, rows: AuditRow[], sealer: 
   // order: a reader that has seen position 6 can never later find a 5 committed behind it. A
   // statement of its own: the chain's head must be read with a snapshot taken after the lock.
   await client.query(`SELECT pg_advisory_xact_lock(${AUDIT_APPEND_LOCK_KEY})`);
+  const spans = rows.map(auditRowSpan);
   const head = await client.query<{ prev: string | null; positions: string[] }>(
     `SELECT (SELECT seal_hash FROM audit_records ORDER BY audit_records."position" DESC LIMIT 1) AS prev,
             ARRAY(SELECT nextval(pg_get_serial_sequence('audit_records', 'position'))::text FROM generate_series(1, $1::integer)) AS positions`,
-    [rows.length],
+    [spans.reduce((sum, n) => sum + n, 0)],
   );
   const { prev: last = null, positions = [] } = head.rows[0] ?? {};
   const reserved = positions.map(BigInt).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  if (reserved.length !== rows.length) throw new Error(`reserved ${reserved.length} of ${rows.length} audit positions`);
+  let taken = 0;
   let prev = last;
   return rows.map((row, i) => {
-    const position = reserved[i] as bigint;
+    const span = spans[i] as number;
+    const first = reserved[taken];
+    taken += span;
+    const position = reserved[taken - 1];
+    if (first === undefined || position === undefined) throw new Error(`reserved ${reserved.length} audit positions, ${rows.length} rows need more`);
+    // Items are addressed as position - (span - 1) + i: their positions must be this row's alone.
+    if (position - first !== BigInt(span - 1)) throw new Error(`audit positions ${first}..${position} reserved for ${span} batch items are not contiguous`);
     const seal = sealer.seal(sealableAuditRow(row, position), prev);
     prev = seal.hash;
     return sealedAuditRow(row, position, seal);
@@ -39,7 +47,7 @@ export async function lockAndSeal(client: ClientBase, rows: AuditRow[], sealer: 
  * ORDER BY must name audit_records."position": a bare "position" is this text alias, sorting 10 before 2.
  */
 export const STORED_AUDIT_COLUMNS = `"position"::text AS position, id, "time", request_id, operation, key_id, key_version, actor, actor_role, outcome,
-              error_code, source_address, details, seal_prev, seal_hash, seal_mac`;
+              error_code, source_address, details, items, seal_prev, seal_hash, seal_mac`;
 
 /** A row as pg returns STORED_AUDIT_COLUMNS. */
 export type StoredAuditRowText = Omit<StoredAuditRow, 'position'> & { position: string };
