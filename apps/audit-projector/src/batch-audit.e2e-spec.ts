@@ -72,7 +72,7 @@ describe('batch audit records end to end: gRPC batch → one row → one record 
     await dropSchema({ url, schema: readModels });
   });
 
-  it('BatchEncrypt and BatchDecrypt of 20 items: one row each; 20 records in the read model, the query, the bundle (proven) and the export; reconciliation clean, and an edited item named () => {
+  it('BatchEncrypt and BatchDecrypt of 20 items: one row each; 20 records in the read model, the query, the bundle (proven) and the export; reconciliation clean, and an edited item named', async () => {
     if (!bootstrap) throw new Error('no bootstrap administrator');
     const admin = (await people.signIn(bootstrap.identityId)).accessToken;
     const call = <T = Record<string, unknown>>(method: Parameters<KmsClient['call']>[0], body: Record<string, unknown>, t: string, requestId = randomUUID()) =>
