@@ -1,6 +1,6 @@
 import type { ClientBase, Pool } from 'pg';
-import { type AuditRow, auditRowSpan, sealableAuditRow, sealedAuditRow } from './audit-row.mapper';
-import type { AuditSealer, StoredAuditRow } from './audit-seal';
+import { type AuditRow, sealableAuditRow, sealedAuditRow } from './audit-row.mapper';
+import type { AuditSealer, SealableAuditRow, StoredAuditRow } from './audit-seal';
 
 /** Advisory lock key every audit writer takes; any constant all writers agree on. */
 export const AUDIT_APPEND_LOCK_KEY = 7_301_954_417;
@@ -9,16 +9,20 @@ type Queryable = Pick<ClientBase, 'query'> | Pick<Pool, 'query'>;
 
 /**
  * Inside the caller's open transaction: take the audit append lock, reserve positions for `rows`
- * (a batch call's row one per item, standing at the last: see auditRowSpan) and seal them in order
- * after the last stored record. Returns INSERT parameters in
- * SEALED_AUDIT_COLUMNS order (see insertAuditRowsSql). Two round trips, whatever the number of rows.
+ * and seal them in order after the last stored record. A batch call's row takes one position per item
+ * and stands at the last of them (item i of n at `position - (n - 1) + i`), so every item downstream
+ * has a position of its own and positions stay in commit order (see positionedAuditRecords).
+ * Returns INSERT parameters in SEALED_AUDIT_COLUMNS order (see insertAuditRowsSql). Two round trips,
+ * whatever the number of rows.
  */
 export async function lockAndSeal(client: ClientBase, rows: AuditRow[], sealer: AuditSealer): Promise<AuditRow[]> {
   // One lock for all writers (several key-service instances) so positions become visible in commit
   // order: a reader that has seen position 6 can never later find a 5 committed behind it. A
   // statement of its own: the chain's head must be read with a snapshot taken after the lock.
   await client.query(`SELECT pg_advisory_xact_lock(${AUDIT_APPEND_LOCK_KEY})`);
-  const spans = rows.map(auditRowSpan);
+  // Each row's JSON parsed once: its sealed body, and from its items how many positions it takes.
+  const bodies = rows.map((row) => sealableAuditRow(row, 0n));
+  const spans = bodies.map((b) => Math.max(1, b.items?.length ?? 1));
   const head = await client.query<{ prev: string | null; positions: string[] }>(
     `SELECT (SELECT seal_hash FROM audit_records ORDER BY audit_records."position" DESC LIMIT 1) AS prev,
             ARRAY(SELECT nextval(pg_get_serial_sequence('audit_records', 'position'))::text FROM generate_series(1, $1::integer)) AS positions`,
@@ -36,7 +40,7 @@ export async function lockAndSeal(client: ClientBase, rows: AuditRow[], sealer: 
     if (first === undefined || position === undefined) throw new Error(`reserved ${reserved.length} audit positions, ${rows.length} rows need more`);
     // Items are addressed as position - (span - 1) + i: their positions must be this row's alone.
     if (position - first !== BigInt(span - 1)) throw new Error(`audit positions ${first}..${position} reserved for ${span} batch items are not contiguous`);
-    const seal = sealer.seal(sealableAuditRow(row, position), prev);
+    const seal = sealer.seal({ ...(bodies[i] as SealableAuditRow), position }, prev);
     prev = seal.hash;
     return sealedAuditRow(row, position, seal);
   });

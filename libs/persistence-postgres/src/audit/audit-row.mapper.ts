@@ -28,7 +28,6 @@ export const SEALED_AUDIT_COLUMNS = ['position', ...AUDIT_COLUMNS, 'seal_prev', 
 /** PostgreSQL accepts at most 65,535 bind parameters per statement. */
 export const MAX_ROWS_PER_INSERT = Math.floor(65_535 / SEALED_AUDIT_COLUMNS.length);
 
-const ITEMS_INDEX = AUDIT_COLUMNS.indexOf('items');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const OUTCOMES: ReadonlySet<string> = new Set(['SUCCESS', 'FAILURE', 'DENIED']);
 const INT4_MAX = 2_147_483_647;
@@ -163,16 +162,6 @@ export function toAuditRow(record: AuditRecord): AuditRow {
     detailsJson(storedDetails(record)),
     itemsJson(record.items),
   ];
-}
-
-/**
- * How many audit positions a row takes: one, or one per item of a batch call's row (the row stands
- * at the last of them; item i at `position - (items - 1) + i`), so every item downstream has a
- * position of its own and positions stay in commit order.
- */
-export function auditRowSpan(row: AuditRow): number {
-  const items = row[ITEMS_INDEX];
-  return items === null || items === undefined ? 1 : Math.max(1, (JSON.parse(items as string) as unknown[]).length);
 }
 
 /**

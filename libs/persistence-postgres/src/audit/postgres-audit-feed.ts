@@ -51,7 +51,7 @@ export function toPositionedAuditRecord(r: StoredAuditRow): PositionedAuditRecor
 /**
  * A stored row as the records consumers see (auditRecordItems): itself, or for a batch call's row
  * one record per item, item i at position `row - (items - 1) + i` (the positions its writer reserved
- * for it, see auditRowSpan), so each item has a position of its own for cursors, checkpoints and
+ * for it, see lockAndSeal), so each item has a position of its own for cursors, checkpoints and
  * ledger leaves.
  */
 export function positionedAuditRecords(r: StoredAuditRow): PositionedAuditRecord[] {
