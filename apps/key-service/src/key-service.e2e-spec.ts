@@ -242,6 +242,52 @@ describe('key service over gRPC (end to end)', () => {
       await expectError(call('BatchEncrypt', { items: [] }), status.INVALID_ARGUMENT, 'INVALID_ARGUMENT', 'items');
     });
 
+    it('a batch call leaves one sealed audit row holding every item, tracks each item\'s ciphertext, and is refused whole when that row cannot be written', async () => {
+      const tracked = async (id: string) =>
+        Object.fromEntries((await kms.db.query<{ v: number; n: number }>('SELECT key_version AS v, count(*)::int AS n FROM tracked_ciphertexts WHERE key_id = $1 GROUP BY key_version', [id])).rows.map((r) => [r.v, r.n]));
+      const rowsOf = async (requestId: string) =>
+        (await kms.db.query<{ operation: string; outcome: string; key_id: string | null; items: Array<{ id: string; batchIndex: number; outcome: string; keyVersion?: number; details?: Record<string, unknown> }> }>(
+          'SELECT operation, outcome, key_id, items FROM audit_records WHERE request_id = $1',
+          [requestId],
+        )).rows;
+      const dp = (await call<{ key_id: string }>('CreateKey', { name: 'batch-tracked', purpose: 'DATA_PROTECTION', algorithm: 'AES_256_GCM' })).key_id;
+      const plaintexts = Array.from({ length: 10 }, (_, i) => Buffer.from(`batch item ${i}`));
+      const encrypted = randomUUID();
+      const enc = await call<{ results: Array<{ response?: { ciphertext: Buffer } }> }>('BatchEncrypt', { items: plaintexts.map((plaintext) => ({ key_id: dp, plaintext })) }, encrypted);
+      const ciphertexts = enc.results.map((r) => r.response?.ciphertext as Buffer);
+
+      const [row, ...more] = await rowsOf(encrypted);
+      expect(more).toEqual([]);
+      expect(row).toMatchObject({ operation: 'BatchEncrypt', outcome: 'SUCCESS', key_id: dp });
+      expect(row?.items.map((i) => [i.batchIndex, i.outcome, i.keyVersion])).toEqual(plaintexts.map((_, i) => [i, 'SUCCESS', 1]));
+      expect(new Set(row?.items.map((i) => i.id)).size).toBe(10);
+      expect(row?.items.every((i) => /^[0-9a-f]{32}$/.test(String(i.details?.['ciphertextRef'])))).toBe(true);
+      const stored = JSON.stringify(row);
+      for (const p of plaintexts) expect(stored).not.toContain(p.toString());
+      for (const c of ciphertexts) expect(stored).not.toContain(c.toString('base64'));
+      expect(await tracked(dp)).toEqual({ 1: 10 });
+
+      // Four re-encrypted to the new primary in one call: one row, four references moved.
+      await call('RotateKey', { key_id: dp, reason: 'MANUAL' });
+      const reEncrypted = randomUUID();
+      const re = await call<{ results: Array<{ response?: { key_version: number } }> }>('BatchReEncrypt', { items: ciphertexts.slice(0, 4).map((ciphertext) => ({ ciphertext })) }, reEncrypted);
+      expect(re.results.map((r) => r.response?.key_version)).toEqual([2, 2, 2, 2]);
+      const [moved, ...extra] = await rowsOf(reEncrypted);
+      expect(extra).toEqual([]);
+      expect(moved?.items.map((i) => [i.outcome, i.keyVersion])).toEqual([1, 2, 3, 4].map(() => ['SUCCESS', 1]));
+      expect(moved?.items.every((i) => typeof i.details?.['sourceCiphertextRef'] === 'string' && typeof i.details?.['ciphertextRef'] === 'string')).toBe(true);
+      expect(await tracked(dp)).toEqual({ 1: 6, 2: 4 });
+
+      // Fail closed: without its one row the batch answers AUDIT_UNAVAILABLE and tracks nothing.
+      await kms.db.query('ALTER TABLE audit_records RENAME TO audit_records_away');
+      try {
+        await expectError(call('BatchEncrypt', { items: plaintexts.slice(0, 3).map((plaintext) => ({ key_id: dp, plaintext })) }), status.UNAVAILABLE, 'AUDIT_UNAVAILABLE');
+      } finally {
+        await kms.db.query('ALTER TABLE audit_records_away RENAME TO audit_records');
+      }
+      expect(await tracked(dp)).toEqual({ 1: 6, 2: 4 });
+    });
+
     it('generates data keys, with and without plaintext', async () => {
       const aad = Buffer.from('dk');
       const dk = await call<{ plaintext: Buffer; ciphertext: Buffer }>('GenerateDataKey', { key_id: keyId, aad });

@@ -8,6 +8,7 @@ export * from './crypto/raw-key-der';
 export * from './audit/audited-operation';
 export * from './audit/in-memory-audit-log';
 export * from './audit/storable-record';
+export * from './audit/batch-audit-record';
 export * from './audit/ciphertext-tracking';
 export * from './access/aggregate-cache';
 export * from './access/notification-sink.port';

@@ -89,7 +89,7 @@ export class CallGate {
     return this.translated(ctx, call, () => this.pipeline.runChange(ctx, incoming, req, fn, options));
   }
 
-  /** A batch: admitted once, one audit record per item, all durable in one commit. */
+  /** A batch: admitted once, one audit record for the call holding every item (batchAuditRecord), durable before any result is released. */
   runBatch<I, T>(
     operation: string,
     metadata: Metadata,

@@ -249,7 +249,8 @@ export class AnomalyDetectorService implements RulesReloadTarget {
     this.position = last;
     this.stats.position = last;
     this.stats.recordsEvaluated += records.length;
-    const more = records.length === this.deps.batchSize;
+    // A batch call's row gives a record per item: more records than rows may still mean more rows.
+    const more = records.length >= this.deps.batchSize;
     // Catching up: one head query per full batch keeps the lag metric current.
     this.stats.head = more ? await this.deps.feed.headPosition() : this.stats.head > last ? this.stats.head : last;
     return more;

@@ -2,6 +2,8 @@ import { UNRESTRICTED_ACCESS } from '../access/authorizer';
 import { KmsError, type KeyRecord } from '@kms/domain';
 import { randomBytes } from 'node:crypto';
 import type { OperationFacts } from '../crypto/crypto.service';
+import type { AuditRecord } from '../ports/audit-log.port';
+import { auditRecordItems } from './batch-audit-record';
 import { type ApplicationFixture, applicationFixture, FIXTURE_START, keyInput, kmsErrorOf, TEST_CALL, TEST_CHANGE } from '../testing/application-fixture';
 
 describe('AuditedExecutor', () => {
@@ -146,7 +148,7 @@ describe('AuditedExecutor', () => {
   });
 
   describe('runBatch', () => {
-    it('writes one record per item in a single appendMany; a failing item does not fail the batch', async () => {
+    it('writes one record for the call holding every item (its own id, outcome, key, details); a failing item does not fail the batch', async () => {
       const key = await app.lifecycle.createKey(keyInput(), TEST_CHANGE);
       const append = jest.spyOn(app.audit, 'append');
       const appendMany = jest.spyOn(app.audit, 'appendMany');
@@ -160,15 +162,34 @@ describe('AuditedExecutor', () => {
       const third = results[2];
       expect(third.ok && (await app.crypto.decrypt(UNRESTRICTED_ACCESS, third.value.ciphertext, undefined)).plaintext.toString()).toBe('three');
 
-      expect(append).not.toHaveBeenCalled();
-      expect(appendMany).toHaveBeenCalledTimes(1);
-      expect(app.audit.records.map((r) => [r.operation, r.outcome, r.errorCode, r.details?.['batchIndex'], r.details?.['batchSize']])).toEqual([
-        ['BatchEncrypt', 'SUCCESS', undefined, 0, 3],
-        ['BatchEncrypt', 'FAILURE', 'INVALID_ARGUMENT', 1, 3],
-        ['BatchEncrypt', 'SUCCESS', undefined, 2, 3],
+      expect(appendMany).not.toHaveBeenCalled();
+      expect(append).toHaveBeenCalledTimes(1);
+      expect(app.audit.records).toHaveLength(1);
+      const [call] = app.audit.records;
+      // Mixed outcomes: the call's record is a FAILURE; the refused item named no key, so neither does the call.
+      expect(call).toMatchObject({ operation: 'BatchEncrypt', outcome: 'FAILURE', details: { batchSize: 3 } });
+      expect([call?.errorCode, call?.keyId]).toEqual([undefined, undefined]);
+      expect(call?.items?.map((i) => [i.batchIndex, i.outcome, i.errorCode])).toEqual([
+        [0, 'SUCCESS', undefined],
+        [1, 'FAILURE', 'INVALID_ARGUMENT'],
+        [2, 'SUCCESS', undefined],
       ]);
-      expect(app.audit.records[0]).toMatchObject({ keyId: key.keyId, keyVersion: 1, details: { plaintextBytes: 3 } });
-      expect(new Set(app.audit.records.map((r) => r.id)).size).toBe(3);
+      expect(call?.items?.[0]).toMatchObject({ keyId: key.keyId, keyVersion: 1, details: { plaintextBytes: 3 } });
+      expect(new Set([call?.id, ...(call?.items ?? []).map((i) => i.id)]).size).toBe(4);
+      // Downstream each item reads as the record of a single call.
+      expect(auditRecordItems(call as AuditRecord).map((r) => [r.operation, r.outcome, r.errorCode, r.details?.['batchIndex'], r.details?.['batchSize'], r.details?.['batchRecordId']])).toEqual([
+        ['BatchEncrypt', 'SUCCESS', undefined, 0, 3, call?.id],
+        ['BatchEncrypt', 'FAILURE', 'INVALID_ARGUMENT', 1, 3, call?.id],
+        ['BatchEncrypt', 'SUCCESS', undefined, 2, 3, call?.id],
+      ]);
+    });
+
+    it('given the audit log refuses the record, then the whole batch is refused with AUDIT_UNAVAILABLE and no result is released', async () => {
+      const key = await app.lifecycle.createKey(keyInput(), TEST_CHANGE);
+      app.audit.failNext();
+      const err = await kmsErrorOf(app.executor.runBatch(TEST_CALL, 'BatchEncrypt', [Buffer.from('a'), Buffer.from('b')], (item, f) => app.crypto.encrypt(UNRESTRICTED_ACCESS, key.keyId, item, undefined, f)));
+      expect(err.code).toBe('AUDIT_UNAVAILABLE');
+      expect(app.audit.records).toHaveLength(0);
     });
   });
 
@@ -202,7 +223,8 @@ describe('AuditedExecutor', () => {
       const random = await run('GenerateRandom', (f) => app.crypto.generateRandom(32, f));
 
       expect(opened.plaintext).toEqual(marker);
-      expect(app.audit.records).toHaveLength(11);
+      // The batch of two is one record (its items inside it).
+      expect(app.audit.records).toHaveLength(10);
       const serialized = JSON.stringify(app.audit.records);
       const secrets = [marker, aad, dataKey.plaintext ?? randomBytes(32), random];
       for (const secret of secrets) {

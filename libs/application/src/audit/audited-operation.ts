@@ -2,11 +2,12 @@ import { createHash, randomUUID } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { AccessRefusedError, KEY_STREAM_PREFIX, KmsError } from '@kms/domain';
 import { type EventStore, WrongExpectedVersionError } from '@kms/event-store';
-import type { AuditLog, AuditOutcome, AuditRecord, Clock } from '../ports/audit-log.port';
+import type { AuditLog, AuditOutcome, AuditRecord, AuditRecordItem, Clock } from '../ports/audit-log.port';
 import type { OperationFacts } from '../crypto/crypto.service';
 import { CallTransaction, withTransaction } from '../changes/call-transaction';
 import { traced } from '../calls/tracing';
 import { storableRecord } from './storable-record';
+import { batchAuditRecord } from './batch-audit-record';
 import { type ChangeCommitter, DuplicateRequestError, type IdempotencyEntry, type IdempotencyStore, PartialChangeError, type RecordedOutcome } from '../changes/change-committer.port';
 
 /** Who is calling, from where, under which request id. */
@@ -248,8 +249,9 @@ export class AuditedExecutor {
   }
 
   /**
-   * Run a batch: one audit record per item, all made durable in one commit. Per-item failures are
-   * returned, not thrown.
+   * Run a batch: one audit record for the whole call holding every item's outcome, key and
+   * ciphertext references under the item's own id (batchAuditRecord), made durable in one commit
+   * before any result is released. Per-item failures are returned, not thrown.
    */
   async runBatch<I, T>(
     ctx: CallContext,
@@ -257,24 +259,38 @@ export class AuditedExecutor {
     items: I[],
     fn: (item: I, facts: OperationFacts) => Promise<T>,
   ): Promise<Array<{ ok: true; value: T } | { ok: false; error: unknown }>> {
-    const records: AuditRecord[] = [];
+    const audited: AuditRecordItem[] = [];
     const results = await Promise.all(
       items.map(async (item, index) => {
         const facts: OperationFacts = {};
         try {
           const value = await fn(item, facts);
-          facts.details = { ...facts.details, batchIndex: index, batchSize: items.length };
-          records[index] = this.record(ctx, operation, facts);
+          audited[index] = this.item(ctx, operation, facts, index);
           return { ok: true as const, value };
         } catch (error) {
-          facts.details = { ...facts.details, batchIndex: index, batchSize: items.length };
-          records[index] = this.record(ctx, operation, facts, error);
+          audited[index] = this.item(ctx, operation, facts, index, error);
           return { ok: false as const, error };
         }
       }),
     );
-    await this.durably(records);
+    const { outcome: _outcome, ...call } = this.record(ctx, operation, {});
+    await this.durably([batchAuditRecord(call, audited)]);
     return results;
+  }
+
+  /** One batch item as its call's record holds it: made storable exactly as a single call's record is. */
+  private item(ctx: CallContext, operation: string, facts: OperationFacts, batchIndex: number, error?: unknown): AuditRecordItem {
+    const r = this.record(ctx, operation, facts, error);
+    return {
+      id: r.id,
+      batchIndex,
+      outcome: r.outcome,
+      ...(r.errorCode !== undefined ? { errorCode: r.errorCode } : {}),
+      ...(r.keyId !== undefined ? { keyId: r.keyId } : {}),
+      ...(r.keyVersion !== undefined ? { keyVersion: r.keyVersion } : {}),
+      ...(r.details !== undefined ? { details: r.details } : {}),
+      ...(r.ciphertexts !== undefined ? { ciphertexts: r.ciphertexts } : {}),
+    };
   }
 
   /** Audit a call refused before it ran (bad request shape, authentication). */

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AuditRecord } from '../ports/audit-log.port';
+import { auditRecordItems } from './batch-audit-record';
 
 /**
  * Tracking of the ciphertexts (wrapped data keys included) handed out under DATA_PROTECTION keys, so a
@@ -40,7 +41,8 @@ const REF = /^[0-9a-f]{32}$/;
 export function trackingChanges(records: readonly AuditRecord[]): TrackingChanges {
   const track = new Map<string, TrackedVersion>();
   const release = new Set<string>();
-  for (const r of records) {
+  // A batch call's items move their ciphertexts one by one, in batch order.
+  for (const r of records.flatMap(auditRecordItems)) {
     if (r.outcome !== 'SUCCESS' || !r.ciphertexts) continue;
     const { released, handedOut } = r.ciphertexts;
     if (released && REF.test(released)) {

@@ -3,7 +3,12 @@ import type { AuditLog, AuditRecord } from '../ports/audit-log.port';
 import { type OutstandingCiphertexts, type TrackedVersion, trackingChanges } from './ciphertext-tracking';
 
 function copyOf(record: AuditRecord): AuditRecord {
-  return { ...record, time: new Date(record.time.getTime()), ...(record.details ? { details: { ...record.details } } : {}) };
+  return {
+    ...record,
+    time: new Date(record.time.getTime()),
+    ...(record.details ? { details: { ...record.details } } : {}),
+    ...(record.items ? { items: record.items.map((i) => ({ ...i, ...(i.details ? { details: { ...i.details } } : {}) })) } : {}),
+  };
 }
 
 /**

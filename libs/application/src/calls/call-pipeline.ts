@@ -136,7 +136,7 @@ export class CallPipeline {
     });
   }
 
-  /** A batch: admitted once, one audit record per item, all durable in one commit. */
+  /** A batch: admitted once, one audit record for the call holding every item (batchAuditRecord), durable before any result is released. */
   async runBatch<I, T>(
     ctx: CallContext,
     incoming: IncomingCall,

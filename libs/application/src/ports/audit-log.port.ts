@@ -25,6 +25,30 @@ export interface AuditRecord {
   details?: Record<string, string | number | boolean>;
   /** Ciphertexts the call handed out or took back under DATA_PROTECTION keys (by reference). */
   ciphertexts?: CiphertextTracking;
+  /**
+   * A batch call's items, in batch order (see batch-audit-record.ts): one record, one commit for the
+   * whole call, while every item keeps its own id, outcome, key and ciphertext references.
+   */
+  items?: AuditRecordItem[];
+}
+
+/**
+ * One item of a batch call, inside the call's record: what the record of a single call would say
+ * about it, under its own id, so the item stays addressable (ledger leaf, inclusion proof, evidence).
+ */
+export interface AuditRecordItem {
+  /** UUID of the item: the id its expanded record carries downstream. */
+  id: string;
+  /** Its place in the request (0-based). */
+  batchIndex: number;
+  outcome: AuditOutcome;
+  errorCode?: string;
+  keyId?: string;
+  keyVersion?: number;
+  /** Non-secret facts about this item (sizes, references). */
+  details?: Record<string, string | number | boolean>;
+  /** Applied per item by the audit log, in the commit of the call's record. */
+  ciphertexts?: CiphertextTracking;
 }
 
 /**

@@ -1,7 +1,8 @@
 import { KmsError } from '@kms/domain';
 import { randomUUID } from 'node:crypto';
 import type { OutstandingCiphertexts } from '../audit/ciphertext-tracking';
-import type { AuditLog, AuditRecord } from '../ports/audit-log.port';
+import { auditRecordItems, batchAuditRecord } from '../audit/batch-audit-record';
+import type { AuditLog, AuditRecord, AuditRecordItem } from '../ports/audit-log.port';
 
 /** One adapter instance under test, the storage behind it, and how to release it. */
 export interface AuditLogHarness {
@@ -53,7 +54,7 @@ export const auditRecords = (n: number): AuditRecord[] => Array.from({ length: n
 
 /**
  * The behaviour every AuditLog adapter must show (STYLE.md 4): a resolved append is durable and reads
- * back field for field, order is kept and appendMany is contiguous and atomic, a storage failure is
+ * back field for field (a batch call's record item by item), order is kept and appendMany is contiguous and atomic, a storage failure is
  * refused with AUDIT_UNAVAILABLE (fail closed) and leaves nothing behind, and, where the adapter tracks
  * ciphertexts, the counts change exactly with the records. Call it at the top level of the adapter's
  * spec: `auditLogContract('PostgresAuditLog', async () => harness, { tracksCiphertexts: true })`.
@@ -158,6 +159,36 @@ export function auditLogContract(name: string, factory: () => Promise<AuditLogHa
 
     if (!options.tracksCiphertexts) return;
 
+    describe('a batch call\'s record', () => {
+      const batchOf = (items: AuditRecordItem[]): AuditRecord =>
+        batchAuditRecord({ id: randomUUID(), time: new Date('2026-05-06T07:08:10.000Z'), requestId: `req-${randomUUID()}`, operation: 'BatchEncrypt', actor: 'svc-billing', sourceAddress: '192.0.2.11' }, items);
+      const item = (batchIndex: number, over: Partial<AuditRecordItem> = {}): AuditRecordItem => ({ id: randomUUID(), batchIndex, outcome: 'SUCCESS', keyId: randomUUID(), keyVersion: 2, details: { plaintextBytes: 10 + batchIndex }, ...over });
+      /** What a reader makes of the stored records: each batch item as the record of a single call. */
+      const readItems = async (ids: readonly string[]): Promise<AuditRecord[]> => {
+        const wanted = new Set(ids);
+        return (await h().read()).flatMap(auditRecordItems).filter((r) => wanted.has(r.id));
+      };
+
+      it('given append resolved, then every item reads back as the record of a single call, in batch order, beside the records around it', async () => {
+        const before = auditRecord();
+        const batch = batchOf([item(0), item(1, { outcome: 'DENIED', errorCode: 'PERMISSION_DENIED', keyVersion: undefined }), item(2)]);
+        const after = auditRecord();
+        await h().log.append(before);
+        await h().log.append(batch);
+        await h().log.append(after);
+        const expanded = auditRecordItems(batch);
+        expect(expanded.map((r) => r.details?.['batchIndex'])).toEqual([0, 1, 2]);
+        expect(await readItems([before.id, ...expanded.map((r) => r.id), after.id])).toEqual([before, ...expanded, after]);
+      });
+
+      it('given the storage refuses it, then none of its items is stored (one record, all or nothing)', async () => {
+        const batch = batchOf([item(0), item(1)]);
+        await h().refuseRecord(batch.id);
+        expect(await outcome(h().log.append(batch))).toBe('AUDIT_UNAVAILABLE');
+        expect(await readItems([batch.id, ...(batch.items ?? []).map((i) => i.id)])).toEqual([]);
+      });
+    });
+
     describe('ciphertext tracking', () => {
       const ref = (): string => randomUUID().replace(/-/g, '');
       const tracking = (): OutstandingCiphertexts => {
@@ -197,6 +228,37 @@ export function auditLogContract(name: string, factory: () => Promise<AuditLogHa
         const b2 = ref();
         await h().log.appendMany([moved(k, 1, 2, b, b2), moved(k, 2, 3, b2, ref())]);
         expect(await counts(k)).toEqual({ 1: 1, 2: 2, 3: 1 });
+      });
+
+      it('applies each successful item of a batch call\'s record, in batch order, and nothing of a failed item or a refused record', async () => {
+        const k = randomUUID();
+        const [a, b, c] = [ref(), ref(), ref()];
+        const call = { id: randomUUID(), time: new Date('2026-05-06T07:08:11.000Z'), requestId: `req-${randomUUID()}`, operation: 'BatchEncrypt', actor: 'svc-billing' };
+        const out = (batchIndex: number, r: string, version = 1, over: Partial<AuditRecordItem> = {}): AuditRecordItem => ({
+          id: randomUUID(),
+          batchIndex,
+          outcome: 'SUCCESS',
+          keyId: k,
+          keyVersion: version,
+          ciphertexts: { handedOut: { ref: r, keyId: k, version } },
+          ...over,
+        });
+        await h().log.append(batchAuditRecord(call, [out(0, a), out(1, b), out(2, ref(), 1, { outcome: 'FAILURE', errorCode: 'KEY_DISABLED' })]));
+        expect(await counts(k)).toEqual({ 1: 2 });
+        // a moves to 2 and on to 3 within one call; c is handed out at 2.
+        const a2 = ref();
+        await h().log.append(
+          batchAuditRecord({ ...call, id: randomUUID(), operation: 'BatchReEncrypt' }, [
+            out(0, a2, 2, { ciphertexts: { released: a, handedOut: { ref: a2, keyId: k, version: 2 } } }),
+            out(1, ref(), 3, { ciphertexts: { released: a2, handedOut: { ref: ref(), keyId: k, version: 3 } } }),
+            out(2, c, 2),
+          ]),
+        );
+        expect(await counts(k)).toEqual({ 1: 1, 2: 1, 3: 1 });
+        await h().breakStorage();
+        expect(await outcome(h().log.append(batchAuditRecord({ ...call, id: randomUUID() }, [out(0, ref()), out(1, ref())])))).toBe('AUDIT_UNAVAILABLE');
+        await h().heal();
+        expect(await counts(k)).toEqual({ 1: 1, 2: 1, 3: 1 });
       });
 
       it('given a refused append or appendMany, then no count changes (the tracking commits with the records or not at all)', async () => {

@@ -192,7 +192,8 @@ export class ProjectionRunner {
         if (records.length > 0) {
           await this.store.projectAuditRecords(records);
           const last = records[records.length - 1];
-          const full = records.length === this.opts.auditBatch;
+          // A batch call's row gives a record per item: more records than rows may still mean more rows.
+          const full = records.length >= this.opts.auditBatch;
           this.record('audit', last.position, last.time, !full);
           if (full) continue;
         } else {

@@ -1,7 +1,7 @@
 import { eventViolation, type IntegrityAlarm, type IntegrityViolation } from '@kms/application';
 import { EventIntegrityError, type EventSealer, type StoredEvent } from '@kms/event-store';
 import { eventLeafRecord, leafData, leafHash, type LedgerLog } from '@kms/ledger';
-import { AuditIntegrityError, type AuditSealer, type StoredAuditRow, toPositionedAuditRecord } from '@kms/persistence-postgres';
+import { AuditIntegrityError, type AuditSealer, positionedAuditRecords, type StoredAuditRow } from '@kms/persistence-postgres';
 import type { DataSource } from 'typeorm';
 import type { LedgerStore } from '../ledger/ledger-store';
 import { auditLeafRecord, type ProjectionStore } from '../projections/projection-store';
@@ -160,7 +160,11 @@ export class LedgerReconciler {
           // Go on from this row's claimed hash, so one bad row is named once.
           prev = r.seal_hash;
         }
-        if (r.position <= projected) await leaves.match(r.position, r.id, leafHash(leafData(auditLeafRecord(toPositionedAuditRecord(r)))), found, named);
+        // A batch call's row was ledgered as one leaf per item (positionedAuditRecords), each matched here.
+        for (const item of positionedAuditRecords(r)) {
+          const namedItem = (problem: string): IntegrityViolation => ({ source: 'audit_records', position: item.position.toString(), recordId: item.id, problem });
+          if (item.position <= projected) await leaves.match(item.position, item.id, leafHash(leafData(auditLeafRecord(item))), found, namedItem);
+        }
       }
       if (batch.length < BATCH) break;
     }

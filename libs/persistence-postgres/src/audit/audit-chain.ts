@@ -1,6 +1,6 @@
 import type { ClientBase, Pool } from 'pg';
 import { type AuditRow, sealableAuditRow, sealedAuditRow } from './audit-row.mapper';
-import type { AuditSealer, StoredAuditRow } from './audit-seal';
+import type { AuditSealer, SealableAuditRow, StoredAuditRow } from './audit-seal';
 
 /** Advisory lock key every audit writer takes; any constant all writers agree on. */
 export const AUDIT_APPEND_LOCK_KEY = 7_301_954_417;
@@ -18,23 +18,35 @@ export const TAKE_AUDIT_APPEND_LOCK = `SELECT pg_advisory_xact_lock(${AUDIT_APPE
 /**
  * Inside the caller's open transaction: take the audit append lock (unless the caller already took
  * it with TAKE_AUDIT_APPEND_LOCK, e.g. in the same round trip as its BEGIN), reserve positions for
- * `rows` and seal them in order after the last stored record. Returns INSERT parameters in
- * SEALED_AUDIT_COLUMNS order (see insertAuditRowsSql). One or two round trips, whatever the number of rows.
+ * `rows` and seal them in order after the last stored record. A batch call's row takes one position
+ * per item and stands at the last of them (item i of n at `position - (n - 1) + i`), so every item
+ * downstream has a position of its own and positions stay in commit order (see positionedAuditRecords).
+ * Returns INSERT parameters in SEALED_AUDIT_COLUMNS order (see insertAuditRowsSql). One or two round
+ * trips, whatever the number of rows.
  */
 export async function lockAndSeal(client: ClientBase, rows: AuditRow[], sealer: AuditSealer, options: { locked?: boolean } = {}): Promise<AuditRow[]> {
   if (!options.locked) await client.query(TAKE_AUDIT_APPEND_LOCK);
+  // Each row's JSON parsed once: its sealed body, and from its items how many positions it takes.
+  const bodies = rows.map((row) => sealableAuditRow(row, 0n));
+  const spans = bodies.map((b) => Math.max(1, b.items?.length ?? 1));
   const head = await client.query<{ prev: string | null; positions: string[] }>(
     `SELECT (SELECT seal_hash FROM audit_records ORDER BY audit_records."position" DESC LIMIT 1) AS prev,
             ARRAY(SELECT nextval(pg_get_serial_sequence('audit_records', 'position'))::text FROM generate_series(1, $1::integer)) AS positions`,
-    [rows.length],
+    [spans.reduce((sum, n) => sum + n, 0)],
   );
   const { prev: last = null, positions = [] } = head.rows[0] ?? {};
   const reserved = positions.map(BigInt).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  if (reserved.length !== rows.length) throw new Error(`reserved ${reserved.length} of ${rows.length} audit positions`);
+  let taken = 0;
   let prev = last;
   return rows.map((row, i) => {
-    const position = reserved[i] as bigint;
-    const seal = sealer.seal(sealableAuditRow(row, position), prev);
+    const span = spans[i] as number;
+    const first = reserved[taken];
+    taken += span;
+    const position = reserved[taken - 1];
+    if (first === undefined || position === undefined) throw new Error(`reserved ${reserved.length} audit positions, ${rows.length} rows need more`);
+    // Items are addressed as position - (span - 1) + i: their positions must be this row's alone.
+    if (position - first !== BigInt(span - 1)) throw new Error(`audit positions ${first}..${position} reserved for ${span} batch items are not contiguous`);
+    const seal = sealer.seal({ ...(bodies[i] as SealableAuditRow), position }, prev);
     prev = seal.hash;
     return sealedAuditRow(row, position, seal);
   });
@@ -45,7 +57,7 @@ export async function lockAndSeal(client: ClientBase, rows: AuditRow[], sealer: 
  * ORDER BY must name audit_records."position": a bare "position" is this text alias, sorting 10 before 2.
  */
 export const STORED_AUDIT_COLUMNS = `"position"::text AS position, id, "time", request_id, operation, key_id, key_version, actor, actor_role, outcome,
-              error_code, source_address, details, seal_prev, seal_hash, seal_mac`;
+              error_code, source_address, details, items, seal_prev, seal_hash, seal_mac`;
 
 /** A row as pg returns STORED_AUDIT_COLUMNS. */
 export type StoredAuditRowText = Omit<StoredAuditRow, 'position'> & { position: string };

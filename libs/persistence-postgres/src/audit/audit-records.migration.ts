@@ -89,10 +89,28 @@ export class SealAuditRecords1796300000000 implements MigrationInterface {
   }
 }
 
+/**
+ * A batch call is one audit record: `items` holds every item's id, outcome, error, key, version and
+ * ciphertext references (StoredAuditItem[], null for any other record), covered by the row's seal.
+ * Only a column is added (readers of older rows see null; their seals are unchanged).
+ */
+export class AddAuditRecordItems1796710000000 implements MigrationInterface {
+  name = 'AddAuditRecordItems1796710000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query('ALTER TABLE audit_records ADD COLUMN items jsonb NULL');
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query('ALTER TABLE audit_records DROP COLUMN items');
+  }
+}
+
 /** Migrations of the audit log, for runMigrations(). */
 export const auditMigrations: Array<new () => MigrationInterface> = [
   CreateAuditRecords1795358922293,
   CreateTrackedCiphertexts1795900000000,
   AppendOnlyAuditRecords1796100000001,
   SealAuditRecords1796300000000,
+  AddAuditRecordItems1796710000000,
 ];

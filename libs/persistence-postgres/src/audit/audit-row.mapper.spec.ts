@@ -45,12 +45,13 @@ describe('toAuditRow', () => {
       'KEY_DISABLED',
       '10.0.0.8',
       '{"plaintextBytes":4096,"batch":false,"note":"x"}',
+      null,
     ]);
     expect(row).toHaveLength(AUDIT_COLUMNS.length);
   });
 
   it('given no optional fields, then their columns are null', () => {
-    expect(toAuditRow(base)).toEqual([base.id, '2026-03-04T05:06:07.089Z', 'req-1', 'Decrypt', null, null, 'svc-payments', null, 'FAILURE', null, null, null]);
+    expect(toAuditRow(base)).toEqual([base.id, '2026-03-04T05:06:07.089Z', 'req-1', 'Decrypt', null, null, 'svc-payments', null, 'FAILURE', null, null, null, null]);
   });
 
   it.each([
@@ -69,19 +70,49 @@ describe('toAuditRow', () => {
     expect(fieldRefused(overrides)).toBe(field);
   });
 
+  const item = (over: Record<string, unknown> = {}) => ({ id: 'C0FFEE00-5f04-4d3e-8c2a-7e9f0d1c2b3a', batchIndex: 0, outcome: 'SUCCESS', ...over });
+
+  it.each([
+    ['items', { items: [] }],
+    ['items[0].id', { items: [item({ id: 'x' })] }],
+    ['items[0].batchIndex', { items: [item({ batchIndex: -1 })] }],
+    ['items[0].outcome', { items: [item({ outcome: 'MAYBE' })] }],
+    ['items[0].keyId', { items: [item({ keyId: 'my-key' })] }],
+    ['items[0].keyVersion', { items: [item({ keyVersion: 0.5 })] }],
+    ['items[0].errorCode', { items: [item({ errorCode: 'a\u0000' })] }],
+    ['items[0].details.n', { items: [item({ details: { n: Number.NaN } })] }],
+    ['items', { items: [item(), item({ batchIndex: 1 })] }],
+  ])('refuses batch items PostgreSQL or a reader could not take: %s', (field, overrides) => {
+    expect(fieldRefused(overrides)).toBe(field);
+  });
+
+  it('stores a batch call\'s items as JSON with ids in lower case and each item\'s ciphertext references in its details', () => {
+    const row = toAuditRow({
+      ...base,
+      items: [
+        { id: 'C0FFEE00-5f04-4d3e-8c2a-7e9f0d1c2b3a', batchIndex: 0, outcome: 'SUCCESS', keyId: 'B3C1A7E2-5f04-4d3e-8c2a-7e9f0d1c2b3a', keyVersion: 2, details: { plaintextBytes: 3 }, ciphertexts: { handedOut: { ref: 'a'.repeat(32), keyId: 'b3c1a7e2-5f04-4d3e-8c2a-7e9f0d1c2b3a', version: 2 } } },
+        { id: 'd0ffee00-5f04-4d3e-8c2a-7e9f0d1c2b3a', batchIndex: 1, outcome: 'FAILURE', errorCode: 'KEY_DISABLED' },
+      ],
+    });
+    expect(JSON.parse(row[AUDIT_COLUMNS.indexOf('items')] as string)).toEqual([
+      { id: 'c0ffee00-5f04-4d3e-8c2a-7e9f0d1c2b3a', batchIndex: 0, outcome: 'SUCCESS', keyId: 'b3c1a7e2-5f04-4d3e-8c2a-7e9f0d1c2b3a', keyVersion: 2, details: { plaintextBytes: 3, ciphertextRef: 'a'.repeat(32) } },
+      { id: 'd0ffee00-5f04-4d3e-8c2a-7e9f0d1c2b3a', batchIndex: 1, outcome: 'FAILURE', errorCode: 'KEY_DISABLED' },
+    ]);
+  });
+
   it('accepts a properly paired surrogate (an emoji) in text', () => {
     expect(fieldRefused({ actor: 'ops \u{1F510}' })).toBeUndefined();
   });
 });
 
 describe('insertAuditRowsSql', () => {
-  it('numbers parameters row by row, position first and the seal last, and casts details to jsonb', () => {
+  it('numbers parameters row by row, position first and the seal last, and casts details and items to jsonb', () => {
     const sql = insertAuditRowsSql(2);
     expect(sql).toContain('("position", "id",');
-    expect(sql).toContain('"details", "seal_prev", "seal_hash", "seal_mac")');
-    expect(sql).toContain('($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, $16), ($17,');
-    expect(sql).toContain('$29::jsonb, $30, $31, $32)');
-    expect(sql).not.toContain('$33');
+    expect(sql).toContain('"details", "items", "seal_prev", "seal_hash", "seal_mac")');
+    expect(sql).toContain('($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb, $15, $16, $17), ($18,');
+    expect(sql).toContain('$30::jsonb, $31::jsonb, $32, $33, $34)');
+    expect(sql).not.toContain('$35');
   });
 
   it('keeps the widest INSERT within the bind parameter limit', () => {

@@ -1,4 +1,4 @@
-import type { AuditRecord } from '@kms/application';
+import type { AuditRecord, AuditRecordItem } from '@kms/application';
 import { KmsError } from '@kms/domain';
 import type { AuditSeal, SealableAuditRow } from './audit-seal';
 
@@ -19,6 +19,7 @@ export const AUDIT_COLUMNS = [
   'error_code',
   'source_address',
   'details',
+  'items',
 ] as const;
 
 /** Columns the writer inserts: the record's, with the position it reserved and its seal (recorded_at comes from the database). */
@@ -55,7 +56,7 @@ function optionalText(value: unknown, field: string): string | null {
 export const CIPHERTEXT_REF_DETAIL = 'ciphertextRef';
 export const SOURCE_CIPHERTEXT_REF_DETAIL = 'sourceCiphertextRef';
 
-function storedDetails(record: AuditRecord): AuditRecord['details'] {
+function storedDetails(record: Pick<AuditRecord, 'details' | 'ciphertexts'>): AuditRecord['details'] {
   const t = record.ciphertexts;
   if (!t) return record.details;
   return {
@@ -65,17 +66,75 @@ function storedDetails(record: AuditRecord): AuditRecord['details'] {
   };
 }
 
-function detailsJson(details: AuditRecord['details']): string | null {
+function checkedDetails(details: AuditRecord['details'], field = 'details'): AuditRecord['details'] | null {
   if (details === undefined || details === null) return null;
-  if (typeof details !== 'object' || Array.isArray(details)) throw refuse('details', 'must be an object');
+  if (typeof details !== 'object' || Array.isArray(details)) throw refuse(field, 'must be an object');
   for (const [k, v] of Object.entries(details)) {
-    requiredText(k, 'details');
-    if (typeof v === 'string') requiredText(v, `details.${k}`);
+    requiredText(k, field);
+    if (typeof v === 'string') requiredText(v, `${field}.${k}`);
     // JSON.stringify would silently turn NaN and Infinity into null.
-    else if (typeof v === 'number' && !Number.isFinite(v)) throw refuse(`details.${k}`, 'must be a finite number');
-    else if (typeof v !== 'number' && typeof v !== 'boolean') throw refuse(`details.${k}`, 'must be a string, number or boolean');
+    else if (typeof v === 'number' && !Number.isFinite(v)) throw refuse(`${field}.${k}`, 'must be a finite number');
+    else if (typeof v !== 'number' && typeof v !== 'boolean') throw refuse(`${field}.${k}`, 'must be a string, number or boolean');
   }
-  return JSON.stringify(details);
+  return details;
+}
+
+function detailsJson(details: AuditRecord['details']): string | null {
+  const checked = checkedDetails(details);
+  return checked === null ? null : JSON.stringify(checked);
+}
+
+function checkedKey(keyId: unknown, keyVersion: unknown, field: string): { keyId: string | null; keyVersion: number | null } {
+  if (keyId !== undefined && keyId !== null && (typeof keyId !== 'string' || !UUID.test(keyId))) throw refuse(`${field}keyId`, 'must be a UUID');
+  const version = keyVersion ?? null;
+  if (version !== null && (typeof version !== 'number' || !Number.isInteger(version) || version < 0 || version > INT4_MAX)) {
+    throw refuse(`${field}keyVersion`, `must be a whole number from 0 to ${INT4_MAX}`);
+  }
+  return { keyId: typeof keyId === 'string' ? keyId : null, keyVersion: version as number | null };
+}
+
+/**
+ * A batch item as the `items` column stores it: what a single call's row would hold in its columns
+ * (ids in lower case, as uuid columns read back), ciphertext references in its details like a
+ * single record's. Never a ciphertext or key material: references and sizes only.
+ */
+export interface StoredAuditItem {
+  id: string;
+  batchIndex: number;
+  outcome: string;
+  errorCode?: string;
+  keyId?: string;
+  keyVersion?: number;
+  details?: Record<string, string | number | boolean>;
+}
+
+function storedItem(item: AuditRecordItem, index: number): StoredAuditItem {
+  const field = `items[${index}].`;
+  if (item === null || typeof item !== 'object') throw refuse(`items[${index}]`, 'must be an object');
+  if (typeof item.id !== 'string' || !UUID.test(item.id)) throw refuse(`${field}id`, 'must be a UUID');
+  if (!Number.isInteger(item.batchIndex) || item.batchIndex < 0 || item.batchIndex > INT4_MAX) throw refuse(`${field}batchIndex`, `must be a whole number from 0 to ${INT4_MAX}`);
+  if (!OUTCOMES.has(item.outcome)) throw refuse(`${field}outcome`, 'must be SUCCESS, FAILURE or DENIED');
+  const { keyId, keyVersion } = checkedKey(item.keyId, item.keyVersion, field);
+  const errorCode = optionalText(item.errorCode, `${field}errorCode`);
+  const details = checkedDetails(storedDetails(item), `${field}details`);
+  return {
+    id: item.id.toLowerCase(),
+    batchIndex: item.batchIndex,
+    outcome: item.outcome,
+    ...(errorCode !== null ? { errorCode } : {}),
+    ...(keyId !== null ? { keyId: keyId.toLowerCase() } : {}),
+    ...(keyVersion !== null ? { keyVersion } : {}),
+    ...(details ? { details } : {}),
+  };
+}
+
+function itemsJson(items: AuditRecord['items']): string | null {
+  if (items === undefined || items === null) return null;
+  if (!Array.isArray(items) || items.length === 0) throw refuse('items', 'must be a non-empty array (a call without items has none)');
+  const stored = items.map(storedItem);
+  const ids = new Set(stored.map((i) => i.id));
+  if (ids.size !== stored.length) throw refuse('items', 'must have distinct ids');
+  return JSON.stringify(stored);
 }
 
 /**
@@ -85,13 +144,7 @@ function detailsJson(details: AuditRecord['details']): string | null {
 export function toAuditRow(record: AuditRecord): AuditRow {
   if (typeof record.id !== 'string' || !UUID.test(record.id)) throw refuse('id', 'must be a UUID');
   if (!(record.time instanceof Date) || Number.isNaN(record.time.getTime())) throw refuse('time', 'must be a valid Date');
-  if (record.keyId !== undefined && record.keyId !== null && (typeof record.keyId !== 'string' || !UUID.test(record.keyId))) {
-    throw refuse('keyId', 'must be a UUID');
-  }
-  const keyVersion = record.keyVersion ?? null;
-  if (keyVersion !== null && (!Number.isInteger(keyVersion) || keyVersion < 0 || keyVersion > INT4_MAX)) {
-    throw refuse('keyVersion', `must be a whole number from 0 to ${INT4_MAX}`);
-  }
+  const { keyVersion } = checkedKey(record.keyId, record.keyVersion, '');
   if (!OUTCOMES.has(record.outcome)) throw refuse('outcome', 'must be SUCCESS, FAILURE or DENIED');
   return [
     record.id,
@@ -107,6 +160,7 @@ export function toAuditRow(record: AuditRecord): AuditRow {
     optionalText(record.errorCode, 'errorCode'),
     optionalText(record.sourceAddress, 'sourceAddress'),
     detailsJson(storedDetails(record)),
+    itemsJson(record.items),
   ];
 }
 
@@ -115,7 +169,7 @@ export function toAuditRow(record: AuditRecord): AuditRow {
  * columns read back in lower case and jsonb re-orders keys (canonical JSON absorbs that).
  */
 export function sealableAuditRow(row: AuditRow, position: bigint): SealableAuditRow {
-  const [id, time, requestId, operation, keyId, keyVersion, actor, actorRole, outcome, errorCode, sourceAddress, details] = row;
+  const [id, time, requestId, operation, keyId, keyVersion, actor, actorRole, outcome, errorCode, sourceAddress, details, items] = row;
   return {
     position,
     id: (id as string).toLowerCase(),
@@ -130,6 +184,7 @@ export function sealableAuditRow(row: AuditRow, position: bigint): SealableAudit
     error_code: errorCode as string | null,
     source_address: sourceAddress as string | null,
     details: details === null ? null : (JSON.parse(details as string) as Record<string, unknown>),
+    items: items === null ? null : (JSON.parse(items as string) as StoredAuditItem[]),
   };
 }
 
@@ -139,7 +194,7 @@ export function sealedAuditRow(row: AuditRow, position: bigint, seal: AuditSeal)
 }
 
 const INSERT_HEAD = `INSERT INTO audit_records (${SEALED_AUDIT_COLUMNS.map((c) => `"${c}"`).join(', ')}) VALUES `;
-const DETAILS_INDEX = SEALED_AUDIT_COLUMNS.indexOf('details');
+const JSONB_COLUMNS: ReadonlySet<number> = new Set([SEALED_AUDIT_COLUMNS.indexOf('details'), SEALED_AUDIT_COLUMNS.indexOf('items')]);
 
 /** A parameterised multi-row INSERT for `rowCount` sealed rows (see sealedAuditRow). */
 export function insertAuditRowsSql(rowCount: number): string {
@@ -148,7 +203,7 @@ export function insertAuditRowsSql(rowCount: number): string {
   for (let r = 0; r < rowCount; r++) {
     sql += r === 0 ? '(' : ', (';
     for (let c = 0; c < width; c++) {
-      sql += `${c === 0 ? '' : ', '}$${r * width + c + 1}${c === DETAILS_INDEX ? '::jsonb' : ''}`;
+      sql += `${c === 0 ? '' : ', '}$${r * width + c + 1}${JSONB_COLUMNS.has(c) ? '::jsonb' : ''}`;
     }
     sql += ')';
   }

@@ -3,7 +3,8 @@ import canonicalize from 'canonicalize';
 
 /**
  * An audit record's seal, made by the writer under the audit append lock: `hash` is the SHA-256 of
- * the record's canonical JSON (RFC 8785: its position and every stored column as it reads back) and
+ * the record's canonical JSON (RFC 8785: its position and every stored column as it reads back, a
+ * batch call's items included) and
  * of the previous record's hash in position order (`prev`, null for the first), so the whole audit
  * trail is one hash chain; `mac` is an HMAC-SHA256 of `hash` under a key the database never sees.
  */
@@ -28,6 +29,8 @@ export interface SealableAuditRow {
   error_code: string | null;
   source_address: string | null;
   details: Record<string, unknown> | null;
+  /** A batch call's items (StoredAuditItem); null or absent for any other record. */
+  items?: unknown[] | null;
 }
 
 /** A stored row with its seal columns (null for a row written before sealing, or forged). */
@@ -105,6 +108,8 @@ export class AuditSealer {
       error_code: r.error_code ?? null,
       source_address: r.source_address ?? null,
       details: r.details ?? null,
+      // Only a batch call's row has items: every other row hashes exactly as it did before the column existed.
+      ...(r.items !== undefined && r.items !== null ? { items: r.items } : {}),
       prev,
     });
     return hash('sha256', body ?? '', 'hex');

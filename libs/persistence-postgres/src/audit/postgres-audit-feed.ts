@@ -1,4 +1,4 @@
-import type { AuditRecord } from '@kms/application';
+import { type AuditRecord, type AuditRecordItem, auditRecordItems } from '@kms/application';
 import type { Pool } from 'pg';
 import { readStoredAuditRows, STORED_AUDIT_COLUMNS, type StoredAuditRowText, toStoredAuditRow } from './audit-chain';
 import type { AuditSealer, StoredAuditRow } from './audit-seal';
@@ -44,7 +44,25 @@ export function toPositionedAuditRecord(r: StoredAuditRow): PositionedAuditRecor
     ...(r.error_code !== null ? { errorCode: r.error_code } : {}),
     ...(r.source_address !== null ? { sourceAddress: r.source_address } : {}),
     ...(r.details !== null ? { details: r.details as AuditRecord['details'] } : {}),
+    ...(r.items !== undefined && r.items !== null ? { items: r.items as AuditRecordItem[] } : {}),
   };
+}
+
+/**
+ * A stored row as the records consumers see (auditRecordItems): itself, or for a batch call's row
+ * one record per item, item i at position `row - (items - 1) + i` (the positions its writer reserved
+ * for it, see lockAndSeal), so each item has a position of its own for cursors, checkpoints and
+ * ledger leaves.
+ */
+export function positionedAuditRecords(r: StoredAuditRow): PositionedAuditRecord[] {
+  const records = auditRecordItems(toPositionedAuditRecord(r));
+  const first = r.position - BigInt(records.length - 1);
+  return records.map((record, i) => ({ ...record, position: first + BigInt(i) }));
+}
+
+/** The records of `rows` after `afterPosition` (a cursor may stop inside a batch call's row). */
+function recordsAfter(rows: readonly StoredAuditRow[], afterPosition: bigint): PositionedAuditRecord[] {
+  return rows.flatMap(positionedAuditRecords).filter((r) => r.position > afterPosition);
 }
 
 /**
@@ -59,9 +77,10 @@ export class PostgresAuditFeed implements AuditRecordFeed {
   ) {}
 
   /**
-   * Records after `afterPosition`, each sealed and chained to the one before it (the first to the
-   * record at or before `afterPosition`, itself checked; to nothing when none precedes it). Stops
-   * at the first record that is not: those before it are returned, and when it is the first to
+   * Records after `afterPosition` from up to `limit` rows (a batch call's row gives one record per
+   * item: positionedAuditRecords), each row sealed and chained to the one before it (the first to the
+   * row at or before `afterPosition`, itself checked; to nothing when none precedes it). Stops
+   * at the first row that is not: those before it are returned, and when it is the first to
    * deliver, AuditIntegrityError (naming its position and id) is thrown.
    */
   async readAfter(afterPosition: bigint, limit: number): Promise<PositionedAuditRecord[]> {
@@ -69,34 +88,44 @@ export class PostgresAuditFeed implements AuditRecordFeed {
     const prev = anchor ? this.sealer.check(anchor).hash : null;
     const { valid, error } = this.sealer.checkChain(rows, prev);
     if (error && valid.length === 0) throw error;
-    return valid.map(toPositionedAuditRecord);
+    return recordsAfter(valid, afterPosition);
   }
 
   /**
-   * Records of one key by time and position range, in position order (index on key_id, time). Each
-   * record's own seal is checked (a filtered read cannot check the links); AuditIntegrityError at
-   * the first that fails.
+   * Records of one key by time and position range, in position order, at most `limit` (index on
+   * key_id, time). A batch call's row counts by item: rows over several keys (key_id null) are
+   * matched by their items, and only the items of this key (and version) are returned. Each row's
+   * own seal is checked (a filtered read cannot check the links); AuditIntegrityError at the first that fails.
    */
   async readKeyUses(q: KeyUsesQuery): Promise<PositionedAuditRecord[]> {
     // key_id is a uuid column: any other id names no stored record (and must not fail the caller).
     if (!UUID.test(q.keyId) || q.throughPosition <= q.afterPosition) return [];
-    const { rows } = await this.pool.query<StoredAuditRowText>(
-      `SELECT ${STORED_AUDIT_COLUMNS}
-         FROM audit_records
-        WHERE key_id = $1 AND "time" >= $2 AND ($3::integer IS NULL OR key_version = $3::integer)
-          AND "position" > $4 AND "position" <= $5
-        ORDER BY audit_records."position" LIMIT $6`,
-      [q.keyId, q.from, q.version, q.afterPosition.toString(), q.throughPosition.toString(), q.limit],
-    );
-    return rows.map((r) => {
-      const stored = toStoredAuditRow(r);
-      this.sealer.check(stored);
-      return toPositionedAuditRecord(stored);
-    });
+    const keyId = q.keyId.toLowerCase();
+    const out: PositionedAuditRecord[] = [];
+    for (let after = q.afterPosition; out.length < q.limit; ) {
+      const { rows } = await this.pool.query<StoredAuditRowText>(
+        `SELECT ${STORED_AUDIT_COLUMNS}
+           FROM audit_records
+          WHERE (key_id = $1 OR (key_id IS NULL AND items @> jsonb_build_array(jsonb_build_object('keyId', $1::text))))
+            AND "time" >= $2 AND ($3::integer IS NULL OR key_version = $3::integer OR items IS NOT NULL)
+            AND "position" > $4 AND "position" <= $5
+          ORDER BY audit_records."position" LIMIT $6`,
+        [keyId, q.from, q.version, after.toString(), q.throughPosition.toString(), q.limit],
+      );
+      const stored = rows.map(toStoredAuditRow);
+      for (const row of stored) this.sealer.check(row);
+      const uses = recordsAfter(stored, after).filter((r) => r.keyId === keyId && (q.version === null || r.keyVersion === q.version) && r.position <= q.throughPosition);
+      out.push(...uses.slice(0, q.limit - out.length));
+      const last = stored.at(-1);
+      if (rows.length < q.limit || !last) break;
+      after = last.position;
+    }
+    return out;
   }
 
   /**
-   * Records of one operation with `afterPosition < position <= throughPosition`, in position order.
+   * Records of one operation with `afterPosition < position <= throughPosition`, in position order
+   * (from up to `limit` rows; a batch call's row gives one record per item).
    * Each record's own seal is checked (a filtered read cannot check the links) and a record that
    * fails is left out, not thrown: this read feeds the integrity alarm sweep, which must neither send
    * a forged alarm nor stop sending real ones behind it; the reader of the whole trail (the audit
@@ -118,7 +147,7 @@ export class PostgresAuditFeed implements AuditRecordFeed {
       } catch {
         continue;
       }
-      out.push(toPositionedAuditRecord(stored));
+      out.push(...positionedAuditRecords(stored).filter((r) => r.position > afterPosition));
     }
     return out;
   }

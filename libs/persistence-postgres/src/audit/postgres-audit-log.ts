@@ -133,7 +133,8 @@ export class PostgresAuditLog implements AuditLog, OutstandingCiphertexts {
     if (this.queuedRecords + rows.length > this.maxQueued) {
       return Promise.reject(auditUnavailable(new Error(`more than ${this.maxQueued} audit records are waiting`)));
     }
-    const tracking = records.filter((r) => r.ciphertexts !== undefined);
+    // A batch call's record carries its items' references (applied per item, trackingChanges).
+    const tracking = records.filter((r) => r.ciphertexts !== undefined || r.items !== undefined);
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ rows, tracking, resolve, reject });
       this.queuedRecords += rows.length;
