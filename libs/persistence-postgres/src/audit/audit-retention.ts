@@ -77,7 +77,9 @@ export async function archiveAuditTrail(
   const previous = await latestAuditArchive(pool);
   const from = previous?.throughPosition ?? 0n;
   if (checkpoint.throughPosition <= from) return undefined;
-  const location = join(options.directory, `audit-${(from + 1n).toString()}-${checkpoint.throughPosition.toString()}.jsonl`);
+  // Named by range and time: a run retried after a failed commit writes a new file, never over one.
+  const stamp = options.now.toISOString().replace(/[-:.]/g, '');
+  const location = join(options.directory, `audit-${(from + 1n).toString()}-${checkpoint.throughPosition.toString()}-${stamp}.jsonl`);
   const file = await open(location, 'wx', 0o600);
   const digest = createHash('sha256');
   const write = async (line: string) => {
