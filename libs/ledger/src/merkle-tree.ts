@@ -177,7 +177,7 @@ export function rangeNodes(start: number, end: number): NodeId[] {
 /** The hash of a range from its rangeNodes' hashes: H(n1, H(n2, … H(nk-1, nk))). */
 export function rangeHash(nodes: readonly Uint8Array[]): Buffer {
   if (nodes.length === 0) return Buffer.from(EMPTY_TREE_ROOT);
-  let h = Buffer.from(nodes[nodes.length - 1]);
+  let h: Buffer = Buffer.from(nodes[nodes.length - 1]);
   for (let i = nodes.length - 2; i >= 0; i--) h = nodeHash(nodes[i], h);
   return h;
 }

@@ -38,6 +38,9 @@ export const SERVICE_ROLE_PRIVILEGES: Readonly<Record<string, readonly ServiceTa
   rm_key_state_ledger: ['SELECT', 'INSERT'],
   ledger_leaves: ['SELECT', 'INSERT'],
   ledger_checkpoints: ['SELECT', 'INSERT'],
+  ledger_nodes: ['SELECT', 'INSERT'],
+  // Written by the audit maintenance step (owner); read by anyone checking what was archived.
+  audit_archives: ['SELECT'],
   // Followers' checkpoints and the detector's baselines: upserted.
   rotation_scheduler_checkpoints: ['SELECT', 'INSERT', 'UPDATE'],
   anomaly_detector_checkpoints: ['SELECT', 'INSERT', 'UPDATE'],
