@@ -148,8 +148,8 @@ export async function archiveAuditTrail(
 export async function retainedTrailAnchor(db: Queryable, sealer: AuditSealer, first: StoredAuditRow | undefined): Promise<string | null> {
   if (!first || first.seal_prev === null) return null;
   const { rows } = await db.query<StoredAuditRowText>(
-    `SELECT ${STORED_AUDIT_COLUMNS} FROM audit_records WHERE operation = $1 AND details ? 'anchorSealHash' ORDER BY audit_records."position" DESC LIMIT 1`,
-    [AUDIT_PARTITION_DROPPED],
+    // The operation as a literal: the partial index's predicate must be provable when planning.
+    `SELECT ${STORED_AUDIT_COLUMNS} FROM audit_records WHERE operation = '${AUDIT_PARTITION_DROPPED}' AND details ? 'anchorSealHash' ORDER BY audit_records."position" DESC LIMIT 1`,
   );
   const found = rows[0];
   if (!found) return null;
