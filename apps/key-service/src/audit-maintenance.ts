@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   logger.log(`audit partitions present: ${report.partitions.present.join(', ')}`);
   if (report.partitions.leftInDefault.length > 0) logger.warn(`months left in the default partition (it already holds their records): ${report.partitions.leftInDefault.join(', ')}`);
   if (report.archived) logger.log(`archived the audit trail through position ${report.archived.throughPosition} to ${report.archived.location} (sha256 ${report.archived.sha256})`);
-  for (const d of report.retention) logger.log(d.dropped ? `dropped ${d.partition} (${d.rows} records)` : `kept ${d.partition}: ${d.reason ?? ''}`);
+  for (const d of report.retention) logger.log(d.dropped ? `dropped ${d.partition} (${d.rows ?? 0} records)` : `kept ${d.partition}: ${d.reason ?? ''}`);
   for (const notice of report.notices) logger.warn(notice);
 }
 

@@ -166,8 +166,8 @@ export async function retainedTrailAnchor(db: Queryable, sealer: AuditSealer, fi
 export interface AuditPartitionDecision {
   partition: string;
   dropped: boolean;
-  /** Rows the partition held. */
-  rows: number;
+  /** Rows the partition held (absent: its age alone decided, nothing was counted). */
+  rows?: number;
   reason?: string;
 }
 
@@ -200,8 +200,8 @@ export async function dropExpiredAuditPartitions(
 }
 
 async function dropIfEligible(pool: Pool, sealer: AuditSealer, partition: AuditPartition, cutoff: Date, now: Date): Promise<AuditPartitionDecision> {
-  const refused = (rows: number, reason: string): AuditPartitionDecision => ({ partition: partition.name, dropped: false, rows, reason });
-  if (partition.to > cutoff) return refused(-1, `its month ends ${partition.to.toISOString()}, within the retention period (records before ${cutoff.toISOString()} may go)`);
+  const refused = (rows: number | undefined, reason: string): AuditPartitionDecision => ({ partition: partition.name, dropped: false, ...(rows !== undefined ? { rows } : {}), reason });
+  if (partition.to > cutoff) return refused(undefined, `its month ends ${partition.to.toISOString()}, within the retention period (records before ${cutoff.toISOString()} may go)`);
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
