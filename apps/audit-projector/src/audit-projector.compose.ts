@@ -3,7 +3,7 @@ import { AuditProjectorModule, checkpointPublisherFor, complianceIdentity } from
 import type { KmsConfig } from '@kms/config';
 import type { EventStore, SealedHistory } from '@kms/event-store';
 import { readStoredEventsAfter } from '@kms/event-store-postgres';
-import { type AuditSealer, PostgresAuditFeed, readStoredAuditRows } from '@kms/persistence-postgres';
+import { type AuditSealer, PostgresAuditFeed, readStoredAuditRows, retainedTrailAnchor, type StoredAuditRow } from '@kms/persistence-postgres';
 import type { DynamicModule } from '@nestjs/common';
 import type { Pool } from 'pg';
 
@@ -57,6 +57,7 @@ export function composeAuditProjector(config: KmsConfig, runtime: AuditProjector
           source: {
             eventsAfter: (p: bigint, n: number) => readStoredEventsAfter(pool, p, n),
             auditRecordsAfter: async (p: bigint, n: number) => (await readStoredAuditRows(pool, p, n)).rows,
+            auditTrailAnchor: (first: StoredAuditRow) => retainedTrailAnchor(pool, runtime.auditSealer, first),
           },
           sealer: runtime.seals.sealer,
           auditSealer: runtime.auditSealer,

@@ -6,6 +6,8 @@ export * from './projections/approval-read-model.projection';
 export * from './projections/projection-store';
 export * from './projections/projection-runner';
 export * from './ledger/ledger-store';
+export * from './ledger/audit-checkpoint-coverage';
+export * from './ledger/ledger-nodes.migration';
 export * from './evidence/evidence-bundle.builder';
 export * from './attestation/software-attestation-signer';
 export * from './http/compliance-gateway';

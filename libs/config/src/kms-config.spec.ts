@@ -12,6 +12,12 @@ function configError(env: Record<string, string>): ConfigError {
 }
 
 describe('loadConfig', () => {
+  it('refuses an audit retention below the policy floor of 365 days, naming the variable', () => {
+    const error = configError({ KMS_MASTER_KEY: TEST_MASTER_KEY, KMS_AUDIT_RETENTION_DAYS: '90' });
+    expect(error.message).toContain('KMS_AUDIT_RETENTION_DAYS');
+    expect(testConfig({ KMS_AUDIT_RETENTION_DAYS: '730', KMS_AUDIT_ARCHIVE_DIR: '/archive/audit' }, '/srv/kms').auditRetention).toEqual({ days: 730, archiveDir: '/archive/audit' });
+  });
+
   it('defaults to the documented values, with every service section', () => {
     const config = testConfig({}, '/srv/kms');
     expect(config).toMatchObject({
@@ -29,6 +35,7 @@ describe('loadConfig', () => {
       standalone: false,
       auditMaxBatch: 512,
       auditTimeoutMs: 2000,
+      auditRetention: { days: 365, archiveDir: '/srv/kms/.kms-state/audit-archives' },
       changeCommit: 'transaction',
       changeIntentGraceMs: 30_000,
       keyService: {},

@@ -139,6 +139,13 @@ export interface KmsConfig {
   /** KMS_AUDIT_TIMEOUT_MS: a call whose audit record is not durable within this is refused UNAVAILABLE. Default 2000. */
   auditTimeoutMs: number;
   /**
+   * Audit partition retention (apps/key-service/src/audit-maintenance.ts): KMS_AUDIT_RETENTION_DAYS, how
+   * long audit records are kept at least (default and floor 365: docs/policy.md T-1), and
+   * KMS_AUDIT_ARCHIVE_DIR, where the audit trail is archived before any partition is dropped
+   * (default <stateDir>/audit-archives).
+   */
+  auditRetention: { days: number; archiveDir: string };
+  /**
    * KMS_CHANGE_COMMIT: how a change's events and audit record become durable together. `transaction`
    * (default with the PostgreSQL event store): one transaction. `intent`: an audit intent before the
    * append, completed after (what EventStoreDB always uses; selectable with PostgreSQL to exercise it).
@@ -203,6 +210,8 @@ function coreSchema(cwd: string) {
       KMS_MASTER_KEY_FILE: raw,
       KMS_AUDIT_MAX_BATCH: envVar.integer(512, 1, 10_000),
       KMS_AUDIT_TIMEOUT_MS: envVar.integer(2000, 100, 60_000),
+      KMS_AUDIT_RETENTION_DAYS: envVar.integer(365, 365, 36_500),
+      KMS_AUDIT_ARCHIVE_DIR: raw,
       KMS_CHANGE_COMMIT: envVar.choice('transaction', ['transaction', 'intent'] as const),
       KMS_CHANGE_INTENT_GRACE_MS: envVar.integer(30_000, 0, 3_600_000),
     })
@@ -254,6 +263,7 @@ function coreSchema(cwd: string) {
         standalone,
         auditMaxBatch: v.KMS_AUDIT_MAX_BATCH,
         auditTimeoutMs: v.KMS_AUDIT_TIMEOUT_MS,
+        auditRetention: { days: v.KMS_AUDIT_RETENTION_DAYS, archiveDir: resolve(stateDir, v.KMS_AUDIT_ARCHIVE_DIR ?? 'audit-archives') },
         changeCommit: v.KMS_CHANGE_COMMIT,
         changeIntentGraceMs: v.KMS_CHANGE_INTENT_GRACE_MS,
       };

@@ -1,5 +1,20 @@
 import { createHash } from 'node:crypto';
-import { consistencyProof, EMPTY_TREE_ROOT, inclusionProof, leafHash, nodeHash, rootHash, verifyConsistency, verifyInclusion } from './merkle-tree';
+import {
+  appendToEdge,
+  consistencyProof,
+  consistencyProofRanges,
+  EMPTY_TREE_ROOT,
+  inclusionProof,
+  inclusionProofRanges,
+  leafHash,
+  nodeHash,
+  rangeHash,
+  rangeNodes,
+  rootHash,
+  type StoredNode,
+  verifyConsistency,
+  verifyInclusion,
+} from './merkle-tree';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const unhex = (s: string): Buffer => Buffer.from(s, 'hex');
@@ -109,5 +124,39 @@ describe('RFC 9162 Merkle tree', () => {
     const withoutOne = [...many.slice(0, 4), ...many.slice(5, 21)];
     expect(verifyConsistency(10, 20, before, rootHash(withoutOne), consistencyProof(withoutOne, 10, 20))).toBe(false);
     expect(() => consistencyProof(many.slice(0, 9), 10, 20)).toThrow(RangeError);
+  });
+});
+
+describe('proofs from stored perfect subtrees (rangeNodes, appendToEdge)', () => {
+  const leaves = Array.from({ length: 40 }, (_, i) => leafHash(Buffer.from(`leaf ${i}`)));
+  // Every perfect subtree, as the projector stores them while appending one batch at a time.
+  const stored = new Map<string, Buffer>();
+  let edge: StoredNode[] = [];
+  for (let size = 0; size < leaves.length; size += 7) {
+    const batch = leaves.slice(size, size + 7);
+    batch.forEach((h, i) => stored.set(`0/${size + i}`, h));
+    const appended = appendToEdge(size, edge, batch);
+    edge = appended.edge;
+    for (const n of appended.completed) stored.set(`${n.level}/${n.index}`, n.hash);
+  }
+  const hashOf = ([start, end]: readonly [number, number]) => rangeHash(rangeNodes(start, end).map((n) => stored.get(`${n.level}/${n.index}`) as Buffer));
+
+  it('gives every tree size the root rootHash computes from all leaves', () => {
+    for (let n = 1; n <= leaves.length; n++) expect(hashOf([0, n])).toEqual(rootHash(leaves.slice(0, n)));
+    expect(rangeHash(edge.map((n) => n.hash))).toEqual(rootHash(leaves));
+  });
+
+  it('gives the same inclusion and consistency proofs as the proofs over all leaves', () => {
+    for (let n = 1; n <= leaves.length; n++) {
+      for (let i = 0; i < n; i++) expect(inclusionProofRanges(i, n).map(hashOf)).toEqual(inclusionProof(leaves, i, n));
+      for (let m = 0; m <= n; m++) expect(consistencyProofRanges(m, n).map(hashOf)).toEqual(consistencyProof(leaves, m, n));
+    }
+  });
+
+  it('reads O(log n) subtrees for a proof in a tree of a hundred million leaves', () => {
+    const ranges = inclusionProofRanges(12_345_678, 100_000_000);
+    const nodes = ranges.flatMap(([s, e]) => rangeNodes(s, e));
+    expect(ranges.length).toBeLessThanOrEqual(27);
+    expect(nodes.length).toBeLessThanOrEqual(2 * 27);
   });
 });

@@ -144,3 +144,99 @@ export function verifyConsistency(first: number, second: number, firstRoot: Uint
   }
   return sameHash(fr, firstRoot) && sameHash(sr, secondRoot) && sn === 0;
 }
+
+/**
+ * A perfect subtree of the ledger: the 2^level leaves from index·2^level on. Level 0 is a leaf.
+ * Stored subtrees let proofs read O(log n) hashes instead of every leaf (ledger_nodes).
+ */
+export interface NodeId {
+  level: number;
+  index: number;
+}
+
+/** A leaf range [start, end) of the tree, as an RFC 9162 proof names its nodes. */
+export type LeafRange = readonly [start: number, end: number];
+
+/**
+ * The perfect subtrees covering leaves [start, end), left to right, each the largest aligned one that
+ * fits: for every range an RFC 9162 proof or root names (start aligned as its recursion makes it),
+ * its hash is these subtrees folded from the right (rangeHash).
+ */
+export function rangeNodes(start: number, end: number): NodeId[] {
+  const out: NodeId[] = [];
+  let p = start;
+  while (p < end) {
+    let level = 0;
+    while (p % 2 ** (level + 1) === 0 && p + 2 ** (level + 1) <= end) level += 1;
+    out.push({ level, index: p / 2 ** level });
+    p += 2 ** level;
+  }
+  return out;
+}
+
+/** The hash of a range from its rangeNodes' hashes: H(n1, H(n2, … H(nk-1, nk))). */
+export function rangeHash(nodes: readonly Uint8Array[]): Buffer {
+  if (nodes.length === 0) return Buffer.from(EMPTY_TREE_ROOT);
+  let h: Buffer = Buffer.from(nodes[nodes.length - 1]);
+  for (let i = nodes.length - 2; i >= 0; i--) h = nodeHash(nodes[i], h);
+  return h;
+}
+
+function pathRanges(index: number, start: number, end: number): LeafRange[] {
+  const n = end - start;
+  if (n === 1) return [];
+  const k = splitPoint(n);
+  return index < k ? [...pathRanges(index, start, start + k), [start + k, end]] : [...pathRanges(index - k, start + k, end), [start, start + k]];
+}
+
+/** The ranges whose hashes make the inclusion proof of leaf `index` in a tree of `treeSize` (as inclusionProof). */
+export function inclusionProofRanges(index: number, treeSize: number): LeafRange[] {
+  if (!Number.isSafeInteger(treeSize) || treeSize < 1) throw new RangeError(`tree size ${treeSize} is out of range`);
+  if (!Number.isSafeInteger(index) || index < 0 || index >= treeSize) throw new RangeError(`leaf index ${index} is not in a tree of size ${treeSize}`);
+  return pathRanges(index, 0, treeSize);
+}
+
+function subproofRanges(m: number, start: number, end: number, complete: boolean): LeafRange[] {
+  const n = end - start;
+  if (m === n) return complete ? [] : [[start, end]];
+  const k = splitPoint(n);
+  return m <= k
+    ? [...subproofRanges(m, start, start + k, complete), [start + k, end]]
+    : [...subproofRanges(m - k, start + k, end, false), [start, start + k]];
+}
+
+/** The ranges whose hashes make the consistency proof between `first` and `second` (as consistencyProof). */
+export function consistencyProofRanges(first: number, second: number): LeafRange[] {
+  if (!Number.isSafeInteger(second) || second < 0) throw new RangeError(`tree size ${second} is out of range`);
+  if (!Number.isSafeInteger(first) || first < 0 || first > second) throw new RangeError(`first size ${first} must be from 0 to ${second}`);
+  if (first === 0 || first === second) return [];
+  return subproofRanges(first, 0, second, true);
+}
+
+/** A stored perfect subtree: where it is and its hash. */
+export interface StoredNode extends NodeId {
+  hash: Buffer;
+}
+
+/**
+ * Append leaf hashes to a tree of `size` leaves whose right edge (the rangeNodes(0, size), with
+ * their hashes) is `edge`: returns the new edge and every perfect subtree of level ≥ 1 the append
+ * completed, the nodes to store.
+ */
+export function appendToEdge(size: number, edge: readonly StoredNode[], leaves: readonly Uint8Array[]): { edge: StoredNode[]; completed: StoredNode[] } {
+  checkHashes(leaves);
+  const out = [...edge];
+  const completed: StoredNode[] = [];
+  leaves.forEach((leaf, i) => {
+    out.push({ level: 0, index: size + i, hash: Buffer.from(leaf) });
+    for (;;) {
+      const right = out[out.length - 1];
+      const left = out[out.length - 2];
+      if (!left || !right || left.level !== right.level) break;
+      const merged = { level: left.level + 1, index: left.index / 2, hash: nodeHash(left.hash, right.hash) };
+      out.splice(out.length - 2, 2, merged);
+      completed.push(merged);
+    }
+  });
+  return { edge: out, completed };
+}

@@ -121,7 +121,7 @@ async function sealHistoryUpgrade(config: KmsConfig, clock: Clock, notices: stri
  * The history seal keys of the configuration (the HSM's when one is configured, opened for this and
  * closed again; else the master key's), for a migrate step that runs on its own.
  */
-async function sealKeysOf(config: KmsConfig, notices: string[]): Promise<HistorySealKeys> {
+export async function sealKeysOf(config: KmsConfig, notices: string[]): Promise<HistorySealKeys> {
   if (config.standalone && config.masterKey.kind === 'file' && (await ensureMasterKeyFile(config.masterKey.path))) {
     notices.push(`created a new master key at ${config.masterKey.path} (mode 0600); back it up: without it no key can be unwrapped`);
   }

@@ -12,7 +12,6 @@ import {
   SEAL_CHECK_VALID,
   type SealChainFile,
   writeTar,
-  inclusionProof,
 } from '@kms/ledger';
 import type { DataSource } from 'typeorm';
 import type { LedgerStore } from '../ledger/ledger-store';
@@ -187,13 +186,11 @@ export class EvidenceBundleBuilder {
   }
 
   private async proofs(log: LedgerLog, leaves: Array<{ leafIndex: number; recordId: string }>, treeSize: number): Promise<RecordProof[]> {
-    const hashes = await this.ledger.leafHashes(log, treeSize);
-    return leaves.map((l) => ({
-      log,
-      recordId: l.recordId,
-      leafIndex: l.leafIndex,
-      treeSize,
-      path: inclusionProof(hashes, l.leafIndex, treeSize).map((h) => h.toString('hex')),
-    }));
+    const out: RecordProof[] = [];
+    for (const l of leaves) {
+      const { path } = await this.ledger.inclusionPath(log, l.leafIndex, treeSize);
+      out.push({ log, recordId: l.recordId, leafIndex: l.leafIndex, treeSize, path: path.map((h) => h.toString('hex')) });
+    }
+    return out;
   }
 }

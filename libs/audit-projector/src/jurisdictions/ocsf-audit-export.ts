@@ -1,5 +1,5 @@
 import { canonicalJson } from '@kms/evidence';
-import { type AuditLeafRecord, inclusionProof, leafData, leafHash, verifyCheckpointNote, verifyInclusion } from '@kms/ledger';
+import { type AuditLeafRecord, leafData, leafHash, verifyCheckpointNote, verifyInclusion } from '@kms/ledger';
 import { createHash } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import type { LedgerStore } from '../ledger/ledger-store';
@@ -147,9 +147,12 @@ export class OcsfAuditExport {
     manifest.leaves = { first, last };
     const checkpoint = await this.ledger.checkpointIfGrown('audit');
     if (checkpoint.treeSize <= last) throw new Error('the audit ledger checkpoint does not cover the window yet');
-    const hashes = await this.ledger.leafHashes('audit', checkpoint.treeSize);
     manifest.checkpoint = checkpoint.note;
-    manifest.proofs = [first, last].map((i) => ({ leafIndex: i, treeSize: checkpoint.treeSize, path: inclusionProof(hashes, i, checkpoint.treeSize).map((h) => h.toString('hex')) }));
+    manifest.proofs = [];
+    for (const i of [first, last]) {
+      const { path } = await this.ledger.inclusionPath('audit', i, checkpoint.treeSize);
+      manifest.proofs.push({ leafIndex: i, treeSize: checkpoint.treeSize, path: path.map((h) => h.toString('hex')) });
+    }
     const neighbour = async (leafIndex: number) => {
       if (leafIndex < 0 || leafIndex >= checkpoint.treeSize) return null;
       const row = await repo.findOne({ where: { leafIndex: String(leafIndex) } });

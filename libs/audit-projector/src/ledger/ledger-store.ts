@@ -1,11 +1,14 @@
 import {
   type Checkpoint,
-  consistencyProof,
-  inclusionProof,
+  consistencyProofRanges,
+  inclusionProofRanges,
+  type LeafRange,
   leafHash,
   type LedgerLog,
   LEDGER_LOGS,
   type NoteSigner,
+  rangeHash,
+  rangeNodes,
   rootHash,
   signCheckpoint,
   verifyCheckpointNote,
@@ -13,6 +16,7 @@ import {
 import type { DataSource, Repository } from 'typeorm';
 import { LedgerCheckpointEntity } from '../read-model/ledger-checkpoint.entity';
 import { LedgerLeafEntity } from '../read-model/ledger-leaf.entity';
+import { readLedgerNodes } from './ledger-nodes';
 
 export interface StoredCheckpoint extends Checkpoint {
   log: LedgerLog;
@@ -51,9 +55,10 @@ export class LedgerError extends Error {
 }
 
 /**
- * The append-only Merkle ledger in PostgreSQL (ledger_leaves, ledger_checkpoints through TypeORM):
- * leaf hashes (cached in memory, since leaves are only appended), signed checkpoints, inclusion and
- * consistency proofs.
+ * The append-only Merkle ledger in PostgreSQL (ledger_leaves, ledger_nodes, ledger_checkpoints through
+ * TypeORM): signed checkpoints, inclusion and consistency proofs. Roots and proofs read the O(log n)
+ * stored perfect subtrees they need (ledger-nodes.ts), never every leaf; leafHashes (all of them,
+ * cached in memory since leaves are only appended) is for readers that want the whole log.
  */
 export class LedgerStore {
   private readonly cache = new Map<LedgerLog, Buffer[]>();
@@ -64,7 +69,7 @@ export class LedgerStore {
   private readonly checkpoints: Repository<LedgerCheckpointEntity>;
 
   constructor(
-    dataSource: DataSource,
+    private readonly dataSource: DataSource,
     /** Origin prefix: logs are `${origin}/events` and `${origin}/audit`. */
     readonly origin: string,
     private readonly signer: NoteSigner,
@@ -109,14 +114,15 @@ export class LedgerStore {
 
   /** Sign a checkpoint of the current tree when it grew since the last one (or none exists). */
   async checkpointIfGrown(log: LedgerLog): Promise<StoredCheckpoint> {
-    const hashes = await this.leafHashes(log);
+    const size = await this.size(log);
     const latest = await this.latestCheckpoint(log);
-    if (latest && latest.treeSize >= hashes.length) {
+    if (latest && latest.treeSize >= size) {
       // A checkpoint whose publication failed (Kafka down) is sent again on the next round, so no signed tree size is skipped.
       if (this.publisher && (this.published.get(log) ?? -1) < latest.treeSize) await this.publish(latest);
       return latest;
     }
-    const checkpoint: Checkpoint = { origin: `${this.origin}/${log}`, treeSize: hashes.length, rootHash: rootHash(hashes), time: this.clock.now().toISOString() };
+    const [root] = await this.rangeHashes(log, [[0, size]]);
+    const checkpoint: Checkpoint = { origin: `${this.origin}/${log}`, treeSize: size, rootHash: root as Buffer, time: this.clock.now().toISOString() };
     const note = await signCheckpoint(checkpoint, this.signer);
     // Another instance may have signed the same size meanwhile: the first stored note stays.
     await this.checkpoints
@@ -145,24 +151,44 @@ export class LedgerStore {
     if (!checkpoint || checkpoint.treeSize <= leafIndex) {
       throw new LedgerError('CHECKPOINT_NOT_FOUND', `no signed checkpoint of the ${log} log covers leaf ${leafIndex} yet`);
     }
-    const hashes = await this.leafHashes(log, checkpoint.treeSize);
+    const proof = await this.inclusionPath(log, leafIndex, checkpoint.treeSize);
     return {
       log,
       recordId,
       leafIndex,
       treeSize: checkpoint.treeSize,
-      leafHash: hashes[leafIndex].toString('hex'),
-      path: inclusionProof(hashes, leafIndex, checkpoint.treeSize).map((h) => h.toString('hex')),
+      leafHash: proof.leafHash.toString('hex'),
+      path: proof.path.map((h) => h.toString('hex')),
       checkpoint: checkpoint.note,
     };
+  }
+
+  /** Number of leaves of a log (the next leaf index): one index probe. */
+  async size(log: LedgerLog): Promise<number> {
+    const rows = (await this.dataSource.query('SELECT leaf_index::text AS i FROM ledger_leaves WHERE log = $1 ORDER BY leaf_index DESC LIMIT 1', [log])) as Array<{ i: string }>;
+    return rows[0] ? Number(rows[0].i) + 1 : 0;
+  }
+
+  /** Inclusion proof (RFC 9162) of leaf `leafIndex` in the tree of the first `treeSize` leaves, from stored subtrees. */
+  async inclusionPath(log: LedgerLog, leafIndex: number, treeSize: number): Promise<{ leafHash: Buffer; path: Buffer[] }> {
+    const ranges = inclusionProofRanges(leafIndex, treeSize);
+    const [leaf, ...path] = await this.rangeHashes(log, [[leafIndex, leafIndex + 1], ...ranges]);
+    return { leafHash: leaf as Buffer, path };
+  }
+
+  /** The hashes of leaf ranges (as proofs and roots name them), reading every stored subtree they need in one round. */
+  private async rangeHashes(log: LedgerLog, ranges: readonly LeafRange[]): Promise<Buffer[]> {
+    const perRange = ranges.map(([start, end]) => rangeNodes(start, end));
+    const found = await readLedgerNodes(this.dataSource, log, perRange.flat());
+    return perRange.map((nodes) => rangeHash(nodes.map((n) => found.get(`${n.level}/${n.index}`) as Buffer)));
   }
 
   /** Consistency proof between two signed checkpoints of a log. */
   async consistency(log: LedgerLog, from: number, to: number): Promise<{ from: StoredCheckpoint; to: StoredCheckpoint; path: string[] }> {
     if (!(from <= to)) throw new LedgerError('INVALID_RANGE', `from (${from}) must not exceed to (${to})`);
     const [a, b] = [await this.checkpointAt(log, from), await this.checkpointAt(log, to)];
-    const hashes = await this.leafHashes(log, to);
-    return { from: a, to: b, path: consistencyProof(hashes, from, to).map((h) => h.toString('hex')) };
+    const path = await this.rangeHashes(log, consistencyProofRanges(from, to));
+    return { from: a, to: b, path: path.map((h) => h.toString('hex')) };
   }
 
   /**

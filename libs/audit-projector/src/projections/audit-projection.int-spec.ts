@@ -96,6 +96,7 @@ async function dump(pool: Pool): Promise<Record<string, unknown[]>> {
     rm_approvals: 'approval_id',
     rm_audit_log: '"position"',
     ledger_leaves: 'log, leaf_index',
+    ledger_nodes: 'log, level, idx',
   };
   const out: Record<string, unknown[]> = {};
   for (const [t, order] of Object.entries(tables)) out[t] = (await pool.query(`SELECT * FROM ${t} ORDER BY ${order}`)).rows;

@@ -13,7 +13,7 @@ import {
 } from '@kms/domain';
 import type { StoredEvent } from '@kms/event-store';
 import { isNotificationDelivery } from '@kms/notifications';
-import { type AuditLeafRecord, eventLeafRecord, type LeafRecord, leafData, leafHash, type LedgerLog } from '@kms/ledger';
+import { appendToEdge, type AuditLeafRecord, eventLeafRecord, type LeafRecord, leafData, leafHash, type LedgerLog, rangeNodes } from '@kms/ledger';
 import type { PositionedAuditRecord } from '@kms/persistence-postgres';
 import type { DataSource, EntityManager, EntityTarget, ObjectLiteral, QueryDeepPartialEntity } from 'typeorm';
 import { ApprovalEntity } from '../read-model/approval.entity';
@@ -22,6 +22,7 @@ import { insertBatch } from '../read-model/insert-batch';
 import { KeyStateLedgerEntity } from '../read-model/key-state-ledger.entity';
 import { KeyVersionEntity } from '../read-model/key-version.entity';
 import { KeyEntity } from '../read-model/key.entity';
+import { ledgerNodeHashes, insertLedgerNodes } from '../ledger/ledger-nodes';
 import { LedgerLeafEntity } from '../read-model/ledger-leaf.entity';
 import { ProjectionCheckpointEntity } from '../read-model/projection-checkpoint.entity';
 import { type ApprovalRow, evolveApprovalReadModel } from './approval-read-model.projection';
@@ -259,5 +260,10 @@ export class ProjectionStore {
       };
     });
     await insertBatch(manager, LedgerLeafEntity, rows);
+    // The perfect subtrees these leaves complete, so proofs never read every leaf.
+    const edge = rangeNodes(0, firstIndex);
+    const hashes = await ledgerNodeHashes(manager, log, edge);
+    const { completed } = appendToEdge(firstIndex, edge.map((n, i) => ({ ...n, hash: hashes[i] as Buffer })), rows.map((r) => r.leafHash));
+    await insertLedgerNodes(manager, log, completed);
   }
 }

@@ -5,6 +5,8 @@ import { Column, Entity, Index, PrimaryColumn, Unique } from 'typeorm';
 @Unique('rm_audit_log_id_key', ['id'])
 @Index('rm_audit_log_time_idx', ['time', 'position'])
 @Index('rm_audit_log_key_idx', ['keyId', 'time'])
+@Index('rm_audit_log_key_position_idx', ['keyId', 'position'])
+@Index('rm_audit_log_actor_position_idx', ['actor', 'position'])
 export class AuditLogEntity {
   /** Position in the key service's audit log (bigint, as a decimal string): the paging cursor. */
   @PrimaryColumn({ name: 'position', type: 'bigint', primaryKeyConstraintName: 'rm_audit_log_pkey' })

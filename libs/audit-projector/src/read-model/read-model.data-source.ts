@@ -7,6 +7,7 @@ import { KeyVersionEntity } from './key-version.entity';
 import { KeyEntity } from './key.entity';
 import { LedgerCheckpointEntity } from './ledger-checkpoint.entity';
 import { LedgerLeafEntity } from './ledger-leaf.entity';
+import { LedgerNodeEntity } from './ledger-node.entity';
 import { ProjectionCheckpointEntity } from './projection-checkpoint.entity';
 
 /** Every table CreateAuditReadModels creates, as a TypeORM entity (the migration owns the schema). */
@@ -18,6 +19,7 @@ export const AUDIT_PROJECTOR_ENTITIES = [
   ApprovalEntity,
   AuditLogEntity,
   LedgerLeafEntity,
+  LedgerNodeEntity,
   LedgerCheckpointEntity,
 ];
 

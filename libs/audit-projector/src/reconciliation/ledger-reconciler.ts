@@ -12,6 +12,11 @@ export interface SourceHistory {
   eventsAfter(position: bigint, limit: number): Promise<StoredEvent[]>;
   /** Audit rows with their seal columns, in position order. */
   auditRecordsAfter(position: bigint, limit: number): Promise<StoredAuditRow[]>;
+  /**
+   * The hash the oldest stored audit row follows when retention dropped the rows before it (vouched by
+   * a sealed drop record: retainedTrailAnchor), else null. Absent: no retention, the trail starts at its first record.
+   */
+  auditTrailAnchor?(first: StoredAuditRow): Promise<string | null>;
 }
 
 export interface ReconciliationReport {
@@ -149,6 +154,11 @@ export class LedgerReconciler {
     for (;;) {
       const batch = await this.options.source.auditRecordsAfter(after, BATCH);
       for (const r of batch) {
+        if (rows === 0 && this.options.source.auditTrailAnchor) {
+          prev = await this.options.source.auditTrailAnchor(r);
+          // Leaves of rows a retention drop removed (archived first) are not missing rows.
+          if (prev !== null) leaves.retainedFrom(r.position);
+        }
         rows += 1;
         after = r.position;
         const named = (problem: string): IntegrityViolation => ({ source: 'audit_records', position: r.position.toString(), recordId: r.id, problem });
@@ -182,6 +192,7 @@ export class LedgerReconciler {
     let nextIndex = 0n;
     let exhausted = false;
     let seen = 0;
+    let retained = 0n;
     const fill = async () => {
       if (buffer.length > 0 || exhausted) return;
       const rows = await repo
@@ -206,6 +217,10 @@ export class LedgerReconciler {
     });
     return {
       count: () => seen,
+      /** Source rows before `position` were dropped by retention: their leaves stay, unmatched. */
+      retainedFrom: (position: bigint) => {
+        retained = position;
+      },
       match: async (position: bigint, recordId: string, hash: Buffer, found: (v: IntegrityViolation) => void, named: (problem: string) => IntegrityViolation) => {
         for (;;) {
           await fill();
@@ -216,7 +231,7 @@ export class LedgerReconciler {
           }
           buffer.shift();
           if (leaf.sourcePosition < position) {
-            found(gone(leaf));
+            if (leaf.sourcePosition >= retained) found(gone(leaf));
             continue;
           }
           if (leaf.recordId !== recordId) found(named(`differs from ledger leaf ${leaf.leafIndex}: it was record ${leaf.recordId} (replaced)`));
@@ -229,7 +244,7 @@ export class LedgerReconciler {
           await fill();
           const leaf = buffer.shift();
           if (!leaf) return;
-          if (leaf.sourcePosition <= projected) found(gone(leaf));
+          if (leaf.sourcePosition <= projected && leaf.sourcePosition >= retained) found(gone(leaf));
         }
       },
     };

@@ -1,5 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { allowHistoryChanges, refuseHistoryChanges } from '../pg/append-only.migration';
+import { CreateAuditArchives1796720000001, PartitionAuditRecords1796720000000 } from './audit-partitions.migration';
 
 /**
  * The audit trail. `position` is the global order consumers read by; rows are only ever inserted.
@@ -113,4 +114,6 @@ export const auditMigrations: Array<new () => MigrationInterface> = [
   AppendOnlyAuditRecords1796100000001,
   SealAuditRecords1796300000000,
   AddAuditRecordItems1796710000000,
+  PartitionAuditRecords1796720000000,
+  CreateAuditArchives1796720000001,
 ];

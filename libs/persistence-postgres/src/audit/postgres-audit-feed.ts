@@ -1,6 +1,7 @@
 import { type AuditRecord, type AuditRecordItem, auditRecordItems } from '@kms/application';
 import type { Pool } from 'pg';
 import { readStoredAuditRows, STORED_AUDIT_COLUMNS, type StoredAuditRowText, toStoredAuditRow } from './audit-chain';
+import { retainedTrailAnchor } from './audit-retention';
 import type { AuditSealer, StoredAuditRow } from './audit-seal';
 
 /** An audit record as stored, with its position in the audit log's global order. */
@@ -79,13 +80,14 @@ export class PostgresAuditFeed implements AuditRecordFeed {
   /**
    * Records after `afterPosition` from up to `limit` rows (a batch call's row gives one record per
    * item: positionedAuditRecords), each row sealed and chained to the one before it (the first to the
-   * row at or before `afterPosition`, itself checked; to nothing when none precedes it). Stops
+   * row at or before `afterPosition`, itself checked; when none precedes it, to nothing, or to the
+   * anchor a sealed retention drop recorded for the rows it removed: retainedTrailAnchor). Stops
    * at the first row that is not: those before it are returned, and when it is the first to
    * deliver, AuditIntegrityError (naming its position and id) is thrown.
    */
   async readAfter(afterPosition: bigint, limit: number): Promise<PositionedAuditRecord[]> {
     const { anchor, rows } = await readStoredAuditRows(this.pool, afterPosition, limit);
-    const prev = anchor ? this.sealer.check(anchor).hash : null;
+    const prev = anchor ? this.sealer.check(anchor).hash : await retainedTrailAnchor(this.pool, this.sealer, rows[0]);
     const { valid, error } = this.sealer.checkChain(rows, prev);
     if (error && valid.length === 0) throw error;
     return recordsAfter(valid, afterPosition);

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Client, Pool, type PoolConfig } from 'pg';
 import { DataSource, type MigrationInterface } from 'typeorm';
+import { ensureAuditPartitions } from '../audit/audit-partitions';
 import { grantServiceRole } from './service-role';
 import { BOOTSTRAP_LOCKS, withSessionLock } from './session-lock';
 
@@ -114,6 +115,7 @@ export async function runMigrations(target: PostgresTarget, migrations: Array<ne
       await ds.initialize();
       try {
         const applied = await ds.runMigrations();
+        await partitionAuditAhead(ownerUrl, target.schema);
         if (target.serviceRole) await grantAfterMigrations(ownerUrl, target.schema, target.serviceRole);
         return applied.map((m) => m.name);
       } finally {
@@ -122,6 +124,21 @@ export async function runMigrations(target: PostgresTarget, migrations: Array<ne
     });
   } finally {
     await lock.end();
+  }
+}
+
+/**
+ * After every run, when audit_records is partitioned (PartitionAuditRecords): the partitions of this
+ * month and the next ones, so the migrate step (and a one-role service's start) keeps them ahead.
+ */
+async function partitionAuditAhead(ownerUrl: string, schema: string): Promise<void> {
+  const client = new Client({ connectionString: ownerUrl, options: searchPathOption(schema) });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ fn: string | null }>(`SELECT to_regproc('kms_create_audit_partition')::text AS fn`);
+    if (rows[0]?.fn) await ensureAuditPartitions(client, new Date());
+  } finally {
+    await client.end();
   }
 }
 

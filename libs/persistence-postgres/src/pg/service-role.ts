@@ -38,6 +38,9 @@ export const SERVICE_ROLE_PRIVILEGES: Readonly<Record<string, readonly ServiceTa
   rm_key_state_ledger: ['SELECT', 'INSERT'],
   ledger_leaves: ['SELECT', 'INSERT'],
   ledger_checkpoints: ['SELECT', 'INSERT'],
+  ledger_nodes: ['SELECT', 'INSERT'],
+  // Written by the audit maintenance step (owner); read by anyone checking what was archived.
+  audit_archives: ['SELECT'],
   // Followers' checkpoints and the detector's baselines: upserted.
   rotation_scheduler_checkpoints: ['SELECT', 'INSERT', 'UPDATE'],
   anomaly_detector_checkpoints: ['SELECT', 'INSERT', 'UPDATE'],
@@ -76,7 +79,8 @@ function ident(name: string): string {
 export type ServiceRoleGrant = { granted: string[] } | { skipped: string };
 
 /**
- * Give `role` exactly SERVICE_ROLE_PRIVILEGES on every table of `schema` (revoking anything else),
+ * Give `role` exactly SERVICE_ROLE_PRIVILEGES on every table of `schema` (revoking anything else;
+ * partitions get nothing, their parent's rights cover them),
  * USAGE on the schema and USAGE/SELECT on its sequences. Run by the owner after every migration
  * run, so a table a later migration adds is covered too; idempotent. Skipped (and logged) when the
  * role does not exist, is the connected user itself or is a superuser, so a single-user deployment
@@ -100,8 +104,8 @@ export async function grantServiceRole(client: ClientBase, schema: string, role:
   await client.query('BEGIN');
   try {
     await client.query('SELECT pg_advisory_xact_lock($1)', [GRANT_LOCK_KEY]);
-    const tables = await client.query<{ name: string }>(
-      `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    const tables = await client.query<{ name: string; partition: boolean }>(
+      `SELECT c.relname AS name, c.relispartition AS partition FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') ORDER BY 1`,
       [schema],
     );
@@ -109,9 +113,12 @@ export async function grantServiceRole(client: ClientBase, schema: string, role:
     const r = ident(role);
     await client.query(`GRANT USAGE ON SCHEMA ${s} TO ${r}`);
     const granted: string[] = [];
-    for (const { name } of tables.rows) {
+    for (const { name, partition } of tables.rows) {
       const table = `${s}.${ident(name)}`;
       await client.query(`REVOKE ALL ON TABLE ${table} FROM ${r}`);
+      // A partition (of audit_records) is reached through its parent, whose rights alone are checked
+      // then: none of its own, so nothing is ever done to it directly.
+      if (partition) continue;
       const privileges = SERVICE_ROLE_PRIVILEGES[name] ?? UNLISTED_TABLE_PRIVILEGES;
       await client.query(`GRANT ${privileges.join(', ')} ON TABLE ${table} TO ${r}`);
       granted.push(name);
