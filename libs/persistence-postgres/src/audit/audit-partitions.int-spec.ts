@@ -59,8 +59,8 @@ describe('audit_records partitioned by month (PartitionAuditRecords)', () => {
   it('converts a populated table in place: every row at its position with its seal and a column added before it, the sequence and the chain go on', async () => {
     const before = auditMigrations.filter((m) => !/Partition|Archives/.test(m.name));
     const { target, pool } = await schema('audit_part_convert', before);
-    // A column another migration adds before this one (batch items): LIKE must bring it along.
-    await pool.query('ALTER TABLE audit_records ADD COLUMN items jsonb NULL');
+    // `items` is added by a migration before this one (AddAuditRecordItems): LIKE must bring it along.
+    expect((await pool.query(`SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'audit_records' AND column_name = 'items'`)).rowCount).toBe(1);
     await append(pool, [month(2026, 1), month(2026, 1, 20), month(2026, 3)]);
     const rowsBefore = (await pool.query('SELECT * FROM audit_records ORDER BY "position"')).rows;
 

@@ -87,7 +87,9 @@ describe('a batch call\'s audit record on PostgreSQL', () => {
     expect([row?.position, last?.position]).toEqual([(first?.position as bigint) + 100n, (first?.position as bigint) + 101n]);
     expect(row?.items).toHaveLength(100);
 
-    const records = await feed.readAfter(0n, 10);
+    // A read stops at a row boundary once it holds `limit` records: a batch row comes whole, the rest next time.
+    expect((await feed.readAfter(0n, 10)).map((r) => r.id)).toEqual([before.id, ...items.map((i) => i.id)]);
+    const records = await readAll(feed, 10);
     expect(records.map((r) => r.id)).toEqual([before.id, ...items.map((i) => i.id), after.id]);
     const positions = records.map((r) => r.position);
     expect(positions).toEqual(positions.map((_, i) => (first?.position as bigint) + BigInt(i)));
@@ -99,7 +101,8 @@ describe('a batch call\'s audit record on PostgreSQL', () => {
 
     // Paging by rows gives the same records; a cursor inside the batch gets the rest of it.
     expect((await readAll(feed, 1)).map((r) => r.id)).toEqual(records.map((r) => r.id));
-    expect((await feed.readAfter(positions[50] as bigint, 10)).map((r) => r.id)).toEqual(records.slice(51).map((r) => r.id));
+    expect((await feed.readAfter(positions[50] as bigint, 10)).map((r) => r.id)).toEqual(records.slice(51, 101).map((r) => r.id));
+    expect((await feed.readAfter(positions[50] as bigint, 1000)).map((r) => r.id)).toEqual(records.slice(51).map((r) => r.id));
     expect(await feed.headPosition()).toBe(last?.position);
   });
 

@@ -62,8 +62,20 @@ export function positionedAuditRecords(r: StoredAuditRow): PositionedAuditRecord
 }
 
 /** The records of `rows` after `afterPosition` (a cursor may stop inside a batch call's row). */
-function recordsAfter(rows: readonly StoredAuditRow[], afterPosition: bigint): PositionedAuditRecord[] {
-  return rows.flatMap(positionedAuditRecords).filter((r) => r.position > afterPosition);
+/**
+ * The records of `rows` after `afterPosition`, whole rows only, until `limit` records are reached
+ * (the last row may pass it by its items): a read of `limit` rows of batch calls would otherwise hand
+ * a consumer up to `limit` × 500 records at once. A read cut short holds at least `limit` records, so
+ * a consumer that reads on while it gets full reads (the projector) does; the rest follows the last row.
+ */
+function recordsAfter(rows: readonly StoredAuditRow[], afterPosition: bigint, limit: number): PositionedAuditRecord[] {
+  const out: PositionedAuditRecord[] = [];
+  for (const row of rows) {
+    const records = positionedAuditRecords(row).filter((r) => r.position > afterPosition);
+    if (out.length >= limit) break;
+    out.push(...records);
+  }
+  return out;
 }
 
 /**
@@ -90,7 +102,7 @@ export class PostgresAuditFeed implements AuditRecordFeed {
     const prev = anchor ? this.sealer.check(anchor).hash : await retainedTrailAnchor(this.pool, this.sealer, rows[0]);
     const { valid, error } = this.sealer.checkChain(rows, prev);
     if (error && valid.length === 0) throw error;
-    return recordsAfter(valid, afterPosition);
+    return recordsAfter(valid, afterPosition, limit);
   }
 
   /**
@@ -116,7 +128,7 @@ export class PostgresAuditFeed implements AuditRecordFeed {
       );
       const stored = rows.map(toStoredAuditRow);
       for (const row of stored) this.sealer.check(row);
-      const uses = recordsAfter(stored, after).filter((r) => r.keyId === keyId && (q.version === null || r.keyVersion === q.version) && r.position <= q.throughPosition);
+      const uses = stored.flatMap(positionedAuditRecords).filter((r) => r.position > after).filter((r) => r.keyId === keyId && (q.version === null || r.keyVersion === q.version) && r.position <= q.throughPosition);
       out.push(...uses.slice(0, q.limit - out.length));
       const last = stored.at(-1);
       if (rows.length < q.limit || !last) break;
