@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
-import type { ExistingKeyState, KeyFilter, KeySnapshot, KeySnapshotStore } from '@kms/application';
+import type { KeyFilter, KeySnapshot, KeySnapshotStore } from '@kms/application';
+import type { ExistingKeyState } from '@kms/domain';
 
 type SnapshotRow = { version: number; state: ExistingKeyState };
 
