@@ -3,6 +3,7 @@ import { DAY_MS, keyDecider, keyEventCodec, keyStreamId } from '@kms/domain';
 import type { StoredEvent } from '@kms/event-store';
 import { type ApplicationFixture, applicationFixture, eventually, keyInput, kmsErrorOf, TEST_CHANGE } from '../testing/application-fixture';
 import { loadAggregate } from '../changes/handle-command';
+import { InMemoryKeySnapshots } from './in-memory-key-snapshots';
 import { KeyCatalog } from './key-catalog';
 
 describe('KeyCatalog', () => {
@@ -161,6 +162,25 @@ describe('KeyCatalog', () => {
       expect((await catalog.get(key.keyId)).key.primaryVersion).toBe(1);
       expect((await catalog.get(key.keyId)).key.primaryVersion).toBe(2);
       expect(reads).toHaveBeenCalledTimes(2);
+    });
+  });
+
+  describe('listChecked', () => {
+    it('given a read-model row changed outside the KMS, then list shows the row but listChecked the key as its stream says', async () => {
+      const snapshots = new InMemoryKeySnapshots();
+      const catalog = new KeyCatalog(app.store, { snapshots });
+      const key = await app.lifecycle.createKey(keyInput({ labels: { env: 'prod' } }), TEST_CHANGE);
+      await catalog.start(app.store);
+      const [row] = await snapshots.getMany([key.keyId]).then((m) => [...m.values()]);
+      if (!row) throw new Error('no row');
+      // A newer version than the stream, a grant nobody gave, a label the key does not have.
+      await snapshots.save([{ version: row.version + 5, state: { ...row.state, key: { ...row.state.key, labels: { env: 'dev' }, policy: { grants: { intruder: ['ENCRYPT'] } } } } }]);
+      const fresh = new KeyCatalog(app.store, { snapshots });
+
+      expect((await fresh.list({ labels: { env: 'dev' } })).map((s) => s.key.policy.grants)).toEqual([{ intruder: ['ENCRYPT'] }]);
+      expect(await fresh.listChecked({ labels: { env: 'dev' } })).toEqual([]);
+      expect((await fresh.listChecked({})).map((s) => [s.key.keyId, s.key.labels, s.key.policy.grants])).toEqual([[key.keyId, { env: 'prod' }, {}]]);
+      await catalog.stop();
     });
   });
 

@@ -109,8 +109,22 @@ export class KeyCatalog {
     return out.map((r) => r.state);
   }
 
-  /** Every key (for sweeps and KMIP Locate), from the read model. */
+  /** Every key (for sweeps), from the read model. */
   all(): Promise<ExistingKeyState[]> {
     return this.list({});
+  }
+
+  /**
+   * Like list, but each key's state is the one its sealed stream gives (through get: held, or read and
+   * checked): for access decisions, which must not rest on the read model's rows (plain rows the
+   * service role may update, unlike the append-only events).
+   */
+  async listChecked(filter: KeyFilter): Promise<ExistingKeyState[]> {
+    const out: ExistingKeyState[] = [];
+    for (const listed of await this.list(filter)) {
+      const state = await this.get(listed.key.keyId);
+      if (matchesKeyFilter(state, filter)) out.push(state);
+    }
+    return out;
   }
 }

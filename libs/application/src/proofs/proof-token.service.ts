@@ -87,7 +87,7 @@ export class ProofTokenService {
 
   /** The tenant's root key: the oldest ROOT_TENANT signing key with an enabled primary version. */
   async rootKey(tenant: string): Promise<ExistingKeyState> {
-    const candidates = (await this.catalog.list({ tenant, purpose: 'ROOT_TENANT' }))
+    const candidates = (await this.catalog.listChecked({ tenant, purpose: 'ROOT_TENANT' }))
       .filter((s) => ALGORITHM_USAGE[s.key.algorithm] === 'SIGN_VERIFY' && joseAlgorithm(s.key.algorithm) !== undefined)
       .filter((s) => s.key.versions.some((v) => v.version === s.key.primaryVersion && v.state === 'ENABLED'));
     const root = candidates[0];
@@ -173,7 +173,7 @@ export class ProofTokenService {
 
   /** The tenant's root key, any version state: reading a chain stays possible after the root is disabled. */
   private async rootKeyForReading(tenant: string, access: KeyAccessCheck): Promise<ExistingKeyState | undefined> {
-    const root = (await this.catalog.list({ tenant, purpose: 'ROOT_TENANT' }))[0];
+    const root = (await this.catalog.listChecked({ tenant, purpose: 'ROOT_TENANT' }))[0];
     if (!root && !access.hidesMissingKeys) throw new KmsError('KEY_NOT_FOUND', 'the tenant has no ROOT_TENANT key', 'tenant');
     return root;
   }
@@ -184,7 +184,7 @@ export class ProofTokenService {
    */
   async publishedKeys(access: KeyAccessCheck, tenantRaw: unknown, facts: OperationFacts = {}): Promise<JwkSetFile> {
     const tenant = validateTenant(tenantRaw);
-    const roots = (await this.catalog.list({ tenant, purpose: 'ROOT_TENANT' })).filter((s) => joseAlgorithm(s.key.algorithm) !== undefined);
+    const roots = (await this.catalog.listChecked({ tenant, purpose: 'ROOT_TENANT' })).filter((s) => joseAlgorithm(s.key.algorithm) !== undefined);
     if (roots.length === 0) access.check(await this.rootKeyForReading(tenant, access), 'VERIFY');
     const keys: JwkSetFile['keys'] = [];
     for (const root of roots) {

@@ -511,7 +511,7 @@ export class KmipOperations {
       const algorithm = enumValue(attributeNamed(attributes, 'Cryptographic Algorithm'), 'Cryptographic Algorithm');
       const labels = customLabels(attributes);
       const maximum = payload.opt(Tag.MaximumItems, 'Integer') ?? 1000;
-      const visible = (await this.app.catalog.all()).filter((s) => scope.principal.kind === 'HUMAN' || Object.hasOwn(s.key.policy.grants, scope.principal.identityId));
+      const visible = (await this.app.catalog.listChecked(Object.keys(labels).length > 0 ? { labels } : {})).filter((s) => scope.principal.kind === 'HUMAN' || Object.hasOwn(s.key.policy.grants, scope.principal.identityId));
       const ids: string[] = [];
       for (const s of visible) {
         if (name !== undefined && s.key.name !== name) continue;
