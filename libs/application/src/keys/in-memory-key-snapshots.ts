@@ -1,4 +1,4 @@
-import { byCreation, type KeyFilter, type KeySnapshot, type KeySnapshotStore, matchesKeyFilter } from './key-snapshots.port';
+import { byCreation, type KeyFilter, type KeySnapshot, type KeySnapshotStore, type ListPage, matchesKeyFilter } from './key-snapshots.port';
 
 /** KeySnapshotStore in memory: for tests and one-shot reads (a replay check), never shared by replicas. */
 export class InMemoryKeySnapshots implements KeySnapshotStore {
@@ -27,10 +27,8 @@ export class InMemoryKeySnapshots implements KeySnapshotStore {
     if (position !== undefined && (this.position === undefined || position > this.position)) this.position = position;
   }
 
-  async list(filter: KeyFilter): Promise<KeySnapshot[]> {
-    return [...this.rows.values()]
-      .filter((r) => matchesKeyFilter(r.state, filter))
-      .sort(byCreation)
-      .map((r) => structuredClone(r));
+  async list(filter: KeyFilter, page?: ListPage): Promise<KeySnapshot[]> {
+    const rows = [...this.rows.values()].filter((r) => matchesKeyFilter(r.state, filter)).sort(byCreation);
+    return (page ? rows.slice(page.offset, page.offset + page.limit) : rows).map((r) => structuredClone(r));
   }
 }

@@ -3,7 +3,7 @@ import type { EventFollower, EventStore, StoredEvent } from '@kms/event-store';
 import { AggregateCache } from '../access/aggregate-cache';
 import { InMemoryKeySnapshots } from './in-memory-key-snapshots';
 import { followKeySnapshots } from './key-snapshot.follower';
-import { byCreation, type KeyFilter, type KeySnapshot, type KeySnapshotStore, matchesKeyFilter } from './key-snapshots.port';
+import { byCreation, type KeyFilter, type KeySnapshot, type KeySnapshotStore, type ListPage, matchesKeyFilter } from './key-snapshots.port';
 
 export type { KeyFilter } from './key-snapshots.port';
 
@@ -88,19 +88,21 @@ export class KeyCatalog {
   }
 
   /**
-   * Keys matching the filter, ordered by creation time then id, from the read model. A key held in
-   * memory at a newer version than its row (the read model lags a commit by a batch) shows as held.
+   * Keys matching the filter, ordered by creation time then id, from the read model: all, or a page.
+   * A key held in memory at a newer version than its row (the read model lags a commit by a batch)
+   * shows as held; without a page, so does a held key the read model lacks (one this process read
+   * from its stream before any follower wrote it).
    */
-  async list(filter: KeyFilter): Promise<ExistingKeyState[]> {
+  async list(filter: KeyFilter, page?: ListPage): Promise<ExistingKeyState[]> {
     if (this.writes.size > 0) await Promise.all(this.writes);
     const rows = new Map<string, KeySnapshot>();
-    for (const row of await this.snapshots.list(filter)) rows.set(row.state.key.keyId, row);
+    for (const row of await this.snapshots.list(filter, page)) rows.set(row.state.key.keyId, row);
     let added = false;
     for (const state of this.keys.all()) {
       if (state.status === 'NotCreated' || !matchesKeyFilter(state, filter)) continue;
       const held = this.keys.peek(state.key.keyId);
       const row = rows.get(state.key.keyId);
-      if (!held || (row && row.version >= held.version)) continue;
+      if (!held || (row && row.version >= held.version) || (!row && page)) continue;
       rows.set(state.key.keyId, { state, version: held.version });
       added ||= !row;
     }

@@ -7,6 +7,12 @@ export interface KeyFilter {
   labels?: Record<string, string>;
 }
 
+/** A window of a listing: skip `offset` rows, return at most `limit`. */
+export interface ListPage {
+  offset: number;
+  limit: number;
+}
+
 /** A key's folded state at a stream version. Key state never holds material (only references to it). */
 export interface KeySnapshot {
   state: ExistingKeyState;
@@ -31,8 +37,8 @@ export interface KeySnapshotStore {
    * `position` unless it is already further: all of it or nothing.
    */
   save(rows: readonly KeySnapshot[], position?: bigint): Promise<void>;
-  /** Rows matching the filter, ordered by the key's creation time, then its id. */
-  list(filter: KeyFilter): Promise<KeySnapshot[]>;
+  /** Rows matching the filter, ordered by the key's creation time, then its id; all of them, or a page. */
+  list(filter: KeyFilter, page?: ListPage): Promise<KeySnapshot[]>;
 }
 
 /** True when the key matches every field the filter gives. */

@@ -134,5 +134,18 @@ export function keySnapshotStoreContract(name: string, factory: () => Promise<Ke
       expect(await names({ tenant: 'acme', purpose: 'DATA_PROTECTION', labels: { team: 'pay' } })).toEqual(['a', 'c']);
       expect((await store.list({ tenant: 'acme', labels: { env: 'prod' } }))[0]).toEqual(rows.a);
     });
+
+    it('gives a page of a listing: `limit` rows after `offset`, in listing order', async () => {
+      const at = (minute: number) => `2026-12-05T11:${String(minute).padStart(2, '0')}:00.000Z`;
+      const made = [1, 2, 3, 4, 5].map((m) => keySnapshot({ tenant: 'paged', createdAt: at(m) }));
+      await store.save([...made].reverse(), 1n);
+      const page = async (offset: number, limit: number) => ids(await store.list({ tenant: 'paged' }, { offset, limit }));
+
+      expect(await page(0, 2)).toEqual(ids(made.slice(0, 2)));
+      expect(await page(2, 2)).toEqual(ids(made.slice(2, 4)));
+      expect(await page(4, 2)).toEqual(ids(made.slice(4)));
+      expect(await page(5, 2)).toEqual([]);
+      expect(await page(0, 10)).toEqual(ids(made));
+    });
   });
 }

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { KeyFilter, KeySnapshot, KeySnapshotStore } from '@kms/application';
+import type { KeyFilter, KeySnapshot, KeySnapshotStore, ListPage } from '@kms/application';
 import type { ExistingKeyState } from '@kms/domain';
 
 type SnapshotRow = { version: number; state: ExistingKeyState };
@@ -63,14 +63,15 @@ export class PostgresKeySnapshots implements KeySnapshotStore {
     }
   }
 
-  async list(filter: KeyFilter): Promise<KeySnapshot[]> {
+  async list(filter: KeyFilter, page?: ListPage): Promise<KeySnapshot[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     if (filter.tenant !== undefined) where.push(`tenant = $${params.push(filter.tenant)}`);
     if (filter.purpose !== undefined) where.push(`purpose = $${params.push(filter.purpose)}`);
     if (filter.labels && Object.keys(filter.labels).length > 0) where.push(`labels @> $${params.push(JSON.stringify(filter.labels))}::jsonb`);
+    const window = page ? ` OFFSET $${params.push(page.offset)} LIMIT $${params.push(page.limit)}` : '';
     const { rows } = await this.pool.query<SnapshotRow>(
-      `SELECT version, state FROM key_snapshots ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, key_id`,
+      `SELECT version, state FROM key_snapshots ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, key_id${window}`,
       params,
     );
     return rows.map((r) => ({ version: r.version, state: r.state }));
