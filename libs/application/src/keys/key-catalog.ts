@@ -1,5 +1,5 @@
 import { type ExistingKeyState, KEY_STREAM_PREFIX, type KeyCommand, keyDecider, type KeyEvent, keyEventCodec, type KeyState, KmsError } from '@kms/domain';
-import type { EventFollower, EventStore, StoredEvent } from '@kms/event-store';
+import type { EventFollower, EventStore, FollowerStatus, StoredEvent } from '@kms/event-store';
 import { AggregateCache } from '../access/aggregate-cache';
 import { InMemoryKeySnapshots } from './in-memory-key-snapshots';
 import { followKeySnapshots } from './key-snapshot.follower';
@@ -60,7 +60,7 @@ export class KeyCatalog {
   }
 
   /** The snapshot follower, for /readyz and tests (undefined before start). */
-  status(): ReturnType<EventFollower['status']> | undefined {
+  status(): FollowerStatus | undefined {
     return this.follower?.status();
   }
 
