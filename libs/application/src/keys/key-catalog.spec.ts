@@ -1,6 +1,6 @@
 import { UNRESTRICTED_ACCESS } from '../access/authorizer';
 import { DAY_MS, keyDecider, keyEventCodec, keyStreamId } from '@kms/domain';
-import type { StoredEvent } from '@kms/event-store';
+import type { EventStore, StoredEvent, SubscriptionHandler } from '@kms/event-store';
 import { type ApplicationFixture, applicationFixture, eventually, keyInput, kmsErrorOf, TEST_CHANGE } from '../testing/application-fixture';
 import { loadAggregate } from '../changes/handle-command';
 import { InMemoryKeySnapshots } from './in-memory-key-snapshots';
@@ -162,6 +162,49 @@ describe('KeyCatalog', () => {
       expect((await catalog.get(key.keyId)).key.primaryVersion).toBe(1);
       expect((await catalog.get(key.keyId)).key.primaryVersion).toBe(2);
       expect(reads).toHaveBeenCalledTimes(2);
+    });
+  });
+
+  describe('while its follower fails', () => {
+    it('reads keys from their streams, so a write it was not delivered still counts; serves them from memory again once it recovers', async () => {
+      const key = await app.lifecycle.createKey(keyInput(), TEST_CHANGE);
+      const other = applicationFixture({ store: app.store, backend: app.backend, clock: app.clock });
+      // The store as the catalog sees it: its subscriptions can be made to fail (the store unreachable
+      // for subscribing, while stream reads still work).
+      let broken = false;
+      const live: SubscriptionHandler[] = [];
+      const flaky: EventStore = {
+        readStream: (id) => app.store.readStream(id),
+        appendToStream: (id, events, options) => app.store.appendToStream(id, events, options),
+        close: async () => undefined,
+        subscribeToAll: (options, handler) => {
+          if (broken) {
+            queueMicrotask(() => handler.onError?.(new Error('store unreachable')));
+            return { stop: async () => undefined };
+          }
+          live.push(handler);
+          return app.store.subscribeToAll(options, handler);
+        },
+      };
+      const catalog = new KeyCatalog(flaky);
+      await catalog.start();
+      await catalog.get(key.keyId);
+
+      broken = true;
+      for (const handler of live.splice(0)) handler.onError?.(new Error('store unreachable'));
+      await other.lifecycle.disableKeyVersion(key.keyId, 1, TEST_CHANGE);
+      const reads = jest.spyOn(flaky, 'readStream');
+      expect((await catalog.get(key.keyId)).status).toBe('Disabled');
+      expect(reads).toHaveBeenCalled();
+
+      broken = false;
+      await eventually(() => expect(catalog.status()).toMatchObject({ state: 'live', lastError: null }), 10_000);
+      reads.mockClear();
+      await eventually(async () => {
+        expect((await catalog.get(key.keyId)).status).toBe('Disabled');
+        expect(reads).not.toHaveBeenCalled();
+      });
+      await catalog.stop();
     });
   });
 

@@ -29,6 +29,11 @@ export class KeyCatalog {
   private readonly keys: AggregateCache<KeyCommand, KeyEvent, KeyState>;
   private readonly snapshots: KeySnapshotStore;
   private follower?: EventFollower;
+  /**
+   * False while the follower is failing (the store or the read model unreachable): it may then not
+   * deliver newer events, so held keys may be stale and get reads each key's stream instead.
+   */
+  private following = true;
   /** This process's commits being written to the read model: a listing waits for them (reads its writes). */
   private writes = new Set<Promise<void>>();
 
@@ -50,6 +55,12 @@ export class KeyCatalog {
       name: 'key catalog',
       onEvents: (events) => {
         for (const e of events) this.keys.apply(e);
+      },
+      onError: () => {
+        this.following = false;
+      },
+      onSaved: () => {
+        this.following = true;
       },
     });
     await this.follower.caughtUp();
@@ -82,7 +93,7 @@ export class KeyCatalog {
 
   /** Key state, from memory or loaded from the store. KEY_NOT_FOUND when it does not exist. */
   async get(keyId: string): Promise<ExistingKeyState> {
-    const { state } = await this.keys.load(keyId);
+    const { state } = this.following ? await this.keys.load(keyId) : await this.keys.reload(keyId);
     if (state.status === 'NotCreated') throw new KmsError('KEY_NOT_FOUND', 'key not found', 'key_id');
     return state;
   }

@@ -9,6 +9,8 @@ const BATCH = { size: 1000, lingerMs: 5 };
 export interface KeySnapshotFollowOptions {
   /** Sees every batch before it is folded into the rows (the catalog updates its cached keys). */
   onEvents?: (events: readonly StoredEvent[]) => void;
+  /** After a batch is saved (so the follower is following again after a failure). */
+  onSaved?: () => void;
   onError?: (error: Error, info: FollowerErrorInfo) => void;
   name?: string;
 }
@@ -30,6 +32,7 @@ export function followKeySnapshots(store: EventStore, snapshots: KeySnapshotStor
       const last = events[events.length - 1];
       if (!last) return;
       await snapshots.save(await foldKeyEvents(store, snapshots, events), last.globalPosition);
+      options.onSaved?.();
     },
   });
 }
