@@ -39,6 +39,7 @@ import {
   PostgresCeremonyKeyStore,
   PostgresSecondFactorStore,
   PostgresConsoleStore,
+  PostgresKeySnapshots,
 } from '@kms/persistence-postgres';
 import { type BootstrapEnrolment, createGrpcHealth, FrameGuard, type KeyServiceDependencies } from '@kms/key-service-grpc';
 import { type HealthCheck, postgresCheck } from '@kms/platform';
@@ -296,6 +297,8 @@ export async function composeKeyService(
   return {
     deps: {
       store,
+      // The key read model is in the key service's PostgreSQL whichever store holds the events.
+      keyCatalog: { snapshots: new PostgresKeySnapshots(pool), cacheSize: config.keyService.keyCacheSize },
       backends,
       audit,
       changes: { committer, idempotency: changeStore, ...(reconciler ? { reconciler } : {}) },

@@ -46,6 +46,11 @@ describe('loadConfig', () => {
     });
   });
 
+  it('holds 10000 keys in memory unless KMS_KEY_CACHE_SIZE says otherwise', () => {
+    expect(loadConfig({ KMS_STANDALONE: '1' }, '/srv/kms').keyService.keyCacheSize).toBe(10_000);
+    expect(loadConfig({ KMS_STANDALONE: '1', KMS_KEY_CACHE_SIZE: '250' }, '/srv/kms').keyService.keyCacheSize).toBe(250);
+  });
+
   it('in standalone mode needs nothing: the master key is a file in the state folder', () => {
     expect(loadConfig({ KMS_STANDALONE: '1' }, '/srv/kms').masterKey).toEqual({ kind: 'file', path: '/srv/kms/.kms-state/master.key' });
   });
@@ -107,6 +112,8 @@ describe('loadConfig', () => {
     [{ KMS_STANDALONE: '1', KMS_EVENT_STORE: 'mongo' }, 'KMS_EVENT_STORE: must be "postgres" or "eventstoredb"'],
     [{ KMS_STANDALONE: '1', KMS_EVENT_STORE: 'eventstoredb' }, 'EVENTSTORE_CONNECTION_STRING: is required when KMS_EVENT_STORE=eventstoredb'],
     [{ KMS_STANDALONE: '1', KMS_DB_LOCK_TIMEOUT_MS: '5' }, 'KMS_DB_LOCK_TIMEOUT_MS: must be a whole number from 100 to 3600000, got "5"'],
+    [{ KMS_STANDALONE: '1', KMS_KEY_CACHE_SIZE: '0' }, 'KMS_KEY_CACHE_SIZE: must be a whole number from 1 to 10000000, got "0"'],
+    [{ KMS_STANDALONE: '1', KMS_KEY_CACHE_SIZE: 'lots' }, 'KMS_KEY_CACHE_SIZE: must be a whole number from 1 to 10000000, got "lots"'],
     [{ KMS_STANDALONE: '1', KMS_CHANGE_COMMIT: 'later' }, 'KMS_CHANGE_COMMIT: must be one of transaction, intent'],
     [{ KMS_STANDALONE: '1', KMS_SCHEDULER_CLIENT_ID: 'x' }, 'KMS_SCHEDULER_CLIENT_SECRET: is required with KMS_SCHEDULER_CLIENT_ID'],
     [{ KMS_STANDALONE: '1', KMS_SCHEDULER_QUEUE_NAME: 'a b' }, 'KMS_SCHEDULER_QUEUE_NAME: must be 1 to 64 letters, digits, ".", "_" or "-"'],

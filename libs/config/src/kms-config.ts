@@ -61,6 +61,11 @@ export interface KeyServiceConfig {
    * were sealed (an upgrade; needs the table owner). Default true in standalone mode, false otherwise.
    */
   sealExistingHistory: boolean;
+  /**
+   * KMS_KEY_CACHE_SIZE: most keys the key service holds in memory (the recently used ones; others are
+   * read from the event store when used). Memory grows with it, not with the number of keys. Default 10000.
+   */
+  keyCacheSize: number;
 }
 
 /** The people's console: WebAuthn relying party and enrolment links (docs/console.md). */
@@ -328,12 +333,14 @@ function keyServiceSchema(cwd: string, standalone: boolean) {
       KMS_FAULT_INJECTION: envVar.text(undefined),
       KMS_BOOTSTRAP_CREDENTIAL_FILE: envVar.path(cwd),
       KMS_SEAL_EXISTING_HISTORY: envVar.boolean(standalone),
+      KMS_KEY_CACHE_SIZE: envVar.integer(10_000, 1, 10_000_000),
     })
     .transform(
       (v): KeyServiceConfig => ({
         ...(v.KMS_FAULT_INJECTION ? { faultInjection: v.KMS_FAULT_INJECTION } : {}),
         ...(v.KMS_BOOTSTRAP_CREDENTIAL_FILE ? { bootstrapCredentialFile: v.KMS_BOOTSTRAP_CREDENTIAL_FILE } : {}),
         sealExistingHistory: v.KMS_SEAL_EXISTING_HISTORY,
+        keyCacheSize: v.KMS_KEY_CACHE_SIZE,
       }),
     );
 }

@@ -22,6 +22,7 @@ import {
   followStore,
   IdentityService,
   KeyCatalog,
+  type KeyCatalogOptions,
   type KeyBackends,
   KeyLifecycleService,
   KeyOriginService,
@@ -70,6 +71,11 @@ import { ESCROW_SERVICE, EscrowController } from './controllers/escrow.controlle
 /** Everything the key service needs from outside, built by the composition root. */
 export interface KeyServiceDependencies {
   store: EventStore;
+  /**
+   * The key read model listings are answered from (PostgreSQL, shared by replicas) and how many keys
+   * to hold in memory. Default: a read model in memory, built from the whole store at start.
+   */
+  keyCatalog?: KeyCatalogOptions;
   backends: KeyBackends;
   audit: AuditLog;
   /** How a call's events commit with its audit record, and where first outcomes of request ids are kept. */
@@ -171,7 +177,9 @@ export class KeyServiceLifecycle implements OnModuleInit, OnApplicationBootstrap
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.subscription = await followStore(this.deps.store, [this.catalog, this.identities.cache, this.approvals.cache]);
+    // The key catalog follows from its read model's checkpoint; identities and approvals are few and
+    // held whole, so they are still folded from the start.
+    [, this.subscription] = await Promise.all([this.catalog.start(this.deps.store), followStore(this.deps.store, [this.identities.cache, this.approvals.cache])]);
     this.deps.changes.reconciler?.start(RECONCILE_EVERY_MS);
     await this.bootstrapAdministrator();
     await this.restoreEscrowReconstructions();
@@ -293,6 +301,7 @@ export class KeyServiceLifecycle implements OnModuleInit, OnApplicationBootstrap
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     await this.deps.changes.reconciler?.stop();
     await this.subscription?.stop();
+    await this.catalog.stop();
     this.unexpose?.();
     await this.deps.integrity?.settled();
   }
@@ -313,7 +322,7 @@ export class KeyServiceModule {
         { provide: KEY_SERVICE_DEPENDENCIES, useValue: deps },
         { provide: ConsoleAssets, useFactory: () => new ConsoleAssets(deps.consoleAssetsDir) },
         { provide: OUTSTANDING_CIPHERTEXTS, useValue: deps.ciphertexts ?? null },
-        { provide: KeyCatalog, useFactory: () => new KeyCatalog(store) },
+        { provide: KeyCatalog, useFactory: () => new KeyCatalog(store, deps.keyCatalog) },
         {
           provide: KeyLifecycleService,
           useFactory: (c: KeyCatalog) => new KeyLifecycleService(store, c, deps.backends, deps.clock, deps.ciphertexts),

@@ -24,3 +24,5 @@ export * from './console/console-sessions.migration';
 export * from './console/postgres-console-store';
 export * from './escrow/escrow-ceremony-keys.migration';
 export * from './escrow/postgres-ceremony-key-store';
+export * from './keys/key-snapshots.migration';
+export * from './keys/postgres-key-snapshots';

@@ -21,6 +21,7 @@ import {
   escrowCeremonyKeyMigrations,
   secondFactorMigrations,
   consoleMigrations,
+  keySnapshotMigrations,
   PostgresAuditLog,
   runMigrations,
   sealExistingAuditRecords,
@@ -31,7 +32,7 @@ type Migrations = Array<new () => MigrationInterface>;
 
 /** The migrations the key service itself needs: its check at start names these when missing. */
 export function keyServiceMigrationsFor(config: Pick<KmsConfig, 'eventStore'>): Migrations {
-  return [...(config.eventStore.kind === 'postgres' ? eventStoreMigrations : []), ...keyMaterialMigrations, ...auditMigrations, ...changeMigrations, ...secondFactorMigrations, ...consoleMigrations, ...importParametersMigrations, ...escrowCeremonyKeyMigrations];
+  return [...(config.eventStore.kind === 'postgres' ? eventStoreMigrations : []), ...keyMaterialMigrations, ...auditMigrations, ...changeMigrations, ...secondFactorMigrations, ...consoleMigrations, ...importParametersMigrations, ...escrowCeremonyKeyMigrations, ...keySnapshotMigrations];
 }
 
 /**

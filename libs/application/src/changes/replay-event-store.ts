@@ -148,7 +148,7 @@ export async function replayEventStore(store: EventStore, aggregates: readonly R
   const catalog = new KeyCatalog(store);
   try {
     await catalog.start(store);
-    report.keys = catalog.all().length;
+    report.keys = (await catalog.all()).length;
   } finally {
     await catalog.stop();
   }

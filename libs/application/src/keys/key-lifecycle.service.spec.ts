@@ -122,7 +122,7 @@ describe('KeyLifecycleService', () => {
       const a = await app.lifecycle.createKey(keyInput({ tenant: 'acme', name: 'orders' }), TEST_CHANGE);
       const b = await app.lifecycle.createKey(keyInput({ tenant: 'globex', name: 'orders' }), TEST_CHANGE);
       expect(a.keyId).not.toBe(b.keyId);
-      expect(app.catalog.list({ tenant: 'globex' }).map((s) => s.key.keyId)).toEqual([b.keyId]);
+      expect((await app.catalog.list({ tenant: 'globex' })).map((s) => s.key.keyId)).toEqual([b.keyId]);
       expect(app.backend.size).toBe(2);
     });
 
@@ -146,7 +146,7 @@ describe('KeyLifecycleService', () => {
       expect([err.code, err.field]).toEqual([code, field]);
       expect(app.backend.size).toBe(0);
       expect((await app.store.readStream(keyNameStreamId(input.tenant, input.name))).currentVersion).toBe(-1);
-      expect(app.catalog.all()).toHaveLength(0);
+      expect(await app.catalog.all()).toHaveLength(0);
     });
 
     it('given a rejected rotation period, when the request is corrected, then the same name can be used', async () => {

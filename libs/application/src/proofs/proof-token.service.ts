@@ -86,9 +86,8 @@ export class ProofTokenService {
   ) {}
 
   /** The tenant's root key: the oldest ROOT_TENANT signing key with an enabled primary version. */
-  rootKey(tenant: string): ExistingKeyState {
-    const candidates = this.catalog
-      .list({ tenant, purpose: 'ROOT_TENANT' })
+  async rootKey(tenant: string): Promise<ExistingKeyState> {
+    const candidates = (await this.catalog.listChecked({ tenant, purpose: 'ROOT_TENANT' }))
       .filter((s) => ALGORITHM_USAGE[s.key.algorithm] === 'SIGN_VERIFY' && joseAlgorithm(s.key.algorithm) !== undefined)
       .filter((s) => s.key.versions.some((v) => v.version === s.key.primaryVersion && v.state === 'ENABLED'));
     const root = candidates[0];
@@ -123,7 +122,7 @@ export class ProofTokenService {
 
   private async sign(access: KeyAccessCheck, tenant: string, payload: ProofTokenPayload, facts: OperationFacts): Promise<{ kid: string; token: string; tokenHash: string }> {
     for (let attempt = 1; ; attempt++) {
-      const root = this.rootKey(tenant);
+      const root = await this.rootKey(tenant);
       const alg = joseAlgorithm(root.key.algorithm) as string;
       const kid = `${root.key.keyId}:${root.key.primaryVersion}`;
       const signingInput = proofTokenSigningInput({ alg, typ: PROOF_TOKEN_TYPE, kid }, payload);
@@ -147,7 +146,7 @@ export class ProofTokenService {
     if (typeof pageSize !== 'number' || !Number.isSafeInteger(pageSize) || pageSize < 1 || pageSize > MAX_PROOF_PAGE_SIZE) {
       throw invalidArgument('page_size', `must be from 1 to ${MAX_PROOF_PAGE_SIZE}`);
     }
-    access.check(this.rootKeyForReading(tenant, access), 'VERIFY');
+    access.check(await this.rootKeyForReading(tenant, access), 'VERIFY');
     let events: ProofTokenIssued[];
     try {
       const read = await this.store.readStream(proofChainStreamId(tenant));
@@ -173,8 +172,8 @@ export class ProofTokenService {
   }
 
   /** The tenant's root key, any version state: reading a chain stays possible after the root is disabled. */
-  private rootKeyForReading(tenant: string, access: KeyAccessCheck): ExistingKeyState | undefined {
-    const root = this.catalog.list({ tenant, purpose: 'ROOT_TENANT' })[0];
+  private async rootKeyForReading(tenant: string, access: KeyAccessCheck): Promise<ExistingKeyState | undefined> {
+    const root = (await this.catalog.listChecked({ tenant, purpose: 'ROOT_TENANT' }))[0];
     if (!root && !access.hidesMissingKeys) throw new KmsError('KEY_NOT_FOUND', 'the tenant has no ROOT_TENANT key', 'tenant');
     return root;
   }
@@ -185,8 +184,8 @@ export class ProofTokenService {
    */
   async publishedKeys(access: KeyAccessCheck, tenantRaw: unknown, facts: OperationFacts = {}): Promise<JwkSetFile> {
     const tenant = validateTenant(tenantRaw);
-    const roots = this.catalog.list({ tenant, purpose: 'ROOT_TENANT' }).filter((s) => joseAlgorithm(s.key.algorithm) !== undefined);
-    if (roots.length === 0) access.check(this.rootKeyForReading(tenant, access), 'VERIFY');
+    const roots = (await this.catalog.listChecked({ tenant, purpose: 'ROOT_TENANT' })).filter((s) => joseAlgorithm(s.key.algorithm) !== undefined);
+    if (roots.length === 0) access.check(await this.rootKeyForReading(tenant, access), 'VERIFY');
     const keys: JwkSetFile['keys'] = [];
     for (const root of roots) {
       access.check(root, 'VERIFY');

@@ -85,19 +85,23 @@ export class KeyLifecycleController {
 
   @GrpcMethod(KMS_SERVICE, 'ListKeys')
   listKeys(req: ListKeysRequest__Output, metadata: Metadata, call: Call) {
-    return this.gate.run('ListKeys', metadata, call, (scope) => {
+    return this.gate.run('ListKeys', metadata, call, async (scope) => {
       const pageSize = req.page_size || API_LIMITS.defaultPageSize;
       if (pageSize > API_LIMITS.maxPageSize) throw invalidArgument('page_size', `must be at most ${API_LIMITS.maxPageSize}`);
       const token = req.page_token || '';
       const offset = token === '' ? 0 : Number.parseInt(Buffer.from(token, 'base64url').toString(), 10);
       if (!Number.isInteger(offset) || offset < 0) throw invalidArgument('page_token', 'is not a token this server issued');
-      const keys = this.catalog.list({
-        ...(unspecified(req.tenant) ? {} : { tenant: validateTenant(req.tenant) }),
-        ...(unspecified(req.purpose) ? {} : { purpose: validatePurpose(req.purpose) }),
-        labels: validateLabels(req.labels),
-      });
-      const page = keys.slice(offset, offset + pageSize);
-      const next = offset + pageSize < keys.length ? Buffer.from(String(offset + pageSize)).toString('base64url') : '';
+      // One row more than the page tells whether another page follows.
+      const keys = await this.catalog.list(
+        {
+          ...(unspecified(req.tenant) ? {} : { tenant: validateTenant(req.tenant) }),
+          ...(unspecified(req.purpose) ? {} : { purpose: validatePurpose(req.purpose) }),
+          labels: validateLabels(req.labels),
+        },
+        { offset, limit: pageSize + 1 },
+      );
+      const page = keys.slice(0, pageSize);
+      const next = keys.length > pageSize ? Buffer.from(String(offset + pageSize)).toString('base64url') : '';
       scope.facts.details = { returned: page.length };
       return { keys: page.map((s) => toProtoKey(s.key)), next_page_token: next };
     });

@@ -504,14 +504,14 @@ export class KmipOperations {
   }
 
   private locate(payload: Fields, session: KmipSession): Promise<OperationResult> {
-    return this.run('LocateKeys', 'Locate', session, (scope) => {
+    return this.run('LocateKeys', 'Locate', session, async (scope) => {
       const attributes = readAttributes(new Fields(payload.items, 'Locate'));
       const name = nameValue(attributeNamed(attributes, 'Name'));
       const objectType = enumValue(attributeNamed(attributes, 'Object Type'), 'Object Type');
       const algorithm = enumValue(attributeNamed(attributes, 'Cryptographic Algorithm'), 'Cryptographic Algorithm');
       const labels = customLabels(attributes);
       const maximum = payload.opt(Tag.MaximumItems, 'Integer') ?? 1000;
-      const visible = this.app.catalog.all().filter((s) => scope.principal.kind === 'HUMAN' || Object.hasOwn(s.key.policy.grants, scope.principal.identityId));
+      const visible = (await this.app.catalog.listChecked(Object.keys(labels).length > 0 ? { labels } : {})).filter((s) => scope.principal.kind === 'HUMAN' || Object.hasOwn(s.key.policy.grants, scope.principal.identityId));
       const ids: string[] = [];
       for (const s of visible) {
         if (name !== undefined && s.key.name !== name) continue;

@@ -21,6 +21,9 @@ export const SERVICE_ROLE_PRIVILEGES: Readonly<Record<string, readonly ServiceTa
   import_parameters: ['SELECT', 'INSERT', 'UPDATE'],
   // Break-glass escrow: a wrapped ceremony key is deleted when its reconstruction completes or expires.
   escrow_ceremony_keys: ['SELECT', 'INSERT', 'DELETE'],
+  // Key read model: rows upserted by stream version, the checkpoint moved forward; never deleted.
+  key_snapshots: ['SELECT', 'INSERT', 'UPDATE'],
+  key_snapshot_checkpoint: ['SELECT', 'INSERT', 'UPDATE'],
   // Upserted per ciphertext reference, deleted when released.
   tracked_ciphertexts: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   // Intents are deleted once completed; idempotency entries are purged when old.
