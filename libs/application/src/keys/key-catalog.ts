@@ -93,9 +93,25 @@ export class KeyCatalog {
 
   /** Key state, from memory or loaded from the store. KEY_NOT_FOUND when it does not exist. */
   async get(keyId: string): Promise<ExistingKeyState> {
-    const { state } = this.following ? await this.keys.load(keyId) : await this.keys.reload(keyId);
+    const { state } = this.following ? await this.keys.load(keyId) : await this.fresh(keyId);
     if (state.status === 'NotCreated') throw new KmsError('KEY_NOT_FOUND', 'key not found', 'key_id');
     return state;
+  }
+
+  /**
+   * The key read from its stream, while the follower is failing. When the stream holds a row that is
+   * not sealed (forged history: the follower stopped at it, the integrity alarm is raised), a held key
+   * keeps the state its sealed events gave: the forged row never takes effect, and the key's crypto
+   * answers as before it (changes to the key are refused, by the command handler's own read).
+   */
+  private async fresh(keyId: string): Promise<{ state: KeyState; version: number }> {
+    try {
+      return await this.keys.reload(keyId);
+    } catch (e) {
+      const held = e instanceof KmsError && e.code === 'INTEGRITY_VIOLATION' ? this.keys.peek(keyId) : undefined;
+      if (held) return held;
+      throw e;
+    }
   }
 
   /**
