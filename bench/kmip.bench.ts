@@ -90,8 +90,16 @@ async function main(): Promise<void> {
       await client.call('Encrypt', { key_id: key.key_id, plaintext }, { token });
       return 0;
     });
-    const kmip = await closedLoop({ ...shape, name: 'KMIP Encrypt (mutual TLS)' }, async (n) => {
-      await (kmipClients[n % concurrency] as KmipClient).call('Encrypt', [ttlv.text(Tag.UniqueIdentifier, key.key_id), ttlv.bytes(Tag.Data, plaintext)]);
+    // One connection per lane in flight: a KMIP connection carries one request at a time.
+    const idle = [...kmipClients];
+    const kmip = await closedLoop({ ...shape, name: 'KMIP Encrypt (mutual TLS)' }, async () => {
+      const connection = idle.pop();
+      if (!connection) throw new Error('bench: more KMIP calls in flight than connections');
+      try {
+        await connection.call('Encrypt', [ttlv.text(Tag.UniqueIdentifier, key.key_id), ttlv.bytes(Tag.Data, plaintext)]);
+      } finally {
+        idle.push(connection);
+      }
       return 0;
     });
     console.log(row(grpc));

@@ -21,6 +21,9 @@ export type KmipItemResult = { ok: true; payload: Fields } | { ok: false; reason
  * several batch items per request.
  */
 export class KmipClient {
+  /** A request is waiting for its response: KMIP answers in order on a connection, and this client reads one at a time. */
+  private pending = false;
+
   private constructor(
     private readonly socket: TLSSocket,
     private readonly version: { major: number; minor: number },
@@ -41,6 +44,17 @@ export class KmipClient {
 
   /** Send one request of `items` (operation and payload fields) and read its response. */
   async request(items: Array<{ operation: OperationName; payload: TtlvItem[] }>): Promise<KmipItemResult[]> {
+    // Two requests in flight would both take the first response: refuse rather than pair them wrongly.
+    if (this.pending) throw new Error('KmipClient: a request is already in flight on this connection; use one client per concurrent caller');
+    this.pending = true;
+    try {
+      return await this.exchange(items);
+    } finally {
+      this.pending = false;
+    }
+  }
+
+  private async exchange(items: Array<{ operation: OperationName; payload: TtlvItem[] }>): Promise<KmipItemResult[]> {
     const message = ttlv.struct(Tag.RequestMessage, [
       ttlv.struct(Tag.RequestHeader, [
         ttlv.struct(Tag.ProtocolVersion, [ttlv.int(Tag.ProtocolVersionMajor, this.version.major), ttlv.int(Tag.ProtocolVersionMinor, this.version.minor)]),
