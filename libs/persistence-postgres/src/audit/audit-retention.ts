@@ -1,12 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AuditRecord } from '@kms/application';
 import { KmsError } from '@kms/domain';
 import type { ClientBase, Pool } from 'pg';
-import { AUDIT_APPEND_LOCK_KEY, lockAndSeal, readStoredAuditRows, STORED_AUDIT_COLUMNS, type StoredAuditRowText, toStoredAuditRow } from './audit-chain';
+import { inTransaction, insertAuditRecord } from '../changes/postgres-change-store';
+import { readStoredAuditRows, STORED_AUDIT_COLUMNS, type StoredAuditRowText, TAKE_AUDIT_APPEND_LOCK, toStoredAuditRow } from './audit-chain';
 import { type AuditPartition, listAuditPartitions } from './audit-partitions';
-import { insertAuditRowsSql, toAuditRow } from './audit-row.mapper';
 import type { AuditSealer, StoredAuditRow } from './audit-seal';
 
 type Queryable = Pick<ClientBase, 'query'> | Pick<Pool, 'query'>;
@@ -44,11 +43,6 @@ export interface AuditArchive {
   checkpointSize: number;
   location: string;
   sha256: string;
-}
-
-async function insertSealedRecord(client: ClientBase, sealer: AuditSealer, record: AuditRecord): Promise<void> {
-  const [row] = await lockAndSeal(client, [toAuditRow(record)], sealer);
-  await client.query(insertAuditRowsSql(1), row);
 }
 
 /** The newest archive (undefined: the trail was never archived). */
@@ -111,29 +105,25 @@ export async function archiveAuditTrail(
     throw new KmsError('INTEGRITY_VIOLATION', `the audit trail has no record at position ${checkpoint.throughPosition}, which the checkpoint covers`, 'checkpoint');
   }
   const archive: AuditArchive = { throughPosition: last.position, anchorSealHash: last.seal_hash, checkpointSize: checkpoint.treeSize, location, sha256: digest.digest('hex') };
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await inTransaction(pool, async (client) => {
     await client.query(
       'INSERT INTO audit_archives (through_position, anchor_seal_hash, checkpoint_size, checkpoint_note, location, sha256, archived_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
       [archive.throughPosition.toString(), archive.anchorSealHash, archive.checkpointSize, checkpoint.note, location, archive.sha256, options.now],
     );
-    await insertSealedRecord(client, sealer, {
-      id: randomUUID(),
-      time: options.now,
-      requestId: randomUUID(),
-      operation: AUDIT_TRAIL_ARCHIVED,
-      actor: RETENTION_ACTOR,
-      outcome: 'SUCCESS',
-      details: { throughPosition: archive.throughPosition.toString(), checkpointSize: archive.checkpointSize, sha256: archive.sha256, location },
-    });
-    await client.query('COMMIT');
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    client.release();
-  }
+    await insertAuditRecord(
+      client,
+      {
+        id: randomUUID(),
+        time: options.now,
+        requestId: randomUUID(),
+        operation: AUDIT_TRAIL_ARCHIVED,
+        actor: RETENTION_ACTOR,
+        outcome: 'SUCCESS',
+        details: { throughPosition: archive.throughPosition.toString(), checkpointSize: archive.checkpointSize, sha256: archive.sha256, location },
+      },
+      sealer,
+    );
+  });
   return archive;
 }
 
@@ -202,55 +192,48 @@ export async function dropExpiredAuditPartitions(
 async function dropIfEligible(pool: Pool, sealer: AuditSealer, partition: AuditPartition, cutoff: Date, now: Date): Promise<AuditPartitionDecision> {
   const refused = (rows: number | undefined, reason: string): AuditPartitionDecision => ({ partition: partition.name, dropped: false, ...(rows !== undefined ? { rows } : {}), reason });
   if (partition.to > cutoff) return refused(undefined, `its month ends ${partition.to.toISOString()}, within the retention period (records before ${cutoff.toISOString()} may go)`);
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  // A refusal returns from inside the transaction: it wrote nothing, so its commit changes nothing.
+  return inTransaction(pool, async (client) => {
     // Under the writers' lock: no record is appended while the trail's start moves.
-    await client.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_APPEND_LOCK_KEY]);
+    await client.query(TAKE_AUDIT_APPEND_LOCK);
     const stats = await client.query<{ rows: string; first: string | null; last: string | null }>(
       `SELECT count(*)::text AS rows, min("position")::text AS first, max("position")::text AS last FROM ONLY "${partition.name}"`,
     );
     const { rows: countText = '0', first = null, last = null } = stats.rows[0] ?? {};
     const rows = Number(countText);
     const archive = await latestAuditArchive(client);
-    const end = async (reason: string) => {
-      await client.query('ROLLBACK');
-      return refused(rows, reason);
-    };
     let anchorSealHash = '';
     if (last !== null && first !== null) {
       if (!archive || archive.throughPosition < BigInt(last)) {
-        return await end(`its last record (position ${last}) is not covered by an archived ledger checkpoint (archived through ${archive?.throughPosition.toString() ?? 'nothing'})`);
+        return refused(rows, `its last record (position ${last}) is not covered by an archived ledger checkpoint (archived through ${archive?.throughPosition.toString() ?? 'nothing'})`);
       }
       const older = await client.query(`SELECT 1 FROM audit_records WHERE "position" < $1 AND tableoid <> '"${partition.name}"'::regclass LIMIT 1`, [last]);
-      if (older.rowCount !== 0) return await end('records older than its last one are in another partition (the default one, dated late): the trail would have a hole');
+      if (older.rowCount !== 0) return refused(rows, 'records older than its last one are in another partition (the default one, dated late): the trail would have a hole');
       const lastRow = await client.query<StoredAuditRowText>(`SELECT ${STORED_AUDIT_COLUMNS} FROM ONLY "${partition.name}" WHERE "position" = $1`, [last]);
       const stored = toStoredAuditRow(lastRow.rows[0] as StoredAuditRowText);
       anchorSealHash = sealer.check(stored).hash;
     }
-    await insertSealedRecord(client, sealer, {
-      id: randomUUID(),
-      time: now,
-      requestId: randomUUID(),
-      operation: AUDIT_PARTITION_DROPPED,
-      actor: RETENTION_ACTOR,
-      outcome: 'SUCCESS',
-      details: {
-        partition: partition.name,
-        from: partition.from.toISOString(),
-        to: partition.to.toISOString(),
-        rows,
-        ...(first !== null && last !== null ? { firstPosition: first, lastPosition: last, anchorSealHash } : {}),
-        ...(archive ? { archiveThroughPosition: archive.throughPosition.toString(), archiveSha256: archive.sha256 } : {}),
+    await insertAuditRecord(
+      client,
+      {
+        id: randomUUID(),
+        time: now,
+        requestId: randomUUID(),
+        operation: AUDIT_PARTITION_DROPPED,
+        actor: RETENTION_ACTOR,
+        outcome: 'SUCCESS',
+        details: {
+          partition: partition.name,
+          from: partition.from.toISOString(),
+          to: partition.to.toISOString(),
+          rows,
+          ...(first !== null && last !== null ? { firstPosition: first, lastPosition: last, anchorSealHash } : {}),
+          ...(archive ? { archiveThroughPosition: archive.throughPosition.toString(), archiveSha256: archive.sha256 } : {}),
+        },
       },
-    });
+      sealer,
+    );
     await client.query(`DROP TABLE "${partition.name}"`);
-    await client.query('COMMIT');
     return { partition: partition.name, dropped: true, rows };
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    client.release();
-  }
+  });
 }

@@ -1,6 +1,7 @@
-import type { Pool } from 'pg';
 import type { KeyFilter, KeySnapshot, KeySnapshotStore, ListPage } from '@kms/application';
 import type { ExistingKeyState } from '@kms/domain';
+import type { Pool } from 'pg';
+import { inTransaction } from '../changes/postgres-change-store';
 
 type SnapshotRow = { version: number; state: ExistingKeyState };
 
@@ -32,9 +33,7 @@ export class PostgresKeySnapshots implements KeySnapshotStore {
       if (!seen || seen.version < r.version) newest.set(r.state.key.keyId, r);
     }
     const ordered = [...newest.values()].sort((a, b) => (a.state.key.keyId < b.state.key.keyId ? -1 : 1));
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await inTransaction(this.pool, async (client) => {
       if (ordered.length > 0) {
         const records = ordered.map(({ state, version }) => ({ key_id: state.key.keyId, tenant: state.key.tenant, purpose: state.key.purpose, labels: state.key.labels, created_at: state.key.createdAt, version, state }));
         await client.query(
@@ -54,13 +53,7 @@ export class PostgresKeySnapshots implements KeySnapshotStore {
           [position.toString()],
         );
       }
-      await client.query('COMMIT');
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async list(filter: KeyFilter, page?: ListPage): Promise<KeySnapshot[]> {
