@@ -134,7 +134,8 @@ describe('Kubernetes manifests (infra/k8s/base)', () => {
       expect([name, key('KMS_DATABASE_URL'), key('KMS_MIGRATION_DATABASE_URL')]).toEqual([name, 'url', name === 'kms-provision' ? 'migration-url' : undefined]);
     }
     // The owner's URL reaches no long-running pod, under any variable name (the nightly backup's
-    // pg_dump reads every table as the owner; it runs no KMS service).
+    // pg_dump reads every table as the owner, the daily audit maintenance creates and drops
+    // partitions; neither runs a KMS service).
     const ownerReaders = resources.flatMap((r) =>
       r.spec?.template || r.spec?.jobTemplate
         ? allContainers(r)
@@ -142,7 +143,7 @@ describe('Kubernetes manifests (infra/k8s/base)', () => {
             .map((c) => `${r.kind}/${r.metadata.name}/${c.name}`)
         : [],
     );
-    expect(ownerReaders.sort()).toEqual(['CronJob/kms-backup/backup', 'Job/kms-provision/provision']);
+    expect(ownerReaders.sort()).toEqual(['CronJob/kms-audit-maintenance/maintenance', 'CronJob/kms-backup/backup', 'Job/kms-provision/provision']);
   });
 
   it('keeps one key service up through disruptions, denies traffic by default, and runs the nightly backup', () => {
@@ -153,7 +154,7 @@ describe('Kubernetes manifests (infra/k8s/base)', () => {
     const deny = byKind('NetworkPolicy').find((p) => p.metadata.name === 'kms-default-deny') as Resource;
     expect(deny.spec).toEqual({ podSelector: { matchLabels: { 'app.kubernetes.io/part-of': 'open-kms' } }, policyTypes: ['Ingress', 'Egress'] });
     for (const r of [...byKind('Deployment'), ...byKind('Job'), ...byKind('CronJob')]) expect(r.metadata.labels?.['app.kubernetes.io/part-of']).toBe('open-kms');
-    const [backup] = byKind('CronJob');
+    const backup = byKind('CronJob').find((c) => c.metadata.name === 'kms-backup') as Resource;
     expect(backup.spec).toMatchObject({ suspend: false, schedule: '30 2 * * *', timeZone: 'Etc/UTC', concurrencyPolicy: 'Forbid' });
     // Nightly to two targets, each a claim of the base (the off-site one bound to off-site storage in an overlay).
     const [container] = podSpec(backup).containers;
@@ -162,7 +163,7 @@ describe('Kubernetes manifests (infra/k8s/base)', () => {
     const mounts = (container as Container & { volumeMounts: Array<{ name: string; mountPath: string }> }).volumeMounts;
     const claimAt = (path: string) => spec.volumes.find((v) => v.name === mounts.find((m) => m.mountPath === path)?.name)?.persistentVolumeClaim?.claimName;
     expect([claimAt('/backups/local'), claimAt('/backups/offsite')]).toEqual(['kms-backups', 'kms-backups-offsite']);
-    expect(byKind('PersistentVolumeClaim').map((c) => c.metadata.name).sort()).toEqual(['kms-backups', 'kms-backups-offsite']);
+    expect(byKind('PersistentVolumeClaim').map((c) => c.metadata.name).sort()).toEqual(['kms-audit-archives', 'kms-backups', 'kms-backups-offsite']);
     // What scripts/backup.ts reads: the workload's credentials (exchanged for a token), the key's id, the key service.
     expect((container.env ?? []).map((e) => e.name)).toEqual(
       expect.arrayContaining(['KMS_DATABASE_URL', 'KMS_MASTER_KEY', 'KMS_ADDRESS', 'KMS_BACKUP_CLIENT_ID', 'KMS_BACKUP_CLIENT_SECRET', 'KMS_BACKUP_KEY_ID']),
@@ -172,6 +173,28 @@ describe('Kubernetes manifests (infra/k8s/base)', () => {
     expect(egress.spec.podSelector.matchExpressions[0].values).toContain('kms-backup');
     const ingress = byKind('NetworkPolicy').find((p) => p.metadata.name === 'kms-key-service-ingress') as Resource;
     expect(JSON.stringify(ingress.spec?.ingress)).toContain('"app.kubernetes.io/name":"kms-backup"');
+  });
+
+  it('runs the audit trail upkeep daily as the owner, archiving onto its own claim before any drop', () => {
+    const maintenance = byKind('CronJob').find((c) => c.metadata.name === 'kms-audit-maintenance') as Resource;
+    expect(maintenance.spec).toMatchObject({ suspend: false, schedule: '30 3 * * *', timeZone: 'Etc/UTC', concurrencyPolicy: 'Forbid' });
+    const spec = podSpec(maintenance) as PodSpec & { volumes: Array<{ name: string; persistentVolumeClaim?: { claimName: string } }> };
+    const [container] = spec.containers;
+    expect(container.command).toEqual(['node', '--import', 'tsx', 'apps/key-service/src/audit-maintenance.ts']);
+    const env = container.env ?? [];
+    const secretKey = (variable: string) => env.find((e) => e.name === variable)?.valueFrom?.secretKeyRef;
+    // maintainAuditTrail connects with KMS_MIGRATION_DATABASE_URL (the owner), else KMS_DATABASE_URL: both the owner here.
+    expect([secretKey('KMS_DATABASE_URL'), secretKey('KMS_MIGRATION_DATABASE_URL')]).toEqual([
+      { name: 'kms-database', key: 'migration-url' },
+      { name: 'kms-database', key: 'migration-url' },
+    ]);
+    expect(secretKey('KMS_MASTER_KEY')).toEqual({ name: 'kms-master-key', key: 'master.key' });
+    // The archive directory is the claim, not the container's (read-only) filesystem.
+    const archiveDir = env.find((e) => e.name === 'KMS_AUDIT_ARCHIVE_DIR')?.value;
+    const mounts = (container as Container & { volumeMounts: Array<{ name: string; mountPath: string }> }).volumeMounts;
+    const mount = mounts.find((m) => m.mountPath === archiveDir);
+    expect(spec.volumes.find((v) => v.name === mount?.name)?.persistentVolumeClaim?.claimName).toBe('kms-audit-archives');
+    expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
   });
 
   it('names every image it uses in the kustomization, so an overlay can pin them', () => {

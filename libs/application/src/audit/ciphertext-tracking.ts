@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { AuditRecord } from '../ports/audit-log.port';
-import { auditRecordItems } from './batch-audit-record';
+import type { AuditRecord, AuditRecordItem } from '../ports/audit-log.port';
 
 /**
  * Tracking of the ciphertexts (wrapped data keys included) handed out under DATA_PROTECTION keys, so a
@@ -41,17 +40,22 @@ const REF = /^[0-9a-f]{32}$/;
 export function trackingChanges(records: readonly AuditRecord[]): TrackingChanges {
   const track = new Map<string, TrackedVersion>();
   const release = new Set<string>();
-  // A batch call's items move their ciphertexts one by one, in batch order.
-  for (const r of records.flatMap(auditRecordItems)) {
-    if (r.outcome !== 'SUCCESS' || !r.ciphertexts) continue;
-    const { released, handedOut } = r.ciphertexts;
+  const move = ({ outcome, ciphertexts }: AuditRecord | AuditRecordItem): void => {
+    if (outcome !== 'SUCCESS' || !ciphertexts) return;
+    const { released, handedOut } = ciphertexts;
     if (released && REF.test(released)) {
       track.delete(released);
       release.add(released);
     }
-    if (!handedOut || !REF.test(handedOut.ref)) continue;
+    if (!handedOut || !REF.test(handedOut.ref)) return;
     release.delete(handedOut.ref);
     track.set(handedOut.ref, { keyId: handedOut.keyId, version: handedOut.version });
+  };
+  for (const r of records) {
+    // A batch call's items move their ciphertexts one by one, in batch order (what its expanded
+    // records say, read from the items in place: the flush runs this for every batch it commits).
+    if (r.items && r.items.length > 0) r.items.forEach(move);
+    else move(r);
   }
   return { track, release };
 }
