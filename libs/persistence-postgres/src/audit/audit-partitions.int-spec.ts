@@ -91,8 +91,9 @@ describe('audit_records partitioned by month (PartitionAuditRecords)', () => {
     const ds = new DataSource({ type: 'postgres', url: target.url, schema: target.schema, extra: { options: `-c search_path=${target.schema}` }, migrations: auditMigrations, migrationsTableName: 'kms_migrations' });
     await ds.initialize();
     try {
-      await ds.undoLastMigration();
-      await ds.undoLastMigration();
+      // Back through every later migration, then PartitionAuditRecords itself.
+      const applied = async (name: string) => (await pool.query('SELECT 1 FROM kms_migrations WHERE name = $1', [name])).rowCount === 1;
+      while (await applied('PartitionAuditRecords1796720000000')) await ds.undoLastMigration();
     } finally {
       await ds.destroy();
     }

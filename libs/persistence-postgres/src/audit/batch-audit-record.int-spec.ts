@@ -187,4 +187,34 @@ describe('a batch call\'s audit record on PostgreSQL', () => {
     }
     expect(paged).toEqual(all.map((u) => u.id));
   });
+
+  it("finds a key's uses in batches over several keys through the partial items index, not by filtering every such row", async () => {
+    const { pool, log, feed } = await db('batch_mixed_index');
+    // Many batches over two other keys each, one that holds KEY_B, and single calls of KEY_B.
+    for (let page = 0; page < 10; page++) {
+      await log.appendMany(Array.from({ length: 300 }, () => batch('BatchEncrypt', [item(0, { keyId: randomUUID() }), item(1, { keyId: randomUUID() })])));
+    }
+    await log.append(batch('BatchEncrypt', [item(0), item(1, { keyId: KEY_B })]));
+    await log.appendMany(Array.from({ length: 20 }, () => single({ keyId: KEY_B })));
+    await log.close();
+    await pool.query('ANALYZE audit_records');
+    const { rows } = await pool.query<{ 'QUERY PLAN': string }>(
+      `EXPLAIN SELECT "position" FROM audit_records
+        WHERE (key_id = $1 OR (key_id IS NULL AND items IS NOT NULL AND items @> jsonb_build_array(jsonb_build_object('keyId', $1::text))))
+          AND "time" >= $2`,
+      [KEY_B, new Date(0)],
+    );
+    const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
+    expect(plan).toMatch(/Bitmap Index Scan on \S*items\S*/);
+    expect(plan).toContain('Index Cond: (items @>');
+    expect((await feed.readKeyUses({ keyId: KEY_B, version: null, from: new Date(0), afterPosition: 0n, throughPosition: 100_000n, limit: 100 })).map((u) => u.operation)).toEqual([
+      'BatchEncrypt',
+      ...Array.from({ length: 20 }, () => 'Encrypt'),
+    ]);
+    // Rows of one key stay out of it: only mixed-key batch rows are indexed.
+    const indexed = await pool.query<{ predicate: string }>(
+      `SELECT pg_get_expr(i.indpred, i.indrelid) AS predicate FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'audit_records_mixed_key_items_idx'`,
+    );
+    expect(indexed.rows[0]?.predicate).toBe('((key_id IS NULL) AND (items IS NOT NULL))');
+  });
 });

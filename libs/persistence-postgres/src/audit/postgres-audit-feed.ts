@@ -108,7 +108,7 @@ export class PostgresAuditFeed implements AuditRecordFeed {
   /**
    * Records of one key by time and position range, in position order, at most `limit` (index on
    * key_id, time). A batch call's row counts by item: rows over several keys (key_id null) are
-   * matched by their items, and only the items of this key (and version) are returned. Each row's
+   * matched by their items (partial GIN index, IndexMixedKeyBatchItems1796750000000), and only the items of this key (and version) are returned. Each row's
    * own seal is checked (a filtered read cannot check the links); AuditIntegrityError at the first that fails.
    */
   async readKeyUses(q: KeyUsesQuery): Promise<PositionedAuditRecord[]> {
@@ -120,7 +120,7 @@ export class PostgresAuditFeed implements AuditRecordFeed {
       const { rows } = await this.pool.query<StoredAuditRowText>(
         `SELECT ${STORED_AUDIT_COLUMNS}
            FROM audit_records
-          WHERE (key_id = $1 OR (key_id IS NULL AND items @> jsonb_build_array(jsonb_build_object('keyId', $1::text))))
+          WHERE (key_id = $1 OR (key_id IS NULL AND items IS NOT NULL AND items @> jsonb_build_array(jsonb_build_object('keyId', $1::text))))
             AND "time" >= $2 AND ($3::integer IS NULL OR key_version = $3::integer OR items IS NOT NULL)
             AND "position" > $4 AND "position" <= $5
           ORDER BY audit_records."position" LIMIT $6`,
