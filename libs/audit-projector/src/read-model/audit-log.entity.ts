@@ -7,6 +7,8 @@ import { Column, Entity, Index, PrimaryColumn, Unique } from 'typeorm';
 @Index('rm_audit_log_key_idx', ['keyId', 'time'])
 @Index('rm_audit_log_key_position_idx', ['keyId', 'position'])
 @Index('rm_audit_log_actor_position_idx', ['actor', 'position'])
+@Index('rm_audit_log_operation_position_idx', ['operation', 'position', 'outcome', 'time'])
+@Index('rm_audit_log_compliance_use_idx', ['operation'], { where: `role LIKE '%compliance-officer%' AND outcome = 'SUCCESS'` })
 export class AuditLogEntity {
   /** Position in the key service's audit log (bigint, as a decimal string): the paging cursor. */
   @PrimaryColumn({ name: 'position', type: 'bigint', primaryKeyConstraintName: 'rm_audit_log_pkey' })

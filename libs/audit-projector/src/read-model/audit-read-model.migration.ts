@@ -166,5 +166,27 @@ export class CreateAuditLogPageIndexes1796720000003 implements MigrationInterfac
   }
 }
 
+/**
+ * The compliance API's other reads of rm_audit_log by operation, at volume: the audit page filtered by
+ * operation walks (operation, position) in page order, and the control KMS-BAK-02 (the newest
+ * successful Backup and how many) is answered from that index alone (outcome and time follow in it;
+ * key columns rather than INCLUDE, which the entities' schema check cannot express).
+ * KMS-AC-01 (successful key uses by a compliance officer: none is the healthy answer) counts a
+ * partial index holding only compliance officers' successful calls, instead of reading every key use.
+ */
+export class CreateAuditLogOperationIndexes1796750000001 implements MigrationInterface {
+  name = 'CreateAuditLogOperationIndexes1796750000001';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query('CREATE INDEX rm_audit_log_operation_position_idx ON rm_audit_log (operation, "position", outcome, "time")');
+    await q.query(`CREATE INDEX rm_audit_log_compliance_use_idx ON rm_audit_log (operation) WHERE role LIKE '%compliance-officer%' AND outcome = 'SUCCESS'`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('DROP INDEX rm_audit_log_compliance_use_idx');
+    await q.query('DROP INDEX rm_audit_log_operation_position_idx');
+  }
+}
+
 /** Migrations of the audit projector, for runMigrations(). */
-export const auditProjectorMigrations: Array<new () => MigrationInterface> = [CreateAuditReadModels1795400000000, CreateLedgerNodes1796720000002, CreateAuditLogPageIndexes1796720000003];
+export const auditProjectorMigrations: Array<new () => MigrationInterface> = [CreateAuditReadModels1795400000000, CreateLedgerNodes1796720000002, CreateAuditLogPageIndexes1796720000003, CreateAuditLogOperationIndexes1796750000001];
