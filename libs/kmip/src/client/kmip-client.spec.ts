@@ -88,14 +88,14 @@ describe('KmipClient: one request at a time per connection', () => {
       // The refused request never reached the peer, so the first answer can only be the first's.
       expect(heard.map((h) => h.uniqueIdentifier)).toEqual(['first']);
       const pending = heard.shift();
-      answer(pending!.socket, pending!.uniqueIdentifier);
+      if (pending) answer(pending.socket, pending.uniqueIdentifier);
       expect((await first).opt(Tag.UniqueIdentifier, 'TextString')).toBe('first');
 
       const third = get(client, 'third');
       await until(() => heard.length === 1);
       const next = heard.shift();
       expect(next?.uniqueIdentifier).toBe('third');
-      answer(next!.socket, next!.uniqueIdentifier);
+      if (next) answer(next.socket, next.uniqueIdentifier);
       expect((await third).opt(Tag.UniqueIdentifier, 'TextString')).toBe('third');
     } finally {
       client.close();
