@@ -30,7 +30,8 @@ describe('PostgresEventStore subscriptions by stream prefix', () => {
 
   beforeAll(async () => {
     await runMigrations(target, eventStoreMigrations);
-    pool = createPgPool(target);
+    // The fill below is one long statement: beyond the services' 5 s timeout when other suites run too.
+    pool = createPgPool({ ...target, timeouts: { statementMs: 120_000 } });
   });
 
   afterAll(async () => {
