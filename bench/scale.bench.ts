@@ -13,9 +13,13 @@
  *   4. start: a fresh process (scale-catalog.child.ts, --expose-gc) starts a KeyCatalog on the read
  *      model (the follower catching up from its checkpoint), then reads BENCH_SCALE_GETS keys (default
  *      3000) among 1000 picked at random, so every size holds the same 1000 keys; it reports start
- *      time, heap held after start and reads, and RSS.
- * Prints the table and the largest size's ratios to the smallest against the 2× target. Figures, never
- * an exit code for a missed target; non-zero only when it could not measure.
+ *      time, heap held after start and reads, and RSS. Then it starts the identity and approval views
+ *      as the key service does (followStore over an IdentityService's and an ApprovalService's caches):
+ *      the fill wrote 200 identities and 200 approval requests at every size (half before the keys,
+ *      half after), so that start should not grow with the keys.
+ * Prints the table and the largest size's ratios to the smallest against the 2× target, then the
+ * audit query latencies bench:audit-volume saved for the largest audit it ran (or that none is saved).
+ * Figures, never an exit code for a missed target; non-zero only when it could not measure.
  * Run: npm run bench:scale   (BENCH_SCALE_KEYS=1000,100000 BENCH_DATABASE_URL=...)
  */
 import { execFile } from 'node:child_process';
@@ -23,10 +27,11 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { followKeySnapshots } from '@kms/application';
 import { ConfigError } from '@kms/config';
-import { decide, type KeyCommand, keyDecider, type KeyState, keyStreamId } from '@kms/domain';
+import { APPROVAL_STREAM_PREFIX, approvalDecider, decide, IDENTITY_STREAM_PREFIX, identityDecider, type KeyCommand, keyDecider, type KeyState, keyStreamId } from '@kms/domain';
 import { eventStoreMigrations, PostgresEventStore } from '@kms/event-store-postgres';
 import { createPgPool, dropSchema, ensureDatabase, keySnapshotMigrations, PostgresKeySnapshots, runMigrations } from '@kms/persistence-postgres';
 import type { Pool } from 'pg';
+import { AUDIT_VOLUME_RESULT_FILE, type AuditVolumeResult, loadAuditVolumeResult } from './audit-volume-result';
 import { integerSetting } from './settings';
 
 const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/kms_bench';
@@ -37,6 +42,10 @@ const FILL_CHUNK = 20_000;
 const TAIL_KEYS = 200;
 /** Distinct keys every size reads (and so holds) after start. */
 const HELD_KEYS = 1000;
+/** Identities, and as many approval requests, at every size: what the key service's access views fold at start. */
+const ACCESS_STREAMS = 200;
+/** Stands for an identity's or approval's id in their event templates. */
+const ACCESS_ID = '00000000-0000-4000-8000-00000000acce';
 
 function sizes(): number[] {
   const raw = process.env['BENCH_SCALE_KEYS'] || '1000,100000,1000000';
@@ -80,9 +89,54 @@ function templateRounds(rotations: number): TemplateEvent[][] {
   });
 }
 
-/** Write `count` keys' events into the events table, round by round, by SQL. Returns the events written. */
-async function fill(pool: Pool, count: number, rotations: number): Promise<number> {
+/**
+ * A registered identity's and a pending approval request's events, as their deciders decide them, with
+ * ACCESS_ID and `seqno` where they differ (placeholders the deciders accept): what the key service's
+ * identity and approval views fold at start.
+ */
+function accessTemplates(): { identity: TemplateEvent[]; approval: TemplateEvent[] } {
+  const now = new Date('2026-12-05T00:00:00.000Z');
+  const metadata = { now, actor: 'bench', correlationId: 'bench-scale' };
+  const identity = identityDecider.decide(
+    { type: 'RegisterIdentity', data: { identityId: ACCESS_ID, name: 'bench-workload-seqno', kind: 'WORKLOAD', roles: ['rotation-scheduler'], credentialVerifier: `bench-${ACCESS_ID}` }, metadata },
+    identityDecider.initialState(),
+  );
+  const approval = approvalDecider.decide(
+    {
+      type: 'RequestApproval',
+      data: { approvalId: ACCESS_ID, operation: 'ScheduleKeyVersionDestruction', targetId: ACCESS_ID, params: { version: 1, delayDays: null }, changeTicket: 'CHG-seqno', expiresAt: new Date('2027-12-05T00:00:00.000Z') },
+      metadata: { ...metadata, changeTicket: 'CHG-seqno' },
+    },
+    approvalDecider.initialState(),
+  );
+  const template = (events: Array<{ type: string; data: unknown; metadata: unknown }>) => events.map((e, v) => ({ v, type: e.type, data: JSON.stringify(e.data), metadata: JSON.stringify(e.metadata) }));
+  return { identity: template(identity), approval: template(approval) };
+}
+
+/** Write `count` identities' and as many approvals' streams (numbered from `first`), by SQL like the keys. */
+async function fillAccess(pool: Pool, first: number, count: number): Promise<number> {
   let written = 0;
+  const templates = accessTemplates();
+  for (const [prefix, events] of [[IDENTITY_STREAM_PREFIX, templates.identity], [APPROVAL_STREAM_PREFIX, templates.approval]] as const) {
+    const r = await pool.query(
+      `INSERT INTO events (event_id, stream_id, stream_version, type, data, metadata)
+       SELECT gen_random_uuid(), $4 || k.id, t.v, t.type, replace(replace(t.data, $5, k.id), 'seqno', k.i::text)::jsonb, replace(t.metadata, 'seqno', k.i::text)::jsonb
+         FROM (SELECT i, md5($4 || i)::uuid::text AS id FROM generate_series($1::integer, $2::integer) AS i) AS k
+        CROSS JOIN jsonb_to_recordset($3::jsonb) AS t(v integer, type text, data text, metadata text)
+        ORDER BY k.i, t.v`,
+      [first, first + count - 1, JSON.stringify(events), prefix, ACCESS_ID],
+    );
+    written += r.rowCount ?? 0;
+  }
+  return written;
+}
+
+/**
+ * Write `count` keys' events into the events table, round by round, by SQL, with half the identities and
+ * approvals before them and half after. Returns the events written.
+ */
+async function fill(pool: Pool, count: number, rotations: number): Promise<number> {
+  let written = await fillAccess(pool, 1, ACCESS_STREAMS / 2);
   for (const round of templateRounds(rotations)) {
     for (let from = 1; from <= count; from += FILL_CHUNK) {
       const to = Math.min(count, from + FILL_CHUNK - 1);
@@ -98,6 +152,7 @@ async function fill(pool: Pool, count: number, rotations: number): Promise<numbe
       written += r.rowCount ?? 0;
     }
   }
+  written += await fillAccess(pool, ACCESS_STREAMS / 2 + 1, ACCESS_STREAMS / 2);
   await pool.query('ANALYZE events');
   return written;
 }
@@ -136,6 +191,10 @@ async function tail(store: PostgresEventStore, count: number): Promise<void> {
 
 interface Measured {
   startMs: number;
+  /** Start of the identity and approval views (followStore), and what they hold after it. */
+  viewsMs: number;
+  identities: number;
+  approvals: number;
   caughtUpTo: string;
   gets: number;
   held: number;
@@ -180,8 +239,9 @@ async function main(): Promise<void> {
       const head = (await pool.query<{ p: string }>('SELECT max(global_position)::text AS p FROM events')).rows[0]?.p;
       const held = Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM key_snapshots')).rows[0]?.n);
       if (m.caughtUpTo !== head || held !== size + TAIL_KEYS) throw new Error(`correctness: the catalog caught up to ${m.caughtUpTo} of ${head}, the read model has ${held} keys, ${size + TAIL_KEYS} were written`);
+      if (m.identities !== ACCESS_STREAMS || m.approvals !== ACCESS_STREAMS) throw new Error(`correctness: the views hold ${m.identities} identities and ${m.approvals} approvals, ${ACCESS_STREAMS} of each were written`);
       rows.push({ size, events: events + TAIL_KEYS * 3, fillS, buildS, ...m });
-      process.stderr.write(`scale:   catalog started in ${m.startMs.toFixed(0)} ms, ${m.gets} reads in ${m.getsMs.toFixed(0)} ms\n`);
+      process.stderr.write(`scale:   catalog started in ${m.startMs.toFixed(0)} ms, ${m.gets} reads in ${m.getsMs.toFixed(0)} ms; identity and approval views started in ${m.viewsMs.toFixed(0)} ms\n`);
     } finally {
       await store.close();
       await pool.end();
@@ -192,11 +252,12 @@ async function main(): Promise<void> {
   if (!base) return;
   const ratio = (a: number, b: number) => a / Math.max(b, 0.1);
   const lines = [
-    `Key catalog start (snapshot follower catching up from its checkpoint: ${TAIL_KEYS} keys written since) and memory after start and ${gets} reads of ${HELD_KEYS} keys, by size of history`,
-    `${'keys'.padStart(10)} ${'events'.padStart(11)} ${'fill s'.padStart(7)} ${'build s'.padStart(8)} ${'start ms'.padStart(9)} ${'×'.padStart(5)} ${'heap MiB'.padStart(9)} ${'×'.padStart(5)} ${'rss MiB'.padStart(8)} ${'×'.padStart(5)} ${'reads ms'.padStart(9)}`,
+    `Key catalog start (snapshot follower catching up from its checkpoint: ${TAIL_KEYS} keys written since) and memory after start and ${gets} reads of ${HELD_KEYS} keys, by size of history;`,
+    `views ms: start of the identity and approval views (followStore, as the key service starts them) over ${ACCESS_STREAMS} identities and ${ACCESS_STREAMS} approvals at every size`,
+    `${'keys'.padStart(10)} ${'events'.padStart(11)} ${'fill s'.padStart(7)} ${'build s'.padStart(8)} ${'start ms'.padStart(9)} ${'×'.padStart(5)} ${'views ms'.padStart(9)} ${'×'.padStart(5)} ${'heap MiB'.padStart(9)} ${'×'.padStart(5)} ${'rss MiB'.padStart(8)} ${'×'.padStart(5)} ${'reads ms'.padStart(9)}`,
     ...rows.map(
       (r) =>
-        `${fmt(r.size).padStart(10)} ${fmt(r.events).padStart(11)} ${r.fillS.toFixed(0).padStart(7)} ${r.buildS.toFixed(0).padStart(8)} ${r.startMs.toFixed(0).padStart(9)} ${ratio(r.startMs, base.startMs).toFixed(2).padStart(5)} ${r.heapMiB.toFixed(1).padStart(9)} ${ratio(r.heapMiB, base.heapMiB).toFixed(2).padStart(5)} ${r.rssMiB.toFixed(0).padStart(8)} ${ratio(r.rssMiB, base.rssMiB).toFixed(2).padStart(5)} ${r.getsMs.toFixed(0).padStart(9)}`,
+        `${fmt(r.size).padStart(10)} ${fmt(r.events).padStart(11)} ${r.fillS.toFixed(0).padStart(7)} ${r.buildS.toFixed(0).padStart(8)} ${r.startMs.toFixed(0).padStart(9)} ${ratio(r.startMs, base.startMs).toFixed(2).padStart(5)} ${r.viewsMs.toFixed(0).padStart(9)} ${ratio(r.viewsMs, base.viewsMs).toFixed(2).padStart(5)} ${r.heapMiB.toFixed(1).padStart(9)} ${ratio(r.heapMiB, base.heapMiB).toFixed(2).padStart(5)} ${r.rssMiB.toFixed(0).padStart(8)} ${ratio(r.rssMiB, base.rssMiB).toFixed(2).padStart(5)} ${r.getsMs.toFixed(0).padStart(9)}`,
     ),
   ];
   const largest = rows[rows.length - 1] as (typeof rows)[number];
@@ -204,12 +265,30 @@ async function main(): Promise<void> {
     const start = ratio(largest.startMs, base.startMs);
     const heap = ratio(largest.heapMiB, base.heapMiB);
     const rss = ratio(largest.rssMiB, base.rssMiB);
-    const met = start <= TARGET_RATIO && heap <= TARGET_RATIO && rss <= TARGET_RATIO;
+    const views = ratio(largest.viewsMs, base.viewsMs);
+    const met = start <= TARGET_RATIO && views <= TARGET_RATIO && heap <= TARGET_RATIO && rss <= TARGET_RATIO;
     lines.push(
-      `target: start, heap and RSS with ${fmt(largest.size)} keys within ${TARGET_RATIO}× of ${fmt(base.size)}: ${met ? 'met' : 'NOT met'} (start ${start.toFixed(2)}×, heap ${heap.toFixed(2)}×, RSS ${rss.toFixed(2)}×)`,
+      `target: start (catalog and views), heap and RSS with ${fmt(largest.size)} keys within ${TARGET_RATIO}× of ${fmt(base.size)}: ${met ? 'met' : 'NOT met'} (start ${start.toFixed(2)}×, views ${views.toFixed(2)}×, heap ${heap.toFixed(2)}×, RSS ${rss.toFixed(2)}×)`,
     );
   }
+  lines.push('', ...auditVolumeLines());
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** The audit query latencies bench:audit-volume saved for the largest audit it ran, or what to run when none is saved. */
+function auditVolumeLines(): string[] {
+  let saved: AuditVolumeResult | undefined;
+  try {
+    saved = loadAuditVolumeResult();
+  } catch (e) {
+    return [`Audit at volume: the saved result cannot be read (${e instanceof Error ? e.message : String(e)}); run npm run bench:audit-volume again.`];
+  }
+  if (!saved) return [`Audit at volume: no result saved (${AUDIT_VOLUME_RESULT_FILE}); run npm run bench:audit-volume to measure the query latencies at an audit size.`];
+  return [
+    `Audit at volume: ${fmt(saved.records)} audit records (the largest run of bench:audit-volume saved, ${saved.date}; ${saved.runs} runs each, target < ${saved.targetMs} ms):`,
+    `${'operation'.padEnd(52)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}`,
+    ...saved.queries.map((q) => `${q.name.padEnd(52)} ${q.p50Ms.toFixed(2).padStart(8)} ${q.p99Ms.toFixed(2).padStart(8)}`),
+  ];
 }
 
 main().catch((e: unknown) => {

@@ -22,7 +22,7 @@ import {
   uniqueTestSchema,
 } from '@kms/persistence-postgres';
 import { REPO_ROOT } from '@kms/testing';
-import { eventStoreMigrations } from '@kms/event-store-postgres';
+import { eventStoreMigrations, IndexEventsByStreamPrefix1796740000000 } from '@kms/event-store-postgres';
 import { keyServiceMigrations } from './key-service.compose';
 import { freePort, killHard, type KeyServiceProcess, processPeople, spawnKeyService, waitForGrpc } from './testing/key-service-process';
 
@@ -91,12 +91,13 @@ describe('migrate step (owner) and a service that only checks (service role)', (
   });
 
   it('refuses a schema an older version migrated, naming only what is missing', async () => {
-    // An older deployment: events and audit records only, written before sealing.
-    await runMigrations({ url: testDatabaseUrl(), serviceRole: role, schema }, [...eventStoreMigrations, ...auditMigrations]);
+    // An older deployment: events (without the stream-prefix index) and audit records only, written before sealing.
+    const olderEventStore = eventStoreMigrations.filter((m) => m !== IndexEventsByStreamPrefix1796740000000);
+    await runMigrations({ url: testDatabaseUrl(), serviceRole: role, schema }, [...olderEventStore, ...auditMigrations]);
     await owner.query(`INSERT INTO "${schema}".audit_records (id, "time", request_id, operation, actor, outcome) VALUES ($1, now(), 'r', 'CreateKey', 'alice', 'SUCCESS')`, [randomUUID()]);
     const refused = await startService();
     expect(await refused.exited).toEqual({ code: 1, signal: null });
-    expect(refused.output()).toMatch(/missing the migrations CreateKeyMaterial1795359260616, CreateChangeTables1796000000000, CreateSecondFactors1796400000000, CreateConsoleSessions1796500000000, CreateImportParameters1796414400000, CreateEscrowCeremonyKeys1796600000000, CreateKeySnapshots1796730000000;/);
+    expect(refused.output()).toMatch(/missing the migrations IndexEventsByStreamPrefix1796740000000, CreateKeyMaterial1795359260616, CreateChangeTables1796000000000, CreateSecondFactors1796400000000, CreateConsoleSessions1796500000000, CreateImportParameters1796414400000, CreateEscrowCeremonyKeys1796600000000, CreateKeySnapshots1796730000000;/);
   });
 
   it('the migrate step applies every migration as the owner and seals the older history on the record, without printing a password', async () => {

@@ -1,5 +1,6 @@
 import { BACKWARDS, END, StreamNotFoundError, WrongExpectedVersionError as EsdbWrongExpectedVersionError, type EventStoreDBClient } from '@eventstore/db-client';
 import {
+  checkStreamPrefixes,
   EventStoreUnavailableError,
   SEAL_METADATA_KEY,
   WrongExpectedVersionError,
@@ -13,6 +14,7 @@ import {
   type ReadStreamResult,
   type StoredEvent,
   type StoredStreamReader,
+  type SubscribeOptions,
   type SubscriptionHandler,
 } from '@kms/event-store';
 import { globalPositionOf, toEventData, toExpectedRevision, toPortError, toStoredEvent } from './esdb-mapping';
@@ -153,9 +155,11 @@ export class EsdbEventStore implements EventStore, StoredStreamReader {
     return head;
   }
 
-  subscribeToAll(options: { fromPosition?: bigint }, handler: SubscriptionHandler): EventSubscription {
+  /** With `streamPrefixes`, the server filters $all by stream name (streamNameFilter). */
+  subscribeToAll(options: SubscribeOptions, handler: SubscriptionHandler): EventSubscription {
+    const prefixes = checkStreamPrefixes(options.streamPrefixes);
     const from = options.fromPosition === undefined || options.fromPosition < 0n ? undefined : options.fromPosition;
-    const subscription = new EsdbSubscription(this.client, from, handler, this.maxReconnectDelayMs, (s) => this.subscriptions.delete(s), this.sealer);
+    const subscription = new EsdbSubscription(this.client, from, handler, this.maxReconnectDelayMs, (s) => this.subscriptions.delete(s), this.sealer, prefixes);
     this.subscriptions.add(subscription);
     return subscription;
   }

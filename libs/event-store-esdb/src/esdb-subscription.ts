@@ -3,18 +3,20 @@ import {
   END,
   START,
   excludeSystemEvents,
+  streamNameFilter,
   type AllStreamSubscription,
   type EventStoreDBClient,
 } from '@eventstore/db-client';
-import type { EventSealer, EventSubscription, SubscriptionHandler } from '@kms/event-store';
+import { matchesStreamPrefixes, type EventSealer, type EventSubscription, type SubscriptionHandler } from '@kms/event-store';
 import { globalPositionOf, isSystemEvent, isTransient, toStoredEvent } from './esdb-mapping';
 
 /** How far back from the end of $all to look for the last non-system event when a subscription starts. */
 const HEAD_SCAN_LIMIT = 4096;
 
 /**
- * What $all held when the subscription started: the commit position of its last non-system event,
- * 'empty' when it holds none, or 'unknown' when that event lies beyond the scan limit.
+ * What $all held when the subscription started: the commit position of its last non-system event (of the
+ * subscription's streams), 'empty' when it holds none, or 'unknown' when that event lies beyond the scan
+ * limit (then only the server's caught-up message tells).
  */
 type Head = bigint | 'empty' | 'unknown';
 
@@ -39,6 +41,8 @@ export class EsdbSubscription implements EventSubscription {
     private readonly onStopped: (subscription: EsdbSubscription) => void,
     /** Checks every event's seal before it is delivered; a broken one stops the subscription (onError), never skipped. */
     private readonly sealer?: EventSealer,
+    /** Checked prefixes (checkStreamPrefixes): the server filters by stream name; undefined for every stream. */
+    private readonly prefixes?: readonly string[],
   ) {
     this.done = this.run();
   }
@@ -84,7 +88,7 @@ export class EsdbSubscription implements EventSubscription {
     try {
       for await (const resolved of read) {
         scanned += 1;
-        if (resolved.event && !isSystemEvent(resolved.event)) return resolved.event.position.commit;
+        if (resolved.event && this.delivers(resolved.event)) return resolved.event.position.commit;
       }
     } finally {
       await read.cancel();
@@ -97,7 +101,9 @@ export class EsdbSubscription implements EventSubscription {
     const from = this.position;
     const subscription = this.client.subscribeToAll({
       fromPosition: from === undefined ? START : { commit: from, prepare: from },
-      filter: excludeSystemEvents(),
+      // One filter per subscription: by stream name the server skips the other streams (system ones too,
+      // unless a prefix starts with `$`: delivers() drops those here).
+      filter: this.prefixes ? streamNameFilter({ prefixes: [...this.prefixes] }) : excludeSystemEvents(),
     });
     this.current = subscription;
     // Errors reach us through the iterator; this keeps one emitted after we stopped reading from crashing the process.
@@ -117,7 +123,7 @@ export class EsdbSubscription implements EventSubscription {
         if (this.stopped) return;
         const recorded = resolved.event;
         const position = recorded ? globalPositionOf(recorded.position) : undefined;
-        if (recorded && position !== undefined && !isSystemEvent(recorded) && (this.position === undefined || position > this.position)) {
+        if (recorded && position !== undefined && this.delivers(recorded) && (this.position === undefined || position > this.position)) {
           try {
             const event = toStoredEvent(recorded, position);
             // Checked one by one: what precedes a forged event is delivered, the event itself never.
@@ -139,6 +145,11 @@ export class EsdbSubscription implements EventSubscription {
       subscription.removeAllListeners('caughtUp');
       await subscription.unsubscribe().catch(() => undefined);
     }
+  }
+
+  /** Not a system event, and of the subscription's streams (the server filters already; checked again here). */
+  private delivers(event: { type: string; streamId: string }): boolean {
+    return !isSystemEvent(event) && matchesStreamPrefixes(event.streamId, this.prefixes);
   }
 
   private reportCaughtUp(): void {

@@ -2,6 +2,7 @@ import {
   EventStoreUnavailableError,
   WrongExpectedVersionError,
   type AppendResult,
+  checkStreamPrefixes,
   type EventSealer,
   type EventStore,
   type EventSubscription,
@@ -12,6 +13,7 @@ import {
   type StoredEvent,
   type StoredStreamReader,
   type StreamWrite,
+  type SubscribeOptions,
   type SubscriptionHandler,
   versionMatches,
 } from '@kms/event-store';
@@ -121,8 +123,10 @@ export class PostgresEventStore implements EventStore, StoredStreamReader {
     return this.settings.sealer;
   }
 
-  subscribeToAll(options: { fromPosition?: bigint }, handler: SubscriptionHandler): EventSubscription {
-    const subscription = new PostgresSubscription(this.pool, this.settings, options.fromPosition ?? 0n, handler, (s) =>
+  /** With `streamPrefixes`, reads go through events_stream_prefix_position (IndexEventsByStreamPrefix1796740000000). */
+  subscribeToAll(options: SubscribeOptions, handler: SubscriptionHandler): EventSubscription {
+    const prefixes = checkStreamPrefixes(options.streamPrefixes);
+    const subscription = new PostgresSubscription(this.pool, this.settings, options.fromPosition ?? 0n, prefixes, handler, (s) =>
       this.subscriptions.delete(s),
     );
     this.subscriptions.add(subscription);

@@ -28,13 +28,21 @@ export class PostgresSubscription implements EventSubscription {
   private listenFailures = 0;
   private readonly done: Promise<void>;
 
+  /** The catch-up read: after $1, at most $2 rows, of the subscription's streams (subscriptionBatchQuery). */
+  private readonly batchQuery: string;
+  private readonly prefixBounds: string[];
+
   constructor(
     private readonly pool: Pool,
     private readonly settings: PostgresSubscriptionSettings,
+    /** Delivered or scanned through: a prefix subscription moves it past the events it skipped. */
     private position: bigint,
+    /** Checked prefixes (checkStreamPrefixes), or undefined for every stream. */
+    prefixes: readonly string[] | undefined,
     private readonly handler: SubscriptionHandler,
     private readonly onStopped: (subscription: PostgresSubscription) => void,
   ) {
+    ({ sql: this.batchQuery, prefixParams: this.prefixBounds } = subscriptionBatchQuery(prefixes));
     // Not awaited: the first reads need not wait for LISTEN, which wakes the loop once it is in place.
     void this.listen();
     this.done = this.run();
@@ -53,8 +61,9 @@ export class PostgresSubscription implements EventSubscription {
       while (!this.stopped) {
         this.pendingWake = false;
         let events: StoredEvent[];
+        let head: bigint | undefined;
         try {
-          events = await this.readBatch();
+          ({ events, head } = await this.readBatch());
           readFailures = 0;
         } catch {
           // The database is unreachable or restarting: retry with backoff, the subscription stays alive.
@@ -70,6 +79,9 @@ export class PostgresSubscription implements EventSubscription {
           this.position = event.globalPosition;
         }
         if (events.length < this.settings.batchSize && !this.stopped) {
+          // Nothing of ours lies at or before the head any more: the next reads start there, so a caught-up
+          // prefix subscription reads what was appended since (by the primary key), not its streams again.
+          if (head !== undefined && head > this.position) this.position = head;
           if (!caughtUp) {
             caughtUp = true;
             this.handler.onCaughtUp?.();
@@ -88,12 +100,19 @@ export class PostgresSubscription implements EventSubscription {
     }
   }
 
-  private async readBatch(): Promise<StoredEvent[]> {
-    const result = await this.pool.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM events WHERE global_position > $1 ORDER BY global_position LIMIT $2`,
-      [this.position.toString(), this.settings.batchSize],
-    );
-    return result.rows.map(toStoredEvent);
+  /**
+   * The next batch and, for a prefix subscription, the store's head read just before it. Appends take
+   * positions and commit in one order (the append lock), so every event up to that head is visible to the
+   * batch's read: when the batch is not full, none of ours up to the head is left to read.
+   */
+  private async readBatch(): Promise<{ events: StoredEvent[]; head: bigint | undefined }> {
+    let head: bigint | undefined;
+    if (this.prefixBounds.length > 0) {
+      const max = await this.pool.query<{ head: string | null }>('SELECT max(global_position)::text AS head FROM events');
+      head = BigInt(max.rows[0]?.head ?? 0);
+    }
+    const result = await this.pool.query<EventRow>(this.batchQuery, [this.position.toString(), this.settings.batchSize, ...this.prefixBounds]);
+    return { events: result.rows.map(toStoredEvent), head };
   }
 
   private wake(): void {
@@ -153,4 +172,57 @@ export class PostgresSubscription implements EventSubscription {
 
 function backoffMs(attempt: number, maxMs: number): number {
   return Math.min(maxMs, 100 * 2 ** (attempt - 1));
+}
+
+/**
+ * A subscription's catch-up read: the events after $1, at most $2, of the streams `prefixes` match (all
+ * when undefined); `prefixParams` follow $2.
+ */
+export function subscriptionBatchQuery(prefixes: readonly string[] | undefined): { sql: string; prefixParams: string[] } {
+  if (!prefixes) return { sql: `SELECT ${EVENT_COLUMNS} FROM events WHERE global_position > $1 ORDER BY global_position LIMIT $2`, prefixParams: [] };
+  const filter = streamPrefixFilter(prefixes, 3);
+  return {
+    // Sorted by `global_position + 0`, not by the key itself: ordered by the primary key, a LIMIT makes the
+    // planner walk it from the position and filter, reading the whole history when few rows match (its
+    // estimate for a rare prefix is far too high). This way it reads the matching rows through
+    // events_stream_prefix_position and sorts them; once caught up the position is the head, and it reads
+    // what follows it by the primary key.
+    sql: `SELECT ${EVENT_COLUMNS} FROM events WHERE global_position > $1 AND (${filter.sql}) ORDER BY global_position + 0 LIMIT $2`,
+    prefixParams: filter.params,
+  };
+}
+
+/**
+ * SQL matching stream ids that start with one of `prefixes`, with its parameters numbered from `first`:
+ * for each prefix the range from it (inclusive) to the least string after every string it starts, both
+ * compared in the "C" collation. That is byte order, which in a UTF-8 database is code-point order
+ * whatever the database's collation: under a linguistic one (en_US) a range misses ids and includes
+ * others, and only the "C" comparison can use events_stream_prefix_position. No LIKE, so `%`, `_` and
+ * `\` in a prefix are plain characters.
+ */
+export function streamPrefixFilter(prefixes: readonly string[], first: number): { sql: string; params: string[] } {
+  const params: string[] = [];
+  const ranges = prefixes.map((prefix) => {
+    params.push(prefix);
+    const from = `stream_id COLLATE "C" >= $${first + params.length - 1}`;
+    const to = prefixUpperBound(prefix);
+    if (to === undefined) return `(${from})`;
+    params.push(to);
+    return `(${from} AND stream_id COLLATE "C" < $${first + params.length - 1})`;
+  });
+  return { sql: ranges.join(' OR '), params };
+}
+
+/**
+ * The least string, in code-point order, greater than every string that starts with `prefix`: the prefix
+ * with its last code point raised by one, dropping trailing U+10FFFF (nothing is greater) and stepping
+ * over the surrogates (no text holds them). Undefined when the prefix is all U+10FFFF.
+ */
+export function prefixUpperBound(prefix: string): string | undefined {
+  const points = Array.from(prefix, (c) => c.codePointAt(0) as number);
+  while (points.length > 0) {
+    const last = points.pop() as number;
+    if (last < 0x10ffff) return String.fromCodePoint(...points, last === 0xd7ff ? 0xe000 : last + 1);
+  }
+  return undefined;
 }

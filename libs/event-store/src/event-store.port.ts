@@ -93,13 +93,48 @@ export class EventStoreUnavailableError extends Error {
   }
 }
 
+/** Where a subscription starts and which streams it delivers. */
+export interface SubscribeOptions {
+  /** Deliver events after this global position (exclusive); undefined: from the start. */
+  fromPosition?: bigint;
+  /**
+   * Deliver only events of streams whose id starts with one of these (literally: no wildcards, case
+   * matters), in global order; undefined: every stream. `onCaughtUp` fires once the matching events that
+   * existed at the start are delivered, also when none match. An empty list or prefix is a RangeError.
+   */
+  streamPrefixes?: readonly string[];
+}
+
 /** The event store port. PostgreSQL, EventStoreDB and in-memory adapters implement it. */
 export interface EventStore {
   readStream(streamId: string): Promise<ReadStreamResult>;
   appendToStream(streamId: string, events: NewEvent[], options: { expectedVersion: ExpectedVersion }): Promise<AppendResult>;
-  /** Catch-up subscription to every stream from after `fromPosition` (exclusive), or from the start. */
-  subscribeToAll(options: { fromPosition?: bigint }, handler: SubscriptionHandler): EventSubscription;
+  /**
+   * Catch-up subscription from after `fromPosition` (exclusive), or from the start, to every stream or
+   * to those whose id starts with one of `streamPrefixes`. Throws RangeError for invalid prefixes.
+   */
+  subscribeToAll(options: SubscribeOptions, handler: SubscriptionHandler): EventSubscription;
   close(): Promise<void>;
+}
+
+/**
+ * The prefixes of a subscription, checked: undefined (every stream) or a non-empty list of non-empty
+ * prefixes, duplicates removed. A prefix that no stream id can hold (a NUL, an unpaired surrogate) is
+ * refused too, so every adapter answers the same. Throws RangeError naming `streamPrefixes`.
+ */
+export function checkStreamPrefixes(prefixes: readonly string[] | undefined): readonly string[] | undefined {
+  if (prefixes === undefined) return undefined;
+  if (!Array.isArray(prefixes) || prefixes.length === 0) throw new RangeError('streamPrefixes must hold at least one prefix (leave it out to subscribe to every stream)');
+  for (const prefix of prefixes) {
+    if (typeof prefix !== 'string' || prefix.length === 0) throw new RangeError('streamPrefixes must not hold an empty prefix');
+    if (prefix.includes('\0') || /\p{Cs}/u.test(prefix)) throw new RangeError(`streamPrefixes: "${prefix}" holds a NUL or an unpaired surrogate, which no stream id can`);
+  }
+  return [...new Set(prefixes)];
+}
+
+/** True when `streamId` starts with one of `prefixes`, or `prefixes` is undefined (every stream). */
+export function matchesStreamPrefixes(streamId: string, prefixes: readonly string[] | undefined): boolean {
+  return prefixes === undefined || prefixes.some((p) => streamId.startsWith(p));
 }
 
 /**

@@ -1,4 +1,6 @@
 import {
+  checkStreamPrefixes,
+  matchesStreamPrefixes,
   WrongExpectedVersionError,
   type AppendResult,
   type EventStore,
@@ -7,6 +9,7 @@ import {
   type NewEvent,
   type ReadStreamResult,
   type StoredEvent,
+  type SubscribeOptions,
   type StoredStreamReader,
   type SubscriptionHandler,
   versionMatches,
@@ -53,8 +56,9 @@ export class InMemoryEventStore implements EventStore, StoredStreamReader {
     return { nextExpectedVersion: last.streamVersion, lastGlobalPosition: last.globalPosition };
   }
 
-  subscribeToAll(options: { fromPosition?: bigint }, handler: SubscriptionHandler): EventSubscription {
-    const subscription = new InMemorySubscription(this.log, clampPosition(options.fromPosition), handler, (s) => this.subscriptions.delete(s));
+  subscribeToAll(options: SubscribeOptions, handler: SubscriptionHandler): EventSubscription {
+    const prefixes = checkStreamPrefixes(options.streamPrefixes);
+    const subscription = new InMemorySubscription(this.log, clampPosition(options.fromPosition), prefixes, handler, (s) => this.subscriptions.delete(s));
     this.subscriptions.add(subscription);
     return subscription;
   }
@@ -82,6 +86,7 @@ class InMemorySubscription implements EventSubscription {
   constructor(
     private readonly log: readonly StoredEvent[],
     private position: bigint,
+    private readonly prefixes: readonly string[] | undefined,
     private readonly handler: SubscriptionHandler,
     private readonly onStopped: (s: InMemorySubscription) => void,
   ) {
@@ -108,7 +113,7 @@ class InMemorySubscription implements EventSubscription {
         // Positions are 1-based indexes into the log.
         const next = this.log[Number(this.position)];
         if (next) {
-          await this.handler.onEvent(copyEvent(next));
+          if (matchesStreamPrefixes(next.streamId, this.prefixes)) await this.handler.onEvent(copyEvent(next));
           this.position = next.globalPosition;
           continue;
         }

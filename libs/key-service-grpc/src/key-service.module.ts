@@ -178,7 +178,8 @@ export class KeyServiceLifecycle implements OnModuleInit, OnApplicationBootstrap
 
   async onApplicationBootstrap(): Promise<void> {
     // The key catalog follows from its read model's checkpoint; identities and approvals are few and
-    // held whole, so they are still folded from the start.
+    // held whole, so they are folded from the start, reading only their own streams (followStore
+    // subscribes to the caches' prefixes): the key history is not read.
     [, this.subscription] = await Promise.all([this.catalog.start(this.deps.store), followStore(this.deps.store, [this.identities.cache, this.approvals.cache])]);
     this.deps.changes.reconciler?.start(RECONCILE_EVERY_MS);
     await this.bootstrapAdministrator();

@@ -33,6 +33,11 @@ export class AggregateCache<C, E, S> {
     if (capacity !== undefined && !(Number.isInteger(capacity) && capacity > 0)) throw new RangeError('capacity must be a whole number of at least 1');
   }
 
+  /** The streams it folds, for followStore to subscribe to them only. */
+  get streamPrefix(): string {
+    return this.prefix;
+  }
+
   /** Apply an event from the subscription. Idempotent by stream version. */
   apply(e: StoredEvent): void {
     const id = idOfStream(this.prefix, e.streamId);

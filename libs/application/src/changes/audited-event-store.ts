@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AppendResult, EventStore, EventSubscription, ExpectedVersion, NewEvent, ReadStreamResult, SubscriptionHandler } from '@kms/event-store';
+import type { AppendResult, EventStore, EventSubscription, ExpectedVersion, NewEvent, ReadStreamResult, SubscribeOptions, SubscriptionHandler } from '@kms/event-store';
 import type { Clock } from '../ports/audit-log.port';
 import type { ChangeCommitter } from './change-committer.port';
 
@@ -39,7 +39,7 @@ export class AuditedEventStore implements EventStore {
     return result as AppendResult;
   }
 
-  subscribeToAll(options: { fromPosition?: bigint }, handler: SubscriptionHandler): EventSubscription {
+  subscribeToAll(options: SubscribeOptions, handler: SubscriptionHandler): EventSubscription {
     return this.inner.subscribeToAll(options, handler);
   }
 

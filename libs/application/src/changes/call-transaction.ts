@@ -8,6 +8,7 @@ import {
   type ReadStreamResult,
   type StoredEvent,
   type StreamWrite,
+  type SubscribeOptions,
   type SubscriptionHandler,
   versionMatches,
   WrongExpectedVersionError,
@@ -230,7 +231,7 @@ export class CallScopedEventStore implements EventStore {
     return (currentTransaction() ?? this.inner).appendToStream(streamId, events, options);
   }
 
-  subscribeToAll(options: { fromPosition?: bigint }, handler: SubscriptionHandler): EventSubscription {
+  subscribeToAll(options: SubscribeOptions, handler: SubscriptionHandler): EventSubscription {
     return this.inner.subscribeToAll(options, handler);
   }
 

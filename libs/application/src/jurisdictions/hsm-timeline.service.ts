@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { HSM_STREAM_PREFIX, type HsmDeclaration, type HsmIdentity, hsmTimelineDecider, hsmTimelineEventCodec, type HsmTimelineEvent } from '@kms/domain';
-import type { AppendResult, EventStore, EventSubscription, ExpectedVersion, NewEvent, ReadStreamResult, StoredEvent, SubscriptionHandler } from '@kms/event-store';
+import type { AppendResult, EventStore, EventSubscription, ExpectedVersion, NewEvent, ReadStreamResult, StoredEvent, SubscribeOptions, SubscriptionHandler } from '@kms/event-store';
 import type { ChangeCommitter } from '../changes/change-committer.port';
 import { handleCommand } from '../changes/handle-command';
 import type { AuditRecord, Clock } from '../ports/audit-log.port';
@@ -33,7 +33,7 @@ export class HsmTimelineService {
         const [result] = await committer.commit({ writes: [{ streamId, events, expectedVersion: options.expectedVersion }], audit: audit(events) });
         return result as AppendResult;
       },
-      subscribeToAll: (options: { fromPosition?: bigint }, handler: SubscriptionHandler): EventSubscription => store.subscribeToAll(options, handler),
+      subscribeToAll: (options: SubscribeOptions, handler: SubscriptionHandler): EventSubscription => store.subscribeToAll(options, handler),
       close: () => Promise.resolve(),
     };
   }

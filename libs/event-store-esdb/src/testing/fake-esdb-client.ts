@@ -1,11 +1,13 @@
 import {
   BACKWARDS,
   END,
+  STREAM_NAME,
   StreamNotFoundError,
   WrongExpectedVersionError as EsdbWrongExpectedVersionError,
   type AppendExpectedRevision,
   type AppendResult,
   type EventData,
+  type Filter,
   type Position,
   type ReadStreamOptions,
 } from '@eventstore/db-client';
@@ -26,7 +28,8 @@ interface Recorded {
 
 /**
  * An in-memory stand-in for the few EventStoreDB client calls the adapter makes (stream reads,
- * appends with an expected revision, $all read backwards and a catch-up subscription to $all),
+ * appends with an expected revision, $all read backwards and a catch-up subscription to $all, filtered
+ * by stream-name prefixes when asked),
  * behaving as the server does for them: JSON data and metadata round-trip as JSON, a conflicting
  * append throws the client's WrongExpectedVersionError, a missing stream StreamNotFoundError while
  * it is read. For unit tests of the adapter's own logic; the contract suite runs against a server.
@@ -34,7 +37,7 @@ interface Recorded {
 export class FakeEsdbClient {
   private readonly streams = new Map<string, Recorded[]>();
   private readonly all: Recorded[] = [];
-  private readonly live = new Set<PassThrough>();
+  private readonly live = new Set<PassThrough & { prefixes: string[] | undefined }>();
   /** Runs before an append is applied (once per call): lets a test slip in another writer's append. */
   beforeAppend: ((streamId: string) => Promise<void>) | undefined;
   readonly appends: Array<{ streamId: string; expectedRevision: AppendExpectedRevision | undefined; events: number }> = [];
@@ -85,7 +88,7 @@ export class FakeEsdbClient {
       };
       stored.push(recorded);
       this.all.push(recorded);
-      for (const s of this.live) s.write({ event: copy(recorded) });
+      for (const s of this.live) if (passes(recorded, s.prefixes)) s.write({ event: copy(recorded) });
     }
     this.streams.set(streamId, stored);
     const last = stored[stored.length - 1] as Recorded;
@@ -98,10 +101,18 @@ export class FakeEsdbClient {
     return withCancel(Readable.from(events));
   }
 
-  subscribeToAll(options: { fromPosition?: unknown } = {}): PassThrough & { unsubscribe(): Promise<void> } {
+  /** Every subscription's filter, in order: a test sees what the adapter asked the server for. */
+  readonly subscriptionFilters: Array<Filter | undefined> = [];
+
+  subscribeToAll(options: { fromPosition?: unknown; filter?: Filter } = {}): PassThrough & { unsubscribe(): Promise<void> } {
     const from = typeof options.fromPosition === 'object' && options.fromPosition !== null ? (options.fromPosition as Position).commit : -1n;
-    const s = new PassThrough({ objectMode: true });
-    for (const e of this.all) if (e.position.commit > from) s.write({ event: copy(e) });
+    this.subscriptionFilters.push(options.filter);
+    // As the server does, a stream-name prefix filter leaves out every other stream. Event-type filters
+    // (excludeSystemEvents) have nothing to leave out: the fake writes no system events.
+    const filter = options.filter;
+    const prefixes = filter?.filterOn === STREAM_NAME && 'prefixes' in filter ? filter.prefixes : undefined;
+    const s = Object.assign(new PassThrough({ objectMode: true }), { prefixes });
+    for (const e of this.all) if (e.position.commit > from && passes(e, prefixes)) s.write({ event: copy(e) });
     this.live.add(s);
     setImmediate(() => s.emit('caughtUp'));
     return Object.assign(s, {
@@ -111,6 +122,10 @@ export class FakeEsdbClient {
       },
     });
   }
+}
+
+function passes(e: Recorded, prefixes: string[] | undefined): boolean {
+  return prefixes === undefined || prefixes.some((p) => e.streamId.startsWith(p));
 }
 
 function roundTrip(value: unknown): unknown {

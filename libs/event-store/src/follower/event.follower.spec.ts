@@ -20,17 +20,20 @@ async function until(condition: () => boolean, what: string, timeoutMs = 5000): 
   }
 }
 
-/** The store, recording the position each subscription started from. */
-function recordingStore(store: EventStore): { store: EventStore; from: Array<bigint | undefined> } {
+/** The store, recording the position (and prefixes) each subscription started from. */
+function recordingStore(store: EventStore): { store: EventStore; from: Array<bigint | undefined>; prefixes: Array<readonly string[] | undefined> } {
   const from: Array<bigint | undefined> = [];
+  const prefixes: Array<readonly string[] | undefined> = [];
   return {
     from,
+    prefixes,
     store: {
       readStream: (id) => store.readStream(id),
       appendToStream: (id, events, options) => store.appendToStream(id, events, options),
       close: () => store.close(),
       subscribeToAll: (options, handler) => {
         from.push(options.fromPosition);
+        prefixes.push(options.streamPrefixes);
         return store.subscribeToAll(options, handler);
       },
     },
@@ -318,6 +321,40 @@ describe('followEvents', () => {
       expect(saves).toEqual([]);
       expect(follower.status().checkpoint).toBe(positions[1]);
     });
+  });
+
+  it('with streamPrefixes, follows only those streams, on every resubscription too', async () => {
+    const store = new InMemoryEventStore();
+    const probe = recordingStore(store);
+    const write = async (streamId: string) => (await store.appendToStream(streamId, [event('E')], { expectedVersion: 'any' })).lastGlobalPosition;
+    const [a1, , b1, , a2] = [await write('a-1'), await write('c-1'), await write('b-1'), await write('ab-1'), await write('a-2')];
+    let failed = false;
+    const seen: bigint[] = [];
+    const follower = follow(probe.store, {
+      streamPrefixes: ['a-', 'b-'],
+      handle: (e) => {
+        if (e.globalPosition === b1 && !failed) {
+          failed = true;
+          throw new Error('once');
+        }
+        seen.push(e.globalPosition);
+      },
+    });
+    await follower.caughtUp();
+    const [, b2] = [await write('c-2'), await write('b-2')];
+    await until(() => seen.length === 4, 'the live event');
+
+    expect(seen).toEqual([a1, b1, a2, b2]);
+    // The resubscription after the failure starts after a-1, with the same prefixes.
+    expect(probe.from).toEqual([undefined, a1]);
+    expect(probe.prefixes).toEqual([['a-', 'b-'], ['a-', 'b-']]);
+    expect(follower.status()).toMatchObject({ position: b2, caughtUp: true });
+  });
+
+  it('refuses an empty list of prefixes or an empty prefix at once', () => {
+    const store = new InMemoryEventStore();
+    expect(() => followEvents(store, { name: 'x', handle: () => undefined, streamPrefixes: [] })).toThrow(/streamPrefixes/);
+    expect(() => followEvents(store, { name: 'x', handle: () => undefined, streamPrefixes: [''] })).toThrow(RangeError);
   });
 
   it('refuses a retry whose bounds make no sense', () => {

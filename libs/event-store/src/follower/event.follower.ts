@@ -1,4 +1,4 @@
-import type { EventStore, EventSubscription, StoredEvent } from '../event-store.port';
+import { checkStreamPrefixes, type EventStore, type EventSubscription, type StoredEvent, type SubscribeOptions } from '../event-store.port';
 
 /** Backoff after a failure: `initialMs`, doubling per failure in a row, never more than `maxMs`. */
 export interface FollowerRetry {
@@ -33,6 +33,11 @@ interface CommonFollowOptions {
    * a failure only if it failed itself. Default: from the start.
    */
   from?: () => bigint | undefined | Promise<bigint | undefined>;
+  /**
+   * Follow only streams whose id starts with one of these (see SubscribeOptions), on every
+   * (re)subscription; undefined: every stream. The position is then that of the last event handled.
+   */
+  streamPrefixes?: readonly string[];
   /** Saves the handled position after catch-up, at most every `everyMs` while events arrive, and on stop. */
   checkpoint?: FollowerCheckpoint;
   /** Called once, when every event that existed at start has been handled. */
@@ -103,6 +108,7 @@ function isPromise(value: unknown): value is Promise<unknown> {
  */
 export class EventFollower implements EventSubscription {
   private readonly retry: FollowerRetry | false;
+  private readonly streamPrefixes: readonly string[] | undefined;
   private readonly current: FollowerStatus;
   private startKnown = false;
   private startFrom: bigint | undefined;
@@ -138,6 +144,8 @@ export class EventFollower implements EventSubscription {
     if ('batch' in options && !(Number.isInteger(options.batch.size) && options.batch.size > 0 && options.batch.lingerMs >= 0)) {
       throw new RangeError('batch needs a whole size of at least 1 and lingerMs >= 0');
     }
+    // Refused here rather than at every subscription attempt, where it would only be retried.
+    this.streamPrefixes = checkStreamPrefixes(options.streamPrefixes);
     this.current = { name: options.name, state: 'starting', position: 0n, caughtUp: false, lastError: null, failures: 0, checkpoint: null, checkpointError: null };
     this.caught = new Promise<void>((resolve, reject) => {
       this.resolveCaught = resolve;
@@ -220,7 +228,11 @@ export class EventFollower implements EventSubscription {
     const ended = new Promise<Error | undefined>((resolve) => (this.endSubscription = resolve));
     const fromPosition = this.handledAny ? this.current.position : this.startFrom;
     if (this.current.state !== 'retrying') this.current.state = this.current.caughtUp ? 'live' : 'replaying';
-    this.subscription = this.store.subscribeToAll(fromPosition === undefined ? {} : { fromPosition }, {
+    const subscribeOptions: SubscribeOptions = {
+      ...(fromPosition === undefined ? {} : { fromPosition }),
+      ...(this.streamPrefixes ? { streamPrefixes: this.streamPrefixes } : {}),
+    };
+    this.subscription = this.store.subscribeToAll(subscribeOptions, {
       onEvent: (event) => (generation === this.generation ? this.deliver(event, generation) : undefined),
       onCaughtUp: () => {
         if (generation === this.generation) this.subscriptionCaughtUp(generation);

@@ -55,6 +55,23 @@ export function eventStoreContract(name: string, factory: () => Promise<EventSto
       return subscription;
     }
 
+    function subscribeTo(streamPrefixes: readonly string[], fromPosition: bigint | undefined, recorder: Recorder): EventSubscription {
+      const subscription = store().subscribeToAll({ streamPrefixes, ...(fromPosition === undefined ? {} : { fromPosition }) }, recorder);
+      open.push(subscription);
+      return subscription;
+    }
+
+    /** Append one event to each stream, in this order; the ids of the events. */
+    async function appendEach(streamIds: readonly string[]): Promise<string[]> {
+      const ids: string[] = [];
+      for (const streamId of streamIds) {
+        const event = keyEvent('KeyUsed');
+        await append(streamId, [event], 'any');
+        ids.push(event.id);
+      }
+      return ids;
+    }
+
     async function append(streamId: string, events: NewEvent[], expectedVersion: ExpectedVersion): Promise<AppendResult> {
       return store().appendToStream(streamId, events, { expectedVersion });
     }
@@ -399,7 +416,105 @@ export function eventStoreContract(name: string, factory: () => Promise<EventSto
         }
       });
     });
+
+    describe('subscribeToAll with streamPrefixes', () => {
+      it('from the start delivers only the matching streams, in global order, calls onCaughtUp once, then delivers live ones', async () => {
+        const root = uniqueRoot();
+        const [identity, approval, key, identityName] = [`${root}identity-1`, `${root}approval-1`, `${root}key-1`, `${root}identityname-1`];
+        const historic = await appendEach([identity, key, approval, identityName, identity, approval]);
+        const recorder = new Recorder([identity, approval]);
+
+        subscribeTo([`${root}identity-`, `${root}approval-`], undefined, recorder);
+        await recorder.until(() => recorder.caughtUpCalls > 0, 'onCaughtUp', deliveryTimeoutMs);
+        expect(recorder.ownIdsAtCaughtUp).toEqual([historic[0], historic[2], historic[4], historic[5]]);
+
+        const live = await appendEach([key, approval, identityName, identity]);
+        await recorder.until(() => recorder.own().length === 6, 'the live events', deliveryTimeoutMs);
+
+        // Nothing else was delivered, not even other suites' events: only what the prefixes match.
+        expect(recorder.events.map((e) => e.id)).toEqual([historic[0], historic[2], historic[4], historic[5], live[1], live[3]]);
+        expect(isStrictlyIncreasing(recorder.events.map((e) => e.globalPosition))).toBe(true);
+        expect(recorder.caughtUpCalls).toBe(1);
+        expect(recorder.errors).toEqual([]);
+      });
+
+      it('from a position delivers only the matching events after it (exclusive)', async () => {
+        const root = uniqueRoot();
+        const [a, b] = [`${root}a-1`, `${root}b-1`];
+        await appendEach([a]);
+        const from = (await store().readStream(a)).events[0]?.globalPosition ?? -1n;
+        const ids = await appendEach([b, a, b, a]);
+        const recorder = new Recorder([a, b]);
+
+        subscribeTo([`${root}a-`], from, recorder);
+        await recorder.until(() => recorder.caughtUpCalls > 0, 'onCaughtUp', deliveryTimeoutMs);
+        const live = await appendEach([b, a]);
+        await recorder.until(() => recorder.own().length === 3, 'the live event', deliveryTimeoutMs);
+
+        expect(recorder.events.map((e) => e.id)).toEqual([ids[1], ids[3], live[1]]);
+        expect(recorder.events.every((e) => e.globalPosition > from)).toBe(true);
+      });
+
+      it('calls onCaughtUp once when no stream matches, and delivers a matching event appended later', async () => {
+        const root = uniqueRoot();
+        await appendEach([`${root}other-1`, `${root}othe-1`]);
+        const recorder = new Recorder([`${root}other-2`]);
+
+        subscribeTo([`${root}other-2`], undefined, recorder);
+        await recorder.until(() => recorder.caughtUpCalls > 0, 'onCaughtUp', deliveryTimeoutMs);
+        expect(recorder.events).toEqual([]);
+
+        const [later] = await appendEach([`${root}other-2`]);
+        await recorder.until(() => recorder.own().length === 1, 'the matching live event', deliveryTimeoutMs);
+        expect(recorder.events.map((e) => e.id)).toEqual([later]);
+        expect(recorder.caughtUpCalls).toBe(1);
+      });
+
+      it("matches whole prefixes: 'key-' is not 'keyname-', 'identity-' is not 'identityname-'", async () => {
+        const { lastGlobalPosition: from } = await append(newStreamId(), [keyEvent('KeyCreated')], 'no_stream');
+        const id = randomUUID();
+        const streams = [`keyname-${id}`, `key-${id}`, `identityname-${id}`, `identity-${id}`, `keyname${id}`, `identity${id}`];
+        const ids = await appendEach(streams);
+        const recorder = new Recorder(streams);
+
+        // Other suites may append key- and identity- streams meanwhile: only this test's streams are compared.
+        subscribeTo(['key-', 'identity-'], from, recorder);
+        await recorder.until(() => recorder.own().length >= 2 && recorder.caughtUpCalls > 0, 'the key- and identity- events', deliveryTimeoutMs);
+
+        expect(recorder.own().map((e) => e.id)).toEqual([ids[1], ids[3]]);
+        expect(recorder.events.every((e) => e.streamId.startsWith('key-') || e.streamId.startsWith('identity-'))).toBe(true);
+      });
+
+      it('takes prefixes literally: %, _ and \\ are plain characters, case and non-ASCII count', async () => {
+        const root = uniqueRoot();
+        const prefix = `${root}50%_off\\-`;
+        const matching = [`${prefix}1`, `${prefix}%`];
+        const others = [`${root}50%Xoff\\-2`, `${root}50abc_off\\-3`, `${root}50%_offX-4`, `${root}50%_off\\`, `${root}50%_OFF\\-5`];
+        const unicode = [`${root}鍵-1`, `${root}鍵name-1`, `${root}\u{10FFFF}-1`, `${root}\u{10FFFE}-1`, `${root}é-1`, `${root}e\u0301-1`];
+        const ids = await appendEach([...others.slice(0, 2), matching[0] as string, ...others.slice(2), matching[1] as string, ...unicode]);
+        const recorder = new Recorder([...matching, ...others, ...unicode]);
+
+        subscribeTo([prefix, `${root}鍵-`, `${root}\u{10FFFF}`, `${root}é`], undefined, recorder);
+        await recorder.until(() => recorder.caughtUpCalls > 0, 'onCaughtUp', deliveryTimeoutMs);
+
+        expect(recorder.events.map((e) => e.streamId)).toEqual([matching[0], matching[1], unicode[0], unicode[2], unicode[4]]);
+        expect(recorder.events.map((e) => e.id)).toEqual([ids[2], ids[6], ids[7], ids[9], ids[11]]);
+      });
+
+      it('refuses an empty list and an empty prefix with a RangeError naming streamPrefixes', () => {
+        const handler = new Recorder([]);
+        for (const streamPrefixes of [[], [''], ['key-', '']]) {
+          expect(() => open.push(store().subscribeToAll({ streamPrefixes }, handler))).toThrow(RangeError);
+          expect(() => open.push(store().subscribeToAll({ streamPrefixes }, handler))).toThrow(/streamPrefixes/);
+        }
+      });
+    });
   });
+}
+
+/** A root no other test or suite uses, so a prefix under it matches this test's streams only. */
+function uniqueRoot(): string {
+  return `t${randomUUID().slice(0, 8)}`;
 }
 
 /** Records what a subscription delivers; `own()` keeps only this test's streams. */
