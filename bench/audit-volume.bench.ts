@@ -6,7 +6,8 @@
  * prints its rows/s and disk per million rows. It refuses to grow past what keeps 30 GB of the disk
  * free (measured on the first million). Then it times BENCH_AUDIT_RUNS (default 200) runs each of the
  * real code: an audit page (ComplianceQueries.auditRecords) filtered by key, by actor, by a one-hour
- * time range and by key within a day, an inclusion proof (LedgerStore.inclusion of a random record)
+ * time range, by key within a day and by a rare operation (Backup), the policy controls report
+ * (ComplianceQueries.controls: KMS-BAK-02 and KMS-AC-01 read rm_audit_log), an inclusion proof (LedgerStore.inclusion of a random record)
  * and a consistency proof (LedgerStore.consistency, half way to the end): p50 and p99 against the
  * 50 ms target, and each page query's plan. Figures, never an exit code for a missed target.
  * Rows are synthetic (leaf data is a JSON of the record's fields, not the projector's canonical
@@ -30,6 +31,8 @@ const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/kms_bench';
 const CHUNK = 1_000_000;
 const KEYS = 10_000;
 const ACTORS = 200;
+/** One record in this many is a Backup, and one a compliance officer's ExportEvidence (the rare operations the controls read). */
+const RARE = 100_000;
 const TARGET_MS = 50;
 const KEEP_FREE_BYTES = 30 * 1024 ** 3;
 /** Secondary indexes built after the load, as a share of the loaded tables' size. */
@@ -52,8 +55,11 @@ async function generateChunk(pool: Pool, lo: number, hi: number, total: number):
     await client.query("SET LOCAL synchronous_commit TO off; SET LOCAL work_mem TO '256MB'");
     await client.query(
       `INSERT INTO rm_audit_log ("position", id, "time", actor, role, operation, key_id, key_version, outcome, error_code, request_id, source_address, details, leaf_index)
-       SELECT g, md5('rec' || g)::uuid, to_timestamp(($3::float8 + g * $4::float8) / 1000), 'svc-' || (g % ${ACTORS}), 'workload',
-              (ARRAY['Encrypt', 'Decrypt', 'GenerateDataKey', 'Sign'])[1 + (g % 4)::int], md5('key' || (g % ${KEYS}))::uuid, 1 + (g % 3)::int,
+       SELECT g, md5('rec' || g)::uuid, to_timestamp(($3::float8 + g * $4::float8) / 1000), 'svc-' || (g % ${ACTORS}),
+              CASE WHEN g % ${RARE} = ${RARE / 2 + 1} THEN 'compliance-officer' ELSE 'workload' END,
+              CASE WHEN g % ${RARE} = 1 THEN 'Backup' WHEN g % ${RARE} = ${RARE / 2 + 1} THEN 'ExportEvidence'
+                   ELSE (ARRAY['Encrypt', 'Decrypt', 'GenerateDataKey', 'Sign'])[1 + (g % 4)::int] END,
+              md5('key' || (g % ${KEYS}))::uuid, 1 + (g % 3)::int,
               CASE WHEN g % 50 = 0 THEN 'DENIED' ELSE 'SUCCESS' END, CASE WHEN g % 50 = 0 THEN 'PERMISSION_DENIED' END,
               'req-' || g, '10.0.0.8', '{"plaintextBytes": 1024}'::jsonb, g - 1
          FROM generate_series($1::bigint, $2::bigint) g`,
@@ -197,9 +203,13 @@ async function main(): Promise<void> {
       [`page by actor (${Math.round(rows / ACTORS).toLocaleString('en')} per actor)`, (i) => ({ actor: `svc-${rand(ACTORS, i + 3)}`, limit: '50' })],
       ['page by time range (1 hour)', (i) => ({ from: iso(START + rand(SPAN_MS - 3_600_000, i + 11)), to: iso(START + rand(SPAN_MS - 3_600_000, i + 11) + 3_600_000), limit: '50' })],
       ['page by key within a day', (i) => ({ keyId: md5Uuid(`key${rand(KEYS, i + 5)}`), from: iso(START + rand(SPAN_MS - 86_400_000, i + 13)), to: iso(START + rand(SPAN_MS - 86_400_000, i + 13) + 86_400_000), limit: '50' })],
+      [`page by operation (Backup, 1 record in ${RARE.toLocaleString('en')})`, () => ({ operation: 'Backup', limit: '50' })],
     ];
     const results: Array<[string, { p50: number; p99: number }]> = [];
     for (const [name, query] of pages) results.push([name, await time(runs, (i) => queries.auditRecords(query(i < 0 ? 0 : i)))]);
+    // Every policy control (GET /v1/controls); over rm_audit_log: KMS-BAK-02 (the newest Backup) and KMS-AC-01 (compliance officers' key uses).
+    const ledgerHealth = { events: 0, audit: rows, eventsCheckpoint: 0, auditCheckpoint: latest.treeSize };
+    results.push(['controls report (every policy control)', await time(runs, () => queries.controls(ledgerHealth))]);
     results.push([`inclusion proof (tree of ${latest.treeSize.toLocaleString('en')})`, await time(runs, (i) => ledger.inclusion('audit', md5Uuid(`rec${1 + rand(rows, i + 17)}`)))]);
     results.push([`consistency proof (${Number(first ?? half).toLocaleString('en')} → ${latest.treeSize.toLocaleString('en')})`, await time(runs, () => ledger.consistency('audit', Number(first ?? half), latest.treeSize))]);
 
@@ -222,6 +232,7 @@ async function main(): Promise<void> {
       if (q.to) qb.andWhere('a.time < :to', { to: q.to });
       if (q.actor) qb.andWhere('a.actor = :actor', { actor: q.actor });
       if (q.keyId) qb.andWhere('a.keyId = :keyId', { keyId: q.keyId });
+      if (q.operation) qb.andWhere('a.operation = :operation', { operation: q.operation });
       const [sql, params] = qb.orderBy('a.position').limit(51).getQueryAndParameters();
       const plan = (await dataSource.query(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) ${sql}`, params)) as Array<{ 'QUERY PLAN': string }>;
       lines.push(`plan, ${name}: ${plan.map((p) => p['QUERY PLAN'].trim()).filter((l) => /Scan|Sort|Buffers|Execution/.test(l)).slice(0, 4).join(' | ')}`);
