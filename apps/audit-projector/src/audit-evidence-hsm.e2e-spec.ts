@@ -1,24 +1,21 @@
 /**
  * @jest-environment ./libs/key-backend-pkcs11/src/testing/softhsm-test.environment.ts
  */
-import { createHash, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, sign, verify as verifySignature } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, randomUUID, sign, verify as verifySignature } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { type AttestationSigner, systemClock } from '@kms/application';
-import { AuditProjectorModule, complianceIdentity } from '@kms/audit-projector';
-import { loadConfig } from '@kms/config';
-import { createKmsClient, type KmsClient, type KmsMessage, type KmsMethod } from '@kms/contracts';
+import type { AttestationSigner } from '@kms/application';
+import type { KmsClient, KmsMessage, KmsMethod } from '@kms/contracts';
 import { canonicalJsonBytes, type SignedKeyOriginStatement } from '@kms/evidence';
 import type { BootstrapEnrolment } from '@kms/key-service-grpc';
-import { type RunningKeyService, startKeyService } from '@kms/key-service-app';
 import { readTar } from '@kms/ledger';
-import { dropSchema, PostgresAuditFeed, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
-import { createHttpApp, type HttpApp } from '@kms/platform';
-import { cachedToken, ConsoleCeremonies, type ConsolePeople, consolePeople, freePort, peopleRegistrar, realCeremonyClock } from '@kms/testing';
+import type { HttpApp } from '@kms/platform';
+import { cachedToken, type ConsolePeople, peopleRegistrar } from '@kms/testing';
 import { status } from '@grpc/grpc-js';
 import { softHsmTestToken } from '@kms/key-backend-pkcs11/testing';
+import { type ProjectorStack, startProjectorStack } from './projector-stack.e2e-helpers';
 
 // An HSM key's evidence bundle end to end: the key service on a SoftHSM2 token creates and uses an
 // HSM-protected key over gRPC, the projector (signing with the token's attestation key) exports the
@@ -48,15 +45,12 @@ function unpack(files: Map<string, Buffer>, dir: string): void {
 }
 
 describe('HSM key evidence bundle end to end (SoftHSM2): gRPC → projector → HTTP export → offline verifier', () => {
-  const url = testDatabaseUrl();
-  const schema = uniqueTestSchema('ap_hsm_e2e');
-  const readModels = `${schema}_rm`.slice(0, 63);
-  let service: RunningKeyService;
+  let stack: ProjectorStack;
   let projector: HttpApp;
   let client: KmsClient;
   let attestation: AttestationSigner;
   let work: string;
-  let bootstrap: BootstrapEnrolment | undefined;
+  let bootstrap: BootstrapEnrolment;
   /** People sign in with their security key and TOTP (real time); a token is kept while it is fresh. */
   let people: ConsolePeople;
   let linkFor: ((identityId: string) => Promise<string>) | undefined;
@@ -73,57 +67,33 @@ describe('HSM key evidence bundle end to end (SoftHSM2): gRPC → projector → 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'kms-hsm-evidence-'));
     const hsmToken = softHsmTestToken();
-    const httpPort = await freePort();
-    const config = loadConfig({
-      KMS_DATABASE_URL: url,
-      KMS_DATABASE_SCHEMA: schema,
-      KMS_MASTER_KEY: randomBytes(32).toString('base64'),
-      KMS_GRPC_ADDRESS: `127.0.0.1:${await freePort()}`,
-      KMS_HTTP_ADDRESS: `127.0.0.1:${httpPort}`,
-      KMS_HSM_ENABLED: '1',
-      KMS_HSM_PIN_FILE: hsmToken.userPinFile,
-      SOFTHSM2_CONF: hsmToken.confPath,
-    });
-    service = await startKeyService(config, { logger: false, onBootstrapEnrolment: (c) => void (bootstrap = c) });
-    if (!bootstrap) throw new Error('no bootstrap administrator');
-    people = consolePeople(new ConsoleCeremonies({ httpUrl: service.httpUrl, origin: `http://localhost:${httpPort}`, clock: realCeremonyClock }), bootstrap, {
-      // A person's enrolment link takes two people: the registrars of the test (see peopleRegistrar).
-      linkFor: (identityId) => {
-        if (!linkFor) throw new Error('no people registrar yet');
-        return linkFor(identityId);
+    stack = await startProjectorStack({
+      schemaPrefix: 'ap_hsm_e2e',
+      origin: 'kms.hsm.e2e/ledger',
+      env: { KMS_HSM_ENABLED: '1', KMS_HSM_PIN_FILE: hsmToken.userPinFile, SOFTHSM2_CONF: hsmToken.confPath },
+      // The production wiring with an HSM: checkpoints, manifests and origin statements signed by kms-attestation-v1 on the token.
+      signer: (service) => {
+        if (!service.runtime.deps.attestation) throw new Error('the key service has no HSM attestation key');
+        attestation = service.runtime.deps.attestation;
+        return attestation;
+      },
+      people: {
+        // A person's enrolment link takes two people: the registrars of the test (see peopleRegistrar).
+        linkFor: (identityId) => {
+          if (!linkFor) throw new Error('no people registrar yet');
+          return linkFor(identityId);
+        },
       },
     });
-    client = createKmsClient(service.grpcAddress);
-    const deps = service.runtime.deps;
-    if (!deps.attestation) throw new Error('the key service has no HSM attestation key');
-    attestation = deps.attestation;
-    projector = await createHttpApp(
-      AuditProjectorModule.forRoot(config, {
-        eventStore: deps.store,
-        ...(service.runtime.sealedHistory ? { seals: service.runtime.sealedHistory } : {}),
-        auditFeed: new PostgresAuditFeed(service.runtime.pool, service.runtime.auditSealer),
-        auditLog: service.runtime.audit,
-        // The production wiring with an HSM: checkpoints, manifests and origin statements signed by kms-attestation-v1 on the token.
-        signer: attestation,
-        identity: complianceIdentity(deps.store, deps.secrets, systemClock),
-        settings: { readModelSchema: readModels, origin: 'kms.hsm.e2e/ledger', runner: { pollIntervalMs: 50, checkpointIntervalMs: 0 } },
-      }),
-      { host: '127.0.0.1', port: 0 },
-      { logger: false },
-    );
+    ({ projector, client, bootstrap, people } = stack);
   }, 60_000);
 
   afterAll(async () => {
-    await projector?.app.close();
-    client?.close();
-    await service?.close();
-    await dropSchema({ url, schema });
-    await dropSchema({ url, schema: readModels });
+    await stack?.close();
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
   it('exports a bundle whose HSM origin statements the verifier accepts; one altered byte or a re-signed statement is refused, naming the file', async () => {
-    if (!bootstrap) throw new Error('no bootstrap administrator');
     const admin = await token(bootstrap.identityId, '', true);
     const app = await call<{ client_id: string; client_secret: string }>('RegisterIdentity', { name: 'signing-service', kind: 'WORKLOAD', roles: [] }, admin);
     // People take two people to register; bob (who approves the admin's rotation) is made by neither the admin nor with its approval.

@@ -1,19 +1,15 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { systemClock } from '@kms/application';
-import { AuditProjectorModule, complianceIdentity } from '@kms/audit-projector';
 import { SoftwareAttestationSigner } from '@kms/audit-projector/testing';
-import { loadConfig } from '@kms/config';
-import { createKmsClient, type KmsClient } from '@kms/contracts';
+import type { KmsClient } from '@kms/contracts';
 import type { BootstrapEnrolment } from '@kms/key-service-grpc';
-import { type RunningKeyService, startKeyService } from '@kms/key-service-app';
 import { readTar } from '@kms/ledger';
-import { dropSchema, PostgresAuditFeed, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
-import { createHttpApp, type HttpApp } from '@kms/platform';
-import { ConsoleCeremonies, type ConsolePeople, consolePeople, freePort, realCeremonyClock } from '@kms/testing';
+import type { HttpApp } from '@kms/platform';
+import type { ConsolePeople } from '@kms/testing';
+import { type ProjectorStack, startProjectorStack } from './projector-stack.e2e-helpers';
 
 const ROOT = resolve(__dirname, '../../..');
 const VERIFIER = resolve(ROOT, 'scripts/verify-evidence-bundle.ts');
@@ -29,16 +25,13 @@ function verifier(...args: string[]): Promise<{ code: number | null; output: str
 }
 
 describe('audit projector end to end: gRPC operations → ledger → evidence bundle → offline verifier', () => {
-  const url = testDatabaseUrl();
-  const schema = uniqueTestSchema('ap_e2e');
-  const readModels = `${schema}_rm`.slice(0, 63);
-  let service: RunningKeyService;
+  let stack: ProjectorStack;
   let projector: HttpApp;
   let client: KmsClient;
   let work: string;
   const signer = SoftwareAttestationSigner.generate();
 
-  let bootstrap: BootstrapEnrolment | undefined;
+  let bootstrap: BootstrapEnrolment;
   /** People sign in with their security key and TOTP (real time: the service runs on the system clock). */
   let people: ConsolePeople;
   const token = async (clientId: string, secret: string, human: boolean): Promise<string> =>
@@ -48,45 +41,16 @@ describe('audit projector end to end: gRPC operations → ledger → evidence bu
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'kms-evidence-'));
-    const httpPort = await freePort();
-    const config = loadConfig({
-      KMS_DATABASE_URL: url,
-      KMS_DATABASE_SCHEMA: schema,
-      KMS_MASTER_KEY: randomBytes(32).toString('base64'),
-      KMS_GRPC_ADDRESS: `127.0.0.1:${await freePort()}`,
-      KMS_HTTP_ADDRESS: `127.0.0.1:${httpPort}`,
-    });
-    service = await startKeyService(config, { logger: false, onBootstrapEnrolment: (c) => void (bootstrap = c) });
-    if (!bootstrap) throw new Error('no bootstrap administrator');
-    people = consolePeople(new ConsoleCeremonies({ httpUrl: service.httpUrl, origin: `http://localhost:${httpPort}`, clock: realCeremonyClock }), bootstrap);
-    client = createKmsClient(service.grpcAddress);
-    const deps = service.runtime.deps;
-    projector = await createHttpApp(
-      AuditProjectorModule.forRoot(config, {
-        eventStore: deps.store,
-        ...(service.runtime.sealedHistory ? { seals: service.runtime.sealedHistory } : {}),
-        auditFeed: new PostgresAuditFeed(service.runtime.pool, service.runtime.auditSealer),
-        auditLog: service.runtime.audit,
-        signer,
-        identity: complianceIdentity(deps.store, deps.secrets, systemClock),
-        settings: { readModelSchema: readModels, origin: 'kms.e2e.test/ledger', runner: { pollIntervalMs: 50, checkpointIntervalMs: 0 } },
-      }),
-      { host: '127.0.0.1', port: 0 },
-      { logger: false },
-    );
+    stack = await startProjectorStack({ schemaPrefix: 'ap_e2e', origin: 'kms.e2e.test/ledger', signer });
+    ({ projector, client, bootstrap, people } = stack);
   });
 
   afterAll(async () => {
-    await projector?.app.close();
-    client?.close();
-    await service?.close();
-    await dropSchema({ url, schema });
-    await dropSchema({ url, schema: readModels });
+    await stack?.close();
     rmSync(work, { recursive: true, force: true });
   });
 
   it('exports a bundle as a compliance officer that the verifier accepts, and names the one altered file', async () => {
-    if (!bootstrap) throw new Error('no bootstrap administrator');
     const admin = await token(bootstrap.identityId, '', true);
     const call = <T = Record<string, unknown>>(method: Parameters<KmsClient['call']>[0], body: Record<string, unknown>, t: string) =>
       client.call<T & Record<string, unknown>>(method, body, { token: t, requestId: randomUUID() });

@@ -1,16 +1,15 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { systemClock } from '@kms/application';
-import { AuditProjectorModule, complianceIdentity, type OcsfExportManifest, ProjectionRunner, verifyOcsfExport } from '@kms/audit-projector';
+import { randomUUID } from 'node:crypto';
+import { type OcsfExportManifest, ProjectionRunner, verifyOcsfExport } from '@kms/audit-projector';
 import { SoftwareAttestationSigner } from '@kms/audit-projector/testing';
-import { loadConfig } from '@kms/config';
-import { createKmsClient, type KmsClient } from '@kms/contracts';
+import type { KmsClient } from '@kms/contracts';
 import { readStoredEventsAfter } from '@kms/event-store-postgres';
 import type { BootstrapEnrolment } from '@kms/key-service-grpc';
-import { type RunningKeyService, startKeyService } from '@kms/key-service-app';
+import type { RunningKeyService } from '@kms/key-service-app';
 import { type AuditLeafRecord, BUNDLE_FILES, leafData, leafHash, readTar, verifyCheckpointNote, verifyEvidenceBundle, verifyInclusion } from '@kms/ledger';
-import { dropSchema, PostgresAuditFeed, readStoredAuditRows, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
-import { createHttpApp, type HttpApp } from '@kms/platform';
-import { ConsoleCeremonies, type ConsolePeople, consolePeople, freePort, realCeremonyClock } from '@kms/testing';
+import { readStoredAuditRows } from '@kms/persistence-postgres';
+import type { HttpApp } from '@kms/platform';
+import type { ConsolePeople } from '@kms/testing';
+import { type ProjectorStack, startProjectorStack } from './projector-stack.e2e-helpers';
 
 /*
  * Issue 23, "Batches": a batch call is one audit_records row (one seal, one commit), and everything
@@ -19,61 +18,36 @@ import { ConsoleCeremonies, type ConsolePeople, consolePeople, freePort, realCer
  * item, and the ledger reconciliation matches each item's leaf to its row.
  */
 describe('batch audit records end to end: gRPC batch → one row → one record per item downstream', () => {
-  const url = testDatabaseUrl();
-  const schema = uniqueTestSchema('kms_batch_e2e');
-  const readModels = `${schema}_rm`.slice(0, 63);
   const signer = SoftwareAttestationSigner.generate();
+  let stack: ProjectorStack;
   let service: RunningKeyService;
   let projector: HttpApp;
   let client: KmsClient;
-  let bootstrap: BootstrapEnrolment | undefined;
+  let bootstrap: BootstrapEnrolment;
   let people: ConsolePeople;
+  let readModels: string;
 
   beforeAll(async () => {
-    const httpPort = await freePort();
-    const config = loadConfig({
-      KMS_DATABASE_URL: url,
-      KMS_DATABASE_SCHEMA: schema,
-      KMS_MASTER_KEY: randomBytes(32).toString('base64'),
-      KMS_GRPC_ADDRESS: `127.0.0.1:${await freePort()}`,
-      KMS_HTTP_ADDRESS: `127.0.0.1:${httpPort}`,
-    });
-    service = await startKeyService(config, { logger: false, onBootstrapEnrolment: (c) => void (bootstrap = c) });
-    if (!bootstrap) throw new Error('no bootstrap administrator');
-    people = consolePeople(new ConsoleCeremonies({ httpUrl: service.httpUrl, origin: `http://localhost:${httpPort}`, clock: realCeremonyClock }), bootstrap);
-    client = createKmsClient(service.grpcAddress);
-    const { deps, pool, auditSealer, sealedHistory } = service.runtime;
-    if (!sealedHistory) throw new Error('the PostgreSQL event store should seal its history');
-    projector = await createHttpApp(
-      AuditProjectorModule.forRoot(config, {
-        eventStore: deps.store,
-        seals: sealedHistory,
-        auditFeed: new PostgresAuditFeed(pool, auditSealer),
-        auditLog: service.runtime.audit,
-        signer,
-        identity: complianceIdentity(deps.store, deps.secrets, systemClock),
+    stack = await startProjectorStack({
+      schemaPrefix: 'kms_batch_e2e',
+      origin: 'kms.e2e.test/ledger',
+      signer,
+      projectorDeps: ({ runtime: { pool, auditSealer, sealedHistory } }) => ({
         reconciliation: {
           source: { eventsAfter: (p, n) => readStoredEventsAfter(pool, p, n), auditRecordsAfter: async (p, n) => (await readStoredAuditRows(pool, p, n)).rows },
-          sealer: sealedHistory.sealer,
+          sealer: (sealedHistory as NonNullable<typeof sealedHistory>).sealer,
           auditSealer,
         },
-        settings: { readModelSchema: readModels, origin: 'kms.e2e.test/ledger', runner: { pollIntervalMs: 50, checkpointIntervalMs: 0 } },
       }),
-      { host: '127.0.0.1', port: 0 },
-      { logger: false },
-    );
+    });
+    ({ service, projector, client, bootstrap, people, readModels } = stack);
   });
 
   afterAll(async () => {
-    await projector?.app.close();
-    client?.close();
-    await service?.close();
-    await dropSchema({ url, schema });
-    await dropSchema({ url, schema: readModels });
+    await stack?.close();
   });
 
   it('BatchEncrypt and BatchDecrypt of 20 items: one row each; 20 records in the read model, the query, the bundle (proven) and the export; reconciliation clean, and an edited item named', async () => {
-    if (!bootstrap) throw new Error('no bootstrap administrator');
     const admin = (await people.signIn(bootstrap.identityId)).accessToken;
     const call = <T = Record<string, unknown>>(method: Parameters<KmsClient['call']>[0], body: Record<string, unknown>, t: string, requestId = randomUUID()) =>
       client.call<T & Record<string, unknown>>(method, body, { token: t, requestId });
