@@ -15,6 +15,14 @@ type Queryable = Pick<ClientBase, 'query'> | Pick<Pool, 'query'>;
  */
 export const TAKE_AUDIT_APPEND_LOCK = `SELECT pg_advisory_xact_lock(${AUDIT_APPEND_LOCK_KEY})`;
 
+/** The chain's head and `count` reserved positions (`count`: a parameter reference or a whole-number literal). */
+function headAndPositionsSql(count: string): string {
+  return `SELECT (SELECT seal_hash FROM audit_records ORDER BY audit_records."position" DESC LIMIT 1) AS prev,
+            ARRAY(SELECT nextval(pg_get_serial_sequence('audit_records', 'position'))::text FROM generate_series(1, ${count})) AS positions`;
+}
+
+type HeadRow = { prev: string | null; positions: string[] };
+
 /**
  * Inside the caller's open transaction: take the audit append lock (unless the caller already took
  * it with TAKE_AUDIT_APPEND_LOCK, e.g. in the same round trip as its BEGIN), reserve positions for
@@ -22,18 +30,25 @@ export const TAKE_AUDIT_APPEND_LOCK = `SELECT pg_advisory_xact_lock(${AUDIT_APPE
  * per item and stands at the last of them (item i of n at `position - (n - 1) + i`), so every item
  * downstream has a position of its own and positions stay in commit order (see positionedAuditRecords).
  * Returns INSERT parameters in SEALED_AUDIT_COLUMNS order (see insertAuditRowsSql). One or two round
- * trips, whatever the number of rows.
+ * trips, whatever the number of rows; with `openWith` (statements without parameters that open the
+ * transaction, e.g. `BEGIN`), those, the lock and the head's read go in one round trip (the head still
+ * read by a statement of its own, after the lock).
  */
-export async function lockAndSeal(client: ClientBase, rows: AuditRow[], sealer: AuditSealer, options: { locked?: boolean } = {}): Promise<AuditRow[]> {
-  if (!options.locked) await client.query(TAKE_AUDIT_APPEND_LOCK);
+export async function lockAndSeal(client: ClientBase, rows: AuditRow[], sealer: AuditSealer, options: { locked?: boolean; openWith?: string } = {}): Promise<AuditRow[]> {
   // Each row's JSON parsed once: its sealed body, and from its items how many positions it takes.
   const bodies = rows.map((row) => sealableAuditRow(row, 0n));
   const spans = bodies.map((b) => Math.max(1, b.items?.length ?? 1));
-  const head = await client.query<{ prev: string | null; positions: string[] }>(
-    `SELECT (SELECT seal_hash FROM audit_records ORDER BY audit_records."position" DESC LIMIT 1) AS prev,
-            ARRAY(SELECT nextval(pg_get_serial_sequence('audit_records', 'position'))::text FROM generate_series(1, $1::integer)) AS positions`,
-    [spans.reduce((sum, n) => sum + n, 0)],
-  );
+  const count = spans.reduce((sum, n) => sum + n, 0);
+  let head: { rows: HeadRow[] };
+  if (options.openWith !== undefined) {
+    // Simple protocol (no parameters): the count is a whole number of our own making, written in the text.
+    if (!Number.isSafeInteger(count) || count < 1) throw new Error(`cannot reserve ${count} audit positions`);
+    const results = (await client.query(`${options.openWith}; ${TAKE_AUDIT_APPEND_LOCK}; ${headAndPositionsSql(String(count))}`)) as unknown as Array<{ rows: HeadRow[] }>;
+    head = results[results.length - 1] ?? { rows: [] };
+  } else {
+    if (!options.locked) await client.query(TAKE_AUDIT_APPEND_LOCK);
+    head = await client.query<HeadRow>(headAndPositionsSql('$1::integer'), [count]);
+  }
   const { prev: last = null, positions = [] } = head.rows[0] ?? {};
   const reserved = positions.map(BigInt).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   let taken = 0;

@@ -1,7 +1,7 @@
 import { type AuditLog, type AuditRecord, type OutstandingCiphertexts, type TrackingChanges, trackingChanges } from '@kms/application';
 import { KmsError } from '@kms/domain';
 import type { Pool, PoolClient } from 'pg';
-import { lockAndSeal, TAKE_AUDIT_APPEND_LOCK } from './audit-chain';
+import { lockAndSeal } from './audit-chain';
 import { type AuditRow, insertAuditRowsSql, MAX_ROWS_PER_INSERT, toAuditRow } from './audit-row.mapper';
 import type { AuditSealer } from './audit-seal';
 
@@ -229,9 +229,8 @@ export class PostgresAuditLog implements AuditLog, OutstandingCiphertexts {
     let failure: Error | undefined;
     try {
       // Forced on for this transaction so a role or database default of "off" cannot weaken durability.
-      // The append lock goes in the same round trip (its own statement: the head is read after it).
-      await client.query(`BEGIN; SET LOCAL synchronous_commit TO on; ${TAKE_AUDIT_APPEND_LOCK}`);
-      const sealed = await lockAndSeal(client, rows, this.sealer, { locked: true });
+      // BEGIN, the append lock and the read of the chain's head go in one round trip (each its own statement).
+      const sealed = await lockAndSeal(client, rows, this.sealer, { openWith: 'BEGIN; SET LOCAL synchronous_commit TO on' });
       for (let i = 0; i < sealed.length; i += this.maxBatch) {
         const chunk = sealed.slice(i, i + this.maxBatch);
         const inserted = await client.query(this.sqlFor(chunk.length), chunk.flat());
