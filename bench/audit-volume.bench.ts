@@ -22,7 +22,7 @@ import { statfs } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { ComplianceQueries, createReadModelDataSource, LedgerStore, SoftwareAttestationSigner, auditProjectorMigrations, backfillLedgerNodes } from '@kms/audit-projector';
 import { ConfigError } from '@kms/config';
-import { createPgPool, dropSchema, ensureDatabase, runMigrations } from '@kms/persistence-postgres';
+import { createPgPool, dropSchema, ensureDatabase, inTransaction, runMigrations } from '@kms/persistence-postgres';
 import type { Pool } from 'pg';
 import { AUDIT_VOLUME_RESULT_FILE, saveAuditVolumeResult } from './audit-volume-result';
 import { integerSetting } from './settings';
@@ -49,9 +49,8 @@ function md5Uuid(text: string): string {
 
 async function generateChunk(pool: Pool, lo: number, hi: number, total: number): Promise<void> {
   const step = SPAN_MS / total;
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await inTransaction(pool, async (client) => {
+    // Generated data: no need to wait for each chunk's fsync (overrides inTransaction's durable commit).
     await client.query("SET LOCAL synchronous_commit TO off; SET LOCAL work_mem TO '256MB'");
     await client.query(
       `INSERT INTO rm_audit_log ("position", id, "time", actor, role, operation, key_id, key_version, outcome, error_code, request_id, source_address, details, leaf_index)
@@ -75,13 +74,7 @@ async function generateChunk(pool: Pool, lo: number, hi: number, total: number):
       [lo, hi],
     );
     await client.query(`UPDATE projection_checkpoints SET "position" = $1, leaf_count = $1 WHERE name = 'audit'`, [hi]);
-    await client.query('COMMIT');
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    client.release();
-  }
+  });
   await backfillLedgerNodes((sql) => pool.query(sql).then((r) => r.rows), lo - 1);
 }
 

@@ -24,8 +24,7 @@ function headAndPositionsSql(count: string): string {
 type HeadRow = { prev: string | null; positions: string[] };
 
 /**
- * Inside the caller's open transaction: take the audit append lock (unless the caller already took
- * it with TAKE_AUDIT_APPEND_LOCK, e.g. in the same round trip as its BEGIN), reserve positions for
+ * Inside the caller's open transaction: take the audit append lock, reserve positions for
  * `rows` and seal them in order after the last stored record. A batch call's row takes one position
  * per item and stands at the last of them (item i of n at `position - (n - 1) + i`), so every item
  * downstream has a position of its own and positions stay in commit order (see positionedAuditRecords).
@@ -34,7 +33,7 @@ type HeadRow = { prev: string | null; positions: string[] };
  * transaction, e.g. `BEGIN`), those, the lock and the head's read go in one round trip (the head still
  * read by a statement of its own, after the lock).
  */
-export async function lockAndSeal(client: ClientBase, rows: AuditRow[], sealer: AuditSealer, options: { locked?: boolean; openWith?: string } = {}): Promise<AuditRow[]> {
+export async function lockAndSeal(client: ClientBase, rows: AuditRow[], sealer: AuditSealer, options: { openWith?: string } = {}): Promise<AuditRow[]> {
   // Each row's JSON parsed once: its sealed body, and from its items how many positions it takes.
   const bodies = rows.map((row) => sealableAuditRow(row, 0n));
   const spans = bodies.map((b) => Math.max(1, b.items?.length ?? 1));
@@ -46,7 +45,7 @@ export async function lockAndSeal(client: ClientBase, rows: AuditRow[], sealer: 
     const results = (await client.query(`${options.openWith}; ${TAKE_AUDIT_APPEND_LOCK}; ${headAndPositionsSql(String(count))}`)) as unknown as Array<{ rows: HeadRow[] }>;
     head = results[results.length - 1] ?? { rows: [] };
   } else {
-    if (!options.locked) await client.query(TAKE_AUDIT_APPEND_LOCK);
+    await client.query(TAKE_AUDIT_APPEND_LOCK);
     head = await client.query<HeadRow>(headAndPositionsSql('$1::integer'), [count]);
   }
   const { prev: last = null, positions = [] } = head.rows[0] ?? {};
