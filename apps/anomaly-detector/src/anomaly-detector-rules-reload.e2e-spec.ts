@@ -100,6 +100,8 @@ describe('anomaly-detector rules reload in a running process (SIGHUP)', () => {
           return at && Number(at[1]) >= head ? true : undefined;
         });
       };
+      // The child's log reaches us through a pipe, possibly after its /metrics answer: wait for a line, then check it.
+      const logged = (line: string) => until(`the log line "${line}"`, async () => (main.output().includes(line) ? main.output() : undefined));
       expect(await metrics()).toContain(`kms_anomaly_detector_rules_info{version="${v20}"} 1`);
       expect(main.output()).toContain(`rules version ${v20}`);
 
@@ -116,7 +118,7 @@ describe('anomaly-detector rules reload in a running process (SIGHUP)', () => {
       });
       expect(reloaded).toContain('kms_anomaly_detector_rules_reloads_total{outcome="applied"} 1');
       expect(reloaded).not.toContain(`version="${v20}"`);
-      expect(main.output()).toContain(`anomaly rules reloaded from ${file} (SIGHUP): version ${v20} -> ${v10}`);
+      expect(await logged(`anomaly rules reloaded from ${file} (SIGHUP): version ${v20} -> ${v10}`)).toContain(`anomaly rules reloaded from ${file} (SIGHUP): version ${v20} -> ${v10}`);
 
       await refusals(15, 'wl-orders', new Date('2026-03-02T09:02:00.000Z'));
       await caughtUpTo(30);
@@ -130,7 +132,8 @@ describe('anomaly-detector rules reload in a running process (SIGHUP)', () => {
         return text.includes('kms_anomaly_detector_rules_reloads_total{outcome="refused"} 1') ? text : undefined;
       });
       expect(refused).toContain(`kms_anomaly_detector_rules_info{version="${v10}"} 1`);
-      expect(main.output()).toContain(`anomaly rules not reloaded (SIGHUP), version ${v10} stays in force: KMS_ANOMALY_RULES_FILE: refusedBurst.threshold: must be a number in [1,`);
+      const refusal = `anomaly rules not reloaded (SIGHUP), version ${v10} stays in force: KMS_ANOMALY_RULES_FILE: refusedBurst.threshold: must be a number in [1,`;
+      expect(await logged(refusal)).toContain(refusal);
       await refusals(10, 'wl-billing', new Date('2026-03-02T09:04:00.000Z'));
       await caughtUpTo(40);
       expect(await findings()).toEqual([

@@ -59,7 +59,10 @@ export function startMainProcess(mainPath: string, env: Record<string, string>):
   return { child, output: () => output, url };
 }
 
-/** How the process ended. */
+/**
+ * How the process ended, once its output is all read: 'close' (stdout and stderr drained), not 'exit',
+ * which can come before the last lines reach output().
+ */
 export function exitOf(child: ChildProcessWithoutNullStreams): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  return new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  return new Promise((r) => child.once('close', (code, signal) => r({ code, signal })));
 }
