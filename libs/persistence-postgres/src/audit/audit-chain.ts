@@ -1,5 +1,5 @@
 import type { ClientBase, Pool } from 'pg';
-import { type AuditRow, sealableAuditRow, sealedAuditRow } from './audit-row.mapper';
+import { type AuditRow, SEALED_AUDIT_COLUMNS, sealableAuditRow, sealedAuditRow } from './audit-row.mapper';
 import type { AuditSealer, SealableAuditRow, StoredAuditRow } from './audit-seal';
 
 /** Advisory lock key every audit writer takes; any constant all writers agree on. */
@@ -34,10 +34,8 @@ type HeadRow = { prev: string | null; positions: string[] };
  * read by a statement of its own, after the lock).
  */
 export async function lockAndSeal(client: ClientBase, rows: AuditRow[], sealer: AuditSealer, options: { openWith?: string } = {}): Promise<AuditRow[]> {
-  // Each row's JSON parsed once: its sealed body, and from its items how many positions it takes.
-  const bodies = rows.map((row) => sealableAuditRow(row, 0n));
-  const spans = bodies.map((b) => Math.max(1, b.items?.length ?? 1));
-  const count = spans.reduce((sum, n) => sum + n, 0);
+  const prepared = prepareRows(rows);
+  const count = prepared.positions;
   let head: { rows: HeadRow[] };
   if (options.openWith !== undefined) {
     // Simple protocol (no parameters): the count is a whole number of our own making, written in the text.
@@ -50,8 +48,33 @@ export async function lockAndSeal(client: ClientBase, rows: AuditRow[], sealer: 
   }
   const { prev: last = null, positions = [] } = head.rows[0] ?? {};
   const reserved = positions.map(BigInt).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return sealPrepared(prepared, reserved, last, sealer);
+}
+
+/** Where a writer left the chain: the seal hash of the last record and the next free position. */
+export interface AuditChainEnd {
+  prev: string | null;
+  next: bigint;
+}
+
+/** Rows bound for the chain, each row's JSON parsed once: its sealed body and how many positions it takes. */
+interface PreparedRows {
+  rows: AuditRow[];
+  bodies: SealableAuditRow[];
+  spans: number[];
+  positions: number;
+}
+
+function prepareRows(rows: AuditRow[]): PreparedRows {
+  const bodies = rows.map((row) => sealableAuditRow(row, 0n));
+  // A batch call's row takes one position per item.
+  const spans = bodies.map((b) => Math.max(1, b.items?.length ?? 1));
+  return { rows, bodies, spans, positions: spans.reduce((sum, n) => sum + n, 0) };
+}
+
+/** Seal `prepared` in order after `prev`, at `reserved` (ascending, at least one per position needed). */
+function sealPrepared({ rows, bodies, spans }: PreparedRows, reserved: readonly bigint[], prev: string | null, sealer: AuditSealer): AuditRow[] {
   let taken = 0;
-  let prev = last;
   return rows.map((row, i) => {
     const span = spans[i] as number;
     const first = reserved[taken];
@@ -65,6 +88,28 @@ export async function lockAndSeal(client: ClientBase, rows: AuditRow[], sealer: 
     return sealedAuditRow(row, position, seal);
   });
 }
+
+/**
+ * Seal `rows` as the records that follow `end`, at the positions from `end.next` on, before any lock
+ * is taken: for kms_append_sealed_audit, which refuses them (KM001) unless the chain still ends at
+ * `end` once the lock is held. Returns the rows (SEALED_AUDIT_COLUMNS order) and where they leave it.
+ */
+export function sealAfter(rows: AuditRow[], sealer: AuditSealer, end: AuditChainEnd): { sealed: AuditRow[]; end: AuditChainEnd } {
+  const prepared = prepareRows(rows);
+  const reserved = Array.from({ length: prepared.positions }, (_, i) => end.next + BigInt(i));
+  const sealed = sealPrepared(prepared, reserved, end.prev, sealer);
+  return { sealed, end: chainEndAfter(sealed) ?? end };
+}
+
+/** Where sealed rows (SEALED_AUDIT_COLUMNS order, ascending) leave the chain; undefined for none. */
+export function chainEndAfter(sealed: readonly AuditRow[]): AuditChainEnd | undefined {
+  const last = sealed[sealed.length - 1];
+  if (last === undefined) return undefined;
+  return { prev: last[SEAL_HASH_INDEX] as string, next: BigInt(last[POSITION_INDEX] as string) + 1n };
+}
+
+const POSITION_INDEX = SEALED_AUDIT_COLUMNS.indexOf('position');
+const SEAL_HASH_INDEX = SEALED_AUDIT_COLUMNS.indexOf('seal_hash');
 
 /**
  * Every stored column of audit_records a seal covers, and the seal (position as text: a bigint).

@@ -1,5 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { allowHistoryChanges, refuseHistoryChanges } from '../pg/append-only.migration';
+import { AUDIT_APPEND_LOCK_KEY } from './audit-chain';
 import { CreateAuditArchives1796720000001, PartitionAuditRecords1796720000000 } from './audit-partitions.migration';
 
 /**
@@ -126,6 +127,70 @@ export class IndexMixedKeyBatchItems1796750000000 implements MigrationInterface 
   }
 }
 
+/**
+ * One statement, one round trip, for a writer that knows the chain's head (PostgresAuditLog after its
+ * first flush): under the audit append lock, check that the chain still ends where the writer last
+ * left it (the head's seal hash, and the position sequence not moved since, which every writer moves
+ * under the same lock), reserve the positions the rows were sealed at, insert them and apply their
+ * ciphertext tracking. synchronous_commit is forced on for the transaction (the statement's own,
+ * committed when it returns) and returned, so the writer can refuse a commit that did not wait for the
+ * WAL flush. Anything else about the chain raises SQLSTATE KM001 and changes nothing: the writer then
+ * seals again after the head it reads under the lock (lockAndSeal). SECURITY INVOKER: the caller's
+ * own rights on audit_records, tracked_ciphertexts and the sequence apply.
+ */
+export class CreateAppendSealedAuditFunction1796760000000 implements MigrationInterface {
+  name = 'CreateAppendSealedAuditFunction1796760000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
+      CREATE FUNCTION kms_append_sealed_audit(
+        expected_prev text, first_position bigint, last_position bigint, sealed json,
+        released text[], tracked_refs text[], tracked_keys uuid[], tracked_versions integer[]
+      ) RETURNS text LANGUAGE plpgsql VOLATILE AS $fn$
+      DECLARE
+        head text;
+        reserved bigint;
+        inserted bigint;
+      BEGIN
+        PERFORM set_config('synchronous_commit', 'on', true);
+        PERFORM pg_advisory_xact_lock(${AUDIT_APPEND_LOCK_KEY});
+        -- Read after the lock (a statement of its own, so with a snapshot taken after it).
+        SELECT seal_hash INTO head FROM audit_records ORDER BY "position" DESC LIMIT 1;
+        IF head IS DISTINCT FROM expected_prev
+           OR pg_sequence_last_value('audit_records_position_seq') IS DISTINCT FROM first_position - 1 THEN
+          RAISE EXCEPTION 'the audit chain moved since this writer last appended to it' USING ERRCODE = 'KM001';
+        END IF;
+        SELECT max(n) INTO reserved FROM (SELECT nextval('audit_records_position_seq') AS n FROM generate_series(first_position, last_position)) r;
+        IF reserved IS DISTINCT FROM last_position THEN
+          RAISE EXCEPTION 'audit positions % to % were not reserved in one run (got up to %)', first_position, last_position, reserved;
+        END IF;
+        INSERT INTO audit_records ("position", id, "time", request_id, operation, key_id, key_version, actor, actor_role, outcome,
+                                   error_code, source_address, details, items, seal_prev, seal_hash, seal_mac)
+          SELECT r."position", r.id, r."time", r.request_id, r.operation, r.key_id, r.key_version, r.actor, r.actor_role, r.outcome,
+                 r.error_code, r.source_address, r.details, r.items, r.seal_prev, r.seal_hash, r.seal_mac
+          FROM json_populate_recordset(NULL::audit_records, sealed) r;
+        GET DIAGNOSTICS inserted = ROW_COUNT;
+        IF inserted <> json_array_length(sealed) THEN
+          RAISE EXCEPTION 'inserted % of % audit rows', inserted, json_array_length(sealed);
+        END IF;
+        IF released IS NOT NULL THEN
+          DELETE FROM tracked_ciphertexts WHERE ref = ANY (released);
+        END IF;
+        IF tracked_refs IS NOT NULL THEN
+          INSERT INTO tracked_ciphertexts (ref, key_id, key_version)
+            SELECT * FROM unnest(tracked_refs, tracked_keys, tracked_versions)
+            ON CONFLICT (ref) DO UPDATE SET key_id = EXCLUDED.key_id, key_version = EXCLUDED.key_version;
+        END IF;
+        RETURN current_setting('synchronous_commit');
+      END
+      $fn$`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query('DROP FUNCTION kms_append_sealed_audit(text, bigint, bigint, json, text[], text[], uuid[], integer[])');
+  }
+}
+
 /** Migrations of the audit log, for runMigrations(). */
 export const auditMigrations: Array<new () => MigrationInterface> = [
   CreateAuditRecords1795358922293,
@@ -136,4 +201,5 @@ export const auditMigrations: Array<new () => MigrationInterface> = [
   PartitionAuditRecords1796720000000,
   CreateAuditArchives1796720000001,
   IndexMixedKeyBatchItems1796750000000,
+  CreateAppendSealedAuditFunction1796760000000,
 ];

@@ -209,3 +209,38 @@ export function insertAuditRowsSql(rowCount: number): string {
   }
   return sql;
 }
+
+/** Columns whose parameter is already JSON text (validated and written by toAuditRow). */
+const RAW_JSON_COLUMNS: ReadonlySet<string> = new Set(['details', 'items']);
+/** `"name":` for each sealed column, in SEALED_AUDIT_COLUMNS order. */
+const JSON_KEYS = SEALED_AUDIT_COLUMNS.map((c) => `${JSON.stringify(c)}:`);
+const POSITION_COLUMN = SEALED_AUDIT_COLUMNS.indexOf('position');
+
+/**
+ * Sealed rows (sealedAuditRow) as one JSON array of objects keyed by column, for
+ * json_populate_recordset (kms_append_sealed_audit). details and items go in as the JSON they
+ * already are, position as a JSON number (exact: PostgreSQL reads it as bigint text), every other
+ * value through JSON.stringify.
+ */
+export function sealedRowsJson(rows: readonly AuditRow[]): string {
+  let json = '[';
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r] as AuditRow;
+    if (row.length !== SEALED_AUDIT_COLUMNS.length) throw new Error(`a sealed audit row has ${SEALED_AUDIT_COLUMNS.length} values, got ${row.length}`);
+    json += r === 0 ? '{' : ',{';
+    for (let c = 0; c < row.length; c++) {
+      const value = row[c] ?? null;
+      const column = SEALED_AUDIT_COLUMNS[c] as string;
+      let text: string;
+      if (value === null) text = 'null';
+      else if (c === POSITION_COLUMN) {
+        if (!/^[1-9][0-9]*$/.test(String(value))) throw new Error(`audit position must be a positive whole number, got ${String(value)}`);
+        text = String(value);
+      } else if (RAW_JSON_COLUMNS.has(column)) text = value as string;
+      else text = JSON.stringify(value);
+      json += `${c === 0 ? '' : ','}${JSON_KEYS[c]}${text}`;
+    }
+    json += '}';
+  }
+  return `${json}]`;
+}

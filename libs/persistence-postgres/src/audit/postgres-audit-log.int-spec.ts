@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AuditRecord } from '@kms/application';
 import { auditLogContract, auditRecord as record, auditRecords as records, outcome } from '@kms/application/testing';
-import { Client, type Pool } from 'pg';
+import { Client, Pool } from 'pg';
 import { createPgPool, dropSchema, type PostgresTarget, runMigrations, testDatabaseUrl, uniqueTestSchema } from '../pg/postgres-connection';
 import { auditMigrations } from './audit-records.migration';
 import { PostgresAuditFeed } from './postgres-audit-feed';
@@ -225,6 +225,47 @@ describe('PostgresAuditLog', () => {
       });
       expect(fromTrail).toBe(1);
       expect(await counts(log, k)).toEqual({ 1: 1, 2: 1 });
+    });
+  });
+
+  describe('durability of the one-statement flush', () => {
+    it('given sessions whose default is synchronous_commit off, then every flush still commits with it on', async () => {
+      const own: PostgresTarget = { url: target.url, schema: uniqueTestSchema('audit_sync_off') };
+      await runMigrations(own, auditMigrations);
+      const lax = new Pool({ connectionString: own.url, options: `-c search_path=${own.schema} -c synchronous_commit=off` });
+      lax.on('error', () => undefined);
+      try {
+        const log = new PostgresAuditLog(lax, sealer);
+        const written = records(6);
+        // One at a time: the first flush reads the head, the others go as one statement each.
+        for (const r of written) await log.append(r);
+        expect(log.stats()).toMatchObject({ flushes: 6, failedFlushes: 0 });
+        expect(await storedIds(written.map((r) => r.id), own)).toHaveLength(6);
+      } finally {
+        await lax.end();
+        await dropSchema(own);
+      }
+    });
+
+    it('given a database whose append function commits without synchronous_commit, then the flush is refused (AUDIT_UNAVAILABLE)', async () => {
+      const own: PostgresTarget = { url: target.url, schema: uniqueTestSchema('audit_sync_tamper') };
+      await runMigrations(own, auditMigrations);
+      const ownPool = poolFor(own);
+      try {
+        const log = new PostgresAuditLog(ownPool, sealer);
+        await log.append(record());
+        // Someone replaces the function with one that turns durability off for its transaction.
+        await withReader(own, async (c) => {
+          await c.query('ALTER FUNCTION kms_append_sealed_audit(text, bigint, bigint, json, text[], text[], uuid[], integer[]) RENAME TO kms_append_sealed_audit_real');
+          await c.query(`CREATE FUNCTION kms_append_sealed_audit(a text, b bigint, c bigint, d json, e text[], f text[], g uuid[], h integer[]) RETURNS text LANGUAGE plpgsql AS $$
+            BEGIN PERFORM kms_append_sealed_audit_real(a, b, c, d, e, f, g, h); PERFORM set_config('synchronous_commit', 'off', true); RETURN current_setting('synchronous_commit'); END $$`);
+        });
+        expect(await outcome(log.append(record()))).toBe('AUDIT_UNAVAILABLE');
+        expect(log.stats().failedFlushes).toBe(1);
+      } finally {
+        await ownPool.end();
+        await dropSchema(own);
+      }
     });
   });
 

@@ -1,8 +1,8 @@
 import { type AuditLog, type AuditRecord, type OutstandingCiphertexts, type TrackingChanges, trackingChanges } from '@kms/application';
 import { KmsError } from '@kms/domain';
 import type { Pool, PoolClient } from 'pg';
-import { lockAndSeal } from './audit-chain';
-import { type AuditRow, insertAuditRowsSql, MAX_ROWS_PER_INSERT, toAuditRow } from './audit-row.mapper';
+import { type AuditChainEnd, chainEndAfter, lockAndSeal, sealAfter } from './audit-chain';
+import { type AuditRow, insertAuditRowsSql, MAX_ROWS_PER_INSERT, sealedRowsJson, toAuditRow } from './audit-row.mapper';
 import type { AuditSealer } from './audit-seal';
 
 export interface PostgresAuditLogOptions {
@@ -24,6 +24,11 @@ export interface AuditLogStats {
   largestBatch: number;
   /** Flushes that failed; each rejected all of its records. */
   failedFlushes: number;
+  /**
+   * Committed flushes that found the chain's end moved since this writer's last flush (another writer
+   * appended in between) and were sealed again after the head read under the lock.
+   */
+  resealedFlushes: number;
   /** Records waiting for a flush now. */
   queued: number;
 }
@@ -46,6 +51,9 @@ const DEFAULT_MAX_BATCH = 512;
 const DEFAULT_MAX_QUEUED = 50_000;
 const DEFAULT_FLUSH_TIMEOUT_MS = 10_000;
 const SQL_CACHE_SIZE = 64;
+/** SQLSTATE of kms_append_sealed_audit when the chain no longer ends where the writer expected. */
+const CHAIN_MOVED = 'KM001';
+const APPEND_SEALED_SQL = 'SELECT kms_append_sealed_audit($1, $2, $3, $4, $5, $6, $7, $8) AS durability';
 
 /** The error every refused or failed append rejects with; callers refuse the operation (fail closed). */
 export function auditUnavailable(cause?: unknown): KmsError<'AUDIT_UNAVAILABLE'> {
@@ -72,8 +80,13 @@ function positiveInteger(value: number, name: string, max = Number.MAX_SAFE_INTE
  * The same transaction applies the ciphertext tracking the records carry (tracked_ciphertexts), so a
  * DATA_PROTECTION version's outstanding count changes exactly when the audit record does.
  *
- * Every record is sealed inside the flush, under the audit append lock (see AuditSealer): one read of
- * the chain's head and one batch of reserved positions per flush.
+ * Every record is sealed in the chain's order (see AuditSealer). A writer that knows where its own last
+ * flush left the chain seals the next flush after it before taking any lock and sends it as one
+ * statement, one round trip (kms_append_sealed_audit: under the audit append lock it checks the chain
+ * still ends there, reserves the positions, inserts and commits). When the chain has moved (another
+ * writer appended, or this is the first flush) nothing is written and the flush is sealed again after
+ * the head read under the lock (lockAndSeal): BEGIN, lock and head in one round trip, then the INSERT,
+ * then the COMMIT. Either way one transaction holds the flush, under the one lock every writer takes.
  */
 export class PostgresAuditLog implements AuditLog, OutstandingCiphertexts {
   private readonly maxBatch: number;
@@ -85,7 +98,9 @@ export class PostgresAuditLog implements AuditLog, OutstandingCiphertexts {
   private scheduled = false;
   private closed = false;
   private readonly drainWaiters: Array<() => void> = [];
-  private readonly counters = { flushes: 0, records: 0, largestBatch: 0, failedFlushes: 0 };
+  private readonly counters = { flushes: 0, records: 0, largestBatch: 0, failedFlushes: 0, resealedFlushes: 0 };
+  /** Where this writer's last committed flush left the chain; unknown at first and after any failure. */
+  private chainEnd: AuditChainEnd | undefined;
   private readonly insertSql = new Map<number, string>();
 
   constructor(
@@ -226,20 +241,17 @@ export class PostgresAuditLog implements AuditLog, OutstandingCiphertexts {
       return;
     }
     flight.client = client;
+    // Known again only once this flush has committed: a failed or abandoned one may or may not have.
+    const expected = this.chainEnd;
+    this.chainEnd = undefined;
     let failure: Error | undefined;
     try {
-      // Forced on for this transaction so a role or database default of "off" cannot weaken durability.
-      // BEGIN, the append lock and the read of the chain's head go in one round trip (each its own statement).
-      const sealed = await lockAndSeal(client, rows, this.sealer, { openWith: 'BEGIN; SET LOCAL synchronous_commit TO on' });
-      for (let i = 0; i < sealed.length; i += this.maxBatch) {
-        const chunk = sealed.slice(i, i + this.maxBatch);
-        const inserted = await client.query(this.sqlFor(chunk.length), chunk.flat());
-        if (inserted.rowCount !== chunk.length) throw new Error(`inserted ${inserted.rowCount} of ${chunk.length} audit rows`);
+      let end = expected ? await this.appendAfter(client, rows, tracking, expected) : undefined;
+      if (end === undefined) {
+        end = await this.lockSealAndInsert(client, rows, tracking);
+        if (expected) this.counters.resealedFlushes++;
       }
-      await applyTracking(client, tracking);
-      // COMMIT of an aborted transaction answers ROLLBACK without an error.
-      const committed = await client.query('COMMIT');
-      if (committed.command !== 'COMMIT') throw new Error(`COMMIT answered ${committed.command}`);
+      if (!flight.abandoned) this.chainEnd = end;
     } catch (e) {
       failure = e instanceof Error ? e : new Error(String(e));
       throw failure;
@@ -250,6 +262,54 @@ export class PostgresAuditLog implements AuditLog, OutstandingCiphertexts {
         client.release(failure);
       }
     }
+  }
+
+  /**
+   * One round trip: the rows sealed after `expected` and committed by kms_append_sealed_audit.
+   * Undefined, with nothing written, when the chain no longer ends at `expected`.
+   */
+  private async appendAfter(client: PoolClient, rows: AuditRow[], tracking: TrackingChanges, expected: AuditChainEnd): Promise<AuditChainEnd | undefined> {
+    const { sealed, end } = sealAfter(rows, this.sealer, expected);
+    const { track, release } = tracking;
+    const tracked = [...track];
+    let result: { rows: Array<{ durability: string }> };
+    try {
+      result = await client.query<{ durability: string }>(APPEND_SEALED_SQL, [
+        expected.prev,
+        expected.next.toString(),
+        (end.next - 1n).toString(),
+        sealedRowsJson(sealed),
+        release.size > 0 ? [...release] : null,
+        tracked.length > 0 ? tracked.map(([ref]) => ref) : null,
+        tracked.length > 0 ? tracked.map(([, at]) => at.keyId) : null,
+        tracked.length > 0 ? tracked.map(([, at]) => at.version) : null,
+      ]);
+    } catch (e) {
+      // The statement's own transaction rolled back: nothing of it was kept, the connection is usable.
+      if ((e as { code?: unknown }).code === CHAIN_MOVED) return undefined;
+      throw e;
+    }
+    // The function set it; anything else means this commit may not have waited for the WAL flush.
+    const durability = result.rows[0]?.durability;
+    if (durability !== 'on') throw new Error(`audit flush committed with synchronous_commit ${String(durability)}`);
+    return end;
+  }
+
+  /** BEGIN, lock and head in one round trip, the rows sealed after the head, INSERT, tracking, COMMIT. */
+  private async lockSealAndInsert(client: PoolClient, rows: AuditRow[], tracking: TrackingChanges): Promise<AuditChainEnd | undefined> {
+    // Forced on for this transaction so a role or database default of "off" cannot weaken durability.
+    // BEGIN, the append lock and the read of the chain's head go in one round trip (each its own statement).
+    const sealed = await lockAndSeal(client, rows, this.sealer, { openWith: 'BEGIN; SET LOCAL synchronous_commit TO on' });
+    for (let i = 0; i < sealed.length; i += this.maxBatch) {
+      const chunk = sealed.slice(i, i + this.maxBatch);
+      const inserted = await client.query(this.sqlFor(chunk.length), chunk.flat());
+      if (inserted.rowCount !== chunk.length) throw new Error(`inserted ${inserted.rowCount} of ${chunk.length} audit rows`);
+    }
+    await applyTracking(client, tracking);
+    // COMMIT of an aborted transaction answers ROLLBACK without an error.
+    const committed = await client.query('COMMIT');
+    if (committed.command !== 'COMMIT') throw new Error(`COMMIT answered ${committed.command}`);
+    return chainEndAfter(sealed);
   }
 
   private sqlFor(rowCount: number): string {

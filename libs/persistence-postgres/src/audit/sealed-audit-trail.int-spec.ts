@@ -146,6 +146,110 @@ describe('sealed audit trail on PostgreSQL', () => {
     }
   });
 
+  describe('a writer that knows where its last flush left the chain', () => {
+    /** Every statement text the pool's connections send, in order. */
+    function recordStatements(pool: Pool): string[] {
+      const texts: string[] = [];
+      pool.on('connect', (client) => {
+        const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+        (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+          const q = args[0] as string | { text: string };
+          texts.push(typeof q === 'string' ? q : q.text);
+          return query(...args);
+        };
+      });
+      return texts;
+    }
+
+    it('sends its next flush as one statement, and seals again after the head when another writer appended in between: one chain', async () => {
+      const { target, pool } = await schema('audit_seal_next');
+      const statements = recordStatements(pool);
+      try {
+        const a = new PostgresAuditLog(pool, sealer);
+        const b = new PostgresAuditLog(pool, sealer);
+        const written: AuditRecord[] = [];
+        const step = async (write: (r: AuditRecord) => Promise<unknown>): Promise<string[]> => {
+          const r = record(written.length);
+          written.push(r);
+          const from = statements.length;
+          await write(r);
+          return statements.slice(from);
+        };
+        // The first flush reads the head under the lock: BEGIN with the lock and the head, INSERT, COMMIT.
+        expect(await step((r) => a.append(r))).toHaveLength(3);
+        // The next: one statement, one round trip.
+        expect(await step((r) => a.append(r))).toEqual([expect.stringContaining('kms_append_sealed_audit')]);
+        expect(await step((r) => a.appendMany([r]))).toEqual([expect.stringContaining('kms_append_sealed_audit')]);
+        // Another log appends: a's next statement is refused as a whole and the flush is sealed again.
+        await step((r) => b.append(r));
+        const after = await step((r) => a.append(r));
+        expect(after[0]).toContain('kms_append_sealed_audit');
+        expect(after.slice(1)).toHaveLength(3);
+        expect(a.stats()).toMatchObject({ flushes: 4, records: 4, resealedFlushes: 1, failedFlushes: 0 });
+        // The single-record writer (lifecycle changes) in between, then a batch call's record (several positions).
+        await step((r) => inTransaction(pool, (c) => insertAuditRecord(c, r, sealer)));
+        await step((r) => b.append(r));
+        const batchItems = [0, 1, 2].map((i) => ({ id: randomUUID(), batchIndex: i, outcome: 'SUCCESS' as const }));
+        expect(await step((r) => b.appendMany([{ ...r, items: batchItems }]))).toEqual([expect.stringContaining('kms_append_sealed_audit')]);
+        const batchAt = written.length - 1;
+        await step((r) => a.append(r));
+        expect(a.stats().resealedFlushes).toBe(2);
+        await a.close();
+        await b.close();
+
+        const { rows } = await readStoredAuditRows(pool, 0n, 100);
+        expect(rows.map((r) => r.id)).toEqual(written.map((r) => r.id));
+        expect(rows[0]?.seal_prev).toBeNull();
+        for (let i = 1; i < rows.length; i++) expect(rows[i]?.seal_prev).toBe(rows[i - 1]?.seal_hash);
+        // Positions in commit order; the batch record stands at the last of its three.
+        const positions = rows.map((r) => r.position);
+        expect(positions).toEqual([...positions].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)));
+        expect((positions[batchAt] as bigint) - (positions[batchAt - 1] as bigint)).toBe(3n);
+        const read = await readAll(new PostgresAuditFeed(pool, sealer), 0n, 4);
+        expect(read.refused).toBeUndefined();
+        expect(read.ids).toHaveLength(written.length + batchItems.length - 1);
+      } finally {
+        await pool.end();
+        await dropSchema(target);
+      }
+    });
+
+    it('a row INSERTed behind its back by anyone with INSERT moves the head: the next flush chains after that row, it does not fork', async () => {
+      const { target, pool } = await schema('audit_seal_behind');
+      try {
+        const log = new PostgresAuditLog(pool, sealer);
+        await log.append(record(0));
+        await log.append(record(1));
+        const forged = randomUUID();
+        const forger = new AuditSealer(randomBytes(32));
+        const { rows: last } = await pool.query<{ h: string }>('SELECT seal_hash AS h FROM audit_records ORDER BY "position" DESC LIMIT 1');
+        const { rows: taken } = await pool.query<{ p: string }>(`SELECT nextval('audit_records_position_seq')::text AS p`);
+        const at = BigInt(taken[0]?.p as string);
+        const time = new Date(Date.UTC(2026, 2, 4, 5, 6, 8));
+        const seal = forger.seal(
+          { position: at, id: forged, time, request_id: 'r', operation: 'Encrypt', key_id: null, key_version: null, actor: 'mallory', actor_role: null, outcome: 'SUCCESS', error_code: null, source_address: null, details: null, items: null },
+          last[0]?.h as string,
+        );
+        await pool.query(
+          `INSERT INTO audit_records ("position", id, "time", request_id, operation, actor, outcome, seal_prev, seal_hash, seal_mac) VALUES ($1, $2, $3, 'r', 'Encrypt', 'mallory', 'SUCCESS', $4, $5, $6)`,
+          [at.toString(), forged, time, seal.prev, seal.hash, seal.mac],
+        );
+        const next = record(2);
+        await log.append(next);
+        expect(log.stats().resealedFlushes).toBe(1);
+        await log.close();
+        const { rows } = await readStoredAuditRows(pool, 0n, 10);
+        expect(rows.map((r) => r.id)).toEqual([expect.any(String), expect.any(String), forged, next.id]);
+        expect(rows[3]?.seal_prev).toBe(rows[2]?.seal_hash);
+        // The forged row itself is still refused by every reader.
+        expect((await readAll(new PostgresAuditFeed(pool, sealer))).refused).toMatchObject({ recordId: forged });
+      } finally {
+        await pool.end();
+        await dropSchema(target);
+      }
+    });
+  });
+
   it('a record DELETEd from the middle: the ones before it are delivered, the next one is refused naming its position and id', async () => {
     const t = await trail('audit_seal_del');
     await asOwner(t.pool, ['DELETE FROM audit_records WHERE "position" = $1', [t.positions[2]?.toString()]]);

@@ -40,7 +40,7 @@ describe('prepareSchema: a service migrates only when one role does everything',
     const refused = await prepareSchema(asService, [...auditMigrations, ...keyMaterialMigrations]).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(MigrationsMissingError);
     const error = refused as MigrationsMissingError;
-    expect(error.missing).toEqual(['CreateAuditRecords1795358922293', 'CreateTrackedCiphertexts1795900000000', 'AppendOnlyAuditRecords1796100000001', 'SealAuditRecords1796300000000', 'AddAuditRecordItems1796710000000', 'PartitionAuditRecords1796720000000', 'CreateAuditArchives1796720000001', 'IndexMixedKeyBatchItems1796750000000', 'CreateKeyMaterial1795359260616']);
+    expect(error.missing).toEqual(['CreateAuditRecords1795358922293', 'CreateTrackedCiphertexts1795900000000', 'AppendOnlyAuditRecords1796100000001', 'SealAuditRecords1796300000000', 'AddAuditRecordItems1796710000000', 'PartitionAuditRecords1796720000000', 'CreateAuditArchives1796720000001', 'IndexMixedKeyBatchItems1796750000000', 'CreateAppendSealedAuditFunction1796760000000', 'CreateKeyMaterial1795359260616']);
     expect(error.message).toContain('npx tsx apps/key-service/src/migrate.ts');
     expect(error.message).toContain('KMS_MIGRATION_DATABASE_URL');
     expect(error.message).not.toContain(password);
