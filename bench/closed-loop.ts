@@ -12,7 +12,8 @@ export interface ClosedLoopShape {
   /**
    * Paced instead of closed: calls are due at this many per second (call k at start + k / rate),
    * whichever lane is free takes the next one, and its latency counts from when it was due, so a
-   * server that falls behind shows it in the percentiles (no coordinated omission). Unset: each lane
+   * server that falls behind shows it in the percentiles (no coordinated omission). A call due within
+   * the next millisecond (finer than a timer) is sent at once and counts from then. Unset: each lane
    * sends its next call as soon as the last one returns.
    */
   ratePerSecond?: number;
@@ -44,13 +45,17 @@ export async function closedLoop(shape: ClosedLoopShape, call: LoopCall): Promis
 
   const rate = shape.ratePerSecond;
   let due = 0;
-  /** When the next paced call is due (ms, performance.now() clock), waiting for it; now when not paced. */
+  /**
+   * When the next paced call is due (ms, performance.now() clock), waiting for it; now when not paced.
+   * Latency counts from the earlier of when it was due and when it was sent: late, from when it was
+   * due; sent up to a millisecond early (not worth a timer), from when it was sent.
+   */
   const slot = async (): Promise<number> => {
     if (rate === undefined) return performance.now();
     const at = start + (due++ * 1000) / rate;
     const wait = at - performance.now();
     if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
-    return at;
+    return Math.min(at, performance.now());
   };
 
   const lane = async (index: number): Promise<void> => {

@@ -284,7 +284,7 @@ async function measureEcho(
   load: LoadGenerator,
   kms: KmsUnderBench,
   label: string,
-  timing: Partial<Pick<LoadJob, 'warmupSeconds' | 'seconds'>> = {},
+  timing: Partial<Pick<LoadJob, 'warmupSeconds' | 'seconds' | 'ratePerSecond'>> = {},
 ): Promise<Row> {
   const echo = await startEchoServer();
   try {
@@ -479,6 +479,8 @@ interface Measured {
   kms: Row[];
   /** Encrypt paced at half the rate of the closed-loop Encrypt row. */
   halfLoad?: Row;
+  /** The bare echo paced at that same rate: the tail the load generator and the machine add on their own. */
+  halfLoadEcho?: Row;
   /** Bare AES-256-GCM in this process, one thread. */
   aes?: AesGcmBaseline;
   hsm?: HsmMeasured;
@@ -492,7 +494,7 @@ function report(settings: Settings, m: Measured): void {
   // The baseline is measured before and after the KMS; their mean is what the KMS is compared with.
   const echoRate = m.echo.reduce((sum, r) => sum + r.rate, 0) / m.echo.length;
   const echoCpu = m.echo.reduce((sum, r) => sum + r.serverCpuUs, 0) / m.echo.length;
-  const rows = [m.echo[0], ...m.kms, ...(m.halfLoad ? [m.halfLoad] : []), ...m.echo.slice(1)];
+  const rows = [m.echo[0], ...m.kms, ...(m.halfLoad ? [m.halfLoad] : []), ...(m.halfLoadEcho ? [m.halfLoadEcho] : []), ...m.echo.slice(1)];
   console.log(
     table(
       ['scenario', 'rate', 'unit', 'p50 ms', 'p99 ms', '÷ echo', 'server CPU µs', 'CPU × echo', 'PostgreSQL CPU µs', 'client CPU µs', 'errors', 'audit rec/flush'],
@@ -514,7 +516,8 @@ function report(settings: Settings, m: Measured): void {
   );
   console.log(
     `÷ echo: rate over the mean echo rate (${fmt(echoRate, 0)} calls/s); batches compare items/s with echo calls/s. p50/p99 are per call,\n` +
-      'a batch call carrying 100 items; the paced row measures latency from when each call was due. server CPU µs: CPU time of the server\n' +
+      'a batch call carrying 100 items; the paced rows measure latency from when each call was due (or was sent, if earlier); the paced echo,\n' +
+      'at the same rate as the paced Encrypt, is the tail the load generator and the machine add without the KMS. server CPU µs: CPU time of the server\n' +
       'process per call (per item for batches), warm-up included. PostgreSQL CPU µs: the backends of the bench database and the WAL writer,\n' +
       "per call or item (the audit inserts and commits). client CPU µs: the load generator's CPU per call (per batch call).",
   );
@@ -547,6 +550,13 @@ function report(settings: Settings, m: Measured): void {
   if (targets.length > 0) {
     console.log('');
     console.log(table(['target (issue #23)', 'value', 'wanted', 'verdict'], targets.map((t) => [t.name, fmt(t.value, 2), t.wanted, t.verdict])));
+  }
+  if (m.halfLoad && m.halfLoadEcho) {
+    const [kms, echo] = [m.halfLoad.result, m.halfLoadEcho.result];
+    console.log(
+      `at half load the bare echo paced at the same rate has p50 ${fmt(echo.p50Ms, 2)} ms and p99 ${fmt(echo.p99Ms, 2)} ms (p99 ÷ p50 ${fmt(echo.p99Ms / echo.p50Ms, 1)}): ` +
+        `Encrypt's p99 is ${fmt(kms.p99Ms - echo.p99Ms, 2)} ms above that floor, its p50 ${fmt(kms.p50Ms - echo.p50Ms, 2)} ms above`,
+    );
   }
   if (m.hsm && encrypt) reportHsm(settings, m.hsm, encrypt);
   console.log('');
@@ -688,6 +698,7 @@ async function runAll(settings: Settings, schema: string, measured: Measured, to
           () => kms.service.runtime.audit.stats(),
           postgres,
         );
+        measured.halfLoadEcho = await measureEcho(settings, load, kms, `echo paced at ${half}/s (same rate)`, { ratePerSecond: half });
       }
       measured.echo.push(await measureEcho(settings, load, kms, 'echo (bare grpc-js), after'));
       // What a batch item is compared with: the bare cipher, here, in the same run.
