@@ -34,6 +34,16 @@ type HeadRow = { prev: string | null; positions: string[] };
  * read by a statement of its own, after the lock).
  */
 export async function lockAndSeal(client: ClientBase, rows: AuditRow[], sealer: AuditSealer, options: { openWith?: string } = {}): Promise<AuditRow[]> {
+  return (await lockAndSealAfterHead(client, rows, sealer, options)).sealed;
+}
+
+/** lockAndSeal, also saying where the chain ended when the lock was taken (`head`: its last seal hash and the first position reserved). */
+export async function lockAndSealAfterHead(
+  client: ClientBase,
+  rows: AuditRow[],
+  sealer: AuditSealer,
+  options: { openWith?: string } = {},
+): Promise<{ sealed: AuditRow[]; head: AuditChainEnd }> {
   const prepared = prepareRows(rows);
   const count = prepared.positions;
   let head: { rows: HeadRow[] };
@@ -48,7 +58,8 @@ export async function lockAndSeal(client: ClientBase, rows: AuditRow[], sealer: 
   }
   const { prev: last = null, positions = [] } = head.rows[0] ?? {};
   const reserved = positions.map(BigInt).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  return sealPrepared(prepared, reserved, last, sealer);
+  const sealed = sealPrepared(prepared, reserved, last, sealer);
+  return { sealed, head: { prev: last, next: reserved[0] as bigint } };
 }
 
 /** Where a writer left the chain: the seal hash of the last record and the next free position. */

@@ -1,7 +1,7 @@
 import { type AuditLog, type AuditRecord, type OutstandingCiphertexts, type TrackingChanges, trackingChanges } from '@kms/application';
 import { KmsError } from '@kms/domain';
 import type { Pool, PoolClient } from 'pg';
-import { type AuditChainEnd, chainEndAfter, lockAndSeal, sealAfter } from './audit-chain';
+import { type AuditChainEnd, chainEndAfter, lockAndSealAfterHead, sealAfter } from './audit-chain';
 import { type AuditRow, insertAuditRowsSql, MAX_ROWS_PER_INSERT, sealedRowsJson, toAuditRow } from './audit-row.mapper';
 import type { AuditSealer } from './audit-seal';
 
@@ -26,7 +26,7 @@ export interface AuditLogStats {
   failedFlushes: number;
   /**
    * Committed flushes that found the chain's end moved since this writer's last flush (another writer
-   * appended in between) and were sealed again after the head read under the lock.
+   * appended in between), sealed after the head read under the lock.
    */
   resealedFlushes: number;
   /** Records waiting for a flush now. */
@@ -101,6 +101,12 @@ export class PostgresAuditLog implements AuditLog, OutstandingCiphertexts {
   private readonly counters = { flushes: 0, records: 0, largestBatch: 0, failedFlushes: 0, resealedFlushes: 0 };
   /** Where this writer's last committed flush left the chain; unknown at first and after any failure. */
   private chainEnd: AuditChainEnd | undefined;
+  /**
+   * The chain moved under this writer's last flush (another writer appends too): the next flush reads
+   * the head under the lock instead of first trying the one statement, until a flush finds the chain
+   * where this writer left it again. Bounds the wasted statement to one per change from quiet to busy.
+   */
+  private chainShared = false;
   private readonly insertSql = new Map<number, string>();
 
   constructor(
@@ -235,23 +241,31 @@ export class PostgresAuditLog implements AuditLog, OutstandingCiphertexts {
   }
 
   private async commit(rows: AuditRow[], tracking: TrackingChanges, flight: Flight): Promise<void> {
+    // Sealed after where the last flush left the chain; kms_append_sealed_audit admits it only if the
+    // chain still ends there once the lock is held (else KM001, and it is sealed after the head read under the lock).
+    const expected = this.chainEnd;
+    const attempt = expected && !this.chainShared ? sealAfter(rows, this.sealer, expected) : undefined;
+    // Known again only once this flush has committed: a failed or abandoned one may or may not have.
+    this.chainEnd = undefined;
     const client = await this.pool.connect();
     if (flight.abandoned) {
       client.release(true);
       return;
     }
     flight.client = client;
-    // Known again only once this flush has committed: a failed or abandoned one may or may not have.
-    const expected = this.chainEnd;
-    this.chainEnd = undefined;
     let failure: Error | undefined;
     try {
-      let end = expected ? await this.appendAfter(client, rows, tracking, expected) : undefined;
-      if (end === undefined) {
-        end = await this.lockSealAndInsert(client, rows, tracking);
-        if (expected) this.counters.resealedFlushes++;
+      const appended = attempt && expected ? await this.appendSealed(client, attempt.sealed, expected, tracking) : false;
+      if (appended && attempt && !flight.abandoned) this.chainEnd = attempt.end;
+      if (!appended) {
+        const { head, end } = await this.lockSealAndInsert(client, rows, tracking);
+        const moved = expected !== undefined && (head.prev !== expected.prev || head.next !== expected.next);
+        if (moved) this.counters.resealedFlushes++;
+        if (!flight.abandoned) {
+          this.chainShared = moved;
+          this.chainEnd = end;
+        }
       }
-      if (!flight.abandoned) this.chainEnd = end;
     } catch (e) {
       failure = e instanceof Error ? e : new Error(String(e));
       throw failure;
@@ -265,11 +279,12 @@ export class PostgresAuditLog implements AuditLog, OutstandingCiphertexts {
   }
 
   /**
-   * One round trip: the rows sealed after `expected` and committed by kms_append_sealed_audit.
-   * Undefined, with nothing written, when the chain no longer ends at `expected`.
+   * One round trip: `sealed` (sealed after `expected`) committed by kms_append_sealed_audit. False,
+   * with nothing written, when the chain no longer ends at `expected`.
    */
-  private async appendAfter(client: PoolClient, rows: AuditRow[], tracking: TrackingChanges, expected: AuditChainEnd): Promise<AuditChainEnd | undefined> {
-    const { sealed, end } = sealAfter(rows, this.sealer, expected);
+  private async appendSealed(client: PoolClient, sealed: AuditRow[], expected: AuditChainEnd, tracking: TrackingChanges): Promise<boolean> {
+    const last = chainEndAfter(sealed);
+    if (last === undefined) return true;
     const { track, release } = tracking;
     const tracked = [...track];
     let result: { rows: Array<{ durability: string }> };
@@ -277,7 +292,7 @@ export class PostgresAuditLog implements AuditLog, OutstandingCiphertexts {
       result = await client.query<{ durability: string }>(APPEND_SEALED_SQL, [
         expected.prev,
         expected.next.toString(),
-        (end.next - 1n).toString(),
+        (last.next - 1n).toString(),
         sealedRowsJson(sealed),
         release.size > 0 ? [...release] : null,
         tracked.length > 0 ? tracked.map(([ref]) => ref) : null,
@@ -286,20 +301,20 @@ export class PostgresAuditLog implements AuditLog, OutstandingCiphertexts {
       ]);
     } catch (e) {
       // The statement's own transaction rolled back: nothing of it was kept, the connection is usable.
-      if ((e as { code?: unknown }).code === CHAIN_MOVED) return undefined;
+      if ((e as { code?: unknown }).code === CHAIN_MOVED) return false;
       throw e;
     }
     // The function set it; anything else means this commit may not have waited for the WAL flush.
     const durability = result.rows[0]?.durability;
     if (durability !== 'on') throw new Error(`audit flush committed with synchronous_commit ${String(durability)}`);
-    return end;
+    return true;
   }
 
   /** BEGIN, lock and head in one round trip, the rows sealed after the head, INSERT, tracking, COMMIT. */
-  private async lockSealAndInsert(client: PoolClient, rows: AuditRow[], tracking: TrackingChanges): Promise<AuditChainEnd | undefined> {
+  private async lockSealAndInsert(client: PoolClient, rows: AuditRow[], tracking: TrackingChanges): Promise<{ head: AuditChainEnd; end: AuditChainEnd | undefined }> {
     // Forced on for this transaction so a role or database default of "off" cannot weaken durability.
     // BEGIN, the append lock and the read of the chain's head go in one round trip (each its own statement).
-    const sealed = await lockAndSeal(client, rows, this.sealer, { openWith: 'BEGIN; SET LOCAL synchronous_commit TO on' });
+    const { sealed, head } = await lockAndSealAfterHead(client, rows, this.sealer, { openWith: 'BEGIN; SET LOCAL synchronous_commit TO on' });
     for (let i = 0; i < sealed.length; i += this.maxBatch) {
       const chunk = sealed.slice(i, i + this.maxBatch);
       const inserted = await client.query(this.sqlFor(chunk.length), chunk.flat());
@@ -309,7 +324,7 @@ export class PostgresAuditLog implements AuditLog, OutstandingCiphertexts {
     // COMMIT of an aborted transaction answers ROLLBACK without an error.
     const committed = await client.query('COMMIT');
     if (committed.command !== 'COMMIT') throw new Error(`COMMIT answered ${committed.command}`);
-    return chainEndAfter(sealed);
+    return { head, end: chainEndAfter(sealed) };
   }
 
   private sqlFor(rowCount: number): string {
