@@ -54,6 +54,37 @@ export class AuditIntegrityError extends Error {
 
 const HEX = /^[0-9a-f]+$/;
 
+/** A string, number or null as RFC 8785 writes it (ECMAScript's JSON.stringify for these). */
+function scalar(value: string | number | null | undefined): string {
+  return value === null || value === undefined ? 'null' : JSON.stringify(value);
+}
+
+/** A nested value (details, items) as RFC 8785 writes it. */
+function nested(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  const text = canonicalize(value);
+  if (text === undefined) throw new TypeError('an audit record holds a value canonical JSON cannot write');
+  return text;
+}
+
+/**
+ * What a seal hashes: RFC 8785 canonical JSON of the row's position (as text), every stored column
+ * and `prev`. The top-level members are written in their canonical order (names sorted by UTF-16 code
+ * units, fixed here) without sorting them for every record; details and items, whose names vary, go
+ * through the canonicalize library. The same bytes canonicalize gives for the whole object
+ * (audit-seal.spec.ts checks that over many rows); a row without items hashes as rows did before the
+ * column existed.
+ */
+export function canonicalSealBody(r: SealableAuditRow, prev: string | null): string {
+  const items = r.items !== undefined && r.items !== null ? `,"items":${nested(r.items)}` : '';
+  return (
+    `{"actor":${scalar(r.actor)},"actor_role":${scalar(r.actor_role)},"details":${nested(r.details)},"error_code":${scalar(r.error_code)}` +
+    `,"id":${scalar(r.id)}${items},"key_id":${scalar(r.key_id)},"key_version":${scalar(r.key_version)},"operation":${scalar(r.operation)}` +
+    `,"outcome":${scalar(r.outcome)},"position":${scalar(r.position.toString())},"prev":${scalar(prev)},"request_id":${scalar(r.request_id)}` +
+    `,"source_address":${scalar(r.source_address)},"time":${scalar(r.time.toISOString())}}`
+  );
+}
+
 function sameHex(a: string, b: string): boolean {
   if (!HEX.test(a) || !HEX.test(b)) return false;
   const x = Buffer.from(a, 'hex');
@@ -94,25 +125,7 @@ export class AuditSealer {
   }
 
   private hashOf(r: SealableAuditRow, prev: string | null): string {
-    const body = canonicalize({
-      position: r.position.toString(),
-      id: r.id,
-      time: r.time.toISOString(),
-      request_id: r.request_id,
-      operation: r.operation,
-      key_id: r.key_id ?? null,
-      key_version: r.key_version ?? null,
-      actor: r.actor,
-      actor_role: r.actor_role ?? null,
-      outcome: r.outcome,
-      error_code: r.error_code ?? null,
-      source_address: r.source_address ?? null,
-      details: r.details ?? null,
-      // Only a batch call's row has items: every other row hashes exactly as it did before the column existed.
-      ...(r.items !== undefined && r.items !== null ? { items: r.items } : {}),
-      prev,
-    });
-    return hash('sha256', body ?? '', 'hex');
+    return hash('sha256', canonicalSealBody(r, prev), 'hex');
   }
 
   /**
