@@ -551,6 +551,7 @@ function report(settings: Settings, m: Measured): void {
     console.log('');
     console.log(table(['target (issue #23)', 'value', 'wanted', 'verdict'], targets.map((t) => [t.name, fmt(t.value, 2), t.wanted, t.verdict])));
   }
+  reportCpuBudget(m, encrypt, batchEncrypt, batchDecrypt, echoRate);
   if (m.halfLoad && m.halfLoadEcho) {
     const [kms, echo] = [m.halfLoad.result, m.halfLoadEcho.result];
     console.log(
@@ -571,6 +572,32 @@ function report(settings: Settings, m: Measured): void {
     `machine: ${cpu.length} CPUs (${cpu[0]?.model.trim() ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, ${platform()} ${arch()}, node ${process.version}; ` +
       `load average ${avg(m.loadBefore)} before, ${avg(m.loadAfter)} after`,
   );
+}
+
+/**
+ * What the rate targets would cost in CPU at this run's own CPU per call: the service, the load
+ * generator and PostgreSQL all run on this machine's cores, and the service's calls on one event-loop
+ * thread. Printed so a missed rate target says whether it was reachable on this machine at all.
+ */
+function reportCpuBudget(m: Measured, encrypt: Row | undefined, batchEncrypt: Row | undefined, batchDecrypt: Row | undefined, echoRate: number): void {
+  const cores = cpus().length;
+  const lines: string[] = [];
+  const budget = (label: string, row: Row, rate: number, clientPerWork: number): void => {
+    const server = row.serverCpuUs;
+    const postgres = row.postgresCpuUs ?? 0;
+    const total = ((server + clientPerWork + postgres) * rate) / 1e6;
+    lines.push(
+      `${label} at ${Math.round(rate)} ${row.unit}: ${server.toFixed(0)} µs server + ${clientPerWork.toFixed(0)} µs load generator + ${postgres.toFixed(0)} µs PostgreSQL ` +
+        `= ${total.toFixed(2)} CPUs of ${cores}; the server's share, ${((server * rate) / 1e6).toFixed(2)} CPUs, runs on one event-loop thread`,
+    );
+  };
+  if (encrypt) budget(`Encrypt at ${ENCRYPT_VS_ECHO_TARGET}× echo`, encrypt, ENCRYPT_VS_ECHO_TARGET * echoRate, encrypt.result.clientCpuUsPerCall);
+  const perItem = (row: Row): number => row.result.clientCpuUsPerCall / BATCH_SIZE;
+  if (m.aes && batchEncrypt) budget(`BatchEncrypt at ${BATCH_VS_AES_TARGET}× AES-GCM`, batchEncrypt, BATCH_VS_AES_TARGET * m.aes.encryptPerSecond, perItem(batchEncrypt));
+  if (m.aes && batchDecrypt) budget(`BatchDecrypt at ${BATCH_VS_AES_TARGET}× AES-GCM`, batchDecrypt, BATCH_VS_AES_TARGET * m.aes.decryptPerSecond, perItem(batchDecrypt));
+  if (lines.length === 0) return;
+  console.log(`CPU the rate targets need at this run's CPU per call or item (a target needing more than ${cores} CPUs cannot be met on this machine as measured):`);
+  for (const line of lines) console.log(`  ${line}`);
 }
 
 function reportHsm(settings: Settings, h: HsmMeasured, softwareEncrypt: Row): void {
