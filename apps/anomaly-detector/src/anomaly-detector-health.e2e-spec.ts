@@ -1,6 +1,7 @@
 import { AnomalyDetectorModule } from '@kms/anomaly-detector';
 import { loadConfig } from '@kms/config';
-import { ensureDatabase, testDatabaseUrl } from '@kms/persistence-postgres';
+import { eventStoreMigrations } from '@kms/event-store-postgres';
+import { auditMigrations, dropSchema, ensureDatabase, runMigrations, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
 import { createHttpApp, type HttpApp } from '@kms/platform';
 import { randomBytes } from 'node:crypto';
 import { dropOwnDatabase, eventually, exitOf, ownDatabaseUrl, ownRedisUrl, postgresConnectionsNamed, redisConnectionsNamed, startMainProcess } from '@kms/testing';
@@ -103,16 +104,25 @@ describe('anomaly-detector over HTTP', () => {
   });
 
   it('runs as a process under tsx, serves /readyz and stops cleanly on SIGTERM', async () => {
-    const main = startMainProcess(MAIN, testEnv());
-    const exited = exitOf(main.child);
+    // Its own schema, migrated first as the migrate step does in a deployment: the detector follows
+    // the key service's event store and audit log there (it does not create them), so it must not
+    // depend on what another test left in the database's default schema.
+    const target = { url: DATABASE_URL, schema: uniqueTestSchema('anomaly_main') };
+    await runMigrations(target, [...eventStoreMigrations, ...auditMigrations]);
     try {
-      const url = await main.url;
-      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      const main = startMainProcess(MAIN, testEnv({ KMS_DATABASE_SCHEMA: target.schema }));
+      const exited = exitOf(main.child);
+      try {
+        const url = await main.url;
+        expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      } finally {
+        main.child.kill('SIGTERM');
+      }
+      expect(await exited).toEqual({ code: 0, signal: null });
+      expect(main.output()).toContain('stopped');
     } finally {
-      main.child.kill('SIGTERM');
+      await dropSchema(target);
     }
-    expect(await exited).toEqual({ code: 0, signal: null });
-    expect(main.output()).toContain('stopped');
   });
 
   it('exits 1 naming the bad variable when the configuration is invalid', async () => {

@@ -70,11 +70,18 @@ describe('append-only storage: the service role', () => {
     const audit = new PostgresAuditLog(service, testAuditSealer());
     const stream = `key-${randomUUID()}`;
     await store.appendToStream(stream, [{ id: randomUUID(), type: 'KeyCreated', data: { keyId: 'k' }, metadata: { actor: 'a' } }], { expectedVersion: 'no_stream' });
-    await audit.append({ id: randomUUID(), time: new Date(), requestId: 'r', operation: 'Encrypt', actor: 'a', outcome: 'SUCCESS' });
+    // The first flush reads the head under the lock; the next ones go through kms_append_sealed_audit
+    // (the role's own rights: INSERT, the sequence, tracked ciphertexts), and a ciphertext is tracked.
+    const tracked = { keyId: randomUUID(), version: 1, ref: 'ab'.repeat(16) };
+    for (const operation of ['Encrypt', 'Decrypt', 'Encrypt']) {
+      await audit.append({ id: randomUUID(), time: new Date(), requestId: 'r', operation, actor: 'a', outcome: 'SUCCESS', ...(operation === 'Decrypt' ? { ciphertexts: { handedOut: tracked } } : {}) });
+    }
+    expect(audit.stats()).toMatchObject({ flushes: 3, failedFlushes: 0, resealedFlushes: 0 });
     await audit.close();
     expect((await store.readStream(stream)).events.map((e) => e.type)).toEqual(['KeyCreated']);
-    expect((await service.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_records')).rows[0].n).toBe(1);
-    expect((await new PostgresAuditFeed(service, testAuditSealer()).readAfter(0n, 10)).map((r) => r.operation)).toEqual(['Encrypt']);
+    expect((await service.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_records')).rows[0].n).toBe(3);
+    expect((await service.query<{ n: number }>('SELECT count(*)::int AS n FROM tracked_ciphertexts')).rows[0].n).toBe(1);
+    expect((await new PostgresAuditFeed(service, testAuditSealer()).readAfter(0n, 10)).map((r) => r.operation)).toEqual(['Encrypt', 'Decrypt', 'Encrypt']);
   });
 
   it('is refused UPDATE, DELETE and TRUNCATE of history by its grants, before any trigger', async () => {
