@@ -66,6 +66,8 @@ export async function lockAndSealAfterHead(
 export interface AuditChainEnd {
   prev: string | null;
   next: bigint;
+  /** The last record's time as written (ISO), where the writer knows it: with its position, it finds that record in one partition. */
+  prevTime?: string;
 }
 
 /** Rows bound for the chain, each row's JSON parsed once: its sealed body and how many positions it takes. */
@@ -116,10 +118,11 @@ export function sealAfter(rows: AuditRow[], sealer: AuditSealer, end: AuditChain
 export function chainEndAfter(sealed: readonly AuditRow[]): AuditChainEnd | undefined {
   const last = sealed[sealed.length - 1];
   if (last === undefined) return undefined;
-  return { prev: last[SEAL_HASH_INDEX] as string, next: BigInt(last[POSITION_INDEX] as string) + 1n };
+  return { prev: last[SEAL_HASH_INDEX] as string, next: BigInt(last[POSITION_INDEX] as string) + 1n, prevTime: last[TIME_INDEX] as string };
 }
 
 const POSITION_INDEX = SEALED_AUDIT_COLUMNS.indexOf('position');
+const TIME_INDEX = SEALED_AUDIT_COLUMNS.indexOf('time');
 const SEAL_HASH_INDEX = SEALED_AUDIT_COLUMNS.indexOf('seal_hash');
 
 /**

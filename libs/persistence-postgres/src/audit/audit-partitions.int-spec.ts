@@ -56,6 +56,40 @@ const month = (y: number, m: number, d = 10) => new Date(Date.UTC(y, m - 1, d, 1
 const partitionNameOf = (d: Date) => `audit_records_p${d.getUTCFullYear()}${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
 
 describe('audit_records partitioned by month (PartitionAuditRecords)', () => {
+  it('a flush after the first reads one partition to find the chain, however many months the trail holds', async () => {
+    const target = { url: testDatabaseUrl(), schema: uniqueTestSchema('audit_part_probe') };
+    await runMigrations(target, auditMigrations);
+    // One connection: the flushes and the statistics flush run on the same backend.
+    const pool = createPgPool(target, { max: 1 });
+    schemas.push({ target, pool });
+    const months = Array.from({ length: 36 }, (_, i) => month(2024, 1 + i));
+    for (const m of months) await pool.query('SELECT kms_create_audit_partition($1)', [m]);
+    const latest = months[months.length - 1] as Date;
+    const indexScans = async (): Promise<Map<string, number>> => {
+      await pool.query('SELECT pg_stat_force_next_flush()');
+      const { rows } = await pool.query<{ part: string; n: string }>(
+        `SELECT relname AS part, coalesce(idx_scan, 0)::text AS n FROM pg_stat_user_tables WHERE schemaname = current_schema() AND relname LIKE 'audit_records_p%'`,
+      );
+      return new Map(rows.map((r) => [r.part, Number(r.n)]));
+    };
+    const log = new PostgresAuditLog(pool, sealer);
+    try {
+      const readBetween = (from: Map<string, number>, to: Map<string, number>): string[] =>
+        [...to].filter(([part, n]) => n > (from.get(part) ?? 0)).map(([part]) => part).sort();
+      const start = await indexScans();
+      expect(start.size).toBeGreaterThanOrEqual(36);
+      // The first flush reads the head with every partition's index (it knows nothing yet): what this test measures shows it.
+      await log.append(record(latest));
+      const afterFirst = await indexScans();
+      expect(readBetween(start, afterFirst)).toEqual([...start.keys()].sort());
+      for (let i = 0; i < 5; i++) await log.append(record(latest));
+      expect(readBetween(afterFirst, await indexScans())).toEqual([partitionNameOf(latest)]);
+      expect(log.stats()).toMatchObject({ flushes: 6, failedFlushes: 0, resealedFlushes: 0 });
+    } finally {
+      await log.close();
+    }
+  });
+
   it('converts a populated table in place: every row at its position with its seal and a column added before it, the sequence and the chain go on', async () => {
     const before = auditMigrations.filter((m) => !/Partition|Archives/.test(m.name));
     const { target, pool } = await schema('audit_part_convert', before);

@@ -130,9 +130,10 @@ export class IndexMixedKeyBatchItems1796750000000 implements MigrationInterface 
 /**
  * One statement, one round trip, for a writer that knows the chain's head (PostgresAuditLog after its
  * first flush): under the audit append lock, check that the chain still ends where the writer last
- * left it (the head's seal hash, and the position sequence not moved since, which every writer moves
- * under the same lock), reserve the positions the rows were sealed at, insert them and apply their
- * ciphertext tracking. synchronous_commit is forced on for the transaction (the statement's own,
+ * left it (the position sequence not moved since, which every writer moves under the same lock, and
+ * the writer's last record still there with its seal hash, found by its position and time, so one
+ * partition is read however many months the trail holds), reserve the positions the rows were sealed
+ * at, insert them and apply their ciphertext tracking. synchronous_commit is forced on for the transaction (the statement's own,
  * committed when it returns) and returned, so the writer can refuse a commit that did not wait for the
  * WAL flush. Anything else about the chain raises SQLSTATE KM001 and changes nothing: the writer then
  * seals again after the head it reads under the lock (lockAndSeal). SECURITY INVOKER: the caller's
@@ -144,7 +145,7 @@ export class CreateAppendSealedAuditFunction1796760000000 implements MigrationIn
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`
       CREATE FUNCTION kms_append_sealed_audit(
-        expected_prev text, first_position bigint, last_position bigint, sealed json,
+        expected_prev text, expected_prev_time timestamptz, first_position bigint, last_position bigint, sealed json,
         released text[], tracked_refs text[], tracked_keys uuid[], tracked_versions integer[]
       ) RETURNS text LANGUAGE plpgsql VOLATILE AS $fn$
       DECLARE
@@ -154,9 +155,10 @@ export class CreateAppendSealedAuditFunction1796760000000 implements MigrationIn
       BEGIN
         PERFORM set_config('synchronous_commit', 'on', true);
         PERFORM pg_advisory_xact_lock(${AUDIT_APPEND_LOCK_KEY});
-        -- Read after the lock (a statement of its own, so with a snapshot taken after it).
-        SELECT seal_hash INTO head FROM audit_records ORDER BY "position" DESC LIMIT 1;
-        IF head IS DISTINCT FROM expected_prev
+        -- Read after the lock (statements of their own, so with a snapshot taken after it). The record
+        -- before first_position is the writer's own last one: its time prunes every other partition.
+        SELECT seal_hash INTO head FROM audit_records WHERE "position" = first_position - 1 AND "time" = expected_prev_time;
+        IF head IS NULL OR head IS DISTINCT FROM expected_prev
            OR pg_sequence_last_value('audit_records_position_seq') IS DISTINCT FROM first_position - 1 THEN
           RAISE EXCEPTION 'the audit chain moved since this writer last appended to it' USING ERRCODE = 'KM001';
         END IF;
@@ -187,7 +189,7 @@ export class CreateAppendSealedAuditFunction1796760000000 implements MigrationIn
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query('DROP FUNCTION kms_append_sealed_audit(text, bigint, bigint, json, text[], text[], uuid[], integer[])');
+    await queryRunner.query('DROP FUNCTION kms_append_sealed_audit(text, timestamptz, bigint, bigint, json, text[], text[], uuid[], integer[])');
   }
 }
 

@@ -256,9 +256,9 @@ describe('PostgresAuditLog', () => {
         await log.append(record());
         // Someone replaces the function with one that turns durability off for its transaction.
         await withReader(own, async (c) => {
-          await c.query('ALTER FUNCTION kms_append_sealed_audit(text, bigint, bigint, json, text[], text[], uuid[], integer[]) RENAME TO kms_append_sealed_audit_real');
-          await c.query(`CREATE FUNCTION kms_append_sealed_audit(a text, b bigint, c bigint, d json, e text[], f text[], g uuid[], h integer[]) RETURNS text LANGUAGE plpgsql AS $$
-            BEGIN PERFORM kms_append_sealed_audit_real(a, b, c, d, e, f, g, h); PERFORM set_config('synchronous_commit', 'off', true); RETURN current_setting('synchronous_commit'); END $$`);
+          await c.query('ALTER FUNCTION kms_append_sealed_audit(text, timestamptz, bigint, bigint, json, text[], text[], uuid[], integer[]) RENAME TO kms_append_sealed_audit_real');
+          await c.query(`CREATE FUNCTION kms_append_sealed_audit(a text, t timestamptz, b bigint, c bigint, d json, e text[], f text[], g uuid[], h integer[]) RETURNS text LANGUAGE plpgsql AS $$
+            BEGIN PERFORM kms_append_sealed_audit_real(a, t, b, c, d, e, f, g, h); PERFORM set_config('synchronous_commit', 'off', true); RETURN current_setting('synchronous_commit'); END $$`);
         });
         expect(await outcome(log.append(record()))).toBe('AUDIT_UNAVAILABLE');
         expect(log.stats().failedFlushes).toBe(1);

@@ -53,7 +53,7 @@ const DEFAULT_FLUSH_TIMEOUT_MS = 10_000;
 const SQL_CACHE_SIZE = 64;
 /** SQLSTATE of kms_append_sealed_audit when the chain no longer ends where the writer expected. */
 const CHAIN_MOVED = 'KM001';
-const APPEND_SEALED_SQL = 'SELECT kms_append_sealed_audit($1, $2, $3, $4, $5, $6, $7, $8) AS durability';
+const APPEND_SEALED_SQL = 'SELECT kms_append_sealed_audit($1, $2, $3, $4, $5, $6, $7, $8, $9) AS durability';
 
 /** The error every refused or failed append rejects with; callers refuse the operation (fail closed). */
 export function auditUnavailable(cause?: unknown): KmsError<'AUDIT_UNAVAILABLE'> {
@@ -244,7 +244,7 @@ export class PostgresAuditLog implements AuditLog, OutstandingCiphertexts {
     // Sealed after where the last flush left the chain; kms_append_sealed_audit admits it only if the
     // chain still ends there once the lock is held (else KM001, and it is sealed after the head read under the lock).
     const expected = this.chainEnd;
-    const attempt = expected && !this.chainShared ? sealAfter(rows, this.sealer, expected) : undefined;
+    const attempt = expected?.prevTime !== undefined && !this.chainShared ? sealAfter(rows, this.sealer, expected) : undefined;
     // Known again only once this flush has committed: a failed or abandoned one may or may not have.
     this.chainEnd = undefined;
     const client = await this.pool.connect();
@@ -291,6 +291,7 @@ export class PostgresAuditLog implements AuditLog, OutstandingCiphertexts {
     try {
       result = await client.query<{ durability: string }>(APPEND_SEALED_SQL, [
         expected.prev,
+        expected.prevTime ?? null,
         expected.next.toString(),
         (last.next - 1n).toString(),
         sealedRowsJson(sealed),
