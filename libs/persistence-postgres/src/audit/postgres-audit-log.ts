@@ -83,10 +83,11 @@ function positiveInteger(value: number, name: string, max = Number.MAX_SAFE_INTE
  * Every record is sealed in the chain's order (see AuditSealer). A writer that knows where its own last
  * flush left the chain seals the next flush after it before taking any lock and sends it as one
  * statement, one round trip (kms_append_sealed_audit: under the audit append lock it checks the chain
- * still ends there, reserves the positions, inserts and commits). When the chain has moved (another
- * writer appended, or this is the first flush) nothing is written and the flush is sealed again after
- * the head read under the lock (lockAndSeal): BEGIN, lock and head in one round trip, then the INSERT,
- * then the COMMIT. Either way one transaction holds the flush, under the one lock every writer takes.
+ * still ends there, reserves the positions, inserts and commits). The first flush, and a flush whose
+ * statement finds the chain moved (another writer appended; nothing of the statement is kept), are
+ * sealed after the head read under the lock (lockAndSeal): BEGIN, lock and head in one round trip,
+ * then the INSERT, then the COMMIT. Either way one transaction holds the flush, under the one lock
+ * every writer takes.
  */
 export class PostgresAuditLog implements AuditLog, OutstandingCiphertexts {
   private readonly maxBatch: number;
