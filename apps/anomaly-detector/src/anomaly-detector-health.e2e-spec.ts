@@ -4,7 +4,7 @@ import { eventStoreMigrations } from '@kms/event-store-postgres';
 import { auditMigrations, dropSchema, ensureDatabase, runMigrations, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
 import { createHttpApp, type HttpApp } from '@kms/platform';
 import { randomBytes } from 'node:crypto';
-import { dropOwnDatabase, eventually, exitOf, ownDatabaseUrl, ownRedisUrl, postgresConnectionsNamed, redisConnectionsNamed, startMainProcess } from '@kms/testing';
+import { dropOwnDatabase, eventually, exitOf, ownDatabaseUrl, ownRedisUrl, postgresConnectionsNamed, readyzThenSigterm, redisConnectionsNamed, startMainProcess } from '@kms/testing';
 import { resolve } from 'node:path';
 
 const DATABASE_URL = testDatabaseUrl();
@@ -110,16 +110,11 @@ describe('anomaly-detector over HTTP', () => {
     const target = { url: DATABASE_URL, schema: uniqueTestSchema('anomaly_main') };
     await runMigrations(target, [...eventStoreMigrations, ...auditMigrations]);
     try {
-      const main = startMainProcess(MAIN, testEnv({ KMS_DATABASE_SCHEMA: target.schema }));
-      const exited = exitOf(main.child);
-      try {
-        const url = await main.url;
-        expect((await fetch(`${url}/readyz`)).status).toBe(200);
-      } finally {
-        main.child.kill('SIGTERM');
-      }
-      expect(await exited).toEqual({ code: 0, signal: null });
-      expect(main.output()).toContain('stopped');
+      expect(await readyzThenSigterm(MAIN, testEnv({ KMS_DATABASE_SCHEMA: target.schema }))).toEqual({
+        readyz: 200,
+        exit: { code: 0, signal: null },
+        output: expect.stringContaining('stopped'),
+      });
     } finally {
       await dropSchema(target);
     }

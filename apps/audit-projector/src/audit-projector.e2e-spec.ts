@@ -6,7 +6,7 @@ import { KafkaTestCluster, type KcatMessage, readTopicWithKcat } from '@kms/noti
 import { dropSchema, ensureDatabase, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
 import { createHttpApp, type HttpApp } from '@kms/platform';
 import { randomBytes } from 'node:crypto';
-import { dropOwnDatabase, eventually, exitOf, ownDatabaseUrl, postgresConnectionsNamed, startMainProcess } from '@kms/testing';
+import { dropOwnDatabase, eventually, exitOf, ownDatabaseUrl, postgresConnectionsNamed, readyzThenSigterm, startMainProcess } from '@kms/testing';
 import { resolve } from 'node:path';
 
 const DATABASE_URL = testDatabaseUrl();
@@ -97,16 +97,7 @@ describe('audit-projector over HTTP', () => {
   });
 
   it('runs as a process under tsx, serves /readyz and stops cleanly on SIGTERM', async () => {
-    const main = startMainProcess(MAIN, testEnv());
-    const exited = exitOf(main.child);
-    try {
-      const url = await main.url;
-      expect((await fetch(`${url}/readyz`)).status).toBe(200);
-    } finally {
-      main.child.kill('SIGTERM');
-    }
-    expect(await exited).toEqual({ code: 0, signal: null });
-    expect(main.output()).toContain('stopped');
+    expect(await readyzThenSigterm(MAIN, testEnv())).toEqual({ readyz: 200, exit: { code: 0, signal: null }, output: expect.stringContaining('stopped') });
   });
 
   it('exits 1 naming the bad variable when the configuration is invalid', async () => {

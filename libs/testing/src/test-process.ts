@@ -66,3 +66,27 @@ export function startMainProcess(mainPath: string, env: Record<string, string>):
 export function exitOf(child: ChildProcessWithoutNullStreams): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((r) => child.once('close', (code, signal) => r({ code, signal })));
 }
+
+/** What a service process did in readyzThenSigterm. */
+export interface ReadyThenStopped {
+  /** HTTP status of GET /readyz once the process listened. */
+  readyz: number;
+  exit: { code: number | null; signal: NodeJS.Signals | null };
+  output: string;
+}
+
+/**
+ * Start an app's main.ts (startMainProcess), ask its /readyz once it listens, then stop it with
+ * SIGTERM and wait for it to end: what each service's "runs as a process" test checks.
+ */
+export async function readyzThenSigterm(mainPath: string, env: Record<string, string>): Promise<ReadyThenStopped> {
+  const main = startMainProcess(mainPath, env);
+  const exited = exitOf(main.child);
+  let readyz: number;
+  try {
+    readyz = (await fetch(`${await main.url}/readyz`)).status;
+  } finally {
+    main.child.kill('SIGTERM');
+  }
+  return { readyz, exit: await exited, output: main.output() };
+}
