@@ -43,16 +43,36 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** EXPLAIN of the one statement sent by `run` that `pick` selects. */
-async function planOf(run: () => Promise<unknown>, pick: (s: { sql: string; parameters: unknown[] }) => boolean): Promise<string> {
+/**
+ * EXPLAIN of the one statement sent by `run` that `pick` selects, with `settings` (planner switches)
+ * for that EXPLAIN only.
+ */
+async function planOf(run: () => Promise<unknown>, pick: (s: { sql: string; parameters: unknown[] }) => boolean, settings: string[] = []): Promise<string> {
   sent.length = 0;
   await run();
   const statements = sent.filter(pick);
   expect(statements).toHaveLength(1);
   const [statement] = statements;
-  const { rows } = await db.pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${statement?.sql ?? ''}`, statement?.parameters);
-  return rows.map((r) => r['QUERY PLAN']).join('\n');
+  const client = await db.pool.connect();
+  try {
+    await client.query('BEGIN');
+    for (const setting of settings) await client.query(`SET LOCAL ${setting}`);
+    const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${statement?.sql ?? ''}`, statement?.parameters);
+    return rows.map((r) => r['QUERY PLAN']).join('\n');
+  } finally {
+    await client.query('ROLLBACK');
+    client.release();
+  }
 }
+
+/**
+ * No sequential or bitmap scans: an index scan is left, and PostgreSQL makes it index-only exactly when
+ * the index covers the statement (it costs no more than a plain one). Whether the planner prefers that
+ * plan to a bitmap scan by itself depends on the visibility map, which VACUUM cannot fill while another
+ * session's old snapshot holds the xmin horizon back (tests running beside this one: CI saw it pick a
+ * bitmap scan once), so that choice is not what is asserted.
+ */
+const INDEX_ONLY = ['enable_seqscan = off', 'enable_bitmapscan = off'];
 
 const ledger = { events: 1, audit: ROWS, eventsCheckpoint: 1, auditCheckpoint: ROWS };
 
@@ -66,12 +86,14 @@ describe('compliance reads of rm_audit_log by operation, on 40,000 rows', () => 
     expect(plan).not.toContain('Seq Scan');
   });
 
-  it('KMS-BAK-02 (the newest successful Backup and how many) reads the operation index alone', async () => {
+  it('KMS-BAK-02 (the newest successful Backup and how many) can read the operation index alone', async () => {
     const plan = await planOf(
       () => queries.controls(ledger),
       (s) => s.sql.includes('max(') && s.parameters.includes('Backup'),
+      INDEX_ONLY,
     );
     expect(plan).toContain('Index Only Scan using rm_audit_log_operation_position_idx');
+    expect(plan).not.toMatch(/Seq Scan|Heap Scan|Index Scan using/);
     const bak = ((await queries.controls(ledger)) as Array<{ id: string; finding: string }>).find((c) => c.id === 'KMS-BAK-02');
     expect(bak?.finding).toContain(`${ROWS / 1000} in the audit trail`);
   });
@@ -81,7 +103,7 @@ describe('compliance reads of rm_audit_log by operation, on 40,000 rows', () => 
       () => queries.controls(ledger),
       (s) => s.sql.includes('compliance-officer'),
     );
-    expect(plan).toMatch(/Index (Only )?Scan using rm_audit_log_compliance_use_idx/);
+    expect(plan).toMatch(/(Index (Only )?Scan using|Bitmap Index Scan on) rm_audit_log_compliance_use_idx/);
     expect(plan).not.toContain('Seq Scan');
     const ac = ((await queries.controls(ledger)) as Array<{ id: string; status: string }>).find((c) => c.id === 'KMS-AC-01');
     expect(ac?.status).toBe('PASS');
