@@ -256,7 +256,7 @@ export class PostgresAuditLog implements AuditLog, OutstandingCiphertexts {
     flight.client = client;
     let failure: Error | undefined;
     try {
-      const appended = attempt && expected ? await this.appendSealed(client, attempt.sealed, expected, tracking) : false;
+      const appended = attempt && expected ? await this.appendSealed(client, attempt, expected, tracking) : false;
       if (appended && attempt && !flight.abandoned) this.chainEnd = attempt.end;
       if (!appended) {
         const { head, end } = await this.lockSealAndInsert(client, rows, tracking);
@@ -280,26 +280,24 @@ export class PostgresAuditLog implements AuditLog, OutstandingCiphertexts {
   }
 
   /**
-   * One round trip: `sealed` (sealed after `expected`) committed by kms_append_sealed_audit. False,
-   * with nothing written, when the chain no longer ends at `expected`.
+   * One round trip: `sealed` (sealed after `expected`, leaving the chain at `end`) committed by
+   * kms_append_sealed_audit. False, with nothing written, when the chain no longer ends at `expected`.
    */
-  private async appendSealed(client: PoolClient, sealed: AuditRow[], expected: AuditChainEnd, tracking: TrackingChanges): Promise<boolean> {
-    const last = chainEndAfter(sealed);
-    if (last === undefined) return true;
-    const { track, release } = tracking;
-    const tracked = [...track];
+  private async appendSealed(client: PoolClient, { sealed, end }: { sealed: AuditRow[]; end: AuditChainEnd }, expected: AuditChainEnd, tracking: TrackingChanges): Promise<boolean> {
+    const { release } = tracking;
+    const tracked = trackedColumns(tracking);
     let result: { rows: Array<{ durability: string }> };
     try {
       result = await client.query<{ durability: string }>(APPEND_SEALED_SQL, [
         expected.prev,
         expected.prevTime ?? null,
         expected.next.toString(),
-        (last.next - 1n).toString(),
+        (end.next - 1n).toString(),
         sealedRowsJson(sealed),
         release.size > 0 ? [...release] : null,
-        tracked.length > 0 ? tracked.map(([ref]) => ref) : null,
-        tracked.length > 0 ? tracked.map(([, at]) => at.keyId) : null,
-        tracked.length > 0 ? tracked.map(([, at]) => at.version) : null,
+        tracked?.refs ?? null,
+        tracked?.keys ?? null,
+        tracked?.versions ?? null,
       ]);
     } catch (e) {
       // The statement's own transaction rolled back: nothing of it was kept, the connection is usable.
@@ -342,9 +340,23 @@ export class PostgresAuditLog implements AuditLog, OutstandingCiphertexts {
 }
 
 /** Apply ciphertext tracking inside the flush's transaction. */
-async function applyTracking(client: PoolClient, { track, release }: TrackingChanges): Promise<void> {
+async function applyTracking(client: PoolClient, tracking: TrackingChanges): Promise<void> {
+  const { release } = tracking;
   if (release.size > 0) await client.query('DELETE FROM tracked_ciphertexts WHERE ref = ANY($1::text[])', [[...release]]);
-  if (track.size === 0) return;
+  const tracked = trackedColumns(tracking);
+  if (tracked === undefined) return;
+  const { refs, keys, versions } = tracked;
+  await client.query(
+    `INSERT INTO tracked_ciphertexts (ref, key_id, key_version)
+     SELECT * FROM unnest($1::text[], $2::uuid[], $3::int[])
+     ON CONFLICT (ref) DO UPDATE SET key_id = EXCLUDED.key_id, key_version = EXCLUDED.key_version`,
+    [refs, keys, versions],
+  );
+}
+
+/** The ciphertexts a flush hands out, as the columns of tracked_ciphertexts; undefined for none. */
+function trackedColumns({ track }: TrackingChanges): { refs: string[]; keys: string[]; versions: number[] } | undefined {
+  if (track.size === 0) return undefined;
   const refs: string[] = [];
   const keys: string[] = [];
   const versions: number[] = [];
@@ -353,10 +365,5 @@ async function applyTracking(client: PoolClient, { track, release }: TrackingCha
     keys.push(at.keyId);
     versions.push(at.version);
   }
-  await client.query(
-    `INSERT INTO tracked_ciphertexts (ref, key_id, key_version)
-     SELECT * FROM unnest($1::text[], $2::uuid[], $3::int[])
-     ON CONFLICT (ref) DO UPDATE SET key_id = EXCLUDED.key_id, key_version = EXCLUDED.key_version`,
-    [refs, keys, versions],
-  );
+  return { refs, keys, versions };
 }
