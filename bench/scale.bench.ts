@@ -7,8 +7,10 @@
  *      store's table (round by round: every key's creation, then every key's first rotation, ...), so
  *      a million keys take minutes, not hours. Unsealed, as every event of the bench's store (its
  *      reader checks no seals, like the previous version of this bench);
- *   2. build: the real snapshot follower (followKeySnapshots) folds the whole history into the key read
- *      model (key_snapshots), as the first start of a key service on an existing store does;
+ *   2. build: the real snapshot follower (followKeySnapshots) builds the key read model (key_snapshots)
+ *      from the whole history, as the first start of a key service on an existing store does: key
+ *      stream by key stream (BENCH_SCALE_BUILD=streams, the default), or following the store from its
+ *      start (BENCH_SCALE_BUILD=follow, as with EventStoreDB);
  *   3. tail: 200 more keys appended through the event store, for the next start to catch up with;
  *   4. start: a fresh process (scale-catalog.child.ts, --expose-gc) starts a KeyCatalog on the read
  *      model (the follower catching up from its checkpoint), then reads BENCH_SCALE_GETS keys (default
@@ -29,6 +31,7 @@ import { followKeySnapshots } from '@kms/application';
 import { ConfigError } from '@kms/config';
 import { APPROVAL_STREAM_PREFIX, approvalDecider, decide, IDENTITY_STREAM_PREFIX, identityDecider, type KeyCommand, keyDecider, type KeyState, keyStreamId } from '@kms/domain';
 import { eventStoreMigrations, PostgresEventStore } from '@kms/event-store-postgres';
+import type { EventStore } from '@kms/event-store';
 import { createPgPool, dropSchema, ensureDatabase, keySnapshotMigrations, PostgresKeySnapshots, runMigrations } from '@kms/persistence-postgres';
 import type { Pool } from 'pg';
 import { AUDIT_VOLUME_RESULT_FILE, type AuditVolumeResult, loadAuditVolumeResult } from './audit-volume-result';
@@ -157,11 +160,30 @@ async function fill(pool: Pool, count: number, rotations: number): Promise<numbe
   return written;
 }
 
-/** Fold the whole store into the read model with the real follower; seconds taken. */
+/**
+ * How the first start builds the read model: `streams` (the default, as the key service does on
+ * PostgreSQL: key stream by key stream, buildKeySnapshots) or `follow` (the follower folding the store
+ * from its start, as with EventStoreDB and as every first start did before).
+ */
+function buildMode(): 'streams' | 'follow' {
+  const raw = process.env['BENCH_SCALE_BUILD'] || 'streams';
+  if (raw !== 'streams' && raw !== 'follow') throw new ConfigError('BENCH_SCALE_BUILD', `must be streams or follow, got "${raw}"`);
+  return raw;
+}
+
+/** Build the read model from the whole store with the real follower, as a first start does; seconds taken. */
 async function build(store: PostgresEventStore, pool: Pool, events: number): Promise<number> {
   const t0 = Date.now();
-  const follower = followKeySnapshots(store, new PostgresKeySnapshots(pool), { name: 'bench build' });
-  const progress = setInterval(() => process.stderr.write(`scale:   build at position ${follower.status().position} of ${events}\n`), 30_000);
+  // Without its stream reads the store is followed from its start.
+  const source: EventStore =
+    buildMode() === 'streams'
+      ? store
+      : { readStream: (id) => store.readStream(id), appendToStream: (id, e, o) => store.appendToStream(id, e, o), subscribeToAll: (o, h) => store.subscribeToAll(o, h), close: async () => undefined };
+  const follower = followKeySnapshots(source, new PostgresKeySnapshots(pool), {
+    name: 'bench build',
+    onBuilt: (b) => process.stderr.write(`scale:   built from the key streams through position ${b.through}: ${b.keys} keys, ${b.events} events\n`),
+  });
+  const progress = setInterval(() => process.stderr.write(`scale:   build ${follower.status().state} at position ${follower.status().position} of ${events}\n`), 30_000);
   try {
     await follower.caughtUp();
   } finally {
@@ -218,6 +240,7 @@ async function main(): Promise<void> {
   const url = process.env['BENCH_DATABASE_URL'] || DEFAULT_DATABASE_URL;
   const rotations = integerSetting('BENCH_SCALE_ROTATIONS', 3, 0, 50);
   const gets = integerSetting('BENCH_SCALE_GETS', 3000, HELD_KEYS, 1_000_000);
+  const mode = buildMode();
   await ensureDatabase(url);
   const rows: Array<{ size: number; events: number; fillS: number; buildS: number } & Measured> = [];
   for (const size of sizes()) {
@@ -232,7 +255,7 @@ async function main(): Promise<void> {
       const fillS = (Date.now() - t0) / 1000;
       process.stderr.write(`scale: ${fmt(size)} keys, ${fmt(events)} events written in ${fillS.toFixed(1)} s\n`);
       const buildS = await build(store, pool, events);
-      process.stderr.write(`scale:   read model built by the snapshot follower in ${buildS.toFixed(1)} s\n`);
+      process.stderr.write(`scale:   read model built (${mode}) in ${buildS.toFixed(1)} s\n`);
       t0 = Date.now();
       await tail(store, TAIL_KEYS);
       const m = await measure(url, target.schema, gets);
@@ -253,7 +276,8 @@ async function main(): Promise<void> {
   const ratio = (a: number, b: number) => a / Math.max(b, 0.1);
   const lines = [
     `Key catalog start (snapshot follower catching up from its checkpoint: ${TAIL_KEYS} keys written since) and memory after start and ${gets} reads of ${HELD_KEYS} keys, by size of history;`,
-    `views ms: start of the identity and approval views (followStore, as the key service starts them) over ${ACCESS_STREAMS} identities and ${ACCESS_STREAMS} approvals at every size`,
+    `views ms: start of the identity and approval views (followStore, as the key service starts them) over ${ACCESS_STREAMS} identities and ${ACCESS_STREAMS} approvals at every size;`,
+    `build s: the first start's build of the read model, ${mode === 'streams' ? 'key stream by key stream (BENCH_SCALE_BUILD=streams)' : 'following the store from its start (BENCH_SCALE_BUILD=follow)'}`,
     `${'keys'.padStart(10)} ${'events'.padStart(11)} ${'fill s'.padStart(7)} ${'build s'.padStart(8)} ${'start ms'.padStart(9)} ${'×'.padStart(5)} ${'views ms'.padStart(9)} ${'×'.padStart(5)} ${'heap MiB'.padStart(9)} ${'×'.padStart(5)} ${'rss MiB'.padStart(8)} ${'×'.padStart(5)} ${'reads ms'.padStart(9)}`,
     ...rows.map(
       (r) =>

@@ -298,7 +298,11 @@ export async function composeKeyService(
     deps: {
       store,
       // The key read model is in the key service's PostgreSQL whichever store holds the events.
-      keyCatalog: { snapshots: new PostgresKeySnapshots(pool), cacheSize: config.keyService.keyCacheSize },
+      keyCatalog: {
+        snapshots: new PostgresKeySnapshots(pool),
+        cacheSize: config.keyService.keyCacheSize,
+        onBuilt: (b) => new Logger('key catalog').log(`key read model built from the key streams through position ${b.through}: ${b.keys} keys, ${b.events} events in ${Math.round(b.ms)} ms`),
+      },
       backends,
       audit,
       changes: { committer, idempotency: changeStore, ...(reconciler ? { reconciler } : {}) },

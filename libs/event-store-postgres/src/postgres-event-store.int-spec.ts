@@ -1,5 +1,5 @@
 import { EventSealer, EventStoreUnavailableError, type NewEvent, type StoredEvent } from '@kms/event-store';
-import { eventStoreContract, storedStreamReaderContract } from '@kms/event-store/testing';
+import { eventStoreContract, storedStreamReaderContract, streamsByPrefixReaderContract } from '@kms/event-store/testing';
 import { createPgPool, dropSchema, runMigrations, testDatabaseUrl, uniqueTestSchema, type PostgresTarget } from '@kms/persistence-postgres';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
@@ -27,6 +27,12 @@ eventStoreContract('PostgresEventStore', async () => {
 
 // Sealed, as the services run it: on a store the KMS wrote, the stored stream is the checked one.
 storedStreamReaderContract('PostgresEventStore (sealed)', async () => {
+  const store = new PostgresEventStore(pool, { sealer: new EventSealer(randomBytes(32)) });
+  return { store, cleanup: () => store.close() };
+});
+
+// Sealed too: every stream a page returns is checked as readStream checks it.
+streamsByPrefixReaderContract('PostgresEventStore (sealed)', async () => {
   const store = new PostgresEventStore(pool, { sealer: new EventSealer(randomBytes(32)) });
   return { store, cleanup: () => store.close() };
 });

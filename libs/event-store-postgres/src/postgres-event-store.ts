@@ -3,6 +3,7 @@ import {
   WrongExpectedVersionError,
   type AppendResult,
   checkStreamPrefixes,
+  checkStreamsByPrefixRead,
   type EventSealer,
   type EventStore,
   type EventSubscription,
@@ -12,6 +13,8 @@ import {
   SEAL_METADATA_KEY,
   type StoredEvent,
   type StoredStreamReader,
+  type StreamsByPrefixReader,
+  type StreamsPage,
   type StreamWrite,
   type SubscribeOptions,
   type SubscriptionHandler,
@@ -20,7 +23,7 @@ import {
 import { trace } from '@opentelemetry/api';
 import { DatabaseError, type Pool, type PoolClient } from 'pg';
 import { EVENT_COLUMNS, toStoredEvent, type EventRow } from './event-row.mapper';
-import { PostgresSubscription, type PostgresSubscriptionSettings } from './postgres-subscription';
+import { PostgresSubscription, type PostgresSubscriptionSettings, streamPrefixFilter } from './postgres-subscription';
 
 export interface PostgresEventStoreOptions {
   /** NOTIFY channel appends signal on and subscriptions LISTEN to. Default `kms_events`. */
@@ -49,7 +52,7 @@ const STREAM_VERSION_CONSTRAINT = 'events_stream_id_stream_version_key';
 const EVENT_ID_CONSTRAINT = 'events_event_id_key';
 
 /** Event store on the `events` table (see eventStoreMigrations). The pool belongs to the caller. */
-export class PostgresEventStore implements EventStore, StoredStreamReader {
+export class PostgresEventStore implements EventStore, StoredStreamReader, StreamsByPrefixReader {
   private readonly settings: PostgresSubscriptionSettings;
   private readonly subscriptions = new Set<PostgresSubscription>();
 
@@ -84,6 +87,49 @@ export class PostgresEventStore implements EventStore, StoredStreamReader {
     } catch (error) {
       throw toPortError(error, `read of stream ${streamId} failed`);
     }
+  }
+
+  /** Appends take positions and commit in one order (the append lock), so every position up to the largest visible one is visible. */
+  async headPosition(): Promise<bigint> {
+    try {
+      const { rows } = await this.pool.query<{ head: string | null }>('SELECT max(global_position)::text AS head FROM events');
+      return BigInt(rows[0]?.head ?? 0);
+    } catch (error) {
+      throw toPortError(error, 'read of the head position failed');
+    }
+  }
+
+  /**
+   * Reads events_stream_prefix_position in order (stream id in the "C" collation, then position, which
+   * within a stream is version order): `limit` events a statement; a full page gives back its last stream,
+   * which may go on, unless that stream is all of it, which is then read whole.
+   */
+  async readStreamsByPrefix(prefix: string, options: { through: bigint; afterStreamId?: string; limit: number }): Promise<StreamsPage> {
+    checkStreamsByPrefixRead(prefix, options.limit);
+    const filter = streamPrefixFilter([prefix], 4);
+    let rows: StoredEvent[];
+    try {
+      const result = await this.pool.query<EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM events WHERE (${filter.sql}) AND stream_id COLLATE "C" > $3 AND global_position <= $1
+         ORDER BY stream_id COLLATE "C", global_position LIMIT $2`,
+        // No stream id is empty, so '' stands for "from the first stream".
+        [options.through.toString(), options.limit, options.afterStreamId ?? '', ...filter.params],
+      );
+      rows = result.rows.map(toStoredEvent);
+    } catch (error) {
+      throw toPortError(error, `read of the streams starting with ${prefix} failed`);
+    }
+    const streams = groupByStream(rows);
+    let next: string | undefined;
+    if (rows.length === options.limit) {
+      const last = streams.pop() as StoredEvent[];
+      const lastId = (last[0] as StoredEvent).streamId;
+      if (streams.length === 0) streams.push((await this.readStoredStream(lastId)).filter((e) => e.globalPosition <= options.through));
+      next = (streams[streams.length - 1]?.[0] as StoredEvent).streamId;
+    }
+    // Positions are reserved before the insert, so every seal here covers the position, as readStream requires.
+    for (const stream of streams) this.settings.sealer?.checkStream(stream, 'position');
+    return next === undefined ? { streams } : { streams, next };
   }
 
   async appendToStream(streamId: string, events: NewEvent[], options: { expectedVersion: ExpectedVersion }): Promise<AppendResult> {
@@ -207,6 +253,17 @@ async function appendStreams(client: PoolClient, writes: StreamWrite[], channel:
   // Delivered at commit, so a listener never reads ahead of what is visible.
   await client.query('SELECT pg_notify($1, $2)', [channel, lastPosition]);
   return results;
+}
+
+/** Consecutive events of one stream together, in the order read. */
+function groupByStream(events: readonly StoredEvent[]): StoredEvent[][] {
+  const streams: StoredEvent[][] = [];
+  let current: StoredEvent[] | undefined;
+  for (const e of events) {
+    if (current?.[0]?.streamId !== e.streamId) streams.push((current = []));
+    current.push(e);
+  }
+  return streams;
 }
 
 /** True when the connection is still usable; a failed ROLLBACK means it must be discarded. */

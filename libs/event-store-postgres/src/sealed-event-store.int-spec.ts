@@ -99,6 +99,35 @@ describe('sealed PostgreSQL event store: the attacks of an insider with database
     expect(await readProblem(store, deleted)).toBe('v2: expected version 1: an event is missing');
   });
 
+  it('refuses a page of streams read by prefix that holds a forged, edited or removed row, naming it', async () => {
+    const store = new PostgresEventStore(pool, { sealer });
+    const prefix = `scan-${randomUUID().slice(0, 8)}-`;
+    const append = async (id: string, n: number): Promise<string> => {
+      for (let v = 0; v < n; v++) await store.appendToStream(`${prefix}${id}`, [policy({ app: ['ENCRYPT'] })], { expectedVersion: v === 0 ? 'no_stream' : v - 1 });
+      return `${prefix}${id}`;
+    };
+    const pageProblem = (limit: number): Promise<string> =>
+      store.headPosition().then((through) =>
+        store.readStreamsByPrefix(prefix, { through, limit }).then(
+          (page) => `accepted ${page.streams.length}`,
+          (e: unknown) => (e instanceof EventIntegrityError ? `${e.streamId} v${e.streamVersion}: ${e.problem}` : `other: ${String(e)}`),
+        ),
+      );
+    await append('a', 2);
+    expect(await pageProblem(10)).toBe('accepted 1');
+
+    const forged = await append('b', 2);
+    await pool.query(`INSERT INTO events (event_id, stream_id, stream_version, type, data, metadata) VALUES ($1, $2, 2, 'KeyPolicyChanged', '{}', '{}')`, [randomUUID(), forged]);
+    expect(await pageProblem(10)).toBe(`${forged} v2: the event is not sealed`);
+    // Page by page too: 'a' fills the first page, 'b' (longer than the limit) is read whole.
+    await expect(store.readStreamsByPrefix(prefix, { through: await store.headPosition(), limit: 2 })).resolves.toMatchObject({ next: `${prefix}a` });
+    await expect(store.readStreamsByPrefix(prefix, { through: await store.headPosition(), limit: 2, afterStreamId: `${prefix}a` })).rejects.toThrow(EventIntegrityError);
+
+    const removed = await append('0', 3);
+    await asSuperuser('DELETE FROM events WHERE stream_id = $1 AND stream_version = 1', [removed]);
+    expect(await pageProblem(10)).toBe(`${removed} v2: expected version 1: an event is missing`);
+  });
+
   it('stops a subscription at a forged row instead of delivering or skipping it', async () => {
     const store = new PostgresEventStore(pool, { sealer, pollIntervalMs: 100 });
     const head = BigInt((await pool.query<{ h: string }>('SELECT coalesce(max(global_position), 0)::text AS h FROM events')).rows[0].h);

@@ -147,5 +147,57 @@ export interface StoredStreamReader {
   readStoredStream(streamId: string): Promise<StoredEvent[]>;
 }
 
+/** A page of whole streams (see StreamsByPrefixReader). */
+export interface StreamsPage {
+  /** Whole streams, each in version order from version 0, ordered by stream id in code-point order. */
+  streams: StoredEvent[][];
+  /** The `afterStreamId` of the next page; undefined when no stream is left. */
+  next?: string;
+}
+
+/**
+ * Reads many streams at once, stream by stream instead of in global order: what a read model built
+ * from nothing needs, so that each stream is folded and written once instead of once per event.
+ * Optional: an adapter that cannot do it (EventStoreDB keeps no order by stream id) leaves it out, and
+ * such a read model follows the store from its start instead (see canReadStreamsByPrefix).
+ */
+export interface StreamsByPrefixReader {
+  /**
+   * The position of the last event committed: every event at or before it is visible to a read that
+   * starts once this resolves, so following from it afterwards misses nothing. 0n for an empty store.
+   */
+  headPosition(): Promise<bigint>;
+  /**
+   * The streams whose id starts with `prefix` (literally) and comes after `afterStreamId`, each cut at
+   * `through` (events after it are left for the follower), in pages of about `limit` events: a page
+   * always ends with a whole stream, and holds one stream longer than `limit` whole. Checked like
+   * readStream (seals, no missing version). Throws RangeError for an invalid prefix or limit.
+   */
+  readStreamsByPrefix(prefix: string, options: { through: bigint; afterStreamId?: string; limit: number }): Promise<StreamsPage>;
+}
+
+/** True when the store can read streams by prefix (StreamsByPrefixReader). */
+export function canReadStreamsByPrefix(store: EventStore): store is EventStore & StreamsByPrefixReader {
+  const s = store as Partial<StreamsByPrefixReader>;
+  return typeof s.headPosition === 'function' && typeof s.readStreamsByPrefix === 'function';
+}
+
+/** The checks every StreamsByPrefixReader makes of its arguments, one message for every adapter. */
+export function checkStreamsByPrefixRead(prefix: string, limit: number): void {
+  checkStreamPrefixes([prefix]);
+  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a whole number of at least 1, got ${String(limit)}`);
+}
+
+/** Code-point order of two strings (PostgreSQL's "C" collation on UTF-8), not UTF-16 code-unit order. */
+export function compareCodePoints(a: string, b: string): number {
+  const x = Array.from(a);
+  const y = Array.from(b);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const d = ((x[i] as string).codePointAt(0) as number) - ((y[i] as string).codePointAt(0) as number);
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return x.length === y.length ? 0 : x.length < y.length ? -1 : 1;
+}
+
 /** Injection token for the event store port. */
 export const EVENT_STORE = Symbol('EVENT_STORE');

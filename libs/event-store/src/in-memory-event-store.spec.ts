@@ -1,5 +1,5 @@
 import { InMemoryEventStore } from './in-memory-event-store';
-import { eventStoreContract, storedStreamReaderContract } from './testing';
+import { eventStoreContract, storedStreamReaderContract, streamsByPrefixReaderContract } from './testing';
 
 eventStoreContract('InMemoryEventStore', async () => {
   const store = new InMemoryEventStore();
@@ -7,6 +7,11 @@ eventStoreContract('InMemoryEventStore', async () => {
 });
 
 storedStreamReaderContract('InMemoryEventStore', async () => {
+  const store = new InMemoryEventStore();
+  return { store, cleanup: () => store.close() };
+});
+
+streamsByPrefixReaderContract('InMemoryEventStore', async () => {
   const store = new InMemoryEventStore();
   return { store, cleanup: () => store.close() };
 });

@@ -1,5 +1,7 @@
 import {
   checkStreamPrefixes,
+  checkStreamsByPrefixRead,
+  compareCodePoints,
   matchesStreamPrefixes,
   WrongExpectedVersionError,
   type AppendResult,
@@ -11,12 +13,14 @@ import {
   type StoredEvent,
   type SubscribeOptions,
   type StoredStreamReader,
+  type StreamsByPrefixReader,
+  type StreamsPage,
   type SubscriptionHandler,
   versionMatches,
 } from './event-store.port';
 
 /** Event store held in process memory: for tests and the single-process standalone mode. */
-export class InMemoryEventStore implements EventStore, StoredStreamReader {
+export class InMemoryEventStore implements EventStore, StoredStreamReader, StreamsByPrefixReader {
   private readonly log: StoredEvent[] = [];
   private readonly streams = new Map<string, StoredEvent[]>();
   private readonly subscriptions = new Set<InMemorySubscription>();
@@ -29,6 +33,28 @@ export class InMemoryEventStore implements EventStore, StoredStreamReader {
   /** This store does not seal: the stream as stored is the stream as read. */
   async readStoredStream(streamId: string): Promise<StoredEvent[]> {
     return (this.streams.get(streamId) ?? []).map(copyEvent);
+  }
+
+  async headPosition(): Promise<bigint> {
+    return BigInt(this.log.length);
+  }
+
+  async readStreamsByPrefix(prefix: string, options: { through: bigint; afterStreamId?: string; limit: number }): Promise<StreamsPage> {
+    checkStreamsByPrefixRead(prefix, options.limit);
+    const after = options.afterStreamId;
+    const ids = [...this.streams.keys()]
+      .filter((id) => id.startsWith(prefix) && (after === undefined || compareCodePoints(id, after) > 0))
+      .sort(compareCodePoints);
+    const streams: StoredEvent[][] = [];
+    let events = 0;
+    for (const id of ids) {
+      if (streams.length > 0 && events >= options.limit) return { streams, next: (streams[streams.length - 1] as StoredEvent[])[0]?.streamId as string };
+      const cut = (this.streams.get(id) ?? []).filter((e) => e.globalPosition <= options.through).map(copyEvent);
+      if (cut.length === 0) continue;
+      streams.push(cut);
+      events += cut.length;
+    }
+    return { streams };
   }
 
   async appendToStream(streamId: string, events: NewEvent[], options: { expectedVersion: ExpectedVersion }): Promise<AppendResult> {

@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
-import { followKeySnapshots, KeyCatalog, type KeySnapshotStore, loadAggregate } from '@kms/application';
+import { followKeySnapshots, KeyCatalog, type KeySnapshotBuild, type KeySnapshotStore, loadAggregate } from '@kms/application';
 import { eventually } from '@kms/application/testing';
 import { type KeyCommand, keyDecider, keyEventCodec, keyStreamId } from '@kms/domain';
-import type { EventStore } from '@kms/event-store';
+import { EventSealer, type EventStore } from '@kms/event-store';
 import { eventStoreMigrations, notifyChannelFor, PostgresEventStore } from '@kms/event-store-postgres';
 import { createPgPool, dropSchema, keySnapshotMigrations, PostgresKeySnapshots, runMigrations, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
 
@@ -119,6 +119,77 @@ describe('KeyCatalog on PostgreSQL', () => {
     const { rows, streams } = await streamsAndRows(a.store, a.snapshots, keys);
     expect(rows).toEqual(streams);
     expect((await second.all()).map((s) => [s.key.keyId, s.key.primaryVersion])).toEqual(keys.map((id, i) => [id, i < 2 ? 2 : 1]));
+  });
+
+  it('builds the read model key stream by key stream at a first start: the rows the store folds to, each written once, sealed streams checked', async () => {
+    const pool = createPgPool(target, { max: 4 });
+    pools.push(pool);
+    const sealed = new PostgresEventStore(pool, { channel: notifyChannelFor(target.schema), pollIntervalMs: 200, sealer: new EventSealer(randomBytes(32)) });
+    stores.push(sealed);
+    const snapshots = new PostgresKeySnapshots(pool);
+    const keys: string[] = [];
+    for (let i = 0; i < 30; i++) keys.push(await createKey(sealed, { labels: { shard: String(i % 3) } }));
+    for (const id of keys.slice(0, 20)) await rotate(sealed, id);
+    for (const id of keys.slice(0, 5)) await rotate(sealed, id);
+    const written = new Map<string, number>();
+    const counting: KeySnapshotStore = {
+      checkpoint: () => snapshots.checkpoint(),
+      getMany: (ids) => snapshots.getMany(ids),
+      list: (f, p) => snapshots.list(f, p),
+      save: async (rows, position) => {
+        for (const r of rows) written.set(r.state.key.keyId, (written.get(r.state.key.keyId) ?? 0) + 1);
+        await snapshots.save(rows, position);
+      },
+    };
+    const builds: KeySnapshotBuild[] = [];
+    const follower = followKeySnapshots(sealed, counting, { buildPageEvents: 7, onBuilt: (b) => builds.push(b) });
+    started.push(follower);
+    await follower.caughtUp();
+
+    const end = await head(pool);
+    expect(await snapshots.checkpoint()).toBe(end);
+    expect(builds.map((b) => [b.through, b.keys])).toEqual([[end, 30]]);
+    expect([...written.values()].every((n) => n === 1)).toBe(true);
+    expect(written.size).toBe(30);
+    const { rows, streams } = await streamsAndRows(sealed, snapshots, keys);
+    expect(rows).toEqual(streams);
+    expect((await snapshots.list({ labels: { shard: '2' } })).map((r) => r.state.key.keyId)).toEqual(keys.filter((_, i) => i % 3 === 2));
+  });
+
+  it('given keys written while the read model is being built, then none is lost: the follower goes on from the head the build read', async () => {
+    const a = replica();
+    const b = replica();
+    const keys = [await createKey(a.store), await createKey(a.store), await createKey(a.store)];
+    let wrote = false;
+    const buildThrough: Array<bigint | undefined> = [];
+    // Another replica writes after the build read the head and before it ends: the first page's save waits for it.
+    const writingMidBuild: KeySnapshotStore = {
+      checkpoint: () => a.snapshots.checkpoint(),
+      getMany: (ids) => a.snapshots.getMany(ids),
+      list: (f, p) => a.snapshots.list(f, p),
+      save: async (rows, position) => {
+        if (!wrote) {
+          wrote = true;
+          await rotate(b.store, keys[2] as string);
+          keys.push(await createKey(b.store));
+        }
+        if (position !== undefined && buildThrough.length === 0) buildThrough.push(position);
+        await a.snapshots.save(rows, position);
+      },
+    };
+    const follower = followKeySnapshots(a.store, writingMidBuild, { buildPageEvents: 1 });
+    started.push(follower);
+    await follower.caughtUp();
+
+    await eventually(async () => {
+      const { rows, streams } = await streamsAndRows(a.store, a.snapshots, keys);
+      expect(rows).toEqual(streams);
+      expect(await a.snapshots.checkpoint()).toBe(await head(a.pool));
+    }, 10_000);
+    expect(keys).toHaveLength(4);
+    // The build's checkpoint was the head before those writes; the follower brought them in.
+    expect(buildThrough[0]).toBeLessThan(await head(a.pool));
+    expect((await a.snapshots.getMany([keys[2] as string])).get(keys[2] as string)?.state.key.primaryVersion).toBe(2);
   });
 
   it('given the events folded again from the start, then no row changes and the checkpoint stays (idempotent by stream version)', async () => {

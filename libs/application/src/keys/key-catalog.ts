@@ -2,7 +2,7 @@ import { type ExistingKeyState, KEY_STREAM_PREFIX, type KeyCommand, keyDecider, 
 import type { EventFollower, EventStore, FollowerStatus, StoredEvent } from '@kms/event-store';
 import { AggregateCache } from '../access/aggregate-cache';
 import { InMemoryKeySnapshots } from './in-memory-key-snapshots';
-import { followKeySnapshots } from './key-snapshot.follower';
+import { followKeySnapshots, type KeySnapshotBuild } from './key-snapshot.follower';
 import { byCreation, type KeyFilter, type KeySnapshot, type KeySnapshotStore, type ListPage, matchesKeyFilter } from './key-snapshots.port';
 
 export type { KeyFilter } from './key-snapshots.port';
@@ -15,6 +15,8 @@ export interface KeyCatalogOptions {
   snapshots?: KeySnapshotStore;
   /** Most keys held in memory (least recently used evicted). Default {@link DEFAULT_KEY_CACHE_SIZE}. */
   cacheSize?: number;
+  /** Told when a start built the read model from the key streams (it had no checkpoint): for the log. */
+  onBuilt?: (build: KeySnapshotBuild) => void;
 }
 
 /**
@@ -28,6 +30,7 @@ export interface KeyCatalogOptions {
 export class KeyCatalog {
   private readonly keys: AggregateCache<KeyCommand, KeyEvent, KeyState>;
   private readonly snapshots: KeySnapshotStore;
+  private readonly onBuilt: ((build: KeySnapshotBuild) => void) | undefined;
   private follower?: EventFollower;
   /**
    * False while the follower is failing (the store or the read model unreachable): it may then not
@@ -42,6 +45,7 @@ export class KeyCatalog {
     options: KeyCatalogOptions = {},
   ) {
     this.snapshots = options.snapshots ?? new InMemoryKeySnapshots();
+    this.onBuilt = options.onBuilt;
     this.keys = new AggregateCache(store, KEY_STREAM_PREFIX, keyDecider, keyEventCodec, (s) => s.status !== 'NotCreated', options.cacheSize ?? DEFAULT_KEY_CACHE_SIZE);
   }
 
@@ -62,6 +66,7 @@ export class KeyCatalog {
       onSaved: () => {
         this.following = true;
       },
+      ...(this.onBuilt ? { onBuilt: this.onBuilt } : {}),
     });
     await this.follower.caughtUp();
   }

@@ -1,10 +1,20 @@
-import { idOfStream, KEY_STREAM_PREFIX, keyDecider, keyEventCodec, type KeyState, keyStreamId } from '@kms/domain';
-import { type EventFollower, type EventStore, followEvents, type FollowerErrorInfo, type StoredEvent } from '@kms/event-store';
+import { foldWith, idOfStream, KEY_STREAM_PREFIX, keyDecider, keyEventCodec, type KeyState, keyStreamId } from '@kms/domain';
+import {
+  canReadStreamsByPrefix,
+  type EventFollower,
+  type EventStore,
+  followEvents,
+  type FollowerErrorInfo,
+  type StoredEvent,
+  type StreamsByPrefixReader,
+} from '@kms/event-store';
 import { loadAggregate } from '../changes/handle-command';
 import type { KeySnapshot, KeySnapshotStore } from './key-snapshots.port';
 
 /** Events per transaction of the read model while catching up; a live event waits at most `lingerMs`. */
 const BATCH = { size: 1000, lingerMs: 5 };
+/** Events per page of a first build (each page's rows saved in one transaction). */
+const BUILD_PAGE_EVENTS = 10_000;
 
 export interface KeySnapshotFollowOptions {
   /** Sees every batch before it is folded into the rows (the catalog updates its cached keys). */
@@ -12,19 +22,45 @@ export interface KeySnapshotFollowOptions {
   /** After a batch is saved (so the follower is following again after a failure). */
   onSaved?: () => void;
   onError?: (error: Error, info: FollowerErrorInfo) => void;
+  /** After a first build (see buildKeySnapshots): how many keys and events it folded, and in how long. */
+  onBuilt?: (build: KeySnapshotBuild) => void;
+  /** Events per page of a first build. Default 10,000. */
+  buildPageEvents?: number;
   name?: string;
+}
+
+/** What a first build of the read model did. */
+export interface KeySnapshotBuild {
+  /** The store position the rows are folded through, and the checkpoint saved. */
+  through: bigint;
+  keys: number;
+  events: number;
+  ms: number;
 }
 
 /**
  * Keeps the key read model current: follows the store from the read model's checkpoint and, per batch,
  * folds each key's new events onto its row and saves the rows with the batch's last position in one
  * transaction. So a start only reads what was written since the last checkpoint (by this replica or
- * any other), never the whole history.
+ * any other), never the whole history. Without a checkpoint (the first start on a store, such as the
+ * first after an upgrade), the read model is first built key stream by key stream when the store can
+ * read that way (buildKeySnapshots); otherwise the follower folds the store from its start.
  */
 export function followKeySnapshots(store: EventStore, snapshots: KeySnapshotStore, options: KeySnapshotFollowOptions = {}): EventFollower {
   return followEvents(store, {
     name: options.name ?? 'key snapshots',
-    from: () => snapshots.checkpoint(),
+    // Called again after a failure of its own: a build that failed half-way is started over, and the
+    // rows it saved are kept (a row is only replaced by a newer version).
+    from: async () => {
+      const checkpoint = await snapshots.checkpoint();
+      if (checkpoint !== undefined || !canReadStreamsByPrefix(store)) return checkpoint;
+      const build = await buildKeySnapshots(store, snapshots, {
+        ...(options.onEvents ? { onEvents: options.onEvents } : {}),
+        ...(options.buildPageEvents ? { pageEvents: options.buildPageEvents } : {}),
+      });
+      options.onBuilt?.(build);
+      return build.through;
+    },
     batch: BATCH,
     ...(options.onError ? { onError: options.onError } : {}),
     handleBatch: async (events) => {
@@ -35,6 +71,52 @@ export function followKeySnapshots(store: EventStore, snapshots: KeySnapshotStor
       options.onSaved?.();
     },
   });
+}
+
+/**
+ * Builds the read model from the key streams through the store's head, stream by stream: each key is
+ * folded once and its row written once, where following the store from its start folds a key's events
+ * into its row batch after batch, as they are spread over history. Saves the head as the checkpoint
+ * last, so a build cut short leaves no checkpoint and is started over. `onEvents` sees each page's
+ * events (stream by stream, not in store order): a key held in memory is kept current all the same.
+ */
+export async function buildKeySnapshots(
+  store: EventStore & StreamsByPrefixReader,
+  snapshots: KeySnapshotStore,
+  options: Pick<KeySnapshotFollowOptions, 'onEvents'> & { pageEvents?: number } = {},
+): Promise<KeySnapshotBuild> {
+  const started = performance.now();
+  const through = await store.headPosition();
+  let after: string | undefined;
+  let keys = 0;
+  let events = 0;
+  do {
+    const page = await store.readStreamsByPrefix(KEY_STREAM_PREFIX, { through, limit: options.pageEvents ?? BUILD_PAGE_EVENTS, ...(after === undefined ? {} : { afterStreamId: after }) });
+    if (options.onEvents) for (const stream of page.streams) options.onEvents(stream);
+    const rows: KeySnapshot[] = [];
+    for (const stream of page.streams) {
+      events += stream.length;
+      const row = foldKeyStream(stream);
+      if (row) rows.push(row);
+    }
+    keys += rows.length;
+    if (rows.length > 0) await snapshots.save(rows);
+    after = page.next;
+  } while (after !== undefined);
+  await snapshots.save([], through);
+  return { through, keys, events, ms: performance.now() - started };
+}
+
+/**
+ * A key's row from its stream, or undefined for a stream that created no key. Events of other types
+ * are passed over, as foldKeyEvents passes them over.
+ */
+function foldKeyStream(stream: readonly StoredEvent[]): KeySnapshot | undefined {
+  const keyEvents = stream.filter((e) => keyEventCodec.accepts(e.type));
+  const last = keyEvents[keyEvents.length - 1];
+  if (!last || idOfStream(KEY_STREAM_PREFIX, last.streamId) === undefined) return undefined;
+  const state = foldWith(keyDecider, keyEvents.map((e) => keyEventCodec.parse(e)));
+  return state.status === 'NotCreated' ? undefined : { state, version: last.streamVersion };
 }
 
 /**
