@@ -13,6 +13,8 @@ import { type LocalProcessPlan, planLocalProcesses, renderCompose } from './comp
 const REPO_ROOT = resolve(__dirname, '../..');
 /** The KMS services of docker-compose.yml; the rest (postgres, redis, kafka) is infrastructure. */
 export const KMS_SERVICES = ['kms-init', 'key-service', 'rotation-scheduler', 'audit-projector', 'anomaly-detector'];
+/** The KMS services that run their work in a loop with a day's sleep between runs (never ready, never done). */
+export const DAILY_SERVICES = ['audit-maintenance'];
 const OUTPUT_TAIL = 20_000;
 
 export interface SmokeOptions {
@@ -40,6 +42,11 @@ export interface SmokeRun {
   /** Local paths standing in for the compose volumes and secrets. */
   mounts: Record<string, string>;
   database: string;
+  /**
+   * One round of a daily service's loop (DAILY_SERVICES), with its compose environment: its command
+   * runs as written, with a `sleep` on PATH that ends the loop instead of waiting a day.
+   */
+  runOneRound(service: string): Promise<{ signal: NodeJS.Signals | null; code: number | null; output: string; env: Record<string, string> }>;
   /** SIGTERM every started process by pid (SIGKILL after 15 s), drop the database, remove the temp folder. */
   stop(): Promise<void>;
 }
@@ -109,7 +116,7 @@ export async function runComposeSmoke(options: SmokeOptions = {}): Promise<Smoke
 
   const ports: Record<string, { grpc: number; http: number }> = {};
   for (const s of KMS_SERVICES) ports[s] = { grpc: await freePort(), http: await freePort() };
-  const plans: LocalProcessPlan[] = planLocalProcesses(doc, KMS_SERVICES, {
+  const mapping = {
     infrastructure: { postgres: '127.0.0.1:5432', redis: '127.0.0.1:6379', kafka: options.kafka ?? `127.0.0.1:${await freePort()}` },
     ports,
     mounts,
@@ -119,7 +126,8 @@ export async function runComposeSmoke(options: SmokeOptions = {}): Promise<Smoke
     overrides: { KMS_DATABASE_URL: `postgres://${serviceRole}@127.0.0.1:5432/${database}`, KMS_MIGRATION_DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${database}` },
     // A queue of its own on the shared Redis, so no other scheduler on this machine picks up its jobs.
     additions: { KMS_SCHEDULER_QUEUE_NAME: `ops-compose-${id}`, NO_COLOR: '1' },
-  });
+  };
+  const plans: LocalProcessPlan[] = planLocalProcesses(doc, KMS_SERVICES, mapping);
 
   const started: ChildProcess[] = [];
   const outcomes: ServiceOutcome[] = [];
@@ -163,6 +171,24 @@ export async function runComposeSmoke(options: SmokeOptions = {}): Promise<Smoke
     outcomes,
     mounts,
     database,
+    async runOneRound(service) {
+      if (!DAILY_SERVICES.includes(service)) throw new Error(`${service} is not a daily service of docker-compose.yml`);
+      const [plan] = planLocalProcesses(doc, [service], { ...mapping, ports: { ...mapping.ports, [service]: { grpc: await freePort(), http: await freePort() } } });
+      if (!plan) throw new Error(`docker-compose.yml has no service ${service}`);
+      const shims = mkdtempSync(join(tmp, 'shims-'));
+      // `node` is this Node.js; `sleep` ends the loop's shell (its parent) at the first sleep.
+      writeFileSync(join(shims, 'node'), `#!/bin/sh\nexec "${process.execPath}" "$@"\n`, { mode: 0o755 });
+      writeFileSync(join(shims, 'sleep'), '#!/bin/sh\nkill -TERM $PPID\n', { mode: 0o755 });
+      const [cmd, ...args] = plan.command;
+      const child = spawn(cmd as string, args, { cwd: REPO_ROOT, env: { ...process.env, ...plan.env, PATH: `${shims}:${process.env['PATH'] ?? ''}` }, stdio: ['ignore', 'pipe', 'pipe'] });
+      started.push(child);
+      let output = '';
+      const collect = (c: Buffer): void => void (output = (output + c.toString()).slice(-OUTPUT_TAIL));
+      child.stdout?.on('data', collect);
+      child.stderr?.on('data', collect);
+      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) => child.once('exit', (c, sig) => r([c, sig])));
+      return { code, signal, output, env: plan.env };
+    },
     async stop() {
       for (const child of [...started].reverse()) {
         if (child.exitCode !== null || child.signalCode !== null || !child.pid) continue;

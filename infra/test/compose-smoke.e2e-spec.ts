@@ -72,6 +72,16 @@ describe('compose smoke (the stack outside Docker)', () => {
     }
   });
 
+  it('runs a round of the daily audit maintenance as the owner, its archive folder on its own volume', async () => {
+    if (!run) throw new Error('the stack did not start');
+    const round = await run.runOneRound('audit-maintenance');
+    // The loop ran the maintenance, then reached its day's sleep (which the stand-in ends).
+    expect([round.signal, round.output]).toEqual(['SIGTERM', expect.stringContaining('audit partitions present: audit_records_')]);
+    expect(round.output).not.toContain('this run failed');
+    expect(new URL(round.env['KMS_MIGRATION_DATABASE_URL'] as string).username).toBe('postgres');
+    expect(round.env['KMS_AUDIT_ARCHIVE_DIR']?.startsWith(run.mounts['kms-audit-archives'] as string)).toBe(true);
+  });
+
   it('stops every process it started', async () => {
     if (!run) throw new Error('the stack did not start');
     const pids = run.outcomes.map((o) => o.pid as number);
