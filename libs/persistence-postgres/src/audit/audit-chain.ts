@@ -15,10 +15,24 @@ type Queryable = Pick<ClientBase, 'query'> | Pick<Pool, 'query'>;
  */
 export const TAKE_AUDIT_APPEND_LOCK = `SELECT pg_advisory_xact_lock(${AUDIT_APPEND_LOCK_KEY})`;
 
-/** The chain's head and `count` reserved positions (`count`: a parameter reference or a whole-number literal). */
-function headAndPositionsSql(count: string): string {
-  return `SELECT (SELECT seal_hash FROM audit_records ORDER BY audit_records."position" DESC LIMIT 1) AS prev,
-            ARRAY(SELECT nextval(pg_get_serial_sequence('audit_records', 'position'))::text FROM generate_series(1, ${count})) AS positions`;
+/**
+ * The chain's head and `count` reserved positions (`count`: a parameter reference or a whole-number
+ * literal). The head is looked for first where it almost always is: the record just before the first
+ * position reserved, within a day of `near` (the time of the first record to be written: a parameter
+ * reference or a timestamptz literal), so the time bounds prune the search to the partition of that
+ * month (two at a month's turn) instead of probing every month's index. When no record is there (a
+ * failed flush left its positions unused, a clock a day off, a row written with a position of its own),
+ * it is the record with the greatest position, whichever partition holds it.
+ */
+function headAndPositionsSql(count: string, near: string): string {
+  return `WITH reserved AS MATERIALIZED (SELECT nextval(pg_get_serial_sequence('audit_records', 'position')) AS p FROM generate_series(1, ${count})),
+          adjacent AS (SELECT seal_hash FROM audit_records
+                        WHERE audit_records."position" = (SELECT min(p) - 1 FROM reserved)
+                          AND audit_records."time" >= ${near} - interval '1 day' AND audit_records."time" < ${near} + interval '1 day'
+                        LIMIT 1)
+     SELECT CASE WHEN EXISTS (SELECT 1 FROM adjacent) THEN (SELECT seal_hash FROM adjacent)
+                 ELSE (SELECT seal_hash FROM audit_records ORDER BY audit_records."position" DESC LIMIT 1) END AS prev,
+            ARRAY(SELECT p::text FROM reserved) AS positions`;
 }
 
 type HeadRow = { prev: string | null; positions: string[] };
@@ -46,15 +60,19 @@ export async function lockAndSealAfterHead(
 ): Promise<{ sealed: AuditRow[]; head: AuditChainEnd }> {
   const prepared = prepareRows(rows);
   const count = prepared.positions;
+  // ISO in UTC (toISOString throws for a time that is not one).
+  const near = (prepared.bodies[0]?.time ?? new Date()).toISOString();
   let head: { rows: HeadRow[] };
   if (options.openWith !== undefined) {
-    // Simple protocol (no parameters): the count is a whole number of our own making, written in the text.
+    // Simple protocol (no parameters): the count is a whole number and the time an ISO string, both of our own making, written in the text.
     if (!Number.isSafeInteger(count) || count < 1) throw new Error(`cannot reserve ${count} audit positions`);
-    const results = (await client.query(`${options.openWith}; ${TAKE_AUDIT_APPEND_LOCK}; ${headAndPositionsSql(String(count))}`)) as unknown as Array<{ rows: HeadRow[] }>;
+    const results = (await client.query(`${options.openWith}; ${TAKE_AUDIT_APPEND_LOCK}; ${headAndPositionsSql(String(count), `'${near}'::timestamptz`)}`)) as unknown as Array<{
+      rows: HeadRow[];
+    }>;
     head = results[results.length - 1] ?? { rows: [] };
   } else {
     await client.query(TAKE_AUDIT_APPEND_LOCK);
-    head = await client.query<HeadRow>(headAndPositionsSql('$1::integer'), [count]);
+    head = await client.query<HeadRow>(headAndPositionsSql('$1::integer', '$2::timestamptz'), [count, near]);
   }
   const { prev: last = null, positions = [] } = head.rows[0] ?? {};
   const reserved = positions.map(BigInt).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));

@@ -90,6 +90,45 @@ describe('audit_records partitioned by month (PartitionAuditRecords)', () => {
     }
   });
 
+  it('writers taking turns (each finding the chain moved by the other) read one partition to find the head, however many months the trail holds', async () => {
+    const target = { url: testDatabaseUrl(), schema: uniqueTestSchema('audit_part_turns') };
+    await runMigrations(target, auditMigrations);
+    // One connection for both writers: their flushes and the statistics flush run on the same backend.
+    const pool = createPgPool(target, { max: 1 });
+    schemas.push({ target, pool });
+    const months = Array.from({ length: 36 }, (_, i) => month(2024, 1 + i));
+    for (const m of months) await pool.query('SELECT kms_create_audit_partition($1)', [m]);
+    const latest = months[months.length - 1] as Date;
+    const indexScans = async (): Promise<Map<string, number>> => {
+      await pool.query('SELECT pg_stat_force_next_flush()');
+      const { rows } = await pool.query<{ part: string; n: string }>(
+        `SELECT relname AS part, coalesce(idx_scan, 0)::text AS n FROM pg_stat_user_tables WHERE schemaname = current_schema() AND relname LIKE 'audit_records_p%'`,
+      );
+      return new Map(rows.map((r) => [r.part, Number(r.n)]));
+    };
+    const readBetween = (from: Map<string, number>, to: Map<string, number>): string[] =>
+      [...to].filter(([part, n]) => n > (from.get(part) ?? 0)).map(([part]) => part).sort();
+    const a = new PostgresAuditLog(pool, sealer);
+    const b = new PostgresAuditLog(pool, sealer);
+    try {
+      await a.append(record(latest));
+      const start = await indexScans();
+      // b's first flush, then each flush of one after the other's: the head is read under the lock every time.
+      for (let i = 0; i < 6; i++) await (i % 2 === 0 ? b : a).append(record(new Date(latest.getTime() + i * 1000)));
+      expect(readBetween(start, await indexScans())).toEqual([partitionNameOf(latest)]);
+      expect(a.stats().resealedFlushes + b.stats().resealedFlushes).toBeGreaterThanOrEqual(3);
+
+      // A writer whose clock is 40 days ahead does not find the head near its own time: it still chains after it.
+      await b.append(record(new Date(latest.getTime() + 40 * 86_400_000)));
+      await a.append(record(new Date(latest.getTime() + 10_000)));
+    } finally {
+      await a.close();
+      await b.close();
+    }
+    // One chain, every seal and link checked by the feed (it throws at a broken one).
+    expect(await new PostgresAuditFeed(pool, sealer).readAfter(0n, 100)).toHaveLength(9);
+  });
+
   it('converts a populated table in place: every row at its position with its seal and a column added before it, the sequence and the chain go on', async () => {
     const before = auditMigrations.filter((m) => !/Partition|Archives/.test(m.name));
     const { target, pool } = await schema('audit_part_convert', before);
