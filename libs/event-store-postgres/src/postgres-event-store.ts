@@ -23,7 +23,7 @@ import {
 import { trace } from '@opentelemetry/api';
 import { DatabaseError, type Pool, type PoolClient } from 'pg';
 import { EVENT_COLUMNS, toStoredEvent, type EventRow } from './event-row.mapper';
-import { PostgresSubscription, type PostgresSubscriptionSettings, streamPrefixFilter } from './postgres-subscription';
+import { PostgresSubscription, type PostgresSubscriptionSettings, streamsPageQuery } from './postgres-subscription';
 
 export interface PostgresEventStoreOptions {
   /** NOTIFY channel appends signal on and subscriptions LISTEN to. Default `kms_events`. */
@@ -106,15 +106,11 @@ export class PostgresEventStore implements EventStore, StoredStreamReader, Strea
    */
   async readStreamsByPrefix(prefix: string, options: { through: bigint; afterStreamId?: string; limit: number }): Promise<StreamsPage> {
     checkStreamsByPrefixRead(prefix, options.limit);
-    const filter = streamPrefixFilter([prefix], 4);
+    const { sql, prefixParams } = streamsPageQuery(prefix);
     let rows: StoredEvent[];
     try {
-      const result = await this.pool.query<EventRow>(
-        `SELECT ${EVENT_COLUMNS} FROM events WHERE (${filter.sql}) AND stream_id COLLATE "C" > $3 AND global_position <= $1
-         ORDER BY stream_id COLLATE "C", global_position LIMIT $2`,
-        // No stream id is empty, so '' stands for "from the first stream".
-        [options.through.toString(), options.limit, options.afterStreamId ?? '', ...filter.params],
-      );
+      // No stream id is empty, so '' stands for "from the first stream".
+      const result = await this.pool.query<EventRow>(sql, [options.through.toString(), options.limit, options.afterStreamId ?? '', ...prefixParams]);
       rows = result.rows.map(toStoredEvent);
     } catch (error) {
       throw toPortError(error, `read of the streams starting with ${prefix} failed`);

@@ -193,6 +193,20 @@ export function subscriptionBatchQuery(prefixes: readonly string[] | undefined):
 }
 
 /**
+ * A page of readStreamsByPrefix: the events of the streams starting with `prefix` after the stream id $3
+ * (in the "C" collation), at or before position $1, in stream-id then position order, at most $2; the
+ * prefix's parameters follow $3. Read in order from events_stream_prefix_position, with no sort.
+ */
+export function streamsPageQuery(prefix: string): { sql: string; prefixParams: string[] } {
+  const filter = streamPrefixFilter([prefix], 4);
+  return {
+    sql: `SELECT ${EVENT_COLUMNS} FROM events WHERE (${filter.sql}) AND stream_id COLLATE "C" > $3 AND global_position <= $1
+          ORDER BY stream_id COLLATE "C", global_position LIMIT $2`,
+    prefixParams: filter.params,
+  };
+}
+
+/**
  * SQL matching stream ids that start with one of `prefixes`, with its parameters numbered from `first`:
  * for each prefix the range from it (inclusive) to the least string after every string it starts, both
  * compared in the "C" collation. That is byte order, which in a UTF-8 database is code-point order

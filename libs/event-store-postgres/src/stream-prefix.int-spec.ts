@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { eventStoreMigrations } from './events-table.migration';
 import { PostgresEventStore } from './postgres-event-store';
-import { subscriptionBatchQuery } from './postgres-subscription';
+import { streamsPageQuery, subscriptionBatchQuery } from './postgres-subscription';
 
 /** Key events written by SQL after the identities and approvals: what a start must not read. */
 const KEY_EVENTS = 200_000;
@@ -72,6 +72,23 @@ describe('PostgresEventStore subscriptions by stream prefix', () => {
     await subscription.stop();
     expect(seen).toHaveLength(IDENTITY_EVENTS + APPROVAL_EVENTS + 1);
     expect(seen.every((e) => /^(identity|approval)-/.test(e.streamId))).toBe(true);
+  });
+
+  it('reads a page of whole key streams (a first build of the key read model) in order from events_stream_prefix_position, without a sort (EXPLAIN)', async () => {
+    // The key events the test above wrote: 200,000 of them.
+    const store = new PostgresEventStore(pool);
+    const head = await store.headPosition();
+    const { sql, prefixParams } = streamsPageQuery('key-');
+    const first = await store.readStreamsByPrefix('key-', { through: head, limit: 10_000 });
+    for (const after of ['', first.next as string]) {
+      const explain = await pool.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${sql}`, [head.toString(), 10_000, after, ...prefixParams]);
+      const plan = nodes(explain.rows[0]?.['QUERY PLAN'][0].Plan as PlanNode);
+      expect(plan.map((n) => n['Index Name'])).toContain('events_stream_prefix_position');
+      expect(plan.filter((n) => n['Node Type'] === 'Seq Scan' || n['Node Type'] === 'Sort' || n['Index Name'] === 'events_pkey')).toEqual([]);
+    }
+    // Whole streams of 9 events (the fill's), so a page of 10,000 events gives back the last, cut one.
+    expect(first.streams.every((s) => s.length === 9 && s.every((e, v) => e.streamVersion === v))).toBe(true);
+    expect(first.streams.length).toBe(Math.floor(10_000 / 9));
   });
 
   it('matches prefixes byte for byte when the stream ids are compared under a linguistic collation (en-US)', async () => {
