@@ -14,6 +14,7 @@ interface Container {
   env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean } } }>;
   livenessProbe?: { httpGet?: { path: string; port: string } };
   readinessProbe?: { httpGet?: { path: string; port: string } };
+  startupProbe?: { httpGet?: { path: string; port: string }; periodSeconds?: number; failureThreshold?: number };
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   securityContext?: { allowPrivilegeEscalation?: boolean; readOnlyRootFilesystem?: boolean; capabilities?: { drop?: string[] } };
 }
@@ -91,6 +92,11 @@ describe('Kubernetes manifests (infra/k8s/base)', () => {
         expect(c.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
       }
     }
+    // The key service answers HTTP once its key catalog caught up, which at the first start after an
+    // upgrade means building the key read model (minutes on a large store): the startup probe waits 30.
+    const probe = podSpec(deployment()).containers[0]?.startupProbe;
+    expect(probe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect((probe?.periodSeconds ?? 10) * (probe?.failureThreshold ?? 3)).toBeGreaterThanOrEqual(1800);
     for (const r of [...byKind('Deployment'), ...byKind('Job'), ...byKind('CronJob')]) {
       for (const c of allContainers(r)) {
         expect([r.metadata.name, c.name, Object.keys(c.resources?.requests ?? {}).sort(), Object.keys(c.resources?.limits ?? {}).sort()]).toEqual([r.metadata.name, c.name, ['cpu', 'memory'], ['cpu', 'memory']]);

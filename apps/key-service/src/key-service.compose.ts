@@ -301,7 +301,10 @@ export async function composeKeyService(
       keyCatalog: {
         snapshots: new PostgresKeySnapshots(pool),
         cacheSize: config.keyService.keyCacheSize,
-        onBuilt: (b) => new Logger('key catalog').log(`key read model built from the key streams through position ${b.through}: ${b.keys} keys, ${b.events} events in ${Math.round(b.ms)} ms`),
+        onBuilt: (b) =>
+          new Logger('key catalog').log(
+            `key read model built from the key streams through position ${b.through}${b.resumedAfter ? ` (resumed after ${b.resumedAfter})` : ''}: ${b.keys} keys, ${b.events} events in ${Math.round(b.ms)} ms`,
+          ),
       },
       backends,
       audit,

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
-import { followKeySnapshots, KeyCatalog, type KeySnapshotBuild, type KeySnapshotStore, loadAggregate } from '@kms/application';
+import { buildKeySnapshots, followKeySnapshots, KeyCatalog, type KeySnapshotBuild, type KeySnapshotStore, loadAggregate } from '@kms/application';
 import { eventually } from '@kms/application/testing';
 import { type KeyCommand, keyDecider, keyEventCodec, keyStreamId } from '@kms/domain';
 import { EventSealer, type EventStore } from '@kms/event-store';
@@ -190,6 +190,44 @@ describe('KeyCatalog on PostgreSQL', () => {
     // The build's checkpoint was the head before those writes; the follower brought them in.
     expect(buildThrough[0]).toBeLessThan(await head(a.pool));
     expect((await a.snapshots.getMany([keys[2] as string])).get(keys[2] as string)?.state.key.primaryVersion).toBe(2);
+  });
+
+  it('given a first build cut short (the process killed), then the next start resumes it after the last page saved and ends it', async () => {
+    const a = replica();
+    const keys: string[] = [];
+    for (let i = 0; i < 12; i++) keys.push(await createKey(a.store));
+    for (const id of keys.slice(0, 6)) await rotate(a.store, id);
+    const through = await head(a.pool);
+    let pages = 0;
+    const dying: KeySnapshotStore = {
+      checkpoint: () => a.snapshots.checkpoint(),
+      getMany: (ids) => a.snapshots.getMany(ids),
+      list: (f, p) => a.snapshots.list(f, p),
+      save: (rows, position) => a.snapshots.save(rows, position),
+      buildProgress: () => a.snapshots.buildProgress(),
+      saveBuild: async (rows, state) => {
+        if (++pages === 3) throw new Error('killed');
+        await a.snapshots.saveBuild(rows, state);
+      },
+    };
+    await expect(buildKeySnapshots(a.store, dying, { pageEvents: 10 })).rejects.toThrow('killed');
+    const progress = await a.snapshots.buildProgress();
+    expect(progress?.through).toBe(through);
+    expect(await a.snapshots.checkpoint()).toBeUndefined();
+    // Meanwhile another replica writes: after the build's position, so for the follower.
+    keys.push(await createKey(a.store));
+
+    const builds: KeySnapshotBuild[] = [];
+    const catalog = new KeyCatalog(a.store, { snapshots: a.snapshots, onBuilt: (b) => builds.push(b) });
+    started.push(catalog);
+    await catalog.start();
+
+    expect(builds.map((b) => [b.through, b.resumedAfter])).toEqual([[through, progress?.afterStreamId]]);
+    expect(await a.snapshots.buildProgress()).toBeUndefined();
+    expect((await a.pool.query('SELECT count(*)::int AS n FROM key_snapshot_build')).rows[0]?.n).toBe(0);
+    expect(await a.snapshots.checkpoint()).toBe(await head(a.pool));
+    const { rows, streams } = await streamsAndRows(a.store, a.snapshots, keys);
+    expect(rows).toEqual(streams);
   });
 
   it('given the events folded again from the start, then no row changes and the checkpoint stays (idempotent by stream version)', async () => {

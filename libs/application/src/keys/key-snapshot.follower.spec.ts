@@ -157,7 +157,7 @@ describe('the key read model built from the key streams at a first start', () =>
     expect(reads).not.toHaveBeenCalled();
   });
 
-  it('starts over after a build failed half-way, with no checkpoint saved before it completes', async () => {
+  it('given a read model that keeps no build progress, then a build that failed half-way starts over, with no checkpoint saved before it completes', async () => {
     const keyIds = await history(store, 6, 2);
     const inner = new InMemoryKeySnapshots();
     let failed = false;
@@ -185,6 +185,55 @@ describe('the key read model built from the key streams at a first start', () =>
     expect(errors).toEqual(['the read model is unreachable']);
     expect(checkpointsSeenDuringBuild.every((c) => c === undefined)).toBe(true);
     expect(await inner.checkpoint()).toBe(await store.headPosition());
+    const rows = await inner.getMany(keyIds);
+    const versions = await Promise.all(keyIds.map(async (id) => (await store.readStream(keyStreamId(id))).currentVersion));
+    expect(keyIds.map((id) => rows.get(id)?.version)).toEqual(versions);
+  });
+
+  it('resumes a build cut short after the last page it saved, through the same position, instead of starting over', async () => {
+    const keyIds = await history(store, 8, 1);
+    const head = await store.headPosition();
+    const inner = new InMemoryKeySnapshots();
+    let pagesSaved = 0;
+    let failed = false;
+    const interrupted: KeySnapshotStore = {
+      checkpoint: () => inner.checkpoint(),
+      getMany: (ids) => inner.getMany(ids),
+      list: (filter, page) => inner.list(filter, page),
+      save: (rows, position) => inner.save(rows, position),
+      buildProgress: () => inner.buildProgress(),
+      saveBuild: async (rows, state) => {
+        // The third page is cut short, once (a crash, a restart by the orchestrator).
+        if ('progress' in state && ++pagesSaved === 3 && !failed) {
+          failed = true;
+          throw new Error('killed');
+        }
+        await inner.saveBuild(rows, state);
+      },
+    };
+    const reads: Array<{ after: string | undefined; streams: string[] }> = [];
+    const read = store.readStreamsByPrefix.bind(store);
+    jest.spyOn(store, 'readStreamsByPrefix').mockImplementation(async (prefix, options) => {
+      const page = await read(prefix, options);
+      reads.push({ after: options.afterStreamId, streams: page.streams.map((st) => st[0]?.streamId as string) });
+      return page;
+    });
+    // Appended after the first attempt read the head: the resumed build keeps the first attempt's position.
+    const builds: KeySnapshotBuild[] = [];
+    const follower = followKeySnapshots(store, interrupted, { buildPageEvents: 1, onBuilt: (b) => builds.push(b), onError: () => void createKey(store) });
+    followers.push(follower);
+    await follower.caughtUp();
+
+    expect(failed).toBe(true);
+    // Pages of one key stream each: two saved, the third cut short, then the build goes on after the second.
+    const saved = reads.slice(0, 2).flatMap((r) => r.streams);
+    expect(reads[3]?.after).toBe(saved[1]);
+    const streamsRead = reads.flatMap((r) => r.streams);
+    expect(streamsRead).toHaveLength(keyIds.length + 1);
+    expect(new Set(streamsRead).size).toBe(keyIds.length);
+    expect(builds).toEqual([expect.objectContaining({ through: head, resumedAfter: saved[1], keys: keyIds.length - 2 })]);
+    expect(await inner.buildProgress()).toBeUndefined();
+    await eventually(async () => expect(await inner.checkpoint()).toBe(await store.headPosition()));
     const rows = await inner.getMany(keyIds);
     const versions = await Promise.all(keyIds.map(async (id) => (await store.readStream(keyStreamId(id))).currentVersion));
     expect(keyIds.map((id) => rows.get(id)?.version)).toEqual(versions);

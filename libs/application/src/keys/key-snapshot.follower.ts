@@ -29,13 +29,15 @@ export interface KeySnapshotFollowOptions {
   name?: string;
 }
 
-/** What a first build of the read model did. */
+/** What a first build of the read model did (this process's part of it, when it resumed another's). */
 export interface KeySnapshotBuild {
   /** The store position the rows are folded through, and the checkpoint saved. */
   through: bigint;
   keys: number;
   events: number;
   ms: number;
+  /** The stream id an interrupted build had saved through, where this one went on. */
+  resumedAfter?: string;
 }
 
 /**
@@ -76,9 +78,11 @@ export function followKeySnapshots(store: EventStore, snapshots: KeySnapshotStor
 /**
  * Builds the read model from the key streams through the store's head, stream by stream: each key is
  * folded once and its row written once, where following the store from its start folds a key's events
- * into its row batch after batch, as they are spread over history. Saves the head as the checkpoint
- * last, so a build cut short leaves no checkpoint and is started over. `onEvents` sees each page's
- * events (stream by stream, not in store order): a key held in memory is kept current all the same.
+ * into its row batch after batch, as they are spread over history. Each page's rows are saved with
+ * where the build stands (when the read model keeps that: saveBuild), so a build cut short (a crash, a
+ * restart by an orchestrator) resumes after the last page saved, through the same position, instead of
+ * starting over. The head is saved as the checkpoint last. `onEvents` sees each page's events (stream
+ * by stream, not in store order): a key held in memory is kept current all the same.
  */
 export async function buildKeySnapshots(
   store: EventStore & StreamsByPrefixReader,
@@ -86,8 +90,10 @@ export async function buildKeySnapshots(
   options: Pick<KeySnapshotFollowOptions, 'onEvents'> & { pageEvents?: number } = {},
 ): Promise<KeySnapshotBuild> {
   const started = performance.now();
-  const through = await store.headPosition();
-  let after: string | undefined;
+  const resumable = snapshots.buildProgress !== undefined && snapshots.saveBuild !== undefined;
+  const resumed = resumable ? await snapshots.buildProgress?.() : undefined;
+  const through = resumed?.through ?? (await store.headPosition());
+  let after = resumed?.afterStreamId;
   let keys = 0;
   let events = 0;
   do {
@@ -100,11 +106,14 @@ export async function buildKeySnapshots(
       if (row) rows.push(row);
     }
     keys += rows.length;
-    if (rows.length > 0) await snapshots.save(rows);
+    const last = page.streams[page.streams.length - 1]?.[0]?.streamId;
+    if (resumable && last !== undefined) await snapshots.saveBuild?.(rows, { progress: { through, afterStreamId: last } });
+    else if (rows.length > 0) await snapshots.save(rows);
     after = page.next;
   } while (after !== undefined);
-  await snapshots.save([], through);
-  return { through, keys, events, ms: performance.now() - started };
+  if (resumable) await snapshots.saveBuild?.([], { done: through });
+  else await snapshots.save([], through);
+  return { through, keys, events, ms: performance.now() - started, ...(resumed ? { resumedAfter: resumed.afterStreamId } : {}) };
 }
 
 /**

@@ -21,6 +21,15 @@ export interface KeySnapshot {
 }
 
 /**
+ * Where a first build of the read model stands (buildKeySnapshots): every key stream up to
+ * `afterStreamId` (in stream-id order) has its row, folded through store position `through`.
+ */
+export interface KeySnapshotBuildProgress {
+  through: bigint;
+  afterStreamId: string;
+}
+
+/**
  * The key read model ("key snapshots"): one row per key with its folded state, and the global position
  * of the event store every event through which is folded in (the checkpoint). Kept current by the
  * snapshot follower (followKeySnapshots) and by this process's own commits; several key-service
@@ -39,6 +48,17 @@ export interface KeySnapshotStore {
   save(rows: readonly KeySnapshot[], position?: bigint): Promise<void>;
   /** Rows matching the filter, ordered by the key's creation time, then its id; all of them, or a page. */
   list(filter: KeyFilter, page?: ListPage): Promise<KeySnapshot[]>;
+  /**
+   * The progress the last first build saved, undefined when there is none (or the store keeps none).
+   * Optional, with saveBuild: a store without them starts an interrupted build over.
+   */
+  buildProgress?(): Promise<KeySnapshotBuildProgress | undefined>;
+  /**
+   * A first build's rows (each only over an older version of its key) and where it stands, all of it or
+   * nothing: `progress` while pages remain; `done`, the checkpoint (moved forward only) with the progress
+   * cleared.
+   */
+  saveBuild?(rows: readonly KeySnapshot[], state: { progress: KeySnapshotBuildProgress } | { done: bigint }): Promise<void>;
 }
 
 /** True when the key matches every field the filter gives. */

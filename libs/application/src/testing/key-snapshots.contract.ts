@@ -106,6 +106,28 @@ export function keySnapshotStoreContract(name: string, factory: () => Promise<Ke
       expect(await store.checkpoint()).toBe(9_007_199_254_740_993n);
     });
 
+    it('keeps a first build\'s progress with its rows, all or nothing, and clears it when the build is done', async () => {
+      // Both or neither: a store that keeps no progress starts an interrupted build over.
+      expect(typeof store.buildProgress === 'function').toBe(typeof store.saveBuild === 'function');
+      if (!store.buildProgress || !store.saveBuild) return;
+      expect(await store.buildProgress()).toBeUndefined();
+      const a = keySnapshot({ keyId: '00000000-0000-4000-8000-00000000000a' });
+      const b = keySnapshot({ keyId: '00000000-0000-4000-8000-00000000000b' });
+      await store.saveBuild([a], { progress: { through: 9_007_199_254_740_993n, afterStreamId: `key-${a.state.key.keyId}` } });
+      expect(await store.buildProgress()).toEqual({ through: 9_007_199_254_740_993n, afterStreamId: `key-${a.state.key.keyId}` });
+      expect(await store.checkpoint()).toBeUndefined();
+      await store.saveBuild([b], { progress: { through: 9_007_199_254_740_993n, afterStreamId: `key-${b.state.key.keyId}` } });
+      expect(await store.buildProgress()).toEqual({ through: 9_007_199_254_740_993n, afterStreamId: `key-${b.state.key.keyId}` });
+      expect((await store.getMany([a.state.key.keyId, b.state.key.keyId])).size).toBe(2);
+
+      await store.saveBuild([], { done: 9_007_199_254_740_993n });
+      expect(await store.buildProgress()).toBeUndefined();
+      expect(await store.checkpoint()).toBe(9_007_199_254_740_993n);
+      // Done moves the checkpoint forward only, like save.
+      await store.saveBuild([], { done: 5n });
+      expect(await store.checkpoint()).toBe(9_007_199_254_740_993n);
+    });
+
     it('lists by tenant, purpose and labels (every given label), ordered by creation time then key id', async () => {
       const at = (minute: number) => `2026-12-05T10:${String(minute).padStart(2, '0')}:00.000Z`;
       const rows = {

@@ -37,5 +37,27 @@ export class CreateKeySnapshots1796730000000 implements MigrationInterface {
   }
 }
 
+/**
+ * Where a first build of the key read model stands (KeySnapshotBuildProgress): one row while a build
+ * is under way, written with each page's rows and deleted with the checkpoint, so a build cut short
+ * resumes instead of starting over.
+ */
+export class CreateKeySnapshotBuild1796770000000 implements MigrationInterface {
+  name = 'CreateKeySnapshotBuild1796770000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
+      CREATE TABLE key_snapshot_build (
+        id              boolean PRIMARY KEY DEFAULT true CHECK (id),
+        through         bigint  NOT NULL CHECK (through >= 0),
+        after_stream_id text COLLATE "C" NOT NULL
+      )`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query('DROP TABLE key_snapshot_build');
+  }
+}
+
 /** Migrations of the key read model, in order; part of the key service's migrations. */
-export const keySnapshotMigrations = [CreateKeySnapshots1796730000000];
+export const keySnapshotMigrations = [CreateKeySnapshots1796730000000, CreateKeySnapshotBuild1796770000000];

@@ -16,13 +16,13 @@ afterAll(async () => {
 });
 
 keySnapshotStoreContract('PostgresKeySnapshots', async () => {
-  await pool.query('TRUNCATE key_snapshots, key_snapshot_checkpoint');
+  await pool.query('TRUNCATE key_snapshots, key_snapshot_checkpoint, key_snapshot_build');
   return new PostgresKeySnapshots(pool);
 });
 
 describe('key_snapshots in PostgreSQL', () => {
   it('given a save that fails part-way, then neither its rows nor its checkpoint are kept', async () => {
-    await pool.query('TRUNCATE key_snapshots, key_snapshot_checkpoint');
+    await pool.query('TRUNCATE key_snapshots, key_snapshot_checkpoint, key_snapshot_build');
     const store = new PostgresKeySnapshots(pool);
     const good = keySnapshot();
     const bad = keySnapshot();
@@ -31,6 +31,20 @@ describe('key_snapshots in PostgreSQL', () => {
     await expect(store.save([good, bad], 5n)).rejects.toThrow();
     expect((await store.getMany([good.state.key.keyId])).size).toBe(0);
     expect(await store.checkpoint()).toBeUndefined();
+  });
+
+  it('given a build page whose rows fail to save, then its progress is not kept either', async () => {
+    await pool.query('TRUNCATE key_snapshots, key_snapshot_checkpoint, key_snapshot_build');
+    const store = new PostgresKeySnapshots(pool);
+    const good = keySnapshot();
+    await store.saveBuild([good], { progress: { through: 10n, afterStreamId: 'key-a' } });
+    const bad = keySnapshot();
+    bad.state.key.createdAt = 'not a time';
+    await expect(store.saveBuild([keySnapshot(), bad], { progress: { through: 10n, afterStreamId: 'key-b' } })).rejects.toThrow();
+    expect(await store.buildProgress()).toEqual({ through: 10n, afterStreamId: 'key-a' });
+    await expect(store.saveBuild([bad], { done: 10n })).rejects.toThrow();
+    expect(await store.checkpoint()).toBeUndefined();
+    expect(await store.buildProgress()).toEqual({ through: 10n, afterStreamId: 'key-a' });
   });
 
   it('answers a tenant listing from the tenant index in listing order (no sort step)', async () => {

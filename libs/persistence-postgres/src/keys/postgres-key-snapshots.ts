@@ -1,6 +1,6 @@
-import type { KeyFilter, KeySnapshot, KeySnapshotStore, ListPage } from '@kms/application';
+import type { KeyFilter, KeySnapshot, KeySnapshotBuildProgress, KeySnapshotStore, ListPage } from '@kms/application';
 import type { ExistingKeyState } from '@kms/domain';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { inTransaction } from '../changes/postgres-change-store';
 
 type SnapshotRow = { version: number; state: ExistingKeyState };
@@ -27,30 +27,29 @@ export class PostgresKeySnapshots implements KeySnapshotStore {
   }
 
   async save(rows: readonly KeySnapshot[], position?: bigint): Promise<void> {
-    const newest = new Map<string, KeySnapshot>();
-    for (const r of rows) {
-      const seen = newest.get(r.state.key.keyId);
-      if (!seen || seen.version < r.version) newest.set(r.state.key.keyId, r);
-    }
-    const ordered = [...newest.values()].sort((a, b) => (a.state.key.keyId < b.state.key.keyId ? -1 : 1));
     await inTransaction(this.pool, async (client) => {
-      if (ordered.length > 0) {
-        const records = ordered.map(({ state, version }) => ({ key_id: state.key.keyId, tenant: state.key.tenant, purpose: state.key.purpose, labels: state.key.labels, created_at: state.key.createdAt, version, state }));
+      await upsertRows(client, rows);
+      if (position !== undefined) await moveCheckpoint(client, position);
+    });
+  }
+
+  async buildProgress(): Promise<KeySnapshotBuildProgress | undefined> {
+    const { rows } = await this.pool.query<{ through: string; after: string }>('SELECT through::text AS through, after_stream_id AS after FROM key_snapshot_build');
+    const row = rows[0];
+    return row ? { through: BigInt(row.through), afterStreamId: row.after } : undefined;
+  }
+
+  async saveBuild(rows: readonly KeySnapshot[], state: { progress: KeySnapshotBuildProgress } | { done: bigint }): Promise<void> {
+    await inTransaction(this.pool, async (client) => {
+      await upsertRows(client, rows);
+      if ('done' in state) {
+        await moveCheckpoint(client, state.done);
+        await client.query('DELETE FROM key_snapshot_build');
+      } else {
         await client.query(
-          `INSERT INTO key_snapshots (key_id, tenant, purpose, labels, created_at, version, state)
-           SELECT r.key_id, r.tenant, r.purpose, r.labels, r.created_at, r.version, r.state
-             FROM jsonb_to_recordset($1::jsonb) AS r(key_id text, tenant text, purpose text, labels jsonb, created_at timestamptz, version integer, state jsonb)
-           ON CONFLICT (key_id) DO UPDATE SET tenant = EXCLUDED.tenant, purpose = EXCLUDED.purpose, labels = EXCLUDED.labels,
-             created_at = EXCLUDED.created_at, version = EXCLUDED.version, state = EXCLUDED.state
-           WHERE key_snapshots.version < EXCLUDED.version`,
-          [JSON.stringify(records)],
-        );
-      }
-      if (position !== undefined) {
-        await client.query(
-          `INSERT INTO key_snapshot_checkpoint (id, position) VALUES (true, $1)
-           ON CONFLICT (id) DO UPDATE SET position = EXCLUDED.position WHERE key_snapshot_checkpoint.position < EXCLUDED.position`,
-          [position.toString()],
+          `INSERT INTO key_snapshot_build (id, through, after_stream_id) VALUES (true, $1, $2)
+           ON CONFLICT (id) DO UPDATE SET through = EXCLUDED.through, after_stream_id = EXCLUDED.after_stream_id`,
+          [state.progress.through.toString(), state.progress.afterStreamId],
         );
       }
     });
@@ -69,4 +68,34 @@ export class PostgresKeySnapshots implements KeySnapshotStore {
     );
     return rows.map((r) => ({ version: r.version, state: r.state }));
   }
+}
+
+/** Write rows, each only over an older version of its key, in key order (two writers never deadlock). */
+async function upsertRows(client: PoolClient, rows: readonly KeySnapshot[]): Promise<void> {
+  const newest = new Map<string, KeySnapshot>();
+  for (const r of rows) {
+    const seen = newest.get(r.state.key.keyId);
+    if (!seen || seen.version < r.version) newest.set(r.state.key.keyId, r);
+  }
+  if (newest.size === 0) return;
+  const ordered = [...newest.values()].sort((a, b) => (a.state.key.keyId < b.state.key.keyId ? -1 : 1));
+  const records = ordered.map(({ state, version }) => ({ key_id: state.key.keyId, tenant: state.key.tenant, purpose: state.key.purpose, labels: state.key.labels, created_at: state.key.createdAt, version, state }));
+  await client.query(
+    `INSERT INTO key_snapshots (key_id, tenant, purpose, labels, created_at, version, state)
+     SELECT r.key_id, r.tenant, r.purpose, r.labels, r.created_at, r.version, r.state
+       FROM jsonb_to_recordset($1::jsonb) AS r(key_id text, tenant text, purpose text, labels jsonb, created_at timestamptz, version integer, state jsonb)
+     ON CONFLICT (key_id) DO UPDATE SET tenant = EXCLUDED.tenant, purpose = EXCLUDED.purpose, labels = EXCLUDED.labels,
+       created_at = EXCLUDED.created_at, version = EXCLUDED.version, state = EXCLUDED.state
+     WHERE key_snapshots.version < EXCLUDED.version`,
+    [JSON.stringify(records)],
+  );
+}
+
+/** Move the checkpoint to `position` unless it is already further. */
+async function moveCheckpoint(client: PoolClient, position: bigint): Promise<void> {
+  await client.query(
+    `INSERT INTO key_snapshot_checkpoint (id, position) VALUES (true, $1)
+     ON CONFLICT (id) DO UPDATE SET position = EXCLUDED.position WHERE key_snapshot_checkpoint.position < EXCLUDED.position`,
+    [position.toString()],
+  );
 }

@@ -24,6 +24,8 @@ export const SERVICE_ROLE_PRIVILEGES: Readonly<Record<string, readonly ServiceTa
   // Key read model: rows upserted by stream version, the checkpoint moved forward; never deleted.
   key_snapshots: ['SELECT', 'INSERT', 'UPDATE'],
   key_snapshot_checkpoint: ['SELECT', 'INSERT', 'UPDATE'],
+  // A first build's progress: written with each page, deleted when the build completes.
+  key_snapshot_build: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   // Upserted per ciphertext reference, deleted when released.
   tracked_ciphertexts: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   // Intents are deleted once completed; idempotency entries are purged when old.
