@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { buildKeySnapshots, followKeySnapshots, KeyCatalog, type KeySnapshotBuild, type KeySnapshotStore, loadAggregate } from '@kms/application';
-import { eventually } from '@kms/application/testing';
-import { type KeyCommand, keyDecider, keyEventCodec, keyStreamId } from '@kms/domain';
+import { appendKeyCommand, eventually } from '@kms/application/testing';
+import { keyDecider, keyEventCodec, keyStreamId } from '@kms/domain';
 import { EventSealer, type EventStore } from '@kms/event-store';
 import { eventStoreMigrations, notifyChannelFor, PostgresEventStore } from '@kms/event-store-postgres';
 import { createPgPool, dropSchema, keySnapshotMigrations, PostgresKeySnapshots, runMigrations, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
@@ -42,15 +42,7 @@ let clock = Date.parse('2026-12-05T10:00:00.000Z');
 const meta = (now = new Date((clock += 1000))) => ({ now, actor: 'alice@example.com', correlationId: randomUUID() });
 
 /** Append what the key decider decides for the command on the key's stream. */
-async function run(store: EventStore, keyId: string, command: KeyCommand): Promise<void> {
-  const { state, version } = await loadAggregate(store, keyDecider, keyEventCodec, keyStreamId(keyId));
-  const events = keyDecider.decide(command, state);
-  await store.appendToStream(
-    keyStreamId(keyId),
-    events.map((e) => ({ id: randomUUID(), type: e.type, data: { ...e.data }, metadata: { ...e.metadata } })),
-    { expectedVersion: version < 0 ? 'no_stream' : version },
-  );
-}
+const run = appendKeyCommand;
 
 async function createKey(store: EventStore, overrides: { tenant?: string; labels?: Record<string, string>; now?: Date } = {}): Promise<string> {
   const keyId = randomUUID();

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { type KeyCommand, keyDecider, keyEventCodec, keyStreamId } from '@kms/domain';
+import { keyStreamId } from '@kms/domain';
 import { type EventStore, InMemoryEventStore } from '@kms/event-store';
-import { loadAggregate } from '../changes/handle-command';
 import { eventually } from '../testing/application-fixture';
+import { appendKeyCommand } from '../testing/key-commands';
 import { InMemoryKeySnapshots } from './in-memory-key-snapshots';
 import { KeyCatalog } from './key-catalog';
 import { buildKeySnapshots, followKeySnapshots, type KeySnapshotBuild } from './key-snapshot.follower';
@@ -11,15 +11,7 @@ import type { KeySnapshot, KeySnapshotStore } from './key-snapshots.port';
 let clock = Date.parse('2026-12-05T10:00:00.000Z');
 const meta = () => ({ now: new Date((clock += 1000)), actor: 'alice@example.com', correlationId: randomUUID() });
 
-async function run(store: EventStore, keyId: string, command: KeyCommand): Promise<void> {
-  const { state, version } = await loadAggregate(store, keyDecider, keyEventCodec, keyStreamId(keyId));
-  const events = keyDecider.decide(command, state);
-  await store.appendToStream(
-    keyStreamId(keyId),
-    events.map((e) => ({ id: randomUUID(), type: e.type, data: { ...e.data }, metadata: { ...e.metadata } })),
-    { expectedVersion: version < 0 ? 'no_stream' : version },
-  );
-}
+const run = appendKeyCommand;
 
 async function createKey(store: EventStore): Promise<string> {
   const keyId = randomUUID();

@@ -51,8 +51,9 @@ export interface KeySnapshotBuild {
 export function followKeySnapshots(store: EventStore, snapshots: KeySnapshotStore, options: KeySnapshotFollowOptions = {}): EventFollower {
   return followEvents(store, {
     name: options.name ?? 'key snapshots',
-    // Called again after a failure of its own: a build that failed half-way is started over, and the
-    // rows it saved are kept (a row is only replaced by a newer version).
+    // Called again after a failure of its own: a build that failed half-way goes on after the last page
+    // it saved (or starts over, on a read model that keeps no progress: the rows it saved are kept, a
+    // row is only replaced by a newer version).
     from: async () => {
       const checkpoint = await snapshots.checkpoint();
       if (checkpoint !== undefined || !canReadStreamsByPrefix(store)) return checkpoint;

@@ -55,30 +55,37 @@ async function placement(pool: Pool): Promise<Array<[string, string]>> {
 const month = (y: number, m: number, d = 10) => new Date(Date.UTC(y, m - 1, d, 12));
 const partitionNameOf = (d: Date) => `audit_records_p${d.getUTCFullYear()}${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
 
+/**
+ * A trail with 36 monthly partitions (2024-01 to 2026-12) on one connection (flushes and the statistics
+ * flush on the same backend), and which partitions' indexes were read between two readings.
+ */
+async function trailOf36Months(prefix: string): Promise<{ pool: Pool; latest: Date; indexScans: () => Promise<Map<string, number>>; readBetween: (from: Map<string, number>, to: Map<string, number>) => string[] }> {
+  const target = { url: testDatabaseUrl(), schema: uniqueTestSchema(prefix) };
+  await runMigrations(target, auditMigrations);
+  const pool = createPgPool(target, { max: 1 });
+  schemas.push({ target, pool });
+  const months = Array.from({ length: 36 }, (_, i) => month(2024, 1 + i));
+  for (const m of months) await pool.query('SELECT kms_create_audit_partition($1)', [m]);
+  const indexScans = async (): Promise<Map<string, number>> => {
+    await pool.query('SELECT pg_stat_force_next_flush()');
+    const { rows } = await pool.query<{ part: string; n: string }>(
+      `SELECT relname AS part, coalesce(idx_scan, 0)::text AS n FROM pg_stat_user_tables WHERE schemaname = current_schema() AND relname LIKE 'audit_records_p%'`,
+    );
+    return new Map(rows.map((r) => [r.part, Number(r.n)]));
+  };
+  const readBetween = (from: Map<string, number>, to: Map<string, number>): string[] =>
+    [...to].filter(([part, n]) => n > (from.get(part) ?? 0)).map(([part]) => part).sort();
+  return { pool, latest: months[months.length - 1] as Date, indexScans, readBetween };
+}
+
 describe('audit_records partitioned by month (PartitionAuditRecords)', () => {
   it('a flush after the first reads one partition to find the chain, however many months the trail holds', async () => {
-    const target = { url: testDatabaseUrl(), schema: uniqueTestSchema('audit_part_probe') };
-    await runMigrations(target, auditMigrations);
-    // One connection: the flushes and the statistics flush run on the same backend.
-    const pool = createPgPool(target, { max: 1 });
-    schemas.push({ target, pool });
-    const months = Array.from({ length: 36 }, (_, i) => month(2024, 1 + i));
-    for (const m of months) await pool.query('SELECT kms_create_audit_partition($1)', [m]);
-    const latest = months[months.length - 1] as Date;
-    const indexScans = async (): Promise<Map<string, number>> => {
-      await pool.query('SELECT pg_stat_force_next_flush()');
-      const { rows } = await pool.query<{ part: string; n: string }>(
-        `SELECT relname AS part, coalesce(idx_scan, 0)::text AS n FROM pg_stat_user_tables WHERE schemaname = current_schema() AND relname LIKE 'audit_records_p%'`,
-      );
-      return new Map(rows.map((r) => [r.part, Number(r.n)]));
-    };
+    const { pool, latest, indexScans, readBetween } = await trailOf36Months('audit_part_probe');
     const log = new PostgresAuditLog(pool, sealer);
     try {
-      const readBetween = (from: Map<string, number>, to: Map<string, number>): string[] =>
-        [...to].filter(([part, n]) => n > (from.get(part) ?? 0)).map(([part]) => part).sort();
       const start = await indexScans();
       expect(start.size).toBeGreaterThanOrEqual(36);
-      // The first flush reads the head with every partition's index (it knows nothing yet): what this test measures shows it.
+      // The first flush of an empty trail finds no record before its first position: it reads the greatest position with every partition's index (what this test measures shows it).
       await log.append(record(latest));
       const afterFirst = await indexScans();
       expect(readBetween(start, afterFirst)).toEqual([...start.keys()].sort());
@@ -91,23 +98,7 @@ describe('audit_records partitioned by month (PartitionAuditRecords)', () => {
   });
 
   it('writers taking turns (each finding the chain moved by the other) read one partition to find the head, however many months the trail holds', async () => {
-    const target = { url: testDatabaseUrl(), schema: uniqueTestSchema('audit_part_turns') };
-    await runMigrations(target, auditMigrations);
-    // One connection for both writers: their flushes and the statistics flush run on the same backend.
-    const pool = createPgPool(target, { max: 1 });
-    schemas.push({ target, pool });
-    const months = Array.from({ length: 36 }, (_, i) => month(2024, 1 + i));
-    for (const m of months) await pool.query('SELECT kms_create_audit_partition($1)', [m]);
-    const latest = months[months.length - 1] as Date;
-    const indexScans = async (): Promise<Map<string, number>> => {
-      await pool.query('SELECT pg_stat_force_next_flush()');
-      const { rows } = await pool.query<{ part: string; n: string }>(
-        `SELECT relname AS part, coalesce(idx_scan, 0)::text AS n FROM pg_stat_user_tables WHERE schemaname = current_schema() AND relname LIKE 'audit_records_p%'`,
-      );
-      return new Map(rows.map((r) => [r.part, Number(r.n)]));
-    };
-    const readBetween = (from: Map<string, number>, to: Map<string, number>): string[] =>
-      [...to].filter(([part, n]) => n > (from.get(part) ?? 0)).map(([part]) => part).sort();
+    const { pool, latest, indexScans, readBetween } = await trailOf36Months('audit_part_turns');
     const a = new PostgresAuditLog(pool, sealer);
     const b = new PostgresAuditLog(pool, sealer);
     try {

@@ -188,7 +188,7 @@ describe('a batch call\'s audit record on PostgreSQL', () => {
     expect(paged).toEqual(all.map((u) => u.id));
   });
 
-  it("finds a key's uses in batches over several keys through the partial items index, not by filtering every such row", async () => {
+  it("finds a key's uses in batches over several keys through the partial items index: readKeyUses' condition is one the index serves", async () => {
     const { pool, log, feed } = await db('batch_mixed_index');
     // Many batches over two other keys each, one that holds KEY_B, and single calls of KEY_B.
     for (let page = 0; page < 10; page++) {
@@ -198,12 +198,25 @@ describe('a batch call\'s audit record on PostgreSQL', () => {
     await log.appendMany(Array.from({ length: 20 }, () => single({ keyId: KEY_B })));
     await log.close();
     await pool.query('ANALYZE audit_records');
-    const { rows } = await pool.query<{ 'QUERY PLAN': string }>(
-      `EXPLAIN SELECT "position" FROM audit_records
-        WHERE (key_id = $1 OR (key_id IS NULL AND items IS NOT NULL AND items @> jsonb_build_array(jsonb_build_object('keyId', $1::text))))
-          AND "time" >= $2`,
-      [KEY_B, new Date(0)],
-    );
+    // Whether the partial index serves readKeyUses' condition (its predicate and expression match), not
+    // whether the planner prefers it on this small table: that choice follows ANALYZE's random sample
+    // and once chose a sequential scan of 3,021 rows. With sequential scans off, the plan uses the index
+    // exactly when it can.
+    const client = await pool.connect();
+    let rows: Array<{ 'QUERY PLAN': string }>;
+    try {
+      await client.query('BEGIN');
+      await client.query('SET LOCAL enable_seqscan = off');
+      ({ rows } = await client.query<{ 'QUERY PLAN': string }>(
+        `EXPLAIN SELECT "position" FROM audit_records
+          WHERE (key_id = $1 OR (key_id IS NULL AND items IS NOT NULL AND items @> jsonb_build_array(jsonb_build_object('keyId', $1::text))))
+            AND "time" >= $2`,
+        [KEY_B, new Date(0)],
+      ));
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
     const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
     expect(plan).toMatch(/Bitmap Index Scan on \S*items\S*/);
     expect(plan).toContain('Index Cond: (items @>');
