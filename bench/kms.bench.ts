@@ -2,14 +2,14 @@
  * End-to-end benchmark of the key service against a bare grpc-js baseline (README, "Benchmark"; bench/README.md),
  * then HSM-backed Encrypt on a throw-away SoftHSM2 token beside raw pkcs11js and Pkcs11KeyBackend in-process.
  * Run: npm run bench   (BENCH_CONCURRENCY=64 BENCH_SECONDS=5 BENCH_WARMUP_SECONDS=1 BENCH_DATABASE_URL=...
- *                       BENCH_HSM=1 BENCH_HSM_SESSIONS=4 BENCH_HSM_ROUNDS=2)
+ *                       BENCH_HSM=1 BENCH_HSM_SESSIONS=4 BENCH_HSM_ROUNDS=2 BENCH_PACED_CLIENT=java)
  * Prints figures and ratios; a missed target is reported, never an exit code (STYLE.md 13). It exits
  * non-zero only when it could not measure: the service failed to start or answered wrongly.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { arch, cpus, loadavg, platform, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '@kms/config';
+import { ConfigError, loadConfig } from '@kms/config';
 import { createKmsClient, KMS_PACKAGE, KMS_PROTO_FILE, KMS_SERVICE, type KmsClient, PROTO_ROOT } from '@kms/contracts';
 import type { BootstrapEnrolment } from '@kms/key-service-grpc';
 import { type RunningKeyService, startKeyService } from '@kms/key-service-app';
@@ -19,6 +19,7 @@ import { BENCH_HSM_MODULE, type BenchToken, hsmVersionOf, type HsmVersionUnderBe
 import { type AesGcmBaseline, measureAesGcm } from './aes-gcm-baseline';
 import { closedLoop } from './closed-loop';
 import { ECHO_METHOD, ECHO_PROTO_FILE, ECHO_SERVICE, startEchoServer } from './echo-server';
+import { JavaPacedLoad } from './java-paced-load';
 import { LoadGenerator } from './load-generator';
 import { PostgresCpuProbe } from './postgres-cpu';
 import { profiled } from './profile';
@@ -52,6 +53,12 @@ interface Settings {
   hsmSessions: number;
   /** Rounds of raw → backend → gRPC (every other one reversed), averaged: drift hits all three alike. */
   hsmRounds: number;
+  /**
+   * The client of the two paced rows (BENCH_PACED_CLIENT): `java` (default), grpc-java with ZGC
+   * (java-paced-load.ts), whose pauses stay under a millisecond; `node`, the grpc-js load generator
+   * of the other rows, whose own collections put a p99 of 13–18 ms under any paced row.
+   */
+  pacedClient: 'java' | 'node';
 }
 
 function readSettings(): Settings {
@@ -63,8 +70,18 @@ function readSettings(): Settings {
     hsm: integerSetting('BENCH_HSM', 1, 0, 1) === 1,
     hsmSessions: integerSetting('BENCH_HSM_SESSIONS', 4, 1, 64),
     hsmRounds: integerSetting('BENCH_HSM_ROUNDS', 2, 1, 10),
+    pacedClient: pacedClientSetting(),
   };
 }
+
+function pacedClientSetting(): 'java' | 'node' {
+  const raw = process.env['BENCH_PACED_CLIENT'] || 'java';
+  if (raw !== 'java' && raw !== 'node') throw new ConfigError('BENCH_PACED_CLIENT', `must be java or node, got "${raw}"`);
+  return raw;
+}
+
+/** What runs a scenario: the load generator process, or the JVM generator for the paced rows. */
+type LoadRunner = Pick<LoadGenerator, 'run'>;
 
 type EncryptResponse = { ciphertext: Buffer; key_id: string; key_version: number };
 type DecryptResponse = { plaintext: Buffer; key_id: string; key_version: number };
@@ -206,7 +223,7 @@ interface Row {
  * Run one scenario and account for it: rates from the load generator, CPU time of this process
  * (where the server runs) and, for the KMS, the audit log's flushes.
  */
-async function measure(load: LoadGenerator, label: string, job: LoadJob, audit?: () => AuditLogStats, postgres?: PostgresCpuProbe): Promise<Row> {
+async function measure(load: LoadRunner, label: string, job: LoadJob, audit?: () => AuditLogStats, postgres?: PostgresCpuProbe): Promise<Row> {
   const auditBefore = audit?.();
   const postgresUsed = await postgres?.start();
   const cpuBefore = process.cpuUsage();
@@ -281,7 +298,7 @@ function jobBase(settings: Settings): Pick<LoadJob, 'concurrency' | 'warmupSecon
 
 async function measureEcho(
   settings: Settings,
-  load: LoadGenerator,
+  load: LoadRunner,
   kms: KmsUnderBench,
   label: string,
   timing: Partial<Pick<LoadJob, 'warmupSeconds' | 'seconds' | 'ratePerSecond'>> = {},
@@ -516,10 +533,11 @@ function report(settings: Settings, m: Measured): void {
   );
   console.log(
     `÷ echo: rate over the mean echo rate (${fmt(echoRate, 0)} calls/s); batches compare items/s with echo calls/s. p50/p99 are per call,\n` +
-      'a batch call carrying 100 items; the paced rows measure latency from when each call was due (or was sent, if earlier); the paced echo,\n' +
-      'at the same rate as the paced Encrypt, is the tail the load generator and the machine add without the KMS. server CPU µs: CPU time of the server\n' +
-      'process per call (per item for batches), warm-up included. PostgreSQL CPU µs: the backends of the bench database and the WAL writer,\n' +
-      "per call or item (the audit inserts and commits). client CPU µs: the load generator's CPU per call (per batch call).",
+      'a batch call carrying 100 items; the paced rows (their client: see the notes) measure latency from when each call was due (or was sent, if\n' +
+      'earlier); the paced echo, at the same rate as the paced Encrypt, is the tail the client and the machine add without the KMS. server CPU µs:\n' +
+      'CPU time of the server process per call (per item for batches), warm-up included. PostgreSQL CPU µs: the backends of the bench database and\n' +
+      "the WAL writer, per call or item (the audit inserts and commits). client CPU µs: the load generator's CPU per call (per batch call), warm-up\n" +
+      '(and for the JVM, its start and JIT) included.',
   );
   if (m.aes) {
     console.log(
@@ -691,7 +709,17 @@ async function main(): Promise<void> {
 }
 
 async function runAll(settings: Settings, schema: string, measured: Measured, token: BenchToken | undefined): Promise<void> {
+  // Built before anything is measured, so a missing JDK or Maven stops the bench at once, naming it.
+  const javaPaced = settings.pacedClient === 'java' ? await JavaPacedLoad.prepare().catch((e: unknown) => {
+    throw new Error(`the JVM paced load generator could not be built (BENCH_PACED_CLIENT=node uses the Node.js one): ${e instanceof Error ? e.message : String(e)}`);
+  }) : undefined;
   const load = await LoadGenerator.start();
+  const paced: LoadRunner = javaPaced ?? load;
+  measured.notes.push(
+    javaPaced
+      ? `paced rows: sent by a ${javaPaced.description} from its own process, warm-up at least 3 s (BENCH_PACED_CLIENT=node: the Node.js generator)`
+      : 'paced rows: sent by the Node.js load generator of the other rows (BENCH_PACED_CLIENT=node)',
+  );
   try {
     // The service runs for the echo scenarios too (idle), so both are measured in the same process state.
     // With the HSM section it is started with KMS_HSM_ENABLED from the start: its session pool sits idle
@@ -719,13 +747,13 @@ async function runAll(settings: Settings, schema: string, measured: Measured, to
       if (encryptAtMax && encryptAtMax.rate > 0) {
         const half = Math.max(1, Math.round(encryptAtMax.rate / 2));
         measured.halfLoad = await measure(
-          load,
+          paced,
           `Encrypt paced at ${half}/s (½ max)`,
           { ...scenarios[0].job, name: 'Encrypt at half load', ratePerSecond: half, metadata: await kms.callerMetadata() },
           () => kms.service.runtime.audit.stats(),
           postgres,
         );
-        measured.halfLoadEcho = await measureEcho(settings, load, kms, `echo paced at ${half}/s (same rate)`, { ratePerSecond: half });
+        measured.halfLoadEcho = await measureEcho(settings, paced, kms, `echo paced at ${half}/s (same rate)`, { ratePerSecond: half });
       }
       measured.echo.push(await measureEcho(settings, load, kms, 'echo (bare grpc-js), after'));
       // What a batch item is compared with: the bare cipher, here, in the same run.
