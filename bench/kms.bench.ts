@@ -8,6 +8,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { arch, cpus, loadavg, platform, totalmem } from 'node:os';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '@kms/config';
 import { createKmsClient, KMS_PACKAGE, KMS_PROTO_FILE, KMS_SERVICE, type KmsClient, PROTO_ROOT } from '@kms/contracts';
@@ -217,6 +218,35 @@ interface Row {
   inProcess?: boolean;
   /** Rates of the rounds this row averages, when it averages several. */
   runs?: number[];
+  /** The server process's garbage collection pauses during the scenario (warm-up included). */
+  gc?: GcPauses;
+}
+
+/** Pauses of this process's garbage collector, as PerformanceObserver reports them. */
+interface GcPauses {
+  count: number;
+  totalMs: number;
+  maxMs: number;
+  /** Pauses of 5 ms or more. */
+  over5Ms: number;
+}
+
+/** Watch this process's GC pauses until the returned function is called; it gives what was seen. */
+function watchGc(): () => GcPauses {
+  const seen: GcPauses = { count: 0, totalMs: 0, maxMs: 0, over5Ms: 0 };
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      seen.count++;
+      seen.totalMs += entry.duration;
+      seen.maxMs = Math.max(seen.maxMs, entry.duration);
+      if (entry.duration >= 5) seen.over5Ms++;
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return () => {
+    observer.disconnect();
+    return seen;
+  };
 }
 
 /**
@@ -227,7 +257,9 @@ async function measure(load: LoadRunner, label: string, job: LoadJob, audit?: ()
   const auditBefore = audit?.();
   const postgresUsed = await postgres?.start();
   const cpuBefore = process.cpuUsage();
+  const gcSeen = watchGc();
   const result = await profiled(label, () => load.run(job));
+  const gc = gcSeen();
   const cpu = process.cpuUsage(cpuBefore);
   const postgresCpu = await postgresUsed?.();
   const auditAfter = audit?.();
@@ -241,6 +273,7 @@ async function measure(load: LoadRunner, label: string, job: LoadJob, audit?: ()
     unit: batch ? 'items/s' : 'calls/s',
     serverCpuUs: (cpu.user + cpu.system) / work,
     ...(auditBefore && auditAfter ? { audit: { flushes: auditAfter.flushes - auditBefore.flushes, records: auditAfter.records - auditBefore.records } } : {}),
+    gc,
   };
 }
 
@@ -576,6 +609,10 @@ function report(settings: Settings, m: Measured): void {
       `at half load the bare echo paced at the same rate has p50 ${fmt(echo.p50Ms, 2)} ms and p99 ${fmt(echo.p99Ms, 2)} ms (p99 ÷ p50 ${fmt(echo.p99Ms / echo.p50Ms, 1)}): ` +
         `Encrypt's p99 is ${fmt(kms.p99Ms - echo.p99Ms, 2)} ms above that floor, its p50 ${fmt(kms.p50Ms - echo.p50Ms, 2)} ms above`,
     );
+    for (const row of [m.halfLoad, m.halfLoadEcho]) {
+      const gc = row.gc;
+      if (gc) console.log(`  server GC during ${row.label} (warm-up included): ${gc.count} pauses, ${fmt(gc.totalMs, 0)} ms in all, longest ${fmt(gc.maxMs, 1)} ms, ${gc.over5Ms} of 5 ms or more`);
+    }
   }
   if (m.hsm && encrypt) reportHsm(settings, m.hsm, encrypt);
   console.log('');
