@@ -315,6 +315,7 @@ export async function composeKeyService(
       frames,
       readiness,
       integrity,
+      auditFlushes: (observer) => audit.observeFlushes(observer),
       ...(attestation ? { attestation } : {}),
       // A break-glass version's material from the backend that holds it; ceremony keys under the master key.
       escrowMaterial: escrowMaterialFrom(backends, software),

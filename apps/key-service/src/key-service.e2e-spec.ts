@@ -449,6 +449,23 @@ describe('key service over gRPC (end to end)', () => {
     expect(r.data).toHaveLength(48);
   });
 
+  it("times the audit log's group commits on /metrics", async () => {
+    const metric = async (pattern: RegExp): Promise<number> => {
+      const text = await (await fetch(`${kms.service.httpUrl}/metrics`)).text();
+      return Number(pattern.exec(text)?.[1] ?? 0);
+    };
+    const committed = /kms_audit_flushes_total\{outcome="committed"\} (\d+)/;
+    const timed = /kms_audit_flush_duration_seconds_count (\d+)/;
+    const rows = /kms_audit_flushed_rows_total (\d+)/;
+    const before = { committed: await metric(committed), timed: await metric(timed), rows: await metric(rows) };
+    for (let i = 0; i < 3; i++) await call('GenerateRandom', { length_bytes: 8 });
+    const after = { committed: await metric(committed), timed: await metric(timed), rows: await metric(rows) };
+    // Each call waited for the flush that committed its record: at least one flush and three rows more.
+    expect(after.committed).toBeGreaterThanOrEqual(before.committed + 1);
+    expect(after.rows).toBeGreaterThanOrEqual(before.rows + 3);
+    expect(after.timed - before.timed).toBeGreaterThanOrEqual(after.committed - before.committed);
+  });
+
   it('counts every RPC by outcome code and times it on /metrics', async () => {
     const metric = async (pattern: RegExp): Promise<number> => {
       const text = await (await fetch(`${kms.service.httpUrl}/metrics`)).text();

@@ -45,7 +45,7 @@ import type { EventSubscription } from '@kms/event-store';
 import type { EventStore } from '@kms/event-store';
 import { exposeIntegrityAlarm, type HealthCheck, HealthModule, HealthRegistry, METRICS_REGISTRY } from '@kms/platform';
 import type { Registry } from 'prom-client';
-import { rpcMetrics } from './call-metrics';
+import { type AuditFlush, auditFlushMetrics, rpcMetrics } from './call-metrics';
 import { KMS_SERVICE_NAME } from './grpc-server.options';
 import { KeyLifecycleController } from './controllers/key-lifecycle.controller';
 import { KeyDependentsController } from './controllers/key-dependents.controller';
@@ -91,6 +91,8 @@ export interface KeyServiceDependencies {
    * `key-service.integrity` and in /metrics as `kms_integrity_alarm`.
    */
   integrity?: IntegrityAlarm;
+  /** Observes the audit log's flushes (PostgresAuditLog.observeFlushes), for /metrics; returns the function that stops it. */
+  auditFlushes?: (observer: (flush: AuditFlush) => void) => () => void;
   /** Token signing and credential verifier keys, derived from the master key. */
   secrets: AccessSecrets;
   /** Where approval notifications go; a log sink by default. */
@@ -155,6 +157,7 @@ export class KeyServiceLifecycle implements OnModuleInit, OnApplicationBootstrap
   private approvalTimer?: NodeJS.Timeout;
   private pruneTimer?: NodeJS.Timeout;
   private unexpose?: () => void;
+  private unobserveFlushes?: () => void;
 
   constructor(
     @Inject(KEY_SERVICE_DEPENDENCIES) private readonly deps: KeyServiceDependencies,
@@ -174,6 +177,7 @@ export class KeyServiceLifecycle implements OnModuleInit, OnApplicationBootstrap
     this.deps.frames?.useAuditor((refusal) => this.gate.refuseFrame(refusal));
     for (const check of this.deps.readiness ?? []) this.registry.register(check);
     if (this.deps.integrity) this.unexpose = exposeIntegrityAlarm(this.deps.integrity, this.registry, this.metrics, 'key-service.integrity');
+    this.unobserveFlushes = this.deps.auditFlushes?.(auditFlushMetrics(this.metrics));
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -304,6 +308,7 @@ export class KeyServiceLifecycle implements OnModuleInit, OnApplicationBootstrap
     await this.subscription?.stop();
     await this.catalog.stop();
     this.unexpose?.();
+    this.unobserveFlushes?.();
     await this.deps.integrity?.settled();
   }
 }

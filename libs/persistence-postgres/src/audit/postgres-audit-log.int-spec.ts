@@ -153,6 +153,30 @@ describe('PostgresAuditLog', () => {
     expect(await storedIds(fresh.map((r) => r.id))).toEqual([]);
   });
 
+  it('tells flush observers of every flush, committed or failed, with its rows and duration; an observer that throws changes nothing', async () => {
+    const log = new PostgresAuditLog(pool, sealer);
+    const seen: Array<{ rows: number; committed: boolean; seconds: number }> = [];
+    const stop = log.observeFlushes((f) => seen.push(f));
+    log.observeFlushes(() => {
+      throw new Error('a broken metrics exporter');
+    });
+    const existing = record();
+    await log.append(existing);
+    await log.appendMany(records(3));
+    // A duplicate id: PostgreSQL refuses the flush.
+    expect(await outcome(log.append({ ...existing, requestId: 'replay' }))).toBe('AUDIT_UNAVAILABLE');
+    stop();
+    await log.append(record());
+
+    expect(seen.map((f) => [f.rows, f.committed])).toEqual([
+      [1, true],
+      [3, true],
+      [1, false],
+    ]);
+    for (const f of seen) expect(f.seconds).toBeGreaterThan(0);
+    expect(log.stats()).toMatchObject({ flushes: 3, failedFlushes: 1 });
+  });
+
   it('given a record PostgreSQL would refuse, then it alone is rejected and its neighbours commit', async () => {
     const log = new PostgresAuditLog(pool, sealer);
     const ok1 = record();

@@ -33,6 +33,15 @@ export interface AuditLogStats {
   queued: number;
 }
 
+/** One flush as an observer sees it (observeFlushes): for /metrics. */
+export interface AuditFlushObservation {
+  /** From the flush's start (its rows taken from the queue) to its commit or failure. */
+  seconds: number;
+  /** Rows the flush wrote (a batch call's record is one row). */
+  rows: number;
+  committed: boolean;
+}
+
 interface Pending {
   rows: AuditRow[];
   /** The records that hand out or move a tracked ciphertext (see @kms/application ciphertext-tracking). */
@@ -100,6 +109,7 @@ export class PostgresAuditLog implements AuditLog, OutstandingCiphertexts {
   private closed = false;
   private readonly drainWaiters: Array<() => void> = [];
   private readonly counters = { flushes: 0, records: 0, largestBatch: 0, failedFlushes: 0, resealedFlushes: 0 };
+  private readonly flushObservers = new Set<(flush: AuditFlushObservation) => void>();
   /** Where this writer's last committed flush left the chain; unknown at first and after any failure. */
   private chainEnd: AuditChainEnd | undefined;
   /**
@@ -190,20 +200,42 @@ export class PostgresAuditLog implements AuditLog, OutstandingCiphertexts {
     return this.queue.splice(0, count);
   }
 
+  /**
+   * Call `observer` after every flush, committed or failed, with how long it took and how many rows it
+   * wrote. Returns the function that stops it. An observer that throws is ignored: it cannot fail a flush.
+   */
+  observeFlushes(observer: (flush: AuditFlushObservation) => void): () => void {
+    this.flushObservers.add(observer);
+    return () => void this.flushObservers.delete(observer);
+  }
+
+  private observed(flush: AuditFlushObservation): void {
+    for (const observe of this.flushObservers) {
+      try {
+        observe(flush);
+      } catch {
+        // Metrics must not decide whether records are committed.
+      }
+    }
+  }
+
   private async flush(): Promise<void> {
     this.flushing = true;
     const batch = this.takeBatch();
     const rows = batch.flatMap((p) => p.rows);
     const tracking = trackingChanges(batch.flatMap((p) => p.tracking));
     this.queuedRecords -= rows.length;
+    const started = performance.now();
     try {
       await this.commitWithin(rows, tracking);
       this.counters.flushes++;
       this.counters.records += rows.length;
       this.counters.largestBatch = Math.max(this.counters.largestBatch, rows.length);
+      this.observed({ seconds: (performance.now() - started) / 1000, rows: rows.length, committed: true });
       for (const p of batch) p.resolve();
     } catch (e) {
       this.counters.failedFlushes++;
+      this.observed({ seconds: (performance.now() - started) / 1000, rows: rows.length, committed: false });
       const error = auditUnavailable(e);
       for (const p of batch) p.reject(error);
     } finally {
