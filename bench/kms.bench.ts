@@ -531,6 +531,8 @@ interface Measured {
   halfLoad?: Row;
   /** The bare echo paced at that same rate: the tail the load generator and the machine add on their own. */
   halfLoadEcho?: Row;
+  /** Durations (ms) of the audit flushes during the paced Encrypt row, ascending: what its calls waited for. */
+  halfLoadFlushesMs?: number[];
   /** Bare AES-256-GCM in this process, one thread. */
   aes?: AesGcmBaseline;
   hsm?: HsmMeasured;
@@ -612,6 +614,14 @@ function report(settings: Settings, m: Measured): void {
     for (const row of [m.halfLoad, m.halfLoadEcho]) {
       const gc = row.gc;
       if (gc) console.log(`  server GC during ${row.label} (warm-up included): ${gc.count} pauses, ${fmt(gc.totalMs, 0)} ms in all, longest ${fmt(gc.maxMs, 1)} ms, ${gc.over5Ms} of 5 ms or more`);
+    }
+    const flushes = m.halfLoadFlushesMs ?? [];
+    if (flushes.length > 0) {
+      const at = (p: number): number => flushes[Math.min(flushes.length - 1, Math.max(0, Math.ceil((p / 100) * flushes.length) - 1))] as number;
+      console.log(
+        `  audit flushes during the paced Encrypt (warm-up included; each call waits for the one in flight, then its own): ${flushes.length}, ` +
+          `p50 ${fmt(at(50), 2)} ms, p99 ${fmt(at(99), 2)} ms, longest ${fmt(at(100), 2)} ms`,
+      );
     }
   }
   if (m.hsm && encrypt) reportHsm(settings, m.hsm, encrypt);
@@ -783,6 +793,8 @@ async function runAll(settings: Settings, schema: string, measured: Measured, to
       const encryptAtMax = measured.kms.find((r) => r.result.name === 'Encrypt');
       if (encryptAtMax && encryptAtMax.rate > 0) {
         const half = Math.max(1, Math.round(encryptAtMax.rate / 2));
+        const flushesMs: number[] = [];
+        const stopObserving = kms.service.runtime.audit.observeFlushes((f) => flushesMs.push(f.seconds * 1000));
         measured.halfLoad = await measure(
           paced,
           `Encrypt paced at ${half}/s (½ max)`,
@@ -790,6 +802,8 @@ async function runAll(settings: Settings, schema: string, measured: Measured, to
           () => kms.service.runtime.audit.stats(),
           postgres,
         );
+        stopObserving();
+        measured.halfLoadFlushesMs = flushesMs.sort((a, b) => a - b);
         measured.halfLoadEcho = await measureEcho(settings, paced, kms, `echo paced at ${half}/s (same rate)`, { ratePerSecond: half });
       }
       measured.echo.push(await measureEcho(settings, load, kms, 'echo (bare grpc-js), after'));
