@@ -4,4 +4,5 @@ export * from './key-service.compose';
 export * from './key-service.app';
 export * from './notices.compose';
 export * from './migrate/migrate-kms';
+export { scheduleAuditMaintenance, type AuditMaintenanceSchedule } from './migrate/audit-maintenance';
 export * from './notifications.compose';

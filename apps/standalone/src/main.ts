@@ -11,7 +11,7 @@ import { createKmsClient } from '@kms/contracts';
 import { ensureSystemCredentials } from '@kms/key-service-grpc';
 import { composeAnomalyDetector, type ComposedAnomalyDetector } from '@kms/anomaly-detector-app';
 import { composeAuditProjector } from '@kms/audit-projector-app';
-import { composeNotices, composeNotifications, migrateKms, startKeyService, withoutOwnerUrl } from '@kms/key-service-app';
+import { composeNotices, composeNotifications, migrateKms, scheduleAuditMaintenance, startKeyService, withoutOwnerUrl } from '@kms/key-service-app';
 import { composeRotationScheduler } from '@kms/rotation-scheduler-app';
 import { describeDatabaseUrl, ensureStandaloneServiceRole } from '@kms/persistence-postgres';
 
@@ -30,7 +30,8 @@ async function main(): Promise<void> {
   const migrated = await migrateKms(setup);
   if (migrated.applied.length > 0) logger.log(`applied ${migrated.applied.length} migrations to schema ${setup.postgres.schema}`);
   for (const notice of migrated.notices) logger.warn(notice);
-  // From here on, nothing holds the owner's URL: the services only check the schema is migrated.
+  // From here on the services never get the owner's URL: they only check the schema is migrated. Only
+  // the audit upkeep below uses it, with a pool of its own for each run.
   const config = withoutOwnerUrl(setup);
   // Released after the service, in this order (gRPC channels of the in-process workloads, Kafka).
   const closers: Array<() => void | Promise<void>> = [];
@@ -112,12 +113,18 @@ async function main(): Promise<void> {
   });
 
   await detector?.detector.start();
-  // Ordered shutdown: stop following the audit log, then the service (gRPC, HTTP, pools, HSM, audit flush).
+  // The audit trail's upkeep (partitions ahead, archive, retention), which a host without cron would
+  // otherwise never run: as the owner, sealing with the key service's own audit sealer.
+  const every = setup.auditRetention.everySeconds;
+  const maintenance =
+    every > 0 ? scheduleAuditMaintenance(setup, { everySeconds: every, sealer: svc.runtime.auditSealer, log: (level, m) => logger[level](m) }) : undefined;
+  if (!maintenance) logger.warn('audit maintenance is off (KMS_AUDIT_MAINTENANCE_SECONDS=0): run apps/key-service/src/audit-maintenance.ts as the owner from cron');
+  // Ordered shutdown: stop the audit upkeep and following the audit log, then the service (gRPC, HTTP, pools, HSM, audit flush).
   const stop = (signal: NodeJS.Signals): void => {
     logger.log(`${signal} received, shutting down`);
     detector?.stopWatchingRules();
-    svc
-      .close()
+    (maintenance?.stop() ?? Promise.resolve())
+      .then(() => svc.close())
       .then(async () => {
         for (const close of closers) await close();
       })

@@ -15,7 +15,12 @@ describe('loadConfig', () => {
   it('refuses an audit retention below the policy floor of 365 days, naming the variable', () => {
     const error = configError({ KMS_MASTER_KEY: TEST_MASTER_KEY, KMS_AUDIT_RETENTION_DAYS: '90' });
     expect(error.message).toContain('KMS_AUDIT_RETENTION_DAYS');
-    expect(testConfig({ KMS_AUDIT_RETENTION_DAYS: '730', KMS_AUDIT_ARCHIVE_DIR: '/archive/audit' }, '/srv/kms').auditRetention).toEqual({ days: 730, archiveDir: '/archive/audit' });
+    expect(testConfig({ KMS_AUDIT_RETENTION_DAYS: '730', KMS_AUDIT_ARCHIVE_DIR: '/archive/audit', KMS_AUDIT_MAINTENANCE_SECONDS: '3600' }, '/srv/kms').auditRetention).toEqual({
+      days: 730,
+      archiveDir: '/archive/audit',
+      everySeconds: 3600,
+    });
+    expect(configError({ KMS_MASTER_KEY: TEST_MASTER_KEY, KMS_AUDIT_MAINTENANCE_SECONDS: '-1' }).message).toContain('KMS_AUDIT_MAINTENANCE_SECONDS');
   });
 
   it('defaults to the documented values, with every service section', () => {
@@ -35,7 +40,7 @@ describe('loadConfig', () => {
       standalone: false,
       auditMaxBatch: 512,
       auditTimeoutMs: 2000,
-      auditRetention: { days: 365, archiveDir: '/srv/kms/.kms-state/audit-archives' },
+      auditRetention: { days: 365, archiveDir: '/srv/kms/.kms-state/audit-archives', everySeconds: 86_400 },
       changeCommit: 'transaction',
       changeIntentGraceMs: 30_000,
       keyService: {},

@@ -147,9 +147,11 @@ export interface KmsConfig {
    * Audit partition retention (apps/key-service/src/audit-maintenance.ts): KMS_AUDIT_RETENTION_DAYS, how
    * long audit records are kept at least (default and floor 365: docs/policy.md T-1), and
    * KMS_AUDIT_ARCHIVE_DIR, where the audit trail is archived before any partition is dropped
-   * (default <stateDir>/audit-archives).
+   * (default <stateDir>/audit-archives). In standalone mode the process runs that upkeep itself every
+   * KMS_AUDIT_MAINTENANCE_SECONDS (default 86,400; 0: never, leaving it to the host's cron), the first
+   * time a minute after start (or sooner, when the interval is shorter).
    */
-  auditRetention: { days: number; archiveDir: string };
+  auditRetention: { days: number; archiveDir: string; everySeconds: number };
   /**
    * KMS_CHANGE_COMMIT: how a change's events and audit record become durable together. `transaction`
    * (default with the PostgreSQL event store): one transaction. `intent`: an audit intent before the
@@ -217,6 +219,7 @@ function coreSchema(cwd: string) {
       KMS_AUDIT_TIMEOUT_MS: envVar.integer(2000, 100, 60_000),
       KMS_AUDIT_RETENTION_DAYS: envVar.integer(365, 365, 36_500),
       KMS_AUDIT_ARCHIVE_DIR: raw,
+      KMS_AUDIT_MAINTENANCE_SECONDS: envVar.integer(86_400, 0, 31_536_000),
       KMS_CHANGE_COMMIT: envVar.choice('transaction', ['transaction', 'intent'] as const),
       KMS_CHANGE_INTENT_GRACE_MS: envVar.integer(30_000, 0, 3_600_000),
     })
@@ -268,7 +271,11 @@ function coreSchema(cwd: string) {
         standalone,
         auditMaxBatch: v.KMS_AUDIT_MAX_BATCH,
         auditTimeoutMs: v.KMS_AUDIT_TIMEOUT_MS,
-        auditRetention: { days: v.KMS_AUDIT_RETENTION_DAYS, archiveDir: resolve(stateDir, v.KMS_AUDIT_ARCHIVE_DIR ?? 'audit-archives') },
+        auditRetention: {
+          days: v.KMS_AUDIT_RETENTION_DAYS,
+          archiveDir: resolve(stateDir, v.KMS_AUDIT_ARCHIVE_DIR ?? 'audit-archives'),
+          everySeconds: v.KMS_AUDIT_MAINTENANCE_SECONDS,
+        },
         changeCommit: v.KMS_CHANGE_COMMIT,
         changeIntentGraceMs: v.KMS_CHANGE_INTENT_GRACE_MS,
       };

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testConfig } from '@kms/config/testing';
 import { AuditSealer, createPgPool, dropSchema, ensureAuditPartitions, PostgresAuditFeed, PostgresAuditLog, runMigrations, testDatabaseUrl, uniqueTestSchema } from '@kms/persistence-postgres';
-import { maintainAuditTrail } from './audit-maintenance';
+import { maintainAuditTrail, scheduleAuditMaintenance } from './audit-maintenance';
 import { kmsMigrations, sealKeysOf } from './migrate-kms';
 
 const schema = uniqueTestSchema('audit_maintenance');
@@ -57,4 +57,29 @@ describe('audit maintenance (the owner step): partitions ahead, archive to the s
     expect(again.archived).toBeUndefined();
     expect(again.retention.map((d) => d.dropped)).toEqual([false]);
   });
+
+  it('runs on a schedule in a long-lived process (standalone mode): a failed run reported and the next one made, nothing after stop', async () => {
+    await runMigrations(config.postgres, kmsMigrations(config));
+    const sealer = new AuditSealer((await sealKeysOf(config, [])).audit);
+    const lines: string[] = [];
+    const schedule = scheduleAuditMaintenance(config, { everySeconds: 1, sealer, log: (level, m) => lines.push(`${level} ${m}`) });
+    const runs = (): number => lines.filter((l) => l.includes('audit partitions present')).length;
+    const deadline = Date.now() + 15_000;
+    while (runs() < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await schedule.stop();
+    const done = runs();
+    expect(done).toBeGreaterThanOrEqual(2);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(runs()).toBe(done);
+
+    // A database it cannot reach: the run is reported, and the schedule goes on to the next.
+    const unreachable = testConfig({ KMS_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/kms', KMS_DATABASE_SCHEMA: schema, KMS_AUDIT_ARCHIVE_DIR: join(dir, 'archives') });
+    const failing: string[] = [];
+    const broken = scheduleAuditMaintenance(unreachable, { everySeconds: 1, sealer, log: (level, m) => failing.push(`${level} ${m}`) });
+    const until = Date.now() + 15_000;
+    while (failing.length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    await broken.stop();
+    expect(failing.slice(0, 2)).toEqual([expect.stringMatching(/^warn audit maintenance failed, next run in 1 s: /), expect.stringMatching(/^warn audit maintenance failed/)]);
+    expect(() => scheduleAuditMaintenance(config, { everySeconds: 0, log: () => undefined })).toThrow(RangeError);
+  }, 40_000);
 });
