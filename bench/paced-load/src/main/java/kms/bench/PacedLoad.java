@@ -92,11 +92,10 @@ public final class PacedLoad {
     for (long k = 0; ; k++) {
       long due = start + k * period;
       if (due >= stopAt) break;
+      // Parked, never spinning: a spinning client would take a core's share from the server and
+      // PostgreSQL on a small machine. A wake-up late by the timer's slack counts against the call.
       long wait;
-      while ((wait = due - System.nanoTime()) > 0) {
-        if (wait > 200_000) LockSupport.parkNanos(wait - 100_000);
-        else Thread.onSpinWait();
-      }
+      while ((wait = due - System.nanoTime()) > 0) LockSupport.parkNanos(wait);
       lanes.acquireUninterruptibly();
       long from = Math.min(due, System.nanoTime());
       ClientCall<byte[], byte[]> call = channel.newCall(method, CallOptions.DEFAULT.withDeadlineAfter(job.deadlineMs, TimeUnit.MILLISECONDS));
