@@ -83,6 +83,16 @@ async function waitReady(url: string, child: ChildProcess, timeoutMs: number): P
   return `not ready within ${timeoutMs} ms (last: ${last})`;
 }
 
+/** A process run from the repository root, with the tail of its standard output and error. */
+function spawnCollecting(cmd: string, args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string } {
+  const child = spawn(cmd, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const collect = (c: Buffer): void => void (output = (output + c.toString()).slice(-OUTPUT_TAIL));
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  return { child, output: () => output };
+}
+
 /** Start the compose file's KMS services locally in dependency order and report how each came up. */
 export async function runComposeSmoke(options: SmokeOptions = {}): Promise<SmokeRun> {
   const log = options.log ?? (() => undefined);
@@ -136,12 +146,8 @@ export async function runComposeSmoke(options: SmokeOptions = {}): Promise<Smoke
     if (failed) break;
     const t0 = Date.now();
     const [cmd, ...args] = plan.command;
-    const child = spawn(cmd === 'node' ? process.execPath : cmd, args, { cwd: REPO_ROOT, env: { ...process.env, ...plan.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const { child, output } = spawnCollecting(cmd === 'node' ? process.execPath : (cmd as string), args, { ...process.env, ...plan.env });
     started.push(child);
-    let output = '';
-    const collect = (c: Buffer): void => void (output = (output + c.toString()).slice(-OUTPUT_TAIL));
-    child.stdout?.on('data', collect);
-    child.stderr?.on('data', collect);
     log(`${plan.service}: started (pid ${child.pid})`);
     let problem: string | null;
     if (plan.ready === 'completed') {
@@ -160,7 +166,7 @@ export async function runComposeSmoke(options: SmokeOptions = {}): Promise<Smoke
       seconds: (Date.now() - t0) / 1000,
       ...(child.pid ? { pid: child.pid } : {}),
       env: plan.env,
-      output: () => output,
+      output,
     };
     outcomes.push(outcome);
     log(`${plan.service}: ${outcome.detail} after ${outcome.seconds.toFixed(1)} s`);
@@ -180,14 +186,10 @@ export async function runComposeSmoke(options: SmokeOptions = {}): Promise<Smoke
       writeFileSync(join(shims, 'node'), `#!/bin/sh\nexec "${process.execPath}" "$@"\n`, { mode: 0o755 });
       writeFileSync(join(shims, 'sleep'), '#!/bin/sh\nkill -TERM $PPID\n', { mode: 0o755 });
       const [cmd, ...args] = plan.command;
-      const child = spawn(cmd as string, args, { cwd: REPO_ROOT, env: { ...process.env, ...plan.env, PATH: `${shims}:${process.env['PATH'] ?? ''}` }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const { child, output } = spawnCollecting(cmd as string, args, { ...process.env, ...plan.env, PATH: `${shims}:${process.env['PATH'] ?? ''}` });
       started.push(child);
-      let output = '';
-      const collect = (c: Buffer): void => void (output = (output + c.toString()).slice(-OUTPUT_TAIL));
-      child.stdout?.on('data', collect);
-      child.stderr?.on('data', collect);
       const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) => child.once('exit', (c, sig) => r([c, sig])));
-      return { code, signal, output, env: plan.env };
+      return { code, signal, output: output(), env: plan.env };
     },
     async stop() {
       for (const child of [...started].reverse()) {

@@ -23,7 +23,7 @@ import {
 import { trace } from '@opentelemetry/api';
 import { DatabaseError, type Pool, type PoolClient } from 'pg';
 import { EVENT_COLUMNS, toStoredEvent, type EventRow } from './event-row.mapper';
-import { PostgresSubscription, type PostgresSubscriptionSettings, streamsPageQuery } from './postgres-subscription';
+import { PostgresSubscription, type PostgresSubscriptionSettings, readHeadPosition, streamsPageQuery } from './postgres-subscription';
 
 export interface PostgresEventStoreOptions {
   /** NOTIFY channel appends signal on and subscriptions LISTEN to. Default `kms_events`. */
@@ -89,11 +89,10 @@ export class PostgresEventStore implements EventStore, StoredStreamReader, Strea
     }
   }
 
-  /** Appends take positions and commit in one order (the append lock), so every position up to the largest visible one is visible. */
+  /** See readHeadPosition: every position up to it is visible. */
   async headPosition(): Promise<bigint> {
     try {
-      const { rows } = await this.pool.query<{ head: string | null }>('SELECT max(global_position)::text AS head FROM events');
-      return BigInt(rows[0]?.head ?? 0);
+      return await readHeadPosition(this.pool);
     } catch (error) {
       throw toPortError(error, 'read of the head position failed');
     }

@@ -106,11 +106,7 @@ export class PostgresSubscription implements EventSubscription {
    * batch's read: when the batch is not full, none of ours up to the head is left to read.
    */
   private async readBatch(): Promise<{ events: StoredEvent[]; head: bigint | undefined }> {
-    let head: bigint | undefined;
-    if (this.prefixBounds.length > 0) {
-      const max = await this.pool.query<{ head: string | null }>('SELECT max(global_position)::text AS head FROM events');
-      head = BigInt(max.rows[0]?.head ?? 0);
-    }
+    const head = this.prefixBounds.length > 0 ? await readHeadPosition(this.pool) : undefined;
     const result = await this.pool.query<EventRow>(this.batchQuery, [this.position.toString(), this.settings.batchSize, ...this.prefixBounds]);
     return { events: result.rows.map(toStoredEvent), head };
   }
@@ -190,6 +186,15 @@ export function subscriptionBatchQuery(prefixes: readonly string[] | undefined):
     sql: `SELECT ${EVENT_COLUMNS} FROM events WHERE global_position > $1 AND (${filter.sql}) ORDER BY global_position + 0 LIMIT $2`,
     prefixParams: filter.params,
   };
+}
+
+/**
+ * The largest position committed (0n for an empty store). Appends take positions and commit in one
+ * order (the append lock), so every event up to it is visible to a read that starts afterwards.
+ */
+export async function readHeadPosition(pool: Pool): Promise<bigint> {
+  const { rows } = await pool.query<{ head: string | null }>('SELECT max(global_position)::text AS head FROM events');
+  return BigInt(rows[0]?.head ?? 0);
 }
 
 /**
