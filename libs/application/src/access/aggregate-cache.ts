@@ -68,12 +68,17 @@ export class AggregateCache<C, E, S> {
 
   /** State and stream version, from memory or the store. */
   async load(id: string): Promise<{ state: S; version: number }> {
+    return this.held(id) ?? this.read(id);
+  }
+
+  /**
+   * State and stream version when memory holds them as a committed view (as `load` would answer
+   * without reading the store), now the most recently used; undefined when `load` must read.
+   */
+  held(id: string): { state: S; version: number } | undefined {
     const hit = committedView(this.prefix + id) ? this.entries.get(id) : undefined;
-    if (hit) {
-      if (this.capacity !== undefined) this.set(id, hit); // now the most recently used
-      return hit;
-    }
-    return this.read(id);
+    if (hit && this.capacity !== undefined) this.set(id, hit); // now the most recently used
+    return hit;
   }
 
   /** The state held for a stream, if any, without reading the store or changing recency. */

@@ -184,6 +184,31 @@ describe('AuditedExecutor', () => {
       ]);
     });
 
+    it('makes each item storable exactly as the record of a single call with the same facts would be', async () => {
+      const facts: OperationFacts[] = [
+        { keyId: 'not-a-uuid', keyVersion: 0.5, details: { name: 'a\u0000b', n: 1, gone: undefined as unknown as string } },
+        { keyId: '', keyVersion: 0 },
+        { keyId: '7d1c0b8e-0000-4000-8000-000000000001', keyVersion: 3, details: {}, ciphertexts: { handedOut: { ref: 'ab'.repeat(16), keyId: '7d1c0b8e-0000-4000-8000-000000000001', version: 3 } } },
+        { keyId: '7d1c0b8e-0000-4000-8000-000000000001', ciphertexts: { released: 'cd'.repeat(16) } },
+        {},
+      ];
+      const errors = [undefined, new KmsError('INVALID_ARGUMENT', 'x'), undefined, new Error('boom'), new KmsError('PERMISSION_DENIED', 'no')];
+      await app.executor.runBatch(TEST_CALL, 'BatchEncrypt', [0, 1, 2, 3, 4], (i, f) => {
+        Object.assign(f, facts[i]);
+        if (errors[i]) throw errors[i];
+        return i;
+      });
+      const items = app.audit.records[0]?.items ?? [];
+      expect(items).toHaveLength(5);
+      items.forEach((item, i) => {
+        const { id: _id, time: _time, requestId: _r, operation: _o, actor: _a, actorRole: _ar, sourceAddress: _s, ...single } = app.executor.record(TEST_CALL, 'BatchEncrypt', facts[i] as OperationFacts, errors[i]);
+        const { id, batchIndex, ...held } = item;
+        expect([typeof id, batchIndex]).toEqual(['string', i]);
+        expect(held).toStrictEqual(single);
+      });
+      expect(items[0]?.details).toEqual({ name: 'a\ufffdb', n: 1, requestedKeyId: 'not-a-uuid', requestedKeyVersion: 0.5 });
+    });
+
     it('given the audit log refuses the record, then the whole batch is refused with AUDIT_UNAVAILABLE and no result is released', async () => {
       const key = await app.lifecycle.createKey(keyInput(), TEST_CHANGE);
       app.audit.failNext();

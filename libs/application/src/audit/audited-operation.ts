@@ -6,7 +6,7 @@ import type { AuditLog, AuditOutcome, AuditRecord, AuditRecordItem, Clock } from
 import type { OperationFacts } from '../crypto/crypto.service';
 import { CallTransaction, withTransaction } from '../changes/call-transaction';
 import { traced } from '../calls/tracing';
-import { storableRecord } from './storable-record';
+import { storableFacts, storableRecord, storableText } from './storable-record';
 import { batchAuditRecord } from './batch-audit-record';
 import { type ChangeCommitter, DuplicateRequestError, type IdempotencyEntry, type IdempotencyStore, PartialChangeError, type RecordedOutcome } from '../changes/change-committer.port';
 
@@ -94,21 +94,15 @@ export class AuditedExecutor {
 
   record(ctx: CallContext, operation: string, facts: OperationFacts, error?: unknown): AuditRecord {
     const { outcome, errorCode } = outcomeOf(error);
-    return storableRecord({
-      id: randomUUID(),
-      time: this.clock.now(),
-      requestId: ctx.requestId,
-      operation,
-      actor: ctx.actor,
-      outcome,
-      ...(ctx.actorRole ? { actorRole: ctx.actorRole } : {}),
-      ...(facts.keyId ? { keyId: facts.keyId } : {}),
-      ...(facts.keyVersion ? { keyVersion: facts.keyVersion } : {}),
-      ...(errorCode ? { errorCode } : {}),
-      ...(ctx.sourceAddress ? { sourceAddress: ctx.sourceAddress } : {}),
-      ...(facts.details ? { details: facts.details } : {}),
-      ...(facts.ciphertexts && outcome === 'SUCCESS' ? { ciphertexts: facts.ciphertexts } : {}),
-    });
+    const record: AuditRecord = { id: randomUUID(), time: this.clock.now(), requestId: ctx.requestId, operation, actor: ctx.actor, outcome };
+    if (ctx.actorRole) record.actorRole = ctx.actorRole;
+    if (facts.keyId) record.keyId = facts.keyId;
+    if (facts.keyVersion) record.keyVersion = facts.keyVersion;
+    if (errorCode) record.errorCode = errorCode;
+    if (ctx.sourceAddress) record.sourceAddress = ctx.sourceAddress;
+    if (facts.details) record.details = facts.details;
+    if (facts.ciphertexts && outcome === 'SUCCESS') record.ciphertexts = facts.ciphertexts;
+    return storableRecord(record);
   }
 
   /** Run one operation and audit it. */
@@ -257,7 +251,7 @@ export class AuditedExecutor {
     ctx: CallContext,
     operation: string,
     items: I[],
-    fn: (item: I, facts: OperationFacts) => Promise<T>,
+    fn: (item: I, facts: OperationFacts) => Promise<T> | T,
   ): Promise<Array<{ ok: true; value: T } | { ok: false; error: unknown }>> {
     const audited: AuditRecordItem[] = [];
     const results = await Promise.all(
@@ -265,10 +259,10 @@ export class AuditedExecutor {
         const facts: OperationFacts = {};
         try {
           const value = await fn(item, facts);
-          audited[index] = this.item(ctx, operation, facts, index);
+          audited[index] = this.item(facts, index);
           return { ok: true as const, value };
         } catch (error) {
-          audited[index] = this.item(ctx, operation, facts, index, error);
+          audited[index] = this.item(facts, index, error);
           return { ok: false as const, error };
         }
       }),
@@ -278,19 +272,17 @@ export class AuditedExecutor {
     return results;
   }
 
-  /** One batch item as its call's record holds it: made storable exactly as a single call's record is. */
-  private item(ctx: CallContext, operation: string, facts: OperationFacts, batchIndex: number, error?: unknown): AuditRecordItem {
-    const r = this.record(ctx, operation, facts, error);
-    return {
-      id: r.id,
-      batchIndex,
-      outcome: r.outcome,
-      ...(r.errorCode !== undefined ? { errorCode: r.errorCode } : {}),
-      ...(r.keyId !== undefined ? { keyId: r.keyId } : {}),
-      ...(r.keyVersion !== undefined ? { keyVersion: r.keyVersion } : {}),
-      ...(r.details !== undefined ? { details: r.details } : {}),
-      ...(r.ciphertexts !== undefined ? { ciphertexts: r.ciphertexts } : {}),
-    };
+  /** One batch item as its call's record holds it: made storable exactly as a single call's record is (storableFacts). */
+  private item(facts: OperationFacts, batchIndex: number, error?: unknown): AuditRecordItem {
+    const { outcome, errorCode } = outcomeOf(error);
+    const stored = storableFacts(facts.keyId || undefined, facts.keyVersion || undefined, facts.details);
+    const item: AuditRecordItem = { id: randomUUID(), batchIndex, outcome };
+    if (errorCode) item.errorCode = storableText(errorCode);
+    if (stored.keyId !== undefined) item.keyId = stored.keyId;
+    if (stored.keyVersion !== undefined) item.keyVersion = stored.keyVersion;
+    if (stored.details !== undefined) item.details = stored.details;
+    if (facts.ciphertexts && outcome === 'SUCCESS') item.ciphertexts = facts.ciphertexts;
+    return item;
   }
 
   /** Audit a call refused before it ran (bad request shape, authentication). */

@@ -32,19 +32,54 @@ function storableDetail(value: unknown): string | number | boolean | undefined {
   return storableText(text ?? Object.prototype.toString.call(value));
 }
 
+/** A record's (or a batch item's) key, version and details as a store keeps them: see storableRecord. */
+export interface StorableFacts {
+  keyId?: string;
+  keyVersion?: number;
+  details?: Record<string, string | number | boolean>;
+}
+
+/**
+ * The key, version and details as a store keeps them: details made storable, a key id that is not a
+ * UUID or a version that is not a positive int4 moved to details (requestedKeyId,
+ * requestedKeyVersion). Details are present when the caller gave any or something was moved there.
+ */
+export function storableFacts(keyId: unknown, keyVersion: unknown, givenDetails: Record<string, unknown> | undefined): StorableFacts {
+  const details: Record<string, string | number | boolean> = {};
+  let any = false;
+  if (givenDetails !== undefined) {
+    for (const k of Object.keys(givenDetails)) {
+      const value = storableDetail(givenDetails[k]);
+      if (value !== undefined) details[storableText(k)] = value;
+    }
+  }
+  const out: StorableFacts = {};
+  if (keyId !== undefined) {
+    if (typeof keyId === 'string' && isUuid(keyId)) out.keyId = keyId;
+    else {
+      details.requestedKeyId = storableDetail(keyId) ?? '';
+      any = true;
+    }
+  }
+  if (keyVersion !== undefined) {
+    if (typeof keyVersion === 'number' && Number.isInteger(keyVersion) && keyVersion >= 1 && keyVersion <= INT4_MAX) out.keyVersion = keyVersion;
+    else {
+      details.requestedKeyVersion = storableDetail(keyVersion) ?? '';
+      any = true;
+    }
+  }
+  if (givenDetails !== undefined || any) out.details = details;
+  return out;
+}
+
 /**
  * The record as an audit store accepts it, whatever the caller sent. Facts are often taken from a
  * request before it is validated (a key id, a version, a name in details); a record the store
  * refuses would leave the call unaudited, so text is made storable here, and a key id that is not a
- * UUID or a version that is not a positive int4 moves to details (requestedKeyId,
- * requestedKeyVersion) instead of its column.
+ * UUID or a version that is not a positive int4 moves to details (storableFacts).
  */
 export function storableRecord(record: AuditRecord): AuditRecord {
-  const details: Record<string, string | number | boolean> = {};
-  for (const [k, v] of Object.entries(record.details ?? {})) {
-    const value = storableDetail(v as unknown);
-    if (value !== undefined) details[storableText(k)] = value;
-  }
+  const facts = storableFacts(record.keyId, record.keyVersion, record.details);
   const out: AuditRecord = {
     ...record,
     requestId: storableText(record.requestId),
@@ -54,16 +89,9 @@ export function storableRecord(record: AuditRecord): AuditRecord {
   if (record.actorRole !== undefined) out.actorRole = storableText(record.actorRole);
   if (record.errorCode !== undefined) out.errorCode = storableText(record.errorCode);
   if (record.sourceAddress !== undefined) out.sourceAddress = storableText(record.sourceAddress);
-  if (record.keyId !== undefined && (typeof record.keyId !== 'string' || !isUuid(record.keyId))) {
-    delete out.keyId;
-    details.requestedKeyId = storableDetail(record.keyId) ?? '';
-  }
-  const v = record.keyVersion;
-  if (v !== undefined && !(typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= INT4_MAX)) {
-    delete out.keyVersion;
-    details.requestedKeyVersion = storableDetail(v) ?? '';
-  }
-  if (record.details !== undefined || Object.keys(details).length > 0) out.details = details;
+  if (record.keyId !== undefined && facts.keyId === undefined) delete out.keyId;
+  if (record.keyVersion !== undefined && facts.keyVersion === undefined) delete out.keyVersion;
+  if (facts.details !== undefined) out.details = facts.details;
   else delete out.details;
   return out;
 }

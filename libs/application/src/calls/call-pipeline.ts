@@ -30,13 +30,16 @@ export interface IncomingCall {
  * handler does to them and however it ends: they are put back after it, so a handler that sets
  * `facts.details` wholesale, or throws, still leaves them in the audit record.
  */
-async function seeded<T>(facts: OperationFacts, incoming: IncomingCall, fn: (facts: OperationFacts) => Promise<T> | T): Promise<T> {
-  if (!incoming.details) return fn(facts);
-  facts.details = { ...incoming.details, ...facts.details };
+function seeded<T>(facts: OperationFacts, incoming: IncomingCall, fn: (facts: OperationFacts) => Promise<T> | T): Promise<T> | T {
+  return incoming.details ? seededWith(facts, incoming.details, fn) : fn(facts);
+}
+
+async function seededWith<T>(facts: OperationFacts, details: NonNullable<IncomingCall['details']>, fn: (facts: OperationFacts) => Promise<T> | T): Promise<T> {
+  facts.details = { ...details, ...facts.details };
   try {
     return await fn(facts);
   } finally {
-    facts.details = { ...facts.details, ...incoming.details };
+    facts.details = { ...facts.details, ...details };
   }
 }
 

@@ -1,7 +1,8 @@
-import { Authorizer, UNRESTRICTED_ACCESS } from '../access/authorizer';
+import { Authorizer, denied, type KeyAccessCheck, UNRESTRICTED_ACCESS } from '../access/authorizer';
 import { type Algorithm, CIPHERTEXT_HEADER_LENGTH, GCM_IV_LENGTH, GCM_TAG_LENGTH, type KeyRecord } from '@kms/domain';
 import { constants, createHash, createPublicKey, type JsonWebKey, type KeyObject, verify as nodeVerify } from 'node:crypto';
-import { type OperationFacts, undecryptableMessage } from './crypto.service';
+import { CryptoService, type OperationFacts, undecryptableMessage } from './crypto.service';
+import { KeyCatalog } from '../keys/key-catalog';
 import { ciphertextRef } from '../audit/ciphertext-tracking';
 import { type ApplicationFixture, applicationFixture, InMemoryKeyBackend, keyInput, kmsErrorOf, TEST_CALL, TEST_CHANGE } from '../testing/application-fixture';
 import { keyBackendContract } from '../testing/key-backend.contract';
@@ -46,6 +47,60 @@ describe('CryptoService', () => {
   function createKey(overrides: Parameters<typeof keyInput>[0] = {}): Promise<KeyRecord> {
     return app.lifecycle.createKey(keyInput(overrides), TEST_CHANGE);
   }
+
+  describe('a key the catalog holds and one it must read', () => {
+    const aad = Buffer.from('tenant=acme');
+    const secret = Buffer.from('held or read');
+    /** The same service over a catalog that holds no key yet: every key it uses is read from the store. */
+    const cold = () => new CryptoService(new KeyCatalog(app.store), { [app.backend.protectionLevel]: app.backend }, app.clock);
+    const refusing: KeyAccessCheck = { check: () => { throw denied('not granted'); }, hidesMissingKeys: true };
+
+    async function outcome(p: Promise<unknown>): Promise<unknown> {
+      try {
+        const r = (await p) as { keyId?: string; keyVersion?: number };
+        return { ok: [r.keyId, r.keyVersion] };
+      } catch (e) {
+        const err = e as { code?: string; field?: string; message?: string };
+        return { error: [err.code, err.field, err.message] };
+      }
+    }
+
+    it('a held key is used without reading the store, and a key read from the store answers the same, errors and their fields included', async () => {
+      const key = await createKey();
+      const macKey = await createKey({ algorithm: 'HMAC_SHA256' });
+      const missing = '00000000-0000-4000-8000-000000000000';
+      const { ciphertext } = await app.crypto.encrypt(UNRESTRICTED_ACCESS, key.keyId, secret, aad);
+      const calls = (crypto: CryptoService): Array<Promise<unknown>> => [
+        crypto.encrypt(UNRESTRICTED_ACCESS, key.keyId, secret, aad),
+        crypto.decrypt(UNRESTRICTED_ACCESS, ciphertext, aad),
+        crypto.encrypt(refusing, key.keyId, secret, aad),
+        crypto.encrypt(refusing, missing, secret, aad),
+        crypto.encrypt(UNRESTRICTED_ACCESS, macKey.keyId, secret, aad),
+        crypto.encrypt(UNRESTRICTED_ACCESS, missing, secret, aad),
+        crypto.reEncrypt(UNRESTRICTED_ACCESS, ciphertext, aad, macKey.keyId, aad),
+        crypto.reEncrypt(UNRESTRICTED_ACCESS, ciphertext, aad, missing, aad),
+        crypto.generateMac(UNRESTRICTED_ACCESS, macKey.keyId, secret),
+      ];
+      const reads = jest.spyOn(app.store, 'readStream');
+      const held = [];
+      for (const call of calls(app.crypto)) held.push(await outcome(call));
+      expect(reads.mock.calls.map(([id]) => id).filter((id) => id.endsWith(key.keyId) || id.endsWith(macKey.keyId))).toEqual([]);
+
+      const read = [];
+      for (const call of calls(cold())) read.push(await outcome(call));
+      expect(reads.mock.calls.map(([id]) => id).filter((id) => id.endsWith(key.keyId))).not.toEqual([]);
+      expect(read).toEqual(held);
+      expect(held.slice(2).map((o) => (o as { error?: unknown[] }).error?.slice(0, 2))).toEqual([
+        ['PERMISSION_DENIED', undefined],
+        ['PERMISSION_DENIED', undefined],
+        ['USAGE_MISMATCH', 'key_id'],
+        ['KEY_NOT_FOUND', 'key_id'],
+        ['USAGE_MISMATCH', 'destination_key_id'],
+        ['KEY_NOT_FOUND', 'destination_key_id'],
+        undefined,
+      ]);
+    });
+  });
 
   describe('encrypt / decrypt', () => {
     let key: KeyRecord;

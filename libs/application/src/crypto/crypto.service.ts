@@ -81,6 +81,14 @@ export interface OperationFacts {
   ciphertexts?: CiphertextTracking;
 }
 
+/** A key version an operation may use: the key's state, the version, its backend handle and backend. */
+interface UsedVersion {
+  state: ExistingKeyState;
+  v: KeyVersion;
+  h: VersionHandle;
+  backend: KeyBackend;
+}
+
 export interface EncryptResult {
   ciphertext: Buffer;
   keyId: string;
@@ -149,8 +157,9 @@ export class CryptoService {
     this.breakGlass = gate;
   }
 
-  private async unsealedIfBreakGlass(state: ExistingKeyState, v: KeyVersion): Promise<void> {
-    if (state.key.purpose === 'BREAK_GLASS' && this.breakGlass) await this.breakGlass.assertUsable(state.key.keyId, v.version);
+  /** A sealed break-glass version is used only while unsealed: the check to wait for, or nothing for any other key. */
+  private breakGlassCheck(state: ExistingKeyState, v: KeyVersion): Promise<void> | undefined {
+    return state.key.purpose === 'BREAK_GLASS' && this.breakGlass ? this.breakGlass.assertUsable(state.key.keyId, v.version) : undefined;
   }
 
   private backend(v: KeyVersion): KeyBackend {
@@ -163,44 +172,58 @@ export class CryptoService {
     return { keyId: state.key.keyId, version: v.version, algorithm: v.algorithm, materialRef: v.materialRef };
   }
 
-  /** The key's state if the caller may use it for the operation; hides missing keys from callers who must not see them. */
-  private async authorizedState(access: KeyAccessCheck, keyId: string, op: KeyOperation): Promise<ExistingKeyState> {
-    let state: ExistingKeyState;
-    try {
-      state = await this.catalog.get(keyId);
-    } catch (e) {
-      if (e instanceof KmsError && e.code === 'KEY_NOT_FOUND' && access.hidesMissingKeys) access.check(undefined, PERMISSION_FOR[op]);
-      throw e;
-    }
-    access.check(state, PERMISSION_FOR[op]);
-    return state;
-  }
-
-  private async use(access: KeyAccessCheck, keyIdRaw: unknown, op: KeyOperation, facts: OperationFacts, version?: number, field = 'key_id') {
+  /**
+   * The version an operation uses under `keyIdRaw`, with its handle and backend, once the caller may
+   * use the key for it. Answered without a promise when the catalog holds the key and nothing else
+   * must be waited for (the hot path of every crypto call and batch item); a promise otherwise.
+   */
+  private use(access: KeyAccessCheck, keyIdRaw: unknown, op: KeyOperation, facts: OperationFacts, version?: number, field = 'key_id'): UsedVersion | Promise<UsedVersion> {
     const keyId = validateKeyId(keyIdRaw, field);
     facts.keyId = keyId;
+    const held = this.catalog.held(keyId);
+    return held ? this.usable(access, held, op, facts, version, field) : this.readAndUse(access, keyId, op, facts, version, field);
+  }
+
+  /** `use` for a key the catalog must read; hides missing keys from callers who must not see them. */
+  private async readAndUse(access: KeyAccessCheck, keyId: string, op: KeyOperation, facts: OperationFacts, version: number | undefined, field: string): Promise<UsedVersion> {
     let state: ExistingKeyState;
+    try {
+      try {
+        state = await this.catalog.get(keyId);
+      } catch (e) {
+        if (e instanceof KmsError && e.code === 'KEY_NOT_FOUND' && access.hidesMissingKeys) access.check(undefined, PERMISSION_FOR[op]);
+        throw e;
+      }
+    } catch (e) {
+      throw namingField(e, field);
+    }
+    return this.usable(access, state, op, facts, version, field);
+  }
+
+  private usable(access: KeyAccessCheck, state: ExistingKeyState, op: KeyOperation, facts: OperationFacts, version: number | undefined, field: string): UsedVersion | Promise<UsedVersion> {
     let v: KeyVersion;
     try {
-      state = await this.authorizedState(access, keyId, op);
+      access.check(state, PERMISSION_FOR[op]);
       facts.keyVersion = version ?? state.key.primaryVersion;
       v = versionForOperation(state, op, version, this.clock.now());
     } catch (e) {
-      // Errors about the key name the field the caller used for it (e.g. destination_key_id).
-      if (e instanceof KmsError && e.field === 'key_id' && field !== 'key_id') throw new KmsError(e.code, e.message, field);
-      throw e;
+      throw namingField(e, field);
     }
     facts.keyVersion = v.version;
-    await this.unsealedIfBreakGlass(state, v);
-    return { state, v, h: this.handle(state, v), backend: this.backend(v) };
+    const used = (): UsedVersion => ({ state, v, h: this.handle(state, v), backend: this.backend(v) });
+    const check = this.breakGlassCheck(state, v);
+    return check ? check.then(used) : used();
   }
 
   async encrypt(access: KeyAccessCheck, keyId: unknown, plaintextRaw: unknown, aadRaw: unknown, facts: OperationFacts = {}): Promise<EncryptResult> {
     const plaintext = validatePlaintext(plaintextRaw);
     const aad = validateAad(aadRaw);
-    const { state, v, h, backend } = await this.use(access, keyId, 'ENCRYPT', facts);
+    const used = this.use(access, keyId, 'ENCRYPT', facts);
+    const { state, v, h, backend } = used instanceof Promise ? await used : used;
     facts.details = { plaintextBytes: plaintext.length, aadBytes: aad.length };
-    const out = await this.seal(state, v, h, backend, plaintext, aad);
+    const header = encodeCiphertextHeader({ keyId: state.key.keyId, version: v.version });
+    const body = await backend.encrypt(h, plaintext, gcmAad(header, aad));
+    const out = { ciphertext: Buffer.concat([header, body]), keyId: state.key.keyId, keyVersion: v.version };
     trackIssued(state, out, facts);
     return out;
   }
@@ -230,12 +253,14 @@ export class CryptoService {
     const { header, headerBytes, body } = parsed;
     facts.keyId = header.keyId;
     facts.keyVersion = header.version;
-    let state: ExistingKeyState;
-    try {
-      state = await this.catalog.get(header.keyId);
-    } catch (e) {
-      if (e instanceof KmsError && e.code === 'KEY_NOT_FOUND') throw undecryptable(facts, field, 'KEY_NOT_FOUND');
-      throw e;
+    let state: ExistingKeyState | undefined = this.catalog.held(header.keyId);
+    if (!state) {
+      try {
+        state = await this.catalog.get(header.keyId);
+      } catch (e) {
+        if (e instanceof KmsError && e.code === 'KEY_NOT_FOUND') throw undecryptable(facts, field, 'KEY_NOT_FOUND');
+        throw e;
+      }
     }
     try {
       access.check(state, PERMISSION_FOR.DECRYPT);
@@ -250,7 +275,8 @@ export class CryptoService {
       if (e instanceof KmsError && e.code === 'KEY_VERSION_NOT_FOUND') throw undecryptable(facts, field, 'KEY_VERSION_NOT_FOUND');
       throw e;
     }
-    await this.unsealedIfBreakGlass(state, v);
+    const check = this.breakGlassCheck(state, v);
+    if (check) await check;
     let plaintext: Buffer;
     try {
       plaintext = await this.backend(v).decrypt(this.handle(state, v), body, gcmAad(headerBytes, aad));
@@ -457,6 +483,11 @@ export function undecryptableMessage(field: string): string {
  * reason. A missing DECRYPT grant is audited as DENIED (it counts towards refused bursts); damaged
  * or forged bytes are a FAILURE (malformed input, never a reason to contain the caller).
  */
+/** Errors about the key name the field the caller used for it (e.g. destination_key_id). */
+function namingField(e: unknown, field: string): unknown {
+  return e instanceof KmsError && e.field === 'key_id' && field !== 'key_id' ? new KmsError(e.code, e.message, field) : e;
+}
+
 function undecryptable(facts: OperationFacts, field: string, reason: CiphertextRefusal): KmsError<'INVALID_CIPHERTEXT'> {
   facts.details = { ...facts.details, ciphertextRefusal: reason };
   const message = undecryptableMessage(field);

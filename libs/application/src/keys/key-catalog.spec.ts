@@ -194,6 +194,8 @@ describe('KeyCatalog', () => {
       for (const handler of live.splice(0)) handler.onError?.(new Error('store unreachable'));
       await other.lifecycle.disableKeyVersion(key.keyId, 1, TEST_CHANGE);
       const reads = jest.spyOn(flaky, 'readStream');
+      // Memory may be stale now: nothing is answered from it without a read.
+      expect(catalog.held(key.keyId)).toBeUndefined();
       expect((await catalog.get(key.keyId)).status).toBe('Disabled');
       expect(reads).toHaveBeenCalled();
 
@@ -204,6 +206,7 @@ describe('KeyCatalog', () => {
         expect((await catalog.get(key.keyId)).status).toBe('Disabled');
         expect(reads).not.toHaveBeenCalled();
       });
+      expect(catalog.held(key.keyId)?.status).toBe('Disabled');
       await catalog.stop();
     });
   });
@@ -250,6 +253,26 @@ describe('KeyCatalog', () => {
       const fromStream = await loadAggregate(app.store, keyDecider, keyEventCodec, keyStreamId(ids[1] as string));
       expect({ status: 'Enabled', key: again }).toEqual(fromStream.state);
       expect((await get(0)).primaryVersion).toBe(2);
+    });
+
+    it('held answers a key in memory as get does, without a promise or a read, and counts as a use; a key not held is undefined', async () => {
+      const ids: string[] = [];
+      for (const name of ['k1', 'k2', 'k3']) ids.push((await app.lifecycle.createKey(keyInput({ name }), TEST_CHANGE)).keyId);
+      const catalog = new KeyCatalog(app.store, { cacheSize: 2 });
+      const [k1, k2, k3] = ids as [string, string, string];
+      expect(catalog.held(k1)).toBeUndefined();
+      await catalog.get(k1);
+      await catalog.get(k2);
+      const reads = jest.spyOn(app.store, 'readStream');
+
+      expect(catalog.held(k1)).toEqual(await catalog.get(k1));
+      expect(catalog.held(k1)).not.toBeInstanceOf(Promise);
+      expect(catalog.held(k2)?.key.name).toBe('k2');
+      expect(catalog.held(k1)?.key.name).toBe('k1'); // k1 is now the most recently used: k2 goes when k3 comes
+      await catalog.get(k3);
+      expect(reads).toHaveBeenCalledTimes(1);
+      expect([catalog.held(k1)?.key.name, catalog.held(k2), catalog.held(k3)?.key.name]).toEqual(['k1', undefined, 'k3']);
+      expect(catalog.held('00000000-0000-4000-8000-000000000000')).toBeUndefined();
     });
 
     it('refuses a size that is not a whole number of at least 1', () => {

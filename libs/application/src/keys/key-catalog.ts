@@ -96,6 +96,16 @@ export class KeyCatalog {
     void write.finally(() => this.writes.delete(write));
   }
 
+  /**
+   * The key's state when `get` would answer it from memory (the catalog is following and holds the
+   * key), without a read or a promise: the hot path of every crypto call. Undefined: call `get`.
+   */
+  held(keyId: string): ExistingKeyState | undefined {
+    if (!this.following) return undefined;
+    const state = this.keys.held(keyId)?.state;
+    return state && state.status !== 'NotCreated' ? state : undefined;
+  }
+
   /** Key state, from memory or loaded from the store. KEY_NOT_FOUND when it does not exist. */
   async get(keyId: string): Promise<ExistingKeyState> {
     const { state } = this.following ? await this.keys.load(keyId) : await this.fresh(keyId);
