@@ -2,7 +2,7 @@ import type { Logger } from '@nestjs/common';
 import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { CallPipeline, unreadableHttpCall } from '@kms/application';
 import type { KmsConfig } from '@kms/config';
-import { keyServiceGrpcOptions, KeyServiceModule, LeanGrpcServer } from '@kms/key-service-grpc';
+import { KEY_SERVICE_GRPC_CONTROLLERS, keyServiceGrpcOptions, KeyServiceModule, LeanGrpcServer } from '@kms/key-service-grpc';
 import { createHttpApp } from '@kms/platform';
 import { composeKeyService, type KeyServiceComposeOptions, type KeyServiceRuntime } from './key-service.compose';
 import { type RunningKmip, startKmip } from './kmip.compose';
@@ -50,7 +50,11 @@ export async function startKeyService(
         return (req, refusal) => pipeline.refuseUnreadable(unreadableHttpCall(req, refusal));
       },
       configure: async (a) => {
-        a.connectMicroservice({ strategy: new LeanGrpcServer(grpcOptions.options) }, { inheritAppConfig: true });
+        // The API's unary methods are served directly: the app sets no Nest guard, pipe, interceptor
+        // or filter of its own on gRPC (the one global filter answers RPC errors as Nest's own, which
+        // is what the direct path answers them with).
+        const direct = () => KEY_SERVICE_GRPC_CONTROLLERS.map((controller) => a.get<object>(controller, { strict: false }));
+        a.connectMicroservice({ strategy: new LeanGrpcServer(grpcOptions.options, direct) }, { inheritAppConfig: true });
         await a.startAllMicroservices();
       },
     });

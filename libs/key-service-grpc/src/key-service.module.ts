@@ -68,6 +68,21 @@ import { ConsoleApiController, ConsoleDeviceController } from './http/console-ap
 import { CONSOLE_SETTINGS, enrolmentUrl } from './http/console-settings';
 import { ESCROW_SERVICE, EscrowController } from './controllers/escrow.controller';
 
+/** The controllers of the gRPC API: LeanGrpcServer serves their unary methods directly (directUnaryHandlers). */
+export const KEY_SERVICE_GRPC_CONTROLLERS = [
+  KeyLifecycleController,
+  KeyDependentsController,
+  CryptoController,
+  IdentityController,
+  ApprovalController,
+  EscrowController,
+  KeyImportController,
+  AsymmetricCryptoController,
+  ProofTokenController,
+  DrillController,
+  ResidencyController,
+] as const;
+
 /** Everything the key service needs from outside, built by the composition root. */
 export interface KeyServiceDependencies {
   store: EventStore;
@@ -323,7 +338,7 @@ export class KeyServiceModule {
     return {
       module: KeyServiceModule,
       imports: [HealthModule],
-      controllers: [KeyLifecycleController, KeyDependentsController, CryptoController, IdentityController, ApprovalController, ConsoleController, ConsoleApiController, ConsoleDeviceController, ConsoleAssetsController, EscrowController, KeyImportController, AsymmetricCryptoController, ProofTokenController, ProofChainHttpController, DrillController, ResidencyController],
+      controllers: [...KEY_SERVICE_GRPC_CONTROLLERS, ConsoleController, ConsoleApiController, ConsoleDeviceController, ConsoleAssetsController, ProofChainHttpController],
       providers: [
         { provide: KEY_SERVICE_DEPENDENCIES, useValue: deps },
         { provide: ConsoleAssets, useFactory: () => new ConsoleAssets(deps.consoleAssetsDir) },
