@@ -5,6 +5,7 @@ import { type EventStore, WrongExpectedVersionError } from '@kms/event-store';
 import type { AuditLog, AuditOutcome, AuditRecord, AuditRecordItem, Clock } from '../ports/audit-log.port';
 import type { OperationFacts } from '../crypto/crypto.service';
 import { CallTransaction, withTransaction } from '../changes/call-transaction';
+import { conflictBackoff, MAX_CONFLICT_RETRIES } from '../changes/handle-command';
 import { traced } from '../calls/tracing';
 import { storableFacts, storableRecord, storableText } from './storable-record';
 import { batchAuditRecord } from './batch-audit-record';
@@ -36,12 +37,8 @@ export interface ChangeOptions<T> {
   holdsSecret?: (response: T) => boolean;
 }
 
-/** How many times a change is run again after another writer moved one of its streams. */
-export const MAX_CHANGE_RETRIES = 3;
-
-function conflictBackoff(attempt: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 5 * 2 ** attempt + Math.random() * 10));
-}
+/** How many times a call's change is run again after another writer moved one of its streams (see MAX_CONFLICT_RETRIES). */
+export const MAX_CHANGE_RETRIES = MAX_CONFLICT_RETRIES;
 
 /** SHA-256 of the operation and the canonical JSON of its request. */
 export function requestHash(operation: string, request: unknown): string {

@@ -31,12 +31,21 @@ export interface Handled<S, E> {
   version: number;
 }
 
-/** How many times a command is retried after a concurrent write to its stream. */
-export const MAX_CONFLICT_RETRIES = 3;
+/**
+ * How many times a change (a command, or a call's whole change) is run again after another writer
+ * moved one of its streams. Each conflict means another change to the stream committed, so of N
+ * changes racing on one stream (through one replica or several) each needs at most N - 1 retries:
+ * this lets a burst of nine concurrent changes to one key all succeed, as through a single process.
+ */
+export const MAX_CONFLICT_RETRIES = 8;
 
-/** Another writer moved the stream: wait a little, with jitter, before reloading. */
-function conflictBackoff(attempt: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 5 * 2 ** attempt + Math.random() * 10));
+/**
+ * Another writer moved the stream: wait before reloading, exponentially from 5 ms up to 160 ms, the
+ * second half of each step at random, so writers that collided do not collide again in step.
+ */
+export function conflictBackoff(attempt: number): Promise<void> {
+  const step = Math.min(160, 5 * 2 ** attempt);
+  return new Promise((resolve) => setTimeout(resolve, step / 2 + (Math.random() * step) / 2));
 }
 
 /** Map store failures to KMS errors a transport understands. */
