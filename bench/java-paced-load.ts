@@ -15,7 +15,12 @@ const BUILD_DIR = join(__dirname, '..', '.kms-state', 'bench', 'paced-load');
  * Node.js generator showed on its own (3–10 ms scavenges every ~120 ms). A fixed heap, so the JVM does
  * not resize it during the run.
  */
-const JVM_OPTIONS = ['-XX:+UseZGC', '-Xms512m', '-Xmx512m'];
+/**
+ * ZGC (pauses under a millisecond) and the C1 compiler only: C2's compilations took about half the
+ * client's CPU in a paced run of a few seconds (650 against 350 µs a call at 1,500 calls/s against the
+ * bare echo, with the same or a lower p99), CPU the server and PostgreSQL share on a small machine.
+ */
+const JVM_OPTIONS = ['-XX:+UseZGC', '-Xms512m', '-Xmx512m', '-XX:TieredStopAtLevel=1'];
 /** The JIT compiles the call path during the first seconds: a paced run's warm-up is at least this long. */
 export const JAVA_MIN_WARMUP_SECONDS = 3;
 
