@@ -221,9 +221,7 @@ export class CryptoService {
     const used = this.use(access, keyId, 'ENCRYPT', facts);
     const { state, v, h, backend } = used instanceof Promise ? await used : used;
     facts.details = { plaintextBytes: plaintext.length, aadBytes: aad.length };
-    const header = encodeCiphertextHeader({ keyId: state.key.keyId, version: v.version });
-    const body = await backend.encrypt(h, plaintext, gcmAad(header, aad));
-    const out = { ciphertext: Buffer.concat([header, body]), keyId: state.key.keyId, keyVersion: v.version };
+    const out = await this.seal(state, v, h, backend, plaintext, aad);
     trackIssued(state, out, facts);
     return out;
   }
