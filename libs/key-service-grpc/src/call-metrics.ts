@@ -1,4 +1,4 @@
-import type { CallObserver } from '@kms/application';
+import type { AuditFlush, CallObserver } from '@kms/application';
 import { Logger } from '@nestjs/common';
 import { Counter, Histogram, type Registry } from 'prom-client';
 
@@ -25,13 +25,6 @@ export function rpcMetrics(registry: Registry): CallObserver {
       log.debug({ msg: 'call answered', code, ms: Math.round(seconds * 1e4) / 10 });
     },
   };
-}
-
-/** One audit flush, as PostgresAuditLog.observeFlushes reports it. */
-export interface AuditFlush {
-  seconds: number;
-  rows: number;
-  committed: boolean;
 }
 
 /**

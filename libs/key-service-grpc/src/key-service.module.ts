@@ -3,6 +3,7 @@ import type { HealthImplementation } from 'grpc-health-check';
 import { randomUUID } from 'node:crypto';
 import {
   type AccessSecrets,
+  type AuditFlush,
   ApprovalService,
   AuditedExecutor,
   type AttestationSigner,
@@ -45,7 +46,7 @@ import type { EventSubscription } from '@kms/event-store';
 import type { EventStore } from '@kms/event-store';
 import { exposeIntegrityAlarm, type HealthCheck, HealthModule, HealthRegistry, METRICS_REGISTRY } from '@kms/platform';
 import type { Registry } from 'prom-client';
-import { type AuditFlush, auditFlushMetrics, rpcMetrics } from './call-metrics';
+import { auditFlushMetrics, rpcMetrics } from './call-metrics';
 import { KMS_SERVICE_NAME } from './grpc-server.options';
 import { KeyLifecycleController } from './controllers/key-lifecycle.controller';
 import { KeyDependentsController } from './controllers/key-dependents.controller';

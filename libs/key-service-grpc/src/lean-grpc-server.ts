@@ -50,13 +50,15 @@ export function directUnaryHandlers(controllers: readonly object[]): Map<string,
  * Nest's gRPC server with a leaner unary path.
  *
  * - **Direct methods.** The unary methods of the controllers given (`directControllers`, asked for
- *   when the server starts, once the app has made them) are called directly, without Nest's router context
- *   (its async proxy, parameter pipes and interceptor chain: a handful of promises per call). Nothing
- *   is lost: the KMS sets no Nest guard, pipe, interceptor or filter on gRPC (authentication,
+ *   when the server starts, once the app has made them) are called directly, without Nest's router
+ *   context (its async proxy, parameter pipes and interceptor chain: a handful of promises per call).
+ *   Nothing is lost: the KMS sets no Nest guard, pipe, interceptor or filter on gRPC (authentication,
  *   validation, audit, metrics and tracing are the call pipeline's, in the handler itself), and
- *   `directUnaryHandlers` refuses a method that has any. What a direct method throws or rejects with
- *   is answered as Nest's RPC exception filter answers it (an RpcException's error; anything else
- *   logged and answered as an internal error, without its message).
+ *   `directUnaryHandlers` refuses a method that has any. The app's global enhancers (inherited with
+ *   `inheritAppConfig`) do not reach direct methods either: the key service sets only the HTTP problem
+ *   filter, which answers RPC errors as the direct path does. What a direct method throws or rejects
+ *   with is answered as Nest's RPC exception filter answers it (an RpcException's error; anything
+ *   else logged and answered as an internal error, without its message).
  * - **Every other handler** (Nest's) is awaited and answered directly. Nest answers a unary call by
  *   copying the call object into a processing-hook context (`{ ...call }`, every call, even with no
  *   hook set) and turning the handler's result into an rxjs pipeline; here an Observable (what Nest's

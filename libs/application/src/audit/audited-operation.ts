@@ -37,8 +37,6 @@ export interface ChangeOptions<T> {
   holdsSecret?: (response: T) => boolean;
 }
 
-/** How many times a call's change is run again after another writer moved one of its streams (see MAX_CONFLICT_RETRIES). */
-export const MAX_CHANGE_RETRIES = MAX_CONFLICT_RETRIES;
 
 /** SHA-256 of the operation and the canonical JSON of its request. */
 export function requestHash(operation: string, request: unknown): string {
@@ -167,7 +165,7 @@ export class AuditedExecutor {
           throw new KmsError('STORE_UNAVAILABLE', 'the event store failed part-way through the change; what was recorded is being reconciled, do not retry blindly');
         }
         await tx.aborted();
-        if (e instanceof WrongExpectedVersionError && attempt < MAX_CHANGE_RETRIES) {
+        if (e instanceof WrongExpectedVersionError && attempt < MAX_CONFLICT_RETRIES) {
           await conflictBackoff(attempt);
           continue;
         }

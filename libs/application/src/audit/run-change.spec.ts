@@ -17,7 +17,8 @@ import { KeyCatalog } from '../keys/key-catalog';
 import { KeyLifecycleService } from '../keys/key-lifecycle.service';
 import { ManualClock } from '../ports/audit-log.port';
 import { FIXTURE_START, InMemoryKeyBackend, keyInput, kmsErrorOf, TEST_CHANGE } from '../testing/application-fixture';
-import { AuditedExecutor, type CallContext, MAX_CHANGE_RETRIES } from './audited-operation';
+import { AuditedExecutor, type CallContext } from './audited-operation';
+import { MAX_CONFLICT_RETRIES } from '../changes/handle-command';
 import { InMemoryAuditLog } from './in-memory-audit-log';
 
 /** A committer that fails the next commits as told, then hands over to the real one. */
@@ -229,8 +230,8 @@ describe('AuditedExecutor.runChange', () => {
       expect(h.intents.size).toBe(0);
     });
 
-    it(`given ${MAX_CHANGE_RETRIES + 1} conflicts in a row, then CONCURRENCY_CONFLICT on key_id and nothing is committed`, async () => {
-      for (let i = 0; i <= MAX_CHANGE_RETRIES; i++) h.committer.failures.push(new WrongExpectedVersionError('key-1', 0, 1));
+    it(`given ${MAX_CONFLICT_RETRIES + 1} conflicts in a row, then CONCURRENCY_CONFLICT on key_id and nothing is committed`, async () => {
+      for (let i = 0; i <= MAX_CONFLICT_RETRIES; i++) h.committer.failures.push(new WrongExpectedVersionError('key-1', 0, 1));
       let invocations = 0;
 
       const err = await kmsErrorOf(
@@ -242,7 +243,7 @@ describe('AuditedExecutor.runChange', () => {
 
       expect(err.code).toBe('CONCURRENCY_CONFLICT');
       expect(err.field).toBe('key_id');
-      expect(invocations).toBe(MAX_CHANGE_RETRIES + 1);
+      expect(invocations).toBe(MAX_CONFLICT_RETRIES + 1);
       expect(await allEvents(h.store)).toEqual([]);
       expect(h.audit.records.map((r) => [r.outcome, r.errorCode])).toEqual([['FAILURE', 'CONCURRENCY_CONFLICT']]);
     });

@@ -46,7 +46,7 @@ export interface StorableFacts {
  */
 export function storableFacts(keyId: unknown, keyVersion: unknown, givenDetails: Record<string, unknown> | undefined): StorableFacts {
   const details: Record<string, string | number | boolean> = {};
-  let any = false;
+  let moved = false;
   if (givenDetails !== undefined) {
     for (const k of Object.keys(givenDetails)) {
       const value = storableDetail(givenDetails[k]);
@@ -58,17 +58,17 @@ export function storableFacts(keyId: unknown, keyVersion: unknown, givenDetails:
     if (typeof keyId === 'string' && isUuid(keyId)) out.keyId = keyId;
     else {
       details.requestedKeyId = storableDetail(keyId) ?? '';
-      any = true;
+      moved = true;
     }
   }
   if (keyVersion !== undefined) {
     if (typeof keyVersion === 'number' && Number.isInteger(keyVersion) && keyVersion >= 1 && keyVersion <= INT4_MAX) out.keyVersion = keyVersion;
     else {
       details.requestedKeyVersion = storableDetail(keyVersion) ?? '';
-      any = true;
+      moved = true;
     }
   }
-  if (givenDetails !== undefined || any) out.details = details;
+  if (givenDetails !== undefined || moved) out.details = details;
   return out;
 }
 

@@ -188,14 +188,9 @@ export class CryptoService {
   private async readAndUse(access: KeyAccessCheck, keyId: string, op: KeyOperation, facts: OperationFacts, version: number | undefined, field: string): Promise<UsedVersion> {
     let state: ExistingKeyState;
     try {
-      try {
-        state = await this.catalog.get(keyId);
-      } catch (e) {
-        if (e instanceof KmsError && e.code === 'KEY_NOT_FOUND' && access.hidesMissingKeys) access.check(undefined, PERMISSION_FOR[op]);
-        throw e;
-      }
+      state = await this.catalog.get(keyId);
     } catch (e) {
-      throw namingField(e, field);
+      throw namingField(hiddenIfMissing(access, op, e), field);
     }
     return this.usable(access, state, op, facts, version, field);
   }
@@ -481,6 +476,17 @@ export function undecryptableMessage(field: string): string {
  * reason. A missing DECRYPT grant is audited as DENIED (it counts towards refused bursts); damaged
  * or forged bytes are a FAILURE (malformed input, never a reason to contain the caller).
  */
+/** A missing key, for a caller who must not learn which keys exist, is refused as one they may not use. */
+function hiddenIfMissing(access: KeyAccessCheck, op: KeyOperation, e: unknown): unknown {
+  if (!(e instanceof KmsError && e.code === 'KEY_NOT_FOUND' && access.hidesMissingKeys)) return e;
+  try {
+    access.check(undefined, PERMISSION_FOR[op]);
+  } catch (refusal) {
+    return refusal;
+  }
+  return e;
+}
+
 /** Errors about the key name the field the caller used for it (e.g. destination_key_id). */
 function namingField(e: unknown, field: string): unknown {
   return e instanceof KmsError && e.field === 'key_id' && field !== 'key_id' ? new KmsError(e.code, e.message, field) : e;

@@ -62,6 +62,15 @@ export interface CiphertextTracking {
   released?: string;
 }
 
+/** One group commit of an audit log, as its observers see it (PostgresAuditLog.observeFlushes; /metrics). */
+export interface AuditFlush {
+  /** From the flush's start (its rows taken from the queue) to its commit or failure. */
+  seconds: number;
+  /** Rows the flush wrote (a batch call's record is one row). */
+  rows: number;
+  committed: boolean;
+}
+
 /**
  * Durable audit log. `append` resolves only once the record is durable; it rejects when it cannot be
  * made durable, and the caller must then refuse the operation (fail closed).

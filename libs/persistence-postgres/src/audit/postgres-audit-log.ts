@@ -1,4 +1,4 @@
-import { type AuditLog, type AuditRecord, type OutstandingCiphertexts, type TrackingChanges, trackingChanges } from '@kms/application';
+import { type AuditFlush, type AuditLog, type AuditRecord, type OutstandingCiphertexts, type TrackingChanges, trackingChanges } from '@kms/application';
 import { KmsError } from '@kms/domain';
 import type { Pool, PoolClient } from 'pg';
 import { type AuditChainEnd, chainEndAfter, lockAndSealAfterHead, sealAfter } from './audit-chain';
@@ -31,15 +31,6 @@ export interface AuditLogStats {
   resealedFlushes: number;
   /** Records waiting for a flush now. */
   queued: number;
-}
-
-/** One flush as an observer sees it (observeFlushes): for /metrics. */
-export interface AuditFlushObservation {
-  /** From the flush's start (its rows taken from the queue) to its commit or failure. */
-  seconds: number;
-  /** Rows the flush wrote (a batch call's record is one row). */
-  rows: number;
-  committed: boolean;
 }
 
 interface Pending {
@@ -109,7 +100,7 @@ export class PostgresAuditLog implements AuditLog, OutstandingCiphertexts {
   private closed = false;
   private readonly drainWaiters: Array<() => void> = [];
   private readonly counters = { flushes: 0, records: 0, largestBatch: 0, failedFlushes: 0, resealedFlushes: 0 };
-  private readonly flushObservers = new Set<(flush: AuditFlushObservation) => void>();
+  private readonly flushObservers = new Set<(flush: AuditFlush) => void>();
   /** Where this writer's last committed flush left the chain; unknown at first and after any failure. */
   private chainEnd: AuditChainEnd | undefined;
   /**
@@ -204,12 +195,12 @@ export class PostgresAuditLog implements AuditLog, OutstandingCiphertexts {
    * Call `observer` after every flush, committed or failed, with how long it took and how many rows it
    * wrote. Returns the function that stops it. An observer that throws is ignored: it cannot fail a flush.
    */
-  observeFlushes(observer: (flush: AuditFlushObservation) => void): () => void {
+  observeFlushes(observer: (flush: AuditFlush) => void): () => void {
     this.flushObservers.add(observer);
     return () => void this.flushObservers.delete(observer);
   }
 
-  private observed(flush: AuditFlushObservation): void {
+  private observed(flush: AuditFlush): void {
     for (const observe of this.flushObservers) {
       try {
         observe(flush);
